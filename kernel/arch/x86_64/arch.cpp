@@ -1,0 +1,72 @@
+// The x86-64 side of boot, and the arch interface functions that do not
+// belong to a device or a table of their own.
+#include "arch.h"
+
+#include "boot_info.h"
+#include "cpu.h"
+#include "descriptors.h"
+#include "heap_instance.h"
+#include "lib/string.h"
+#include "multiboot2.h"
+#include "serial.h"
+
+namespace {
+constexpr uint64_t kDirectMapBase = 0xffff800000000000;
+constexpr uint32_t kMultiboot2Magic = 0x36d76289;
+constexpr uint16_t kQemuDebugExit = 0xf4;  // isa-debug-exit: QEMU exits (v << 1) | 1
+
+BootInfo g_boot_info;
+
+void enable_cpu_features() {
+    auto ext = x86::cpuid(0x80000001);
+    if (ext.edx & (1u << 20)) x86::wrmsr(x86::kMsrEfer, x86::rdmsr(x86::kMsrEfer) | x86::kEferNxe);
+}
+}  // namespace
+
+extern "C" [[noreturn]] void arch_boot(uint32_t magic, uint32_t info_phys) {
+    run_global_constructors();  // before anything touches a global with one
+    serial_init();
+    x86::descriptors_init();
+    enable_cpu_features();
+    if (magic != kMultiboot2Magic) {
+        arch::console_write("Mica: bad boot magic\n", 21);
+        arch::halt_forever();
+    }
+    const auto* info = reinterpret_cast<const uint8_t*>(kDirectMapBase + info_phys);
+    g_boot_info.boot_info_phys = info_phys;
+    if (const char* error = parse_multiboot2(info, 1u << 20, g_boot_info)) {
+        arch::console_write("Mica: unusable boot information: ", 34);
+        arch::console_write(error, strlen(error));
+        arch::console_write("\n", 1);
+        arch::halt_forever();
+    }
+    kernel_main(g_boot_info);
+}
+
+void arch::halt_forever() {
+    for (;;) {
+        x86::cli();
+        x86::hlt();
+    }
+}
+
+void arch::poweroff(bool success) {
+    x86::outb(kQemuDebugExit, success ? 0x10 : 0x11);  // QEMU exits 33 or 35
+    x86::outw(0x604, 0x2000);                          // QEMU's ACPI PM1a: S5
+    x86::outw(0xb004, 0x2000);                         // older QEMU/Bochs
+    halt_forever();
+}
+
+size_t arch::walk_frames(uintptr_t fp, uintptr_t* out, size_t max) {
+    size_t n = 0;
+    while (n < max && fp >= kDirectMapBase && fp % 8 == 0) {
+        auto* frame = reinterpret_cast<const uintptr_t*>(fp);
+        uintptr_t ret = frame[1];
+        if (ret < kDirectMapBase) break;
+        out[n++] = ret;
+        uintptr_t next = frame[0];
+        if (next <= fp || next - fp > 64 * 1024) break;  // frames only go up, and not far
+        fp = next;
+    }
+    return n;
+}

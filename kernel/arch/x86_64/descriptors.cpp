@@ -1,0 +1,89 @@
+#include "descriptors.h"
+
+#include <stddef.h>
+
+namespace x86 {
+namespace {
+
+struct [[gnu::packed]] Tss {
+    uint32_t reserved0;
+    uint64_t rsp[3];
+    uint64_t reserved1;
+    uint64_t ist[7];
+    uint64_t reserved2;
+    uint16_t reserved3;
+    uint16_t iomap_base;
+};
+
+struct [[gnu::packed]] TablePointer {
+    uint16_t limit;
+    uint64_t base;
+};
+
+struct IdtGate {
+    uint16_t offset_low;
+    uint16_t selector;
+    uint8_t ist;
+    uint8_t type_attr;
+    uint16_t offset_mid;
+    uint32_t offset_high;
+    uint32_t reserved;
+};
+
+alignas(16) uint64_t g_gdt[7];
+alignas(16) IdtGate g_idt[256];
+Tss g_tss;
+alignas(16) uint8_t g_ist_stacks[3][8192];
+
+void set_gate(int vector, uintptr_t handler, int ist, int dpl) {
+    g_idt[vector] = IdtGate{
+        static_cast<uint16_t>(handler), kKernelCode, static_cast<uint8_t>(ist),
+        static_cast<uint8_t>(0x8e | (dpl << 5)),  // present, 64-bit interrupt gate
+        static_cast<uint16_t>(handler >> 16), static_cast<uint32_t>(handler >> 32), 0};
+}
+
+}  // namespace
+}  // namespace x86
+
+extern "C" uintptr_t trap_stubs[32];  // trap_entry.S
+
+void x86::descriptors_init() {
+    g_gdt[0] = 0;
+    g_gdt[1] = 0x00af9a000000ffff;  // kernel code: 64-bit, DPL 0
+    g_gdt[2] = 0x00cf92000000ffff;  // kernel data
+    g_gdt[3] = 0x00cff2000000ffff;  // user data, DPL 3
+    g_gdt[4] = 0x00affa000000ffff;  // user code: 64-bit, DPL 3
+
+    for (int i = 0; i < 3; ++i)
+        g_tss.ist[i] = reinterpret_cast<uintptr_t>(g_ist_stacks[i] + sizeof g_ist_stacks[i]);
+    g_tss.iomap_base = sizeof(Tss);  // no I/O bitmap yet: all ports denied to ring 3
+    auto base = reinterpret_cast<uint64_t>(&g_tss);
+    uint64_t limit = sizeof(Tss) - 1;
+    g_gdt[5] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ULL << 40) |
+               ((limit >> 16 & 0xf) << 48) | ((base >> 24 & 0xff) << 56);
+    g_gdt[6] = base >> 32;
+
+    TablePointer gdtr{sizeof g_gdt - 1, reinterpret_cast<uint64_t>(g_gdt)};
+    asm volatile(
+        "lgdt %0\n"
+        "pushq %1\n"
+        "leaq 1f(%%rip), %%rax\n"
+        "pushq %%rax\n"
+        "lretq\n"
+        "1:\n"
+        "mov %2, %%ds\n"
+        "mov %2, %%es\n"
+        "mov %2, %%ss\n"
+        "ltr %w3\n"
+        :
+        : "m"(gdtr), "i"(static_cast<uint64_t>(kKernelCode)), "r"(static_cast<uint64_t>(kKernelData)),
+          "r"(static_cast<uint64_t>(kTss))
+        : "rax", "memory");
+
+    for (int v = 0; v < 32; ++v) {
+        int ist = v == 8 ? kIstDoubleFault : v == 2 ? kIstNmi : v == 18 ? kIstMachineCheck : 0;
+        set_gate(v, trap_stubs[v], ist, 0);
+    }
+    TablePointer idtr{sizeof g_idt - 1, reinterpret_cast<uint64_t>(g_idt)};
+    asm volatile("lidt %0" ::"m"(idtr));
+}

@@ -1,0 +1,63 @@
+// Exceptions. A fault in the kernel is a kernel bug: print everything and stop.
+// (Faults in user threads become messages to their fault handler once user
+// space exists.)
+#include "trap.h"
+
+#include "cpu.h"
+#include "klog.h"
+#include "lib/string.h"
+#include "panic.h"
+#include "symbols.h"
+#include "arch.h"
+
+namespace {
+
+constexpr const char* kNames[32] = {
+    "divide error", "debug", "NMI", "breakpoint", "overflow", "bound range", "invalid opcode",
+    "device not available", "double fault", "coprocessor overrun", "invalid TSS",
+    "segment not present", "stack fault", "general protection fault", "page fault", "reserved",
+    "x87 floating point", "alignment check", "machine check", "SIMD floating point",
+    "virtualization", "control protection", "reserved", "reserved", "reserved", "reserved",
+    "reserved", "reserved", "hypervisor injection", "VMM communication", "security", "reserved"};
+
+void dump_registers(const x86::TrapFrame& f) {
+    kprint("  rax=%016lx rbx=%016lx rcx=%016lx rdx=%016lx\n", f.rax, f.rbx, f.rcx, f.rdx);
+    kprint("  rsi=%016lx rdi=%016lx rbp=%016lx rsp=%016lx\n", f.rsi, f.rdi, f.rbp, f.rsp);
+    kprint("  r8 =%016lx r9 =%016lx r10=%016lx r11=%016lx\n", f.r8, f.r9, f.r10, f.r11);
+    kprint("  r12=%016lx r13=%016lx r14=%016lx r15=%016lx\n", f.r12, f.r13, f.r14, f.r15);
+    kprint("  rip=%016lx cs=%04lx rflags=%08lx ss=%04lx error=%#lx\n", f.rip, f.cs, f.rflags,
+           f.ss, f.error);
+    kprint("  cr0=%016lx cr2=%016lx cr3=%016lx cr4=%016lx\n", x86::read_cr0(), x86::read_cr2(),
+           x86::read_cr3(), x86::read_cr4());
+}
+
+// GCC 12 gives leaf functions no frame even with -mno-omit-leaf-frame-pointer.
+// If the faulting function has not pushed RBP (it lacks the prologue, or has
+// not run it yet), its return address is on top of its stack, and walking
+// from RBP alone would skip its caller.
+uintptr_t frameless_caller(const x86::TrapFrame& f) {
+    uintptr_t offset = 0;
+    if (!kernel_symbols().lookup(f.rip, &offset) || f.rsp < 0xffff800000000000 || f.rsp % 8) return 0;
+    const auto* start = reinterpret_cast<const uint8_t*>(f.rip - offset);
+    static constexpr uint8_t kPrologue[4] = {0x55, 0x48, 0x89, 0xe5};  // push %rbp; mov %rsp,%rbp
+    const auto* stack = reinterpret_cast<const uintptr_t*>(f.rsp);
+    if (memcmp(start, kPrologue, 4) != 0 || offset == 0) return stack[0];
+    if (offset == 1) return stack[1];
+    return 0;
+}
+
+}  // namespace
+
+extern "C" void trap_dispatch(x86::TrapFrame* frame) {
+    const char* name = frame->vector < 32 ? kNames[frame->vector] : "interrupt";
+    bool first = frame->vector == 14
+                     ? panic_begin("%s in kernel mode at rip %#lx: %s %s address %#lx", name,
+                                   frame->rip, frame->error & 1 ? "protection violation" : "not-present page",
+                                   frame->error & 16 ? "fetching" : frame->error & 2 ? "writing" : "reading",
+                                   x86::read_cr2())
+                     : panic_begin("%s (vector %lu) in kernel mode at rip %#lx", name, frame->vector,
+                                   frame->rip);
+    if (!first) arch::halt_forever();
+    dump_registers(*frame);
+    panic_finish(frame->rip, frame->rbp, frameless_caller(*frame));
+}

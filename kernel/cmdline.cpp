@@ -1,0 +1,56 @@
+#include "cmdline.h"
+
+#include "klog.h"
+#include "lib/string.h"
+
+namespace {
+
+bool value_is(const CmdlineWord& w, const char* text) {
+    return w.value && str_equal(w.value, w.value_length, text);
+}
+
+void apply_loglevel(const CmdlineWord& w, KernelOptions&) {
+    char buf[16] = {};
+    LogLevel level;
+    if (w.value && w.value_length < sizeof buf) {
+        for (size_t i = 0; i < w.value_length; ++i) buf[i] = w.value[i];
+        if (klog_parse_level(buf, &level)) {
+            klog_set_level(level);
+            return;
+        }
+    }
+    log_warn("cmdline: loglevel wants debug, info, warn or error; ignored");
+}
+
+void apply_test_fault(const CmdlineWord& w, KernelOptions& o) {
+    if (value_is(w, "page")) o.test_fault = KernelOptions::TestFault::page_fault;
+    else if (value_is(w, "ud")) o.test_fault = KernelOptions::TestFault::invalid_opcode;
+    else if (value_is(w, "panic")) o.test_fault = KernelOptions::TestFault::panic;
+    else log_warn("cmdline: test.fault wants page, ud or panic; ignored");
+}
+
+struct Option {
+    const char* key;
+    void (*apply)(const CmdlineWord&, KernelOptions&);
+};
+
+constexpr Option kOptions[] = {
+    {"loglevel", apply_loglevel},
+    {"test.fault", apply_test_fault},
+};
+
+}  // namespace
+
+KernelOptions apply_cmdline(const char* text) {
+    KernelOptions options;
+    cmdline_for_each(text, [&](const CmdlineWord& w) {
+        for (const Option& o : kOptions) {
+            if (str_equal(w.key, w.key_length, o.key)) {
+                o.apply(w, options);
+                return;
+            }
+        }
+        log_warn("cmdline: unknown option '%.*s' ignored", static_cast<int>(w.key_length), w.key);
+    });
+    return options;
+}

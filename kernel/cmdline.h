@@ -1,0 +1,45 @@
+// The kernel command line: space-separated `key=value` or `key` words.
+// Known options are applied; unknown ones are logged and ignored, never fatal.
+#pragma once
+
+#include <stddef.h>
+
+struct CmdlineWord {
+    const char* key;
+    size_t key_length;
+    const char* value;  // null for a bare `key`
+    size_t value_length;
+};
+
+// Calls `visit` for each word of `text`, in order. Returns the word count.
+template <typename Visit>
+size_t cmdline_for_each(const char* text, Visit&& visit) {
+    size_t count = 0;
+    const char* p = text;
+    while (*p) {
+        while (*p == ' ' || *p == '\t') ++p;
+        if (!*p) break;
+        const char* start = p;
+        while (*p && *p != ' ' && *p != '\t') ++p;
+        CmdlineWord w{start, static_cast<size_t>(p - start), nullptr, 0};
+        for (const char* q = start; q < p; ++q) {
+            if (*q == '=') {
+                w.key_length = static_cast<size_t>(q - start);
+                w.value = q + 1;
+                w.value_length = static_cast<size_t>(p - q - 1);
+                break;
+            }
+        }
+        visit(w);
+        ++count;
+    }
+    return count;
+}
+
+// What the kernel takes from its command line.
+struct KernelOptions {
+    enum class TestFault { none, page_fault, invalid_opcode, panic };
+    TestFault test_fault = TestFault::none;
+};
+
+KernelOptions apply_cmdline(const char* text);

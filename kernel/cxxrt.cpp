@@ -1,0 +1,41 @@
+// The pieces of the C++ runtime a freestanding kernel has to supply itself:
+// global constructors, operator new/delete on the kernel heap, and the ABI
+// hooks the compiler references. The kernel never exits, so global
+// destructors are never registered to run.
+#include <new>
+
+#include "heap_instance.h"
+#include "panic.h"
+
+extern "C" {
+using Constructor = void (*)();
+extern Constructor __init_array_start[];
+extern Constructor __init_array_end[];
+
+void* __dso_handle = nullptr;
+int __cxa_atexit(void (*)(void*), void*, void*) { return 0; }
+void __cxa_pure_virtual() { panic("pure virtual function called"); }
+}
+
+void run_global_constructors() {
+    for (Constructor* c = __init_array_start; c != __init_array_end; ++c) (*c)();
+}
+
+// Kernel code allocates with `new (std::nothrow)` and handles null; a plain
+// `new` that cannot be satisfied is a kernel bug.
+void* operator new(size_t size, const std::nothrow_t&) noexcept { return kernel_heap().allocate(size); }
+void* operator new[](size_t size, const std::nothrow_t&) noexcept { return kernel_heap().allocate(size); }
+
+void* operator new(size_t size) {
+    void* p = kernel_heap().allocate(size);
+    if (!p) panic("kernel heap exhausted (%zu bytes wanted)", size);
+    return p;
+}
+void* operator new[](size_t size) { return operator new(size); }
+
+void operator delete(void* p) noexcept {
+    if (p && !kernel_heap().free(p)) panic("kernel heap: bad free of %p", p);
+}
+void operator delete[](void* p) noexcept { operator delete(p); }
+void operator delete(void* p, size_t) noexcept { operator delete(p); }
+void operator delete[](void* p, size_t) noexcept { operator delete(p); }

@@ -1,0 +1,48 @@
+#include "klog.h"
+
+#include "arch.h"
+#include "lib/format.h"
+#include "lib/string.h"
+
+namespace {
+
+LogLevel g_level = LogLevel::info;
+
+constexpr const char* kLevelNames[] = {"debug", "info", "warn", "error"};
+
+void console_sink(void*, const char* text, size_t n) { arch::console_write(text, n); }
+
+}  // namespace
+
+void klog_set_level(LogLevel level) { g_level = level; }
+
+bool klog_parse_level(const char* text, LogLevel* out) {
+    for (int i = 0; i < 4; ++i) {
+        if (str_equal(text, strlen(text), kLevelNames[i])) {
+            *out = static_cast<LogLevel>(i);
+            return true;
+        }
+    }
+    return false;
+}
+
+void vklog(LogLevel level, const char* fmt, va_list args) {
+    if (level < g_level) return;
+    kprint("[%s] ", kLevelNames[static_cast<int>(level)]);
+    vformat(console_sink, nullptr, fmt, args);
+    arch::console_write("\n", 1);
+}
+
+void klog(LogLevel level, const char* fmt, ...) {
+    va_list args;
+    va_start(args, fmt);
+    vklog(level, fmt, args);
+    va_end(args);
+}
+
+void kprint(const char* fmt, ...) {
+    va_list args;
+    va_start(args, fmt);
+    vformat(console_sink, nullptr, fmt, args);
+    va_end(args);
+}

@@ -1,0 +1,16 @@
+// The memory and string functions the compiler may call on its own (memcpy,
+// memset, memmove, memcmp) plus the few the kernel uses by name.
+#pragma once
+
+#include <stddef.h>
+
+extern "C" {
+void* memcpy(void* dst, const void* src, size_t n);
+void* memmove(void* dst, const void* src, size_t n);
+void* memset(void* dst, int value, size_t n);
+int memcmp(const void* a, const void* b, size_t n);
+size_t strlen(const char* s);
+}
+
+// True when the first `n` bytes of `a` equal the NUL-terminated `b` exactly.
+bool str_equal(const char* a, size_t n, const char* b);

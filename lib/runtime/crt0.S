@@ -1,0 +1,11 @@
+/* Program entry: the creator starts the first thread here with a 16-byte
+ * aligned stack. A zero frame pointer ends backtraces. */
+        .text
+        .globl _start
+_start:
+        xor     %ebp, %ebp
+        and     $-16, %rsp
+        call    mica_start
+        ud2
+
+        .section .note.GNU-stack, "", @progbits
