@@ -8,6 +8,13 @@
 
 namespace arch {
 
+// Virtual memory layout: user space below kUserTop, all physical memory
+// mapped at kDirectMapBase, the kernel image in the top 2 GiB.
+constexpr uintptr_t kUserTop = 0x0000'8000'0000'0000;
+constexpr uintptr_t kDirectMapBase = 0xffff'8000'0000'0000;
+constexpr uintptr_t kKernelImageBase = 0xffff'ffff'8000'0000;
+constexpr size_t kPageSize = 4096;
+
 // Writes raw bytes to the kernel's debug console (the serial port on x86).
 void console_write(const char* text, size_t length);
 
@@ -21,5 +28,60 @@ void console_write(const char* text, size_t length);
 // Follows a frame-pointer chain from `frame_pointer`, storing return
 // addresses; stops at a null or implausible frame. Returns how many it stored.
 size_t walk_frames(uintptr_t frame_pointer, uintptr_t* out, size_t max);
+
+// Page-table operations on one address space, in terms the generic kernel
+// uses. Tables are frames the caller supplies through `TableFrames`, so the
+// memory an address space's tables take is charged where the caller decides.
+enum MapFlags : unsigned {
+    kMapWrite = 1,     // readable always; writable with this
+    kMapExec = 2,      // executable (never together with kMapWrite: W^X)
+    kMapUser = 4,      // reachable from user mode
+    kMapUncached = 8,  // device memory
+};
+
+struct TableFrames {
+    // A zeroed frame for a page table, or ~0 when none can be had.
+    virtual uint64_t take() = 0;
+    virtual void give_back(uint64_t phys) = 0;
+};
+
+class PageTables {
+public:
+    explicit PageTables(uint64_t root = 0) : root_(root) {}
+
+    // A new address space: empty user half, the kernel half shared.
+    bool create(TableFrames& frames);
+    // Frees every user-half table (not the pages they map) and the root.
+    void destroy(TableFrames& frames);
+
+    // Maps one page. False if a table could not be had, or if `virt` is
+    // already mapped (the caller unmaps first).
+    bool map(uintptr_t virt, uint64_t phys, unsigned flags, TableFrames& frames);
+    // Unmaps one page; false if it was not mapped. `phys` gets the frame.
+    bool unmap(uintptr_t virt, uint64_t* phys = nullptr);
+    // Changes the flags of a mapped page; false if it is not mapped.
+    bool protect(uintptr_t virt, unsigned flags);
+    // The frame and flags of a mapped page; false if not mapped.
+    bool query(uintptr_t virt, uint64_t* phys, unsigned* flags) const;
+
+    uint64_t root() const { return root_; }
+
+private:
+    uint64_t* leaf(uintptr_t virt, TableFrames* frames) const;
+    uint64_t root_ = 0;
+};
+
+// Makes `tables` the current address space of this CPU.
+void activate(const PageTables& tables);
+
+// The kernel's own tables (only the kernel half is ever used). Kernel
+// mappings live under two top-level entries made at boot, the direct map and
+// the image, so every address space shares them by copying those entries.
+PageTables& kernel_page_tables();
+
+// Builds the kernel's tables (image with per-section permissions, all RAM
+// below `memory_top` in the direct map, nothing else), switches to them and
+// turns on the protections that depend on them (NX, SMEP, SMAP, UMIP, WP).
+void init_kernel_address_space(uint64_t memory_top, TableFrames& frames);
 
 }  // namespace arch

@@ -4,6 +4,7 @@
 #include "cmdline.h"
 #include "heap_instance.h"
 #include "klog.h"
+#include "memory.h"
 #include "panic.h"
 #include "arch.h"
 
@@ -58,6 +59,8 @@ void kernel_main(const BootInfo& info) {
     log_info("Mica " MICA_VERSION " (x86_64)");
     KernelOptions options = apply_cmdline(info.cmdline);
     log_boot_info(info);
+    memory_init(info);
+    arch::init_kernel_address_space(memory_top(), kernel_table_frames());
     if (options.test_fault != KernelOptions::TestFault::none) run_test_fault(options.test_fault);
     log_info("kernel: no user space yet; nothing more to run, powering off");
     arch::poweroff(true);

@@ -18,8 +18,12 @@ constexpr uint16_t kQemuDebugExit = 0xf4;  // isa-debug-exit: QEMU exits (v << 1
 BootInfo g_boot_info;
 
 void enable_cpu_features() {
-    auto ext = x86::cpuid(0x80000001);
-    if (ext.edx & (1u << 20)) x86::wrmsr(x86::kMsrEfer, x86::rdmsr(x86::kMsrEfer) | x86::kEferNxe);
+    // Every 64-bit CPU this kernel targets has NX; W^X depends on it.
+    if (!(x86::cpuid(0x80000001).edx & (1u << 20))) {
+        arch::console_write("Mica: this CPU has no NX bit\n", 29);
+        arch::halt_forever();
+    }
+    x86::wrmsr(x86::kMsrEfer, x86::rdmsr(x86::kMsrEfer) | x86::kEferNxe);
 }
 }  // namespace
 

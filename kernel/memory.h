@@ -1,0 +1,34 @@
+// Physical memory: the frame allocator set up from the boot memory map, and
+// the direct map through which the kernel reaches any frame.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arch.h"
+#include "boot_info.h"
+#include "lib/frame_allocator.h"
+
+template <typename T = void>
+inline T* phys_to_virt(uint64_t phys) {
+    return reinterpret_cast<T*>(arch::kDirectMapBase + phys);
+}
+inline uint64_t virt_to_phys(const void* direct_mapped) {
+    return reinterpret_cast<uintptr_t>(direct_mapped) - arch::kDirectMapBase;
+}
+
+FrameAllocator& frames();
+
+// Builds the frame allocator: everything the memory map calls usable, less
+// the first MiB, the kernel image, the boot modules, the boot information
+// and the allocator's own bitmap.
+void memory_init(const BootInfo& info);
+
+// The highest physical address of usable RAM, rounded up to a page.
+uint64_t memory_top();
+
+// A zeroed frame, or FrameAllocator::kNone.
+uint64_t allocate_zeroed_frame();
+
+// Page-table frames for the kernel's own tables (not charged to anyone).
+arch::TableFrames& kernel_table_frames();
