@@ -6,6 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arch/context.h"  // from arch/<name>/include: this arch's Context
+
+struct Cpu;
+
 namespace arch {
 
 // Virtual memory layout: user space below kUserTop, all physical memory
@@ -71,6 +75,38 @@ private:
     uint64_t root_ = 0;
 };
 
+// --- CPUs, threads, time ---------------------------------------------------
+
+// Per-CPU set-up on the calling CPU: makes `cpu` what this_cpu() returns,
+// enables SYSCALL and the FPU.
+void init_cpu(Cpu& cpu);
+
+// A new kernel thread runs fn(arg) on the stack below `stack_top`.
+void init_kernel_context(Context& c, uintptr_t stack_top, void (*fn)(void*), void* arg);
+// A new user thread enters ring 3 at `entry` with stack `user_stack` and
+// `arg` as its first argument.
+void init_user_context(Context& c, uintptr_t stack_top, uintptr_t entry, uintptr_t user_stack,
+                       uintptr_t arg);
+// Saves the running thread into `from` and resumes `to`. Returns when
+// something switches back to `from`.
+void switch_to(Context& from, Context& to);
+// The kernel stack used when the current thread enters from user mode.
+void set_kernel_stack(uintptr_t top);
+
+// A periodic interrupt at `hz` that calls timer_tick(); calibrates the clock.
+void timer_init(unsigned hz);
+// Nanoseconds since timer_init.
+uint64_t clock_ns();
+
+void enable_interrupts();
+// With interrupts enabled, sleeps until one arrives; returns with them off.
+void wait_for_interrupt();
+
+// Copies between kernel and user memory; the generic kernel has checked
+// that the user range lies in user space. A fault on the user side gives
+// kErrBadAddress instead of a kernel fault.
+int64_t copy_user(void* dst, const void* src, size_t n);
+
 // Makes `tables` the current address space of this CPU.
 void activate(const PageTables& tables);
 
@@ -85,3 +121,13 @@ PageTables& kernel_page_tables();
 void init_kernel_address_space(uint64_t memory_top, TableFrames& frames);
 
 }  // namespace arch
+
+// Called by arch code, provided by the generic kernel.
+void timer_tick();
+int64_t syscall_dispatch(uint64_t number, const uint64_t* args);
+// A user thread caused CPU exception `vector` (for a page fault, `address`
+// is the faulting address). Returns only if the thread may continue.
+void user_exception(unsigned vector, uint64_t error, uintptr_t address, uintptr_t pc);
+// The last step before any return to user mode: reschedules if asked, and
+// never returns if the thread has been killed.
+void before_user_return();

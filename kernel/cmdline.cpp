@@ -29,12 +29,22 @@ void apply_test_fault(const CmdlineWord& w, KernelOptions& o) {
     else log_warn("cmdline: test.fault wants page, ud or panic; ignored");
 }
 
+void apply_init(const CmdlineWord& w, KernelOptions& o) {
+    if (!w.value || w.value_length == 0 || w.value_length >= sizeof o.init) {
+        log_warn("cmdline: init wants a boot module name of 1 to %zu characters; ignored", sizeof o.init - 1);
+        return;
+    }
+    for (size_t i = 0; i < w.value_length; ++i) o.init[i] = w.value[i];
+    o.init[w.value_length] = '\0';
+}
+
 struct Option {
     const char* key;
     void (*apply)(const CmdlineWord&, KernelOptions&);
 };
 
 constexpr Option kOptions[] = {
+    {"init", apply_init},
     {"loglevel", apply_loglevel},
     {"test.fault", apply_test_fault},
 };

@@ -40,6 +40,7 @@ size_t cmdline_for_each(const char* text, Visit&& visit) {
 struct KernelOptions {
     enum class TestFault { none, page_fault, invalid_opcode, panic };
     TestFault test_fault = TestFault::none;
+    char init[32] = "init";  // the boot module to start as the first process
 };
 
 KernelOptions apply_cmdline(const char* text);

@@ -21,13 +21,17 @@ void run_global_constructors() {
     for (Constructor* c = __init_array_start; c != __init_array_end; ++c) (*c)();
 }
 
+namespace std {
+const nothrow_t nothrow{};
+}
+
 // Kernel code allocates with `new (std::nothrow)` and handles null; a plain
 // `new` that cannot be satisfied is a kernel bug.
-void* operator new(size_t size, const std::nothrow_t&) noexcept { return kernel_heap().allocate(size); }
-void* operator new[](size_t size, const std::nothrow_t&) noexcept { return kernel_heap().allocate(size); }
+void* operator new(size_t size, const std::nothrow_t&) noexcept { return kernel_heap_allocate(size); }
+void* operator new[](size_t size, const std::nothrow_t&) noexcept { return kernel_heap_allocate(size); }
 
 void* operator new(size_t size) {
-    void* p = kernel_heap().allocate(size);
+    void* p = kernel_heap_allocate(size);
     if (!p) panic("kernel heap exhausted (%zu bytes wanted)", size);
     return p;
 }

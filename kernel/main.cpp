@@ -4,7 +4,9 @@
 #include "cmdline.h"
 #include "heap_instance.h"
 #include "klog.h"
+#include "init_process.h"
 #include "memory.h"
+#include "scheduler.h"
 #include "panic.h"
 #include "arch.h"
 
@@ -61,7 +63,10 @@ void kernel_main(const BootInfo& info) {
     log_boot_info(info);
     memory_init(info);
     arch::init_kernel_address_space(memory_top(), kernel_table_frames());
+    kernel_heap_enable_growth();
+    scheduler_init();
+    arch::timer_init(kTickHz);
     if (options.test_fault != KernelOptions::TestFault::none) run_test_fault(options.test_fault);
-    log_info("kernel: no user space yet; nothing more to run, powering off");
-    arch::poweroff(true);
+    if (!start_init_process(info, options.init)) arch::poweroff(false);
+    idle_loop();
 }

@@ -9,6 +9,7 @@ extern "C" char __kernel_phys_start[], __kernel_end[];
 namespace {
 FrameAllocator g_frames;
 uint64_t g_top = 0;
+const BootInfo* g_boot_info = nullptr;
 
 bool overlaps(uint64_t a, uint64_t a_len, uint64_t b, uint64_t b_len) {
     return a < b + b_len && b < a + a_len;
@@ -18,7 +19,17 @@ bool overlaps(uint64_t a, uint64_t a_len, uint64_t b, uint64_t b_len) {
 FrameAllocator& frames() { return g_frames; }
 uint64_t memory_top() { return g_top; }
 
+bool range_overlaps_ram(uint64_t phys, uint64_t size) {
+    for (size_t i = 0; i < g_boot_info->region_count; ++i) {
+        const MemoryRegion& r = g_boot_info->regions[i];
+        bool ram = r.kind == MemoryRegion::Kind::usable || r.kind == MemoryRegion::Kind::acpi_reclaimable;
+        if (ram && overlaps(phys, size, r.base, r.length)) return true;
+    }
+    return phys < 0xa0000;  // low memory is the kernel's whatever the map says (not VGA/ROM)
+}
+
 void memory_init(const BootInfo& info) {
+    g_boot_info = &info;
     for (size_t i = 0; i < info.region_count; ++i) {
         const MemoryRegion& r = info.regions[i];
         if (r.kind == MemoryRegion::Kind::usable && r.base + r.length > g_top) g_top = r.base + r.length;

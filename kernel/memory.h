@@ -24,6 +24,10 @@ FrameAllocator& frames();
 // and the allocator's own bitmap.
 void memory_init(const BootInfo& info);
 
+// True if any byte of [phys, phys + size) is RAM the memory map lists
+// (usable or reclaimable): such memory can never become a device mapping.
+bool range_overlaps_ram(uint64_t phys, uint64_t size);
+
 // The highest physical address of usable RAM, rounded up to a page.
 uint64_t memory_top();
 

@@ -1,3 +1,7 @@
-// The smallest ring-3 program: proves the user-space target builds a static
-// ELF that travels to the kernel as a boot module.
-int main() { return 0; }
+// The smallest program: prints a line and exits.
+#include "mica/runtime.h"
+
+int main() {
+    mica::print("hello from user space\n");
+    return 0;
+}

@@ -5,7 +5,7 @@
 _start:
         xor     %ebp, %ebp
         and     $-16, %rsp
-        call    mica_start
+        call    mica_start              /* RDI: the StartupInfo, as the creator set it */
         ud2
 
         .section .note.GNU-stack, "", @progbits

@@ -1,5 +1,6 @@
-// C++ start-up for ring-3 programs: run global constructors, call main.
-#include <stdint.h>
+// C++ start-up for ring-3 programs: run global constructors, call main, exit
+// with its status.
+#include "mica/runtime.h"
 
 extern "C" {
 using Constructor = void (*)();
@@ -7,14 +8,20 @@ extern Constructor __init_array_start[] __attribute__((weak));
 extern Constructor __init_array_end[] __attribute__((weak));
 void* __dso_handle = nullptr;
 int __cxa_atexit(void (*)(void*), void*, void*) { return 0; }
+void __cxa_pure_virtual() { mica::exit(-1); }
 }
 
 int main();
 
-extern "C" [[noreturn]] void mica_start() {
+namespace {
+const mica::StartupInfo* g_startup = nullptr;
+const mica::StartupInfo g_empty{};
+}  // namespace
+
+const mica::StartupInfo& mica::startup() { return g_startup ? *g_startup : g_empty; }
+
+extern "C" [[noreturn]] void mica_start(const mica::StartupInfo* info) {
+    if (info && info->magic == mica::kStartupMagic) g_startup = info;
     for (Constructor* c = __init_array_start; c != __init_array_end; ++c) (*c)();
-    main();
-    // Process exit arrives with the system-call layer (kernel core); until
-    // then a program that returns stops on an invalid opcode.
-    __builtin_trap();
+    mica::exit(main());
 }

@@ -3,7 +3,7 @@
 #include "arch.h"
 
 #include "boot_info.h"
-#include "cpu.h"
+#include "x86.h"
 #include "descriptors.h"
 #include "heap_instance.h"
 #include "lib/string.h"

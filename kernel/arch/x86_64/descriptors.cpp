@@ -45,7 +45,9 @@ void set_gate(int vector, uintptr_t handler, int ist, int dpl) {
 }  // namespace
 }  // namespace x86
 
-extern "C" uintptr_t trap_stubs[32];  // trap_entry.S
+extern "C" uintptr_t trap_stubs[256];  // trap_entry.S
+
+void x86::set_tss_rsp0(uint64_t top) { g_tss.rsp[0] = top; }
 
 void x86::descriptors_init() {
     g_gdt[0] = 0;
@@ -80,7 +82,7 @@ void x86::descriptors_init() {
           "r"(static_cast<uint64_t>(kTss))
         : "rax", "memory");
 
-    for (int v = 0; v < 32; ++v) {
+    for (int v = 0; v < 256; ++v) {
         int ist = v == 8 ? kIstDoubleFault : v == 2 ? kIstNmi : v == 18 ? kIstMachineCheck : 0;
         set_gate(v, trap_stubs[v], ist, 0);
     }

@@ -18,4 +18,6 @@ constexpr int kIstNmi = 2;
 constexpr int kIstMachineCheck = 3;
 
 void descriptors_init();
+// The stack the CPU switches to on an interrupt or exception from ring 3.
+void set_tss_rsp0(uint64_t top);
 }  // namespace x86

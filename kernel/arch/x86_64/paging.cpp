@@ -2,7 +2,7 @@
 // address space. Kernel entries are global (they survive CR3 switches);
 // permissions are enforced in leaf entries, intermediate entries allow all.
 #include "arch.h"
-#include "cpu.h"
+#include "x86.h"
 #include "klog.h"
 #include "panic.h"
 

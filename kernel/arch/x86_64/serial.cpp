@@ -1,7 +1,7 @@
 // COM1 as the kernel's debug console: polled output only. Input and the user
 // console belong to the user-space UART driver.
 #include "arch.h"
-#include "cpu.h"
+#include "x86.h"
 #include "serial.h"
 
 namespace {

@@ -1,9 +1,10 @@
-// Exceptions. A fault in the kernel is a kernel bug: print everything and stop.
-// (Faults in user threads become messages to their fault handler once user
-// space exists.)
+// Trap dispatch: exceptions, interrupts and system calls arrive here from
+// trap_entry.S. A fault in the kernel is a kernel bug (print everything and
+// stop) unless it is the user-copy routine meeting a bad user pointer; a fault
+// in a user thread goes to the generic kernel, which decides its fate.
 #include "trap.h"
 
-#include "cpu.h"
+#include "x86.h"
 #include "klog.h"
 #include "lib/string.h"
 #include "panic.h"
@@ -48,8 +49,28 @@ uintptr_t frameless_caller(const x86::TrapFrame& f) {
 
 }  // namespace
 
+extern "C" char user_copy_insn[], user_copy_fault[];
+void x86_interrupt(unsigned vector);  // timer.cpp
+
 extern "C" void trap_dispatch(x86::TrapFrame* frame) {
-    const char* name = frame->vector < 32 ? kNames[frame->vector] : "interrupt";
+    bool from_user = frame->cs & 3;
+    if (frame->vector >= 32) {
+        x86_interrupt(static_cast<unsigned>(frame->vector));
+        if (from_user) before_user_return();
+        return;
+    }
+    if (from_user) {
+        user_exception(static_cast<unsigned>(frame->vector), frame->error,
+                       frame->vector == 14 ? x86::read_cr2() : 0, frame->rip);
+        before_user_return();
+        return;
+    }
+    // A bad user pointer met inside the copy routine: make the copy fail.
+    if (frame->vector == 14 && frame->rip == reinterpret_cast<uintptr_t>(user_copy_insn)) {
+        frame->rip = reinterpret_cast<uintptr_t>(user_copy_fault);
+        return;
+    }
+    const char* name = kNames[frame->vector];
     bool first = frame->vector == 14
                      ? panic_begin("%s in kernel mode at rip %#lx: %s %s address %#lx", name,
                                    frame->rip, frame->error & 1 ? "protection violation" : "not-present page",
@@ -60,4 +81,10 @@ extern "C" void trap_dispatch(x86::TrapFrame* frame) {
     if (!first) arch::halt_forever();
     dump_registers(*frame);
     panic_finish(frame->rip, frame->rbp, frameless_caller(*frame));
+}
+
+extern "C" void syscall_handler(x86::TrapFrame* frame) {
+    const uint64_t args[6] = {frame->rdi, frame->rsi, frame->rdx, frame->r10, frame->r8, frame->r9};
+    frame->rax = static_cast<uint64_t>(syscall_dispatch(frame->rax, args));
+    before_user_return();
 }

@@ -1,8 +1,14 @@
 /*
- * Exception entry. Each stub makes the stack look the same (a dummy error code
- * where the CPU pushes none, then the vector), the common path saves every
- * general register into a TrapFrame (trap.h) and calls trap_dispatch.
+ * Kernel entry from exceptions, interrupts and SYSCALL. All three leave the
+ * same TrapFrame (trap.h) on the kernel stack, so a thread's user state is
+ * always found in one place, whichever way it entered.
  */
+#define USER_CS (0x20 | 3)
+#define USER_DS (0x18 | 3)
+#define SYSCALL_VECTOR 0x100    /* not a CPU vector: marks a SYSCALL frame */
+#define GS_KERNEL_STACK 8       /* Cpu::kernel_stack_top */
+#define GS_USER_RSP 16          /* Cpu::user_rsp */
+
         .text
 
 .macro TRAP_STUB vector, has_error
@@ -15,18 +21,23 @@ trap_stub_\vector:
         jmp     trap_common
 .endm
 
-.irp v, 0,1,2,3,4,5,6,7,9,15,16,18,19,20,22,23,24,25,26,27,28,31
-        TRAP_STUB \v, 0
-.endr
-.irp v, 8,10,11,12,13,14,17,21,29,30
+/* Exceptions that push an error code: 8, 10-14, 17, 21, 29, 30. */
+.altmacro
+.macro STUB_FOR v
+.if (\v == 8) || (\v >= 10 && \v <= 14) || (\v == 17) || (\v == 21) || (\v == 29) || (\v == 30)
         TRAP_STUB \v, 1
+.else
+        TRAP_STUB \v, 0
+.endif
+.endm
+.set i, 0
+.rept 256
+        STUB_FOR %i
+.set i, i + 1
 .endr
 
-trap_common:
-        testb   $3, 24(%rsp)            /* CS of the interrupted context */
-        jz      1f
-        swapgs
-1:      pushq   %rax
+.macro SAVE_REGS
+        pushq   %rax
         pushq   %rbx
         pushq   %rcx
         pushq   %rdx
@@ -41,9 +52,9 @@ trap_common:
         pushq   %r13
         pushq   %r14
         pushq   %r15
-        cld
-        mov     %rsp, %rdi
-        call    trap_dispatch
+.endm
+
+.macro RESTORE_REGS
         popq    %r15
         popq    %r14
         popq    %r13
@@ -59,18 +70,75 @@ trap_common:
         popq    %rcx
         popq    %rbx
         popq    %rax
+.endm
+
+trap_common:
+        testb   $3, 24(%rsp)            /* CS of the interrupted context */
+        jz      1f
+        swapgs
+1:      SAVE_REGS
+        cld
+        mov     %rsp, %rdi
+        call    trap_dispatch
+
+/* Returns to the context in the TrapFrame at RSP (also how new user threads start). */
+        .globl trap_return
+trap_return:
+        RESTORE_REGS
         testb   $3, 24(%rsp)
         jz      2f
         swapgs
 2:      addq    $16, %rsp               /* vector and error code */
         iretq
 
+/*
+ * SYSCALL: RCX = user RIP, R11 = user RFLAGS, interrupts off (FMASK), still
+ * on the user stack. Switch to the thread's kernel stack and build a TrapFrame.
+ */
+        .globl syscall_entry
+syscall_entry:
+        swapgs
+        mov     %rsp, %gs:GS_USER_RSP
+        mov     %gs:GS_KERNEL_STACK, %rsp
+        pushq   $USER_DS
+        pushq   %gs:GS_USER_RSP
+        pushq   %r11
+        pushq   $USER_CS
+        pushq   %rcx
+        pushq   $0
+        pushq   $SYSCALL_VECTOR
+        SAVE_REGS
+        cld
+        mov     %rsp, %rdi
+        call    syscall_handler
+        RESTORE_REGS
+        addq    $16, %rsp
+        /* SYSRET needs a canonical RIP or it faults in ring 0: take IRET otherwise. */
+        movq    (%rsp), %rcx
+        shlq    $16, %rcx
+        sarq    $16, %rcx
+        cmpq    (%rsp), %rcx
+        jne     3f
+        popq    %rcx                    /* RIP */
+        addq    $8, %rsp                /* CS */
+        popq    %r11                    /* RFLAGS */
+        popq    %rsp                    /* user RSP; SS is implied by SYSRET */
+        swapgs
+        sysretq
+3:      swapgs
+        iretq
+
         .section .rodata
         .balign 8
         .globl trap_stubs
 trap_stubs:
-.irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+.macro STUB_ADDRESS v
         .quad trap_stub_\v
+.endm
+.set i, 0
+.rept 256
+        STUB_ADDRESS %i
+.set i, i + 1
 .endr
 
         .section .note.GNU-stack, "", @progbits

@@ -1,0 +1,80 @@
+// Types that cross the system-call boundary.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+namespace mica {
+
+// A handle names a kernel object in one process's handle table. The low 16
+// bits index the table, the next 15 carry a generation, so a closed handle's
+// value does not name the next object put in its slot. 0 is never a handle.
+using Handle = uint32_t;
+constexpr Handle kNoHandle = 0;
+
+// Rights a handle carries. A duplicate can have fewer, never more.
+enum Rights : uint32_t {
+    kRightRead = 1 << 0,       // read state or contents
+    kRightWrite = 1 << 1,      // change state or contents
+    kRightMap = 1 << 2,        // map a memory object; map into a process
+    kRightTransfer = 1 << 3,   // give the handle to another process
+    kRightDuplicate = 1 << 4,  // make more handles to the object
+    kRightSignal = 1 << 5,
+    kRightWait = 1 << 6,       // wait for the object (e.g. a process's exit)
+    kRightManage = 1 << 7,     // start, kill, create threads in; privileged creation
+    kRightsAll = 0xff,
+    kRightsSame = 0x8000'0000,  // handle_duplicate: keep the rights the handle has
+};
+
+enum class ObjectType : uint32_t {
+    none = 0,
+    process = 1,
+    thread = 2,
+    memory = 3,
+    resource = 4,  // the root of privilege: physical memory, I/O ports, IRQs
+    endpoint = 5,
+    notification = 6,
+    irq_line = 7,
+    io_ports = 8,
+};
+
+// Permissions for vm_map and vm_protect. Writable and executable together is refused.
+enum VmPerms : uint32_t { kVmRead = 1, kVmWrite = 2, kVmExec = 4 };
+
+constexpr size_t kPageSize = 4096;
+
+// The exit status of a process ended by a CPU exception it caused (with no
+// fault handler): kExitFaultBase - vector, e.g. -1014 for a page fault.
+constexpr int64_t kExitFaultBase = -1000;
+
+// process_wait and similar: wait without a time limit.
+constexpr uint64_t kWaitForever = ~0ULL;
+constexpr uintptr_t kUserTop = 0x0000'8000'0000'0000;  // user addresses are below
+
+struct HandleInfo {
+    ObjectType type;
+    uint32_t rights;
+    uint64_t koid;  // the object's id, the same through every handle to it
+};
+
+struct ProcessInfo {
+    uint64_t pid;
+    uint64_t quota_bytes;  // what the process may use
+    uint64_t used_bytes;   // what it uses now (objects, page tables, memory)
+    uint32_t threads;
+    uint32_t handles;
+    int64_t exit_status;
+    uint32_t state;  // 0 running, 1 exited
+    char name[32];
+};
+
+struct SystemInfo {
+    uint64_t total_frames;
+    uint64_t free_frames;
+    uint64_t heap_bytes_used;
+    uint64_t processes;
+    uint64_t threads;
+    uint64_t uptime_ns;
+};
+
+}  // namespace mica

@@ -1,0 +1,175 @@
+#include "address_space.h"
+
+#include <new>
+
+#include "memory.h"
+#include "mica/errors.h"
+#include "mica/types.h"
+#include "panic.h"
+
+using namespace mica;
+
+namespace {
+constexpr size_t kPage = arch::kPageSize;
+
+unsigned arch_flags(uint32_t perms, bool device) {
+    unsigned f = arch::kMapUser;
+    if (perms & kVmWrite) f |= arch::kMapWrite;
+    if (perms & kVmExec) f |= arch::kMapExec;
+    if (device) f |= arch::kMapUncached;
+    return f;
+}
+
+bool valid_perms(uint32_t perms) {
+    if (perms == 0 || (perms & ~(kVmRead | kVmWrite | kVmExec))) return false;
+    return !((perms & kVmWrite) && (perms & kVmExec));  // W^X
+}
+}  // namespace
+
+uint64_t AddressSpace::TableFrames::take() {
+    if (!quota->charge(kPage)) {
+        last_error = kErrQuotaExceeded;
+        return ~0ULL;
+    }
+    uint64_t phys = allocate_zeroed_frame();
+    if (phys == FrameAllocator::kNone) {
+        quota->release(kPage);
+        last_error = kErrNoMemory;
+        return ~0ULL;
+    }
+    return phys;
+}
+
+void AddressSpace::TableFrames::give_back(uint64_t phys) {
+    if (!frames().free(phys)) panic("address space: table frame %#lx freed twice", phys);
+    quota->release(kPage);
+}
+
+int64_t AddressSpace::init(Quota& quota) {
+    frames_.quota = &quota;
+    if (!tables_.create(frames_)) return frames_.last_error;
+    return kOk;
+}
+
+const arch::PageTables& AddressSpace::tables() const {
+    return alive() ? tables_ : arch::kernel_page_tables();
+}
+
+void AddressSpace::destroy() {
+    if (!alive()) return;
+    while (Mapping* m = mappings_.front()) {
+        remove_pages(m->base, m->size);
+        free_mapping(m);
+    }
+    // Never free the tables the CPU is using.
+    arch::activate(arch::kernel_page_tables());
+    tables_.destroy(frames_);
+}
+
+int64_t AddressSpace::check_range(uintptr_t base, size_t size) const {
+    if (!alive()) return kErrBadState;
+    if (base % kPage || size % kPage) return kErrAlignment;
+    if (size == 0 || base < kLowest || base > kUserTop || size > kUserTop - base)
+        return kErrInvalidArgument;
+    return kOk;
+}
+
+void AddressSpace::remove_pages(uintptr_t base, size_t size) {
+    for (size_t off = 0; off < size; off += kPage) tables_.unmap(base + off);
+}
+
+void AddressSpace::free_mapping(Mapping* m) {
+    mappings_.remove(m);
+    delete m;
+    frames_.quota->release(sizeof(Mapping));
+}
+
+int64_t AddressSpace::map(uintptr_t base, Ref<MemoryObject> memory, size_t offset, size_t size,
+                          uint32_t perms, uint32_t max_perms) {
+    if (int64_t e = check_range(base, size)) return e;
+    if (offset % kPage) return kErrAlignment;
+    if (!valid_perms(perms)) return kErrInvalidArgument;
+    if ((perms & max_perms) != perms) return kErrAccessDenied;
+    if (offset > memory->size() || size > memory->size() - offset) return kErrOutOfRange;
+    Mapping* after = mappings_.front();  // first mapping above the new one
+    for (; after && after->base < base + size; after = mappings_.next(after))
+        if (after->base + after->size > base) return kErrAlreadyExists;
+
+    Charge charge(*frames_.quota, sizeof(Mapping));
+    if (!charge) return kErrQuotaExceeded;
+    auto* m = new (std::nothrow) Mapping{{}, base, size, memory, offset, perms, max_perms};
+    if (!m) return kErrNoMemory;
+    unsigned flags = arch_flags(perms, memory->device());
+    for (size_t off = 0; off < size; off += kPage) {
+        if (!tables_.map(base + off, memory->frame_at(offset + off), flags, frames_)) {
+            remove_pages(base, off);
+            delete m;
+            return frames_.last_error ? frames_.last_error : kErrNoMemory;
+        }
+    }
+    charge.commit();
+    mappings_.insert_before(after, m);
+    return kOk;
+}
+
+// Makes `address` a boundary between mappings (no-op if it is one already).
+int64_t AddressSpace::split_at(uintptr_t address) {
+    for (Mapping* m = mappings_.front(); m; m = mappings_.next(m)) {
+        if (address <= m->base || address >= m->base + m->size) continue;
+        Charge charge(*frames_.quota, sizeof(Mapping));
+        if (!charge) return kErrQuotaExceeded;
+        size_t left = address - m->base;
+        auto* right = new (std::nothrow)
+            Mapping{{}, address, m->size - left, m->memory, m->offset + left, m->perms, m->max_perms};
+        if (!right) return kErrNoMemory;
+        charge.commit();
+        m->size = left;
+        mappings_.insert_before(mappings_.next(m), right);
+        return kOk;
+    }
+    return kOk;
+}
+
+int64_t AddressSpace::unmap(uintptr_t base, size_t size) {
+    if (int64_t e = check_range(base, size)) return e;
+    bool any = false;
+    for (Mapping* m = mappings_.front(); m; m = mappings_.next(m))
+        if (m->base < base + size && m->base + m->size > base) any = true;
+    if (!any) return kErrNotFound;
+    // Splitting is invisible to user space, so a failure after the first
+    // split leaves nothing half-done that it could observe.
+    if (int64_t e = split_at(base)) return e;
+    if (int64_t e = split_at(base + size)) return e;
+    mappings_.for_each([&](Mapping* m) {
+        if (m->base >= base && m->base + m->size <= base + size) {
+            remove_pages(m->base, m->size);
+            free_mapping(m);
+        }
+    });
+    return kOk;
+}
+
+int64_t AddressSpace::protect(uintptr_t base, size_t size, uint32_t perms) {
+    if (int64_t e = check_range(base, size)) return e;
+    if (!valid_perms(perms)) return kErrInvalidArgument;
+    // The whole range must be mapped, and every piece must allow `perms`.
+    uintptr_t covered = base;
+    for (Mapping* m = mappings_.front(); m && covered < base + size; m = mappings_.next(m)) {
+        if (m->base + m->size <= covered) continue;
+        if (m->base > covered) break;
+        if ((perms & m->max_perms) != perms) return kErrAccessDenied;
+        covered = m->base + m->size;
+    }
+    if (covered < base + size) return kErrNotFound;
+    if (int64_t e = split_at(base)) return e;
+    if (int64_t e = split_at(base + size)) return e;
+    for (Mapping* m = mappings_.front(); m; m = mappings_.next(m)) {
+        if (m->base >= base && m->base + m->size <= base + size) {
+            m->perms = perms;
+            unsigned flags = arch_flags(perms, m->memory->device());
+            for (size_t off = 0; off < m->size; off += kPage)
+                if (!tables_.protect(m->base + off, flags)) panic("address space: tables out of step");
+        }
+    }
+    return kOk;
+}

@@ -1,0 +1,113 @@
+// Per-CPU set-up (GS base for this_cpu(), SYSCALL/SYSRET, the FPU) and the
+// thread-context operations of arch.h.
+#include <stddef.h>
+
+#include "arch.h"
+#include "cpu.h"  // the generic per-CPU struct (kernel/cpu.h)
+#include "descriptors.h"
+#include "trap.h"
+#include "x86.h"
+
+static_assert(offsetof(Cpu, self) == 0);
+static_assert(offsetof(Cpu, kernel_stack_top) == 8);  // trap_entry.S GS_KERNEL_STACK
+static_assert(offsetof(Cpu, user_rsp) == 16);         // trap_entry.S GS_USER_RSP
+
+extern "C" void syscall_entry();
+extern "C" void switch_context(uint64_t* save_rsp, uint64_t load_rsp);
+extern "C" void kernel_thread_entry();
+extern "C" void user_thread_entry();
+
+namespace {
+constexpr uint32_t kMsrGsBase = 0xc0000101, kMsrKernelGsBase = 0xc0000102;
+constexpr uint32_t kMsrStar = 0xc0000081, kMsrLstar = 0xc0000082, kMsrFmask = 0xc0000084;
+constexpr uint64_t kRflagsIf = 1 << 9;
+
+// The FPU state every thread starts with: FXSAVE layout with the x87
+// control word and MXCSR at their reset values, everything else zero.
+void init_fpu_image(uint8_t* image) {
+    for (int i = 0; i < 512; ++i) image[i] = 0;
+    image[0] = 0x7f;  // FCW = 0x037f
+    image[1] = 0x03;
+    image[24] = 0x80;  // MXCSR = 0x1f80
+    image[25] = 0x1f;
+}
+
+// The switch frame switch_context pops: r15 r14 r13 r12 rbx rbp, then `ret`.
+uint64_t* push_switch_frame(uint64_t* sp, void (*entry)(), uint64_t r12, uint64_t r13, uint64_t r14) {
+    *--sp = reinterpret_cast<uint64_t>(entry);
+    *--sp = 0;    // rbp: ends backtraces
+    *--sp = 0;    // rbx
+    *--sp = r12;
+    *--sp = r13;
+    *--sp = r14;
+    *--sp = 0;    // r15
+    return sp;
+}
+}  // namespace
+
+Cpu& this_cpu() {
+    Cpu* cpu;
+    asm volatile("mov %%gs:0, %0" : "=r"(cpu));
+    return *cpu;
+}
+
+void arch::init_cpu(Cpu& cpu) {
+    cpu.self = &cpu;
+    x86::wrmsr(kMsrGsBase, reinterpret_cast<uint64_t>(&cpu));
+    x86::wrmsr(kMsrKernelGsBase, 0);
+
+    // SYSCALL loads CS = STAR[47:32], SS = +8; SYSRET loads SS = STAR[63:48] + 8,
+    // CS = +16: that is why user data sits before user code in the GDT.
+    x86::wrmsr(x86::kMsrEfer, x86::rdmsr(x86::kMsrEfer) | 1);  // SCE
+    x86::wrmsr(kMsrStar, (static_cast<uint64_t>(x86::kKernelData) << 48) |
+                             (static_cast<uint64_t>(x86::kKernelCode) << 32));
+    x86::wrmsr(kMsrLstar, reinterpret_cast<uint64_t>(syscall_entry));
+    // Cleared on entry: IF (the kernel runs with interrupts off), TF, DF, AC
+    // (user space must not be able to switch SMAP off for the kernel).
+    x86::wrmsr(kMsrFmask, kRflagsIf | (1 << 8) | (1 << 10) | (1 << 18));
+
+    uint64_t cr0 = x86::read_cr0();
+    cr0 = (cr0 & ~(1ULL << 2)) | (1 << 1);  // EM off, MP on
+    asm volatile("mov %0, %%cr0" ::"r"(cr0));
+    x86::write_cr4(x86::read_cr4() | (1 << 9) | (1 << 10));  // OSFXSR, OSXMMEXCPT
+}
+
+void arch::init_kernel_context(Context& c, uintptr_t stack_top, void (*fn)(void*), void* arg) {
+    init_fpu_image(c.fpu);
+    auto* sp = reinterpret_cast<uint64_t*>(stack_top);
+    c.rsp = reinterpret_cast<uint64_t>(push_switch_frame(sp, kernel_thread_entry,
+                                                         reinterpret_cast<uint64_t>(fn),
+                                                         reinterpret_cast<uint64_t>(arg),
+                                                         reinterpret_cast<uint64_t>(c.fpu)));
+}
+
+void arch::init_user_context(Context& c, uintptr_t stack_top, uintptr_t entry, uintptr_t user_stack,
+                             uintptr_t arg) {
+    init_fpu_image(c.fpu);
+    auto* frame = reinterpret_cast<x86::TrapFrame*>(stack_top - sizeof(x86::TrapFrame));
+    *frame = x86::TrapFrame{};
+    frame->rip = entry;
+    frame->cs = x86::kUserCode;
+    frame->rflags = kRflagsIf;
+    frame->rsp = user_stack;
+    frame->ss = x86::kUserData;
+    frame->rdi = arg;
+    c.rsp = reinterpret_cast<uint64_t>(push_switch_frame(reinterpret_cast<uint64_t*>(frame),
+                                                         user_thread_entry, 0, 0,
+                                                         reinterpret_cast<uint64_t>(c.fpu)));
+}
+
+void arch::switch_to(Context& from, Context& to) {
+    asm volatile("fxsave64 %0" : "=m"(from.fpu));
+    switch_context(&from.rsp, to.rsp);
+    asm volatile("fxrstor64 %0" ::"m"(from.fpu));
+}
+
+void arch::set_kernel_stack(uintptr_t top) {
+    this_cpu().kernel_stack_top = top;
+    x86::set_tss_rsp0(top);
+}
+
+void arch::enable_interrupts() { asm volatile("sti" ::: "memory"); }
+
+void arch::wait_for_interrupt() { asm volatile("sti; hlt; cli" ::: "memory"); }

@@ -1,0 +1,21 @@
+// Per-CPU state, reached through this_cpu(). Arch entry code reads the first
+// fields at fixed offsets (see the static_asserts in arch code), so they stay
+// first and in this order.
+#pragma once
+
+#include <stdint.h>
+
+class Thread;
+
+struct Cpu {
+    Cpu* self;                   // 0
+    uintptr_t kernel_stack_top;  // 8: SYSCALL switches to this stack
+    uintptr_t user_rsp;          // 16: scratch for the SYSCALL entry
+    uint32_t id;
+    Thread* current;
+    Thread* idle;
+    Thread* reap;  // a dead thread whose stack was left by the last switch
+    bool need_resched;
+};
+
+Cpu& this_cpu();

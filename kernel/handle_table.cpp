@@ -1,0 +1,93 @@
+#include "handle_table.h"
+
+#include <new>
+
+#include "lib/string.h"
+#include "mica/errors.h"
+#include "panic.h"
+
+using namespace mica;
+
+namespace {
+constexpr uint32_t kIndexBits = 16;
+constexpr uint16_t kGenerationMask = 0x7fff;
+
+Handle make_handle(uint32_t index, uint16_t generation) {
+    return (static_cast<uint32_t>(generation) << kIndexBits) | (index + 1);
+}
+}  // namespace
+
+HandleTable::~HandleTable() {
+    KASSERT(count_ == 0 && entries_ == nullptr);
+}
+
+int64_t HandleTable::grow(Quota& quota) {
+    uint32_t new_capacity = capacity_ ? capacity_ * 2 : 16;
+    if (new_capacity > kMaxHandles) new_capacity = kMaxHandles;
+    if (new_capacity == capacity_) return kErrLimit;
+    Charge charge(quota, (new_capacity - capacity_) * kEntryBytes);
+    if (!charge) return kErrQuotaExceeded;
+    auto* grown = new (std::nothrow) Entry[new_capacity];
+    if (!grown) return kErrNoMemory;
+    if (capacity_) memcpy(grown, entries_, capacity_ * kEntryBytes);
+    // New slots join the free list in index order.
+    for (uint32_t i = new_capacity; i-- > capacity_;) {
+        grown[i] = Entry{nullptr, free_head_, 1, 0};
+        free_head_ = i;
+    }
+    delete[] entries_;
+    entries_ = grown;
+    capacity_ = new_capacity;
+    charge.commit();
+    return kOk;
+}
+
+int64_t HandleTable::add(KObject* object, uint32_t rights, Quota& quota) {
+    if (free_head_ == kNoFree)
+        if (int64_t error = grow(quota); error != kOk) return error;
+    uint32_t index = free_head_;
+    Entry& e = entries_[index];
+    free_head_ = e.rights;
+    e.object = object;
+    e.rights = rights;
+    object->ref();
+    object->handle_added();
+    ++count_;
+    return make_handle(index, e.generation);
+}
+
+const HandleTable::Entry* HandleTable::find(Handle handle) const {
+    uint32_t index = (handle & 0xffff) - 1;  // 0 wraps to a huge index
+    uint16_t generation = static_cast<uint16_t>(handle >> kIndexBits);
+    if (index >= capacity_ || (handle >> 31)) return nullptr;
+    const Entry& e = entries_[index];
+    if (!e.object || e.generation != generation) return nullptr;
+    return &e;
+}
+
+int64_t HandleTable::remove(Handle handle) {
+    if (!find(handle)) return kErrBadHandle;
+    uint32_t index = (handle & 0xffff) - 1;
+    Entry& e = entries_[index];
+    KObject* object = e.object;
+    e.object = nullptr;
+    e.rights = free_head_;
+    e.generation = static_cast<uint16_t>((e.generation + 1) & kGenerationMask);
+    if (e.generation == 0) e.generation = 1;
+    free_head_ = index;
+    --count_;
+    // Last: these may run arbitrary teardown, which must see a consistent table.
+    object->handle_removed();
+    object->unref();
+    return kOk;
+}
+
+void HandleTable::clear(Quota& quota) {
+    for (uint32_t i = 0; i < capacity_; ++i)
+        if (entries_[i].object) remove(make_handle(i, entries_[i].generation));
+    delete[] entries_;
+    quota.release(capacity_ * kEntryBytes);
+    entries_ = nullptr;
+    capacity_ = 0;
+    free_head_ = kNoFree;
+}

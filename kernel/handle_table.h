@@ -1,0 +1,54 @@
+// A process's handle table: handle value -> (object, rights). The only way
+// from a number a process passes to an object the kernel acts on. Values
+// carry a generation, so a closed handle never names whatever comes next
+// into its slot.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "object.h"
+#include "quota.h"
+
+class HandleTable {
+public:
+    static constexpr uint32_t kMaxHandles = 0xffff;
+    static constexpr size_t kEntryBytes = 16;
+
+    struct Entry {
+        KObject* object;  // null when the slot is free
+        uint32_t rights;  // when free: index of the next free slot
+        uint16_t generation;
+        uint16_t reserved;
+    };
+    static_assert(sizeof(Entry) == kEntryBytes);
+
+    HandleTable() = default;
+    HandleTable(const HandleTable&) = delete;
+    HandleTable& operator=(const HandleTable&) = delete;
+    ~HandleTable();  // the table must have been cleared
+
+    // A new handle for `object` (>= 0), or kErrQuotaExceeded / kErrNoMemory /
+    // kErrLimit. Growth of the table is charged to `quota`.
+    int64_t add(KObject* object, uint32_t rights, Quota& quota);
+
+    // The live entry `handle` names, or null.
+    const Entry* find(mica::Handle handle) const;
+
+    // Removes the handle and drops its reference. kErrBadHandle if it names nothing.
+    int64_t remove(mica::Handle handle);
+
+    // Removes every handle. Growth charges are given back to `quota`.
+    void clear(Quota& quota);
+
+    uint32_t count() const { return count_; }
+
+private:
+    int64_t grow(Quota& quota);
+
+    Entry* entries_ = nullptr;
+    uint32_t capacity_ = 0;
+    uint32_t count_ = 0;
+    uint32_t free_head_ = kNoFree;
+    static constexpr uint32_t kNoFree = 0xffffffff;
+};

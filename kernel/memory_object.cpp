@@ -1,0 +1,135 @@
+#include "memory_object.h"
+
+#include <new>
+
+#include "arch.h"
+#include "lib/string.h"
+#include "memory.h"
+#include "mica/errors.h"
+#include "panic.h"
+
+using namespace mica;
+
+namespace {
+constexpr size_t kPage = arch::kPageSize;
+
+bool page_count(size_t size, size_t* pages) {
+    if (size == 0 || size > MemoryObject::kMaxBytes) return false;
+    *pages = (size + kPage - 1) / kPage;
+    return true;
+}
+}  // namespace
+
+MemoryObject::MemoryObject(Kind kind, size_t pages, Quota& quota)
+    : KObject(kType), kind_(kind), pages_(pages), quota_(&quota) {
+    quota.ref();
+}
+
+MemoryObject::~MemoryObject() {
+    if (kind_ == Kind::anonymous && frames_) {
+        for (size_t i = 0; i < pages_; ++i)
+            if (frames_[i] != FrameAllocator::kNone && !frames().free(frames_[i]))
+                panic("memory object: frame %#lx freed twice", frames_[i]);
+        delete[] frames_;
+    } else if (kind_ == Kind::contiguous && base_) {
+        if (!frames().free(base_, pages_)) panic("memory object: contiguous run freed twice");
+    }
+    quota_->release(charged_);
+    quota_->unref();
+}
+
+int64_t MemoryObject::create_anonymous(size_t size, Quota& quota, Ref<MemoryObject>* out) {
+    size_t pages;
+    if (!page_count(size, &pages)) return kErrInvalidArgument;
+    size_t bytes = sizeof(MemoryObject) + pages * sizeof(uint64_t) + pages * kPage;
+    Charge charge(quota, bytes);
+    if (!charge) return kErrQuotaExceeded;
+    Ref<MemoryObject> m(new (std::nothrow) MemoryObject(Kind::anonymous, pages, quota));
+    if (!m) return kErrNoMemory;
+    m->frames_ = new (std::nothrow) uint64_t[pages];
+    if (!m->frames_) return kErrNoMemory;
+    for (size_t i = 0; i < pages; ++i) m->frames_[i] = FrameAllocator::kNone;
+    for (size_t i = 0; i < pages; ++i) {
+        m->frames_[i] = allocate_zeroed_frame();
+        if (m->frames_[i] == FrameAllocator::kNone) return kErrNoMemory;  // ~MemoryObject frees the rest
+    }
+    charge.commit();
+    m->charged_ = bytes;
+    *out = m;
+    return kOk;
+}
+
+int64_t MemoryObject::create_contiguous(size_t size, Quota& quota, Ref<MemoryObject>* out) {
+    size_t pages;
+    if (!page_count(size, &pages)) return kErrInvalidArgument;
+    size_t bytes = sizeof(MemoryObject) + pages * kPage;
+    Charge charge(quota, bytes);
+    if (!charge) return kErrQuotaExceeded;
+    Ref<MemoryObject> m(new (std::nothrow) MemoryObject(Kind::contiguous, pages, quota));
+    if (!m) return kErrNoMemory;
+    uint64_t base = frames().allocate_contiguous(pages);
+    if (base == FrameAllocator::kNone) return kErrNoMemory;
+    memset(phys_to_virt(base), 0, pages * kPage);
+    m->base_ = base;
+    charge.commit();
+    m->charged_ = bytes;
+    *out = m;
+    return kOk;
+}
+
+int64_t MemoryObject::create_physical(uint64_t phys, size_t size, bool cached, Quota& quota,
+                                      Ref<MemoryObject>* out) {
+    size_t pages;
+    if (!page_count(size, &pages)) return kErrInvalidArgument;
+    if (phys % kPage) return kErrAlignment;
+    Charge charge(quota, sizeof(MemoryObject));
+    if (!charge) return kErrQuotaExceeded;
+    Ref<MemoryObject> m(new (std::nothrow) MemoryObject(Kind::physical, pages, quota));
+    if (!m) return kErrNoMemory;
+    m->base_ = phys;
+    m->cached_ = cached;
+    charge.commit();
+    m->charged_ = sizeof(MemoryObject);
+    *out = m;
+    return kOk;
+}
+
+uint64_t MemoryObject::frame_at(size_t offset) const {
+    size_t page = offset / kPage;
+    KASSERT(page < pages_);
+    return kind_ == Kind::anonymous ? frames_[page] : base_ + page * kPage;
+}
+
+int64_t MemoryObject::read_to_user(size_t offset, uintptr_t user_dst, size_t length) const {
+    while (length > 0) {
+        size_t in_page = offset % kPage, n = kPage - in_page;
+        if (n > length) n = length;
+        if (int64_t e = arch::copy_user(reinterpret_cast<void*>(user_dst),
+                                        phys_to_virt<char>(frame_at(offset)) + in_page, n))
+            return e;
+        offset += n, user_dst += n, length -= n;
+    }
+    return kOk;
+}
+
+int64_t MemoryObject::write_from_user(size_t offset, uintptr_t user_src, size_t length) {
+    while (length > 0) {
+        size_t in_page = offset % kPage, n = kPage - in_page;
+        if (n > length) n = length;
+        if (int64_t e = arch::copy_user(phys_to_virt<char>(frame_at(offset)) + in_page,
+                                        reinterpret_cast<const void*>(user_src), n))
+            return e;
+        offset += n, user_src += n, length -= n;
+    }
+    return kOk;
+}
+
+void MemoryObject::write(size_t offset, const void* src, size_t length) {
+    auto* from = static_cast<const char*>(src);
+    while (length > 0) {
+        size_t in_page = offset % kPage, n = kPage - in_page;
+        if (n > length) n = length;
+        memcpy(phys_to_virt<char>(frame_at(offset)) + in_page, from, n);
+        offset += n, from += n, length -= n;
+    }
+}

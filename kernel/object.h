@@ -1,0 +1,89 @@
+// Kernel objects: everything a handle can name. Reference-counted; an object
+// is freed when the last reference goes, whether held by a handle or by the
+// kernel itself. A separate count of handles lets an object react when no
+// process can reach it any more (on_zero_handles), which is how, e.g., a
+// process that was never started is torn down.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mica/types.h"
+
+using mica::ObjectType;
+
+class KObject {
+public:
+    KObject(const KObject&) = delete;
+    KObject& operator=(const KObject&) = delete;
+    virtual ~KObject();
+
+    ObjectType type() const { return type_; }
+    uint64_t koid() const { return koid_; }
+
+    void ref() { ++refs_; }
+    void unref() {
+        if (--refs_ == 0) delete this;
+    }
+    uint32_t refs() const { return refs_; }
+
+    void handle_added() { ++handles_; }
+    void handle_removed() {
+        if (--handles_ == 0) on_zero_handles();
+    }
+
+    static uint64_t live_objects() { return live_; }
+
+protected:
+    explicit KObject(ObjectType type);
+    virtual void on_zero_handles() {}
+
+private:
+    ObjectType type_;
+    uint32_t refs_ = 0;
+    uint32_t handles_ = 0;
+    uint64_t koid_;
+    static uint64_t next_koid_;
+    static uint64_t live_;
+};
+
+// An owning reference: Ref<Thread> keeps the thread alive while it exists.
+template <typename T>
+class Ref {
+public:
+    Ref() = default;
+    Ref(T* p) : p_(p) {  // NOLINT: implicit from a raw pointer is the point
+        if (p_) p_->ref();
+    }
+    Ref(const Ref& o) : Ref(o.p_) {}
+    Ref(Ref&& o) : p_(o.p_) { o.p_ = nullptr; }
+    template <typename U>
+    Ref(const Ref<U>& o) : Ref(static_cast<T*>(o.get())) {}
+    ~Ref() { reset(); }
+
+    Ref& operator=(Ref o) {
+        T* old = p_;
+        p_ = o.p_;
+        o.p_ = old;
+        return *this;
+    }
+    void reset() {
+        T* old = p_;
+        p_ = nullptr;
+        if (old) old->unref();
+    }
+
+    T* get() const { return p_; }
+    T* operator->() const { return p_; }
+    T& operator*() const { return *p_; }
+    explicit operator bool() const { return p_ != nullptr; }
+
+private:
+    T* p_ = nullptr;
+};
+
+// Downcast after checking the type tag (there is no RTTI in the kernel).
+template <typename T>
+T* object_cast(KObject* o) {
+    return o && o->type() == T::kType ? static_cast<T*>(o) : nullptr;
+}

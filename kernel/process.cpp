@@ -1,0 +1,102 @@
+#include "process.h"
+
+#include <new>
+
+#include "klog.h"
+#include "panic.h"
+#include "scheduler.h"
+
+using namespace mica;
+
+namespace {
+List<Process, &Process::all_node> g_all;  // each holds a reference
+uint64_t g_next_pid = 1;
+}  // namespace
+
+List<Process, &Process::all_node>& all_processes() { return g_all; }
+uint64_t Process::live_count() { return g_all.size(); }
+
+Process::Process(Quota* quota, uint64_t pid) : KObject(kType), quota_(quota), pid_(pid) {
+    quota->ref();
+}
+
+Process::~Process() {
+    KASSERT(state_ == State::dead && threads_.empty());
+    quota_->release(sizeof(Process));
+    quota_->unref();
+}
+
+int64_t Process::create(const char* name, size_t name_length, Quota* parent, uint64_t quota_bytes,
+                        Ref<Process>* out) {
+    if (quota_bytes < kMinQuota || name_length >= kNameBytes) return kErrInvalidArgument;
+    Ref<Quota> quota(parent ? Quota::create_child(*parent, quota_bytes) : Quota::create_root(quota_bytes));
+    if (!quota) return parent && parent->limit() - parent->used() < quota_bytes ? kErrQuotaExceeded : kErrNoMemory;
+    if (!quota->charge(sizeof(Process))) return kErrQuotaExceeded;
+    auto* p = new (std::nothrow) Process(quota.get(), g_next_pid++);
+    if (!p) {
+        quota->release(sizeof(Process));
+        return kErrNoMemory;
+    }
+    for (size_t i = 0; i < name_length; ++i) p->name_[i] = name[i];
+    p->name_[name_length] = '\0';
+    Ref<Process> ref(p);
+    if (int64_t e = p->address_space_.init(*quota)) {
+        p->state_ = State::dead;  // never listed: the last reference frees it
+        return e;
+    }
+    p->ref();
+    g_all.push_back(p);
+    *out = ref;
+    return kOk;
+}
+
+void Process::add_thread(Thread* t) {
+    t->ref();
+    threads_.push_back(t);
+}
+
+void Process::start_thread(Thread* t) {
+    KASSERT(t->process() == this && t->state == Thread::State::created);
+    state_ = State::running;
+    sched_make_ready(t);
+}
+
+void Process::on_zero_handles() {
+    if (state_ == State::created) terminate(0);
+}
+
+void Process::terminate(int64_t status) {
+    if (state_ == State::dead) return;
+    Ref<Process> self(this);  // teardown may drop every other reference
+    state_ = State::dead;
+    exit_status_ = status;
+
+    Thread* me = current_thread();
+    threads_.for_each([&](Thread* t) {
+        t->kill_pending = true;
+        if (t == me) return;  // ends on its way back to user mode
+        if (t->state == Thread::State::created) {
+            threads_.remove(t);
+            t->state = Thread::State::dead;
+            t->unref();
+        } else if (t->state == Thread::State::blocked) {
+            sched_wake(t, kErrPeerClosed);  // unwinds its call, then exits
+        }
+    });
+    handles_.clear(*quota_);
+    address_space_.destroy();
+    sched_wake_all(exit_waiters_, kOk);
+    log_debug("process %lu (%s) ended with status %ld", pid_, name_, status);
+    g_all.remove(this);
+    unref();  // the list's reference; `self` keeps us alive until we return
+    if (pid_ == 1) {
+        log_info("init exited with status %ld; powering off", status);
+        arch::poweroff(status == 0);
+    }
+}
+
+void Process::thread_exited(Thread* t) {
+    threads_.remove(t);
+    t->unref();  // the process list's reference (the reaper holds another)
+    if (threads_.empty() && state_ == State::running) terminate(0);
+}

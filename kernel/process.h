@@ -1,0 +1,95 @@
+// Processes: an address space, a handle table, threads, and the quota all
+// of it is charged to. A process runs until it exits, is killed, faults
+// with no one to handle it, or its last thread ends; then everything it held
+// is released at once, and waiters learn its exit status. A process that was
+// never started is torn down when its last handle is closed.
+#pragma once
+
+#include <stdint.h>
+
+#include "address_space.h"
+#include "handle_table.h"
+#include "lib/list.h"
+#include "mica/errors.h"
+#include "object.h"
+#include "quota.h"
+#include "thread.h"
+
+class Process final : public KObject {
+public:
+    static constexpr ObjectType kType = ObjectType::process;
+    static constexpr size_t kNameBytes = 32;
+    static constexpr uint64_t kMinQuota = 64 * 1024;
+
+    enum class State : uint8_t { created, running, dead };
+
+    // A new process with its own quota of `quota_bytes`, carved from `parent`
+    // (or a root quota when `parent` is null: the first process).
+    static int64_t create(const char* name, size_t name_length, Quota* parent,
+                          uint64_t quota_bytes, Ref<Process>* out);
+
+    ~Process() override;
+
+    // The one way from a handle value to an object: checks that the handle
+    // exists, names a T and carries every right in `rights`.
+    template <typename T>
+    int64_t get(mica::Handle handle, uint32_t rights, Ref<T>* out) const {
+        const HandleTable::Entry* e = handles_.find(handle);
+        if (!e) return mica::kErrBadHandle;
+        T* object = object_cast<T>(e->object);
+        if (!object) return mica::kErrWrongType;
+        if ((e->rights & rights) != rights) return mica::kErrAccessDenied;
+        *out = Ref<T>(object);
+        return mica::kOk;
+    }
+
+    HandleTable& handles() { return handles_; }
+    AddressSpace& address_space() { return address_space_; }
+    Quota& quota() const { return *quota_; }
+    const char* name() const { return name_; }
+    uint64_t pid() const { return pid_; }
+    State state() const { return state_; }
+    int64_t exit_status() const { return exit_status_; }
+    WaitQueue& exit_waiters() { return exit_waiters_; }
+    uint32_t thread_count() const { return static_cast<uint32_t>(threads_.size()); }
+
+    // Adds a created thread; it runs once started.
+    void add_thread(Thread* t);
+    // Makes a created thread of this process runnable (first start: running).
+    void start_thread(Thread* t);
+    // Ends the process: kills its threads, closes its handles, unmaps its
+    // memory, wakes waiters. Idempotent.
+    void terminate(int64_t status);
+    // Called by the scheduler when one of its threads has ended.
+    void thread_exited(Thread* t);
+
+    static uint64_t live_count();
+    // Calls f(Process&) for every process not yet dead.
+    template <typename F>
+    static void for_each(F&& f);
+
+    ListNode all_node;
+
+protected:
+    void on_zero_handles() override;
+
+private:
+    Process(Quota* quota, uint64_t pid);
+
+    HandleTable handles_;
+    AddressSpace address_space_;
+    List<Thread, &Thread::process_node> threads_;
+    WaitQueue exit_waiters_;
+    Quota* quota_;  // holds a reference
+    uint64_t pid_;
+    State state_ = State::created;
+    int64_t exit_status_ = 0;
+    char name_[kNameBytes];
+};
+
+List<Process, &Process::all_node>& all_processes();
+
+template <typename F>
+void Process::for_each(F&& f) {
+    all_processes().for_each([&](Process* p) { f(*p); });
+}

@@ -1,0 +1,43 @@
+#include "quota.h"
+
+#include <new>
+
+#include "panic.h"
+
+Quota* Quota::create_root(uint64_t limit) {
+    return new (std::nothrow) Quota(nullptr, limit);
+}
+
+Quota* Quota::create_child(Quota& parent, uint64_t limit) {
+    if (!parent.charge(limit + sizeof(Quota))) return nullptr;
+    auto* q = new (std::nothrow) Quota(&parent, limit);
+    if (!q) {
+        parent.release(limit + sizeof(Quota));
+        return nullptr;
+    }
+    parent.ref();
+    return q;
+}
+
+bool Quota::charge(uint64_t bytes) {
+    if (bytes > limit_ - used_) return false;
+    used_ += bytes;
+    return true;
+}
+
+void Quota::release(uint64_t bytes) {
+    KASSERT(bytes <= used_);
+    used_ -= bytes;
+}
+
+void Quota::unref() {
+    if (--refs_ != 0) return;
+    KASSERT(used_ == 0);
+    Quota* parent = parent_;
+    uint64_t reserved = limit_ + sizeof(Quota);
+    delete this;
+    if (parent) {
+        parent->release(reserved);
+        parent->unref();
+    }
+}

@@ -1,0 +1,214 @@
+#include "scheduler.h"
+
+#include "arch.h"
+#include "cpu.h"
+#include "klog.h"
+#include "mica/errors.h"
+#include "panic.h"
+#include "process.h"
+
+using namespace mica;
+
+namespace {
+
+Cpu g_boot_cpu;
+
+// Ready threads by priority; a bit per non-empty queue.
+WaitQueue g_ready[Thread::kPriorities];
+uint32_t g_ready_bits = 0;
+// Threads with a deadline, soonest first.
+List<Thread, &Thread::timer_node> g_sleepers;
+unsigned g_slice_left = kSliceTicks;
+uint64_t g_threads = 0;
+
+void enqueue(Thread* t) {
+    g_ready[t->priority].push_back(t);
+    g_ready_bits |= 1u << t->priority;
+    t->state = Thread::State::ready;
+}
+
+Thread* dequeue_highest() {
+    if (!g_ready_bits) return nullptr;
+    int p = 31 - __builtin_clz(g_ready_bits);
+    Thread* t = g_ready[p].pop_front();
+    if (g_ready[p].empty()) g_ready_bits &= ~(1u << p);
+    return t;
+}
+
+void add_sleeper(Thread* t) {
+    Thread* at = g_sleepers.front();
+    while (at && at->deadline <= t->deadline) at = g_sleepers.next(at);
+    g_sleepers.insert_before(at, t);
+}
+
+// After every switch, on the new thread's stack: free what the previous
+// thread left behind if it died.
+void finish_switch() {
+    Cpu& cpu = this_cpu();
+    if (Thread* dead = cpu.reap) {
+        cpu.reap = nullptr;
+        dead->release_stack();
+        dead->unref();
+    }
+}
+
+void request_preemption_by(Thread* t) {
+    Thread* cur = this_cpu().current;
+    if (cur == this_cpu().idle || t->priority > cur->priority) this_cpu().need_resched = true;
+}
+
+}  // namespace
+
+// First code a new thread runs (from switch.S), before its entry point.
+extern "C" void thread_first_run() { finish_switch(); }
+
+// A new user thread, before it first enters user mode: it may have been
+// killed (or asked to yield) between being started and first running.
+extern "C" void user_thread_first_run() {
+    finish_switch();
+    before_user_return();
+}
+
+// A kernel thread's function returned.
+extern "C" [[noreturn]] void thread_exit_kernel() { sched_exit_current(); }
+
+void scheduler_init() {
+    Cpu& cpu = g_boot_cpu;
+    arch::init_cpu(cpu);
+    Thread* idle = Thread::adopt_boot_context("idle");
+    if (!idle) panic("scheduler: no memory for the idle thread");
+    idle->ref();
+    cpu.idle = cpu.current = idle;
+}
+
+Thread* current_thread() { return this_cpu().current; }
+
+uint64_t thread_count() { return g_threads; }
+
+void sched_make_ready(Thread* t) {
+    KASSERT(t->state == Thread::State::created || t->state == Thread::State::blocked);
+    if (t->state == Thread::State::created) {
+        ++g_threads;
+        t->ref();  // the scheduler's: dropped when the thread is reaped
+    }
+    enqueue(t);
+    request_preemption_by(t);
+}
+
+void sched_unready(Thread* t) {
+    KASSERT(t->state == Thread::State::ready);
+    g_ready[t->priority].remove(t);
+    if (g_ready[t->priority].empty()) g_ready_bits &= ~(1u << t->priority);
+    t->state = Thread::State::blocked;
+}
+
+void schedule() {
+    Cpu& cpu = this_cpu();
+    Thread* prev = cpu.current;
+    cpu.need_resched = false;
+    if (prev->state == Thread::State::running && prev != cpu.idle) {
+        // Still runnable: it keeps the CPU unless something of equal or higher
+        // priority is waiting (equal: round robin, it goes to the back).
+        if (!g_ready_bits || (31 - __builtin_clz(g_ready_bits)) < prev->priority) return;
+        enqueue(prev);
+    }
+    Thread* next = dequeue_highest();
+    if (!next) next = cpu.idle;
+    next->state = Thread::State::running;
+    g_slice_left = kSliceTicks;
+    if (next == prev) return;
+    cpu.current = next;
+    if (Process* p = next->process()) {
+        arch::activate(p->address_space().tables());
+        arch::set_kernel_stack(next->stack_top());
+    }
+    arch::switch_to(prev->context, next->context);
+    finish_switch();
+}
+
+void sched_yield() {
+    Cpu& cpu = this_cpu();
+    Thread* cur = cpu.current;
+    if (cur == cpu.idle) return;
+    enqueue(cur);
+    Thread* next = dequeue_highest();  // perhaps cur again, if it is alone at its level
+    if (next == cur) {
+        cur->state = Thread::State::running;
+        return;
+    }
+    // Put `next` back where it was and let schedule() do the switch.
+    g_ready[next->priority].push_front(next);
+    g_ready_bits |= 1u << next->priority;
+    cur->state = Thread::State::ready;
+    schedule();
+}
+
+int64_t sched_block(WaitQueue* queue, uint64_t deadline) {
+    Thread* t = this_cpu().current;
+    KASSERT(t != this_cpu().idle);
+    if (t->kill_pending) return kErrPeerClosed;
+    t->state = Thread::State::blocked;
+    t->wake_result = kOk;
+    t->queue = queue;
+    if (queue) queue->push_back(t);
+    t->deadline = deadline;
+    if (deadline != kNoDeadline) add_sleeper(t);
+    schedule();
+    return t->wake_result;
+}
+
+bool sched_wake(Thread* t, int64_t result) {
+    if (t->state != Thread::State::blocked) return false;
+    if (t->queue) {
+        t->queue->remove(t);
+        t->queue = nullptr;
+    }
+    if (t->timer_node.linked()) g_sleepers.remove(t);
+    t->wake_result = result;
+    enqueue(t);
+    request_preemption_by(t);
+    return true;
+}
+
+void sched_wake_all(WaitQueue& queue, int64_t result) {
+    while (Thread* t = queue.front()) sched_wake(t, result);
+}
+
+void sched_exit_current() {
+    Cpu& cpu = this_cpu();
+    Thread* t = cpu.current;
+    KASSERT(t != cpu.idle);
+    t->state = Thread::State::dead;
+    --g_threads;
+    if (Process* p = t->process()) p->thread_exited(t);
+    cpu.reap = t;  // with the scheduler's reference, dropped in finish_switch
+    schedule();
+    panic("scheduler: a dead thread was scheduled");
+}
+
+void timer_tick() {
+    uint64_t now = arch::clock_ns();
+    while (Thread* t = g_sleepers.front()) {
+        if (t->deadline > now) break;
+        sched_wake(t, kErrTimedOut);
+    }
+    if (g_slice_left > 0) --g_slice_left;
+    if (g_slice_left == 0) this_cpu().need_resched = true;
+}
+
+void before_user_return() {
+    Cpu& cpu = this_cpu();
+    for (;;) {
+        Thread* t = cpu.current;
+        if (t->kill_pending) sched_exit_current();
+        if (!cpu.need_resched) return;
+        schedule();
+    }
+}
+
+void idle_loop() {
+    for (;;) {
+        schedule();
+        if (!this_cpu().need_resched && !g_ready_bits) arch::wait_for_interrupt();
+    }
+}

@@ -1,0 +1,47 @@
+// The scheduler: fixed priorities (0..31, higher runs first), round robin
+// within a priority, one run queue per CPU. The kernel itself is not
+// preemptible: switches happen when a thread blocks, yields or exits, and at
+// the return to user mode after the timer or a wake-up asked for one.
+#pragma once
+
+#include <stdint.h>
+
+#include "thread.h"
+
+constexpr unsigned kTickHz = 100;
+constexpr unsigned kSliceTicks = 2;  // round-robin quantum: 20 ms
+constexpr uint64_t kNoDeadline = 0;
+
+// The calling context (the boot stack) becomes this CPU's idle thread.
+void scheduler_init();
+
+Thread* current_thread();
+
+// Puts a created or blocked thread on the run queue.
+void sched_make_ready(Thread* t);
+
+// The current thread goes to the back of its priority's queue.
+void sched_yield();
+
+// Blocks the current thread on `queue` (may be null: sleep only) until it is
+// woken or `deadline` (clock_ns) passes. Returns the wake result: what the
+// waker passed, or kErrTimedOut.
+int64_t sched_block(WaitQueue* queue, uint64_t deadline);
+
+// Wakes a blocked thread with `result`; false if it was not blocked.
+bool sched_wake(Thread* t, int64_t result);
+void sched_wake_all(WaitQueue& queue, int64_t result);
+
+// Takes a ready thread off the run queue (it is being killed before it ran).
+void sched_unready(Thread* t);
+
+// Ends the current thread. Its kernel stack is freed after the switch away.
+[[noreturn]] void sched_exit_current();
+
+// Runs the highest-priority ready thread (possibly still the current one).
+void schedule();
+
+// The idle loop of this CPU; never returns.
+[[noreturn]] void idle_loop();
+
+uint64_t thread_count();

@@ -1,0 +1,47 @@
+// Thread system calls: create (suspended), start, yield, sleep, exit.
+#include "arch.h"
+#include "process.h"
+#include "scheduler.h"
+#include "syscalls.h"
+
+using namespace mica;
+
+int64_t sys_thread_create(Handle process, uintptr_t entry, uintptr_t stack, uintptr_t arg,
+                          uint32_t priority) {
+    Process& self = current_process();
+    Ref<Process> target;
+    if (int64_t e = self.get(process, kRightManage, &target)) return e;
+    if (entry >= kUserTop || stack > kUserTop || priority >= Thread::kPriorities) return kErrInvalidArgument;
+    if (stack % 16) return kErrAlignment;
+    if (priority > current_thread()->priority) return kErrAccessDenied;  // no one outranks its creator
+    if (target->state() == Process::State::dead) return kErrBadState;
+    Ref<Thread> thread;
+    if (int64_t e = Thread::create_user(*target, entry, stack, arg, static_cast<int>(priority), &thread))
+        return e;
+    int64_t handle = self.handles().add(thread.get(), kRightsAll, self.quota());
+    if (handle >= 0) target->add_thread(thread.get());
+    return handle;
+}
+
+int64_t sys_thread_start(Handle thread) {
+    Ref<Thread> t;
+    if (int64_t e = current_process().get(thread, kRightManage, &t)) return e;
+    if (t->state != Thread::State::created || t->kill_pending) return kErrBadState;
+    t->process()->start_thread(t.get());
+    return kOk;
+}
+
+int64_t sys_thread_exit() { sched_exit_current(); }
+
+int64_t sys_thread_yield() {
+    sched_yield();
+    return kOk;
+}
+
+int64_t sys_thread_sleep(uint64_t nanoseconds) {
+    if (nanoseconds == 0) return sys_thread_yield();
+    uint64_t now = arch::clock_ns();
+    uint64_t deadline = nanoseconds > ~0ULL - now ? ~0ULL : now + nanoseconds;
+    int64_t result = sched_block(nullptr, deadline);
+    return result == kErrTimedOut ? kOk : result;
+}

@@ -1,0 +1,21 @@
+// Declarations of every sys_* function, generated from abi/mica/syscalls.def
+// (tools/gen_syscalls.py). Each syscall family lives in its own sys_*.cpp.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mica/errors.h"
+#include "mica/types.h"
+#include "user_ptr.h"
+
+using mica::Handle;
+using mica::HandleInfo;
+using mica::ProcessInfo;
+using mica::SystemInfo;
+
+#include "kernel/syscall_decls.inc"
+
+class Process;
+// The process making the current system call.
+Process& current_process();

@@ -1,0 +1,83 @@
+#include "thread.h"
+
+#include <new>
+
+#include "lib/string.h"
+#include "memory.h"
+#include "mica/errors.h"
+#include "panic.h"
+#include "process.h"
+
+using namespace mica;
+
+namespace {
+uint64_t g_next_tid = 1;
+constexpr size_t kStackBytes = Thread::kStackPages * arch::kPageSize;
+
+size_t charge_bytes() { return sizeof(Thread) + kStackBytes; }
+
+uint64_t allocate_stack() { return frames().allocate_contiguous(Thread::kStackPages); }
+}  // namespace
+
+Thread::Thread(const char* name, int priority)
+    : KObject(kType), priority(static_cast<uint8_t>(priority)), tid(g_next_tid++) {
+    size_t i = 0;
+    for (; name[i] && i + 1 < sizeof name_; ++i) name_[i] = name[i];
+    name_[i] = '\0';
+}
+
+Thread::~Thread() {
+    release_stack();
+    if (process_) {
+        process_->quota().release(sizeof(Thread));
+        process_->unref();
+    }
+}
+
+Thread* Thread::create_kernel(const char* name, void (*fn)(void*), void* arg, int priority) {
+    auto* t = new (std::nothrow) Thread(name, priority);
+    if (!t) return nullptr;
+    t->stack_phys_ = allocate_stack();
+    if (t->stack_phys_ == FrameAllocator::kNone) {
+        delete t;
+        return nullptr;
+    }
+    arch::init_kernel_context(t->context, t->stack_top(), fn, arg);
+    return t;
+}
+
+Thread* Thread::adopt_boot_context(const char* name) {
+    auto* t = new (std::nothrow) Thread(name, 0);
+    if (t) t->state = State::running;
+    return t;
+}
+
+int64_t Thread::create_user(Process& process, uintptr_t entry, uintptr_t user_stack, uintptr_t arg,
+                            int priority, Ref<Thread>* out) {
+    Charge charge(process.quota(), charge_bytes());
+    if (!charge) return kErrQuotaExceeded;
+    auto* t = new (std::nothrow) Thread(process.name(), priority);
+    if (!t) return kErrNoMemory;
+    t->stack_phys_ = allocate_stack();
+    if (t->stack_phys_ == FrameAllocator::kNone) {
+        delete t;
+        return kErrNoMemory;
+    }
+    charge.commit();
+    t->process_ = &process;
+    process.ref();
+    arch::init_user_context(t->context, t->stack_top(), entry, user_stack, arg);
+    *out = Ref<Thread>(t);
+    return kOk;
+}
+
+void Thread::release_stack() {
+    if (!stack_phys_) return;
+    if (!frames().free(stack_phys_, kStackPages)) panic("thread: kernel stack freed twice");
+    stack_phys_ = 0;
+    if (process_) process_->quota().release(kStackBytes);
+}
+
+uintptr_t Thread::stack_top() const {
+    return reinterpret_cast<uintptr_t>(phys_to_virt(stack_phys_)) + kStackBytes;
+}

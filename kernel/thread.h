@@ -1,0 +1,60 @@
+// Threads: a kernel stack, a saved context, a priority, and the lists a
+// thread can be on (run queue or a wait queue; the sleep list; its process's
+// thread list). User threads belong to a process; kernel threads do not.
+#pragma once
+
+#include <stdint.h>
+
+#include "arch.h"
+#include "lib/list.h"
+#include "object.h"
+
+class Process;
+
+class Thread final : public KObject {
+public:
+    static constexpr ObjectType kType = ObjectType::thread;
+    static constexpr size_t kStackPages = 4;
+    static constexpr int kPriorities = 32;  // 0 lowest .. 31 highest
+
+    enum class State : uint8_t { created, ready, running, blocked, dead };
+
+    // A kernel thread running fn(arg); ready to be scheduled. Null if out of memory.
+    static Thread* create_kernel(const char* name, void (*fn)(void*), void* arg, int priority);
+    // The thread already running on the boot stack (becomes the boot CPU's idle thread).
+    static Thread* adopt_boot_context(const char* name);
+    // A user thread of `process`, created but not started.
+    static int64_t create_user(Process& process, uintptr_t entry, uintptr_t user_stack,
+                               uintptr_t arg, int priority, Ref<Thread>* out);
+
+    ~Thread() override;
+
+    // Frees the kernel stack of a dead thread (called once it is switched away from).
+    void release_stack();
+    uintptr_t stack_top() const;
+
+    const char* name() const { return name_; }
+    Process* process() const { return process_; }
+
+    arch::Context context;
+    State state = State::created;
+    uint8_t priority = 0;
+    bool kill_pending = false;  // exits at its next return toward user mode
+    int64_t wake_result = 0;    // what a blocking call returns after waking
+    uint64_t deadline = 0;      // for timed waits: clock_ns() value, 0 = none
+    uint64_t tid;
+
+    ListNode queue_node;    // run queue or a wait queue
+    ListNode timer_node;    // the sleep list
+    ListNode process_node;  // the process's thread list
+    List<Thread, &Thread::queue_node>* queue = nullptr;  // which wait queue, if any
+
+private:
+    Thread(const char* name, int priority);
+
+    Process* process_ = nullptr;  // holds a reference (taken in create_user)
+    uint64_t stack_phys_ = 0;     // 0 for the boot thread, whose stack is the image's
+    char name_[24];
+};
+
+using WaitQueue = List<Thread, &Thread::queue_node>;

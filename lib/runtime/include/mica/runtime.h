@@ -1,0 +1,29 @@
+// What every Mica program gets from the runtime: its start-up information,
+// formatted output on the debug console, and exit.
+#pragma once
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mica/errors.h"
+#include "mica/startup.h"
+#include "mica/syscalls.h"
+#include "mica/types.h"
+
+namespace mica {
+
+// The block the creator passed in RDI (for the first process: the kernel's).
+const StartupInfo& startup();
+
+// printf-style output to the debug console (see kernel/lib/format.h).
+void print(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void vprint(const char* fmt, va_list args);
+
+// The value of `key=` in the startup command line, copied into `out`;
+// false if absent.
+bool cmdline_value(const char* key, char* out, size_t size);
+
+[[noreturn]] inline void exit(int64_t status) { sys::process_exit(status); }
+
+}  // namespace mica
