@@ -20,10 +20,10 @@ public:
     bool empty() const { return head_.next == &head_; }
     size_t size() const { return size_; }
 
-    void push_back(T* item) { insert_before(&head_, item); }
-    void push_front(T* item) { insert_before(head_.next, item); }
+    void push_back(T* item) { link_before(&head_, item); }
+    void push_front(T* item) { link_before(head_.next, item); }
     // Inserts `item` before `pos` (null: at the end).
-    void insert_before(T* pos, T* item) { insert_before(pos ? &(pos->*Node) : &head_, item); }
+    void insert_before(T* pos, T* item) { link_before(pos ? &(pos->*Node) : &head_, item); }
 
     void remove(T* item) {
         ListNode& n = item->*Node;
@@ -63,7 +63,7 @@ private:
         size_t offset = reinterpret_cast<char*>(&(fake->*Node)) - probe;
         return reinterpret_cast<T*>(reinterpret_cast<char*>(n) - offset);
     }
-    void insert_before(ListNode* pos, T* item) {
+    void link_before(ListNode* pos, T* item) {
         ListNode& n = item->*Node;
         n.prev = pos->prev;
         n.next = pos;
