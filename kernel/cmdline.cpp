@@ -64,3 +64,17 @@ KernelOptions apply_cmdline(const char* text) {
     });
     return options;
 }
+
+const char* cmdline_user_part(const char* text) {
+    for (const char* p = text; *p; ++p) {
+        if (p[0] != '-' || p[1] != '-') continue;
+        bool starts_word = p == text || p[-1] == ' ' || p[-1] == '\t';
+        bool ends_word = p[2] == '\0' || p[2] == ' ' || p[2] == '\t';
+        if (starts_word && ends_word) {
+            p += 2;
+            while (*p == ' ' || *p == '\t') ++p;
+            return p;
+        }
+    }
+    return "";
+}

@@ -1,5 +1,6 @@
 // The kernel command line: space-separated `key=value` or `key` words.
 // Known options are applied; unknown ones are logged and ignored, never fatal.
+// Everything after a lone `--` is the first process's, not the kernel's.
 #pragma once
 
 #include <stddef.h>
@@ -21,6 +22,7 @@ size_t cmdline_for_each(const char* text, Visit&& visit) {
         if (!*p) break;
         const char* start = p;
         while (*p && *p != ' ' && *p != '\t') ++p;
+        if (p - start == 2 && start[0] == '-' && start[1] == '-') break;
         CmdlineWord w{start, static_cast<size_t>(p - start), nullptr, 0};
         for (const char* q = start; q < p; ++q) {
             if (*q == '=') {
@@ -44,3 +46,6 @@ struct KernelOptions {
 };
 
 KernelOptions apply_cmdline(const char* text);
+
+// What follows the lone `--` (empty if there is none).
+const char* cmdline_user_part(const char* text);

@@ -6,6 +6,7 @@
 
 #include <new>
 
+#include "cmdline.h"
 #include "klog.h"
 #include "lib/elf.h"
 #include "lib/string.h"
@@ -95,7 +96,7 @@ const char* start(const BootInfo& boot, const char* program) {
         out.memory = static_cast<Handle>(h);
         out.size = b.phys_end - b.phys_start;
     }
-    copy_name(info.cmdline, sizeof info.cmdline, boot.cmdline);
+    copy_name(info.cmdline, sizeof info.cmdline, cmdline_user_part(boot.cmdline));
 
     Ref<Thread> thread;
     uintptr_t info_address = (kStackTop - sizeof(StartupInfo)) & ~15ULL;

@@ -39,9 +39,3 @@ extern "C" size_t strlen(const char* s) {
     while (s[n]) ++n;
     return n;
 }
-
-bool str_equal(const char* a, size_t n, const char* b) {
-    for (size_t i = 0; i < n; ++i)
-        if (b[i] != a[i] || b[i] == '\0') return false;
-    return b[n] == '\0';
-}

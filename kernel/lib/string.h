@@ -13,4 +13,8 @@ size_t strlen(const char* s);
 }
 
 // True when the first `n` bytes of `a` equal the NUL-terminated `b` exactly.
-bool str_equal(const char* a, size_t n, const char* b);
+inline bool str_equal(const char* a, size_t n, const char* b) {
+    for (size_t i = 0; i < n; ++i)
+        if (b[i] != a[i] || b[i] == '\0') return false;
+    return b[n] == '\0';
+}

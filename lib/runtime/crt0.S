@@ -8,4 +8,14 @@ _start:
         call    mica_start              /* RDI: the StartupInfo, as the creator set it */
         ud2
 
+
+/* Entry of threads made by mica::start_thread: RDI = their start block. */
+        .text
+        .globl mica_thread_entry
+mica_thread_entry:
+        xor     %ebp, %ebp
+        and     $-16, %rsp
+        call    mica_thread_main
+        ud2
+
         .section .note.GNU-stack, "", @progbits

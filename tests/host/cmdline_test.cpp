@@ -28,3 +28,11 @@ TEST(Cmdline, ToleratesOddSpacing) {
     EXPECT_EQ(words("  x=1\t\ty  "), (Words{{"x", "1"}, {"y", "<none>"}}));
     EXPECT_EQ(words("= k="), (Words{{"", ""}, {"k", ""}}));
 }
+
+TEST(Cmdline, StopsAtDoubleDashAndHandsTheRestOn) {
+    EXPECT_EQ(words("init=ktest -- test=churn x"), (Words{{"init", "ktest"}}));
+    EXPECT_STREQ(cmdline_user_part("init=ktest -- test=churn x"), "test=churn x");
+    EXPECT_STREQ(cmdline_user_part("init=ktest"), "");
+    EXPECT_STREQ(cmdline_user_part("a--b c"), "");
+    EXPECT_STREQ(cmdline_user_part("--"), "");
+}

@@ -14,3 +14,19 @@ void panic(const char* fmt, ...) {
     va_end(args);
     throw std::runtime_error(buf);
 }
+
+#include "klog.h"
+
+// The kernel log goes to stderr in host tests.
+void vklog(LogLevel, const char* fmt, va_list args) {
+    vfprintf(stderr, fmt, args);
+    fputc('\n', stderr);
+}
+void klog(LogLevel level, const char* fmt, ...) {
+    va_list args;
+    va_start(args, fmt);
+    vklog(level, fmt, args);
+    va_end(args);
+}
+void klog_set_level(LogLevel) {}
+bool klog_parse_level(const char*, LogLevel*) { return false; }

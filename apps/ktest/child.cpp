@@ -1,0 +1,103 @@
+// ktest_child: what the isolation, memory and churn tests run in a process
+// of its own. `mode=` says what to do; most modes end in a fault the kernel
+// must turn into the end of this process alone.
+#include "mica/process.h"
+#include "mica/runtime.h"
+#include "string.h"
+
+using namespace mica;
+
+namespace {
+
+bool is(const char* mode, const char* name) {
+    return strlen(mode) == strlen(name) && memcmp(mode, name, strlen(name)) == 0;
+}
+
+constexpr uintptr_t kKernel = 0xffff'ffff'8000'0000;
+volatile uint64_t g_sink;
+
+int check_kernel_pointers() {
+    auto* k = reinterpret_cast<char*>(kKernel);
+    int bad = 0;
+    if (sys::debug_write(k, 16) != kErrBadAddress) ++bad;
+    if (sys::system_info(reinterpret_cast<SystemInfo*>(k)) != kErrBadAddress) ++bad;
+    if (sys::process_info(startup().self_process, reinterpret_cast<ProcessInfo*>(k)) != kErrBadAddress) ++bad;
+    Handle m = static_cast<Handle>(sys::memory_create(kPageSize));
+    if (sys::memory_write(m, 0, k, 64) != kErrBadAddress) ++bad;
+    if (sys::memory_read(m, 0, k, 64) != kErrBadAddress) ++bad;
+    return bad;
+}
+
+int forge_handles() {
+    // Only the handles the parent granted exist here; every other value fails.
+    int bad = 0;
+    HandleInfo info{};
+    for (uint32_t generation = 0; generation < 4; ++generation) {
+        for (uint32_t index = 0; index < 64; ++index) {
+            Handle h = (generation << 16) | index;
+            bool mine = h == startup().self_process || h == startup().self_thread;
+            int64_t e = sys::handle_info(h, &info);
+            if (mine ? e != kOk : e != kErrBadHandle) ++bad;
+        }
+    }
+    // Rights cannot grow: a read-only duplicate of ourselves cannot kill us.
+    int64_t weak = sys::handle_duplicate(startup().self_process, kRightRead | kRightDuplicate);
+    if (sys::handle_duplicate(static_cast<Handle>(weak), kRightsAll) != kErrAccessDenied) ++bad;
+    if (sys::process_kill(static_cast<Handle>(weak), 99) != kErrAccessDenied) ++bad;
+    return bad;
+}
+
+int quota() {
+    // This process was given 1 MiB in all: 2 MiB of memory cannot fit.
+    if (sys::memory_create(2 << 20) != kErrQuotaExceeded) return 1;
+    int64_t small = sys::memory_create(64 << 10);
+    return small > 0 ? 0 : 2;
+}
+
+void faulting_thread(void*) { *reinterpret_cast<volatile int*>(0x18) = 1; }
+
+}  // namespace
+
+int main() {
+    char mode[32] = "";
+    cmdline_value("mode", mode, sizeof mode);
+    if (is(mode, "exit0")) return 0;
+    if (is(mode, "exit42")) return 42;
+    if (is(mode, "touch_memory")) {
+        Handle m = static_cast<Handle>(sys::memory_create(16 * kPageSize));
+        uintptr_t at = reserve_address_range(16 * kPageSize);
+        if (sys::vm_map(startup().self_process, at, m, 0, 16 * kPageSize, kVmRead | kVmWrite)) return 1;
+        for (size_t i = 0; i < 16 * kPageSize; i += kPageSize) reinterpret_cast<volatile char*>(at)[i] = 1;
+        return 0;  // exit without unmapping or closing: teardown must clean up
+    }
+    if (is(mode, "read_unmapped")) g_sink = *reinterpret_cast<volatile uint64_t*>(0x0000'1234'0000'0000);
+    if (is(mode, "write_null")) *reinterpret_cast<volatile uint64_t*>(g_sink) = 1;
+    if (is(mode, "write_code")) *reinterpret_cast<volatile uint8_t*>(reinterpret_cast<uintptr_t>(&main)) = 0xc3;
+    if (is(mode, "exec_stack")) {
+        volatile uint8_t code[16] = {0xc3};  // ret
+        reinterpret_cast<void (*)()>(reinterpret_cast<uintptr_t>(code))();
+    }
+    if (is(mode, "exec_heap")) {
+        Handle m = static_cast<Handle>(sys::memory_create(kPageSize));
+        uintptr_t at = reserve_address_range(kPageSize);
+        sys::vm_map(startup().self_process, at, m, 0, kPageSize, kVmRead | kVmWrite);
+        *reinterpret_cast<volatile uint8_t*>(at) = 0xc3;
+        reinterpret_cast<void (*)()>(at)();
+    }
+    if (is(mode, "read_kernel")) g_sink = *reinterpret_cast<volatile uint64_t*>(kKernel);
+    if (is(mode, "write_kernel")) *reinterpret_cast<volatile uint64_t*>(0xffff'8000'0010'0000) = 1;
+    if (is(mode, "privileged_hlt")) asm volatile("hlt");
+    if (is(mode, "privileged_cr3")) asm volatile("mov %%cr3, %%rax" ::: "rax");
+    if (is(mode, "port_io")) asm volatile("outb %%al, $0x80" ::"a"(0));
+    if (is(mode, "divide_zero")) asm volatile("xor %%ecx, %%ecx; div %%ecx" ::: "rax", "rcx", "rdx");
+    if (is(mode, "invalid_opcode")) asm volatile("ud2");
+    if (is(mode, "kernel_pointers")) return check_kernel_pointers();
+    if (is(mode, "forge_handles")) return forge_handles();
+    if (is(mode, "quota")) return quota();
+    if (is(mode, "thread_fault")) {
+        start_thread(faulting_thread, nullptr, 16);
+        for (;;) sys::thread_yield();  // ends when the other thread's fault ends the process
+    }
+    print("ktest_child: unknown mode '%s'\n", mode);
+    return 100;
+}

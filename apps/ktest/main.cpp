@@ -1,0 +1,66 @@
+// ktest: the kernel's in-OS test suite. Runs as the first process (boot with
+// `init=ktest`), so it holds the initial capabilities; `test=NAME` picks one
+// test, otherwise all run. Prints one line per test and a summary; exits 0
+// only if every check passed (the kernel powers off with that status).
+#include "format.h"
+#include "ktest.h"
+#include "mica/process.h"
+#include "string.h"
+
+namespace ktest {
+
+int g_failures = 0;
+
+void fail(const char* file, int line, const char* what, int64_t got, int64_t want) {
+    ++g_failures;
+    mica::print("  FAILED %s:%d: %s (got %ld '%s', want %ld '%s')\n", file, line, what, got,
+                mica::error_name(got), want, mica::error_name(want));
+}
+
+int64_t run_child(const char* mode, uint64_t quota) {
+    static const void* elf = nullptr;
+    static size_t size = 0;
+    if (!elf && !mica::map_boot_module("ktest_child", &elf, &size)) return mica::kErrNotFound;
+    char cmdline[64];
+    format_to(cmdline, sizeof cmdline, "mode=%s", mode);
+    mica::SpawnOptions options{.name = "ktest_child", .cmdline = cmdline, .quota = quota};
+    int64_t process = mica::spawn(elf, size, options);
+    if (process < 0) return process;
+    int64_t status = 0;
+    int64_t e = mica::sys::process_wait(static_cast<mica::Handle>(process), mica::kWaitForever, &status);
+    mica::sys::handle_close(static_cast<mica::Handle>(process));
+    return e == mica::kOk ? status : e;
+}
+
+constexpr Test kTests[] = {
+    {"syscall_errors", test_syscall_errors},
+    {"handles", test_handles},
+    {"memory", test_memory},
+    {"isolation", test_isolation},
+    {"preemption", test_preemption},
+    {"churn", test_churn},
+};
+
+}  // namespace ktest
+
+int main() {
+    char only[32] = "";
+    mica::cmdline_value("test", only, sizeof only);
+    int passed = 0, failed = 0;
+    for (const ktest::Test& t : ktest::kTests) {
+        bool named = strlen(only) == strlen(t.name) && memcmp(only, t.name, strlen(only)) == 0;
+        if (only[0] && !named) continue;
+        int before = ktest::g_failures;
+        mica::print("ktest: %s ...\n", t.name);
+        t.run();
+        bool ok = ktest::g_failures == before;
+        mica::print("ktest: %s %s\n", t.name, ok ? "ok" : "FAILED");
+        ok ? ++passed : ++failed;
+    }
+    if (passed + failed == 0) {
+        mica::print("ktest: no test named '%s'\n", only);
+        return 2;
+    }
+    mica::print("ktest: %d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}

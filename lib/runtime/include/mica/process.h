@@ -1,0 +1,36 @@
+// Starting programs and threads from user space. The kernel only loads the
+// first process; every other program is loaded by its parent, here: parse
+// the ELF file, make memory objects for its segments, map them into a new
+// process, give it a stack and a StartupInfo, start its first thread.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mica/types.h"
+
+namespace mica {
+
+struct SpawnOptions {
+    const char* name;
+    const char* cmdline = "";
+    uint64_t quota = 4 << 20;   // bytes of kernel-accounted memory for the child
+    uint32_t priority = 16;
+    size_t stack_size = 64 * 1024;
+};
+
+// Loads the ELF image at [elf, elf + size) into a new process and starts it.
+// Returns the process handle (>= 0) or an error.
+int64_t spawn(const void* elf, size_t size, const SpawnOptions& options);
+
+// Finds boot module `name` and maps it read-only into this process.
+bool map_boot_module(const char* name, const void** data, size_t* size);
+
+// Reserves `size` bytes of this process's address space (no memory behind it).
+uintptr_t reserve_address_range(size_t size);
+
+// Starts fn(arg) on a new thread of this process with its own stack.
+// Returns the thread handle or an error.
+int64_t start_thread(void (*fn)(void*), void* arg, uint32_t priority, size_t stack_size = 64 * 1024);
+
+}  // namespace mica

@@ -1,0 +1,133 @@
+#include "mica/process.h"
+
+#include "elf.h"
+#include "mica/runtime.h"
+#include "string.h"
+
+extern "C" char mica_thread_entry[];  // crt0.S
+
+namespace mica {
+namespace {
+
+constexpr uintptr_t kChildStackTop = 0x0000'7fff'ffff'0000;
+constexpr uintptr_t kLowest = 0x10000;
+uintptr_t g_next_free = 0x0000'2000'0000'0000;  // this process's own mappings grow from here
+
+void copy_string(char* dst, size_t size, const char* src) {
+    size_t i = 0;
+    for (; src[i] && i + 1 < size; ++i) dst[i] = src[i];
+    dst[i] = '\0';
+}
+
+int64_t load_segment(Handle process, const uint8_t* file, const ElfSegment& s) {
+    uintptr_t start = s.vaddr & ~(kPageSize - 1);
+    size_t size = (s.vaddr + s.memsz - start + kPageSize - 1) & ~(kPageSize - 1);
+    int64_t memory = sys::memory_create(size);
+    if (memory < 0) return memory;
+    auto m = static_cast<Handle>(memory);
+    int64_t e = sys::memory_write(m, s.vaddr - start, file + s.offset, s.filesz);
+    if (e == kOk) e = sys::vm_map(process, start, m, 0, size, s.perms);
+    sys::handle_close(m);  // the mapping keeps the memory alive
+    return e;
+}
+
+int64_t build(Handle process, const uint8_t* file, const ElfImage& image, const SpawnOptions& o) {
+    for (size_t i = 0; i < image.segment_count; ++i)
+        if (int64_t e = load_segment(process, file, image.segments[i])) return e;
+
+    size_t stack_size = (o.stack_size + kPageSize - 1) & ~(kPageSize - 1);
+    int64_t stack = sys::memory_create(stack_size);
+    if (stack < 0) return stack;
+    auto sh = static_cast<Handle>(stack);
+    int64_t e = sys::vm_map(process, kChildStackTop - stack_size, sh, 0, stack_size, kVmRead | kVmWrite);
+
+    StartupInfo info{};
+    info.magic = kStartupMagic;
+    copy_string(info.cmdline, sizeof info.cmdline, o.cmdline);
+    uintptr_t info_address = (kChildStackTop - sizeof(StartupInfo)) & ~15ULL;
+    int64_t self = e == kOk ? sys::handle_grant(process, process, kRightsSame) : e;
+    int64_t thread = self >= 0 ? sys::thread_create(process, image.entry, info_address, info_address, o.priority) : self;
+    int64_t child_thread = thread >= 0 ? sys::handle_grant(process, static_cast<Handle>(thread), kRightsSame) : thread;
+    if (child_thread >= 0) {
+        info.self_process = static_cast<Handle>(self);
+        info.self_thread = static_cast<Handle>(child_thread);
+        e = sys::memory_write(sh, info_address - (kChildStackTop - stack_size), &info, sizeof info);
+        if (e == kOk) e = sys::thread_start(static_cast<Handle>(thread));
+    } else {
+        e = child_thread;
+    }
+    sys::handle_close(sh);
+    if (thread >= 0) sys::handle_close(static_cast<Handle>(thread));
+    return e;
+}
+
+}  // namespace
+
+int64_t spawn(const void* elf, size_t size, const SpawnOptions& o) {
+    ElfImage image;
+    if (elf_parse(static_cast<const uint8_t*>(elf), size, kLowest, kUserTop, image)) return kErrInvalidArgument;
+    int64_t process = sys::process_create(o.name, strlen(o.name), o.quota);
+    if (process < 0) return process;
+    auto ph = static_cast<Handle>(process);
+    if (int64_t e = build(ph, static_cast<const uint8_t*>(elf), image, o)) {
+        sys::process_kill(ph, e);
+        sys::handle_close(ph);
+        return e;
+    }
+    return process;
+}
+
+uintptr_t reserve_address_range(size_t size) {
+    uintptr_t at = g_next_free;
+    g_next_free += (size + kPageSize - 1) & ~(kPageSize - 1);
+    g_next_free += kPageSize;  // an unmapped guard page between ranges
+    return at;
+}
+
+bool map_boot_module(const char* name, const void** data, size_t* size) {
+    const StartupInfo& info = startup();
+    for (uint32_t i = 0; i < info.module_count; ++i) {
+        const BootModuleInfo& m = info.modules[i];
+        if (strlen(m.name) != strlen(name) || memcmp(m.name, name, strlen(name)) != 0) continue;
+        size_t mapped = (m.size + kPageSize - 1) & ~(kPageSize - 1);
+        uintptr_t at = reserve_address_range(mapped);
+        if (sys::vm_map(info.self_process, at, m.memory, 0, mapped, kVmRead) != kOk) return false;
+        *data = reinterpret_cast<const void*>(at);
+        *size = m.size;
+        return true;
+    }
+    return false;
+}
+
+struct ThreadStart {
+    void (*fn)(void*);
+    void* arg;
+};
+
+int64_t start_thread(void (*fn)(void*), void* arg, uint32_t priority, size_t stack_size) {
+    stack_size = (stack_size + kPageSize - 1) & ~(kPageSize - 1);
+    int64_t stack = sys::memory_create(stack_size);
+    if (stack < 0) return stack;
+    uintptr_t base = reserve_address_range(stack_size);
+    int64_t e = sys::vm_map(startup().self_process, base, static_cast<Handle>(stack), 0, stack_size,
+                            kVmRead | kVmWrite);
+    sys::handle_close(static_cast<Handle>(stack));
+    if (e != kOk) return e;
+    // The start block lives at the top of the new stack.
+    auto* block = reinterpret_cast<ThreadStart*>(base + stack_size - sizeof(ThreadStart));
+    block->fn = fn;
+    block->arg = arg;
+    int64_t thread = sys::thread_create(startup().self_process, reinterpret_cast<uintptr_t>(mica_thread_entry),
+                                        reinterpret_cast<uintptr_t>(block) & ~15ULL,
+                                        reinterpret_cast<uintptr_t>(block), priority);
+    if (thread < 0) return thread;
+    if (int64_t s = sys::thread_start(static_cast<Handle>(thread))) return s;
+    return thread;
+}
+
+}  // namespace mica
+
+extern "C" [[noreturn]] void mica_thread_main(mica::ThreadStart* block) {
+    block->fn(block->arg);
+    mica::sys::thread_exit();
+}
