@@ -61,8 +61,6 @@ void AddressSpace::destroy() {
         remove_pages(m->base, m->size);
         free_mapping(m);
     }
-    // Never free the tables the CPU is using.
-    arch::activate(arch::kernel_page_tables());
     tables_.destroy(frames_);
 }
 

@@ -26,7 +26,9 @@ void apply_test_fault(const CmdlineWord& w, KernelOptions& o) {
     if (value_is(w, "page")) o.test_fault = KernelOptions::TestFault::page_fault;
     else if (value_is(w, "ud")) o.test_fault = KernelOptions::TestFault::invalid_opcode;
     else if (value_is(w, "panic")) o.test_fault = KernelOptions::TestFault::panic;
-    else log_warn("cmdline: test.fault wants page, ud or panic; ignored");
+    else if (value_is(w, "smap")) o.test_fault = KernelOptions::TestFault::smap;
+    else if (value_is(w, "smep")) o.test_fault = KernelOptions::TestFault::smep;
+    else log_warn("cmdline: test.fault wants page, ud, panic, smap or smep; ignored");
 }
 
 void apply_init(const CmdlineWord& w, KernelOptions& o) {

@@ -40,7 +40,7 @@ size_t cmdline_for_each(const char* text, Visit&& visit) {
 
 // What the kernel takes from its command line.
 struct KernelOptions {
-    enum class TestFault { none, page_fault, invalid_opcode, panic };
+    enum class TestFault { none, page_fault, invalid_opcode, panic, smap, smep };
     TestFault test_fault = TestFault::none;
     char init[32] = "init";  // the boot module to start as the first process
 };

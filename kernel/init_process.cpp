@@ -47,7 +47,7 @@ int64_t load_segments(Process& p, const uint8_t* file, const ElfImage& image) {
     return kOk;
 }
 
-const char* start(const BootInfo& boot, const char* program) {
+const char* start(const BootInfo& boot, const char* program, UserImage* user) {
     const BootModule* module = nullptr;
     for (size_t i = 0; i < boot.module_count; ++i)
         if (str_equal(boot.modules[i].name, strlen(boot.modules[i].name), program)) module = &boot.modules[i];
@@ -108,14 +108,15 @@ const char* start(const BootInfo& boot, const char* program) {
     stack->write(info_address - (kStackTop - kStackBytes), &info, sizeof info);
     p->add_thread(thread.get());
     p->start_thread(thread.get());
+    *user = UserImage{p->address_space().tables(), image.entry, kStackTop};
     log_info("init: started '%s' (pid %lu), %lu KiB quota", program, p->pid(), p->quota().limit() >> 10);
     return nullptr;
 }
 
 }  // namespace
 
-bool start_init_process(const BootInfo& boot, const char* program) {
-    if (const char* error = start(boot, program)) {
+bool start_init_process(const BootInfo& boot, const char* program, UserImage* image) {
+    if (const char* error = start(boot, program, image)) {
         log_error("init: cannot start '%s': %s", program, error);
         return false;
     }

@@ -45,9 +45,18 @@ volatile uintptr_t g_unmapped_address = 0x00007fffdead0000;  // user half, never
 
 [[gnu::noinline]] void trigger_test_invalid_opcode() { __builtin_trap(); }
 
-[[gnu::noinline]] void run_test_fault(KernelOptions::TestFault fault) {
+// With the first process's tables active: read its stack, or run its code,
+// without the copy routine's permission. SMAP and SMEP must stop both.
+[[gnu::noinline]] void touch_user_memory(const UserImage& user, bool execute) {
+    arch::activate(user.tables);
+    if (execute) reinterpret_cast<void (*)()>(user.entry)();
+    (void)*reinterpret_cast<volatile uint64_t*>(user.stack_top - 64);
+}
+
+[[gnu::noinline]] void run_test_fault(KernelOptions::TestFault fault, const UserImage& user) {
     using F = KernelOptions::TestFault;
     log_info("test: faulting on purpose as the command line asks");
+    if (fault == F::smap || fault == F::smep) touch_user_memory(user, fault == F::smep);
     if (fault == F::page_fault) trigger_test_page_fault();
     if (fault == F::invalid_opcode) trigger_test_invalid_opcode();
     if (fault == F::panic) panic("test panic requested on the command line");
@@ -66,7 +75,8 @@ void kernel_main(const BootInfo& info) {
     kernel_heap_enable_growth();
     scheduler_init();
     arch::timer_init(kTickHz);
-    if (options.test_fault != KernelOptions::TestFault::none) run_test_fault(options.test_fault);
-    if (!start_init_process(info, options.init)) arch::poweroff(false);
+    UserImage init;
+    if (!start_init_process(info, options.init, &init)) arch::poweroff(false);
+    if (options.test_fault != KernelOptions::TestFault::none) run_test_fault(options.test_fault, init);
     idle_loop();
 }

@@ -66,9 +66,9 @@ void Process::on_zero_handles() {
 }
 
 void Process::terminate(int64_t status) {
-    if (state_ == State::dead) return;
+    if (!alive()) return;
     Ref<Process> self(this);  // teardown may drop every other reference
-    state_ = State::dead;
+    state_ = State::dying;
     exit_status_ = status;
 
     Thread* me = current_thread();
@@ -85,18 +85,27 @@ void Process::terminate(int64_t status) {
     });
     handles_.clear(*quota_);
     address_space_.destroy();
+    if (threads_.empty()) finish();
+}
+
+// The last thread is gone: now the process is dead for everyone.
+void Process::finish() {
+    state_ = State::dead;
     sched_wake_all(exit_waiters_, kOk);
-    log_debug("process %lu (%s) ended with status %ld", pid_, name_, status);
+    log_debug("process %lu (%s) ended with status %ld", pid_, name_, exit_status_);
     g_all.remove(this);
-    unref();  // the list's reference; `self` keeps us alive until we return
     if (pid_ == 1) {
-        log_info("init exited with status %ld; powering off", status);
-        arch::poweroff(status == 0);
+        log_info("init exited with status %ld; powering off", exit_status_);
+        arch::poweroff(exit_status_ == 0);
     }
+    unref();  // the list's reference (callers hold their own while this runs)
 }
 
 void Process::thread_exited(Thread* t) {
     threads_.remove(t);
+    Ref<Process> self(this);
     t->unref();  // the process list's reference (the reaper holds another)
-    if (threads_.empty() && state_ == State::running) terminate(0);
+    if (!threads_.empty()) return;
+    if (state_ == State::running) terminate(0);  // ends in finish()
+    else if (state_ == State::dying) finish();
 }

@@ -21,7 +21,9 @@ public:
     static constexpr size_t kNameBytes = 32;
     static constexpr uint64_t kMinQuota = 64 * 1024;
 
-    enum class State : uint8_t { created, running, dead };
+    // dying: terminated, resources released, some thread not yet gone.
+    // dead: every thread gone; waiters have been told.
+    enum class State : uint8_t { created, running, dying, dead };  // = mica::ProcessState
 
     // A new process with its own quota of `quota_bytes`, carved from `parent`
     // (or a root quota when `parent` is null: the first process).
@@ -49,6 +51,7 @@ public:
     const char* name() const { return name_; }
     uint64_t pid() const { return pid_; }
     State state() const { return state_; }
+    bool alive() const { return state_ == State::created || state_ == State::running; }
     int64_t exit_status() const { return exit_status_; }
     WaitQueue& exit_waiters() { return exit_waiters_; }
     uint32_t thread_count() const { return static_cast<uint32_t>(threads_.size()); }
@@ -58,7 +61,7 @@ public:
     // Makes a created thread of this process runnable (first start: running).
     void start_thread(Thread* t);
     // Ends the process: kills its threads, closes its handles, unmaps its
-    // memory, wakes waiters. Idempotent.
+    // memory; once the last thread is gone, wakes waiters. Idempotent.
     void terminate(int64_t status);
     // Called by the scheduler when one of its threads has ended.
     void thread_exited(Thread* t);
@@ -75,6 +78,7 @@ protected:
 
 private:
     Process(Quota* quota, uint64_t pid);
+    void finish();
 
     HandleTable handles_;
     AddressSpace address_space_;

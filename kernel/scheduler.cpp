@@ -212,3 +212,4 @@ void idle_loop() {
         if (!this_cpu().need_resched && !g_ready_bits) arch::wait_for_interrupt();
     }
 }
+

@@ -32,6 +32,6 @@ int64_t sys_handle_grant(Handle process, Handle handle, uint32_t rights) {
         return kErrAccessDenied;
     if (rights == kRightsSame) rights = e->rights;
     if (rights & ~e->rights) return kErrAccessDenied;
-    if (target->state() == Process::State::dead) return kErrBadState;
+    if (!target->alive()) return kErrBadState;
     return target->handles().add(e->object, rights, target->quota());
 }

@@ -50,7 +50,7 @@ int64_t sys_process_info(Handle process, UserPtr<ProcessInfo> info) {
     out.threads = p->thread_count();
     out.handles = p->handles().count();
     out.exit_status = p->exit_status();
-    out.state = p->state() == Process::State::dead ? 1 : 0;
+    out.state = static_cast<uint32_t>(p->state());
     for (size_t i = 0; i < sizeof out.name && p->name()[i]; ++i) out.name[i] = p->name()[i];
     return info.write(out);
 }

@@ -14,7 +14,7 @@ int64_t sys_thread_create(Handle process, uintptr_t entry, uintptr_t stack, uint
     if (entry >= kUserTop || stack > kUserTop || priority >= Thread::kPriorities) return kErrInvalidArgument;
     if (stack % 16) return kErrAlignment;
     if (priority > current_thread()->priority) return kErrAccessDenied;  // no one outranks its creator
-    if (target->state() == Process::State::dead) return kErrBadState;
+    if (!target->alive()) return kErrBadState;
     Ref<Thread> thread;
     if (int64_t e = Thread::create_user(*target, entry, stack, arg, static_cast<int>(priority), &thread))
         return e;

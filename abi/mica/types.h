@@ -57,6 +57,13 @@ struct HandleInfo {
     uint64_t koid;  // the object's id, the same through every handle to it
 };
 
+enum ProcessState : uint32_t {
+    kProcessCreated = 0,  // no thread started yet
+    kProcessRunning = 1,
+    kProcessDying = 2,    // terminated; threads still on their way out
+    kProcessDead = 3,     // gone; exit_status is final
+};
+
 struct ProcessInfo {
     uint64_t pid;
     uint64_t quota_bytes;  // what the process may use
@@ -64,7 +71,7 @@ struct ProcessInfo {
     uint32_t threads;
     uint32_t handles;
     int64_t exit_status;
-    uint32_t state;  // 0 running, 1 exited
+    uint32_t state;  // a ProcessState
     char name[32];
 };
 

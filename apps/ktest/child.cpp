@@ -56,6 +56,28 @@ int quota() {
 
 void faulting_thread(void*) { *reinterpret_cast<volatile int*>(0x18) = 1; }
 
+void parked_thread(void*) {
+    for (;;) sys::thread_sleep(~0ULL);
+}
+
+// Spends the quota every way there is; each must end in kErrQuotaExceeded,
+// never in a kernel failure. Returns the number of surprises.
+int exhaust() {
+    int bad = 0;
+    int64_t e = 0;
+    for (int i = 0; i < 100000 && e >= 0; ++i) e = sys::memory_create(64 * 1024);
+    if (e != kErrQuotaExceeded) ++bad;
+    for (int i = 0; i < 1000000 && e >= 0; ++i) e = sys::memory_create(kPageSize);
+    e = 0;
+    for (int i = 0; i < 1000000 && e >= 0; ++i) e = sys::handle_duplicate(startup().self_process, kRightRead);
+    if (e != kErrQuotaExceeded && e != kErrLimit) ++bad;
+    e = sys::thread_create(startup().self_process, 0x401000, 0x10000, 0, 1);
+    if (e != kErrQuotaExceeded) ++bad;
+    e = sys::process_create("grandchild", 10, 1 << 20);
+    if (e != kErrQuotaExceeded) ++bad;
+    return bad;
+}
+
 }  // namespace
 
 int main() {
@@ -94,6 +116,15 @@ int main() {
     if (is(mode, "kernel_pointers")) return check_kernel_pointers();
     if (is(mode, "forge_handles")) return forge_handles();
     if (is(mode, "quota")) return quota();
+    if (is(mode, "exhaust")) return exhaust();
+    if (is(mode, "spin")) for (;;) {
+        }
+    if (is(mode, "sleep")) sys::thread_sleep(~0ULL);
+    if (is(mode, "threads")) {
+        // Several threads blocked in the kernel when the process is killed.
+        for (int i = 0; i < 4; ++i) start_thread(parked_thread, nullptr, 16);
+        for (;;) sys::thread_sleep(~0ULL);
+    }
     if (is(mode, "thread_fault")) {
         start_thread(faulting_thread, nullptr, 16);
         for (;;) sys::thread_yield();  // ends when the other thread's fault ends the process

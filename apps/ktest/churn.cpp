@@ -17,10 +17,26 @@ void ktest::test_churn() {
     EXPECT_EQ(sys::system_info(&before), kOk);
     ProcessInfo self_before{}, self_after{};
     EXPECT_EQ(sys::process_info(startup().self_process, &self_before), kOk);
+    // Most exit by themselves; the others are killed while running, sleeping
+    // in the kernel, or with several threads blocked or not yet run.
+    // (Spinners are few: each holds the CPU for a whole time slice.)
+    struct Round {
+        const char* mode;
+        bool kill;
+    };
+    const Round kRounds[] = {{"exit0", false}, {"touch_memory", false}, {"exit0", false},
+                             {"touch_memory", false}, {"sleep", true}, {"exit0", false},
+                             {"touch_memory", false}, {"threads", true}, {"exit0", false},
+                             {"touch_memory", false}};
+    const Round kSpin{"spin", true};
     for (int i = 0; i < count; ++i) {
-        int64_t status = run_child(i % 2 ? "exit0" : "touch_memory");
-        if (status != 0) {
-            EXPECT_EQ(status, 0);
+        const Round& round = i % 50 == 9 ? kSpin : kRounds[i % 10];
+        const char* mode = round.mode;
+        bool kill = round.kill;
+        int64_t status = kill ? run_child_and_kill(mode, 77) : run_child(mode);
+        if (status != (kill ? 77 : 0)) {
+            print("ktest: churn: child %d (%s) ended with %ld\n", i, mode, status);
+            EXPECT_EQ(status, kill ? 77 : 0);
             break;
         }
     }

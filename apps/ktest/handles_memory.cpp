@@ -62,3 +62,15 @@ void ktest::test_memory() {
     // cannot get 2 MiB and says so (checked inside the child).
     EXPECT_EQ(run_child("quota", 1 << 20), 0);
 }
+
+// Quotas: a process that spends all it was given gets kErrQuotaExceeded from
+// every kind of allocation, and nothing else notices.
+void ktest::test_quota() {
+    SystemInfo before{}, after{};
+    sys::system_info(&before);
+    EXPECT_EQ(run_child("exhaust", 1 << 20), 0);
+    EXPECT_EQ(run_child("exhaust", 256 << 10), 0);
+    sys::system_info(&after);
+    EXPECT_EQ(after.processes, before.processes);
+    EXPECT_EQ(run_child("exit42"), 42);  // and life goes on
+}

@@ -19,6 +19,8 @@ extern int g_failures;
 // A child process running ktest_child with `mode`; returns its exit status
 // (or the error that kept it from running).
 int64_t run_child(const char* mode, uint64_t quota = 4 << 20);
+// The same, but the child is killed with `status` once it has started.
+int64_t run_child_and_kill(const char* mode, int64_t status);
 
 void test_syscall_errors();
 void test_handles();
@@ -26,6 +28,7 @@ void test_memory();
 void test_isolation();
 void test_preemption();
 void test_churn();
+void test_quota();
 
 }  // namespace ktest
 

@@ -17,14 +17,32 @@ void fail(const char* file, int line, const char* what, int64_t got, int64_t wan
                 mica::error_name(got), want, mica::error_name(want));
 }
 
-int64_t run_child(const char* mode, uint64_t quota) {
+namespace {
+int64_t spawn_child(const char* mode, uint64_t quota) {
     static const void* elf = nullptr;
     static size_t size = 0;
     if (!elf && !mica::map_boot_module("ktest_child", &elf, &size)) return mica::kErrNotFound;
     char cmdline[64];
     format_to(cmdline, sizeof cmdline, "mode=%s", mode);
     mica::SpawnOptions options{.name = "ktest_child", .cmdline = cmdline, .quota = quota};
-    int64_t process = mica::spawn(elf, size, options);
+    return mica::spawn(elf, size, options);
+}
+}  // namespace
+
+int64_t run_child_and_kill(const char* mode, int64_t status) {
+    int64_t process = spawn_child(mode, 4 << 20);
+    if (process < 0) return process;
+    auto h = static_cast<mica::Handle>(process);
+    mica::sys::thread_yield();  // let it get going (or blocked)
+    int64_t e = mica::sys::process_kill(h, status);
+    int64_t result = 0;
+    if (e == mica::kOk) e = mica::sys::process_wait(h, mica::kWaitForever, &result);
+    mica::sys::handle_close(h);
+    return e == mica::kOk ? result : e;
+}
+
+int64_t run_child(const char* mode, uint64_t quota) {
+    int64_t process = spawn_child(mode, quota);
     if (process < 0) return process;
     int64_t status = 0;
     int64_t e = mica::sys::process_wait(static_cast<mica::Handle>(process), mica::kWaitForever, &status);
@@ -38,6 +56,7 @@ constexpr Test kTests[] = {
     {"memory", test_memory},
     {"isolation", test_isolation},
     {"preemption", test_preemption},
+    {"quota", test_quota},
     {"churn", test_churn},
 };
 

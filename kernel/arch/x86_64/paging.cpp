@@ -77,6 +77,8 @@ bool arch::PageTables::create(TableFrames& frames) {
 
 void arch::PageTables::destroy(TableFrames& frames) {
     if (!root_) return;
+    // Never free the tables this CPU is using.
+    if (is_current(root_)) asm volatile("mov %0, %%cr3" ::"r"(g_kernel_tables.root()) : "memory");
     uint64_t* top = table_at(root_);
     for (int i = 0; i < kKernelFirstSlot; ++i)
         if (top[i] & kPresent) free_tables(top[i] & kAddressMask, 3, frames);
