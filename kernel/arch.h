@@ -81,8 +81,6 @@ private:
 // enables SYSCALL and the FPU.
 void init_cpu(Cpu& cpu);
 
-// A new kernel thread runs fn(arg) on the stack below `stack_top`.
-void init_kernel_context(Context& c, uintptr_t stack_top, void (*fn)(void*), void* arg);
 // A new user thread enters ring 3 at `entry` with stack `user_stack` and
 // `arg` as its first argument.
 void init_user_context(Context& c, uintptr_t stack_top, uintptr_t entry, uintptr_t user_stack,

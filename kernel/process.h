@@ -33,15 +33,17 @@ public:
     ~Process() override;
 
     // The one way from a handle value to an object: checks that the handle
-    // exists, names a T and carries every right in `rights`.
+    // exists, names a T and carries every right in `rights`. `held` (if
+    // given) receives all the rights the handle carries.
     template <typename T>
-    int64_t get(mica::Handle handle, uint32_t rights, Ref<T>* out) const {
+    int64_t get(mica::Handle handle, uint32_t rights, Ref<T>* out, uint32_t* held = nullptr) const {
         const HandleTable::Entry* e = handles_.find(handle);
         if (!e) return mica::kErrBadHandle;
         T* object = object_cast<T>(e->object);
         if (!object) return mica::kErrWrongType;
         if ((e->rights & rights) != rights) return mica::kErrAccessDenied;
         *out = Ref<T>(object);
+        if (held) *held = e->rights;
         return mica::kOk;
     }
 

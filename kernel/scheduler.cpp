@@ -59,18 +59,12 @@ void request_preemption_by(Thread* t) {
 
 }  // namespace
 
-// First code a new thread runs (from switch.S), before its entry point.
-extern "C" void thread_first_run() { finish_switch(); }
-
 // A new user thread, before it first enters user mode: it may have been
 // killed (or asked to yield) between being started and first running.
 extern "C" void user_thread_first_run() {
     finish_switch();
     before_user_return();
 }
-
-// A kernel thread's function returned.
-extern "C" [[noreturn]] void thread_exit_kernel() { sched_exit_current(); }
 
 void scheduler_init() {
     Cpu& cpu = g_boot_cpu;

@@ -70,10 +70,11 @@ int64_t sys_vm_map(Handle process, uintptr_t address, Handle memory, size_t offs
     Ref<Process> target;
     if (int64_t e = self.get(process, kRightMap, &target)) return e;
     Ref<MemoryObject> m;
-    if (int64_t e = self.get(memory, kRightMap, &m)) return e;
-    const HandleTable::Entry* entry = self.handles().find(memory);
-    uint32_t max_perms = (entry->rights & kRightRead ? kVmRead | kVmExec : 0) |
-                         (entry->rights & kRightWrite ? kVmWrite : 0);
+    uint32_t rights = 0;
+    if (int64_t e = self.get(memory, kRightMap, &m, &rights)) return e;
+    uint32_t max_perms = 0;
+    if (rights & kRightRead) max_perms |= kVmRead | kVmExec;
+    if (rights & kRightWrite) max_perms |= kVmWrite;
     return target->address_space().map(address, m, offset, size, perms, max_perms);
 }
 

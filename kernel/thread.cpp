@@ -34,18 +34,6 @@ Thread::~Thread() {
     }
 }
 
-Thread* Thread::create_kernel(const char* name, void (*fn)(void*), void* arg, int priority) {
-    auto* t = new (std::nothrow) Thread(name, priority);
-    if (!t) return nullptr;
-    t->stack_phys_ = allocate_stack();
-    if (t->stack_phys_ == FrameAllocator::kNone) {
-        delete t;
-        return nullptr;
-    }
-    arch::init_kernel_context(t->context, t->stack_top(), fn, arg);
-    return t;
-}
-
 Thread* Thread::adopt_boot_context(const char* name) {
     auto* t = new (std::nothrow) Thread(name, 0);
     if (t) t->state = State::running;

@@ -19,8 +19,6 @@ public:
 
     enum class State : uint8_t { created, ready, running, blocked, dead };
 
-    // A kernel thread running fn(arg); ready to be scheduled. Null if out of memory.
-    static Thread* create_kernel(const char* name, void (*fn)(void*), void* arg, int priority);
     // The thread already running on the boot stack (becomes the boot CPU's idle thread).
     static Thread* adopt_boot_context(const char* name);
     // A user thread of `process`, created but not started.

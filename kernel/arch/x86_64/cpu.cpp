@@ -14,7 +14,6 @@ static_assert(offsetof(Cpu, user_rsp) == 16);         // trap_entry.S GS_USER_RS
 
 extern "C" void syscall_entry();
 extern "C" void switch_context(uint64_t* save_rsp, uint64_t load_rsp);
-extern "C" void kernel_thread_entry();
 extern "C" void user_thread_entry();
 
 namespace {
@@ -33,14 +32,15 @@ void init_fpu_image(uint8_t* image) {
 }
 
 // The switch frame switch_context pops: r15 r14 r13 r12 rbx rbp, then `ret`.
-uint64_t* push_switch_frame(uint64_t* sp, void (*entry)(), uint64_t r12, uint64_t r13, uint64_t r14) {
+// r14 carries the thread's FPU image to its entry code.
+uint64_t* push_switch_frame(uint64_t* sp, void (*entry)(), uint64_t r14) {
     *--sp = reinterpret_cast<uint64_t>(entry);
-    *--sp = 0;    // rbp: ends backtraces
-    *--sp = 0;    // rbx
-    *--sp = r12;
-    *--sp = r13;
+    *--sp = 0;  // rbp: ends backtraces
+    *--sp = 0;  // rbx
+    *--sp = 0;  // r12
+    *--sp = 0;  // r13
     *--sp = r14;
-    *--sp = 0;    // r15
+    *--sp = 0;  // r15
     return sp;
 }
 }  // namespace
@@ -72,15 +72,6 @@ void arch::init_cpu(Cpu& cpu) {
     x86::write_cr4(x86::read_cr4() | (1 << 9) | (1 << 10));  // OSFXSR, OSXMMEXCPT
 }
 
-void arch::init_kernel_context(Context& c, uintptr_t stack_top, void (*fn)(void*), void* arg) {
-    init_fpu_image(c.fpu);
-    auto* sp = reinterpret_cast<uint64_t*>(stack_top);
-    c.rsp = reinterpret_cast<uint64_t>(push_switch_frame(sp, kernel_thread_entry,
-                                                         reinterpret_cast<uint64_t>(fn),
-                                                         reinterpret_cast<uint64_t>(arg),
-                                                         reinterpret_cast<uint64_t>(c.fpu)));
-}
-
 void arch::init_user_context(Context& c, uintptr_t stack_top, uintptr_t entry, uintptr_t user_stack,
                              uintptr_t arg) {
     init_fpu_image(c.fpu);
@@ -93,7 +84,7 @@ void arch::init_user_context(Context& c, uintptr_t stack_top, uintptr_t entry, u
     frame->ss = x86::kUserData;
     frame->rdi = arg;
     c.rsp = reinterpret_cast<uint64_t>(push_switch_frame(reinterpret_cast<uint64_t*>(frame),
-                                                         user_thread_entry, 0, 0,
+                                                         user_thread_entry,
                                                          reinterpret_cast<uint64_t>(c.fpu)));
 }
 

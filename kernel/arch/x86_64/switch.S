@@ -4,8 +4,8 @@
  * switch_context(uint64_t* save_rsp, uint64_t load_rsp): pushes the
  * callee-saved registers, saves RSP, loads the other thread's RSP and pops
  * its registers; `ret` continues wherever that thread switched out (or, for
- * a new thread, in one of the entry points below, through the frame that
- * arch::init_*_context built).
+ * a new thread, in the entry point below, through the frame that
+ * arch::init_user_context built).
  */
         .text
         .globl switch_context
@@ -25,16 +25,6 @@ switch_context:
         popq    %rbx
         popq    %rbp
         ret
-
-/* New kernel thread: r12 = function, r13 = argument, r14 = FPU image. */
-        .globl kernel_thread_entry
-kernel_thread_entry:
-        fxrstor64 (%r14)
-        call    thread_first_run
-        mov     %r13, %rdi
-        call    *%r12
-        call    thread_exit_kernel
-        ud2
 
 /* New user thread: r14 = FPU image; a TrapFrame for ring 3 sits above. */
         .globl user_thread_entry
