@@ -88,6 +88,11 @@ void init_user_context(Context& c, uintptr_t stack_top, uintptr_t entry, uintptr
 // Saves the running thread into `from` and resumes `to`. Returns when
 // something switches back to `from`.
 void switch_to(Context& from, Context& to);
+// Sets the registers a user thread finds a received message in when it
+// returns from its system call (its saved user state sits at the top of its
+// kernel stack).
+void set_message_registers(uintptr_t kernel_stack_top, uint64_t label, uint64_t w0, uint64_t w1,
+                           uint64_t w2, uint64_t badge);
 // The kernel stack used when the current thread enters from user mode.
 void set_kernel_stack(uintptr_t top);
 

@@ -1,5 +1,6 @@
 #include "cmdline.h"
 
+#include "ipc.h"
 #include "klog.h"
 #include "lib/string.h"
 
@@ -40,6 +41,12 @@ void apply_init(const CmdlineWord& w, KernelOptions& o) {
     o.init[w.value_length] = '\0';
 }
 
+void apply_fastpath(const CmdlineWord& w, KernelOptions&) {
+    if (value_is(w, "on")) g_ipc_fastpath = true;
+    else if (value_is(w, "off")) g_ipc_fastpath = false;
+    else log_warn("cmdline: ipc.fastpath wants on or off; ignored");
+}
+
 struct Option {
     const char* key;
     void (*apply)(const CmdlineWord&, KernelOptions&);
@@ -47,6 +54,7 @@ struct Option {
 
 constexpr Option kOptions[] = {
     {"init", apply_init},
+    {"ipc.fastpath", apply_fastpath},
     {"loglevel", apply_loglevel},
     {"test.fault", apply_test_fault},
 };

@@ -32,7 +32,7 @@ int64_t HandleTable::grow(Quota& quota) {
     if (capacity_) memcpy(grown, entries_, capacity_ * kEntryBytes);
     // New slots join the free list in index order.
     for (uint32_t i = new_capacity; i-- > capacity_;) {
-        grown[i] = Entry{nullptr, free_head_, 1, 0};
+        grown[i] = Entry{nullptr, free_head_, 1, 0, 0};
         free_head_ = i;
     }
     delete[] entries_;
@@ -42,18 +42,45 @@ int64_t HandleTable::grow(Quota& quota) {
     return kOk;
 }
 
-int64_t HandleTable::add(KObject* object, uint32_t rights, Quota& quota) {
+int64_t HandleTable::place(const Entry& entry, Quota& quota) {
     if (free_head_ == kNoFree)
         if (int64_t error = grow(quota); error != kOk) return error;
     uint32_t index = free_head_;
     Entry& e = entries_[index];
     free_head_ = e.rights;
-    e.object = object;
-    e.rights = rights;
-    object->ref();
-    object->handle_added();
+    e.object = entry.object;
+    e.rights = entry.rights;
+    e.badge = entry.badge;
     ++count_;
     return make_handle(index, e.generation);
+}
+
+int64_t HandleTable::add(KObject* object, uint32_t rights, Quota& quota, uint64_t badge) {
+    int64_t handle = place(Entry{object, rights, 0, 0, badge}, quota);
+    if (handle < 0) return handle;
+    object->ref();
+    object->handle_added(rights);
+    return handle;
+}
+
+int64_t HandleTable::attach(const Entry& moved, Quota& quota) { return place(moved, quota); }
+
+void HandleTable::release_slot(uint32_t index) {
+    Entry& e = entries_[index];
+    e.object = nullptr;
+    e.rights = free_head_;
+    e.generation = static_cast<uint16_t>((e.generation + 1) & kGenerationMask);
+    if (e.generation == 0) e.generation = 1;
+    free_head_ = index;
+    --count_;
+}
+
+int64_t HandleTable::detach(Handle handle, Entry* out) {
+    const Entry* e = find(handle);
+    if (!e) return kErrBadHandle;
+    if (out) *out = *e;
+    release_slot((handle & 0xffff) - 1);
+    return kOk;
 }
 
 const HandleTable::Entry* HandleTable::find(Handle handle) const {
@@ -66,18 +93,12 @@ const HandleTable::Entry* HandleTable::find(Handle handle) const {
 }
 
 int64_t HandleTable::remove(Handle handle) {
-    if (!find(handle)) return kErrBadHandle;
-    uint32_t index = (handle & 0xffff) - 1;
-    Entry& e = entries_[index];
+    Entry e;
+    if (detach(handle, &e) != kOk) return kErrBadHandle;
     KObject* object = e.object;
-    e.object = nullptr;
-    e.rights = free_head_;
-    e.generation = static_cast<uint16_t>((e.generation + 1) & kGenerationMask);
-    if (e.generation == 0) e.generation = 1;
-    free_head_ = index;
-    --count_;
+    uint32_t rights = e.rights;
     // Last: these may run arbitrary teardown, which must see a consistent table.
-    object->handle_removed();
+    object->handle_removed(rights);
     object->unref();
     return kOk;
 }

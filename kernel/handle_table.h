@@ -13,13 +13,14 @@
 class HandleTable {
 public:
     static constexpr uint32_t kMaxHandles = 0xffff;
-    static constexpr size_t kEntryBytes = 16;
+    static constexpr size_t kEntryBytes = 24;
 
     struct Entry {
         KObject* object;  // null when the slot is free
         uint32_t rights;  // when free: index of the next free slot
         uint16_t generation;
         uint16_t reserved;
+        uint64_t badge;   // given by handle_mint; told to receivers of what is sent through it
     };
     static_assert(sizeof(Entry) == kEntryBytes);
 
@@ -30,7 +31,15 @@ public:
 
     // A new handle for `object` (>= 0), or kErrQuotaExceeded / kErrNoMemory /
     // kErrLimit. Growth of the table is charged to `quota`.
-    int64_t add(KObject* object, uint32_t rights, Quota& quota);
+    int64_t add(KObject* object, uint32_t rights, Quota& quota, uint64_t badge = 0);
+
+    // Moving handles between tables (IPC): detach takes an entry out without
+    // closing it (its reference and handle count go with it, into `out`,
+    // which may be null when the caller keeps them some other way);
+    // attach puts such an entry into a table. attach fails like add, and
+    // then the caller still owns the entry.
+    int64_t detach(mica::Handle handle, Entry* out);
+    int64_t attach(const Entry& moved, Quota& quota);
 
     // The live entry `handle` names, or null.
     const Entry* find(mica::Handle handle) const;
@@ -45,6 +54,8 @@ public:
 
 private:
     int64_t grow(Quota& quota);
+    int64_t place(const Entry& entry, Quota& quota);
+    void release_slot(uint32_t index);
 
     Entry* entries_ = nullptr;
     uint32_t capacity_ = 0;

@@ -12,6 +12,8 @@
 
 using mica::ObjectType;
 
+class Quota;
+
 class KObject {
 public:
     KObject(const KObject&) = delete;
@@ -27,22 +29,34 @@ public:
     }
     uint32_t refs() const { return refs_; }
 
-    void handle_added() { ++handles_; }
-    void handle_removed() {
+    void handle_added(uint32_t rights) {
+        ++handles_;
+        on_handle_added(rights);
+    }
+    void handle_removed(uint32_t rights) {
+        on_handle_removed(rights);
         if (--handles_ == 0) on_zero_handles();
     }
 
     static uint64_t live_objects() { return live_; }
 
+    // Records that `bytes` were charged to `quota` for this object; they are
+    // given back when it is destroyed.
+    void charge_to(Quota& quota, uint64_t bytes);
+
 protected:
     explicit KObject(ObjectType type);
     virtual void on_zero_handles() {}
+    virtual void on_handle_added(uint32_t) {}
+    virtual void on_handle_removed(uint32_t) {}
 
 private:
     ObjectType type_;
     uint32_t refs_ = 0;
     uint32_t handles_ = 0;
     uint64_t koid_;
+    Quota* charged_quota_ = nullptr;  // holds a reference
+    uint64_t charged_bytes_ = 0;
     static uint64_t next_koid_;
     static uint64_t live_;
 };

@@ -85,6 +85,7 @@ void Process::terminate(int64_t status) {
     });
     handles_.clear(*quota_);
     address_space_.destroy();
+    fault_handler_.reset();
     if (threads_.empty()) finish();
 }
 
@@ -99,6 +100,11 @@ void Process::finish() {
         arch::poweroff(exit_status_ == 0);
     }
     unref();  // the list's reference (callers hold their own while this runs)
+}
+
+void Process::set_fault_handler(Endpoint* endpoint, uint64_t badge) {
+    fault_handler_ = Ref<Endpoint>(endpoint);
+    fault_badge_ = badge;
 }
 
 void Process::thread_exited(Thread* t) {

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "address_space.h"
+#include "endpoint.h"
 #include "handle_table.h"
 #include "lib/list.h"
 #include "mica/errors.h"
@@ -36,7 +37,8 @@ public:
     // exists, names a T and carries every right in `rights`. `held` (if
     // given) receives all the rights the handle carries.
     template <typename T>
-    int64_t get(mica::Handle handle, uint32_t rights, Ref<T>* out, uint32_t* held = nullptr) const {
+    int64_t get(mica::Handle handle, uint32_t rights, Ref<T>* out, uint32_t* held = nullptr,
+                uint64_t* badge = nullptr) const {
         const HandleTable::Entry* e = handles_.find(handle);
         if (!e) return mica::kErrBadHandle;
         T* object = object_cast<T>(e->object);
@@ -44,6 +46,7 @@ public:
         if ((e->rights & rights) != rights) return mica::kErrAccessDenied;
         *out = Ref<T>(object);
         if (held) *held = e->rights;
+        if (badge) *badge = e->badge;
         return mica::kOk;
     }
 
@@ -65,6 +68,13 @@ public:
     // Ends the process: kills its threads, closes its handles, unmaps its
     // memory; once the last thread is gone, wakes waiters. Idempotent.
     void terminate(int64_t status);
+    // Where faults of this process's threads are sent (null: nowhere).
+    void set_fault_handler(Endpoint* endpoint, uint64_t badge);
+    Endpoint* fault_handler(uint64_t* badge) const {
+        *badge = fault_badge_;
+        return fault_handler_.get();
+    }
+
     // Called by the scheduler when one of its threads has ended.
     void thread_exited(Thread* t);
 
@@ -87,6 +97,8 @@ private:
     List<Thread, &Thread::process_node> threads_;
     WaitQueue exit_waiters_;
     Quota* quota_;  // holds a reference
+    Ref<Endpoint> fault_handler_;
+    uint64_t fault_badge_ = 0;
     uint64_t pid_;
     State state_ = State::created;
     int64_t exit_status_ = 0;
@@ -94,6 +106,9 @@ private:
 };
 
 List<Process, &Process::all_node>& all_processes();
+
+// The process of the running thread (the one making the current system call).
+Process& current_process();
 
 template <typename F>
 void Process::for_each(F&& f) {

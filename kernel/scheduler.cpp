@@ -96,21 +96,9 @@ void sched_unready(Thread* t) {
     t->state = Thread::State::blocked;
 }
 
-void schedule() {
-    Cpu& cpu = this_cpu();
-    Thread* prev = cpu.current;
-    cpu.need_resched = false;
-    if (prev->state == Thread::State::running && prev != cpu.idle) {
-        // Still runnable: it keeps the CPU unless something of equal or higher
-        // priority is waiting (equal: round robin, it goes to the back).
-        if (!g_ready_bits || (31 - __builtin_clz(g_ready_bits)) < prev->priority) return;
-        enqueue(prev);
-    }
-    Thread* next = dequeue_highest();
-    if (!next) next = cpu.idle;
+namespace {
+void switch_now(Cpu& cpu, Thread* prev, Thread* next) {
     next->state = Thread::State::running;
-    g_slice_left = kSliceTicks;
-    if (next == prev) return;
     cpu.current = next;
     if (Process* p = next->process()) {
         arch::activate(p->address_space().tables());
@@ -118,6 +106,42 @@ void schedule() {
     }
     arch::switch_to(prev->context, next->context);
     finish_switch();
+}
+}  // namespace
+
+int sched_highest_ready() { return g_ready_bits ? 31 - __builtin_clz(g_ready_bits) : -1; }
+
+void schedule() {
+    Cpu& cpu = this_cpu();
+    Thread* prev = cpu.current;
+    cpu.need_resched = false;
+    if (prev->state == Thread::State::running && prev != cpu.idle) {
+        // Still runnable: it keeps the CPU unless something of equal or higher
+        // priority is waiting (equal: round robin, it goes to the back).
+        if (sched_highest_ready() < prev->priority) return;
+        enqueue(prev);
+    }
+    Thread* next = dequeue_highest();
+    if (!next) next = cpu.idle;
+    g_slice_left = kSliceTicks;
+    if (next == prev) {
+        next->state = Thread::State::running;
+        return;
+    }
+    switch_now(cpu, prev, next);
+}
+
+int64_t sched_handoff(WaitQueue* queue, Thread* next) {
+    Cpu& cpu = this_cpu();
+    Thread* t = cpu.current;
+    t->state = Thread::State::blocked;
+    t->wake_result = kOk;
+    t->queue = queue;
+    if (queue) queue->push_back(t);
+    t->deadline = kNoDeadline;
+    next->wake_result = kOk;
+    switch_now(cpu, t, next);
+    return t->wake_result;
 }
 
 void sched_yield() {
@@ -174,6 +198,7 @@ void sched_exit_current() {
     KASSERT(t != cpu.idle);
     t->state = Thread::State::dead;
     --g_threads;
+    ipc_thread_exit(*t);
     if (Process* p = t->process()) p->thread_exited(t);
     cpu.reap = t;  // with the scheduler's reference, dropped in finish_switch
     schedule();

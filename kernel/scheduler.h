@@ -28,6 +28,14 @@ void sched_yield();
 // waker passed, or kErrTimedOut.
 int64_t sched_block(WaitQueue* queue, uint64_t deadline);
 
+// The current thread blocks (on `queue`, if given; no deadline) and gives the
+// CPU straight to `next`, a blocked thread in no queue, which resumes as if
+// woken with kOk. The IPC fast path's switch: no trip through the run queue.
+int64_t sched_handoff(WaitQueue* queue, Thread* next);
+
+// The highest priority among ready threads, or -1 if none is ready.
+int sched_highest_ready();
+
 // Wakes a blocked thread with `result`; false if it was not blocked.
 bool sched_wake(Thread* t, int64_t result);
 void sched_wake_all(WaitQueue& queue, int64_t result);

@@ -13,7 +13,7 @@ int64_t sys_handle_duplicate(Handle handle, uint32_t rights) {
     if (!(e->rights & kRightDuplicate)) return kErrAccessDenied;
     if (rights == kRightsSame) rights = e->rights;
     if (rights & ~e->rights) return kErrAccessDenied;  // rights never grow
-    return self.handles().add(e->object, rights, self.quota());
+    return self.handles().add(e->object, rights, self.quota(), e->badge);  // the badge stays
 }
 
 int64_t sys_handle_info(Handle handle, UserPtr<HandleInfo> info) {
@@ -33,5 +33,5 @@ int64_t sys_handle_grant(Handle process, Handle handle, uint32_t rights) {
     if (rights == kRightsSame) rights = e->rights;
     if (rights & ~e->rights) return kErrAccessDenied;
     if (!target->alive()) return kErrBadState;
-    return target->handles().add(e->object, rights, target->quota());
+    return target->handles().add(e->object, rights, target->quota(), e->badge);
 }

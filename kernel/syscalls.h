@@ -6,16 +6,14 @@
 #include <stdint.h>
 
 #include "mica/errors.h"
+#include "mica/ipc.h"
 #include "mica/types.h"
 #include "user_ptr.h"
 
 using mica::Handle;
 using mica::HandleInfo;
+using mica::IpcBuffer;
 using mica::ProcessInfo;
 using mica::SystemInfo;
 
 #include "kernel/syscall_decls.inc"
-
-class Process;
-// The process making the current system call.
-Process& current_process();

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "arch.h"
+#include "ipc.h"
 #include "lib/list.h"
 #include "object.h"
 
@@ -46,6 +47,7 @@ public:
     ListNode timer_node;    // the sleep list
     ListNode process_node;  // the process's thread list
     List<Thread, &Thread::queue_node>* queue = nullptr;  // which wait queue, if any
+    ThreadIpc ipc;
 
 private:
     Thread(const char* name, int priority);

@@ -13,7 +13,7 @@ import os
 import re
 import sys
 
-LINE = re.compile(r"^(\w+)\((.*)\)\s*(noreturn)?$")
+LINE = re.compile(r"^(\w+)\((.*)\)\s*(noreturn|custom)?$")
 ARG = re.compile(r"^(.*?)(\w+)$")
 
 
@@ -27,7 +27,7 @@ def parse(path):
             m = LINE.match(line)
             if not m:
                 raise SystemExit(f"{path}:{lineno}: cannot read {line!r}")
-            name, arglist, noreturn = m.groups()
+            name, arglist, attribute = m.groups()
             args = []
             for a in filter(None, (x.strip() for x in arglist.split(","))):
                 am = ARG.match(a)
@@ -36,7 +36,7 @@ def parse(path):
                 args.append((am.group(1).strip(), am.group(2)))
             if len(args) > 6:
                 raise SystemExit(f"{path}:{lineno}: {name} has more than 6 arguments")
-            calls.append((name, args, bool(noreturn)))
+            calls.append((name, args, attribute or ""))
     return calls
 
 
@@ -78,7 +78,10 @@ def main():
 
     stubs = [banner, "#pragma once\n\n#include \"mica/syscall_numbers.h\"\n#include \"mica/syscall_raw.h\"\n",
              "#include \"mica/types.h\"\n\nnamespace mica::sys {\n\n"]
-    for name, params, noreturn in calls:
+    for name, params, attribute in calls:
+        if attribute == "custom":
+            continue  # hand-written stub (see the .def file)
+        noreturn = attribute == "noreturn"
         decl = ", ".join(f"{t} {n}" for t, n in params)
         words = ", ".join(f"detail::word({n})" for _, n in params)
         call = f"detail::raw_syscall(kSys{camel(name)}{', ' if words else ''}{words})"

@@ -23,6 +23,8 @@ struct StartupInfo {
     Handle resource;  // only the first process gets the root resource
     uint32_t module_count;
     BootModuleInfo modules[16];
+    uint32_t handle_count;  // handles the creator chose to pass on
+    Handle handles[8];
     char cmdline[256];  // the first process's arguments (from the kernel command line)
 };
 

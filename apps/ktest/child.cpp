@@ -54,6 +54,42 @@ int quota() {
     return small > 0 ? 0 : 2;
 }
 
+// Answers each message with its data reversed; for a message with a handle,
+// replies with the handle's rights and what writing through it gave.
+int data_server() {
+    Handle ep = startup().handles[0];
+    static uint8_t in[kMaxMessageBytes], out[kMaxMessageBytes];
+    IpcBuffer b;
+    b.recv_data = in, b.recv_capacity = sizeof in;
+    Message m;
+    int64_t r = sys::ipc_recv(ep, m, &b);
+    while (r == kOk) {
+        if (m.label == 0) {
+            sys::ipc_reply(Message{});
+            return 0;
+        }
+        IpcBuffer reply;
+        Message answer{m.label, 0, 0, 0};
+        if (b.recv_handle_count == 1) {
+            HandleInfo info{};
+            sys::handle_info(b.recv_handles[0], &info);
+            char byte = 1;
+            answer.w0 = info.rights;
+            answer.w1 = static_cast<uint64_t>(sys::memory_write(b.recv_handles[0], 0, &byte, 1));
+            sys::handle_close(b.recv_handles[0]);
+        } else {
+            for (uint32_t i = 0; i < b.recv_size; ++i) out[i] = in[b.recv_size - 1 - i];
+            reply.send_data = out, reply.send_size = b.recv_size;
+        }
+        reply.recv_data = in, reply.recv_capacity = sizeof in;
+        m = answer;
+        r = sys::ipc_reply_recv(ep, m, &reply);
+        b.recv_size = reply.recv_size, b.recv_handle_count = reply.recv_handle_count;
+        b.recv_handles[0] = reply.recv_handles[0];
+    }
+    return 1;
+}
+
 void faulting_thread(void*) { *reinterpret_cast<volatile int*>(0x18) = 1; }
 
 void parked_thread(void*) {
@@ -84,6 +120,28 @@ int main() {
     char mode[32] = "";
     cmdline_value("mode", mode, sizeof mode);
     if (is(mode, "exit0")) return 0;
+    if (is(mode, "data_server")) return data_server();
+    if (is(mode, "recv_then_hang")) {
+        Message m;
+        sys::ipc_recv(startup().handles[0], m);
+        for (;;) sys::thread_sleep(~0ULL);
+    }
+    if (is(mode, "call_and_hang")) {
+        Message m{77, 0, 0, 0};
+        sys::ipc_call(startup().handles[0], m);
+        for (;;) sys::thread_sleep(~0ULL);
+    }
+    if (is(mode, "signal_after_sleep")) {
+        sys::thread_sleep(20'000'000);
+        return static_cast<int>(sys::notification_signal(startup().handles[0], 0x40));
+    }
+    if (is(mode, "fault_touch")) {
+        sys::thread_sleep(10'000'000);  // the parent sets our fault handler meanwhile
+        auto* hole = reinterpret_cast<volatile uint64_t*>(0x0000'5000'0000'0000);
+        print("ktest_child: read %lu after the fault was handled\n", *hole);
+        *hole = 1;  // read-only: the handler refuses this one
+        return 0;
+    }
     if (is(mode, "exit42")) return 42;
     if (is(mode, "touch_memory")) {
         Handle m = static_cast<Handle>(sys::memory_create(16 * kPageSize));

@@ -19,6 +19,11 @@ extern int g_failures;
 // A child process running ktest_child with `mode`; returns its exit status
 // (or the error that kept it from running).
 int64_t run_child(const char* mode, uint64_t quota = 4 << 20);
+// Starts ktest_child with `mode`, passing it `handles`; returns its process handle.
+int64_t spawn_child(const char* mode, const mica::Handle* handles = nullptr, uint32_t count = 0,
+                    uint64_t quota = 4 << 20);
+// Waits for a child and closes its handle; returns its exit status.
+int64_t wait_child(int64_t process);
 // The same, but the child is killed with `status` once it has started.
 int64_t run_child_and_kill(const char* mode, int64_t status);
 
@@ -29,6 +34,10 @@ void test_isolation();
 void test_preemption();
 void test_churn();
 void test_quota();
+void test_ipc();
+void test_ipc_errors();
+void test_notifications();
+void test_faults();
 
 }  // namespace ktest
 

@@ -17,20 +17,28 @@ void fail(const char* file, int line, const char* what, int64_t got, int64_t wan
                 mica::error_name(got), want, mica::error_name(want));
 }
 
-namespace {
-int64_t spawn_child(const char* mode, uint64_t quota) {
+int64_t spawn_child(const char* mode, const mica::Handle* handles, uint32_t count, uint64_t quota) {
     static const void* elf = nullptr;
     static size_t size = 0;
     if (!elf && !mica::map_boot_module("ktest_child", &elf, &size)) return mica::kErrNotFound;
     char cmdline[64];
     format_to(cmdline, sizeof cmdline, "mode=%s", mode);
-    mica::SpawnOptions options{.name = "ktest_child", .cmdline = cmdline, .quota = quota};
+    mica::SpawnOptions options{.name = "ktest_child", .cmdline = cmdline, .quota = quota,
+                               .handles = handles, .handle_count = count};
     return mica::spawn(elf, size, options);
 }
-}  // namespace
+
+int64_t wait_child(int64_t process) {
+    if (process < 0) return process;
+    int64_t status = 0;
+    auto h = static_cast<mica::Handle>(process);
+    int64_t e = mica::sys::process_wait(h, mica::kWaitForever, &status);
+    mica::sys::handle_close(h);
+    return e == mica::kOk ? status : e;
+}
 
 int64_t run_child_and_kill(const char* mode, int64_t status) {
-    int64_t process = spawn_child(mode, 4 << 20);
+    int64_t process = spawn_child(mode);
     if (process < 0) return process;
     auto h = static_cast<mica::Handle>(process);
     mica::sys::thread_yield();  // let it get going (or blocked)
@@ -41,14 +49,7 @@ int64_t run_child_and_kill(const char* mode, int64_t status) {
     return e == mica::kOk ? result : e;
 }
 
-int64_t run_child(const char* mode, uint64_t quota) {
-    int64_t process = spawn_child(mode, quota);
-    if (process < 0) return process;
-    int64_t status = 0;
-    int64_t e = mica::sys::process_wait(static_cast<mica::Handle>(process), mica::kWaitForever, &status);
-    mica::sys::handle_close(static_cast<mica::Handle>(process));
-    return e == mica::kOk ? status : e;
-}
+int64_t run_child(const char* mode, uint64_t quota) { return wait_child(spawn_child(mode, nullptr, 0, quota)); }
 
 constexpr Test kTests[] = {
     {"syscall_errors", test_syscall_errors},
@@ -57,6 +58,10 @@ constexpr Test kTests[] = {
     {"isolation", test_isolation},
     {"preemption", test_preemption},
     {"quota", test_quota},
+    {"ipc", test_ipc},
+    {"ipc_errors", test_ipc_errors},
+    {"notifications", test_notifications},
+    {"faults", test_faults},
     {"churn", test_churn},
 };
 

@@ -18,6 +18,7 @@ struct Thing final : KObject {
     Thing() : KObject(kType) {}
     ~Thing() override { ++g_destroyed; }
     void on_zero_handles() override { ++g_zero_handles; }
+    void on_handle_removed(uint32_t) override {}
 };
 
 struct HandleTableTest : ::testing::Test {

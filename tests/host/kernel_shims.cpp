@@ -30,3 +30,5 @@ void klog(LogLevel level, const char* fmt, ...) {
 }
 void klog_set_level(LogLevel) {}
 bool klog_parse_level(const char*, LogLevel*) { return false; }
+
+bool g_ipc_fastpath = true;  // kernel/ipc.cpp owns it in the kernel

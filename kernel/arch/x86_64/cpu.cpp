@@ -88,6 +88,16 @@ void arch::init_user_context(Context& c, uintptr_t stack_top, uintptr_t entry, u
                                                          reinterpret_cast<uint64_t>(c.fpu)));
 }
 
+void arch::set_message_registers(uintptr_t stack_top, uint64_t label, uint64_t w0, uint64_t w1,
+                                 uint64_t w2, uint64_t badge) {
+    auto* frame = reinterpret_cast<x86::TrapFrame*>(stack_top - sizeof(x86::TrapFrame));
+    frame->rsi = label;  // the register convention of abi/mica/ipc_stubs.h
+    frame->rdx = w0;
+    frame->r10 = w1;
+    frame->r8 = w2;
+    frame->r9 = badge;
+}
+
 void arch::switch_to(Context& from, Context& to) {
     asm volatile("fxsave64 %0" : "=m"(from.fpu));
     switch_context(&from.rsp, to.rsp);

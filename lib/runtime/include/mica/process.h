@@ -17,6 +17,10 @@ struct SpawnOptions {
     uint64_t quota = 4 << 20;   // bytes of kernel-accounted memory for the child
     uint32_t priority = 16;
     size_t stack_size = 64 * 1024;
+    // Handles to give the child (copies, with the same rights); it finds
+    // them in StartupInfo::handles, in this order.
+    const Handle* handles = nullptr;
+    uint32_t handle_count = 0;
 };
 
 // Loads the ELF image at [elf, elf + size) into a new process and starts it.

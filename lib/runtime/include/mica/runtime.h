@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "mica/errors.h"
+#include "mica/ipc_stubs.h"
 #include "mica/startup.h"
 #include "mica/syscalls.h"
 #include "mica/types.h"

@@ -1,0 +1,20 @@
+#include "endpoint.h"
+
+#include "mica/errors.h"
+#include "panic.h"
+#include "scheduler.h"
+
+Endpoint::~Endpoint() {
+    KASSERT(senders.empty() && receivers.empty());
+    if (bound) bound->bound_to = nullptr;
+}
+
+void Endpoint::on_handle_added(uint32_t rights) {
+    if (rights & mica::kRightRead) ++receive_handles_;
+}
+
+void Endpoint::on_handle_removed(uint32_t rights) {
+    if (!(rights & mica::kRightRead) || --receive_handles_ != 0) return;
+    closed_ = true;
+    sched_wake_all(senders, mica::kErrPeerClosed);
+}

@@ -1,0 +1,248 @@
+// IPC system calls: endpoints (call, recv, reply, reply_recv), badges,
+// notifications, binding, and the fault handler a process's creator sets.
+#include <new>
+
+#include "endpoint.h"
+#include "ipc.h"
+#include "ipc_fastpath.h"
+#include "notification.h"
+#include "process.h"
+#include "scheduler.h"
+#include "syscalls.h"
+
+using namespace mica;
+
+namespace {
+
+void link_reply(Thread* server, Thread* caller) {
+    caller->ref();
+    server->ipc.reply_to = caller;
+    caller->ipc.reply_from = server;
+    caller->ipc.state = ThreadIpc::State::awaiting_reply;
+}
+
+void set_receive_area(Thread* self, const IpcRequest& req) {
+    self->ipc.recv_data = req.present ? reinterpret_cast<uintptr_t>(req.buffer.recv_data) : 0;
+    self->ipc.recv_capacity = req.present ? req.buffer.recv_capacity : 0;
+}
+
+uint64_t timeout_of(const IpcRequest& req) { return req.present ? req.buffer.timeout_ns : kWaitForever; }
+
+// The general path of a call; the message is in self->ipc.msg.
+int64_t call(Endpoint& ep, uint64_t badge, const IpcRequest& req) {
+    Thread* self = current_thread();
+    if (ep.closed()) return kErrPeerClosed;
+    ipc_take_payload(req, self->ipc.payload);
+    self->ipc.badge = badge;
+    set_receive_area(self, req);
+    uint64_t timeout = timeout_of(req);
+    int64_t result;
+    if (Thread* receiver = ep.receivers.front()) {
+        if (int64_t e = ipc_transfer(*self, *receiver)) {
+            self->ipc.payload.drop();
+            return e;
+        }
+        link_reply(receiver, self);
+        sched_wake(receiver, kOk);
+        result = sched_block(nullptr, ipc_deadline(timeout));
+    } else if (timeout == 0) {
+        self->ipc.payload.drop();
+        return kErrWouldBlock;
+    } else {
+        self->ipc.state = ThreadIpc::State::sending;
+        result = sched_block(&ep.senders, ipc_deadline(timeout));
+    }
+    if (result != kOk) self->ipc.payload.drop();  // not delivered: the handles are closed
+    self->ipc.state = ThreadIpc::State::none;
+    self->ipc.reply_from = nullptr;
+    return result;
+}
+
+// The general path of a receive. kOk: a message is in self->ipc.
+int64_t receive(Endpoint& ep, const IpcRequest& req) {
+    Thread* self = current_thread();
+    ipc_abandon_reply(*self);  // receiving again ends any call left unanswered
+    set_receive_area(self, req);
+    for (;;) {
+        if (ep.bound) {
+            if (uint64_t bits = ep.bound->take()) {
+                self->ipc.msg = MessageRegs{0, bits, 0, 0};
+                self->ipc.badge = 0;
+                return kIpcNotified;
+            }
+        }
+        Thread* sender = ep.senders.front();
+        if (!sender) break;
+        if (int64_t e = ipc_transfer(*sender, *self)) {
+            sched_wake(sender, e);  // its message cannot be taken here: it learns why
+            continue;
+        }
+        ep.senders.remove(sender);
+        sender->queue = nullptr;
+        link_reply(self, sender);
+        return kOk;
+    }
+    if (ep.closed()) return kErrPeerClosed;
+    uint64_t timeout = timeout_of(req);
+    if (timeout == 0) return kErrWouldBlock;
+    self->ipc.state = ThreadIpc::State::receiving;
+    int64_t result = sched_block(&ep.receivers, ipc_deadline(timeout));
+    self->ipc.state = ThreadIpc::State::none;
+    return result;
+}
+
+int64_t reply(const IpcRequest& req) {
+    Thread* self = current_thread();
+    Thread* caller = self->ipc.reply_to;
+    if (!caller) return kErrBadState;
+    if (caller->ipc.state != ThreadIpc::State::awaiting_reply || caller->ipc.reply_from != self) {
+        ipc_abandon_reply(*self);
+        return kErrPeerClosed;  // the caller gave up (timeout) or is gone
+    }
+    ipc_take_payload(req, self->ipc.payload);
+    self->ipc.badge = 0;
+    int64_t e = ipc_transfer(*self, *caller);
+    if (e) self->ipc.payload.drop();
+    self->ipc.reply_to = nullptr;
+    caller->ipc.state = ThreadIpc::State::none;
+    caller->ipc.reply_from = nullptr;
+    sched_wake(caller, e);
+    caller->unref();
+    return e;
+}
+
+int64_t get_endpoint(Handle handle, uint32_t rights, Ref<Endpoint>* ep, uint64_t* badge = nullptr) {
+    return current_process().get(handle, rights, ep, nullptr, badge);
+}
+
+}  // namespace
+
+int64_t ipc_kernel_call(Endpoint& ep, uint64_t badge, MessageRegs& msg) {
+    Thread* self = current_thread();
+    self->ipc.msg = msg;
+    int64_t result = call(ep, badge, IpcRequest{});
+    msg = self->ipc.msg;
+    return result;
+}
+
+int64_t sys_endpoint_create() {
+    Process& self = current_process();
+    Charge charge(self.quota(), sizeof(Endpoint));
+    if (!charge) return kErrQuotaExceeded;
+    Ref<Endpoint> ep(new (std::nothrow) Endpoint());
+    if (!ep) return kErrNoMemory;
+    int64_t h = self.handles().add(ep.get(), kRightRead | kRightWrite | kRightDuplicate |
+                                                 kRightTransfer | kRightManage, self.quota());
+    if (h >= 0) ep->charge_to(self.quota(), sizeof(Endpoint)), charge.commit();
+    return h;
+}
+
+int64_t sys_handle_mint(Handle handle, uint32_t rights, uint64_t badge) {
+    Process& self = current_process();
+    const HandleTable::Entry* e = self.handles().find(handle);
+    if (!e) return kErrBadHandle;
+    if (!(e->rights & kRightDuplicate)) return kErrAccessDenied;
+    if (rights == kRightsSame) rights = e->rights;
+    if (rights & ~e->rights) return kErrAccessDenied;
+    if (badge == 0) return kErrInvalidArgument;
+    if (e->badge != 0) return kErrBadState;  // a badge, once given, is fixed
+    return self.handles().add(e->object, rights, self.quota(), badge);
+}
+
+int64_t sys_ipc_call(Handle endpoint, uint64_t label, uint64_t w0, uint64_t w1, uint64_t w2,
+                     UserPtr<IpcBuffer> buffer) {
+    Ref<Endpoint> ep;
+    uint64_t badge = 0;
+    if (int64_t e = get_endpoint(endpoint, kRightWrite, &ep, &badge)) return e;
+    Thread* self = current_thread();
+    self->ipc.msg = MessageRegs{label, w0, w1, w2};
+    int64_t result;
+    if (buffer.null() && ipc_fastpath_call(*ep, badge, &result))
+        return ipc_complete_receive(*self, 0, result);
+    IpcRequest req;
+    if (int64_t e = ipc_read_request(buffer.address(), req)) return e;
+    return ipc_complete_receive(*self, buffer.address(), call(*ep, badge, req));
+}
+
+int64_t sys_ipc_recv(Handle endpoint, uint64_t, uint64_t, uint64_t, uint64_t, UserPtr<IpcBuffer> buffer) {
+    Ref<Endpoint> ep;
+    if (int64_t e = get_endpoint(endpoint, kRightRead, &ep)) return e;
+    IpcRequest req;
+    if (int64_t e = ipc_read_request(buffer.address(), req)) return e;
+    return ipc_complete_receive(*current_thread(), buffer.address(), receive(*ep, req));
+}
+
+int64_t sys_ipc_reply(Handle, uint64_t label, uint64_t w0, uint64_t w1, uint64_t w2,
+                      UserPtr<IpcBuffer> buffer) {
+    IpcRequest req;
+    if (int64_t e = ipc_read_request(buffer.address(), req)) return e;
+    current_thread()->ipc.msg = MessageRegs{label, w0, w1, w2};
+    return reply(req);
+}
+
+int64_t sys_ipc_reply_recv(Handle endpoint, uint64_t label, uint64_t w0, uint64_t w1, uint64_t w2,
+                           UserPtr<IpcBuffer> buffer) {
+    Ref<Endpoint> ep;
+    if (int64_t e = get_endpoint(endpoint, kRightRead, &ep)) return e;
+    Thread* self = current_thread();
+    self->ipc.msg = MessageRegs{label, w0, w1, w2};
+    int64_t result;
+    if (buffer.null() && ipc_fastpath_reply_recv(*ep, &result))
+        return ipc_complete_receive(*self, 0, result);
+    IpcRequest req;
+    if (int64_t e = ipc_read_request(buffer.address(), req)) return e;
+    if (self->ipc.reply_to) reply(req);  // a caller that went away is not the server's error
+    IpcRequest receive_only = req;
+    receive_only.buffer.send_handle_count = 0;
+    return ipc_complete_receive(*self, buffer.address(), receive(*ep, receive_only));
+}
+
+int64_t sys_notification_create() {
+    Process& self = current_process();
+    Charge charge(self.quota(), sizeof(Notification));
+    if (!charge) return kErrQuotaExceeded;
+    Ref<Notification> n(new (std::nothrow) Notification());
+    if (!n) return kErrNoMemory;
+    int64_t h = self.handles().add(n.get(), kRightSignal | kRightWait | kRightDuplicate | kRightTransfer,
+                                   self.quota());
+    if (h >= 0) n->charge_to(self.quota(), sizeof(Notification)), charge.commit();
+    return h;
+}
+
+int64_t sys_notification_signal(Handle notification, uint64_t bits) {
+    Ref<Notification> n;
+    if (int64_t e = current_process().get(notification, kRightSignal, &n)) return e;
+    if (bits & ~Notification::kBitsMask) return kErrInvalidArgument;
+    n->signal(bits);
+    return kOk;
+}
+
+int64_t sys_notification_wait(Handle notification, uint64_t timeout_ns) {
+    Ref<Notification> n;
+    if (int64_t e = current_process().get(notification, kRightWait, &n)) return e;
+    if (uint64_t bits = n->take()) return static_cast<int64_t>(bits);
+    if (timeout_ns == 0) return kErrWouldBlock;
+    return sched_block(&n->waiters, ipc_deadline(timeout_ns));
+}
+
+int64_t sys_endpoint_bind_notification(Handle endpoint, Handle notification) {
+    Ref<Endpoint> ep;
+    if (int64_t e = get_endpoint(endpoint, kRightRead | kRightManage, &ep)) return e;
+    Ref<Notification> n;
+    if (int64_t e = current_process().get(notification, kRightWait, &n)) return e;
+    if (ep->bound || n->bound_to) return kErrAlreadyExists;
+    ep->bound = n;
+    n->bound_to = ep.get();
+    return kOk;
+}
+
+int64_t sys_process_set_fault_handler(Handle process, Handle endpoint) {
+    Ref<Process> target;
+    if (int64_t e = current_process().get(process, kRightManage, &target)) return e;
+    Ref<Endpoint> ep;
+    uint64_t badge = 0;
+    if (int64_t e = get_endpoint(endpoint, kRightWrite, &ep, &badge)) return e;
+    if (!target->alive()) return kErrBadState;
+    target->set_fault_handler(ep.get(), badge);
+    return kOk;
+}
