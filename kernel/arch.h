@@ -100,6 +100,8 @@ void set_kernel_stack(uintptr_t top);
 void timer_init(unsigned hz);
 // Nanoseconds since timer_init.
 uint64_t clock_ns();
+// The rate of the cycle counter user space reads (rdtsc), in Hz.
+uint64_t counter_hz();
 
 void enable_interrupts();
 // With interrupts enabled, sleeps until one arrives; returns with them off.

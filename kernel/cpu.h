@@ -16,6 +16,7 @@ struct Cpu {
     Thread* idle;
     Thread* reap;  // a dead thread whose stack was left by the last switch
     bool need_resched;
+    uint64_t active_root;  // the page tables this CPU runs on (saves reading CR3)
 };
 
-Cpu& this_cpu();
+#include "arch/cpu_local.h"  // this_cpu()

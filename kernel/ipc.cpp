@@ -135,7 +135,8 @@ int64_t ipc_transfer(Thread& sender, Thread& receiver) {
 int64_t ipc_complete_receive(Thread& self, uintptr_t user_buffer, int64_t status) {
     ThreadIpc& r = self.ipc;
     arch::set_message_registers(self.stack_top(), r.msg.label, r.msg.w0, r.msg.w1, r.msg.w2, r.badge);
-    if (user_buffer && status == kOk) {
+    if (!user_buffer) return status;
+    if (status == kOk) {
         struct {
             uint32_t size, handle_count;
             Handle handles[kMaxMessageHandles];

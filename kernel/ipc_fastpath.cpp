@@ -55,7 +55,9 @@ bool ipc_fastpath_reply_recv(Endpoint& ep, int64_t* result) {
     self->ipc.state = ThreadIpc::State::receiving;
     self->ipc.recv_data = 0;
     self->ipc.recv_capacity = 0;
+    ep.ref();  // while we wait in its queue, as the general path's Ref does
     *result = sched_handoff(&ep.receivers, caller);
     self->ipc.state = ThreadIpc::State::none;
+    ep.unref();
     return true;
 }

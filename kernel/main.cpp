@@ -67,6 +67,7 @@ volatile uintptr_t g_unmapped_address = 0x00007fffdead0000;  // user half, never
 
 void kernel_main(const BootInfo& info) {
     kernel_heap_init();
+    cpu_init_boot();
     log_info("Mica " MICA_VERSION " (x86_64)");
     KernelOptions options = apply_cmdline(info.cmdline);
     log_boot_info(info);

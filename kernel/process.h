@@ -12,6 +12,7 @@
 #include "handle_table.h"
 #include "lib/list.h"
 #include "mica/errors.h"
+#include "cpu.h"
 #include "object.h"
 #include "quota.h"
 #include "thread.h"
@@ -108,7 +109,7 @@ private:
 List<Process, &Process::all_node>& all_processes();
 
 // The process of the running thread (the one making the current system call).
-Process& current_process();
+inline Process& current_process() { return *this_cpu().current->process(); }
 
 template <typename F>
 void Process::for_each(F&& f) {

@@ -66,16 +66,15 @@ extern "C" void user_thread_first_run() {
     before_user_return();
 }
 
+void cpu_init_boot() { arch::init_cpu(g_boot_cpu); }
+
 void scheduler_init() {
     Cpu& cpu = g_boot_cpu;
-    arch::init_cpu(cpu);
     Thread* idle = Thread::adopt_boot_context("idle");
     if (!idle) panic("scheduler: no memory for the idle thread");
     idle->ref();
     cpu.idle = cpu.current = idle;
 }
-
-Thread* current_thread() { return this_cpu().current; }
 
 uint64_t thread_count() { return g_threads; }
 

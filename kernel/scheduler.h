@@ -6,16 +6,20 @@
 
 #include <stdint.h>
 
+#include "cpu.h"
 #include "thread.h"
 
 constexpr unsigned kTickHz = 100;
 constexpr unsigned kSliceTicks = 2;  // round-robin quantum: 20 ms
 constexpr uint64_t kNoDeadline = 0;
 
+// Sets up the boot CPU's per-CPU block (this_cpu()); first thing at boot.
+void cpu_init_boot();
+
 // The calling context (the boot stack) becomes this CPU's idle thread.
 void scheduler_init();
 
-Thread* current_thread();
+inline Thread* current_thread() { return this_cpu().current; }
 
 // Puts a created or blocked thread on the run queue.
 void sched_make_ready(Thread* t);

@@ -149,16 +149,27 @@ int64_t sys_handle_mint(Handle handle, uint32_t rights, uint64_t badge) {
     return self.handles().add(e->object, rights, self.quota(), badge);
 }
 
+// The fast path needs no reference on the endpoint: it is done with it
+// before it switches away.
+static Endpoint* fast_endpoint(Thread* self, Handle handle, uint32_t rights, uint64_t* badge) {
+    const HandleTable::Entry* e = self->process()->handles().find(handle);
+    if (!e || e->object->type() != Endpoint::kType || (e->rights & rights) != rights) return nullptr;
+    *badge = e->badge;
+    return static_cast<Endpoint*>(e->object);
+}
+
 int64_t sys_ipc_call(Handle endpoint, uint64_t label, uint64_t w0, uint64_t w1, uint64_t w2,
                      UserPtr<IpcBuffer> buffer) {
-    Ref<Endpoint> ep;
-    uint64_t badge = 0;
-    if (int64_t e = get_endpoint(endpoint, kRightWrite, &ep, &badge)) return e;
     Thread* self = current_thread();
     self->ipc.msg = MessageRegs{label, w0, w1, w2};
+    uint64_t badge = 0;
     int64_t result;
-    if (buffer.null() && ipc_fastpath_call(*ep, badge, &result))
-        return ipc_complete_receive(*self, 0, result);
+    if (buffer.null()) {
+        Endpoint* fast = fast_endpoint(self, endpoint, kRightWrite, &badge);
+        if (fast && ipc_fastpath_call(*fast, badge, &result)) return ipc_complete_receive(*self, 0, result);
+    }
+    Ref<Endpoint> ep;
+    if (int64_t e = get_endpoint(endpoint, kRightWrite, &ep, &badge)) return e;
     IpcRequest req;
     if (int64_t e = ipc_read_request(buffer.address(), req)) return e;
     return ipc_complete_receive(*self, buffer.address(), call(*ep, badge, req));
@@ -182,13 +193,16 @@ int64_t sys_ipc_reply(Handle, uint64_t label, uint64_t w0, uint64_t w1, uint64_t
 
 int64_t sys_ipc_reply_recv(Handle endpoint, uint64_t label, uint64_t w0, uint64_t w1, uint64_t w2,
                            UserPtr<IpcBuffer> buffer) {
-    Ref<Endpoint> ep;
-    if (int64_t e = get_endpoint(endpoint, kRightRead, &ep)) return e;
     Thread* self = current_thread();
     self->ipc.msg = MessageRegs{label, w0, w1, w2};
     int64_t result;
-    if (buffer.null() && ipc_fastpath_reply_recv(*ep, &result))
-        return ipc_complete_receive(*self, 0, result);
+    if (buffer.null()) {
+        uint64_t unused;
+        Endpoint* fast = fast_endpoint(self, endpoint, kRightRead, &unused);
+        if (fast && ipc_fastpath_reply_recv(*fast, &result)) return ipc_complete_receive(*self, 0, result);
+    }
+    Ref<Endpoint> ep;
+    if (int64_t e = get_endpoint(endpoint, kRightRead, &ep)) return e;
     IpcRequest req;
     if (int64_t e = ipc_read_request(buffer.address(), req)) return e;
     if (self->ipc.reply_to) reply(req);  // a caller that went away is not the server's error

@@ -32,6 +32,7 @@ int64_t sys_system_info(UserPtr<SystemInfo> info) {
     out.processes = Process::live_count();
     out.threads = thread_count();
     out.uptime_ns = arch::clock_ns();
+    out.tsc_hz = arch::counter_hz();
     return info.write(out);
 }
 

@@ -12,8 +12,6 @@ using SyscallHandler = int64_t (*)(const uint64_t*);
 
 static_assert(sizeof(kSyscallTable) / sizeof(kSyscallTable[0]) == mica::kSyscallCount);
 
-Process& current_process() { return *current_thread()->process(); }
-
 int64_t syscall_dispatch(uint64_t number, const uint64_t* args) {
     if (number >= mica::kSyscallCount) return mica::kErrNoSyscall;
     return kSyscallTable[number](args);

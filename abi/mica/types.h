@@ -82,6 +82,7 @@ struct SystemInfo {
     uint64_t processes;
     uint64_t threads;
     uint64_t uptime_ns;
+    uint64_t tsc_hz;  // the timestamp counter's rate, as the kernel calibrated it
 };
 
 }  // namespace mica

@@ -13,7 +13,7 @@ volatile int g_served = 0;
 void one_server(void*) {
     Message m;
     while (sys::ipc_recv(g_ep, m) == kOk) {
-        ++g_served;
+        g_served = g_served + 1;
         if (sys::ipc_reply(Message{m.label, m.w0, 0, 0}) != kOk) break;
         if (m.label == 0) break;
     }

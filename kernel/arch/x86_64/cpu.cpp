@@ -45,12 +45,6 @@ uint64_t* push_switch_frame(uint64_t* sp, void (*entry)(), uint64_t r14) {
 }
 }  // namespace
 
-Cpu& this_cpu() {
-    Cpu* cpu;
-    asm volatile("mov %%gs:0, %0" : "=r"(cpu));
-    return *cpu;
-}
-
 void arch::init_cpu(Cpu& cpu) {
     cpu.self = &cpu;
     x86::wrmsr(kMsrGsBase, reinterpret_cast<uint64_t>(&cpu));

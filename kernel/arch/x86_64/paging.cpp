@@ -2,6 +2,7 @@
 // address space. Kernel entries are global (they survive CR3 switches);
 // permissions are enforced in leaf entries, intermediate entries allow all.
 #include "arch.h"
+#include "cpu.h"
 #include "x86.h"
 #include "klog.h"
 #include "panic.h"
@@ -51,7 +52,7 @@ uint64_t leaf_bits(uintptr_t virt, unsigned flags) {
 
 void flush(uintptr_t virt) { asm volatile("invlpg (%0)" ::"r"(virt) : "memory"); }
 
-bool is_current(uint64_t root) { return (x86::read_cr3() & kAddressMask) == root; }
+bool is_current(uint64_t root) { return this_cpu().active_root == root; }
 
 void free_tables(uint64_t table_phys, int level, arch::TableFrames& frames) {
     if (level > 1) {
@@ -78,7 +79,7 @@ bool arch::PageTables::create(TableFrames& frames) {
 void arch::PageTables::destroy(TableFrames& frames) {
     if (!root_) return;
     // Never free the tables this CPU is using.
-    if (is_current(root_)) asm volatile("mov %0, %%cr3" ::"r"(g_kernel_tables.root()) : "memory");
+    if (is_current(root_)) activate(g_kernel_tables);
     uint64_t* top = table_at(root_);
     for (int i = 0; i < kKernelFirstSlot; ++i)
         if (top[i] & kPresent) free_tables(top[i] & kAddressMask, 3, frames);
@@ -128,7 +129,10 @@ bool arch::PageTables::query(uintptr_t virt, uint64_t* phys, unsigned* flags) co
 }
 
 void arch::activate(const PageTables& tables) {
-    if (!is_current(tables.root())) asm volatile("mov %0, %%cr3" ::"r"(tables.root()) : "memory");
+    Cpu& cpu = this_cpu();
+    if (cpu.active_root == tables.root()) return;
+    cpu.active_root = tables.root();
+    asm volatile("mov %0, %%cr3" ::"r"(tables.root()) : "memory");
 }
 
 arch::PageTables& arch::kernel_page_tables() { return g_kernel_tables; }
@@ -176,7 +180,7 @@ void arch::init_kernel_address_space(uint64_t memory_top, TableFrames& frames) {
     if (leaf7.ebx & (1 << 20)) cr4 |= 1 << 21;  // SMAP
     if (leaf7.ecx & (1 << 2)) cr4 |= 1 << 11;   // UMIP
     x86::write_cr4(cr4);
-    asm volatile("mov %0, %%cr3" ::"r"(root) : "memory");
+    activate(g_kernel_tables);
     uint64_t cr0;
     asm volatile("mov %%cr0, %0" : "=r"(cr0));
     asm volatile("mov %0, %%cr0" ::"r"(cr0 | (1 << 16)) : "memory");  // WP: read-only binds ring 0

@@ -22,6 +22,7 @@ enum LapicReg : uint32_t {
 volatile uint32_t* g_lapic = nullptr;
 uint64_t g_tsc_start = 0;
 uint64_t g_ns_per_tsc_q32 = 0;  // nanoseconds per TSC tick, 32.32 fixed point
+uint64_t g_tsc_hz = 0;
 
 uint32_t lapic_read(uint32_t reg) { return g_lapic[reg / 4]; }
 void lapic_write(uint32_t reg, uint32_t v) { g_lapic[reg / 4] = v; }
@@ -80,6 +81,7 @@ void arch::timer_init(unsigned hz) {
     uint64_t lapic_hz = static_cast<uint64_t>(lapic_ticks) * 20;
     if (tsc_hz == 0 || lapic_hz < hz) panic("timer: calibration failed (tsc %lu Hz, lapic %lu Hz)", tsc_hz, lapic_hz);
     g_ns_per_tsc_q32 = (1'000'000'000ULL << 32) / tsc_hz;
+    g_tsc_hz = tsc_hz;
     g_tsc_start = tsc0;
 
     lapic_write(kLvtTimer, kTimerVector | (1 << 17));  // periodic
@@ -87,6 +89,8 @@ void arch::timer_init(unsigned hz) {
     log_info("timer: TSC %lu MHz, APIC timer %lu MHz, tick %u Hz", tsc_hz / 1000000,
              lapic_hz / 1000000, hz);
 }
+
+uint64_t arch::counter_hz() { return g_tsc_hz; }
 
 uint64_t arch::clock_ns() {
     uint64_t ticks = rdtsc() - g_tsc_start;

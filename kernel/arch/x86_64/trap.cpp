@@ -49,7 +49,7 @@ uintptr_t frameless_caller(const x86::TrapFrame& f) {
 
 }  // namespace
 
-extern "C" char user_copy_insn[], user_copy_fault[];
+extern "C" char user_copy_insn[], user_copy_tail[], user_copy_fault[];
 void x86_interrupt(unsigned vector);  // timer.cpp
 
 extern "C" void trap_dispatch(x86::TrapFrame* frame) {
@@ -66,7 +66,8 @@ extern "C" void trap_dispatch(x86::TrapFrame* frame) {
         return;
     }
     // A bad user pointer met inside the copy routine: make the copy fail.
-    if (frame->vector == 14 && frame->rip == reinterpret_cast<uintptr_t>(user_copy_insn)) {
+    if (frame->vector == 14 && (frame->rip == reinterpret_cast<uintptr_t>(user_copy_insn) ||
+                                frame->rip == reinterpret_cast<uintptr_t>(user_copy_tail))) {
         frame->rip = reinterpret_cast<uintptr_t>(user_copy_fault);
         return;
     }

@@ -1,0 +1,256 @@
+// The benchmark image's first process (`init=bench`). Measures the kernel's
+// primitives with the cycle counter (lfence; rdtsc) over many iterations and
+// prints `bench <metric>.{median,min,max} <value> ticks`, plus the counter's
+// rate. tools/bench.py runs it under -icount shift=0, where a tick is one
+// executed instruction, and again without, converting ticks to ns.
+//
+// The same program plays the other side of each measurement in a child
+// process (`role=`), so every IPC figure crosses address spaces.
+#include "format.h"
+#include "mica/process.h"
+#include "mica/runtime.h"
+#include "string.h"
+
+using namespace mica;
+
+namespace {
+
+constexpr int kIterations = 2000;
+constexpr uintptr_t kShared = 0x0000'4000'0000'0000;  // shared page, same address in both
+constexpr uintptr_t kFaultPage = 0x0000'4100'0000'0000;
+
+inline uint64_t ticks() {
+    uint32_t lo, hi;
+    asm volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi)::"memory");
+    return (static_cast<uint64_t>(hi) << 32) | lo;
+}
+
+struct Shared {
+    volatile uint64_t stamp;  // when the signal was sent
+    volatile uint64_t samples[kIterations];
+    volatile uint64_t count;
+};
+Shared* shared() { return reinterpret_cast<Shared*>(kShared); }
+
+uint64_t g_samples[kIterations];
+
+void sort(uint64_t* v, int n) {
+    for (int i = 1; i < n; ++i)
+        for (int j = i; j > 0 && v[j - 1] > v[j]; --j) {
+            uint64_t t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+}
+
+void report(const char* metric, uint64_t* v, int n) {
+    sort(v, n);
+    print("bench %s.median %lu ticks\n", metric, v[n / 2]);
+    print("bench %s.min %lu ticks\n", metric, v[0]);
+    print("bench %s.max %lu ticks\n", metric, v[n - 1]);
+}
+
+bool is(const char* a, const char* b) { return strlen(a) == strlen(b) && memcmp(a, b, strlen(a)) == 0; }
+
+int64_t spawn_role(const char* role, const Handle* handles, uint32_t count, uint32_t priority = 16) {
+    static const void* elf = nullptr;
+    static size_t size = 0;
+    if (!elf && !map_boot_module("bench", &elf, &size)) return kErrNotFound;
+    char cmdline[48];
+    format_to(cmdline, sizeof cmdline, "role=%s", role);
+    SpawnOptions o{.name = role, .cmdline = cmdline, .priority = priority, .handles = handles,
+                   .handle_count = count};
+    return spawn(elf, size, o);
+}
+
+void finish(int64_t child) {
+    int64_t status;
+    sys::process_wait(static_cast<Handle>(child), kWaitForever, &status);
+    sys::handle_close(static_cast<Handle>(child));
+}
+
+// --- the measurements --------------------------------------------------------
+
+void bench_null_syscall() {
+    for (int i = 0; i < kIterations; ++i) {
+        uint64_t t0 = ticks();
+        detail::raw_syscall(kSyscallCount);  // no such call: entry, dispatch check, exit
+        g_samples[i] = ticks() - t0;
+    }
+    report("syscall.null", g_samples, kIterations);
+}
+
+void bench_ipc(const char* metric, uint32_t bytes) {
+    Handle ep = static_cast<Handle>(sys::endpoint_create());
+    int64_t server = spawn_role(bytes ? "echo_data" : "echo", &ep, 1);
+    static uint8_t data[4096];
+    IpcBuffer b;
+    b.send_data = data, b.send_size = bytes;
+    Message m{1, 0, 0, 0};
+    sys::ipc_call(ep, m, bytes ? &b : nullptr);  // warm up: the server is receiving now
+    for (int i = 0; i < kIterations; ++i) {
+        m = Message{1, static_cast<uint64_t>(i), 0, 0};
+        uint64_t t0 = ticks();
+        sys::ipc_call(ep, m, bytes ? &b : nullptr);
+        g_samples[i] = ticks() - t0;
+    }
+    report(metric, g_samples, kIterations);
+    m = Message{0, 0, 0, 0};
+    sys::ipc_call(ep, m);
+    finish(server);
+    sys::handle_close(ep);
+}
+
+constexpr size_t kSharedBytes = (sizeof(Shared) + kPageSize - 1) & ~(kPageSize - 1);
+
+Handle map_shared_page() {
+    Handle page = static_cast<Handle>(sys::memory_create(kSharedBytes));
+    sys::vm_map(startup().self_process, kShared, page, 0, kSharedBytes, kVmRead | kVmWrite);
+    return page;
+}
+
+void unmap_shared_page(Handle page) {
+    sys::vm_unmap(startup().self_process, kShared, kSharedBytes);
+    sys::handle_close(page);
+}
+
+struct NotifyArgs {
+    Handle notification;
+    volatile bool done;
+};
+
+void signaller(void* p) {
+    auto* a = static_cast<NotifyArgs*>(p);
+    for (int i = 0; i <= kIterations; ++i) {
+        shared()->stamp = ticks();
+        sys::notification_signal(a->notification, 1);  // the waiter, higher priority, runs now
+    }
+    a->done = true;
+}
+
+void bench_notify() {
+    Handle page = map_shared_page();
+    Handle n = static_cast<Handle>(sys::notification_create());
+    const Handle handles[] = {n, page};
+    int64_t waiter = spawn_role("waiter", handles, 2);
+    sys::thread_sleep(5'000'000);  // the waiter is blocked in notification_wait by now
+    static NotifyArgs args{n, false};
+    start_thread(signaller, &args, 8);  // below the waiter: each signal switches at once
+    while (!args.done) sys::thread_sleep(1'000'000);
+    finish(waiter);
+    for (int i = 0; i < kIterations; ++i) g_samples[i] = shared()->samples[i + 1];
+    report("notify.signal_wait", g_samples, kIterations);
+    sys::handle_close(n);
+    unmap_shared_page(page);
+}
+
+volatile bool g_stop_yielder = false;
+void yielder(void*) {
+    while (!g_stop_yielder) sys::thread_yield();
+}
+
+void bench_thread_switch() {
+    g_stop_yielder = false;
+    int64_t other = start_thread(yielder, nullptr, 16);
+    sys::thread_yield();
+    for (int i = 0; i < kIterations; ++i) {
+        uint64_t t0 = ticks();
+        sys::thread_yield();  // to the other thread, which yields straight back
+        g_samples[i] = (ticks() - t0) / 2;
+    }
+    g_stop_yielder = true;
+    sys::thread_yield();
+    sys::handle_close(static_cast<Handle>(other));
+    report("thread.switch", g_samples, kIterations);
+}
+
+void bench_fault() {
+    Handle page = map_shared_page();
+    Handle ep = static_cast<Handle>(sys::endpoint_create());
+    Handle fault_page = static_cast<Handle>(sys::memory_create(kPageSize));
+    const Handle handles[] = {page};
+    int64_t child = spawn_role("faulter", handles, 1);
+    auto process = static_cast<Handle>(child);
+    sys::process_set_fault_handler(process, ep);
+    Message m;
+    // Each fault: map the page the child touched and resume it. The child
+    // unmaps it again itself (it holds its own process handle).
+    for (int i = 0; i < kIterations && sys::ipc_recv(ep, m) == kOk && m.label == kFaultLabel; ++i) {
+        sys::vm_map(process, kFaultPage, fault_page, 0, kPageSize, kVmRead | kVmWrite);
+        sys::ipc_reply(Message{0, 0, 0, 0});
+    }
+    finish(child);
+    for (int i = 0; i < kIterations; ++i) g_samples[i] = shared()->samples[i];
+    report("fault.roundtrip", g_samples, kIterations);
+    unmap_shared_page(page);
+    sys::handle_close(ep);
+    sys::handle_close(fault_page);
+}
+
+void bench_spawn() {
+    constexpr int kSpawns = 50;
+    for (int i = 0; i < kSpawns; ++i) {
+        uint64_t t0 = ticks();
+        finish(spawn_role("exit", nullptr, 0));
+        g_samples[i] = ticks() - t0;
+    }
+    report("process.spawn_wait", g_samples, kSpawns);
+}
+
+// --- the child roles ---------------------------------------------------------
+
+int role(const char* name) {
+    const StartupInfo& info = startup();
+    if (is(name, "exit")) return 0;
+    if (is(name, "echo") || is(name, "echo_data")) {
+        static uint8_t buffer[4096];
+        IpcBuffer b;
+        b.recv_data = buffer, b.recv_capacity = sizeof buffer;
+        Message m;
+        IpcBuffer* bp = is(name, "echo_data") ? &b : nullptr;  // registers only: the fast path
+        int64_t r = sys::ipc_recv(info.handles[0], m, bp);
+        while (r == kOk && m.label != 0) r = sys::ipc_reply_recv(info.handles[0], m, bp);
+        sys::ipc_reply(Message{});
+        return 0;
+    }
+    if (is(name, "waiter")) {
+        sys::vm_map(info.self_process, kShared, info.handles[1], 0, kSharedBytes, kVmRead | kVmWrite);
+        for (int i = 0; i <= kIterations; ++i) {
+            sys::notification_wait(info.handles[0], kWaitForever);
+            shared()->samples[i] = ticks() - shared()->stamp;
+        }
+        return 0;
+    }
+    if (is(name, "faulter")) {
+        sys::vm_map(info.self_process, kShared, info.handles[0], 0, kSharedBytes, kVmRead | kVmWrite);
+        auto* p = reinterpret_cast<volatile uint64_t*>(kFaultPage);
+        for (int i = 0; i < kIterations; ++i) {
+            uint64_t t0 = ticks();
+            *p = i;  // faults: the handler maps the page and resumes us
+            shared()->samples[i] = ticks() - t0;
+            sys::vm_unmap(info.self_process, kFaultPage, kPageSize);
+        }
+        return 0;
+    }
+    return 100;
+}
+
+}  // namespace
+
+int main() {
+    char name[24];
+    if (cmdline_value("role", name, sizeof name)) return role(name);
+    SystemInfo info{};
+    sys::system_info(&info);
+    print("bench memory.used_after_boot %lu KiB\n", (info.total_frames - info.free_frames) * 4);
+    print("bench-counter-hz %lu\n", info.tsc_hz);
+    bench_null_syscall();
+    bench_ipc("ipc.call_reply.same_core", 0);
+    bench_ipc("ipc.call_reply.same_core.4k", 4096);
+    bench_notify();
+    bench_thread_switch();
+    bench_fault();
+    bench_spawn();
+    print("bench-done\n");
+    return 0;
+}
