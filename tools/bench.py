@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
-"""Benchmarks: boots Mica and prints one line per figure,
+"""Benchmarks: boots the benchmark image and prints one line per figure,
 
     bench <metric> <value> <unit>
 
-Figures measured inside the guest are printed by the kernel or by benchmark
-programs as lines beginning with "bench " on the serial port and passed
-through as they are (run under -icount shift=0, where the TSC counts
-executed instructions). Figures measured on the host (boot time) are wall
-clock and noisy: they show trends, not path lengths.
+The benchmark program (apps/bench, the first process with `init=bench`)
+measures the kernel's primitives with the cycle counter. It runs twice:
+under -icount shift=0, where the counter advances one tick per executed
+instruction (unit `instructions`: deterministic path lengths, comparable from
+commit to commit), then without icount (unit `ns`: wall clock on a shared
+machine, only a trend). Boot time is measured on the host (`ms`).
 """
 import argparse
 import os
@@ -15,18 +16,42 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import mkiso  # noqa: E402
+
 BANNER = re.compile(rb"Mica \d+\.\d+\.\d+")
+QEMU = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-m", "256M", "-display", "none",
+        "-no-reboot", "-monitor", "none", "-serial", "stdio",
+        "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+
+
+def run_bench_image(iso, icount, timeout=600):
+    cmd = QEMU + ["-cdrom", iso, "-boot", "d"] + (["-icount", "shift=0"] if icount else [])
+    out = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout).stdout
+    text = out.decode("utf-8", "replace")
+    if "bench-done" not in text:
+        sys.stderr.write(text)
+        raise SystemExit("bench: the benchmark program did not finish")
+    figures, hz = [], None
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("bench-counter-hz "):
+            hz = int(line.split()[1])
+        elif line.startswith("bench "):
+            _, metric, value, unit = line.split()
+            figures.append((metric, int(value), unit))
+    return figures, hz
 
 
 def boot_once(iso, timeout):
     """Wall time from QEMU start to the banner and to QEMU's exit, in ms."""
-    cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-m", "256M", "-display", "none",
-           "-no-reboot", "-monitor", "none", "-serial", "stdio",
-           "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-cdrom", iso, "-boot", "d"]
     start = time.monotonic()
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(QEMU + ["-cdrom", iso, "-boot", "d"], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     seen, banner_at = b"", None
     while True:
         chunk = os.read(proc.stdout.fileno(), 4096)
@@ -39,30 +64,43 @@ def boot_once(iso, timeout):
             proc.kill()
             break
     proc.wait()
-    end = time.monotonic()
     if banner_at is None:
         raise SystemExit("bench: the kernel never printed its banner")
-    return (banner_at - start) * 1000, (end - start) * 1000
-
-
-def report(name, values, unit):
-    print(f"bench {name}.median {statistics.median(values):.0f} {unit}")
-    print(f"bench {name}.min {min(values):.0f} {unit}")
-    print(f"bench {name}.max {max(values):.0f} {unit}")
+    return (banner_at - start) * 1000, (time.monotonic() - start) * 1000
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--iso", required=True)
+    parser.add_argument("--iso", required=True, help="the normal boot image (for boot time)")
+    parser.add_argument("--image", required=True, help="image folder (to make the benchmark ISO)")
     parser.add_argument("--boots", type=int, default=5)
     parser.add_argument("names", nargs="*", help="only metrics starting with these")
     args = parser.parse_args()
-    wanted = lambda metric: not args.names or any(metric.startswith(n) for n in args.names)
 
-    if wanted("boot"):
+    def wanted(metric):
+        return not args.names or any(metric.startswith(n) for n in args.names)
+
+    def emit(metric, value, unit):
+        if wanted(metric):
+            print(f"bench {metric} {value} {unit}", flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="mica-bench-") as tmp:
+        bench_iso = os.path.join(tmp, "bench.iso")
+        mkiso.make_iso(args.image, bench_iso, "init=bench")
+        figures, _ = run_bench_image(bench_iso, icount=True)
+        for metric, value, unit in figures:
+            emit(metric, value, "instructions" if unit == "ticks" else unit)
+        figures, hz = run_bench_image(bench_iso, icount=False)
+        for metric, value, unit in figures:
+            if unit == "ticks":
+                emit(metric, round(value * 1e9 / hz), "ns")
+
+    if any(wanted(m) for m in ("boot.to_banner.bios_tcg", "boot.to_poweroff.bios_tcg")):
         banner, total = zip(*(boot_once(args.iso, 60) for _ in range(args.boots)))
-        report("boot.to_banner.bios_tcg", banner, "ms")
-        report("boot.to_poweroff.bios_tcg", total, "ms")
+        for name, values in (("boot.to_banner.bios_tcg", banner), ("boot.to_poweroff.bios_tcg", total)):
+            emit(f"{name}.median", round(statistics.median(values)), "ms")
+            emit(f"{name}.min", round(min(values)), "ms")
+            emit(f"{name}.max", round(max(values)), "ms")
     return 0
 
 
