@@ -75,6 +75,20 @@ private:
     uint64_t root_ = 0;
 };
 
+// --- devices ------------------------------------------------------------------
+
+constexpr unsigned kIrqLines = 16;   // legacy (ISA) interrupt lines
+constexpr size_t kIoPortCount = 65536;
+
+// Routes legacy interrupt `irq` to the kernel (masked until unmasked).
+bool irq_route(unsigned irq);
+void irq_set_masked(unsigned irq, bool masked);
+
+// The I/O ports ring 3 may use from now on: a bitmap of kIoPortCount bits
+// (0 = allowed), or null for none. `owner` identifies whose map it is, so
+// switching back and forth between the same two costs no copying.
+void set_io_permissions(const uint8_t* bitmap, uint64_t owner);
+
 // --- CPUs, threads, time ---------------------------------------------------
 
 // Per-CPU set-up on the calling CPU: makes `cpu` what this_cpu() returns,
@@ -129,6 +143,7 @@ void init_kernel_address_space(uint64_t memory_top, TableFrames& frames);
 
 // Called by arch code, provided by the generic kernel.
 void timer_tick();
+void irq_fired(unsigned irq);  // a routed legacy interrupt arrived (and is now masked)
 int64_t syscall_dispatch(uint64_t number, const uint64_t* args);
 // A user thread caused CPU exception `vector` (for a page fault, `address`
 // is the faulting address). Returns only if the thread may continue.

@@ -3,6 +3,7 @@
 #include <new>
 
 #include "klog.h"
+#include "lib/string.h"
 #include "panic.h"
 #include "scheduler.h"
 
@@ -86,6 +87,11 @@ void Process::terminate(int64_t status) {
     handles_.clear(*quota_);
     address_space_.destroy();
     fault_handler_.reset();
+    if (io_bitmap_) {
+        delete[] io_bitmap_;
+        io_bitmap_ = nullptr;
+        quota_->release(arch::kIoPortCount / 8);
+    }
     if (threads_.empty()) finish();
 }
 
@@ -100,6 +106,22 @@ void Process::finish() {
         arch::poweroff(exit_status_ == 0);
     }
     unref();  // the list's reference (callers hold their own while this runs)
+}
+
+int64_t Process::allow_io_ports(uint32_t base, uint32_t count) {
+    static uint64_t next_owner_id = 1;
+    constexpr size_t kBytes = arch::kIoPortCount / 8;
+    if (!io_bitmap_) {
+        Charge charge(*quota_, kBytes);
+        if (!charge) return kErrQuotaExceeded;
+        io_bitmap_ = new (std::nothrow) uint8_t[kBytes];
+        if (!io_bitmap_) return kErrNoMemory;
+        memset(io_bitmap_, 0xff, kBytes);
+        charge.commit();
+    }
+    for (uint32_t port = base; port < base + count; ++port) io_bitmap_[port / 8] &= ~(1u << (port % 8));
+    io_owner_id_ = next_owner_id++;
+    return kOk;
 }
 
 void Process::set_fault_handler(Endpoint* endpoint, uint64_t badge) {

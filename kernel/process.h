@@ -76,6 +76,11 @@ public:
         return fault_handler_.get();
     }
 
+    // I/O ports this process's threads may use directly (null: none).
+    int64_t allow_io_ports(uint32_t base, uint32_t count);
+    const uint8_t* io_bitmap() const { return io_bitmap_; }
+    uint64_t io_owner_id() const { return io_owner_id_; }
+
     // Called by the scheduler when one of its threads has ended.
     void thread_exited(Thread* t);
 
@@ -99,6 +104,8 @@ private:
     WaitQueue exit_waiters_;
     Quota* quota_;  // holds a reference
     Ref<Endpoint> fault_handler_;
+    uint8_t* io_bitmap_ = nullptr;  // kIoPortCount bits, 0 = allowed; charged to the quota
+    uint64_t io_owner_id_ = 0;      // changes whenever the bitmap does
     uint64_t fault_badge_ = 0;
     uint64_t pid_;
     State state_ = State::created;

@@ -102,6 +102,7 @@ void switch_now(Cpu& cpu, Thread* prev, Thread* next) {
     if (Process* p = next->process()) {
         arch::activate(p->address_space().tables());
         arch::set_kernel_stack(next->stack_top());
+        arch::set_io_permissions(p->io_bitmap(), p->io_owner_id());
     }
     arch::switch_to(prev->context, next->context);
     finish_switch();

@@ -135,6 +135,13 @@ int main() {
         sys::thread_sleep(20'000'000);
         return static_cast<int>(sys::notification_signal(startup().handles[0], 0x40));
     }
+    if (is(mode, "ports_in_range") || is(mode, "ports_out_of_range")) {
+        if (sys::io_ports_grant(startup().self_process, startup().handles[0]) != kOk) return 1;
+        uint8_t v;
+        asm volatile("inb $0x40, %0" : "=a"(v));  // granted
+        if (is(mode, "ports_out_of_range")) asm volatile("inb $0x60, %0" : "=a"(v));  // not granted
+        return 0;
+    }
     if (is(mode, "fault_touch")) {
         sys::thread_sleep(10'000'000);  // the parent sets our fault handler meanwhile
         auto* hole = reinterpret_cast<volatile uint64_t*>(0x0000'5000'0000'0000);

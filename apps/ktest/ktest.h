@@ -38,6 +38,7 @@ void test_ipc();
 void test_ipc_errors();
 void test_notifications();
 void test_faults();
+void test_devices();
 
 }  // namespace ktest
 

@@ -62,6 +62,7 @@ constexpr Test kTests[] = {
     {"ipc_errors", test_ipc_errors},
     {"notifications", test_notifications},
     {"faults", test_faults},
+    {"devices", test_devices},
     {"churn", test_churn},
 };
 

@@ -2,6 +2,9 @@
 
 #include <stddef.h>
 
+#include "arch.h"
+#include "lib/string.h"
+
 namespace x86 {
 namespace {
 
@@ -13,7 +16,14 @@ struct [[gnu::packed]] Tss {
     uint64_t reserved2;
     uint16_t reserved3;
     uint16_t iomap_base;
+    // The I/O permission bitmap (1 = denied) and the byte of ones the CPU
+    // wants after it. Used only while iomap_base points at it.
+    uint8_t io_bitmap[8192];
+    uint8_t io_bitmap_end;
 };
+constexpr uint16_t kIoBitmapOffset = offsetof(Tss, io_bitmap);
+constexpr uint16_t kNoIoBitmap = sizeof(Tss) + 1;  // past the limit: every port denied
+uint64_t g_io_owner = 0;
 
 struct [[gnu::packed]] TablePointer {
     uint16_t limit;
@@ -49,6 +59,19 @@ extern "C" uintptr_t trap_stubs[256];  // trap_entry.S
 
 void x86::set_tss_rsp0(uint64_t top) { g_tss.rsp[0] = top; }
 
+void arch::set_io_permissions(const uint8_t* bitmap, uint64_t owner) {
+    using namespace x86;
+    if (!bitmap) {
+        g_tss.iomap_base = kNoIoBitmap;
+        return;
+    }
+    if (owner != g_io_owner) {
+        memcpy(g_tss.io_bitmap, bitmap, sizeof g_tss.io_bitmap);
+        g_io_owner = owner;
+    }
+    g_tss.iomap_base = kIoBitmapOffset;
+}
+
 void x86::descriptors_init() {
     g_gdt[0] = 0;
     g_gdt[1] = 0x00af9a000000ffff;  // kernel code: 64-bit, DPL 0
@@ -58,7 +81,8 @@ void x86::descriptors_init() {
 
     for (int i = 0; i < 3; ++i)
         g_tss.ist[i] = reinterpret_cast<uintptr_t>(g_ist_stacks[i] + sizeof g_ist_stacks[i]);
-    g_tss.iomap_base = sizeof(Tss);  // no I/O bitmap yet: all ports denied to ring 3
+    g_tss.iomap_base = kNoIoBitmap;
+    g_tss.io_bitmap_end = 0xff;
     auto base = reinterpret_cast<uint64_t>(&g_tss);
     uint64_t limit = sizeof(Tss) - 1;
     g_gdt[5] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ULL << 40) |

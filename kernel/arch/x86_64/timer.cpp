@@ -97,11 +97,15 @@ uint64_t arch::clock_ns() {
     return static_cast<uint64_t>((static_cast<unsigned __int128>(ticks) * g_ns_per_tsc_q32) >> 32);
 }
 
+bool x86_legacy_irq(unsigned vector);  // ioapic.cpp
+
 // Called by trap dispatch for interrupt vectors.
 void x86_interrupt(unsigned vector) {
     if (vector == kTimerVector) {
         lapic_write(kEoi, 0);
         timer_tick();
+    } else if (x86_legacy_irq(vector)) {
+        lapic_write(kEoi, 0);
     } else if (vector == kSpuriousVector || (vector >= 0x20 && vector < 0x30)) {
         // Spurious APIC interrupt, or a stray from the masked PIC: nothing to do.
     } else {

@@ -1,0 +1,67 @@
+// Device system calls: I/O port ranges and interrupt lines (privileged
+// creation through the root resource), granting ports to a process,
+// acknowledging interrupts.
+#include <new>
+
+#include "arch.h"
+#include "device.h"
+#include "process.h"
+#include "resource.h"
+#include "syscalls.h"
+
+using namespace mica;
+
+int64_t sys_io_ports_create(Handle resource, uint32_t base, uint32_t count) {
+    Process& self = current_process();
+    Ref<Resource> r;
+    if (int64_t e = self.get(resource, kRightManage, &r)) return e;
+    if (count == 0 || base >= arch::kIoPortCount || count > arch::kIoPortCount - base) return kErrInvalidArgument;
+    Charge charge(self.quota(), sizeof(IoPortRange));
+    if (!charge) return kErrQuotaExceeded;
+    Ref<IoPortRange> ports(new (std::nothrow) IoPortRange(base, count));
+    if (!ports) return kErrNoMemory;
+    int64_t h = self.handles().add(ports.get(), kRightWrite | kRightDuplicate | kRightTransfer, self.quota());
+    if (h >= 0) ports->charge_to(self.quota(), sizeof(IoPortRange)), charge.commit();
+    return h;
+}
+
+int64_t sys_io_ports_grant(Handle process, Handle ports) {
+    Process& self = current_process();
+    Ref<Process> target;
+    if (int64_t e = self.get(process, kRightManage, &target)) return e;
+    Ref<IoPortRange> range;
+    if (int64_t e = self.get(ports, kRightWrite, &range)) return e;
+    if (!target->alive()) return kErrBadState;
+    if (int64_t e = target->allow_io_ports(range->base, range->count)) return e;
+    if (target.get() == &self) arch::set_io_permissions(self.io_bitmap(), self.io_owner_id());
+    return kOk;
+}
+
+int64_t sys_irq_create(Handle resource, uint32_t irq, Handle notification, uint64_t bits) {
+    Process& self = current_process();
+    Ref<Resource> r;
+    if (int64_t e = self.get(resource, kRightManage, &r)) return e;
+    Ref<Notification> n;
+    if (int64_t e = self.get(notification, kRightSignal, &n)) return e;
+    if (irq >= arch::kIrqLines || bits == 0 || (bits & ~Notification::kBitsMask)) return kErrInvalidArgument;
+    if (IrqLine::lookup(irq)) return kErrAlreadyExists;
+    Charge charge(self.quota(), sizeof(IrqLine));
+    if (!charge) return kErrQuotaExceeded;
+    Ref<IrqLine> line(new (std::nothrow) IrqLine(irq, n.get(), bits));
+    if (!line) return kErrNoMemory;
+    if (!arch::irq_route(irq)) return kErrNoMemory;
+    int64_t h = self.handles().add(line.get(), kRightWrite | kRightDuplicate | kRightTransfer, self.quota());
+    if (h < 0) return h;
+    line->claim();
+    line->charge_to(self.quota(), sizeof(IrqLine));
+    charge.commit();
+    arch::irq_set_masked(irq, false);
+    return h;
+}
+
+int64_t sys_irq_ack(Handle irq) {
+    Ref<IrqLine> line;
+    if (int64_t e = current_process().get(irq, kRightWrite, &line)) return e;
+    arch::irq_set_masked(line->irq, false);
+    return kOk;
+}
