@@ -185,6 +185,24 @@ int main() {
     if (is(mode, "spin")) for (;;) {
         }
     if (is(mode, "sleep")) sys::thread_sleep(~0ULL);
+    if (is(mode, "ipc_objects")) {
+        // Endpoints, notifications, badges, a bound receiver, a caller
+        // queued on our own endpoint: all of it must go when we are killed.
+        Handle ep = static_cast<Handle>(sys::endpoint_create());
+        Handle n = static_cast<Handle>(sys::notification_create());
+        sys::handle_mint(ep, kRightWrite, 42);
+        sys::endpoint_bind_notification(ep, n);
+        Handle other = static_cast<Handle>(sys::endpoint_create());
+        static Handle s_other;
+        s_other = other;
+        start_thread([](void*) {
+            Message m{1, 0, 0, 0};
+            sys::ipc_call(s_other, m);  // nobody receives there: queued for ever
+        }, nullptr, 16);
+        Message m;
+        sys::ipc_recv(ep, m);  // blocked until killed
+        return 1;
+    }
     if (is(mode, "threads")) {
         // Several threads blocked in the kernel when the process is killed.
         for (int i = 0; i < 4; ++i) start_thread(parked_thread, nullptr, 16);

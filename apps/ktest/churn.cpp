@@ -27,7 +27,7 @@ void ktest::test_churn() {
     const Round kRounds[] = {{"exit0", false}, {"touch_memory", false}, {"exit0", false},
                              {"touch_memory", false}, {"sleep", true}, {"exit0", false},
                              {"touch_memory", false}, {"threads", true}, {"exit0", false},
-                             {"touch_memory", false}};
+                             {"ipc_objects", true}};
     const Round kSpin{"spin", true};
     for (int i = 0; i < count; ++i) {
         const Round& round = i % 50 == 9 ? kSpin : kRounds[i % 10];
