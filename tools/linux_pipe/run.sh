@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Measures a Linux pipe round trip in the QEMU configuration Mica's
+# benchmarks use (TCG, -cpu max, -icount shift=0), for comparison with
+# `bench ipc.call_reply.same_core`. On demand only (it downloads Debian's
+# kernel package, about 70 MB): not part of ./mica test or ./mica bench.
+#
+#   tools/linux_pipe/run.sh
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+work=${MICA_LINUX_WORK:-/tmp/mica-linux-pipe}
+mkdir -p "$work"
+cd "$work"
+if ! ls boot/vmlinuz-* >/dev/null 2>&1; then
+    package=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-/ {print $2; exit}')
+    apt-get download "$package" >/dev/null 2>&1
+    dpkg-deb -x linux-image-*.deb .
+fi
+gcc -O2 -static -o init "$here/pipe_pingpong.c"
+python3 "$here/make_initramfs.py" init initramfs.cpio
+kernel=$(ls boot/vmlinuz-* | head -n 1)
+# Linux does not power QEMU off from an initramfs /init reliably: stop it
+# once the figures are out.
+timeout 900 qemu-system-x86_64 -accel tcg -cpu max -m 256M -display none -no-reboot -monitor none \
+    -serial stdio -kernel "$kernel" -initrd initramfs.cpio -append "console=ttyS0 quiet panic=-1" \
+    -icount shift=0 2>/dev/null |
+    while IFS= read -r line; do
+        case $line in
+            bench*) echo "${line%ticks*}instructions" | tr -d '\r' ;;
+        esac
+        case $line in *roundtrip.max*) pkill -f "initrd initramfs.cpio" || true; break ;; esac
+    done
