@@ -91,25 +91,57 @@ int64_t receive(Endpoint& ep, const IpcRequest& req) {
     return result;
 }
 
-int64_t reply(const IpcRequest& req) {
+// Answers `caller` (whose reply `server` received) with the current thread's
+// message. Consumes the reference to `caller`.
+int64_t answer(Thread* caller, Thread* server, const IpcRequest& req) {
     Thread* self = current_thread();
-    Thread* caller = self->ipc.reply_to;
-    if (!caller) return kErrBadState;
-    if (caller->ipc.state != ThreadIpc::State::awaiting_reply || caller->ipc.reply_from != self) {
-        ipc_abandon_reply(*self);
+    if (caller->ipc.state != ThreadIpc::State::awaiting_reply || caller->ipc.reply_from != server) {
+        caller->unref();
         return kErrPeerClosed;  // the caller gave up (timeout) or is gone
     }
     ipc_take_payload(req, self->ipc.payload);
     self->ipc.badge = 0;
     int64_t e = ipc_transfer(*self, *caller);
     if (e) self->ipc.payload.drop();
-    self->ipc.reply_to = nullptr;
     caller->ipc.state = ThreadIpc::State::none;
     caller->ipc.reply_from = nullptr;
     sched_wake(caller, e);
     caller->unref();
     return e;
 }
+
+int64_t reply(const IpcRequest& req) {
+    Thread* self = current_thread();
+    Thread* caller = self->ipc.reply_to;
+    if (!caller) return kErrBadState;
+    self->ipc.reply_to = nullptr;
+    return answer(caller, self, req);
+}
+
+// A saved reply: the caller and the thread that received its call.
+class SavedReply final : public KObject {
+public:
+    static constexpr ObjectType kType = ObjectType::reply;
+    SavedReply(Thread* caller, Thread* server) : KObject(kType), caller(caller), server(server) {
+        server->ref();
+    }
+    ~SavedReply() override {
+        if (caller) abandon();
+        server->unref();
+    }
+    // The caller learns its server will not answer.
+    void abandon() {
+        if (caller->ipc.state == ThreadIpc::State::awaiting_reply && caller->ipc.reply_from == server) {
+            caller->ipc.state = ThreadIpc::State::none;
+            caller->ipc.reply_from = nullptr;
+            sched_wake(caller, kErrPeerClosed);
+        }
+        caller->unref();
+        caller = nullptr;
+    }
+    Thread* caller;  // holds a reference until used
+    Thread* server;  // holds a reference (identity only)
+};
 
 int64_t get_endpoint(Handle handle, uint32_t rights, Ref<Endpoint>* ep, uint64_t* badge = nullptr) {
     return current_process().get(handle, rights, ep, nullptr, badge);
@@ -209,6 +241,40 @@ int64_t sys_ipc_reply_recv(Handle endpoint, uint64_t label, uint64_t w0, uint64_
     IpcRequest receive_only = req;
     receive_only.buffer.send_handle_count = 0;
     return ipc_complete_receive(*self, buffer.address(), receive(*ep, receive_only));
+}
+
+int64_t sys_ipc_reply_save() {
+    Thread* self = current_thread();
+    Process& p = current_process();
+    if (!self->ipc.reply_to) return kErrBadState;
+    Charge charge(p.quota(), sizeof(SavedReply));
+    if (!charge) return kErrQuotaExceeded;
+    Ref<SavedReply> saved(new (std::nothrow) SavedReply(self->ipc.reply_to, self));
+    if (!saved) return kErrNoMemory;
+    int64_t h = p.handles().add(saved.get(), kRightWrite | kRightTransfer, p.quota());
+    if (h < 0) {
+        saved->caller = nullptr;  // the pending reply stays with the thread
+        return h;
+    }
+    self->ipc.reply_to = nullptr;  // the reference moved into the saved reply
+    saved->charge_to(p.quota(), sizeof(SavedReply));
+    charge.commit();
+    return h;
+}
+
+int64_t sys_ipc_reply_to(Handle reply, uint64_t label, uint64_t w0, uint64_t w1, uint64_t w2,
+                         UserPtr<IpcBuffer> buffer) {
+    Process& p = current_process();
+    Ref<SavedReply> saved;
+    if (int64_t e = p.get(reply, kRightWrite, &saved)) return e;
+    IpcRequest req;
+    if (int64_t e = ipc_read_request(buffer.address(), req)) return e;
+    if (!saved->caller) return kErrBadState;
+    current_thread()->ipc.msg = MessageRegs{label, w0, w1, w2};
+    Thread* caller = saved->caller;
+    saved->caller = nullptr;
+    p.handles().remove(reply);  // one shot
+    return answer(caller, saved->server, req);
 }
 
 int64_t sys_notification_create() {

@@ -41,6 +41,12 @@ inline int64_t ipc_reply(const Message& msg, IpcBuffer* buffer = nullptr) {
     Message copy = msg;
     return detail_ipc::exchange(kSysIpcReply, 0, copy, buffer, nullptr);
 }
+// Answers the caller whose reply was saved as `reply` (ipc_reply_save); the
+// handle is used up.
+inline int64_t ipc_reply_to(Handle reply, const Message& msg, IpcBuffer* buffer = nullptr) {
+    Message copy = msg;
+    return detail_ipc::exchange(kSysIpcReplyTo, reply, copy, buffer, nullptr);
+}
 // Replies with `msg`, then waits for the next message, which replaces `msg`.
 inline int64_t ipc_reply_recv(Handle endpoint, Message& msg, IpcBuffer* buffer = nullptr,
                               uint64_t* badge = nullptr) {

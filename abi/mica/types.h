@@ -36,6 +36,7 @@ enum class ObjectType : uint32_t {
     notification = 6,
     irq_line = 7,
     io_ports = 8,
+    reply = 9,  // a saved reply: answers one caller, once
 };
 
 // Permissions for vm_map and vm_protect. Writable and executable together is refused.

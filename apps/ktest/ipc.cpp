@@ -232,9 +232,54 @@ void client_death() {
     sys::handle_close(ep);
 }
 
+struct SavedCall {
+    Handle endpoint;
+    uint64_t value;
+    volatile int64_t result;
+    volatile uint64_t answer;
+};
+void saved_caller(void* p) {
+    auto* c = static_cast<SavedCall*>(p);
+    Message m{1, c->value, 0, 0};
+    c->result = sys::ipc_call(c->endpoint, m);
+    c->answer = m.w0;
+}
+
+// A server can hold one call while it serves others (a saved reply), answer
+// it later, and a saved reply dropped unanswered tells its caller so.
+void saved_replies() {
+    Handle ep = static_cast<Handle>(sys::endpoint_create());
+    static SavedCall first{ep, 10, 1, 0}, second{ep, 20, 1, 0}, third{ep, 30, 1, 0};
+    int64_t t1 = start_thread(saved_caller, &first, 16);
+    Message m;
+    EXPECT_EQ(sys::ipc_recv(ep, m), kOk);
+    EXPECT_EQ(m.w0, 10);
+    int64_t held = sys::ipc_reply_save();
+    EXPECT(held > 0);
+    EXPECT_EQ(sys::ipc_reply(Message{}), kErrBadState);  // nothing pending any more
+    int64_t t2 = start_thread(saved_caller, &second, 16);
+    EXPECT_EQ(sys::ipc_recv(ep, m), kOk);  // the second call, while the first waits
+    EXPECT_EQ(m.w0, 20);
+    EXPECT_EQ(sys::ipc_reply(Message{0, 21, 0, 0}), kOk);
+    EXPECT_EQ(sys::ipc_reply_to(static_cast<Handle>(held), Message{0, 11, 0, 0}), kOk);
+    EXPECT_EQ(sys::ipc_reply_to(static_cast<Handle>(held), Message{0, 12, 0, 0}), kErrBadHandle);  // one shot
+    while (first.result == 1 || second.result == 1) sys::thread_yield();
+    EXPECT_EQ(first.answer, 11);
+    EXPECT_EQ(second.answer, 21);
+    int64_t t3 = start_thread(saved_caller, &third, 16);
+    EXPECT_EQ(sys::ipc_recv(ep, m), kOk);
+    int64_t dropped = sys::ipc_reply_save();
+    EXPECT_EQ(sys::handle_close(static_cast<Handle>(dropped)), kOk);
+    while (third.result == 1) sys::thread_yield();
+    EXPECT_EQ(third.result, kErrPeerClosed);
+    const int64_t handles[] = {t1, t2, t3, ep};
+    for (int64_t h : handles) sys::handle_close(static_cast<Handle>(h));
+}
+
 }  // namespace
 
 void ktest::test_ipc() {
+    saved_replies();
     ordering_and_many_clients();
     badges();
     long_messages_and_handles();
