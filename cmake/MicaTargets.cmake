@@ -22,9 +22,18 @@ target_compile_options(mica_user_flags INTERFACE
 target_link_options(mica_user_flags INTERFACE
     -nostdlib -static -no-pie -Wl,-z,max-page-size=0x1000 -Wl,--build-id=none)
 
-# mica_program(NAME SOURCES...): a ring-3 program linked with the runtime.
+# mica_program(NAME SOURCES...): a ring-3 program linked with the runtime,
+# carried as a boot module (the kernel can start it as the first process).
 function(mica_program name)
     add_executable(${name} ${ARGN})
     target_link_libraries(${name} PRIVATE mica_runtime mica_user_flags gcc)
     set_property(GLOBAL APPEND PROPERTY MICA_PROGRAMS ${name})
+endfunction()
+
+# mica_initfs_program(NAME SOURCES...): a program that lives in the boot file
+# system as bin/NAME (init starts services from there; the shell runs them).
+function(mica_initfs_program name)
+    add_executable(${name} ${ARGN})
+    target_link_libraries(${name} PRIVATE mica_runtime mica_user_flags gcc)
+    set_property(GLOBAL APPEND PROPERTY MICA_INITFS_PROGRAMS ${name})
 endfunction()

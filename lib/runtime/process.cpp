@@ -49,6 +49,10 @@ int64_t build(Handle process, const uint8_t* file, const ElfImage& image, const 
     int64_t thread = self >= 0 ? sys::thread_create(process, image.entry, info_address, info_address, o.priority) : self;
     int64_t child_thread = thread >= 0 ? sys::handle_grant(process, static_cast<Handle>(thread), kRightsSame) : thread;
     for (uint32_t i = 0; child_thread >= 0 && i < o.handle_count && i < 8; ++i) {
+        if (o.handles[i] == kNoHandle) {  // a gap the child expects at this index
+            info.handles[info.handle_count++] = kNoHandle;
+            continue;
+        }
         int64_t given = sys::handle_grant(process, o.handles[i], kRightsSame);
         if (given < 0) child_thread = given;
         info.handles[info.handle_count++] = static_cast<Handle>(given);
@@ -57,6 +61,7 @@ int64_t build(Handle process, const uint8_t* file, const ElfImage& image, const 
         info.self_process = static_cast<Handle>(self);
         info.self_thread = static_cast<Handle>(child_thread);
         e = sys::memory_write(sh, info_address - (kChildStackTop - stack_size), &info, sizeof info);
+        if (e == kOk && o.fault_handler != kNoHandle) e = sys::process_set_fault_handler(process, o.fault_handler);
         if (e == kOk) e = sys::thread_start(static_cast<Handle>(thread));
     } else {
         e = child_thread;

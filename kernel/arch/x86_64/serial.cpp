@@ -20,7 +20,9 @@ void serial_init() {
     x86::outb(kCom1 + 0, 0x01);  // 115200 baud
     x86::outb(kCom1 + 1, 0x00);
     x86::outb(kCom1 + 3, 0x03);  // 8N1
-    x86::outb(kCom1 + 2, 0xc7);  // FIFO on, cleared
+    // The FIFO is left off: turning it on drops what was typed ahead (QEMU
+    // resets the FIFO when the mode changes); the console driver takes the
+    // pending byte first and then turns it on.
     x86::outb(kCom1 + 4, 0x03);  // DTR, RTS
 }
 

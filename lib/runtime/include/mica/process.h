@@ -21,6 +21,8 @@ struct SpawnOptions {
     // them in StartupInfo::handles, in this order.
     const Handle* handles = nullptr;
     uint32_t handle_count = 0;
+    // Set as the child's fault handler before its first thread runs.
+    Handle fault_handler = kNoHandle;
 };
 
 // Loads the ELF image at [elf, elf + size) into a new process and starts it.

@@ -1,0 +1,130 @@
+// The console: a 16550 UART driver in user space, serving `console:`. Input
+// is interrupt-driven (IRQ 4 arrives as our endpoint's bound notification);
+// the line discipline — echo, erase, Ctrl-C, Ctrl-D — is here, not in the
+// kernel. A reader that asks for a line before one is typed is answered
+// later (its call is kept as a saved reply).
+//
+// handles[0]: our endpoint (receive; its notification is the IRQ);
+// handles[3]: the interrupt line (to acknowledge). Ports 0x3f8-0x3ff are ours.
+#include "mica/rpc.h"
+#include "mica/strings.h"
+#include "proto/console.h"
+
+using namespace mica;
+
+namespace {
+
+constexpr uint16_t kBase = 0x3f8;
+enum : uint16_t { kData = 0, kIer = 1, kMcr = 4, kLsr = 5 };
+
+inline void outb(uint16_t port, uint8_t v) { asm volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
+inline uint8_t inb(uint16_t port) {
+    uint8_t v;
+    asm volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+
+Handle g_irq;
+
+void put(char c) {
+    while (!(inb(kBase + kLsr) & 0x20)) {
+    }  // the transmitter takes a byte at a time; QEMU's is ready at once
+    outb(kBase + kData, static_cast<uint8_t>(c));
+}
+
+void write(const char* s, size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+        if (s[i] == '\n') put('\r');
+        put(s[i]);
+    }
+}
+
+// The line being typed, and the reader waiting for it (a saved reply).
+// Input is taken from the UART only while someone reads: what is typed ahead
+// waits in the UART and in QEMU (echoed when it is read, after the prompt),
+// where a crash of this driver cannot lose it.
+struct Line {
+    char text[256];
+    uint32_t size;
+};
+Line g_editing;
+Handle g_reader = kNoHandle;
+bool g_after_cr = false;
+
+void finish_line(bool eof, bool interrupted) {
+    proto::console::ReadLine::Reply r{};
+    r.size = g_editing.size;
+    r.eof = eof;
+    r.interrupted = interrupted;
+    memcpy(r.data, g_editing.text, g_editing.size);
+    rpc::reply_later<proto::console::ReadLine>(g_reader, kOk, r);
+    g_reader = kNoHandle;
+    g_editing = Line{};
+}
+
+void input(char c) {
+    if (c == '\n' && g_after_cr) {  // CR LF from a terminal: one Enter
+        g_after_cr = false;
+        return;
+    }
+    g_after_cr = c == '\r';
+    if (c == '\r' || c == '\n') {
+        write("\n", 1);
+        finish_line(false, false);
+    } else if (c == 0x7f || c == 0x08) {
+        if (g_editing.size) {
+            --g_editing.size;
+            write("\b \b", 3);
+        }
+    } else if (c == 0x03) {  // Ctrl-C: the line is dropped
+        write("^C\n", 3);
+        g_editing.size = 0;
+        finish_line(false, true);
+    } else if (c == 0x04) {  // Ctrl-D: end of input on an empty line
+        if (g_editing.size == 0) finish_line(true, false);
+    } else if (c >= 0x20 && g_editing.size < sizeof g_editing.text) {
+        g_editing.text[g_editing.size++] = c;
+        write(&c, 1);
+    }
+}
+
+// Takes what the UART holds while a reader waits (a finished line ends the wait).
+void drain() {
+    while (g_reader != kNoHandle && (inb(kBase + kLsr) & 0x01)) input(static_cast<char>(inb(kBase + kData)));
+}
+
+void on_interrupt(uint64_t) {
+    drain();
+    sys::irq_ack(g_irq);
+    drain();  // what came while the line was masked raised no new edge
+}
+
+int64_t write_op(const proto::console::Write::Request& q, proto::console::Write::Reply&, rpc::Call&) {
+    if (q.size > sizeof q.data) return kErrInvalidArgument;
+    write(q.data, q.size);
+    return kOk;
+}
+
+int64_t read_line(const proto::console::ReadLine::Request&, proto::console::ReadLine::Reply&, rpc::Call& c) {
+    if (g_reader != kNoHandle) return kErrBadState;  // one reader at a time
+    g_reader = c.defer();
+    drain();  // it may be typed already
+    return kOk;
+}
+
+}  // namespace
+
+int main() {
+    const StartupInfo& info = startup();
+    g_irq = info.handles[3];
+    // The FIFOs stay off: switching them on empties them, losing what was
+    // typed ahead; a byte at a time, each with its interrupt, is plenty for
+    // a console.
+    outb(kBase + kMcr, 0x0b);  // DTR, RTS, OUT2 (lets the UART's interrupt out)
+    outb(kBase + kIer, 0x01);  // interrupt when a byte arrives
+    rpc::Server server(info.handles[0]);
+    server.on<proto::console::Write>(write_op);
+    server.on<proto::console::ReadLine>(read_line);
+    server.on_notification(on_interrupt);
+    server.run();
+}

@@ -1,0 +1,102 @@
+// Typed protocols over IPC. An operation is declared once, as a struct both
+// client and server include:
+//
+//   struct Read {
+//       static constexpr uint64_t kLabel = 0x11;
+//       struct Request { char path[256]; uint64_t offset; uint32_t length; };
+//       struct Reply { uint32_t size; char data[4096]; };
+//   };
+//
+// rpc::call<Read>(endpoint, request, &reply) sends the request as the message
+// data and returns the status the server gave (>= 0) or an error; a server is
+// an rpc::Server with a handler per operation, and its main loop is run().
+// The server checks every message against the declaration (known label,
+// exact size) and answers kErrInvalidArgument to anything else.
+#pragma once
+
+#include "mica/runtime.h"
+
+namespace mica::rpc {
+
+// Labels every server understands, from its supervisor only (the badge
+// init keeps for itself): a liveness check, and a deliberate crash for the
+// restart tests.
+constexpr uint64_t kPingLabel = 0x7000'0001;
+constexpr uint64_t kCrashLabel = 0x7000'0002;
+constexpr uint64_t kSupervisorBadge = 0x5'0000'0000;
+
+// Extra parts of a call: one handle out, one handle back, a time limit.
+struct Extras {
+    Handle send_handle = kNoHandle;
+    uint32_t send_rights = kRightsSame;
+    Handle* received_handle = nullptr;
+    uint64_t timeout_ns = kWaitForever;
+};
+
+int64_t call_raw(Handle endpoint, uint64_t label, const void* request, uint32_t request_size,
+                 void* reply, uint32_t reply_size, const Extras& extras);
+
+template <class Op>
+int64_t call(Handle endpoint, const typename Op::Request& request, typename Op::Reply* reply,
+             const Extras& extras = {}) {
+    return call_raw(endpoint, Op::kLabel, &request, sizeof request, reply, sizeof *reply, extras);
+}
+
+// What a handler learns about the call it serves, and can do with it.
+struct Call {
+    uint64_t badge = 0;
+    Handle received_handle = kNoHandle;  // a handle that came with the request
+    Handle reply_handle = kNoHandle;     // set to send one back with the reply
+    bool deferred = false;
+    // Answer later: the call is kept as a saved reply (see reply_later).
+    Handle defer();
+};
+
+template <class Op>
+int64_t reply_later(Handle saved, int64_t status, const typename Op::Reply& reply) {
+    IpcBuffer b;
+    b.send_data = &reply, b.send_size = sizeof reply;
+    return sys::ipc_reply_to(saved, Message{static_cast<uint64_t>(status), 0, 0, 0}, &b);
+}
+
+class Server {
+public:
+    explicit Server(Handle endpoint) : endpoint_(endpoint) {}
+
+    template <class Op>
+    void on(int64_t (*handler)(const typename Op::Request&, typename Op::Reply&, Call&)) {
+        add(Op::kLabel, sizeof(typename Op::Request), sizeof(typename Op::Reply),
+            reinterpret_cast<Handler>(handler));
+    }
+    // Called when the bound notification wakes the server.
+    void on_notification(void (*handler)(uint64_t bits)) { notified_ = handler; }
+    // Called when a receive waits longer than `period_ns` (0: never).
+    void on_idle(void (*handler)(), uint64_t period_ns) {
+        idle_ = handler;
+        period_ns_ = period_ns;
+    }
+    // Called for messages with labels no operation has (e.g. fault messages);
+    // returns the label to reply with.
+    void on_other(uint64_t (*handler)(const Message& m, uint64_t badge)) { other_ = handler; }
+
+    [[noreturn]] void run();
+
+private:
+    using Handler = int64_t (*)(const void*, void*, Call&);
+    struct Entry {
+        uint64_t label;
+        uint32_t request_size, reply_size;
+        Handler handler;
+    };
+    void add(uint64_t label, uint32_t request_size, uint32_t reply_size, Handler handler);
+
+    Handle endpoint_;
+    Entry entries_[16];
+    int count_ = 0;
+    void (*notified_)(uint64_t) = nullptr;
+    void (*idle_)() = nullptr;
+    uint64_t (*other_)(const Message&, uint64_t) = nullptr;
+    uint64_t period_ns_ = 0;
+};
+
+}  // namespace mica::rpc

@@ -1,0 +1,22 @@
+// The console protocol: text out, lines in (the line discipline — echo,
+// erase, Ctrl-C, Ctrl-D — lives in the console driver).
+#pragma once
+
+#include <stdint.h>
+
+namespace proto::console {
+
+struct Write {
+    static constexpr uint64_t kLabel = 0x301;
+    struct Request { uint32_t size; char data[2048]; };
+    struct Reply { uint32_t unused; };
+};
+
+// Waits for a line. `eof`: Ctrl-D on an empty line; `interrupted`: Ctrl-C.
+struct ReadLine {
+    static constexpr uint64_t kLabel = 0x302;
+    struct Request { uint32_t unused; };
+    struct Reply { uint32_t size; uint32_t eof; uint32_t interrupted; char data[256]; };
+};
+
+}  // namespace proto::console

@@ -1,0 +1,118 @@
+#include "mica/rpc.h"
+
+#include "string.h"
+
+namespace mica::rpc {
+
+namespace {
+// Requests and replies are bounded by the largest operation any server here
+// declares; both buffers are this size.
+constexpr uint32_t kMaxPayload = 8192;
+alignas(16) uint8_t g_request[kMaxPayload];
+alignas(16) uint8_t g_reply[kMaxPayload];
+Call* g_current = nullptr;
+}  // namespace
+
+int64_t call_raw(Handle endpoint, uint64_t label, const void* request, uint32_t request_size,
+                 void* reply, uint32_t reply_size, const Extras& extras) {
+    IpcBuffer b;
+    b.send_data = request, b.send_size = request_size;
+    b.recv_data = reply, b.recv_capacity = reply_size;
+    b.timeout_ns = extras.timeout_ns;
+    if (extras.send_handle != kNoHandle) {
+        b.send_handle_count = 1;
+        b.send_handles[0] = extras.send_handle;
+        b.send_rights[0] = extras.send_rights;
+    }
+    Message m{label, 0, 0, 0};
+    int64_t e = sys::ipc_call(endpoint, m, &b);
+    if (e < 0) return e;
+    auto status = static_cast<int64_t>(m.label);
+    if (status >= 0 && b.recv_size != reply_size) return kErrInvalidArgument;  // not what was declared
+    if (extras.received_handle) *extras.received_handle = b.recv_handle_count ? b.recv_handles[0] : kNoHandle;
+    else if (b.recv_handle_count) sys::handle_close(b.recv_handles[0]);
+    return status;
+}
+
+Handle Call::defer() {
+    deferred = true;
+    return static_cast<Handle>(sys::ipc_reply_save());
+}
+
+void Server::add(uint64_t label, uint32_t request_size, uint32_t reply_size, Handler handler) {
+    if (count_ < 16 && request_size <= kMaxPayload && reply_size <= kMaxPayload)
+        entries_[count_++] = Entry{label, request_size, reply_size, handler};
+}
+
+void Server::run() {
+    IpcBuffer in;
+    in.recv_data = g_request, in.recv_capacity = sizeof g_request;
+    in.timeout_ns = period_ns_ ? period_ns_ : kWaitForever;
+    Message m;
+    uint64_t badge = 0;
+    bool have_reply = false;
+    IpcBuffer out;
+    uint64_t next_idle = period_ns_ ? static_cast<uint64_t>(sys::clock_monotonic()) + period_ns_ : 0;
+    for (;;) {
+        // Periodic work runs on time even when messages never stop coming.
+        if (idle_ && next_idle && static_cast<uint64_t>(sys::clock_monotonic()) >= next_idle) {
+            next_idle += period_ns_;
+            idle_();
+        }
+        IpcBuffer exchange = in;
+        if (have_reply) {
+            exchange.send_data = out.send_data, exchange.send_size = out.send_size;
+            exchange.send_handle_count = out.send_handle_count;
+            exchange.send_handles[0] = out.send_handles[0];
+            exchange.send_rights[0] = kRightsSame;
+        }
+        int64_t r = have_reply ? sys::ipc_reply_recv(endpoint_, m, &exchange, &badge)
+                               : sys::ipc_recv(endpoint_, m, &exchange, &badge);
+        have_reply = false;
+        if (r == kIpcNotified) {
+            if (notified_) notified_(m.w0);
+            continue;
+        }
+        if (r == kErrTimedOut) continue;  // the idle work runs at the top
+        if (r != kOk) continue;
+        // Handles that came with the message belong to the handler's Call.
+        Call call;
+        call.badge = badge;
+        if (exchange.recv_handle_count) call.received_handle = exchange.recv_handles[0];
+        for (uint32_t i = 1; i < exchange.recv_handle_count; ++i) sys::handle_close(exchange.recv_handles[i]);
+
+        int64_t status = kErrInvalidArgument;
+        uint32_t reply_size = 0;
+        if (m.label == kPingLabel && badge == kSupervisorBadge) {
+            status = kOk;
+        } else if (m.label == kCrashLabel && badge == kSupervisorBadge) {
+            *reinterpret_cast<volatile int*>(0x8) = 1;  // a real fault, as asked
+        } else {
+            const Entry* e = nullptr;
+            for (int i = 0; i < count_; ++i)
+                if (entries_[i].label == m.label) e = &entries_[i];
+            if (e && exchange.recv_size == e->request_size) {
+                memset(g_reply, 0, e->reply_size);
+                g_current = &call;
+                status = e->handler(g_request, g_reply, call);
+                g_current = nullptr;
+                reply_size = e->reply_size;
+            } else if (!e && other_) {
+                status = static_cast<int64_t>(other_(m, badge));
+            }
+        }
+        if (call.received_handle != kNoHandle && status < 0) sys::handle_close(call.received_handle);
+        if (call.deferred) continue;
+        out = IpcBuffer{};
+        out.send_data = g_reply;
+        out.send_size = status >= 0 ? reply_size : 0;
+        if (call.reply_handle != kNoHandle) {
+            out.send_handle_count = 1;
+            out.send_handles[0] = call.reply_handle;
+        }
+        m = Message{static_cast<uint64_t>(status), 0, 0, 0};
+        have_reply = true;
+    }
+}
+
+}  // namespace mica::rpc

@@ -1,0 +1,34 @@
+#include "mica/strings.h"
+
+extern "C" size_t strnlen(const char* s, size_t max) {
+    size_t n = 0;
+    while (n < max && s[n]) ++n;
+    return n;
+}
+
+extern "C" int strcmp(const char* a, const char* b) {
+    while (*a && *a == *b) ++a, ++b;
+    return static_cast<unsigned char>(*a) - static_cast<unsigned char>(*b);
+}
+
+extern "C" int strncmp(const char* a, const char* b, size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+        if (a[i] != b[i] || !a[i]) return static_cast<unsigned char>(a[i]) - static_cast<unsigned char>(b[i]);
+    }
+    return 0;
+}
+
+extern "C" char* strchr(const char* s, int c) {
+    for (;; ++s) {
+        if (*s == static_cast<char>(c)) return const_cast<char*>(s);
+        if (!*s) return nullptr;
+    }
+}
+
+size_t mica::copy_string(char* dst, size_t size, const char* src) {
+    if (size == 0) return 0;
+    size_t n = strnlen(src, size - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+    return n;
+}

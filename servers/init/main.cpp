@@ -1,0 +1,458 @@
+// init: the first process. It holds the initial capabilities, reads the boot
+// manifest (etc/manifest in the boot file system), starts each service with
+// exactly what its line grants, and supervises them: it is every service's
+// fault handler, checks that servers answer, and restarts what crashes, ends
+// or hangs, with back-off. It also keeps the namespace (scheme names to the
+// servers' endpoints) and the system log.
+//
+// A service's endpoint belongs to init and outlives incarnations: clients
+// keep their handles across a restart; a call caught in the crash fails with
+// kErrPeerClosed and can simply be made again.
+#include "mica/process.h"
+#include "mica/rpc.h"
+#include "mica/strings.h"
+#include "mica/tar.h"
+#include "format.h"
+#include "proto/init.h"
+
+using namespace mica;
+
+namespace {
+
+constexpr uint32_t kMaxServices = proto::init::kMaxServices;
+constexpr uint64_t kTick = 50'000'000;           // supervision period
+constexpr uint64_t kPingEvery = 2'000'000'000;   // liveness check period per server
+constexpr uint64_t kPingTimeout = 1'000'000'000;
+constexpr uint64_t kFirstBackoff = 100'000'000;
+constexpr uint64_t kMaxBackoff = 10'000'000'000;
+constexpr uint64_t kStableAfter = 10'000'000'000;  // a run this long resets the back-off
+
+struct Service {
+    char name[32];
+    char program[64];
+    char provides[32];
+    char uses[96];
+    char module[32];
+    uint32_t port_base = 0, port_count = 0;
+    int irq = -1;
+    bool control = false;
+    bool restart = true;
+    uint64_t quota = 4096 * 1024;
+
+    Handle endpoint = kNoHandle;    // ours; the service receives on a copy
+    Handle supervise = kNoHandle;   // send handle with the supervisor badge (pings, crash)
+    Handle process = kNoHandle;
+    Handle irq_line = kNoHandle;
+    uint64_t pid = 0;
+    uint32_t restarts = 0;
+    uint64_t started_at = 0;
+    uint64_t restart_at = 0;        // 0: not waiting to restart
+    uint64_t backoff = kFirstBackoff;
+    uint64_t next_ping = 0;
+    bool running = false;
+};
+
+Service g_services[kMaxServices];
+uint32_t g_count = 0;
+Handle g_endpoint;  // init's own
+const uint8_t* g_archive;
+size_t g_archive_size;
+Handle g_archive_memory;
+
+// --- the system log -----------------------------------------------------------
+
+char g_log[16384];
+uint64_t g_log_total = 0;  // bytes ever logged; the ring holds the last sizeof g_log
+
+void log_append(const char* text, size_t n) {
+    for (size_t i = 0; i < n; ++i) g_log[(g_log_total + i) % sizeof g_log] = text[i];
+    g_log_total += n;
+}
+
+void logf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void logf(const char* fmt, ...) {
+    char line[256];
+    va_list args;
+    va_start(args, fmt);
+    size_t n = vformat_to(line, sizeof line - 1, fmt, args);
+    va_end(args);
+    if (n > sizeof line - 2) n = sizeof line - 2;
+    line[n++] = '\n';
+    line[n] = '\0';
+    sys::debug_write(line, n);
+    log_append(line, n);
+}
+
+// --- the manifest ---------------------------------------------------------------
+
+bool find_file(const char* path, const uint8_t** data, uint64_t* size) {
+    bool found = false;
+    tar::for_each(g_archive, g_archive_size, [&](const tar::Entry& e) {
+        if (e.directory || strcmp(e.path, path) != 0) return true;
+        *data = e.data, *size = e.size, found = true;
+        return false;
+    });
+    return found;
+}
+
+uint64_t parse_number(const char* s, unsigned base) {
+    uint64_t v = 0;
+    for (;; ++s) {
+        unsigned d = *s >= '0' && *s <= '9' ? *s - '0' : *s >= 'a' && *s <= 'f' ? *s - 'a' + 10 : 99;
+        if (d >= base) return v;
+        v = v * base + d;
+    }
+}
+
+// One "service ..." line; false (and a log line) if it is malformed.
+bool parse_service(char* line, int line_number) {
+    char* words[16];
+    int n = 0;
+    for (char* p = line; *p && n < 16;) {
+        while (*p == ' ' || *p == '\t') *p++ = '\0';
+        if (!*p) break;
+        words[n++] = p;
+        while (*p && *p != ' ' && *p != '\t') ++p;
+    }
+    if (n == 0) return true;
+    if (strcmp(words[0], "service") != 0 || n < 3 || g_count == kMaxServices) {
+        logf("init: manifest line %d: expected 'service NAME PROGRAM key=value...'", line_number);
+        return false;
+    }
+    Service& s = g_services[g_count];
+    s = Service{};
+    copy_string(s.name, sizeof s.name, words[1]);
+    copy_string(s.program, sizeof s.program, words[2]);
+    for (int i = 3; i < n; ++i) {
+        char* eq = strchr(words[i], '=');
+        if (!eq) {
+            logf("init: manifest line %d: '%s' is not key=value", line_number, words[i]);
+            return false;
+        }
+        *eq = '\0';
+        const char* key = words[i];
+        const char* value = eq + 1;
+        if (!strcmp(key, "provides")) copy_string(s.provides, sizeof s.provides, value);
+        else if (!strcmp(key, "uses")) copy_string(s.uses, sizeof s.uses, value);
+        else if (!strcmp(key, "module")) copy_string(s.module, sizeof s.module, value);
+        else if (!strcmp(key, "control")) s.control = !strcmp(value, "yes");
+        else if (!strcmp(key, "quota")) s.quota = parse_number(value, 10) * 1024;
+        else if (!strcmp(key, "irq")) s.irq = static_cast<int>(parse_number(value, 10));
+        else if (!strcmp(key, "restart")) s.restart = strcmp(value, "never") != 0;
+        else if (!strcmp(key, "ports")) {
+            s.port_base = static_cast<uint32_t>(parse_number(value, 16));
+            const char* colon = strchr(value, ':');
+            s.port_count = colon ? static_cast<uint32_t>(parse_number(colon + 1, 16)) : 1;
+        } else {
+            logf("init: manifest line %d: unknown key '%s'", line_number, key);
+            return false;
+        }
+    }
+    ++g_count;
+    return true;
+}
+
+void read_manifest() {
+    const uint8_t* data;
+    uint64_t size;
+    if (!find_file("etc/manifest", &data, &size)) {
+        logf("init: no etc/manifest in the boot file system; nothing to start");
+        return;
+    }
+    static char text[8192];
+    if (size >= sizeof text) size = sizeof text - 1;
+    memcpy(text, data, size);
+    text[size] = '\0';
+    int number = 0;
+    for (char* line = text; line && *line;) {
+        char* end = strchr(line, '\n');
+        if (end) *end = '\0';
+        ++number;
+        if (char* hash = strchr(line, '#')) *hash = '\0';
+        parse_service(line, number);
+        line = end ? end + 1 : nullptr;
+    }
+}
+
+// --- starting and supervising ---------------------------------------------------
+
+Service* by_name(const char* name) {
+    for (uint32_t i = 0; i < g_count; ++i)
+        if (!strcmp(g_services[i].name, name)) return &g_services[i];
+    return nullptr;
+}
+
+uint64_t badge_of(const Service& s) { return static_cast<uint64_t>(&s - g_services) + 1; }
+Service* from_badge(uint64_t badge) {
+    uint64_t fault = badge & ~0x1000ULL;
+    return fault >= 1 && fault <= g_count ? &g_services[fault - 1] : nullptr;
+}
+
+bool make_capabilities(Service& s) {
+    const StartupInfo& info = startup();
+    if (s.provides[0] && s.endpoint == kNoHandle) {
+        s.endpoint = static_cast<Handle>(sys::endpoint_create());
+        s.supervise = static_cast<Handle>(sys::handle_mint(s.endpoint, kRightWrite, rpc::kSupervisorBadge));
+    }
+    if (s.irq >= 0 && s.irq_line == kNoHandle) {
+        Handle n = static_cast<Handle>(sys::notification_create());
+        int64_t line = sys::irq_create(info.resource, static_cast<uint32_t>(s.irq), n, 1);
+        if (line < 0 || sys::endpoint_bind_notification(s.endpoint, n) != kOk) {
+            logf("init: %s: cannot have irq %d (%s)", s.name, s.irq, error_name(line));
+            return false;
+        }
+        s.irq_line = static_cast<Handle>(line);
+    }
+    return true;
+}
+
+void start(Service& s) {
+    const uint8_t* elf;
+    uint64_t size;
+    if (!find_file(s.program, &elf, &size)) {
+        logf("init: %s: no program %s", s.name, s.program);
+        s.restart = false;
+        return;
+    }
+    if (!make_capabilities(s)) {
+        s.restart = false;
+        return;
+    }
+    // handles[0]: its endpoint (receive), [1]: init (send, badged as it),
+    // [2]: its module, [3]: its interrupt line.
+    Handle handles[4] = {kNoHandle, kNoHandle, kNoHandle, kNoHandle};
+    Handle temporary[4];
+    uint32_t temporaries = 0;
+    if (s.endpoint != kNoHandle)
+        handles[0] = temporary[temporaries++] =
+            static_cast<Handle>(sys::handle_duplicate(s.endpoint, kRightRead | kRightManage | kRightDuplicate | kRightTransfer));
+    handles[1] = temporary[temporaries++] =
+        static_cast<Handle>(sys::handle_mint(g_endpoint, kRightWrite | kRightDuplicate | kRightTransfer, badge_of(s)));
+    if (s.module[0]) handles[2] = g_archive_memory;
+    if (s.irq_line != kNoHandle) handles[3] = s.irq_line;
+    Handle fault = temporary[temporaries++] =
+        static_cast<Handle>(sys::handle_mint(g_endpoint, kRightWrite, badge_of(s) | 0x1000));
+    char cmdline[64];
+    format_to(cmdline, sizeof cmdline, "size=%lu", g_archive_size);
+    SpawnOptions o{.name = s.name, .cmdline = cmdline, .quota = s.quota, .priority = 16,
+                   .handles = handles, .handle_count = 4, .fault_handler = fault};
+    int64_t p = spawn(elf, size, o);
+    for (uint32_t i = 0; i < temporaries; ++i) sys::handle_close(temporary[i]);
+    if (p < 0) {
+        logf("init: %s: cannot start (%s); trying again in %lu ms", s.name, error_name(p),
+             s.backoff / 1'000'000);
+        s.restart_at = sys::clock_monotonic() + s.backoff;
+        s.backoff = s.backoff * 2 > kMaxBackoff ? kMaxBackoff : s.backoff * 2;
+        return;
+    }
+    s.process = static_cast<Handle>(p);
+    if (s.port_count) {
+        int64_t ports = sys::io_ports_create(startup().resource, s.port_base, s.port_count);
+        if (ports < 0 || sys::io_ports_grant(s.process, static_cast<Handle>(ports)) != kOk)
+            logf("init: %s: cannot grant ports %x:%x", s.name, s.port_base, s.port_count);
+        if (ports >= 0) sys::handle_close(static_cast<Handle>(ports));
+    }
+    ProcessInfo pi{};
+    sys::process_info(s.process, &pi);
+    s.pid = pi.pid;
+    s.running = true;
+    s.started_at = sys::clock_monotonic();
+    s.next_ping = s.started_at + kPingEvery;
+    s.restart_at = 0;
+    if (s.irq_line != kNoHandle) sys::irq_ack(s.irq_line);
+    logf("init: started %s (pid %lu)%s", s.name, s.pid, s.restarts ? ", a new incarnation" : "");
+}
+
+// The service's process is gone (or must go): plan the next incarnation.
+void ended(Service& s, const char* why) {
+    if (s.process != kNoHandle) {
+        sys::process_kill(s.process, -1);
+        sys::handle_close(s.process);
+        s.process = kNoHandle;
+    }
+    s.running = false;
+    uint64_t now = sys::clock_monotonic();
+    if (now - s.started_at > kStableAfter) s.backoff = kFirstBackoff;
+    if (!s.restart) {
+        logf("init: %s %s; not restarted (restart=never)", s.name, why);
+        return;
+    }
+    logf("init: %s %s; restarting in %lu ms", s.name, why, s.backoff / 1'000'000);
+    s.restart_at = now + s.backoff;
+    s.backoff = s.backoff * 2 > kMaxBackoff ? kMaxBackoff : s.backoff * 2;
+    ++s.restarts;
+}
+
+void supervise() {
+    uint64_t now = sys::clock_monotonic();
+    for (uint32_t i = 0; i < g_count; ++i) {
+        Service& s = g_services[i];
+        if (s.running) {
+            int64_t status = 0;
+            if (sys::process_wait(s.process, 0, &status) == kOk) {
+                char why[48];
+                format_to(why, sizeof why, "ended with status %ld", status);
+                ended(s, why);
+            } else if (s.supervise != kNoHandle && now >= s.next_ping) {
+                s.next_ping = now + kPingEvery;
+                uint32_t none = 0;
+                if (rpc::call_raw(s.supervise, rpc::kPingLabel, &none, sizeof none, &none, 0,
+                                  rpc::Extras{.timeout_ns = kPingTimeout}) == kErrTimedOut)
+                    ended(s, "stopped answering");
+            }
+        } else if (s.restart_at && now >= s.restart_at) {
+            start(s);
+        }
+    }
+}
+
+// Fault messages: the kernel calls our endpoint on a faulting thread's behalf.
+uint64_t on_fault(const Message& m, uint64_t badge) {
+    Service* s = from_badge(badge);
+    if (m.label != kFaultLabel || !s || !(badge & 0x1000)) return static_cast<uint64_t>(kErrInvalidArgument);
+    char why[96];
+    format_to(why, sizeof why, "crashed (exception %lu at pc %#lx, address %#lx)", m.w0 & 0xffffffff, m.w2, m.w1);
+    ended(*s, why);
+    return 1;  // not 0: the kernel ends the faulting process
+}
+
+// --- the protocol ----------------------------------------------------------------
+
+Service* caller(const rpc::Call& c) { return from_badge(c.badge); }
+
+bool may_use(const Service& s, const char* scheme) {
+    size_t n = strlen(scheme);
+    for (const char* p = s.uses; *p;) {
+        const char* end = strchr(p, ',');
+        size_t len = end ? static_cast<size_t>(end - p) : strlen(p);
+        if (len == n && !strncmp(p, scheme, n)) return true;
+        p = end ? end + 1 : p + len;
+    }
+    return false;
+}
+
+int64_t lookup(const proto::init::Lookup::Request& q, proto::init::Lookup::Reply&, rpc::Call& c) {
+    char scheme[32];
+    copy_string(scheme, sizeof scheme, q.scheme);
+    Service* who = caller(c);
+    if (!who || !may_use(*who, scheme)) return kErrAccessDenied;
+    for (uint32_t i = 0; i < g_count; ++i) {
+        Service& s = g_services[i];
+        if (s.endpoint == kNoHandle || strcmp(s.provides, scheme) != 0) continue;
+        int64_t h = sys::handle_mint(s.endpoint, kRightWrite | kRightTransfer, badge_of(*who));
+        if (h < 0) return h;
+        c.reply_handle = static_cast<Handle>(h);  // moved to the caller with the reply
+        return kOk;
+    }
+    return kErrNotFound;
+}
+
+int64_t schemes(const proto::init::Schemes::Request&, proto::init::Schemes::Reply& r, rpc::Call&) {
+    for (uint32_t i = 0; i < g_count; ++i)
+        if (g_services[i].provides[0]) copy_string(r.names[r.count++], 32, g_services[i].provides);
+    return kOk;
+}
+
+int64_t ps(const proto::init::Ps::Request&, proto::init::Ps::Reply& r, rpc::Call&) {
+    auto add = [&](Handle process, const char* name, uint32_t restarts) {
+        ProcessInfo pi{};
+        proto::init::ServiceInfo& e = r.services[r.count++];
+        copy_string(e.name, sizeof e.name, name);
+        e.restarts = restarts;
+        if (process == kNoHandle || sys::process_info(process, &pi) != kOk) {
+            e.state = kProcessDead;
+            return;
+        }
+        e.pid = pi.pid, e.state = pi.state, e.memory = pi.used_bytes, e.quota = pi.quota_bytes;
+    };
+    add(startup().self_process, "init", 0);
+    for (uint32_t i = 0; i < g_count && r.count < kMaxServices; ++i)
+        add(g_services[i].process, g_services[i].name, g_services[i].restarts);
+    return kOk;
+}
+
+int64_t kill(const proto::init::Kill::Request& q, proto::init::Kill::Reply& r, rpc::Call& c) {
+    Service* who = caller(c);
+    if (!who || !who->control) return kErrAccessDenied;
+    char name[32];
+    copy_string(name, sizeof name, q.name);
+    Service* s = by_name(name);
+    if (!s) return kErrNotFound;
+    if (!s->running) return kErrBadState;
+    r.pid = s->pid;
+    if (q.crash) {
+        if (s->supervise == kNoHandle) return kErrBadState;
+        // It faults while handling this; the fault message reaches us once
+        // the call gives up waiting.
+        uint32_t none = 0;
+        rpc::call_raw(s->supervise, rpc::kCrashLabel, &none, sizeof none, &none, 0,
+                      rpc::Extras{.timeout_ns = 100'000'000});
+        return kOk;
+    }
+    logf("init: killing %s (pid %lu) as asked", s->name, s->pid);
+    sys::process_kill(s->process, -9);
+    return kOk;
+}
+
+int64_t log(const proto::init::Log::Request& q, proto::init::Log::Reply&, rpc::Call& c) {
+    Service* who = caller(c);
+    char text[sizeof q.text];
+    copy_string(text, sizeof text, q.text);
+    char line[300];
+    size_t n = format_to(line, sizeof line, "[%s] %s\n", who ? who->name : "?", text);
+    log_append(line, n < sizeof line ? n : sizeof line - 1);
+    return kOk;
+}
+
+int64_t dmesg(const proto::init::Dmesg::Request& q, proto::init::Dmesg::Reply& r, rpc::Call&) {
+    uint64_t oldest = g_log_total > sizeof g_log ? g_log_total - sizeof g_log : 0;
+    uint64_t from = q.offset < oldest ? oldest : q.offset;
+    if (from > g_log_total) from = g_log_total;
+    uint64_t n = g_log_total - from;
+    if (n > sizeof r.text) n = sizeof r.text;
+    for (uint64_t i = 0; i < n; ++i) r.text[i] = g_log[(from + i) % sizeof g_log];
+    r.size = static_cast<uint32_t>(n);
+    r.next = from + n;
+    return kOk;
+}
+
+int64_t poweroff(const proto::init::Poweroff::Request& q, proto::init::Poweroff::Reply&, rpc::Call& c) {
+    Service* who = caller(c);
+    if (!who || !who->control) return kErrAccessDenied;
+    logf("init: powering off as %s asked", who->name);
+    return sys::system_poweroff(startup().resource, q.status);
+}
+
+}  // namespace
+
+int main() {
+    const StartupInfo& info = startup();
+    for (uint32_t i = 0; i < info.module_count; ++i) {
+        if (strcmp(info.modules[i].name, "initfs") != 0) continue;
+        g_archive_memory = info.modules[i].memory;
+        g_archive_size = info.modules[i].size;
+    }
+    const void* archive;
+    size_t size;
+    if (!g_archive_memory || !map_boot_module("initfs", &archive, &size)) {
+        logf("init: no initfs boot module; nothing to start");
+        return 1;
+    }
+    g_archive = static_cast<const uint8_t*>(archive);
+    g_endpoint = static_cast<Handle>(sys::endpoint_create());
+    read_manifest();
+    logf("init: %u services in the manifest", g_count);
+    for (uint32_t i = 0; i < g_count; ++i) start(g_services[i]);
+
+    rpc::Server server(g_endpoint);
+    server.on<proto::init::Lookup>(lookup);
+    server.on<proto::init::Schemes>(schemes);
+    server.on<proto::init::Ps>(ps);
+    server.on<proto::init::Kill>(kill);
+    server.on<proto::init::Log>(log);
+    server.on<proto::init::Dmesg>(dmesg);
+    server.on<proto::init::Poweroff>(poweroff);
+    server.on_other(on_fault);
+    server.on_idle(supervise, kTick);
+    server.run();
+}
