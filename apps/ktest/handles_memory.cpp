@@ -3,6 +3,7 @@
 // correctly, and W^X holds for protect as for map.
 #include "ktest.h"
 #include "mica/process.h"
+#include "string.h"
 
 using namespace mica;
 
@@ -57,6 +58,20 @@ void ktest::test_memory() {
     EXPECT_EQ(sys::vm_unmap(self, at, 4 * kPageSize), kOk);
     EXPECT_EQ(sys::vm_unmap(self, again, kPageSize), kOk);
     sys::handle_close(memory);
+
+    // The runtime's heap: many blocks, all distinct, all freed.
+    static void* blocks[500];
+    for (int i = 0; i < 500; ++i) {
+        blocks[i] = malloc(static_cast<size_t>(16 + i * 37));
+        EXPECT(blocks[i] != nullptr);
+        memset(blocks[i], i & 0xff, static_cast<size_t>(16 + i * 37));
+    }
+    for (int i = 0; i < 500; ++i) EXPECT_EQ(static_cast<uint8_t*>(blocks[i])[15], i & 0xff);
+    for (void* b : blocks) free(b);
+    auto* object = new int[1000];
+    object[999] = 5;
+    EXPECT_EQ(object[999], 5);
+    delete[] object;
 
     // A process's own quota bounds what it can allocate: a child with 1 MiB
     // cannot get 2 MiB and says so (checked inside the child).

@@ -145,17 +145,17 @@ void cmd_ps() {
     }
 }
 
-void cmd_kill(const char* arg, bool crash) {
+void cmd_kill(const char* command, const char* arg, proto::init::KillHow how) {
     if (!arg) {
-        printf_out("%s: which service?\n", crash ? "crash" : "kill");
+        printf_out("%s: which service?\n", command);
         return;
     }
     proto::init::Kill::Request q{};
     copy_string(q.name, sizeof q.name, arg);
-    q.crash = crash;
+    q.how = how;
     proto::init::Kill::Reply r;
     int64_t e = call<proto::init::Kill>(g_init, q, &r);
-    if (e != kOk) printf_out("%s: %s: %s\n", crash ? "crash" : "kill", arg, error_name(e));
+    if (e != kOk) printf_out("%s: %s: %s\n", command, arg, error_name(e));
 }
 
 void cmd_dmesg() {
@@ -231,6 +231,7 @@ void help() {
         "  ps                the services: pid, state, memory, restarts\n"
         "  kill NAME         end a service (init restarts it)\n"
         "  crash NAME        make a service fault (init restarts it)\n"
+        "  hang NAME         make a service stop answering (init notices, restarts it)\n"
         "  dmesg             the system log\n"
         "  uptime, mem       time since boot; memory\n"
         "  poweroff          end the system\n"
@@ -251,8 +252,9 @@ void execute(char* line) {
     else if (!strcmp(line, "ls")) cmd_ls(args);
     else if (!strcmp(line, "cat")) cmd_cat(args);
     else if (!strcmp(line, "ps")) cmd_ps();
-    else if (!strcmp(line, "kill")) cmd_kill(args, false);
-    else if (!strcmp(line, "crash")) cmd_kill(args, true);
+    else if (!strcmp(line, "kill")) cmd_kill(line, args, proto::init::kKill);
+    else if (!strcmp(line, "crash")) cmd_kill(line, args, proto::init::kCrash);
+    else if (!strcmp(line, "hang")) cmd_kill(line, args, proto::init::kHang);
     else if (!strcmp(line, "dmesg")) cmd_dmesg();
     else if (!strcmp(line, "mem")) cmd_mem();
     else if (!strcmp(line, "uptime")) cmd_uptime();

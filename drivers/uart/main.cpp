@@ -1,7 +1,7 @@
 // The console: a 16550 UART driver in user space, serving `console:`. Input
 // is interrupt-driven (IRQ 4 arrives as our endpoint's bound notification);
-// the line discipline — echo, erase, Ctrl-C, Ctrl-D — is here, not in the
-// kernel. A reader that asks for a line before one is typed is answered
+// the line discipline — echo, erase, history on the arrow keys, Ctrl-C,
+// Ctrl-D — is here, not in the kernel. A reader that asks for a line before one is typed is answered
 // later (its call is kept as a saved reply).
 //
 // handles[0]: our endpoint (receive; its notification is the IRQ);
@@ -51,7 +51,29 @@ Line g_editing;
 Handle g_reader = kNoHandle;
 bool g_after_cr = false;
 
+// History: the last lines entered, recalled with the up and down arrows.
+constexpr int kHistory = 16;
+Line g_history[kHistory];
+int g_history_count = 0;  // lines ever entered (the ring holds the last kHistory)
+int g_recall = 0;         // how far back the up arrow has gone
+int g_escape = 0;         // 1 after ESC, 2 after ESC [
+
+void show(const Line& line) {
+    for (uint32_t i = 0; i < g_editing.size; ++i) write("\b \b", 3);
+    g_editing = line;
+    write(g_editing.text, g_editing.size);
+}
+
+void recall(int step) {
+    int back = g_recall + step;
+    if (back < 0 || back > g_history_count || back > kHistory) return;
+    g_recall = back;
+    show(back == 0 ? Line{} : g_history[(g_history_count - back) % kHistory]);
+}
+
 void finish_line(bool eof, bool interrupted) {
+    if (g_editing.size && !interrupted) g_history[g_history_count++ % kHistory] = g_editing;
+    g_recall = 0;
     proto::console::ReadLine::Reply r{};
     r.size = g_editing.size;
     r.eof = eof;
@@ -63,6 +85,20 @@ void finish_line(bool eof, bool interrupted) {
 }
 
 void input(char c) {
+    if (g_escape == 1) {
+        g_escape = c == '[' ? 2 : 0;
+        return;
+    }
+    if (g_escape == 2) {
+        g_escape = 0;
+        if (c == 'A') recall(1);
+        if (c == 'B') recall(-1);
+        return;  // other sequences (arrows left and right...) are ignored
+    }
+    if (c == 0x1b) {
+        g_escape = 1;
+        return;
+    }
     if (c == '\n' && g_after_cr) {  // CR LF from a terminal: one Enter
         g_after_cr = false;
         return;

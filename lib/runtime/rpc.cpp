@@ -87,6 +87,9 @@ void Server::run() {
             status = kOk;
         } else if (m.label == kCrashLabel && badge == kSupervisorBadge) {
             *reinterpret_cast<volatile int*>(0x8) = 1;  // a real fault, as asked
+        } else if (m.label == kHangLabel && badge == kSupervisorBadge) {
+            for (;;) {
+            }  // never answer again, as asked
         } else {
             const Entry* e = nullptr;
             for (int i = 0; i < count_; ++i)

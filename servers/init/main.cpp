@@ -49,6 +49,7 @@ struct Service {
     uint64_t restart_at = 0;        // 0: not waiting to restart
     uint64_t backoff = kFirstBackoff;
     uint64_t next_ping = 0;
+    uint64_t down_at = 0;           // when the last incarnation was found gone
     bool running = false;
 };
 
@@ -261,6 +262,17 @@ void start(Service& s) {
     s.restart_at = 0;
     if (s.irq_line != kNoHandle) sys::irq_ack(s.irq_line);
     logf("init: started %s (pid %lu)%s", s.name, s.pid, s.restarts ? ", a new incarnation" : "");
+    if (s.restarts && s.supervise != kNoHandle) {
+        // How long clients were without it: from the crash to the first
+        // request the new incarnation answers.
+        uint32_t none = 0;
+        if (rpc::call_raw(s.supervise, rpc::kPingLabel, &none, sizeof none, &none, 0,
+                          rpc::Extras{.timeout_ns = kPingTimeout}) == kOk) {
+            uint64_t back = sys::clock_monotonic() - s.down_at;
+            logf("init: %s answering again %lu.%03lu ms after it went down (%lu ms of back-off)", s.name,
+                 back / 1'000'000, back / 1000 % 1000, (s.started_at - s.down_at) / 1'000'000);
+        }
+    }
 }
 
 // The service's process is gone (or must go): plan the next incarnation.
@@ -272,6 +284,7 @@ void ended(Service& s, const char* why) {
     }
     s.running = false;
     uint64_t now = sys::clock_monotonic();
+    s.down_at = now;
     if (now - s.started_at > kStableAfter) s.backoff = kFirstBackoff;
     if (!s.restart) {
         logf("init: %s %s; not restarted (restart=never)", s.name, why);
@@ -380,13 +393,13 @@ int64_t kill(const proto::init::Kill::Request& q, proto::init::Kill::Reply& r, r
     if (!s) return kErrNotFound;
     if (!s->running) return kErrBadState;
     r.pid = s->pid;
-    if (q.crash) {
+    if (q.how == proto::init::kCrash || q.how == proto::init::kHang) {
         if (s->supervise == kNoHandle) return kErrBadState;
-        // It faults while handling this; the fault message reaches us once
-        // the call gives up waiting.
+        // It faults (or spins) while handling this; we stop waiting soon, and
+        // the fault message, or the next liveness check, does the rest.
         uint32_t none = 0;
-        rpc::call_raw(s->supervise, rpc::kCrashLabel, &none, sizeof none, &none, 0,
-                      rpc::Extras{.timeout_ns = 100'000'000});
+        rpc::call_raw(s->supervise, q.how == proto::init::kCrash ? rpc::kCrashLabel : rpc::kHangLabel, &none,
+                      sizeof none, &none, 0, rpc::Extras{.timeout_ns = 100'000'000});
         return kOk;
     }
     logf("init: killing %s (pid %lu) as asked", s->name, s->pid);

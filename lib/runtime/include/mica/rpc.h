@@ -19,10 +19,11 @@
 namespace mica::rpc {
 
 // Labels every server understands, from its supervisor only (the badge
-// init keeps for itself): a liveness check, and a deliberate crash for the
-// restart tests.
+// init keeps for itself): a liveness check, and a deliberate crash or hang
+// for the restart tests.
 constexpr uint64_t kPingLabel = 0x7000'0001;
 constexpr uint64_t kCrashLabel = 0x7000'0002;
+constexpr uint64_t kHangLabel = 0x7000'0003;  // stop answering (the liveness test)
 constexpr uint64_t kSupervisorBadge = 0x5'0000'0000;
 
 // Extra parts of a call: one handle out, one handle back, a time limit.

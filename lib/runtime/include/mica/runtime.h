@@ -12,6 +12,11 @@
 #include "mica/syscalls.h"
 #include "mica/types.h"
 
+extern "C" {
+void* malloc(size_t size);  // null when memory (or the quota) is out
+void free(void* p);
+}
+
 namespace mica {
 
 // The block the creator passed in RDI (for the first process: the kernel's).

@@ -43,10 +43,12 @@ struct Ps {
     };
 };
 
-// kill: end a service (init restarts it by its policy); crash: make it fault.
+// End a service (init restarts it by its policy); or, for the restart tests,
+// make it fault or stop answering.
+enum KillHow : uint32_t { kKill = 0, kCrash = 1, kHang = 2 };
 struct Kill {
     static constexpr uint64_t kLabel = 0x104;
-    struct Request { char name[32]; uint32_t crash; };
+    struct Request { char name[32]; uint32_t how; };
     struct Reply { uint64_t pid; };
 };
 
