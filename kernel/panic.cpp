@@ -21,17 +21,20 @@ void print_frame(int index, uintptr_t address, uintptr_t lookup_address) {
     else
         kprint("  #%-2d 0x%016lx ?\n", index, address);
 }
+void print_reason(const char* fmt, va_list args) {
+    kprint("\nPANIC: ");
+    vformat(console_sink, nullptr, fmt, args);
+    kprint("\n");
+}
 }  // namespace
 
 bool panic_begin(const char* fmt, ...) {
     if (g_panicking) return false;
     g_panicking = true;
-    kprint("\nPANIC: ");
     va_list args;
     va_start(args, fmt);
-    vformat(console_sink, nullptr, fmt, args);
+    print_reason(fmt, args);
     va_end(args);
-    kprint("\n");
     return true;
 }
 
@@ -56,12 +59,10 @@ void panic_finish(uintptr_t pc, uintptr_t frame_pointer, uintptr_t caller) {
 void panic(const char* fmt, ...) {
     if (g_panicking) arch::halt_forever();
     g_panicking = true;
-    kprint("\nPANIC: ");
     va_list args;
     va_start(args, fmt);
-    vformat(console_sink, nullptr, fmt, args);
+    print_reason(fmt, args);
     va_end(args);
-    kprint("\n");
     // Start at the call site: panic calls are often a function's last
     // instruction, so the return address itself may already be in the next one.
     auto* frame = static_cast<uintptr_t*>(__builtin_frame_address(0));

@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+#include <new>
+
 #include "address_space.h"
 #include "endpoint.h"
 #include "handle_table.h"
@@ -50,6 +52,12 @@ public:
         if (badge) *badge = e->badge;
         return mica::kOk;
     }
+
+    // A new kernel object of type T (made from `args`), charged to this
+    // process's quota for as long as it lives, and a handle to it here with
+    // `rights`. Returns the handle or an error.
+    template <typename T, typename... Args>
+    int64_t create_object(uint32_t rights, Args... args);
 
     HandleTable& handles() { return handles_; }
     AddressSpace& address_space() { return address_space_; }
@@ -112,6 +120,19 @@ private:
     int64_t exit_status_ = 0;
     char name_[kNameBytes];
 };
+
+template <typename T, typename... Args>
+int64_t Process::create_object(uint32_t rights, Args... args) {
+    Charge charge(*quota_, sizeof(T));
+    if (!charge) return mica::kErrQuotaExceeded;
+    Ref<T> object(new (std::nothrow) T(args...));
+    if (!object) return mica::kErrNoMemory;
+    int64_t handle = handles_.add(object.get(), rights, *quota_);
+    if (handle < 0) return handle;
+    object->charge_to(*quota_, sizeof(T));
+    charge.commit();
+    return handle;
+}
 
 List<Process, &Process::all_node>& all_processes();
 

@@ -16,13 +16,7 @@ int64_t sys_io_ports_create(Handle resource, uint32_t base, uint32_t count) {
     Ref<Resource> r;
     if (int64_t e = self.get(resource, kRightManage, &r)) return e;
     if (count == 0 || base >= arch::kIoPortCount || count > arch::kIoPortCount - base) return kErrInvalidArgument;
-    Charge charge(self.quota(), sizeof(IoPortRange));
-    if (!charge) return kErrQuotaExceeded;
-    Ref<IoPortRange> ports(new (std::nothrow) IoPortRange(base, count));
-    if (!ports) return kErrNoMemory;
-    int64_t h = self.handles().add(ports.get(), kRightWrite | kRightDuplicate | kRightTransfer, self.quota());
-    if (h >= 0) ports->charge_to(self.quota(), sizeof(IoPortRange)), charge.commit();
-    return h;
+    return self.create_object<IoPortRange>(kRightWrite | kRightDuplicate | kRightTransfer, base, count);
 }
 
 int64_t sys_io_ports_grant(Handle process, Handle ports) {

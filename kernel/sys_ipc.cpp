@@ -158,15 +158,8 @@ int64_t ipc_kernel_call(Endpoint& ep, uint64_t badge, MessageRegs& msg) {
 }
 
 int64_t sys_endpoint_create() {
-    Process& self = current_process();
-    Charge charge(self.quota(), sizeof(Endpoint));
-    if (!charge) return kErrQuotaExceeded;
-    Ref<Endpoint> ep(new (std::nothrow) Endpoint());
-    if (!ep) return kErrNoMemory;
-    int64_t h = self.handles().add(ep.get(), kRightRead | kRightWrite | kRightDuplicate |
-                                                 kRightTransfer | kRightManage, self.quota());
-    if (h >= 0) ep->charge_to(self.quota(), sizeof(Endpoint)), charge.commit();
-    return h;
+    return current_process().create_object<Endpoint>(kRightRead | kRightWrite | kRightDuplicate |
+                                                     kRightTransfer | kRightManage);
 }
 
 int64_t sys_handle_mint(Handle handle, uint32_t rights, uint64_t badge) {
@@ -278,15 +271,8 @@ int64_t sys_ipc_reply_to(Handle reply, uint64_t label, uint64_t w0, uint64_t w1,
 }
 
 int64_t sys_notification_create() {
-    Process& self = current_process();
-    Charge charge(self.quota(), sizeof(Notification));
-    if (!charge) return kErrQuotaExceeded;
-    Ref<Notification> n(new (std::nothrow) Notification());
-    if (!n) return kErrNoMemory;
-    int64_t h = self.handles().add(n.get(), kRightSignal | kRightWait | kRightDuplicate | kRightTransfer,
-                                   self.quota());
-    if (h >= 0) n->charge_to(self.quota(), sizeof(Notification)), charge.commit();
-    return h;
+    return current_process().create_object<Notification>(kRightSignal | kRightWait | kRightDuplicate |
+                                                         kRightTransfer);
 }
 
 int64_t sys_notification_signal(Handle notification, uint64_t bits) {
