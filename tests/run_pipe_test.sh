@@ -8,7 +8,7 @@ status=$?
 echo "$out"
 fail=0
 [[ $status -eq 0 ]] || { echo "FAIL: ./mica run exited $status"; fail=1; }
-for want in "1 init +running" "console +running" "shell +running" "uart +[0-9]+" "initfs +[0-9]+"; do
+for want in "1 init +running" "ns +running" "log +running" "console +running" "shell +running" "uart +[0-9]+" "initfs +[0-9]+"; do
     grep -Eq "$want" <<<"$out" || { echo "FAIL: output lacks /$want/"; fail=1; }
 done
 exit $fail

@@ -1,5 +1,5 @@
-// probe: sends malformed messages to every server it can reach (init, and
-// through init's namespace console: and initfs:) — unknown labels, wrong
+// probe: sends malformed messages to every server it can reach (the
+// namespace and the log, and through the namespace console: and initfs:) — unknown labels, wrong
 // sizes, oversized data, bogus handles — checks that each answers with an
 // error, and that each still serves a proper request afterwards.
 // Run from the shell: `probe`.
@@ -7,7 +7,8 @@
 #include "mica/strings.h"
 #include "proto/console.h"
 #include "proto/fs.h"
-#include "proto/init.h"
+#include "proto/log.h"
+#include "proto/ns.h"
 
 using namespace mica;
 
@@ -25,8 +26,9 @@ void probe(const char* name, Handle ep) {
     static uint8_t junk[kMaxMessageBytes];
     for (size_t i = 0; i < sizeof junk; ++i) junk[i] = static_cast<uint8_t>(i * 13);
     uint8_t reply[64];
-    const uint64_t labels[] = {0, 1, 0x999, ~0ULL, proto::fs::Read::kLabel, proto::init::Ps::kLabel,
-                               proto::console::Write::kLabel, rpc::kCrashLabel, rpc::kPingLabel};
+    const uint64_t labels[] = {0, 1, 0x999, ~0ULL, proto::fs::Read::kLabel, proto::ns::Lookup::kLabel,
+                               proto::console::Write::kLabel, rpc::kCrashLabel, rpc::kHangLabel,
+                               rpc::kPingLabel};
     const uint32_t sizes[] = {0, 1, 7, 300, 4100, kMaxMessageBytes};
     for (uint64_t label : labels)
         for (uint32_t size : sizes)
@@ -40,25 +42,30 @@ void probe(const char* name, Handle ep) {
 }  // namespace
 
 int main() {
-    Handle init = startup().handle_count > 1 ? startup().handles[1] : kNoHandle;
-    if (init == kNoHandle) {
-        print("probe: no handle to init (run me from the shell)\n");
+    const StartupInfo& info = startup();
+    if (info.handle_count < 5) {
+        print("probe: no handles to the namespace and the log (run me from the shell)\n");
         return 1;
     }
+    Handle ns = info.handles[1], log = info.handles[4];
     Handle console = kNoHandle, initfs = kNoHandle;
-    proto::init::Lookup::Request q{};
-    proto::init::Lookup::Reply r;
+    proto::ns::Lookup::Request q{};
+    proto::ns::Lookup::Reply r;
     copy_string(q.scheme, sizeof q.scheme, "console");
-    rpc::call<proto::init::Lookup>(init, q, &r, rpc::Extras{.received_handle = &console});
+    rpc::call<proto::ns::Lookup>(ns, q, &r, rpc::Extras{.received_handle = &console});
     copy_string(q.scheme, sizeof q.scheme, "initfs");
-    rpc::call<proto::init::Lookup>(init, q, &r, rpc::Extras{.received_handle = &initfs});
-    probe("init", init);
+    rpc::call<proto::ns::Lookup>(ns, q, &r, rpc::Extras{.received_handle = &initfs});
+    probe("ns", ns);
+    probe("log", log);
     probe("console", console);
     probe("initfs", initfs);
     // All still serve.
-    proto::init::Ps::Request pq{};
-    static proto::init::Ps::Reply pr;
-    if (rpc::call<proto::init::Ps>(init, pq, &pr) != kOk) ++g_failures, print("probe: init stopped serving\n");
+    proto::ns::Schemes::Request nq{};
+    static proto::ns::Schemes::Reply nr;
+    if (rpc::call<proto::ns::Schemes>(ns, nq, &nr) != kOk) ++g_failures, print("probe: ns stopped serving\n");
+    proto::log::Read::Request lq{};
+    static proto::log::Read::Reply lr;
+    if (rpc::call<proto::log::Read>(log, lq, &lr) != kOk) ++g_failures, print("probe: log stopped serving\n");
     proto::fs::Stat::Request sq{};
     copy_string(sq.path, sizeof sq.path, "etc/motd");
     proto::fs::Stat::Reply sr;

@@ -9,16 +9,18 @@
 #include "proto/console.h"
 #include "proto/fs.h"
 #include "proto/init.h"
+#include "proto/log.h"
+#include "proto/ns.h"
 
 using namespace mica;
 
 namespace {
 
-Handle g_init, g_console, g_initfs;
+Handle g_init, g_ns, g_log, g_console, g_initfs;
 
 // Calls that meet a restarting server (kErrPeerClosed) are made again.
 template <class Op>
-int64_t call(Handle ep, const typename Op::Request& q, typename Op::Reply* r, rpc::Extras extras = {}) {
+int64_t retry_call(Handle ep, const typename Op::Request& q, typename Op::Reply* r, rpc::Extras extras = {}) {
     int64_t e = kErrPeerClosed;
     for (int attempt = 0; attempt < 5 && e == kErrPeerClosed; ++attempt) e = rpc::call<Op>(ep, q, r, extras);
     return e;
@@ -31,7 +33,7 @@ void out(const char* text, size_t n) {
         size_t chunk = n < sizeof q.data ? n : sizeof q.data;
         q.size = static_cast<uint32_t>(chunk);
         memcpy(q.data, text, chunk);
-        call<proto::console::Write>(g_console, q, &r);
+        retry_call<proto::console::Write>(g_console, q, &r);
         text += chunk, n -= chunk;
     }
 }
@@ -47,11 +49,11 @@ void printf_out(const char* fmt, ...) {
 }
 
 Handle lookup(const char* scheme) {
-    proto::init::Lookup::Request q{};
+    proto::ns::Lookup::Request q{};
     copy_string(q.scheme, sizeof q.scheme, scheme);
-    proto::init::Lookup::Reply r;
+    proto::ns::Lookup::Reply r;
     Handle h = kNoHandle;
-    int64_t e = rpc::call<proto::init::Lookup>(g_init, q, &r, rpc::Extras{.received_handle = &h});
+    int64_t e = retry_call<proto::ns::Lookup>(g_ns, q, &r, rpc::Extras{.received_handle = &h});
     return e == kOk ? h : kNoHandle;
 }
 
@@ -74,9 +76,9 @@ bool resolve(const char* name, Handle* ep, const char** path, const char* comman
 
 void cmd_ls(const char* arg) {
     if (!arg || !strcmp(arg, ":")) {
-        proto::init::Schemes::Request q{};
-        static proto::init::Schemes::Reply r;
-        if (call<proto::init::Schemes>(g_init, q, &r) != kOk) return;
+        proto::ns::Schemes::Request q{};
+        static proto::ns::Schemes::Reply r;
+        if (retry_call<proto::ns::Schemes>(g_ns, q, &r) != kOk) return;
         for (uint32_t i = 0; i < r.count; ++i) printf_out("%s:\n", r.names[i]);
         return;
     }
@@ -87,7 +89,7 @@ void cmd_ls(const char* arg) {
     copy_string(q.path, sizeof q.path, path);
     for (q.index = 0;; ++q.index) {
         proto::fs::ReadDir::Reply r{};
-        int64_t e = call<proto::fs::ReadDir>(ep, q, &r);
+        int64_t e = retry_call<proto::fs::ReadDir>(ep, q, &r);
         if (e == kErrNotFound && q.index > 0) break;
         if (e != kOk) {
             printf_out("ls: %s: %s\n", arg, error_name(e));
@@ -111,7 +113,7 @@ void cmd_cat(const char* arg) {
     copy_string(q.path, sizeof q.path, path);
     q.length = sizeof r.data;
     for (q.offset = 0;; q.offset += r.size) {
-        int64_t e = call<proto::fs::Read>(ep, q, &r);
+        int64_t e = retry_call<proto::fs::Read>(ep, q, &r);
         if (e < 0) {
             printf_out("cat: %s: %s\n", arg, error_name(e));
             return;
@@ -133,7 +135,7 @@ const char* state_name(uint32_t s) {
 void cmd_ps() {
     proto::init::Ps::Request q{};
     static proto::init::Ps::Reply r;
-    if (int64_t e = call<proto::init::Ps>(g_init, q, &r); e != kOk) {
+    if (int64_t e = retry_call<proto::init::Ps>(g_init, q, &r); e != kOk) {
         printf_out("ps: %s\n", error_name(e));
         return;
     }
@@ -154,15 +156,15 @@ void cmd_kill(const char* command, const char* arg, proto::init::KillHow how) {
     copy_string(q.name, sizeof q.name, arg);
     q.how = how;
     proto::init::Kill::Reply r;
-    int64_t e = call<proto::init::Kill>(g_init, q, &r);
+    int64_t e = retry_call<proto::init::Kill>(g_init, q, &r);
     if (e != kOk) printf_out("%s: %s: %s\n", command, arg, error_name(e));
 }
 
 void cmd_dmesg() {
-    proto::init::Dmesg::Request q{};
-    static proto::init::Dmesg::Reply r;
+    proto::log::Read::Request q{};
+    static proto::log::Read::Reply r;
     for (;;) {
-        if (call<proto::init::Dmesg>(g_init, q, &r) != kOk || r.size == 0) return;
+        if (retry_call<proto::log::Read>(g_log, q, &r) != kOk || r.size == 0) return;
         out(r.text, r.size);
         q.offset = r.next;
     }
@@ -187,7 +189,7 @@ bool run_program(const char* name, const char* args) {
     proto::fs::Stat::Request sq{};
     copy_string(sq.path, sizeof sq.path, path);
     proto::fs::Stat::Reply sr;
-    if (call<proto::fs::Stat>(g_initfs, sq, &sr) != kOk || sr.type != proto::fs::kFile) return false;
+    if (retry_call<proto::fs::Stat>(g_initfs, sq, &sr) != kOk || sr.type != proto::fs::kFile) return false;
     static uint8_t image[1 << 20];
     if (sr.size > sizeof image) {
         printf_out("%s: too large to load\n", name);
@@ -198,17 +200,17 @@ bool run_program(const char* name, const char* args) {
     copy_string(q.path, sizeof q.path, path);
     q.length = sizeof r.data;
     for (q.offset = 0; q.offset < sr.size; q.offset += r.size) {
-        if (call<proto::fs::Read>(g_initfs, q, &r) <= 0) {
+        if (retry_call<proto::fs::Read>(g_initfs, q, &r) <= 0) {
             printf_out("%s: cannot read\n", name);
             return true;
         }
         memcpy(image + q.offset, r.data, r.size);
     }
-    // Programs get what the shell has: its handle to init (and so the same
-    // schemes), at the index services find it.
-    const Handle handles[] = {kNoHandle, g_init};
+    // Programs get what the shell has of the namespace and the log (and so
+    // the same schemes), at the indices services find them; not init's control.
+    const Handle handles[] = {kNoHandle, g_ns, kNoHandle, kNoHandle, g_log};
     SpawnOptions o{.name = name, .cmdline = args ? args : "", .quota = 4 << 20, .priority = 15,
-                   .handles = handles, .handle_count = 2};
+                   .handles = handles, .handle_count = 5};
     int64_t p = spawn(image, sr.size, o);
     if (p < 0) {
         printf_out("%s: cannot start: %s\n", name, error_name(p));
@@ -261,7 +263,7 @@ void execute(char* line) {
     else if (!strcmp(line, "poweroff")) {
         proto::init::Poweroff::Request q{0};
         proto::init::Poweroff::Reply r;
-        int64_t e = call<proto::init::Poweroff>(g_init, q, &r);
+        int64_t e = retry_call<proto::init::Poweroff>(g_init, q, &r);
         printf_out("poweroff: %s\n", error_name(e));
     } else if (!run_program(line, args)) {
         printf_out("%s: no such command (try 'help')\n", line);
@@ -271,7 +273,11 @@ void execute(char* line) {
 }  // namespace
 
 int main() {
-    g_init = startup().handles[1];
+    const StartupInfo& info = startup();
+    if (info.handle_count < 6) return 1;
+    g_ns = info.handles[1];
+    g_log = info.handles[4];
+    g_init = info.handles[5];
     g_console = lookup("console");
     g_initfs = lookup("initfs");
     if (g_console == kNoHandle) return 1;
@@ -280,7 +286,7 @@ int main() {
     for (;;) {
         printf_out("mica> ");
         proto::console::ReadLine::Request q{};
-        int64_t e = call<proto::console::ReadLine>(g_console, q, &r);
+        int64_t e = retry_call<proto::console::ReadLine>(g_console, q, &r);
         if (e != kOk) continue;
         if (r.eof) {
             printf_out("(end of input)\n");

@@ -2,8 +2,9 @@
 // manifest (etc/manifest in the boot file system), starts each service with
 // exactly what its line grants, and supervises them: it is every service's
 // fault handler, checks that servers answer, and restarts what crashes, ends
-// or hangs, with back-off. It also keeps the namespace (scheme names to the
-// servers' endpoints) and the system log.
+// or hangs, with back-off. It tells the namespace server (ns) which scheme
+// each service provides and which each may use, and the log server who is
+// who; when either restarts, it tells the new incarnation again.
 //
 // A service's endpoint belongs to init and outlives incarnations: clients
 // keep their handles across a restart; a call caught in the crash fails with
@@ -14,6 +15,8 @@
 #include "mica/tar.h"
 #include "format.h"
 #include "proto/init.h"
+#include "proto/log.h"
+#include "proto/ns.h"
 
 using namespace mica;
 
@@ -60,29 +63,12 @@ const uint8_t* g_archive;
 size_t g_archive_size;
 Handle g_archive_memory;
 
-// --- the system log -----------------------------------------------------------
+// --- the log -------------------------------------------------------------------
 
-char g_log[16384];
-uint64_t g_log_total = 0;  // bytes ever logged; the ring holds the last sizeof g_log
-
-void log_append(const char* text, size_t n) {
-    for (size_t i = 0; i < n; ++i) g_log[(g_log_total + i) % sizeof g_log] = text[i];
-    g_log_total += n;
-}
+Service* g_log_service = nullptr;  // the manifest's provides=log
+Service* g_ns_service = nullptr;   // the manifest's provides=ns
 
 void logf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
-void logf(const char* fmt, ...) {
-    char line[256];
-    va_list args;
-    va_start(args, fmt);
-    size_t n = vformat_to(line, sizeof line - 1, fmt, args);
-    va_end(args);
-    if (n > sizeof line - 2) n = sizeof line - 2;
-    line[n++] = '\n';
-    line[n] = '\0';
-    sys::debug_write(line, n);
-    log_append(line, n);
-}
 
 // --- the manifest ---------------------------------------------------------------
 
@@ -102,6 +88,22 @@ uint64_t parse_number(const char* s, unsigned base) {
         unsigned d = *s >= '0' && *s <= '9' ? *s - '0' : *s >= 'a' && *s <= 'f' ? *s - 'a' + 10 : 99;
         if (d >= base) return v;
         v = v * base + d;
+    }
+}
+
+// Lines go to the kernel's console and, once it runs, to the log server.
+void logf(const char* fmt, ...) {
+    static proto::log::Append::Request q;
+    va_list args;
+    va_start(args, fmt);
+    size_t n = vformat_to(q.text, sizeof q.text - 1, fmt, args);
+    va_end(args);
+    if (n > sizeof q.text - 2) n = sizeof q.text - 2;
+    sys::debug_write(q.text, n);
+    sys::debug_write("\n", 1);
+    if (g_log_service && g_log_service->running) {
+        proto::log::Append::Reply r;
+        rpc::call<proto::log::Append>(g_log_service->supervise, q, &r, rpc::Extras{.timeout_ns = 100'000'000});
     }
 }
 
@@ -189,12 +191,51 @@ Service* from_badge(uint64_t badge) {
     return fault >= 1 && fault <= g_count ? &g_services[fault - 1] : nullptr;
 }
 
+void make_endpoint(Service& s) {
+    if (!s.provides[0] || s.endpoint != kNoHandle) return;
+    s.endpoint = static_cast<Handle>(sys::endpoint_create());
+    s.supervise = static_cast<Handle>(sys::handle_mint(s.endpoint, kRightWrite, rpc::kSupervisorBadge));
+}
+
+// A new namespace server learns every scheme and who may use which.
+void brief_ns() {
+    Handle ns = g_ns_service->supervise;
+    for (uint32_t i = 0; i < g_count; ++i) {
+        Service& s = g_services[i];
+        if (s.endpoint != kNoHandle) {
+            proto::ns::Register::Request q{};
+            copy_string(q.scheme, sizeof q.scheme, s.provides);
+            proto::ns::Register::Reply r;
+            int64_t send = sys::handle_duplicate(s.endpoint, kRightWrite | kRightTransfer | kRightDuplicate);
+            rpc::call<proto::ns::Register>(ns, q, &r, rpc::Extras{.send_handle = static_cast<Handle>(send)});
+        }
+        for (const char* p = s.uses; *p;) {
+            const char* end = strchr(p, ',');
+            size_t len = end ? static_cast<size_t>(end - p) : strlen(p);
+            proto::ns::Allow::Request q{};
+            q.client = badge_of(s);
+            memcpy(q.scheme, p, len < sizeof q.scheme ? len : sizeof q.scheme - 1);
+            proto::ns::Allow::Reply r;
+            rpc::call<proto::ns::Allow>(ns, q, &r);
+            p = end ? end + 1 : p + len;
+        }
+    }
+}
+
+// A new log server learns every service's name.
+void brief_log() {
+    for (uint32_t i = 0; i < g_count; ++i) {
+        proto::log::Name::Request q{};
+        q.client = badge_of(g_services[i]);
+        copy_string(q.name, sizeof q.name, g_services[i].name);
+        proto::log::Name::Reply r;
+        rpc::call<proto::log::Name>(g_log_service->supervise, q, &r, rpc::Extras{.timeout_ns = 100'000'000});
+    }
+}
+
 bool make_capabilities(Service& s) {
     const StartupInfo& info = startup();
-    if (s.provides[0] && s.endpoint == kNoHandle) {
-        s.endpoint = static_cast<Handle>(sys::endpoint_create());
-        s.supervise = static_cast<Handle>(sys::handle_mint(s.endpoint, kRightWrite, rpc::kSupervisorBadge));
-    }
+    make_endpoint(s);
     if (s.irq >= 0 && s.irq_line == kNoHandle) {
         Handle n = static_cast<Handle>(sys::notification_create());
         int64_t line = sys::irq_create(info.resource, static_cast<uint32_t>(s.irq), n, 1);
@@ -219,24 +260,31 @@ void start(Service& s) {
         s.restart = false;
         return;
     }
-    // handles[0]: its endpoint (receive), [1]: init (send, badged as it),
-    // [2]: its module, [3]: its interrupt line.
-    Handle handles[4] = {kNoHandle, kNoHandle, kNoHandle, kNoHandle};
-    Handle temporary[4];
+    // handles[0]: its endpoint (receive), [1]: the namespace, [2]: its
+    // module, [3]: its interrupt line, [4]: the log, [5]: init's control
+    // (control=yes only). [1], [4] and [5] are badged as this service.
+    Handle handles[6] = {kNoHandle, kNoHandle, kNoHandle, kNoHandle, kNoHandle, kNoHandle};
+    Handle temporary[6];
     uint32_t temporaries = 0;
+    auto badged = [&](Handle endpoint) {
+        if (endpoint == kNoHandle) return kNoHandle;
+        return temporary[temporaries++] = static_cast<Handle>(
+                   sys::handle_mint(endpoint, kRightWrite | kRightDuplicate | kRightTransfer, badge_of(s)));
+    };
     if (s.endpoint != kNoHandle)
         handles[0] = temporary[temporaries++] =
             static_cast<Handle>(sys::handle_duplicate(s.endpoint, kRightRead | kRightManage | kRightDuplicate | kRightTransfer));
-    handles[1] = temporary[temporaries++] =
-        static_cast<Handle>(sys::handle_mint(g_endpoint, kRightWrite | kRightDuplicate | kRightTransfer, badge_of(s)));
+    if (g_ns_service) handles[1] = badged(g_ns_service->endpoint);
     if (s.module[0]) handles[2] = g_archive_memory;
     if (s.irq_line != kNoHandle) handles[3] = s.irq_line;
+    if (g_log_service) handles[4] = badged(g_log_service->endpoint);
+    if (s.control) handles[5] = badged(g_endpoint);
     Handle fault = temporary[temporaries++] =
         static_cast<Handle>(sys::handle_mint(g_endpoint, kRightWrite, badge_of(s) | 0x1000));
     char cmdline[64];
     format_to(cmdline, sizeof cmdline, "size=%lu", g_archive_size);
     SpawnOptions o{.name = s.name, .cmdline = cmdline, .quota = s.quota, .priority = 16,
-                   .handles = handles, .handle_count = 4, .fault_handler = fault};
+                   .handles = handles, .handle_count = 6, .fault_handler = fault};
     int64_t p = spawn(elf, size, o);
     for (uint32_t i = 0; i < temporaries; ++i) sys::handle_close(temporary[i]);
     if (p < 0) {
@@ -261,6 +309,8 @@ void start(Service& s) {
     s.next_ping = s.started_at + kPingEvery;
     s.restart_at = 0;
     if (s.irq_line != kNoHandle) sys::irq_ack(s.irq_line);
+    if (&s == g_ns_service) brief_ns();
+    if (&s == g_log_service) brief_log();
     logf("init: started %s (pid %lu)%s", s.name, s.pid, s.restarts ? ", a new incarnation" : "");
     if (s.restarts && s.supervise != kNoHandle) {
         // How long clients were without it: from the crash to the first
@@ -333,39 +383,6 @@ uint64_t on_fault(const Message& m, uint64_t badge) {
 
 Service* caller(const rpc::Call& c) { return from_badge(c.badge); }
 
-bool may_use(const Service& s, const char* scheme) {
-    size_t n = strlen(scheme);
-    for (const char* p = s.uses; *p;) {
-        const char* end = strchr(p, ',');
-        size_t len = end ? static_cast<size_t>(end - p) : strlen(p);
-        if (len == n && !strncmp(p, scheme, n)) return true;
-        p = end ? end + 1 : p + len;
-    }
-    return false;
-}
-
-int64_t lookup(const proto::init::Lookup::Request& q, proto::init::Lookup::Reply&, rpc::Call& c) {
-    char scheme[32];
-    copy_string(scheme, sizeof scheme, q.scheme);
-    Service* who = caller(c);
-    if (!who || !may_use(*who, scheme)) return kErrAccessDenied;
-    for (uint32_t i = 0; i < g_count; ++i) {
-        Service& s = g_services[i];
-        if (s.endpoint == kNoHandle || strcmp(s.provides, scheme) != 0) continue;
-        int64_t h = sys::handle_mint(s.endpoint, kRightWrite | kRightTransfer, badge_of(*who));
-        if (h < 0) return h;
-        c.reply_handle = static_cast<Handle>(h);  // moved to the caller with the reply
-        return kOk;
-    }
-    return kErrNotFound;
-}
-
-int64_t schemes(const proto::init::Schemes::Request&, proto::init::Schemes::Reply& r, rpc::Call&) {
-    for (uint32_t i = 0; i < g_count; ++i)
-        if (g_services[i].provides[0]) copy_string(r.names[r.count++], 32, g_services[i].provides);
-    return kOk;
-}
-
 int64_t ps(const proto::init::Ps::Request&, proto::init::Ps::Reply& r, rpc::Call&) {
     auto add = [&](Handle process, const char* name, uint32_t restarts) {
         ProcessInfo pi{};
@@ -407,28 +424,6 @@ int64_t kill(const proto::init::Kill::Request& q, proto::init::Kill::Reply& r, r
     return kOk;
 }
 
-int64_t log(const proto::init::Log::Request& q, proto::init::Log::Reply&, rpc::Call& c) {
-    Service* who = caller(c);
-    char text[sizeof q.text];
-    copy_string(text, sizeof text, q.text);
-    char line[300];
-    size_t n = format_to(line, sizeof line, "[%s] %s\n", who ? who->name : "?", text);
-    log_append(line, n < sizeof line ? n : sizeof line - 1);
-    return kOk;
-}
-
-int64_t dmesg(const proto::init::Dmesg::Request& q, proto::init::Dmesg::Reply& r, rpc::Call&) {
-    uint64_t oldest = g_log_total > sizeof g_log ? g_log_total - sizeof g_log : 0;
-    uint64_t from = q.offset < oldest ? oldest : q.offset;
-    if (from > g_log_total) from = g_log_total;
-    uint64_t n = g_log_total - from;
-    if (n > sizeof r.text) n = sizeof r.text;
-    for (uint64_t i = 0; i < n; ++i) r.text[i] = g_log[(from + i) % sizeof g_log];
-    r.size = static_cast<uint32_t>(n);
-    r.next = from + n;
-    return kOk;
-}
-
 int64_t poweroff(const proto::init::Poweroff::Request& q, proto::init::Poweroff::Reply&, rpc::Call& c) {
     Service* who = caller(c);
     if (!who || !who->control) return kErrAccessDenied;
@@ -454,16 +449,19 @@ int main() {
     g_archive = static_cast<const uint8_t*>(archive);
     g_endpoint = static_cast<Handle>(sys::endpoint_create());
     read_manifest();
+    // Every endpoint exists before anything starts, so the namespace can
+    // name them all from the beginning.
+    for (uint32_t i = 0; i < g_count; ++i) {
+        make_endpoint(g_services[i]);
+        if (!strcmp(g_services[i].provides, "ns")) g_ns_service = &g_services[i];
+        if (!strcmp(g_services[i].provides, "log")) g_log_service = &g_services[i];
+    }
     logf("init: %u services in the manifest", g_count);
     for (uint32_t i = 0; i < g_count; ++i) start(g_services[i]);
 
     rpc::Server server(g_endpoint);
-    server.on<proto::init::Lookup>(lookup);
-    server.on<proto::init::Schemes>(schemes);
     server.on<proto::init::Ps>(ps);
     server.on<proto::init::Kill>(kill);
-    server.on<proto::init::Log>(log);
-    server.on<proto::init::Dmesg>(dmesg);
     server.on<proto::init::Poweroff>(poweroff);
     server.on_other(on_fault);
     server.on_idle(supervise, kTick);

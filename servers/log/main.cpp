@@ -1,0 +1,75 @@
+// log: the system log of user space (the kernel keeps its own on the serial
+// port). Services append lines; dmesg reads them back. Lines are prefixed
+// with the name init gave the writer's badge.
+// handles[0]: our endpoint.
+#include "format.h"
+#include "mica/rpc.h"
+#include "mica/strings.h"
+#include "proto/log.h"
+
+using namespace mica;
+
+namespace {
+
+char g_log[32768];
+uint64_t g_total = 0;  // bytes ever logged; the ring holds the last sizeof g_log
+
+struct Writer {
+    uint64_t badge;
+    char name[32];
+};
+Writer g_writers[32];
+uint32_t g_writer_count = 0;
+
+void append(const char* text, size_t n) {
+    for (size_t i = 0; i < n; ++i) g_log[(g_total + i) % sizeof g_log] = text[i];
+    g_total += n;
+}
+
+const char* name_of(uint64_t badge) {
+    if (badge == rpc::kSupervisorBadge) return "init";
+    for (uint32_t i = 0; i < g_writer_count; ++i)
+        if (g_writers[i].badge == badge) return g_writers[i].name;
+    return "?";
+}
+
+int64_t append_op(const proto::log::Append::Request& q, proto::log::Append::Reply&, rpc::Call& c) {
+    char text[sizeof q.text];
+    copy_string(text, sizeof text, q.text);
+    char line[320];
+    size_t n = format_to(line, sizeof line, "[%s] %s\n", name_of(c.badge), text);
+    append(line, n < sizeof line ? n : sizeof line - 1);
+    return kOk;
+}
+
+int64_t name_op(const proto::log::Name::Request& q, proto::log::Name::Reply&, rpc::Call& c) {
+    if (c.badge != rpc::kSupervisorBadge) return kErrAccessDenied;
+    for (uint32_t i = 0; i < g_writer_count; ++i)
+        if (g_writers[i].badge == q.client) return kOk;
+    if (g_writer_count == sizeof g_writers / sizeof g_writers[0]) return kErrLimit;
+    g_writers[g_writer_count].badge = q.client;
+    copy_string(g_writers[g_writer_count++].name, 32, q.name);
+    return kOk;
+}
+
+int64_t read_op(const proto::log::Read::Request& q, proto::log::Read::Reply& r, rpc::Call&) {
+    uint64_t oldest = g_total > sizeof g_log ? g_total - sizeof g_log : 0;
+    uint64_t from = q.offset < oldest ? oldest : q.offset;
+    if (from > g_total) from = g_total;
+    uint64_t n = g_total - from;
+    if (n > sizeof r.text) n = sizeof r.text;
+    for (uint64_t i = 0; i < n; ++i) r.text[i] = g_log[(from + i) % sizeof g_log];
+    r.size = static_cast<uint32_t>(n);
+    r.next = from + n;
+    return kOk;
+}
+
+}  // namespace
+
+int main() {
+    rpc::Server server(startup().handles[0]);
+    server.on<proto::log::Append>(append_op);
+    server.on<proto::log::Name>(name_op);
+    server.on<proto::log::Read>(read_op);
+    server.run();
+}
