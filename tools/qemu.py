@@ -37,7 +37,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 def build_command(args, iso, workdir, serial):
     cmd = ["qemu-system-x86_64", "-m", args.memory, "-smp", str(args.smp),
-           "-display", "none", "-no-reboot",
+           "-no-reboot", *([] if args.gui else ["-display", "none"]),
            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
            "-cdrom", iso, "-boot", "d"]
     if args.kvm:
@@ -198,6 +198,7 @@ def main():
     parser.add_argument("--memory", default="256M")
     parser.add_argument("--timeout", type=float, default=0, help="seconds; 0 means none (run) or 60 (test)")
     parser.add_argument("--debug", action="store_true", help="wait for gdb on localhost:1234")
+    parser.add_argument("--gui", action="store_true", help="show the VGA display too (serial stays the console)")
     parser.add_argument("--expect", dest="step_expect", action=StepAction)
     parser.add_argument("--send", dest="step_send", action=StepAction)
     parser.add_argument("--reject", action="append")

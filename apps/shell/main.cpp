@@ -18,12 +18,10 @@ namespace {
 
 Handle g_init, g_ns, g_log, g_console, g_initfs;
 
-// Calls that meet a restarting server (kErrPeerClosed) are made again.
+// Idempotent operations are retried by the runtime across server restarts.
 template <class Op>
 int64_t retry_call(Handle ep, const typename Op::Request& q, typename Op::Reply* r, rpc::Extras extras = {}) {
-    int64_t e = kErrPeerClosed;
-    for (int attempt = 0; attempt < 5 && e == kErrPeerClosed; ++attempt) e = rpc::call<Op>(ep, q, r, extras);
-    return e;
+    return rpc::call<Op>(ep, q, r, extras);
 }
 
 void out(const char* text, size_t n) {
@@ -33,7 +31,9 @@ void out(const char* text, size_t n) {
         size_t chunk = n < sizeof q.data ? n : sizeof q.data;
         q.size = static_cast<uint32_t>(chunk);
         memcpy(q.data, text, chunk);
-        retry_call<proto::console::Write>(g_console, q, &r);
+        // Better twice than never: a write the console's crash cut short is made again.
+        for (int i = 0; i < rpc::kRetries && retry_call<proto::console::Write>(g_console, q, &r) == kErrPeerClosed; ++i) {
+        }
         text += chunk, n -= chunk;
     }
 }

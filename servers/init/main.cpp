@@ -37,6 +37,7 @@ struct Service {
     char uses[96];
     char module[32];
     uint32_t port_base = 0, port_count = 0;
+    uint64_t mmio_base = 0, mmio_size = 0;
     int irq = -1;
     bool control = false;
     bool restart = true;
@@ -46,6 +47,7 @@ struct Service {
     Handle supervise = kNoHandle;   // send handle with the supervisor badge (pings, crash)
     Handle process = kNoHandle;
     Handle irq_line = kNoHandle;
+    Handle mmio = kNoHandle;        // device memory it may map
     uint64_t pid = 0;
     uint32_t restarts = 0;
     uint64_t started_at = 0;
@@ -142,7 +144,11 @@ bool parse_service(char* line, int line_number) {
         else if (!strcmp(key, "quota")) s.quota = parse_number(value, 10) * 1024;
         else if (!strcmp(key, "irq")) s.irq = static_cast<int>(parse_number(value, 10));
         else if (!strcmp(key, "restart")) s.restart = strcmp(value, "never") != 0;
-        else if (!strcmp(key, "ports")) {
+        else if (!strcmp(key, "mmio")) {
+            s.mmio_base = parse_number(value, 16);
+            const char* colon = strchr(value, ':');
+            s.mmio_size = colon ? parse_number(colon + 1, 16) : 0x1000;
+        } else if (!strcmp(key, "ports")) {
             s.port_base = static_cast<uint32_t>(parse_number(value, 16));
             const char* colon = strchr(value, ':');
             s.port_count = colon ? static_cast<uint32_t>(parse_number(colon + 1, 16)) : 1;
@@ -236,6 +242,15 @@ void brief_log() {
 bool make_capabilities(Service& s) {
     const StartupInfo& info = startup();
     make_endpoint(s);
+    if (s.mmio_size && s.mmio == kNoHandle) {
+        int64_t m = sys::memory_create_physical(info.resource, s.mmio_base, s.mmio_size);
+        if (m < 0) {
+            logf("init: %s: cannot have device memory %lx:%lx (%s)", s.name, s.mmio_base, s.mmio_size,
+                 error_name(m));
+            return false;
+        }
+        s.mmio = static_cast<Handle>(m);
+    }
     if (s.irq >= 0 && s.irq_line == kNoHandle) {
         Handle n = static_cast<Handle>(sys::notification_create());
         int64_t line = sys::irq_create(info.resource, static_cast<uint32_t>(s.irq), n, 1);
@@ -262,8 +277,9 @@ void start(Service& s) {
     }
     // handles[0]: its endpoint (receive), [1]: the namespace, [2]: its
     // module, [3]: its interrupt line, [4]: the log, [5]: init's control
-    // (control=yes only). [1], [4] and [5] are badged as this service.
-    Handle handles[6] = {kNoHandle, kNoHandle, kNoHandle, kNoHandle, kNoHandle, kNoHandle};
+    // (control=yes only), [6]: its device memory. [1], [4] and [5] are
+    // badged as this service.
+    Handle handles[7] = {kNoHandle, kNoHandle, kNoHandle, kNoHandle, kNoHandle, kNoHandle, kNoHandle};
     Handle temporary[6];
     uint32_t temporaries = 0;
     auto badged = [&](Handle endpoint) {
@@ -279,12 +295,13 @@ void start(Service& s) {
     if (s.irq_line != kNoHandle) handles[3] = s.irq_line;
     if (g_log_service) handles[4] = badged(g_log_service->endpoint);
     if (s.control) handles[5] = badged(g_endpoint);
+    handles[6] = s.mmio;
     Handle fault = temporary[temporaries++] =
         static_cast<Handle>(sys::handle_mint(g_endpoint, kRightWrite, badge_of(s) | 0x1000));
     char cmdline[64];
     format_to(cmdline, sizeof cmdline, "size=%lu", g_archive_size);
     SpawnOptions o{.name = s.name, .cmdline = cmdline, .quota = s.quota, .priority = 16,
-                   .handles = handles, .handle_count = 6, .fault_handler = fault};
+                   .handles = handles, .handle_count = 7, .fault_handler = fault};
     int64_t p = spawn(elf, size, o);
     for (uint32_t i = 0; i < temporaries; ++i) sys::handle_close(temporary[i]);
     if (p < 0) {

@@ -8,7 +8,11 @@
 //   };
 //
 // rpc::call<Read>(endpoint, request, &reply) sends the request as the message
-// data and returns the status the server gave (>= 0) or an error; a server is
+// data and returns the status the server gave (>= 0) or an error. An
+// operation that declares `static constexpr bool kIdempotent = true` is made
+// again when it meets a restarting server (kErrPeerClosed): the endpoint
+// outlives the server's incarnations, so the retry reaches the new one and
+// the restart stays invisible to the caller. A server is
 // an rpc::Server with a handler per operation, and its main loop is run().
 // The server checks every message against the declaration (known label,
 // exact size) and answers kErrInvalidArgument to anything else.
@@ -38,9 +42,20 @@ int64_t call_raw(Handle endpoint, uint64_t label, const void* request, uint32_t 
                  void* reply, uint32_t reply_size, const Extras& extras);
 
 template <class Op>
+constexpr bool idempotent() {
+    if constexpr (requires { Op::kIdempotent; }) return Op::kIdempotent;
+    else return false;
+}
+
+constexpr int kRetries = 5;
+
+template <class Op>
 int64_t call(Handle endpoint, const typename Op::Request& request, typename Op::Reply* reply,
              const Extras& extras = {}) {
-    return call_raw(endpoint, Op::kLabel, &request, sizeof request, reply, sizeof *reply, extras);
+    int64_t e = call_raw(endpoint, Op::kLabel, &request, sizeof request, reply, sizeof *reply, extras);
+    for (int i = 1; idempotent<Op>() && e == kErrPeerClosed && i < kRetries; ++i)
+        e = call_raw(endpoint, Op::kLabel, &request, sizeof request, reply, sizeof *reply, extras);
+    return e;
 }
 
 // What a handler learns about the call it serves, and can do with it.

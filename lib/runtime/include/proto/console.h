@@ -6,6 +6,7 @@
 
 namespace proto::console {
 
+// Not idempotent: a write cut short by a crash may have shown some text.
 struct Write {
     static constexpr uint64_t kLabel = 0x301;
     struct Request { uint32_t size; char data[2048]; };
@@ -15,6 +16,7 @@ struct Write {
 // Waits for a line. `eof`: Ctrl-D on an empty line; `interrupted`: Ctrl-C.
 struct ReadLine {
     static constexpr uint64_t kLabel = 0x302;
+    static constexpr bool kIdempotent = true;
     struct Request { uint32_t unused; };
     struct Reply { uint32_t size; uint32_t eof; uint32_t interrupted; char data[256]; };
 };

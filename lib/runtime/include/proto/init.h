@@ -19,6 +19,7 @@ struct ServiceInfo {
 
 struct Ps {
     static constexpr uint64_t kLabel = 0x103;
+    static constexpr bool kIdempotent = true;
     struct Request { uint32_t unused; };
     struct Reply {
         uint32_t count;

@@ -16,6 +16,7 @@ struct Append {
 // Names a writer (by badge); from init only.
 struct Name {
     static constexpr uint64_t kLabel = 0x502;
+    static constexpr bool kIdempotent = true;
     struct Request { uint64_t client; char name[32]; };
     struct Reply { uint32_t unused; };
 };
@@ -23,6 +24,7 @@ struct Name {
 // The log from byte `offset` of everything ever logged.
 struct Read {
     static constexpr uint64_t kLabel = 0x503;
+    static constexpr bool kIdempotent = true;
     struct Request { uint64_t offset; };
     struct Reply {
         uint64_t next;  // offset after this chunk; == offset when there is no more
