@@ -1,0 +1,48 @@
+# Counts the instructions of one trip through a kernel path, per function,
+# by single-stepping the guest in gdb (under -icount shift=0 a tick is an
+# instruction, so this explains the figures ./mica bench prints).
+#
+#   ./mica run --cmdline "init=bench" --debug &        (waits for gdb)
+#   MICA_PROFILE_START=ipc_fastpath_call MICA_PROFILE_SKIP=50 \
+#     gdb -q -batch -x tools/gdb_path_profile.py build/kernel/kernel.elf
+#
+# It stops at the SKIP-th arrival at START, then steps until it arrives there
+# again, and prints the instruction count per function and in order.
+import collections
+import os
+
+import gdb
+
+start_symbol = os.environ.get("MICA_PROFILE_START", "ipc_fastpath_call")
+skip = int(os.environ.get("MICA_PROFILE_SKIP", "50"))
+limit = int(os.environ.get("MICA_PROFILE_LIMIT", "20000"))
+
+gdb.execute("set pagination off")
+gdb.execute("target remote :1234")
+gdb.execute(f"hbreak {start_symbol}")
+for _ in range(skip + 1):
+    gdb.execute("continue", to_string=True)
+gdb.execute("delete")
+counts, order = collections.Counter(), []
+start = int(gdb.parse_and_eval("$pc"))
+steps = 0
+while steps < limit:
+    pc = int(gdb.parse_and_eval("$pc"))
+    if steps > 10 and pc == start:
+        break
+    where = gdb.execute(f"info symbol {pc}", to_string=True).split(" in section")[0]
+    name = where.split(" + ")[0].strip() if "No symbol" not in where else (
+        "user" if pc < 0x800000000000 else hex(pc))
+    counts[name] += 1
+    if not order or order[-1][0] != name:
+        order.append([name, 0])
+    order[-1][1] += 1
+    gdb.execute("stepi", to_string=True)
+    steps += 1
+print("TOTAL", steps)
+for name, n in counts.most_common():
+    print(f"{n:6d} {name}")
+print("SEQUENCE")
+for name, n in order:
+    print(f"{n:5d} {name}")
+gdb.execute("kill")
