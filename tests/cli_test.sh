@@ -20,6 +20,7 @@ expect 2 frobnicate
 expect 2 run --frobnicate
 expect 2 test --frobnicate
 expect 2 bench --frobnicate
+expect 2 fuzz --frobnicate
 expect 2 run --smp
 rm -f /tmp/mica-cli.$$
 exit $fail

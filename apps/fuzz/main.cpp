@@ -1,0 +1,159 @@
+// fuzz: the syscall fuzzer. Boots as the first process (`init=fuzz`) and
+// runs workers, each a process of its own with no privileges, issuing random
+// system calls with random and half-valid arguments: real handles of every
+// type with all sorts of rights, random values, pointers that are null,
+// kernel, unmapped, misaligned or valid, sizes from 0 to huge. Seeded and
+// reproducible: the same seed gives the same calls. A worker that blocks or
+// kills itself is fine; the kernel must never panic, hang or leak: after the
+// run, free memory is back to its starting figure.
+//
+//   fuzz -- seed=S count=N | seconds=T    (./mica fuzz, tools/fuzz.py)
+// It prints `fuzz-result: N syscalls, L leaked pages, seed S`; the host
+// side adds what only it can see (a kernel panic or hang).
+#include "format.h"
+#include "mica/process.h"
+#include "mica/runtime.h"
+#include "mica/strings.h"
+#include "mica/syscall_numbers.h"
+
+using namespace mica;
+
+namespace {
+
+uint64_t g_state;
+uint64_t next() {  // xorshift64*
+    g_state ^= g_state >> 12;
+    g_state ^= g_state << 25;
+    g_state ^= g_state >> 27;
+    return g_state * 0x2545F4914F6CDD1DULL;
+}
+uint64_t below(uint64_t n) { return n ? next() % n : 0; }
+
+uint64_t number(const char* key, uint64_t fallback) {
+    char text[24];
+    if (!cmdline_value(key, text, sizeof text)) return fallback;
+    uint64_t v = 0;
+    for (const char* p = text; *p >= '0' && *p <= '9'; ++p) v = v * 10 + (*p - '0');
+    return v;
+}
+
+// --- the worker ----------------------------------------------------------------
+
+constexpr int kPool = 24;
+Handle g_pool[kPool];
+int g_pool_size = 0;
+alignas(16) uint8_t g_buffer[3 * 4096];
+
+void add(int64_t h) {
+    if (h > 0 && g_pool_size < kPool) g_pool[g_pool_size++] = static_cast<Handle>(h);
+}
+
+void make_pool() {
+    add(startup().self_process);
+    add(startup().self_thread);
+    add(sys::memory_create(4096));
+    add(sys::memory_create(3 * 4096));
+    add(sys::endpoint_create());
+    add(sys::notification_create());
+    add(sys::process_create("victim", 6, 128 * 1024));
+    add(sys::handle_mint(g_pool[4], kRightWrite, 7));
+    // The same objects again with fewer rights.
+    for (int i = 0; i < 8 && g_pool_size < kPool; ++i)
+        add(sys::handle_duplicate(g_pool[below(g_pool_size)], static_cast<uint32_t>(below(256))));
+}
+
+uint64_t pointer() {
+    switch (below(8)) {
+        case 0: return 0;
+        case 1: return 0xffff'8000'0000'0000ULL + below(1ULL << 30);   // direct map
+        case 2: return 0xffff'ffff'8000'0000ULL + below(1 << 22);       // kernel image
+        case 3: return 0x0000'1234'0000'0000ULL;                        // unmapped
+        case 4: return reinterpret_cast<uint64_t>(g_buffer) + below(sizeof g_buffer);  // misaligned, valid
+        case 5: return 0x0000'7fff'ffff'f000ULL + below(0x2000);        // across the top of user space
+        default: return reinterpret_cast<uint64_t>(g_buffer);
+    }
+}
+
+uint64_t argument() {
+    switch (below(10)) {
+        case 0: case 1: case 2: return g_pool_size ? g_pool[below(g_pool_size)] : 0;  // a real handle
+        case 3: return pointer();
+        case 4: return below(2) ? below(4097) : 4096 * below(64);  // sizes
+        case 5: return ~0ULL - below(4096);                          // huge
+        case 6: return below(256);                                   // small values, rights masks
+        case 7: return 0x10000 + 4096 * below(1 << 20);             // addresses to map at
+        case 8: return static_cast<uint32_t>(next());                // handle-shaped noise
+        default: return next();
+    }
+}
+
+int worker(uint64_t count) {
+    make_pool();
+    for (uint64_t i = 0; i < count; ++i) {
+        uint64_t n = below(kSyscallCount + 3);
+        if (n == kSysProcessExit || n == kSysThreadExit) continue;  // that would be the end of us
+        uint64_t a[6];
+        for (auto& x : a) x = argument();
+        if (n == kSysDebugWrite && below(8) != 0) a[0] = 0xffff'8000'0000'0000ULL;  // mostly the error path: a quiet log
+        if (n == kSysThreadSleep || n == kSysProcessWait || n == kSysNotificationWait)
+            a[n == kSysThreadSleep ? 0 : 1] %= 1'000'000;  // short waits: keep the calls coming
+        detail::raw_syscall(n, a[0], a[1], a[2], a[3], a[4], a[5]);
+        if (below(64) == 0 && g_pool_size < kPool) add(static_cast<int64_t>(a[0]));  // maybe a fresh handle
+    }
+    return 0;
+}
+
+// --- the campaign --------------------------------------------------------------
+
+}  // namespace
+
+int main() {
+    char role[16];
+    uint64_t seed = number("seed", 1);
+    g_state = seed * 0x9E3779B97F4A7C15ULL + 1;
+    if (cmdline_value("role", role, sizeof role)) return worker(number("count", 1000));
+
+    uint64_t total = number("count", 100000);
+    uint64_t seconds = number("seconds", 0);
+    if (seconds) total = ~0ULL;
+    uint64_t deadline = seconds ? static_cast<uint64_t>(sys::clock_monotonic()) + seconds * 1'000'000'000 : ~0ULL;
+    constexpr uint64_t kPerWorker = 2000;
+    const void* elf;
+    size_t size;
+    if (!map_boot_module("fuzz", &elf, &size)) return 2;
+    print("fuzz: seed %lu, workers of %lu syscalls\n", seed, kPerWorker);
+    SystemInfo before{}, after{};
+    uint64_t done = 0, workers = 0, killed = 0, faulted = 0;
+    for (int warm = 0; warm < 2; ++warm) {  // the kernel heap grows to its working size first
+        sys::system_info(&before);
+        for (uint64_t w = 0; done < total && (warm == 0 ? w < 2 : true); ++w, ++workers) {
+            if (warm && static_cast<uint64_t>(sys::clock_monotonic()) > deadline) break;
+            char cmdline[64];
+            format_to(cmdline, sizeof cmdline, "role=worker seed=%lu count=%lu", seed * 1000003 + workers, kPerWorker);
+            SpawnOptions o{.name = "fuzzworker", .cmdline = cmdline, .quota = 2 << 20, .priority = 8};
+            int64_t p = spawn(elf, size, o);
+            if (p < 0) {
+                print("fuzz: cannot start a worker: %s\n", error_name(p));
+                return 1;
+            }
+            int64_t status = 0;
+            if (sys::process_wait(static_cast<Handle>(p), 2'000'000'000, &status) == kErrTimedOut) {
+                sys::process_kill(static_cast<Handle>(p), -77);  // blocked in some call: fine
+                sys::process_wait(static_cast<Handle>(p), kWaitForever, &status);
+                ++killed;
+            }
+            if (status <= kExitFaultBase && status > kExitFaultBase - 32) ++faulted;
+            sys::handle_close(static_cast<Handle>(p));
+            done += kPerWorker;
+        }
+        if (warm == 0) done = 0;
+    }
+    sys::system_info(&after);
+    int64_t leaked = static_cast<int64_t>(before.free_frames) - static_cast<int64_t>(after.free_frames);
+    print("fuzz: %lu workers (%lu stopped by the time limit, %lu ended by their own faults)\n", workers, killed,
+          faulted);
+    print("fuzz: kernel heap %lu -> %lu bytes, processes %lu -> %lu\n", before.heap_bytes_used,
+          after.heap_bytes_used, before.processes, after.processes);
+    print("fuzz-result: %lu syscalls, %ld leaked pages, seed %lu\n", done, leaked, seed);
+    return leaked == 0 && after.heap_bytes_used == before.heap_bytes_used ? 0 : 1;
+}

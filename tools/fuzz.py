@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""./mica fuzz: boots the fuzzing image (apps/fuzz as the first process) and
+prints
+
+    fuzz: N syscalls, K kernel panics, L leaked pages, seed S
+
+The guest counts syscalls and leaked pages; a kernel panic or hang is what
+only the host can see (QEMU's exit status, a silent timeout). Exit status 0
+only when there was no panic, no hang and no leak."""
+import argparse
+import os
+import random
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import mkiso  # noqa: E402
+from qemu import EXIT_FAILURE, EXIT_SUCCESS  # noqa: E402
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--image", required=True)
+    p.add_argument("--seed", type=int, default=None)
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--count", type=int, default=None)
+    group.add_argument("--seconds", type=int, default=None)
+    args = p.parse_args()
+    seed = args.seed if args.seed is not None else random.randrange(1, 1 << 31)
+    budget = f"seconds={args.seconds}" if args.seconds else f"count={args.count or 100000}"
+    limit = (args.seconds or 0) + 120 + (args.count or 100000) // 500
+    with tempfile.TemporaryDirectory(prefix="mica-fuzz-") as tmp:
+        iso = os.path.join(tmp, "fuzz.iso")
+        mkiso.make_iso(args.image, iso, f"init=fuzz -- seed={seed} {budget}")
+        cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-m", "256M", "-display", "none",
+               "-no-reboot", "-monitor", "none", "-serial", "stdio",
+               "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-cdrom", iso, "-boot", "d"]
+        hang = False
+        try:
+            run = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=limit)
+            out, status = run.stdout.decode("utf-8", "replace"), run.returncode
+        except subprocess.TimeoutExpired as e:
+            out, status, hang = (e.stdout or b"").decode("utf-8", "replace"), None, True
+    result = [l for l in out.splitlines() if l.startswith("fuzz-result:")]
+    panics = 1 if "PANIC" in out or status == EXIT_FAILURE and not result else 0
+    syscalls, leaked = 0, 0
+    if result:
+        words = result[-1].split()
+        syscalls, leaked = int(words[1]), int(words[3])
+    if panics or hang or not result:
+        sys.stdout.write(out[-4000:])
+    print(f"fuzz: {syscalls} syscalls, {panics} kernel panics, {leaked} leaked pages, seed {seed}"
+          + (" (hang: the run never finished)" if hang else ""))
+    ok = result and not panics and not hang and leaked == 0 and status == EXIT_SUCCESS
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
