@@ -28,7 +28,7 @@ Process::~Process() {
 }
 
 int64_t Process::create(const char* name, size_t name_length, Quota* parent, uint64_t quota_bytes,
-                        Ref<Process>* out) {
+                        Ref<Process>* out, Process* creator) {
     if (quota_bytes < kMinQuota || name_length >= kNameBytes) return kErrInvalidArgument;
     Ref<Quota> quota(parent ? Quota::create_child(*parent, quota_bytes) : Quota::create_root(quota_bytes));
     if (!quota) return parent && parent->limit() - parent->used() < quota_bytes ? kErrQuotaExceeded : kErrNoMemory;
@@ -38,6 +38,7 @@ int64_t Process::create(const char* name, size_t name_length, Quota* parent, uin
         quota->release(sizeof(Process));
         return kErrNoMemory;
     }
+    p->creator_pid_ = creator ? creator->pid_ : 0;
     for (size_t i = 0; i < name_length; ++i) p->name_[i] = name[i];
     p->name_[name_length] = '\0';
     Ref<Process> ref(p);
@@ -62,9 +63,26 @@ void Process::start_thread(Thread* t) {
     sched_make_ready(t);
 }
 
-void Process::on_zero_handles() {
-    if (state_ == State::created) terminate(0);
+// Ending a never-started process closes its handles, which may end others
+// the same way: they queue here and are ended one after another, so a long
+// chain of them cannot exhaust the kernel stack.
+void Process::end_unstarted(Process* p) {
+    static List<Process, &Process::reap_node> pending;
+    static bool draining = false;
+    if (p->state_ != State::created || p->reap_node.linked()) return;
+    p->ref();
+    pending.push_back(p);
+    if (draining) return;
+    draining = true;
+    while (Process* next = pending.pop_front()) {
+        next->terminate(0);
+        next->unref();
+    }
+    draining = false;
 }
+
+// A process that was never started ends when no handle names it.
+void Process::on_zero_handles() { end_unstarted(this); }
 
 void Process::terminate(int64_t status) {
     if (!alive()) return;
@@ -85,6 +103,11 @@ void Process::terminate(int64_t status) {
         }
     });
     handles_.clear(*quota_);
+    // What it created and never started goes with it: nothing else could
+    // start it, and a handle it holds to itself would keep it for ever.
+    all_processes().for_each([&](Process* p) {
+        if (p->creator_pid_ == pid_ && p->state_ == State::created) end_unstarted(p);
+    });
     address_space_.destroy();
     fault_handler_.reset();
     if (io_bitmap_) {

@@ -31,8 +31,10 @@ public:
 
     // A new process with its own quota of `quota_bytes`, carved from `parent`
     // (or a root quota when `parent` is null: the first process).
+    // `creator`: the process making it (null for the first); a process that
+    // was never started ends with its creator.
     static int64_t create(const char* name, size_t name_length, Quota* parent,
-                          uint64_t quota_bytes, Ref<Process>* out);
+                          uint64_t quota_bytes, Ref<Process>* out, Process* creator = nullptr);
 
     ~Process() override;
 
@@ -98,6 +100,7 @@ public:
     static void for_each(F&& f);
 
     ListNode all_node;
+    ListNode reap_node;  // waiting to be terminated (see on_zero_handles)
 
 protected:
     void on_zero_handles() override;
@@ -105,12 +108,16 @@ protected:
 private:
     Process(Quota* quota, uint64_t pid);
     void finish();
+    // Ends `p` (a never-started process) without growing the kernel stack
+    // with chains of them.
+    static void end_unstarted(Process* p);
 
     HandleTable handles_;
     AddressSpace address_space_;
     List<Thread, &Thread::process_node> threads_;
     WaitQueue exit_waiters_;
     Quota* quota_;  // holds a reference
+    uint64_t creator_pid_ = 0;
     Ref<Endpoint> fault_handler_;
     uint8_t* io_bitmap_ = nullptr;  // kIoPortCount bits, 0 = allowed; charged to the quota
     uint64_t io_owner_id_ = 0;      // changes whenever the bitmap does

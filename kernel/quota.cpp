@@ -30,14 +30,15 @@ void Quota::release(uint64_t bytes) {
     used_ -= bytes;
 }
 
+// Iterative, not recursive: quotas nest as deep as processes do, and the
+// kernel stack must not grow with that depth.
 void Quota::unref() {
-    if (--refs_ != 0) return;
-    KASSERT(used_ == 0);
-    Quota* parent = parent_;
-    uint64_t reserved = limit_ + sizeof(Quota);
-    delete this;
-    if (parent) {
-        parent->release(reserved);
-        parent->unref();
+    for (Quota* q = this; q && --q->refs_ == 0;) {
+        KASSERT(q->used_ == 0);
+        Quota* parent = q->parent_;
+        uint64_t reserved = q->limit_ + sizeof(Quota);
+        delete q;
+        if (parent) parent->release(reserved);
+        q = parent;
     }
 }

@@ -181,6 +181,17 @@ int main() {
     if (is(mode, "kernel_pointers")) return check_kernel_pointers();
     if (is(mode, "forge_handles")) return forge_handles();
     if (is(mode, "quota")) return quota();
+    if (is(mode, "self_reference")) {
+        // Two never-started processes, each holding handles to itself and the other.
+        int64_t a = sys::process_create("loop-a", 6, 64 * 1024);
+        int64_t b = sys::process_create("loop-b", 6, 64 * 1024);
+        const int64_t pairs[][2] = {{a, a}, {a, b}, {b, a}, {b, b}};
+        for (auto& p : pairs)
+            if (sys::handle_grant(static_cast<Handle>(p[0]), static_cast<Handle>(p[1]), kRightsSame) < 0) return 1;
+        sys::handle_close(static_cast<Handle>(a));
+        sys::handle_close(static_cast<Handle>(b));
+        return 0;  // they go when we do
+    }
     if (is(mode, "exhaust")) return exhaust();
     if (is(mode, "spin")) for (;;) {
         }

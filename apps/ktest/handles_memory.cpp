@@ -89,3 +89,59 @@ void ktest::test_quota() {
     EXPECT_EQ(after.processes, before.processes);
     EXPECT_EQ(run_child("exit42"), 42);  // and life goes on
 }
+
+// Regression: closing the head of a long chain of never-started processes,
+// each holding the only handle to the next, ended them by recursion — one
+// kernel stack frame chain per process, enough to overflow the kernel stack.
+namespace {
+void chain_once(int length);
+}
+
+void ktest::test_handle_chain() {
+    chain_once(1500);  // the first time the kernel heap grows to hold them all
+    chain_once(1500);
+}
+
+namespace {
+void chain_once(int kLength) {
+    SystemInfo before{}, after{};
+    sys::system_info(&before);
+    int64_t head = sys::process_create("chain", 5, 64 * 1024);
+    EXPECT(head > 0);
+    int64_t tail = head;
+    for (int i = 1; i < kLength; ++i) {
+        int64_t next = sys::process_create("chain", 5, 64 * 1024);
+        if (next < 0) {
+            EXPECT_EQ(next, 0);
+            break;
+        }
+        // The tail gets a handle to the next; then ours to the tail goes, so
+        // only its predecessor names it.
+        EXPECT(sys::handle_grant(static_cast<Handle>(tail), static_cast<Handle>(next), kRightsSame) > 0);
+        if (tail != head) EXPECT_EQ(sys::handle_close(static_cast<Handle>(tail)), kOk);
+        tail = next;
+    }
+    if (tail != head) EXPECT_EQ(sys::handle_close(static_cast<Handle>(tail)), kOk);
+    SystemInfo middle{};
+    sys::system_info(&middle);
+    EXPECT_EQ(middle.processes, before.processes + kLength);  // all alive, through the chain
+    EXPECT_EQ(sys::handle_close(static_cast<Handle>(head)), kOk);  // and now all end
+    sys::system_info(&after);
+    EXPECT_EQ(after.processes, before.processes);
+    EXPECT_EQ(after.heap_bytes_used, before.heap_bytes_used);
+    EXPECT(after.free_frames + 16 * 16 >= before.free_frames);  // heap growth at most
+}
+}  // namespace
+
+// Regression (found by the fuzzer, seed 12345): a never-started process
+// holding a handle to itself was never reclaimed — its page tables and its
+// quota reservation leaked. It now ends with its creator.
+void ktest::test_self_reference() {
+    EXPECT_EQ(run_child("exit0"), 0);  // maps ktest_child's module once, for good
+    SystemInfo before{}, after{};
+    sys::system_info(&before);
+    EXPECT_EQ(run_child("self_reference"), 0);
+    sys::system_info(&after);
+    EXPECT_EQ(after.processes, before.processes);
+    EXPECT_EQ(after.free_frames, before.free_frames);
+}

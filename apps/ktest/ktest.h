@@ -34,6 +34,8 @@ void test_isolation();
 void test_preemption();
 void test_churn();
 void test_quota();
+void test_handle_chain();
+void test_self_reference();
 void test_ipc();
 void test_ipc_errors();
 void test_notifications();

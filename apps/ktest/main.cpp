@@ -58,6 +58,8 @@ constexpr Test kTests[] = {
     {"isolation", test_isolation},
     {"preemption", test_preemption},
     {"quota", test_quota},
+    {"handle_chain", test_handle_chain},
+    {"self_reference", test_self_reference},
     {"ipc", test_ipc},
     {"ipc_errors", test_ipc_errors},
     {"notifications", test_notifications},
