@@ -96,7 +96,7 @@ void sched_unready(Thread* t) {
 }
 
 namespace {
-void switch_now(Cpu& cpu, Thread* prev, Thread* next) {
+[[gnu::always_inline]] inline void switch_now(Cpu& cpu, Thread* prev, Thread* next) {
     next->state = Thread::State::running;
     cpu.current = next;
     if (Process* p = next->process()) {
