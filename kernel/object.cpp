@@ -3,12 +3,10 @@
 #include "quota.h"
 
 uint64_t KObject::next_koid_ = 1;
-uint64_t KObject::live_ = 0;
 
-KObject::KObject(ObjectType type) : type_(type), koid_(next_koid_++) { ++live_; }
+KObject::KObject(ObjectType type) : type_(type), koid_(next_koid_++) {}
 
 KObject::~KObject() {
-    --live_;
     if (charged_quota_) {
         charged_quota_->release(charged_bytes_);
         charged_quota_->unref();

@@ -38,8 +38,6 @@ public:
         if (--handles_ == 0) on_zero_handles();
     }
 
-    static uint64_t live_objects() { return live_; }
-
     // Records that `bytes` were charged to `quota` for this object; they are
     // given back when it is destroyed.
     void charge_to(Quota& quota, uint64_t bytes);
@@ -58,7 +56,6 @@ private:
     Quota* charged_quota_ = nullptr;  // holds a reference
     uint64_t charged_bytes_ = 0;
     static uint64_t next_koid_;
-    static uint64_t live_;
 };
 
 // An owning reference: Ref<Thread> keeps the thread alive while it exists.

@@ -88,13 +88,6 @@ void sched_make_ready(Thread* t) {
     request_preemption_by(t);
 }
 
-void sched_unready(Thread* t) {
-    KASSERT(t->state == Thread::State::ready);
-    g_ready[t->priority].remove(t);
-    if (g_ready[t->priority].empty()) g_ready_bits &= ~(1u << t->priority);
-    t->state = Thread::State::blocked;
-}
-
 namespace {
 [[gnu::always_inline]] inline void switch_now(Cpu& cpu, Thread* prev, Thread* next) {
     next->state = Thread::State::running;

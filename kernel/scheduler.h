@@ -44,9 +44,6 @@ int sched_highest_ready();
 bool sched_wake(Thread* t, int64_t result);
 void sched_wake_all(WaitQueue& queue, int64_t result);
 
-// Takes a ready thread off the run queue (it is being killed before it ran).
-void sched_unready(Thread* t);
-
 // Ends the current thread. Its kernel stack is freed after the switch away.
 [[noreturn]] void sched_exit_current();
 
