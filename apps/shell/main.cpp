@@ -57,20 +57,34 @@ Handle lookup(const char* scheme) {
     return e == kOk ? h : kNoHandle;
 }
 
-// "scheme:path" -> the scheme's endpoint and the path. Only initfs serves
-// files so far.
+// "scheme:path" -> the scheme's endpoint (looked up once, then kept) and the path.
 bool resolve(const char* name, Handle* ep, const char** path, const char* command) {
+    static struct {
+        char scheme[32];
+        Handle endpoint;
+    } known[8];
+    static int known_count = 0;
     const char* colon = strchr(name, ':');
     if (!colon) {
         printf_out("%s: %s: name a scheme, as in initfs:/bin\n", command, name);
         return false;
     }
-    if (static_cast<size_t>(colon - name) != 6 || strncmp(name, "initfs", 6) != 0) {
-        printf_out("%s: %.*s: no such file scheme\n", command, static_cast<int>(colon - name), name);
+    size_t n = static_cast<size_t>(colon - name);
+    *path = colon + 1;
+    for (int i = 0; i < known_count; ++i)
+        if (strlen(known[i].scheme) == n && !strncmp(known[i].scheme, name, n)) return *ep = known[i].endpoint, true;
+    char scheme[32];
+    copy_string(scheme, n + 1 < sizeof scheme ? n + 1 : sizeof scheme, name);
+    Handle h = lookup(scheme);
+    if (h == kNoHandle) {
+        printf_out("%s: %.*s: no such file scheme\n", command, static_cast<int>(n), name);
         return false;
     }
-    *ep = g_initfs;
-    *path = colon + 1;
+    if (known_count < 8) {
+        copy_string(known[known_count].scheme, sizeof known[known_count].scheme, scheme);
+        known[known_count++].endpoint = h;
+    }
+    *ep = h;
     return true;
 }
 
@@ -96,7 +110,7 @@ void cmd_ls(const char* arg) {
             break;
         }
         if (r.type == proto::fs::kDirectory) printf_out("%s/\n", r.name);
-        else printf_out("%-16s %lu\n", r.name, r.size);
+        else printf_out("%-32s %lu\n", r.name, r.size);
     }
 }
 
@@ -236,6 +250,7 @@ void help() {
         "  hang NAME         make a service stop answering (init notices, restarts it)\n"
         "  dmesg             the system log\n"
         "  uptime, mem       time since boot; memory\n"
+        "  lspci             the PCI devices (ls pci:)\n"
         "  poweroff          end the system\n"
         "  NAME [ARGS]       run initfs:/bin/NAME\n");
 }
@@ -260,6 +275,7 @@ void execute(char* line) {
     else if (!strcmp(line, "dmesg")) cmd_dmesg();
     else if (!strcmp(line, "mem")) cmd_mem();
     else if (!strcmp(line, "uptime")) cmd_uptime();
+    else if (!strcmp(line, "lspci")) cmd_ls("pci:");
     else if (!strcmp(line, "poweroff")) {
         proto::init::Poweroff::Request q{0};
         proto::init::Poweroff::Reply r;
