@@ -11,6 +11,7 @@
 #include "proto/init.h"
 #include "proto/log.h"
 #include "proto/ns.h"
+#include "proto/rtc.h"
 
 using namespace mica;
 
@@ -191,6 +192,19 @@ void cmd_mem() {
                s.free_frames * 4, s.heap_bytes_used >> 10);
 }
 
+void cmd_date() {
+    static Handle rtc = kNoHandle;
+    if (rtc == kNoHandle) rtc = lookup("rtc");
+    proto::rtc::Now::Request q{};
+    proto::rtc::Now::Reply r{};
+    int64_t e = rtc == kNoHandle ? kErrNotFound : retry_call<proto::rtc::Now>(rtc, q, &r);
+    if (e != kOk) {
+        printf_out("date: %s\n", error_name(e));
+        return;
+    }
+    printf_out("%04u-%02u-%02u %02u:%02u:%02u UTC\n", r.year, r.month, r.day, r.hour, r.minute, r.second);
+}
+
 void cmd_uptime() {
     uint64_t ns = static_cast<uint64_t>(sys::clock_monotonic());
     printf_out("up %lu.%03lu s\n", ns / 1'000'000'000, ns / 1'000'000 % 1000);
@@ -251,6 +265,7 @@ void help() {
         "  dmesg             the system log\n"
         "  uptime, mem       time since boot; memory\n"
         "  lspci             the PCI devices (ls pci:)\n"
+        "  date              the time of day (from the real-time clock)\n"
         "  poweroff          end the system\n"
         "  NAME [ARGS]       run initfs:/bin/NAME\n");
 }
@@ -276,6 +291,7 @@ void execute(char* line) {
     else if (!strcmp(line, "mem")) cmd_mem();
     else if (!strcmp(line, "uptime")) cmd_uptime();
     else if (!strcmp(line, "lspci")) cmd_ls("pci:");
+    else if (!strcmp(line, "date")) cmd_date();
     else if (!strcmp(line, "poweroff")) {
         proto::init::Poweroff::Request q{0};
         proto::init::Poweroff::Reply r;
