@@ -95,9 +95,6 @@ public:
     void thread_exited(Thread* t);
 
     static uint64_t live_count();
-    // Calls f(Process&) for every process not yet dead.
-    template <typename F>
-    static void for_each(F&& f);
 
     ListNode all_node;
     ListNode reap_node;  // waiting to be terminated (see on_zero_handles)
@@ -145,8 +142,3 @@ List<Process, &Process::all_node>& all_processes();
 
 // The process of the running thread (the one making the current system call).
 inline Process& current_process() { return *this_cpu().current->process(); }
-
-template <typename F>
-void Process::for_each(F&& f) {
-    all_processes().for_each([&](Process* p) { f(*p); });
-}

@@ -3,12 +3,11 @@
 // notification bits; a child granted a port range can use those ports and
 // no others.
 #include "ktest.h"
+#include "mica/ports.h"
 
 using namespace mica;
 
-namespace {
-inline void outb(uint16_t port, uint8_t v) { asm volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
-}  // namespace
+using ports::out8;
 
 void ktest::test_devices() {
     const Handle resource = startup().resource;
@@ -36,14 +35,14 @@ void ktest::test_devices() {
     EXPECT(irq > 0);
     EXPECT_EQ(sys::irq_create(resource, 0, n, 1), kErrAlreadyExists);
     EXPECT_EQ(sys::io_ports_grant(self, pit_handle), kOk);
-    outb(0x43, 0x34);  // channel 0, rate generator
-    outb(0x40, 1193 & 0xff);  // 1 kHz
-    outb(0x40, 1193 >> 8);
+    out8(0x43, 0x34);  // channel 0, rate generator
+    out8(0x40, 1193 & 0xff);  // 1 kHz
+    out8(0x40, 1193 >> 8);
     for (int i = 0; i < 5; ++i) {
         EXPECT_EQ(sys::notification_wait(n, 1'000'000'000), 0x4);
         EXPECT_EQ(sys::irq_ack(static_cast<Handle>(irq)), kOk);
     }
-    outb(0x43, 0x30);  // back to one-shot: it stops after one more count
+    out8(0x43, 0x30);  // back to one-shot: it stops after one more count
     EXPECT_EQ(sys::irq_ack(memory), kErrWrongType);
     EXPECT_EQ(sys::handle_close(static_cast<Handle>(irq)), kOk);
     // Closed: the line is free for someone else again.

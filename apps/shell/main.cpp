@@ -19,12 +19,6 @@ namespace {
 
 Handle g_init, g_ns, g_log, g_console, g_initfs;
 
-// Idempotent operations are retried by the runtime across server restarts.
-template <class Op>
-int64_t retry_call(Handle ep, const typename Op::Request& q, typename Op::Reply* r, rpc::Extras extras = {}) {
-    return rpc::call<Op>(ep, q, r, extras);
-}
-
 void out(const char* text, size_t n) {
     static proto::console::Write::Request q;
     proto::console::Write::Reply r;
@@ -33,7 +27,7 @@ void out(const char* text, size_t n) {
         q.size = static_cast<uint32_t>(chunk);
         memcpy(q.data, text, chunk);
         // Better twice than never: a write the console's crash cut short is made again.
-        for (int i = 0; i < rpc::kRetries && retry_call<proto::console::Write>(g_console, q, &r) == kErrPeerClosed; ++i) {
+        for (int i = 0; i < rpc::kRetries && rpc::call<proto::console::Write>(g_console, q, &r) == kErrPeerClosed; ++i) {
         }
         text += chunk, n -= chunk;
     }
@@ -54,7 +48,7 @@ Handle lookup(const char* scheme) {
     copy_string(q.scheme, sizeof q.scheme, scheme);
     proto::ns::Lookup::Reply r;
     Handle h = kNoHandle;
-    int64_t e = retry_call<proto::ns::Lookup>(g_ns, q, &r, rpc::Extras{.received_handle = &h});
+    int64_t e = rpc::call<proto::ns::Lookup>(g_ns, q, &r, rpc::Extras{.received_handle = &h});
     return e == kOk ? h : kNoHandle;
 }
 
@@ -93,7 +87,7 @@ void cmd_ls(const char* arg) {
     if (!arg || !strcmp(arg, ":")) {
         proto::ns::Schemes::Request q{};
         static proto::ns::Schemes::Reply r;
-        if (retry_call<proto::ns::Schemes>(g_ns, q, &r) != kOk) return;
+        if (rpc::call<proto::ns::Schemes>(g_ns, q, &r) != kOk) return;
         for (uint32_t i = 0; i < r.count; ++i) printf_out("%s:\n", r.names[i]);
         return;
     }
@@ -104,7 +98,7 @@ void cmd_ls(const char* arg) {
     copy_string(q.path, sizeof q.path, path);
     for (q.index = 0;; ++q.index) {
         proto::fs::ReadDir::Reply r{};
-        int64_t e = retry_call<proto::fs::ReadDir>(ep, q, &r);
+        int64_t e = rpc::call<proto::fs::ReadDir>(ep, q, &r);
         if (e == kErrNotFound && q.index > 0) break;
         if (e != kOk) {
             printf_out("ls: %s: %s\n", arg, error_name(e));
@@ -128,7 +122,7 @@ void cmd_cat(const char* arg) {
     copy_string(q.path, sizeof q.path, path);
     q.length = sizeof r.data;
     for (q.offset = 0;; q.offset += r.size) {
-        int64_t e = retry_call<proto::fs::Read>(ep, q, &r);
+        int64_t e = rpc::call<proto::fs::Read>(ep, q, &r);
         if (e < 0) {
             printf_out("cat: %s: %s\n", arg, error_name(e));
             return;
@@ -150,7 +144,7 @@ const char* state_name(uint32_t s) {
 void cmd_ps() {
     proto::init::Ps::Request q{};
     static proto::init::Ps::Reply r;
-    if (int64_t e = retry_call<proto::init::Ps>(g_init, q, &r); e != kOk) {
+    if (int64_t e = rpc::call<proto::init::Ps>(g_init, q, &r); e != kOk) {
         printf_out("ps: %s\n", error_name(e));
         return;
     }
@@ -171,7 +165,7 @@ void cmd_kill(const char* command, const char* arg, proto::init::KillHow how) {
     copy_string(q.name, sizeof q.name, arg);
     q.how = how;
     proto::init::Kill::Reply r;
-    int64_t e = retry_call<proto::init::Kill>(g_init, q, &r);
+    int64_t e = rpc::call<proto::init::Kill>(g_init, q, &r);
     if (e != kOk) printf_out("%s: %s: %s\n", command, arg, error_name(e));
 }
 
@@ -179,7 +173,7 @@ void cmd_dmesg() {
     proto::log::Read::Request q{};
     static proto::log::Read::Reply r;
     for (;;) {
-        if (retry_call<proto::log::Read>(g_log, q, &r) != kOk || r.size == 0) return;
+        if (rpc::call<proto::log::Read>(g_log, q, &r) != kOk || r.size == 0) return;
         out(r.text, r.size);
         q.offset = r.next;
     }
@@ -197,7 +191,7 @@ void cmd_date() {
     if (rtc == kNoHandle) rtc = lookup("rtc");
     proto::rtc::Now::Request q{};
     proto::rtc::Now::Reply r{};
-    int64_t e = rtc == kNoHandle ? kErrNotFound : retry_call<proto::rtc::Now>(rtc, q, &r);
+    int64_t e = rtc == kNoHandle ? kErrNotFound : rpc::call<proto::rtc::Now>(rtc, q, &r);
     if (e != kOk) {
         printf_out("date: %s\n", error_name(e));
         return;
@@ -217,7 +211,7 @@ bool run_program(const char* name, const char* args) {
     proto::fs::Stat::Request sq{};
     copy_string(sq.path, sizeof sq.path, path);
     proto::fs::Stat::Reply sr;
-    if (retry_call<proto::fs::Stat>(g_initfs, sq, &sr) != kOk || sr.type != proto::fs::kFile) return false;
+    if (rpc::call<proto::fs::Stat>(g_initfs, sq, &sr) != kOk || sr.type != proto::fs::kFile) return false;
     static uint8_t image[1 << 20];
     if (sr.size > sizeof image) {
         printf_out("%s: too large to load\n", name);
@@ -228,7 +222,7 @@ bool run_program(const char* name, const char* args) {
     copy_string(q.path, sizeof q.path, path);
     q.length = sizeof r.data;
     for (q.offset = 0; q.offset < sr.size; q.offset += r.size) {
-        if (retry_call<proto::fs::Read>(g_initfs, q, &r) <= 0) {
+        if (rpc::call<proto::fs::Read>(g_initfs, q, &r) <= 0) {
             printf_out("%s: cannot read\n", name);
             return true;
         }
@@ -295,7 +289,7 @@ void execute(char* line) {
     else if (!strcmp(line, "poweroff")) {
         proto::init::Poweroff::Request q{0};
         proto::init::Poweroff::Reply r;
-        int64_t e = retry_call<proto::init::Poweroff>(g_init, q, &r);
+        int64_t e = rpc::call<proto::init::Poweroff>(g_init, q, &r);
         printf_out("poweroff: %s\n", error_name(e));
     } else if (!run_program(line, args)) {
         printf_out("%s: no such command (try 'help')\n", line);
@@ -318,7 +312,7 @@ int main() {
     for (;;) {
         printf_out("mica> ");
         proto::console::ReadLine::Request q{};
-        int64_t e = retry_call<proto::console::ReadLine>(g_console, q, &r);
+        int64_t e = rpc::call<proto::console::ReadLine>(g_console, q, &r);
         if (e != kOk) continue;
         if (r.eof) {
             printf_out("(end of input)\n");

@@ -5,6 +5,7 @@
 // that need them.
 // handles[0]: our endpoint.
 #include "format.h"
+#include "mica/ports.h"
 #include "mica/rpc.h"
 #include "mica/strings.h"
 #include "proto/fs.h"
@@ -13,16 +14,12 @@ using namespace mica;
 
 namespace {
 
-inline void outl(uint16_t port, uint32_t v) { asm volatile("outl %0, %1" ::"a"(v), "Nd"(port)); }
-inline uint32_t inl(uint16_t port) {
-    uint32_t v;
-    asm volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
-    return v;
-}
+using ports::in32;
+using ports::out32;
 
 uint32_t config_read(uint32_t bus, uint32_t device, uint32_t function, uint32_t offset) {
-    outl(0xcf8, 0x8000'0000u | bus << 16 | device << 11 | function << 8 | (offset & 0xfc));
-    return inl(0xcfc);
+    out32(0xcf8, 0x8000'0000u | bus << 16 | device << 11 | function << 8 | (offset & 0xfc));
+    return in32(0xcfc);
 }
 
 struct Device {

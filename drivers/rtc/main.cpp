@@ -1,6 +1,7 @@
 // rtc: the CMOS real-time clock (ports 0x70-0x71, granted by the manifest),
 // serving `rtc:` with the wall-clock time (UTC, as the PC keeps it).
 // handles[0]: our endpoint.
+#include "mica/ports.h"
 #include "mica/rpc.h"
 #include "proto/rtc.h"
 
@@ -8,16 +9,12 @@ using namespace mica;
 
 namespace {
 
-inline void outb(uint16_t port, uint8_t v) { asm volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
-inline uint8_t inb(uint16_t port) {
-    uint8_t v;
-    asm volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-    return v;
-}
+using ports::in8;
+using ports::out8;
 
 uint8_t cmos(uint8_t reg) {
-    outb(0x70, reg);  // bit 7 stays clear: NMIs stay enabled
-    return inb(0x71);
+    out8(0x70, reg);  // bit 7 stays clear: NMIs stay enabled
+    return in8(0x71);
 }
 
 struct Reading {

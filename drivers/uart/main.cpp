@@ -6,6 +6,7 @@
 //
 // handles[0]: our endpoint (receive; its notification is the IRQ);
 // handles[3]: the interrupt line (to acknowledge). Ports 0x3f8-0x3ff are ours.
+#include "mica/ports.h"
 #include "mica/rpc.h"
 #include "mica/strings.h"
 #include "proto/console.h"
@@ -17,19 +18,15 @@ namespace {
 constexpr uint16_t kBase = 0x3f8;
 enum : uint16_t { kData = 0, kIer = 1, kMcr = 4, kLsr = 5 };
 
-inline void outb(uint16_t port, uint8_t v) { asm volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
-inline uint8_t inb(uint16_t port) {
-    uint8_t v;
-    asm volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-    return v;
-}
+using ports::in8;
+using ports::out8;
 
 Handle g_irq;
 
 void put(char c) {
-    while (!(inb(kBase + kLsr) & 0x20)) {
+    while (!(in8(kBase + kLsr) & 0x20)) {
     }  // the transmitter takes a byte at a time; QEMU's is ready at once
-    outb(kBase + kData, static_cast<uint8_t>(c));
+    out8(kBase + kData, static_cast<uint8_t>(c));
 }
 
 void write(const char* s, size_t n) {
@@ -126,7 +123,7 @@ void input(char c) {
 
 // Takes what the UART holds while a reader waits (a finished line ends the wait).
 void drain() {
-    while (g_reader != kNoHandle && (inb(kBase + kLsr) & 0x01)) input(static_cast<char>(inb(kBase + kData)));
+    while (g_reader != kNoHandle && (in8(kBase + kLsr) & 0x01)) input(static_cast<char>(in8(kBase + kData)));
 }
 
 void on_interrupt(uint64_t) {
@@ -156,8 +153,8 @@ int main() {
     // The FIFOs stay off: switching them on empties them, losing what was
     // typed ahead; a byte at a time, each with its interrupt, is plenty for
     // a console.
-    outb(kBase + kMcr, 0x0b);  // DTR, RTS, OUT2 (lets the UART's interrupt out)
-    outb(kBase + kIer, 0x01);  // interrupt when a byte arrives
+    out8(kBase + kMcr, 0x0b);  // DTR, RTS, OUT2 (lets the UART's interrupt out)
+    out8(kBase + kIer, 0x01);  // interrupt when a byte arrives
     rpc::Server server(info.handles[0]);
     server.on<proto::console::Write>(write_op);
     server.on<proto::console::ReadLine>(read_line);

@@ -2,7 +2,7 @@
 
 #include "elf.h"
 #include "mica/runtime.h"
-#include "string.h"
+#include "mica/strings.h"
 
 extern "C" char mica_thread_entry[];  // crt0.S
 
@@ -12,12 +12,6 @@ namespace {
 constexpr uintptr_t kChildStackTop = 0x0000'7fff'ffff'0000;
 constexpr uintptr_t kLowest = 0x10000;
 uintptr_t g_next_free = 0x0000'2000'0000'0000;  // this process's own mappings grow from here
-
-void copy_string(char* dst, size_t size, const char* src) {
-    size_t i = 0;
-    for (; src[i] && i + 1 < size; ++i) dst[i] = src[i];
-    dst[i] = '\0';
-}
 
 int64_t load_segment(Handle process, const uint8_t* file, const ElfSegment& s) {
     uintptr_t start = s.vaddr & ~(kPageSize - 1);

@@ -10,7 +10,6 @@ namespace {
 constexpr uint32_t kMaxPayload = 8192;
 alignas(16) uint8_t g_request[kMaxPayload];
 alignas(16) uint8_t g_reply[kMaxPayload];
-Call* g_current = nullptr;
 }  // namespace
 
 int64_t call_raw(Handle endpoint, uint64_t label, const void* request, uint32_t request_size,
@@ -96,9 +95,7 @@ void Server::run() {
                 if (entries_[i].label == m.label) e = &entries_[i];
             if (e && exchange.recv_size == e->request_size) {
                 memset(g_reply, 0, e->reply_size);
-                g_current = &call;
                 status = e->handler(g_request, g_reply, call);
-                g_current = nullptr;
                 reply_size = e->reply_size;
             } else if (!e && other_) {
                 status = static_cast<int64_t>(other_(m, badge));
