@@ -25,6 +25,15 @@ enum Error : int64_t {
     kErrPeerClosed = -15,      // the other side is gone
     kErrWouldBlock = -16,      // a non-blocking call found nothing to do
     kErrLimit = -17,           // a fixed limit was reached (e.g. handle table full)
+    // File systems and devices.
+    kErrNotDirectory = -18,    // a path component that is not a directory
+    kErrIsDirectory = -19,     // a file operation on a directory
+    kErrNotEmpty = -20,        // removing a directory that still has entries
+    kErrNoSpace = -21,         // no free blocks or inodes left
+    kErrIo = -22,              // the device failed the transfer
+    kErrCorrupt = -23,         // on-disk data that breaks the format's rules
+    kErrNameTooLong = -24,     // a path or name longer than the format allows
+    kErrReadOnly = -25,        // the file system or device is read-only
 };
 
 constexpr const char* error_name(int64_t e) {
@@ -47,6 +56,14 @@ constexpr const char* error_name(int64_t e) {
         case kErrPeerClosed: return "peer closed";
         case kErrWouldBlock: return "would block";
         case kErrLimit: return "limit reached";
+        case kErrNotDirectory: return "not a directory";
+        case kErrIsDirectory: return "is a directory";
+        case kErrNotEmpty: return "directory not empty";
+        case kErrNoSpace: return "no space left";
+        case kErrIo: return "I/O error";
+        case kErrCorrupt: return "corrupt file system";
+        case kErrNameTooLong: return "name too long";
+        case kErrReadOnly: return "read-only";
         default: return "unknown error";
     }
 }
