@@ -80,9 +80,13 @@ private:
 constexpr unsigned kIrqLines = 16;   // legacy (ISA) interrupt lines
 constexpr size_t kIoPortCount = 65536;
 
-// Routes legacy interrupt `irq` to the kernel (masked until unmasked).
-bool irq_route(unsigned irq);
+// Routes legacy interrupt `irq` to the kernel (masked until unmasked);
+// `level`: level-triggered (PCI) rather than edge-triggered (ISA).
+bool irq_route(unsigned irq, bool level);
 void irq_set_masked(unsigned irq, bool masked);
+// True if [phys, phys + size) touches the interrupt controllers' registers,
+// which no process may map.
+bool is_kernel_device(uint64_t phys, uint64_t size);
 
 // The I/O ports ring 3 may use from now on: a bitmap of kIoPortCount bits
 // (0 = allowed), or null for none. `owner` identifies whose map it is, so

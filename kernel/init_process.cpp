@@ -73,7 +73,7 @@ const char* start(const BootInfo& boot, const char* program, UserImage* user) {
 
     StartupInfo info{};
     info.magic = kStartupMagic;
-    Ref<Resource> resource(new (std::nothrow) Resource());
+    Ref<Resource> resource(new (std::nothrow) Resource(kResourceRoot, 0, 0));
     if (!resource) return "out of memory";
     int64_t self = p->handles().add(p.get(), kRightsAll, p->quota());
     int64_t root = p->handles().add(resource.get(), kRightsAll, p->quota());

@@ -1,7 +1,8 @@
-// The root resource: the privilege to name physical memory, I/O ports and
-// interrupts, and to power the machine off. The kernel gives the one handle
-// to it to the first process, which passes it on only where the boot
-// manifest says.
+// Resources: the privilege to name physical device memory, I/O ports and
+// interrupts, to allocate DMA memory, and (the root only) to power the
+// machine off. The kernel gives the one root resource to the first process;
+// narrower ones are carved out of it (resource_create) so that each driver,
+// or the PCI server that hands out devices, holds exactly its ranges.
 #pragma once
 
 #include "object.h"
@@ -9,5 +10,17 @@
 class Resource final : public KObject {
 public:
     static constexpr ObjectType kType = ObjectType::resource;
-    Resource() : KObject(kType) {}
+    Resource(mica::ResourceKind kind, uint64_t base, uint64_t size)
+        : KObject(kType), kind(kind), base(base), size(size) {}
+
+    // True if this resource covers [first, first + count) of `wanted`.
+    bool allows(mica::ResourceKind wanted, uint64_t first, uint64_t count) const {
+        if (kind == mica::kResourceRoot) return true;
+        if (kind != wanted) return false;
+        if (wanted == mica::kResourceDma) return true;
+        return first >= base && count <= size && first - base <= size - count;
+    }
+
+    const mica::ResourceKind kind;
+    const uint64_t base, size;
 };

@@ -1,6 +1,6 @@
-// Device system calls: I/O port ranges and interrupt lines (privileged
-// creation through the root resource), granting ports to a process,
-// acknowledging interrupts.
+// Device system calls: narrower resources, I/O port ranges and interrupt
+// lines (created only inside a resource's range), granting ports to a
+// process, acknowledging interrupts.
 #include <new>
 
 #include "arch.h"
@@ -11,11 +11,24 @@
 
 using namespace mica;
 
+int64_t sys_resource_create(Handle parent, uint32_t kind, uint64_t base, uint64_t size) {
+    Process& self = current_process();
+    Ref<Resource> r;
+    if (int64_t e = self.get(parent, kRightManage, &r)) return e;
+    if (kind < kResourceMmio || kind > kResourceDma) return kErrInvalidArgument;
+    if (kind == kResourceDma) base = size = 0;
+    else if (size == 0 || base + size < base) return kErrInvalidArgument;
+    if (!r->allows(static_cast<ResourceKind>(kind), base, size)) return kErrAccessDenied;
+    return self.create_object<Resource>(kRightManage | kRightDuplicate | kRightTransfer,
+                                        static_cast<ResourceKind>(kind), base, size);
+}
+
 int64_t sys_io_ports_create(Handle resource, uint32_t base, uint32_t count) {
     Process& self = current_process();
     Ref<Resource> r;
     if (int64_t e = self.get(resource, kRightManage, &r)) return e;
     if (count == 0 || base >= arch::kIoPortCount || count > arch::kIoPortCount - base) return kErrInvalidArgument;
+    if (!r->allows(kResourceIoPorts, base, count)) return kErrAccessDenied;
     return self.create_object<IoPortRange>(kRightWrite | kRightDuplicate | kRightTransfer, base, count);
 }
 
@@ -31,19 +44,21 @@ int64_t sys_io_ports_grant(Handle process, Handle ports) {
     return kOk;
 }
 
-int64_t sys_irq_create(Handle resource, uint32_t irq, Handle notification, uint64_t bits) {
+int64_t sys_irq_create(Handle resource, uint32_t irq, uint32_t flags, Handle notification, uint64_t bits) {
     Process& self = current_process();
     Ref<Resource> r;
     if (int64_t e = self.get(resource, kRightManage, &r)) return e;
     Ref<Notification> n;
     if (int64_t e = self.get(notification, kRightSignal, &n)) return e;
-    if (irq >= arch::kIrqLines || bits == 0 || (bits & ~Notification::kBitsMask)) return kErrInvalidArgument;
+    if (irq >= arch::kIrqLines || bits == 0 || (bits & ~Notification::kBitsMask) || flags > kIrqLevel)
+        return kErrInvalidArgument;
+    if (!r->allows(kResourceIrq, irq, 1)) return kErrAccessDenied;
     if (IrqLine::lookup(irq)) return kErrAlreadyExists;
     Charge charge(self.quota(), sizeof(IrqLine));
     if (!charge) return kErrQuotaExceeded;
     Ref<IrqLine> line(new (std::nothrow) IrqLine(irq, n.get(), bits));
     if (!line) return kErrNoMemory;
-    if (!arch::irq_route(irq)) return kErrNoMemory;
+    if (!arch::irq_route(irq, flags == kIrqLevel)) return kErrNoMemory;
     int64_t h = self.handles().add(line.get(), kRightWrite | kRightDuplicate | kRightTransfer, self.quota());
     if (h < 0) return h;
     line->claim();

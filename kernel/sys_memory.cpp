@@ -30,7 +30,9 @@ int64_t sys_memory_create_physical(Handle resource, uint64_t phys, size_t size) 
     if (int64_t e = self.get(resource, kRightManage, &r)) return e;
     if (phys % kPageSize || size % kPageSize) return kErrAlignment;
     if (size == 0 || size > MemoryObject::kMaxBytes || phys + size < phys) return kErrInvalidArgument;
-    if (range_overlaps_ram(phys, size)) return kErrAccessDenied;  // device memory only
+    if (!r->allows(kResourceMmio, phys, size)) return kErrAccessDenied;
+    // Device memory only, and never the interrupt controllers the kernel drives.
+    if (range_overlaps_ram(phys, size) || arch::is_kernel_device(phys, size)) return kErrAccessDenied;
     Ref<MemoryObject> m;
     if (int64_t e = MemoryObject::create_physical(phys, size, false, self.quota(), &m)) return e;
     return give(self, m);
@@ -40,6 +42,7 @@ int64_t sys_memory_create_contiguous(Handle resource, size_t size, UserPtr<uint6
     Process& self = current_process();
     Ref<Resource> r;
     if (int64_t e = self.get(resource, kRightManage, &r)) return e;
+    if (!r->allows(kResourceDma, 0, 0)) return kErrAccessDenied;
     Ref<MemoryObject> m;
     if (int64_t e = MemoryObject::create_contiguous(size, self.quota(), &m)) return e;
     if (int64_t e = phys.write(m->frame_at(0))) return e;

@@ -39,6 +39,7 @@ int64_t sys_system_info(UserPtr<SystemInfo> info) {
 int64_t sys_system_poweroff(Handle resource, int64_t status) {
     Ref<Resource> r;
     if (int64_t e = current_process().get(resource, kRightManage, &r)) return e;
+    if (r->kind != kResourceRoot) return kErrAccessDenied;
     log_info("poweroff requested by process %lu (%s), status %ld", current_process().pid(),
              current_process().name(), status);
     arch::poweroff(status == 0);

@@ -8,6 +8,7 @@
 namespace mica {
 
 constexpr uint64_t kStartupMagic = 0x4d49434153544152;  // "MICASTAR"
+constexpr uint32_t kMaxStartupHandles = 16;
 
 struct BootModuleInfo {
     char name[32];
@@ -24,7 +25,7 @@ struct StartupInfo {
     uint32_t module_count;
     BootModuleInfo modules[16];
     uint32_t handle_count;  // handles the creator chose to pass on
-    Handle handles[8];
+    Handle handles[kMaxStartupHandles];
     char cmdline[256];  // the first process's arguments (from the kernel command line)
 };
 

@@ -39,6 +39,21 @@ enum class ObjectType : uint32_t {
     reply = 9,  // a saved reply: answers one caller, once
 };
 
+// What a resource lets its holder create (resource_create): the root resource
+// allows everything; a narrower one only objects inside its range.
+enum ResourceKind : uint32_t {
+    kResourceRoot = 0,
+    kResourceMmio = 1,     // memory_create_physical inside [base, base + size)
+    kResourceIoPorts = 2,  // io_ports_create inside the range
+    kResourceIrq = 3,      // irq_create for lines inside the range
+    kResourceDma = 4,      // memory_create_contiguous (no range)
+};
+
+// irq_create flags: how the line signals. ISA lines are edge-triggered and
+// active high; PCI INTx lines are level-triggered (active high on the PC's
+// I/O APIC pins 5, 9, 10, 11 through which the chipset routes them).
+enum IrqFlags : uint32_t { kIrqEdge = 0, kIrqLevel = 1 };
+
 // Permissions for vm_map and vm_protect. Writable and executable together is refused.
 enum VmPerms : uint32_t { kVmRead = 1, kVmWrite = 2, kVmExec = 4 };
 

@@ -28,12 +28,18 @@ void ktest::test_devices() {
 
     // The PIT's interrupt reaches us as notification bits.
     Handle n = static_cast<Handle>(sys::notification_create());
-    EXPECT_EQ(sys::irq_create(resource, 16, n, 1), kErrInvalidArgument);
-    EXPECT_EQ(sys::irq_create(resource, 0, n, 0), kErrInvalidArgument);
-    EXPECT_EQ(sys::irq_create(memory, 0, n, 1), kErrWrongType);
-    int64_t irq = sys::irq_create(resource, 0, n, 0x4);
+    EXPECT_EQ(sys::irq_create(resource, 16, kIrqEdge, n, 1), kErrInvalidArgument);
+    EXPECT_EQ(sys::irq_create(resource, 0, kIrqEdge, n, 0), kErrInvalidArgument);
+    EXPECT_EQ(sys::irq_create(memory, 0, kIrqEdge, n, 1), kErrWrongType);
+    EXPECT_EQ(sys::irq_create(resource, 0, 2, n, 1), kErrInvalidArgument);
+    // Through a resource that covers IRQ 0 alone.
+    int64_t only_irq0 = sys::resource_create(resource, kResourceIrq, 0, 1);
+    EXPECT(only_irq0 > 0);
+    EXPECT_EQ(sys::irq_create(static_cast<Handle>(only_irq0), 1, kIrqEdge, n, 1), kErrAccessDenied);
+    int64_t irq = sys::irq_create(static_cast<Handle>(only_irq0), 0, kIrqEdge, n, 0x4);
+    sys::handle_close(static_cast<Handle>(only_irq0));
     EXPECT(irq > 0);
-    EXPECT_EQ(sys::irq_create(resource, 0, n, 1), kErrAlreadyExists);
+    EXPECT_EQ(sys::irq_create(resource, 0, kIrqEdge, n, 1), kErrAlreadyExists);
     EXPECT_EQ(sys::io_ports_grant(self, pit_handle), kOk);
     out8(0x43, 0x34);  // channel 0, rate generator
     out8(0x40, 1193 & 0xff);  // 1 kHz
@@ -46,9 +52,63 @@ void ktest::test_devices() {
     EXPECT_EQ(sys::irq_ack(memory), kErrWrongType);
     EXPECT_EQ(sys::handle_close(static_cast<Handle>(irq)), kOk);
     // Closed: the line is free for someone else again.
-    int64_t again = sys::irq_create(resource, 0, n, 1);
+    int64_t again = sys::irq_create(resource, 0, kIrqEdge, n, 1);
     EXPECT(again > 0);
     sys::handle_close(static_cast<Handle>(again));
     const Handle all[] = {memory, pit_handle, n};
     for (Handle h : all) sys::handle_close(h);
+}
+
+// Narrower resources: each allows one kind of object inside one range, can
+// be narrowed further but never widened, and cannot power the machine off.
+void ktest::test_resources() {
+    const Handle root = startup().resource;
+    Handle memory = static_cast<Handle>(sys::memory_create(kPageSize));
+    EXPECT_EQ(sys::resource_create(memory, kResourceIoPorts, 0x40, 4), kErrWrongType);
+    EXPECT_EQ(sys::resource_create(root, kResourceRoot, 0, 0), kErrInvalidArgument);
+    EXPECT_EQ(sys::resource_create(root, 5, 0, 1), kErrInvalidArgument);
+    EXPECT_EQ(sys::resource_create(root, kResourceIoPorts, 0x40, 0), kErrInvalidArgument);
+    EXPECT_EQ(sys::resource_create(root, kResourceMmio, ~0ULL - 10, 20), kErrInvalidArgument);
+    auto make = [&](Handle parent, uint32_t kind, uint64_t base, uint64_t size) {
+        int64_t h = sys::resource_create(parent, kind, base, size);
+        EXPECT(h > 0);
+        return static_cast<Handle>(h);
+    };
+    Handle pit = make(root, kResourceIoPorts, 0x40, 4);
+    EXPECT_EQ(sys::io_ports_create(pit, 0x3f8, 1), kErrAccessDenied);
+    EXPECT_EQ(sys::io_ports_create(pit, 0x40, 5), kErrAccessDenied);
+    EXPECT_EQ(sys::io_ports_create(pit, 0x3f, 2), kErrAccessDenied);
+    int64_t ports = sys::io_ports_create(pit, 0x41, 3);
+    EXPECT(ports > 0);
+    sys::handle_close(static_cast<Handle>(ports));
+    Handle narrower = make(pit, kResourceIoPorts, 0x42, 1);
+    EXPECT_EQ(sys::resource_create(narrower, kResourceIoPorts, 0x40, 4), kErrAccessDenied);
+    EXPECT_EQ(sys::resource_create(pit, kResourceIoPorts, 0x30, 0x20), kErrAccessDenied);
+    EXPECT_EQ(sys::resource_create(pit, kResourceIrq, 0, 1), kErrAccessDenied);
+    EXPECT_EQ(sys::resource_create(pit, kResourceDma, 0, 0), kErrAccessDenied);
+    EXPECT_EQ(sys::system_poweroff(pit, 0), kErrAccessDenied);
+    uint64_t phys = 0;
+    EXPECT_EQ(sys::memory_create_contiguous(pit, kPageSize, &phys), kErrAccessDenied);
+    EXPECT_EQ(sys::memory_create_physical(pit, 0xb8000, kPageSize), kErrAccessDenied);
+
+    // Device memory: only inside the range, never RAM, never the interrupt
+    // controllers (not even through the root resource).
+    Handle vga = make(root, kResourceMmio, 0xb8000, 0x8000);
+    int64_t text = sys::memory_create_physical(vga, 0xb8000, kPageSize);
+    EXPECT(text > 0);
+    sys::handle_close(static_cast<Handle>(text));
+    EXPECT_EQ(sys::memory_create_physical(vga, 0xb0000, kPageSize), kErrAccessDenied);
+    EXPECT_EQ(sys::memory_create_physical(vga, 0xbf000, 2 * kPageSize), kErrAccessDenied);
+    EXPECT_EQ(sys::memory_create_physical(root, 0xfec00000, kPageSize), kErrAccessDenied);
+    EXPECT_EQ(sys::memory_create_physical(root, 0xfee00000, kPageSize), kErrAccessDenied);
+    EXPECT_EQ(sys::memory_create_physical(root, 0xfed00000, 0x200000), kErrAccessDenied);
+
+    // DMA memory through a DMA resource.
+    Handle dma = make(root, kResourceDma, 123, 456);
+    int64_t buffer = sys::memory_create_contiguous(dma, 2 * kPageSize, &phys);
+    EXPECT(buffer > 0 && phys != 0);
+    sys::handle_close(static_cast<Handle>(buffer));
+    EXPECT_EQ(sys::io_ports_create(dma, 0x40, 1), kErrAccessDenied);
+    const Handle all[] = {memory, pit, narrower, vga, dma};
+    for (Handle h : all) EXPECT_EQ(sys::handle_close(h), kOk);
 }

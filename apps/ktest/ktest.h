@@ -41,6 +41,7 @@ void test_ipc_errors();
 void test_notifications();
 void test_faults();
 void test_devices();
+void test_resources();
 
 }  // namespace ktest
 

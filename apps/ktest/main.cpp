@@ -65,6 +65,7 @@ constexpr Test kTests[] = {
     {"notifications", test_notifications},
     {"faults", test_faults},
     {"devices", test_devices},
+    {"resources", test_resources},
     {"churn", test_churn},
 };
 

@@ -42,7 +42,7 @@ int64_t build(Handle process, const uint8_t* file, const ElfImage& image, const 
     int64_t self = e == kOk ? sys::handle_grant(process, process, kRightsSame) : e;
     int64_t thread = self >= 0 ? sys::thread_create(process, image.entry, info_address, info_address, o.priority) : self;
     int64_t child_thread = thread >= 0 ? sys::handle_grant(process, static_cast<Handle>(thread), kRightsSame) : thread;
-    for (uint32_t i = 0; child_thread >= 0 && i < o.handle_count && i < 8; ++i) {
+    for (uint32_t i = 0; child_thread >= 0 && i < o.handle_count && i < kMaxStartupHandles; ++i) {
         if (o.handles[i] == kNoHandle) {  // a gap the child expects at this index
             info.handles[info.handle_count++] = kNoHandle;
             continue;
@@ -70,7 +70,7 @@ int64_t build(Handle process, const uint8_t* file, const ElfImage& image, const 
 int64_t spawn(const void* elf, size_t size, const SpawnOptions& o) {
     ElfImage image;
     if (elf_parse(static_cast<const uint8_t*>(elf), size, kLowest, kUserTop, image)) return kErrInvalidArgument;
-    if (o.handle_count > 8) return kErrInvalidArgument;
+    if (o.handle_count > kMaxStartupHandles) return kErrInvalidArgument;
     int64_t process = sys::process_create(o.name, strlen(o.name), o.quota);
     if (process < 0) return process;
     auto ph = static_cast<Handle>(process);

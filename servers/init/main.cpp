@@ -253,7 +253,7 @@ bool make_capabilities(Service& s) {
     }
     if (s.irq >= 0 && s.irq_line == kNoHandle) {
         Handle n = static_cast<Handle>(sys::notification_create());
-        int64_t line = sys::irq_create(info.resource, static_cast<uint32_t>(s.irq), n, 1);
+        int64_t line = sys::irq_create(info.resource, static_cast<uint32_t>(s.irq), kIrqEdge, n, 1);
         if (line < 0 || sys::endpoint_bind_notification(s.endpoint, n) != kOk) {
             logf("init: %s: cannot have irq %d (%s)", s.name, s.irq, error_name(line));
             return false;

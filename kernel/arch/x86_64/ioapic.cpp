@@ -13,7 +13,9 @@ constexpr uint64_t kIoApicPhys = 0xfec0'0000;
 constexpr uintptr_t kIoApicWindow = 0xffff'ffff'f000'1000;  // next to the LAPIC's
 constexpr uint8_t kFirstVector = 0x30;
 
+constexpr uint64_t kLapicPhys = 0xfee0'0000;
 volatile uint32_t* g_ioapic = nullptr;
+bool g_level[arch::kIrqLines];
 
 void write_reg(uint32_t reg, uint32_t value) {
     g_ioapic[0] = reg;
@@ -24,14 +26,21 @@ unsigned gsi_of(unsigned irq) { return irq == 0 ? 2 : irq; }
 
 void set_entry(unsigned irq, bool masked) {
     unsigned gsi = gsi_of(irq);
-    // Edge-triggered, active high (ISA), fixed delivery to APIC 0.
-    write_reg(0x10 + 2 * gsi, (kFirstVector + irq) | (masked ? 1u << 16 : 0));
+    // Active high, fixed delivery to APIC 0. A level-triggered line stays
+    // masked from its arrival until the driver has quietened the device.
+    write_reg(0x10 + 2 * gsi, (kFirstVector + irq) | (g_level[irq] ? 1u << 15 : 0) | (masked ? 1u << 16 : 0));
     write_reg(0x11 + 2 * gsi, 0);
 }
 }  // namespace
 
-bool arch::irq_route(unsigned irq) {
+bool arch::is_kernel_device(uint64_t phys, uint64_t size) {
+    auto hits = [&](uint64_t base) { return phys < base + kPageSize && base < phys + size; };
+    return hits(kIoApicPhys) || hits(kLapicPhys);
+}
+
+bool arch::irq_route(unsigned irq, bool level) {
     if (irq >= kIrqLines) return false;
+    g_level[irq] = level;
     if (!g_ioapic) {
         if (!kernel_page_tables().map(kIoApicWindow, kIoApicPhys, kMapWrite | kMapUncached,
                                       kernel_table_frames()))
