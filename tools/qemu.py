@@ -51,6 +51,14 @@ def build_command(args, iso, workdir, serial):
         shutil.copyfile(OVMF_VARS, vars_copy)
         cmd += ["-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
                 "-drive", f"if=pflash,format=raw,unit=1,file={vars_copy}"]
+    disk = args.disk
+    if args.disk_copy:
+        # A private writable copy (sparse, so a mostly empty image copies fast).
+        disk = os.path.join(workdir, "disk.img")
+        subprocess.run(["cp", "--sparse=always", args.disk_copy, disk], check=True)
+    if disk:
+        cmd += ["-drive", f"file={disk},if=none,id=disk0,format=raw",
+                "-device", "virtio-blk-pci,drive=disk0,disable-legacy=on"]
     cmd += serial
     if args.debug:
         cmd += ["-s", "-S"]
@@ -199,6 +207,8 @@ def main():
     parser.add_argument("--timeout", type=float, default=0, help="seconds; 0 means none (run) or 60 (test)")
     parser.add_argument("--debug", action="store_true", help="wait for gdb on localhost:1234")
     parser.add_argument("--gui", action="store_true", help="show the VGA display too (serial stays the console)")
+    parser.add_argument("--disk", help="attach this raw disk image (virtio-blk), written in place")
+    parser.add_argument("--disk-copy", help="attach a private copy of this disk image")
     parser.add_argument("--expect", dest="step_expect", action=StepAction)
     parser.add_argument("--send", dest="step_send", action=StepAction)
     parser.add_argument("--reject", action="append")

@@ -1,14 +1,20 @@
 // pci: enumerates the PCI bus through configuration space (the legacy ports
 // 0xcf8/0xcfc, which the manifest grants) and serves the result as `pci:`:
 // a directory of devices named BB.DD.F, each a file describing the device.
-// Handing a device's BARs and interrupt to its driver comes with the drivers
-// that need them.
+//
+// It also hands devices out, to init alone: init claims the device a
+// driver's manifest line names and gets its BARs (device memory or I/O
+// ports), its interrupt line and a copy of its configuration space, which it
+// passes to that driver. The resources the manifest grants us (handles[13..15]:
+// device memory, I/O ports, interrupt lines) bound what we can hand out; a
+// device is claimed once, so no driver gets another's resources.
 // handles[0]: our endpoint.
 #include "format.h"
 #include "mica/ports.h"
 #include "mica/rpc.h"
 #include "mica/strings.h"
 #include "proto/fs.h"
+#include "proto/pci.h"
 
 using namespace mica;
 
@@ -22,12 +28,19 @@ uint32_t config_read(uint32_t bus, uint32_t device, uint32_t function, uint32_t 
     return in32(0xcfc);
 }
 
+void config_write(uint32_t bus, uint32_t device, uint32_t function, uint32_t offset, uint32_t value) {
+    out32(0xcf8, 0x8000'0000u | bus << 16 | device << 11 | function << 8 | (offset & 0xfc));
+    out32(0xcfc, value);
+}
+
 struct Device {
     uint8_t bus, device, function;
     uint16_t vendor, id;
     uint8_t class_code, subclass, prog_if, irq_pin, irq_line;
     uint32_t bars[6];
     char name[16];
+    bool claimed;
+    proto::pci::BarInfo sizes[6];  // filled when claimed
 };
 Device g_devices[64];
 uint32_t g_count = 0;
@@ -59,7 +72,7 @@ void scan() {
                            static_cast<uint16_t>(id), static_cast<uint16_t>(id >> 16),
                            static_cast<uint8_t>(class_reg >> 24), static_cast<uint8_t>(class_reg >> 16),
                            static_cast<uint8_t>(class_reg >> 8), static_cast<uint8_t>(irq >> 8),
-                           static_cast<uint8_t>(irq), {}, {}};
+                           static_cast<uint8_t>(irq), {}, {}, false, {}};
                 if ((header & 0x7f) == 0)
                     for (uint32_t b = 0; b < 6; ++b) d.bars[b] = config_read(bus, device, function, 0x10 + 4 * b);
                 format_to(d.name, sizeof d.name, "%02x.%02x.%x", bus, device, function);
@@ -104,10 +117,11 @@ int64_t stat(const proto::fs::Stat::Request& q, proto::fs::Stat::Reply& r, rpc::
     return kOk;
 }
 
-int64_t read(const proto::fs::Read::Request& q, proto::fs::Read::Reply& r, rpc::Call&) {
+int64_t read(const proto::fs::Read::Request& q, proto::fs::Read::Reply& r, rpc::Call& c) {
     if (strnlen(q.path, sizeof q.path) == sizeof q.path) return kErrInvalidArgument;
     const Device* d = find(q.path);
-    if (!d) return is_root(q.path) ? kErrWrongType : kErrNotFound;
+    if (!d) return is_root(q.path) ? kErrIsDirectory : kErrNotFound;
+    c.reply_size = proto::fs::Read::kMinReply;
     char text[512];
     size_t n = describe(*d, text, sizeof text);
     if (q.offset >= n) return 0;
@@ -115,12 +129,13 @@ int64_t read(const proto::fs::Read::Request& q, proto::fs::Read::Reply& r, rpc::
     if (take > q.length) take = q.length;
     memcpy(r.data, text + q.offset, take);
     r.size = static_cast<uint32_t>(take);
+    c.reply_size += r.size;
     return static_cast<int64_t>(take);
 }
 
 int64_t readdir(const proto::fs::ReadDir::Request& q, proto::fs::ReadDir::Reply& r, rpc::Call&) {
     if (strnlen(q.path, sizeof q.path) == sizeof q.path) return kErrInvalidArgument;
-    if (!is_root(q.path)) return find(q.path) ? kErrWrongType : kErrNotFound;
+    if (!is_root(q.path)) return find(q.path) ? kErrNotDirectory : kErrNotFound;
     if (q.index >= g_count) return kErrNotFound;
     const Device& d = g_devices[q.index];
     format_to(r.name, sizeof r.name, "%s %04x:%04x %s", d.name, d.vendor, d.id, class_name(d.class_code, d.subclass));
@@ -130,11 +145,141 @@ int64_t readdir(const proto::fs::ReadDir::Request& q, proto::fs::ReadDir::Reply&
     return kOk;
 }
 
+// --- handing devices to drivers (init only) -------------------------------------
+
+Handle g_mmio = kNoHandle, g_io = kNoHandle, g_irqs = kNoHandle;  // what we may hand out
+
+uint32_t config(const Device& d, uint32_t offset) { return config_read(d.bus, d.device, d.function, offset); }
+void set_config(const Device& d, uint32_t offset, uint32_t v) { config_write(d.bus, d.device, d.function, offset, v); }
+
+// Each BAR's address and size (by writing all ones and reading back what
+// sticks), with decoding off meanwhile so the probe never shows on the bus.
+void size_bars(Device& d) {
+    uint32_t command = config(d, 0x04);
+    set_config(d, 0x04, command & ~0x7u);
+    for (uint32_t b = 0; b < 6; ++b) {
+        uint32_t offset = 0x10 + 4 * b;
+        uint32_t original = config(d, offset);
+        set_config(d, offset, ~0u);
+        uint32_t mask = config(d, offset);
+        set_config(d, offset, original);
+        proto::pci::BarInfo& info = d.sizes[b];
+        if (original & 1) {  // I/O ports
+            info.io = 1;
+            info.base = original & ~3u;
+            info.size = mask ? (~(mask & ~3u) & 0xffff) + 1 : 0;
+            continue;
+        }
+        uint64_t base = original & ~0xfu, size_mask = mask & ~0xfu;
+        bool wide = ((original >> 1) & 3) == 2 && b < 5;
+        if (wide) {
+            uint32_t high = config(d, offset + 4);
+            set_config(d, offset + 4, ~0u);
+            uint32_t high_mask = config(d, offset + 4);
+            set_config(d, offset + 4, high);
+            base |= static_cast<uint64_t>(high) << 32;
+            size_mask |= static_cast<uint64_t>(high_mask) << 32;
+        } else if (size_mask) {
+            size_mask |= 0xffff'ffff'0000'0000ULL;
+        }
+        info.base = base;
+        info.size = size_mask ? ~size_mask + 1 : 0;
+        if (wide) ++b;  // the upper half is not a BAR of its own
+    }
+    set_config(d, 0x04, command);
+}
+
+bool from_init(const rpc::Call& c) { return c.badge == rpc::kSupervisorBadge; }
+
+Device* claimed(const char* name) {
+    char n[16];
+    copy_string(n, sizeof n, name);
+    Device* d = const_cast<Device*>(find(n));
+    return d && d->claimed ? d : nullptr;
+}
+
+int64_t claim(const proto::pci::Claim::Request& q, proto::pci::Claim::Reply& r, rpc::Call& c) {
+    if (!from_init(c)) return kErrAccessDenied;
+    uint32_t seen = 0;
+    for (uint32_t i = 0; i < g_count; ++i) {
+        Device& d = g_devices[i];
+        if (d.vendor != q.vendor || d.id != q.device || seen++ != q.instance) continue;
+        if (d.claimed) return kErrAlreadyExists;
+        size_bars(d);
+        // Memory and I/O decoding, bus mastering (DMA) on; INTx not disabled.
+        set_config(d, 0x04, (config(d, 0x04) | 0x7) & ~(1u << 10));
+        d.claimed = true;
+        copy_string(r.name, sizeof r.name, d.name);
+        r.irq = d.irq_pin ? d.irq_line : 0xff;
+        for (uint32_t b = 0; b < 6; ++b) r.bars[b] = d.sizes[b];
+        return kOk;
+    }
+    return kErrNotFound;
+}
+
+int64_t bar(const proto::pci::Bar::Request& q, proto::pci::Bar::Reply&, rpc::Call& c) {
+    if (!from_init(c)) return kErrAccessDenied;
+    Device* d = claimed(q.name);
+    if (!d) return kErrNotFound;
+    if (q.bar >= 6 || !d->sizes[q.bar].size) return kErrInvalidArgument;
+    const proto::pci::BarInfo& info = d->sizes[q.bar];
+    int64_t h;
+    if (info.io) {
+        h = sys::io_ports_create(g_io, static_cast<uint32_t>(info.base), static_cast<uint32_t>(info.size));
+    } else {
+        // Memory objects cover whole pages; a BAR smaller than a page gets
+        // the page it sits in.
+        uint64_t first = info.base & ~(kPageSize - 1);
+        uint64_t end = (info.base + info.size + kPageSize - 1) & ~(kPageSize - 1);
+        h = sys::memory_create_physical(g_mmio, first, end - first);
+    }
+    if (h < 0) return h;
+    c.reply_handle = static_cast<Handle>(h);
+    return kOk;
+}
+
+int64_t irq(const proto::pci::Irq::Request& q, proto::pci::Irq::Reply& r, rpc::Call& c) {
+    if (!from_init(c)) return kErrAccessDenied;
+    Device* d = claimed(q.name);
+    if (!d) return kErrNotFound;
+    if (!d->irq_pin || d->irq_line >= 16) return kErrNotFound;  // no interrupt routed
+    if (c.received_handle == kNoHandle) return kErrInvalidArgument;
+    int64_t h = sys::irq_create(g_irqs, d->irq_line, kIrqLevel, c.received_handle, 1);
+    sys::handle_close(c.received_handle);
+    c.received_handle = kNoHandle;
+    if (h < 0) return h;
+    c.reply_handle = static_cast<Handle>(h);
+    r.irq = d->irq_line;
+    return kOk;
+}
+
+int64_t config_copy(const proto::pci::Config::Request& q, proto::pci::Config::Reply&, rpc::Call& c) {
+    if (!from_init(c)) return kErrAccessDenied;
+    Device* d = claimed(q.name);
+    if (!d) return kErrNotFound;
+    uint32_t space[64];
+    for (uint32_t i = 0; i < 64; ++i) space[i] = config(*d, 4 * i);
+    int64_t m = sys::memory_create(kPageSize);
+    if (m < 0) return m;
+    sys::memory_write(static_cast<Handle>(m), 0, space, sizeof space);
+    int64_t h = sys::handle_duplicate(static_cast<Handle>(m), kRightRead | kRightMap | kRightTransfer | kRightDuplicate);
+    sys::handle_close(static_cast<Handle>(m));
+    if (h < 0) return h;
+    c.reply_handle = static_cast<Handle>(h);
+    return kOk;
+}
+
 }  // namespace
 
 int main() {
+    const StartupInfo& info = startup();
+    if (info.handle_count > 15) g_mmio = info.handles[13], g_io = info.handles[14], g_irqs = info.handles[15];
     scan();
     rpc::Server server(startup().handles[0]);
+    server.on<proto::pci::Claim>(claim);
+    server.on<proto::pci::Bar>(bar);
+    server.on<proto::pci::Irq>(irq);
+    server.on<proto::pci::Config>(config_copy);
     server.on<proto::fs::Stat>(stat);
     server.on<proto::fs::Read>(read);
     server.on<proto::fs::ReadDir>(readdir);

@@ -2,11 +2,11 @@
 // console protocol's Write: text appears on the PC's display (./mica run
 // --gui shows it; the serial console stays the default). Its only access to
 // the hardware is the device memory the manifest grants (handles[6]).
+#include "mica/log.h"
 #include "mica/process.h"
 #include "mica/rpc.h"
 #include "mica/strings.h"
 #include "proto/console.h"
-#include "proto/log.h"
 
 using namespace mica;
 
@@ -38,13 +38,6 @@ int64_t write(const proto::console::Write::Request& q, proto::console::Write::Re
     return kOk;
 }
 
-void log(const char* text) {
-    proto::log::Append::Request q{};
-    copy_string(q.text, sizeof q.text, text);
-    proto::log::Append::Reply r;
-    rpc::call<proto::log::Append>(startup().handles[4], q, &r);
-}
-
 }  // namespace
 
 int main() {
@@ -58,7 +51,7 @@ int main() {
     for (const char* p = banner; *p; ++p) put(*p);
     bool same = true;
     for (int i = 0; i < 4; ++i) same &= (g_cells[i] & 0xff) == static_cast<uint8_t>(banner[i]);
-    log(same ? "banner written to the VGA text screen and read back" : "VGA text memory did not keep the banner");
+    logf("%s", same ? "banner written to the VGA text screen and read back" : "VGA text memory did not keep the banner");
     put('\n');
     rpc::Server server(info.handles[0]);
     server.on<proto::console::Write>(write);

@@ -5,15 +5,18 @@
 namespace mica::rpc {
 
 namespace {
-// Requests and replies are bounded by the largest operation any server here
-// declares; both buffers are this size.
-constexpr uint32_t kMaxPayload = 8192;
-alignas(16) uint8_t g_request[kMaxPayload];
-alignas(16) uint8_t g_reply[kMaxPayload];
+// The largest message IPC carries; a server's buffers are sized by the
+// largest operation it declares.
+constexpr uint32_t kMaxPayload = 65536;
 }  // namespace
 
 int64_t call_raw(Handle endpoint, uint64_t label, const void* request, uint32_t request_size,
                  void* reply, uint32_t reply_size, const Extras& extras) {
+    return call_sized(endpoint, label, request, request_size, reply, reply_size, reply_size, extras);
+}
+
+int64_t call_sized(Handle endpoint, uint64_t label, const void* request, uint32_t request_size, void* reply,
+                   uint32_t min_reply_size, uint32_t reply_size, const Extras& extras) {
     IpcBuffer b;
     b.send_data = request, b.send_size = request_size;
     b.recv_data = reply, b.recv_capacity = reply_size;
@@ -27,7 +30,8 @@ int64_t call_raw(Handle endpoint, uint64_t label, const void* request, uint32_t 
     int64_t e = sys::ipc_call(endpoint, m, &b);
     if (e < 0) return e;
     auto status = static_cast<int64_t>(m.label);
-    if (status >= 0 && b.recv_size != reply_size) return kErrInvalidArgument;  // not what was declared
+    if (status >= 0 && (b.recv_size < min_reply_size || b.recv_size > reply_size))
+        return kErrInvalidArgument;  // not what was declared
     if (extras.received_handle) *extras.received_handle = b.recv_handle_count ? b.recv_handles[0] : kNoHandle;
     else if (b.recv_handle_count) sys::handle_close(b.recv_handles[0]);
     return status;
@@ -38,14 +42,29 @@ Handle Call::defer() {
     return static_cast<Handle>(sys::ipc_reply_save());
 }
 
-void Server::add(uint64_t label, uint32_t request_size, uint32_t reply_size, Handler handler) {
-    if (count_ < 16 && request_size <= kMaxPayload && reply_size <= kMaxPayload)
-        entries_[count_++] = Entry{label, request_size, reply_size, handler};
+void Server::add(uint64_t label, uint32_t min_request, uint32_t request_size, uint32_t min_reply,
+                 uint32_t reply_size, Handler handler) {
+    constexpr int kMax = sizeof entries_ / sizeof entries_[0];
+    if (count_ < kMax && request_size <= kMaxPayload && reply_size <= kMaxPayload)
+        entries_[count_++] = Entry{label, min_request, request_size, min_reply, reply_size, handler};
 }
 
 void Server::run() {
+    // One request and one reply buffer, as large as the largest operation
+    // (and never smaller than a page, for unknown messages' sake).
+    uint32_t request_capacity = 4096, reply_capacity = 4096;
+    for (int i = 0; i < count_; ++i) {
+        if (entries_[i].request_size > request_capacity) request_capacity = entries_[i].request_size;
+        if (entries_[i].reply_size > reply_capacity) reply_capacity = entries_[i].reply_size;
+    }
+    auto* g_request = static_cast<uint8_t*>(malloc(request_capacity));
+    auto* g_reply = static_cast<uint8_t*>(malloc(reply_capacity));
+    if (!g_request || !g_reply) {
+        print("rpc: no memory for the server's buffers\n");
+        exit(1);
+    }
     IpcBuffer in;
-    in.recv_data = g_request, in.recv_capacity = sizeof g_request;
+    in.recv_data = g_request, in.recv_capacity = request_capacity;
     in.timeout_ns = period_ns_ ? period_ns_ : kWaitForever;
     Message m;
     uint64_t badge = 0;
@@ -93,10 +112,14 @@ void Server::run() {
             const Entry* e = nullptr;
             for (int i = 0; i < count_; ++i)
                 if (entries_[i].label == m.label) e = &entries_[i];
-            if (e && exchange.recv_size == e->request_size) {
+            if (e && exchange.recv_size >= e->min_request && exchange.recv_size <= e->request_size) {
+                // A short request reads as zeros past its end.
+                memset(g_request + exchange.recv_size, 0, e->request_size - exchange.recv_size);
                 memset(g_reply, 0, e->reply_size);
+                call.request_size = exchange.recv_size;
                 status = e->handler(g_request, g_reply, call);
                 reply_size = e->reply_size;
+                if (call.reply_size >= e->min_reply && call.reply_size <= e->reply_size) reply_size = call.reply_size;
             } else if (!e && other_) {
                 status = static_cast<int64_t>(other_(m, badge));
             }

@@ -17,6 +17,7 @@
 #include "proto/init.h"
 #include "proto/log.h"
 #include "proto/ns.h"
+#include "proto/pci.h"
 
 using namespace mica;
 
@@ -39,6 +40,12 @@ struct Service {
     uint32_t port_base = 0, port_count = 0;
     uint64_t mmio_base = 0, mmio_size = 0;
     int irq = -1;
+    uint16_t pci_vendor = 0, pci_device = 0;  // device=VVVV:DDDD[:N]
+    uint32_t pci_instance = 0;
+    bool pci = false;
+    bool dma = false;
+    struct Grant { ResourceKind kind; uint64_t base, size; } grants[3];
+    uint32_t grant_count = 0;
     bool control = false;
     bool restart = true;
     uint64_t quota = 4096 * 1024;
@@ -48,6 +55,10 @@ struct Service {
     Handle process = kNoHandle;
     Handle irq_line = kNoHandle;
     Handle mmio = kNoHandle;        // device memory it may map
+    Handle bars[6] = {};            // device=: its BARs (memory or I/O ports)
+    bool io_bar[6] = {};
+    Handle config = kNoHandle;      // device=: its configuration space
+    Handle resources[3] = {};       // dma=yes and resource= grants
     uint64_t pid = 0;
     uint32_t restarts = 0;
     uint64_t started_at = 0;
@@ -148,6 +159,36 @@ bool parse_service(char* line, int line_number) {
             s.mmio_base = parse_number(value, 16);
             const char* colon = strchr(value, ':');
             s.mmio_size = colon ? parse_number(colon + 1, 16) : 0x1000;
+        } else if (!strcmp(key, "device")) {
+            s.pci = true;
+            s.pci_vendor = static_cast<uint16_t>(parse_number(value, 16));
+            const char* colon = strchr(value, ':');
+            s.pci_device = colon ? static_cast<uint16_t>(parse_number(colon + 1, 16)) : 0;
+            const char* instance = colon ? strchr(colon + 1, ':') : nullptr;
+            s.pci_instance = instance ? static_cast<uint32_t>(parse_number(instance + 1, 10)) : 0;
+        } else if (!strcmp(key, "dma") || !strcmp(key, "resource")) {
+            Service::Grant g{kResourceDma, 0, 0};
+            if (!strcmp(key, "dma") && strcmp(value, "yes") != 0) continue;
+            if (!strcmp(key, "resource")) {
+                const char* colon = strchr(value, ':');
+                size_t kind_len = colon ? static_cast<size_t>(colon - value) : strlen(value);
+                const char* second = colon ? strchr(colon + 1, ':') : nullptr;
+                g.kind = !strncmp(value, "mmio", kind_len) && kind_len == 4    ? kResourceMmio
+                         : !strncmp(value, "ports", kind_len) && kind_len == 5 ? kResourceIoPorts
+                         : !strncmp(value, "irq", kind_len) && kind_len == 3   ? kResourceIrq
+                                                                               : kResourceRoot;
+                if (g.kind == kResourceRoot || !second) {
+                    logf("init: manifest line %d: resource=mmio|ports|irq:BASE:SIZE (hexadecimal)", line_number);
+                    return false;
+                }
+                g.base = parse_number(colon + 1, 16);
+                g.size = parse_number(second + 1, 16);
+            }
+            if (s.grant_count == 3) {
+                logf("init: manifest line %d: at most 3 resources per service", line_number);
+                return false;
+            }
+            s.grants[s.grant_count++] = g;
         } else if (!strcmp(key, "ports")) {
             s.port_base = static_cast<uint32_t>(parse_number(value, 16));
             const char* colon = strchr(value, ':');
@@ -156,6 +197,10 @@ bool parse_service(char* line, int line_number) {
             logf("init: manifest line %d: unknown key '%s'", line_number, key);
             return false;
         }
+    }
+    if (s.pci && s.mmio_size) {
+        logf("init: manifest line %d: device= and mmio= together", line_number);
+        return false;
     }
     ++g_count;
     return true;
@@ -239,9 +284,82 @@ void brief_log() {
     }
 }
 
+Service* by_scheme(const char* scheme) {
+    for (uint32_t i = 0; i < g_count; ++i)
+        if (!strcmp(g_services[i].provides, scheme)) return &g_services[i];
+    return nullptr;
+}
+
+// A device= line: the PCI server hands over the device (once; the handles
+// stay with us for every incarnation of the driver).
+bool claim_device(Service& s) {
+    Service* pci = by_scheme("pci");
+    if (!pci || !pci->running) {
+        logf("init: %s: no running pci service to claim device %04x:%04x from", s.name, s.pci_vendor, s.pci_device);
+        return false;
+    }
+    rpc::Extras extras{.timeout_ns = kPingTimeout};
+    proto::pci::Claim::Request q{s.pci_vendor, s.pci_device, s.pci_instance};
+    proto::pci::Claim::Reply r;
+    if (int64_t e = rpc::call<proto::pci::Claim>(pci->supervise, q, &r, extras); e < 0) {
+        logf("init: %s: cannot claim pci device %04x:%04x (%s)", s.name, s.pci_vendor, s.pci_device, error_name(e));
+        return false;
+    }
+    for (uint32_t b = 0; b < proto::pci::kBars; ++b) {
+        if (!r.bars[b].size) continue;
+        proto::pci::Bar::Request bq{};
+        copy_string(bq.name, sizeof bq.name, r.name);
+        bq.bar = b;
+        proto::pci::Bar::Reply br;
+        Handle h = kNoHandle;
+        rpc::Extras e = extras;
+        e.received_handle = &h;
+        if (int64_t err = rpc::call<proto::pci::Bar>(pci->supervise, bq, &br, e); err < 0) {
+            logf("init: %s: cannot have BAR%u of %s (%s)", s.name, b, r.name, error_name(err));
+            return false;
+        }
+        s.bars[b] = h;
+        s.io_bar[b] = r.bars[b].io;
+    }
+    proto::pci::Config::Request cq{};
+    copy_string(cq.name, sizeof cq.name, r.name);
+    proto::pci::Config::Reply cr;
+    rpc::Extras ce = extras;
+    ce.received_handle = &s.config;
+    rpc::call<proto::pci::Config>(pci->supervise, cq, &cr, ce);
+    if (r.irq != 0xff) {
+        Handle n = static_cast<Handle>(sys::notification_create());
+        proto::pci::Irq::Request iq{};
+        copy_string(iq.name, sizeof iq.name, r.name);
+        proto::pci::Irq::Reply ir;
+        rpc::Extras ie = extras;
+        ie.send_handle = static_cast<Handle>(sys::handle_duplicate(n, kRightSignal | kRightTransfer));
+        ie.received_handle = &s.irq_line;
+        int64_t e = rpc::call<proto::pci::Irq>(pci->supervise, iq, &ir, ie);
+        if (e < 0 || sys::endpoint_bind_notification(s.endpoint, n) != kOk) {
+            logf("init: %s: cannot have the interrupt of %s (%s)", s.name, r.name, error_name(e));
+            return false;
+        }
+        sys::handle_close(n);
+    }
+    logf("init: %s gets pci device %s (%04x:%04x, irq %u)", s.name, r.name, s.pci_vendor, s.pci_device, r.irq);
+    return true;
+}
+
 bool make_capabilities(Service& s) {
     const StartupInfo& info = startup();
     make_endpoint(s);
+    for (uint32_t i = 0; i < s.grant_count; ++i) {
+        if (s.resources[i] != kNoHandle) continue;
+        const Service::Grant& g = s.grants[i];
+        int64_t r = sys::resource_create(info.resource, g.kind, g.base, g.size);
+        if (r < 0) {
+            logf("init: %s: cannot have resource %u:%lx:%lx (%s)", s.name, g.kind, g.base, g.size, error_name(r));
+            return false;
+        }
+        s.resources[i] = static_cast<Handle>(r);
+    }
+    if (s.pci && s.config == kNoHandle && !claim_device(s)) return false;
     if (s.mmio_size && s.mmio == kNoHandle) {
         int64_t m = sys::memory_create_physical(info.resource, s.mmio_base, s.mmio_size);
         if (m < 0) {
@@ -263,23 +381,36 @@ bool make_capabilities(Service& s) {
     return true;
 }
 
+// A service that cannot run at all (no program, no device): never
+// restarted, and its endpoint closed, so that clients get kErrPeerClosed at
+// once rather than waiting for an answer that will never come.
+void give_up(Service& s) {
+    s.restart = false;
+    if (s.endpoint != kNoHandle) {
+        sys::handle_close(s.endpoint);
+        s.endpoint = kNoHandle;
+    }
+}
+
 void start(Service& s) {
     const uint8_t* elf;
     uint64_t size;
     if (!find_file(s.program, &elf, &size)) {
         logf("init: %s: no program %s", s.name, s.program);
-        s.restart = false;
+        give_up(s);
         return;
     }
     if (!make_capabilities(s)) {
-        s.restart = false;
+        give_up(s);
         return;
     }
     // handles[0]: its endpoint (receive), [1]: the namespace, [2]: its
     // module, [3]: its interrupt line, [4]: the log, [5]: init's control
-    // (control=yes only), [6]: its device memory. [1], [4] and [5] are
-    // badged as this service.
-    Handle handles[7] = {kNoHandle, kNoHandle, kNoHandle, kNoHandle, kNoHandle, kNoHandle, kNoHandle};
+    // (control=yes only), [6]: its device memory (mmio=) or its PCI
+    // device's BAR0, [7..11]: BAR1..5, [12]: the device's configuration
+    // space, [13..15]: its resources (dma=yes first, then resource=). [1],
+    // [4] and [5] are badged as this service.
+    Handle handles[16] = {};
     Handle temporary[6];
     uint32_t temporaries = 0;
     auto badged = [&](Handle endpoint) {
@@ -296,12 +427,17 @@ void start(Service& s) {
     if (g_log_service) handles[4] = badged(g_log_service->endpoint);
     if (s.control) handles[5] = badged(g_endpoint);
     handles[6] = s.mmio;
+    if (s.pci) {
+        for (int b = 0; b < 6; ++b) handles[6 + b] = s.bars[b];
+        handles[12] = s.config;
+    }
+    for (uint32_t i = 0; i < s.grant_count; ++i) handles[13 + i] = s.resources[i];
     Handle fault = temporary[temporaries++] =
         static_cast<Handle>(sys::handle_mint(g_endpoint, kRightWrite, badge_of(s) | 0x1000));
     char cmdline[64];
     format_to(cmdline, sizeof cmdline, "size=%lu", g_archive_size);
     SpawnOptions o{.name = s.name, .cmdline = cmdline, .quota = s.quota, .priority = 16,
-                   .handles = handles, .handle_count = 7, .fault_handler = fault};
+                   .handles = handles, .handle_count = 16, .fault_handler = fault};
     int64_t p = spawn(elf, size, o);
     for (uint32_t i = 0; i < temporaries; ++i) sys::handle_close(temporary[i]);
     if (p < 0) {
@@ -312,6 +448,9 @@ void start(Service& s) {
         return;
     }
     s.process = static_cast<Handle>(p);
+    for (int b = 0; b < 6; ++b)
+        if (s.io_bar[b] && sys::io_ports_grant(s.process, s.bars[b]) != kOk)
+            logf("init: %s: cannot grant the ports of BAR%d", s.name, b);
     if (s.port_count) {
         int64_t ports = sys::io_ports_create(startup().resource, s.port_base, s.port_count);
         if (ports < 0 || sys::io_ports_grant(s.process, static_cast<Handle>(ports)) != kOk)

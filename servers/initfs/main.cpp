@@ -50,18 +50,20 @@ int64_t stat(const proto::fs::Stat::Request& q, proto::fs::Stat::Reply& r, rpc::
     return kOk;
 }
 
-int64_t read(const proto::fs::Read::Request& q, proto::fs::Read::Reply& r, rpc::Call&) {
+int64_t read(const proto::fs::Read::Request& q, proto::fs::Read::Reply& r, rpc::Call& c) {
     char path[proto::fs::kPathMax];
     if (!normalize(q.path, path)) return kErrInvalidArgument;
     tar::Entry e;
     if (!find(path, &e)) return kErrNotFound;
-    if (e.directory) return kErrWrongType;
+    if (e.directory) return kErrIsDirectory;
+    c.reply_size = proto::fs::Read::kMinReply;
     if (q.offset >= e.size) return 0;
     uint64_t n = e.size - q.offset;
     if (n > q.length) n = q.length;
     if (n > sizeof r.data) n = sizeof r.data;
     memcpy(r.data, e.data + q.offset, n);
     r.size = static_cast<uint32_t>(n);
+    c.reply_size += r.size;
     return static_cast<int64_t>(n);
 }
 

@@ -16,6 +16,13 @@
 // an rpc::Server with a handler per operation, and its main loop is run().
 // The server checks every message against the declaration (known label,
 // exact size) and answers kErrInvalidArgument to anything else.
+//
+// Bulk data rides in a variable tail: an operation that declares
+// `kMinRequest` (or `kMinReply`) accepts a request (reply) of any size from
+// that many bytes up to the full struct, so a 4 KiB read does not copy a
+// 32 KiB buffer. The sender says how much it sends (the `request_size`
+// argument of call, `Call::reply_size` in a handler); the receiver sees the
+// size in Call::request_size (server) or the reply's own count fields.
 #pragma once
 
 #include "mica/runtime.h"
@@ -42,6 +49,21 @@ int64_t call_raw(Handle endpoint, uint64_t label, const void* request, uint32_t 
                  void* reply, uint32_t reply_size, const Extras& extras);
 
 template <class Op>
+constexpr uint32_t min_request() {
+    if constexpr (requires { Op::kMinRequest; }) return Op::kMinRequest;
+    else return sizeof(typename Op::Request);
+}
+
+template <class Op>
+constexpr uint32_t min_reply() {
+    if constexpr (requires { Op::kMinReply; }) return Op::kMinReply;
+    else return sizeof(typename Op::Reply);
+}
+
+int64_t call_sized(Handle endpoint, uint64_t label, const void* request, uint32_t request_size, void* reply,
+                   uint32_t min_reply_size, uint32_t reply_size, const Extras& extras);
+
+template <class Op>
 constexpr bool idempotent() {
     if constexpr (requires { Op::kIdempotent; }) return Op::kIdempotent;
     else return false;
@@ -51,16 +73,20 @@ constexpr int kRetries = 5;
 
 template <class Op>
 int64_t call(Handle endpoint, const typename Op::Request& request, typename Op::Reply* reply,
-             const Extras& extras = {}) {
-    int64_t e = call_raw(endpoint, Op::kLabel, &request, sizeof request, reply, sizeof *reply, extras);
-    for (int i = 1; idempotent<Op>() && e == kErrPeerClosed && i < kRetries; ++i)
-        e = call_raw(endpoint, Op::kLabel, &request, sizeof request, reply, sizeof *reply, extras);
+             const Extras& extras = {}, uint32_t request_size = sizeof(typename Op::Request)) {
+    int64_t e;
+    for (int i = 0; i < kRetries; ++i) {
+        e = call_sized(endpoint, Op::kLabel, &request, request_size, reply, min_reply<Op>(), sizeof *reply, extras);
+        if (!idempotent<Op>() || e != kErrPeerClosed) break;
+    }
     return e;
 }
 
 // What a handler learns about the call it serves, and can do with it.
 struct Call {
     uint64_t badge = 0;
+    uint32_t request_size = 0;           // bytes the request carried
+    uint32_t reply_size = 0;             // set to shorten a variable reply
     Handle received_handle = kNoHandle;  // a handle that came with the request
     Handle reply_handle = kNoHandle;     // set to send one back with the reply
     bool deferred = false;
@@ -69,9 +95,10 @@ struct Call {
 };
 
 template <class Op>
-int64_t reply_later(Handle saved, int64_t status, const typename Op::Reply& reply) {
+int64_t reply_later(Handle saved, int64_t status, const typename Op::Reply& reply,
+                    uint32_t size = sizeof(typename Op::Reply)) {
     IpcBuffer b;
-    b.send_data = &reply, b.send_size = sizeof reply;
+    b.send_data = &reply, b.send_size = status >= 0 ? size : 0;
     return sys::ipc_reply_to(saved, Message{static_cast<uint64_t>(status), 0, 0, 0}, &b);
 }
 
@@ -81,8 +108,8 @@ public:
 
     template <class Op>
     void on(int64_t (*handler)(const typename Op::Request&, typename Op::Reply&, Call&)) {
-        add(Op::kLabel, sizeof(typename Op::Request), sizeof(typename Op::Reply),
-            reinterpret_cast<Handler>(handler));
+        add(Op::kLabel, min_request<Op>(), sizeof(typename Op::Request), min_reply<Op>(),
+            sizeof(typename Op::Reply), reinterpret_cast<Handler>(handler));
     }
     // Called when the bound notification wakes the server.
     void on_notification(void (*handler)(uint64_t bits)) { notified_ = handler; }
@@ -101,13 +128,14 @@ private:
     using Handler = int64_t (*)(const void*, void*, Call&);
     struct Entry {
         uint64_t label;
-        uint32_t request_size, reply_size;
+        uint32_t min_request, request_size, min_reply, reply_size;
         Handler handler;
     };
-    void add(uint64_t label, uint32_t request_size, uint32_t reply_size, Handler handler);
+    void add(uint64_t label, uint32_t min_request, uint32_t request_size, uint32_t min_reply, uint32_t reply_size,
+             Handler handler);
 
     Handle endpoint_;
-    Entry entries_[16];
+    Entry entries_[24];
     int count_ = 0;
     void (*notified_)(uint64_t) = nullptr;
     void (*idle_)() = nullptr;
