@@ -239,7 +239,9 @@ int64_t Fs::release(uint32_t ino, DiskInode& in) {
         return r;
     }
     memset(&in, 0, sizeof in);
-    in.dtime = now() ? now() : 1;  // nonzero: marks the inode deleted
+    // e2fsck reads a dtime below s_inodes_count as an orphan list link, so
+    // without a real clock the deletion time stays 0 (mode 0 says "free").
+    if (now() > inodes_count) in.dtime = now();
     r = write_inode(ino, in);
     if (r < 0) return r;
     return free_inode(ino, dir);
