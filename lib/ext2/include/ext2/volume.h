@@ -1,0 +1,100 @@
+// ext2 (revision 0 and 1) read and write on top of an abstract block device.
+// Freestanding: no exceptions, no standard containers; errors are values
+// (>= 0 success, negative: a code from abi/mica/errors.h).
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+namespace ext2 {
+
+constexpr uint32_t kSectorSize = 512;
+// The largest transfer the library asks of the device in one call.
+constexpr uint32_t kMaxSectorsPerCall = 128;
+
+// The disk: the file server implements it over IPC to the disk driver, tests
+// over an image file.
+class BlockDevice {
+public:
+    virtual ~BlockDevice() = default;
+    // kOk or an error; count is 1..kMaxSectorsPerCall.
+    virtual int64_t read(uint64_t sector, uint32_t count, void* buffer) = 0;
+    virtual int64_t write(uint64_t sector, uint32_t count, const void* buffer) = 0;
+    virtual int64_t flush() = 0;
+    virtual uint64_t sector_count() const = 0;
+};
+
+enum Type : uint32_t { kFile = 1, kDirectory = 2, kSymlink = 3, kOther = 4 };
+
+struct Stat {
+    uint32_t inode, type, mode, links, uid, gid;
+    uint64_t size, blocks512;
+    uint32_t atime, mtime, ctime;
+};
+
+struct DirEntry {
+    char name[256];  // NUL-terminated
+    uint32_t inode, type;
+};
+
+struct FsStat {
+    uint32_t block_size;
+    uint64_t blocks, free_blocks;
+    uint32_t inodes, free_inodes;
+    char label[17];  // NUL-terminated
+};
+
+namespace detail { struct Fs; }
+
+// A mounted file system. Not thread-safe: one caller at a time.
+//
+// Paths are '/'-separated and relative to the file system's root; a leading
+// '/' is optional, "" and "/" name the root, repeated slashes are fine, and
+// "." and ".." are looked up like any other name (they follow the on-disk
+// entries). Components are at most 255 bytes, paths at most kMaxPath bytes.
+//
+// Every mutating call writes all blocks it changed before it returns, so a
+// process killed between calls leaves a consistent image (see README.md).
+class Volume {
+public:
+    static constexpr uint32_t kMaxPath = 4096;
+
+    // Checks the superblock and group descriptors; refuses what it cannot
+    // handle safely: kErrCorrupt for inconsistent values, kErrInvalidArgument
+    // for unsupported formats (incompat features, blocks > 4 KiB, rev > 1).
+    // Unknown ro_compat features mount read-only.
+    static int64_t mount(BlockDevice* device, Volume** out);
+    ~Volume();
+    Volume(const Volume&) = delete;
+    Volume& operator=(const Volume&) = delete;
+
+    bool read_only() const;
+    void set_clock(uint32_t (*now)());  // seconds since 1970 for timestamps (null: 0)
+
+    int64_t stat(const char* path, Stat* out);
+    // Bytes read (0 at/after EOF). Symlinks read as their target.
+    int64_t read(const char* path, uint64_t offset, void* buffer, uint32_t length);
+    // Bytes written; extends the file, writing past the end leaves a hole.
+    int64_t write(const char* path, uint64_t offset, const void* buffer, uint32_t length);
+    int64_t truncate(const char* path, uint64_t size);  // shrink frees blocks; grow makes a hole
+    // A regular file. If the name exists: kErrAlreadyExists when exclusive,
+    // otherwise kOk for a file and kErrIsDirectory for a directory.
+    int64_t create(const char* path, bool exclusive);
+    int64_t mkdir(const char* path);
+    int64_t unlink(const char* path);  // not for directories (kErrIsDirectory)
+    int64_t rmdir(const char* path);   // empty directories only; never the root
+    // Replaces an existing file, or an empty directory by a directory. Moving a
+    // directory fixes its '..' and the link counts; moving a directory into
+    // itself is kErrInvalidArgument.
+    int64_t rename(const char* from, const char* to);
+    // The index-th entry ('.' and '..' skipped); kErrNotFound past the end.
+    int64_t readdir(const char* path, uint32_t index, DirEntry* out);
+    int64_t statfs(FsStat* out);
+    int64_t sync();  // flushes the device (everything else is already written)
+
+private:
+    explicit Volume(detail::Fs* fs) : fs_(fs) {}
+    detail::Fs* fs_;
+};
+
+}  // namespace ext2

@@ -1,0 +1,200 @@
+// Shared by the library's sources: the on-disk layout and the mounted state.
+// All on-disk integers are little-endian, as is every target we build for,
+// so structures are copied with memcpy and used as they are.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <new>
+
+#include "ext2/volume.h"
+#include "mica/errors.h"
+
+namespace ext2::detail {
+
+using mica::kErrAlreadyExists, mica::kErrCorrupt, mica::kErrInvalidArgument, mica::kErrIo,
+    mica::kErrIsDirectory, mica::kErrNameTooLong, mica::kErrNoMemory, mica::kErrNoSpace,
+    mica::kErrNotDirectory, mica::kErrNotEmpty, mica::kErrNotFound, mica::kErrOutOfRange,
+    mica::kErrReadOnly, mica::kOk;
+
+inline uint16_t get16(const uint8_t* p) { uint16_t v; memcpy(&v, p, 2); return v; }
+inline uint32_t get32(const uint8_t* p) { uint32_t v; memcpy(&v, p, 4); return v; }
+inline void put16(uint8_t* p, uint16_t v) { memcpy(p, &v, 2); }
+inline void put32(uint8_t* p, uint32_t v) { memcpy(p, &v, 4); }
+
+constexpr uint16_t kMagic = 0xEF53;
+constexpr uint32_t kRootIno = 2;
+constexpr uint32_t kNameMax = 255;
+constexpr uint32_t kLinkMax = 32000;
+constexpr uint32_t kMaxRunBytes = kMaxSectorsPerCall * kSectorSize;  // one device call
+
+// Superblock byte offsets (the superblock is 1024 bytes at byte 1024).
+namespace sb {
+constexpr uint32_t kInodesCount = 0, kBlocksCount = 4, kFreeBlocks = 12, kFreeInodes = 16,
+                   kFirstDataBlock = 20, kLogBlockSize = 24, kBlocksPerGroup = 32,
+                   kInodesPerGroup = 40, kWtime = 48, kMagic = 56, kRevLevel = 76,
+                   kFirstIno = 84, kInodeSize = 88, kCompat = 92, kIncompat = 96,
+                   kRoCompat = 100, kVolumeName = 120;
+}
+constexpr uint32_t kIncompatFiletype = 0x2;
+constexpr uint32_t kRoCompatSparseSuper = 0x1, kRoCompatLargeFile = 0x2;
+
+// Group descriptor (32 bytes) byte offsets.
+namespace gd {
+constexpr uint32_t kSize = 32, kBlockBitmap = 0, kInodeBitmap = 4, kInodeTable = 8,
+                   kFreeBlocks = 12, kFreeInodes = 14, kUsedDirs = 16;
+}
+
+// The first 128 bytes of an inode, the part every revision has.
+struct DiskInode {
+    uint16_t mode, uid;
+    uint32_t size, atime, ctime, mtime, dtime;
+    uint16_t gid, links;
+    uint32_t blocks512, flags, osd1;
+    uint32_t block[15];
+    uint32_t generation, file_acl, size_high, faddr;
+    uint8_t osd2[12];
+};
+static_assert(sizeof(DiskInode) == 128);
+
+constexpr uint16_t kModeTypeMask = 0xF000, kModeFile = 0x8000, kModeDir = 0x4000,
+                   kModeSymlink = 0xA000;
+constexpr uint32_t kIndexFlag = 0x1000;  // EXT2_INDEX_FL: hashed directory
+constexpr uint32_t kXattrMagic = 0xEA020000;
+
+inline bool is_dir(const DiskInode& i) { return (i.mode & kModeTypeMask) == kModeDir; }
+inline bool is_file(const DiskInode& i) { return (i.mode & kModeTypeMask) == kModeFile; }
+inline bool is_symlink(const DiskInode& i) { return (i.mode & kModeTypeMask) == kModeSymlink; }
+inline uint64_t file_size(const DiskInode& i) {
+    return is_file(i) ? (uint64_t{i.size_high} << 32) | i.size : i.size;
+}
+
+// Directory entry file_type values (the filetype feature).
+uint8_t dirent_type(uint16_t mode);
+uint32_t api_type(uint16_t mode);
+
+// A bounded LRU cache of metadata blocks. Users pin a block while they hold
+// its pointer; changed blocks are marked dirty with a class that orders the
+// write-back (bitmaps, then other metadata, then inode tables) so a crash in
+// the middle of a commit never leaves an inode pointing at unallocated blocks.
+class Cache {
+public:
+    enum Kind : int8_t { kClean = -1, kBitmap = 0, kMeta = 1, kInodeTable = 2, kKinds = 3 };
+    struct Buf {
+        uint32_t block;
+        uint32_t pins;
+        int8_t dirty;
+        bool valid;
+        uint8_t* data;
+        Buf *newer, *older, *next_in_bucket;
+    };
+
+    Cache() = default;
+    ~Cache();
+    Cache(const Cache&) = delete;
+    Cache& operator=(const Cache&) = delete;
+    int64_t init(BlockDevice* device, uint32_t block_size, uint32_t capacity);
+
+    // Pins `block`; with load false its contents are zeroed instead of read
+    // (a block about to be filled from scratch).
+    int64_t get(uint32_t block, bool load, Buf** out);
+    void put(Buf* buf);
+    void mark(Buf* buf, Kind kind);
+    // The block was freed: its contents no longer matter.
+    void forget(uint32_t block);
+    // Writes every dirty block, class by class.
+    int64_t flush();
+
+private:
+    Buf* find(uint32_t block);
+    void unlink_hash(Buf* b);
+    void touch(Buf* b);
+    int64_t write_back(Buf* b);
+
+    BlockDevice* device_ = nullptr;
+    uint32_t block_size_ = 0, capacity_ = 0, buckets_ = 0;
+    Buf* bufs_ = nullptr;
+    Buf** hash_ = nullptr;
+    uint8_t* memory_ = nullptr;
+    Buf *newest_ = nullptr, *oldest_ = nullptr;
+};
+
+// The mounted file system. Functions return kOk or a negative error.
+struct Fs {
+    BlockDevice* device = nullptr;
+    uint8_t super[1024];
+    bool super_dirty = false;
+    uint32_t block_size = 0, sectors_per_block = 0, pointers = 0;  // pointers per indirect block
+    uint32_t blocks_count = 0, first_data_block = 0, blocks_per_group = 0;
+    uint32_t inodes_count = 0, inodes_per_group = 0, inode_size = 0, first_ino = 0;
+    uint32_t groups = 0, itable_blocks = 0, rev = 0;
+    bool filetype = false, read_only = false;
+    uint8_t* gdt = nullptr;           // the group descriptor table, in memory
+    uint32_t gdt_blocks = 0;
+    bool* gdt_dirty = nullptr;        // per table block
+    uint8_t* run = nullptr;           // kMaxRunBytes of staging for data transfers
+    Cache cache;
+    uint32_t (*clock)() = nullptr;
+
+    ~Fs();
+    uint32_t now() const { return clock ? clock() : 0; }
+    uint8_t* group(uint32_t g) { return gdt + size_t{g} * gd::kSize; }
+    void group_changed(uint32_t g) { gdt_dirty[size_t{g} * gd::kSize / block_size] = true; }
+    bool block_valid(uint32_t b) const { return b >= first_data_block && b < blocks_count; }
+    uint64_t sector_of(uint32_t block) const { return uint64_t{block} * sectors_per_block; }
+    uint64_t max_file_size() const;
+    // Writes every change of the current operation to the device.
+    int64_t commit();
+
+    // mount.cpp
+    int64_t load(BlockDevice* dev);
+    int64_t need_large_file();
+
+    // alloc.cpp
+    int64_t alloc_block(uint32_t goal, uint32_t* out);
+    int64_t free_block(uint32_t block);
+    int64_t alloc_inode(uint32_t parent, bool dir, uint32_t* out);
+    int64_t free_inode(uint32_t ino, bool dir);
+
+    // inode.cpp
+    int64_t read_inode(uint32_t ino, DiskInode* out);
+    int64_t write_inode(uint32_t ino, const DiskInode& in);
+    int64_t init_inode(uint32_t ino, DiskInode* out, uint16_t mode);  // zeroed, in use
+    // Physical block of logical block `lblock` (0: a hole). With create, holes
+    // are filled: `goal` is where to look first and advances past what was
+    // allocated, `fresh` tells a new data block (its contents are garbage).
+    int64_t map(DiskInode& in, uint64_t lblock, bool create, uint32_t* goal, uint32_t* out,
+                bool* fresh);
+    uint32_t first_goal(uint32_t ino);
+    // Frees every block at or after logical block `from`.
+    int64_t trim(DiskInode& in, uint64_t from);
+    // Frees the inode and everything it owns (links already 0).
+    int64_t release(uint32_t ino, DiskInode& in);
+    int64_t read_data(DiskInode& in, uint64_t offset, uint8_t* buffer, uint32_t length);
+    int64_t write_data(uint32_t ino, DiskInode& in, uint64_t offset, const uint8_t* buffer,
+                       uint32_t length);
+    int64_t set_size(DiskInode& in, uint64_t size);
+    int64_t resize(DiskInode& in, uint64_t size);
+
+    // dir.cpp
+    int64_t lookup(DiskInode& dir, const char* name, uint32_t len, uint32_t* ino);
+    int64_t add_entry(uint32_t dir_ino, DiskInode& dir, const char* name, uint32_t len,
+                      uint32_t ino, uint16_t mode);
+    int64_t remove_entry(uint32_t dir_ino, DiskInode& dir, const char* name, uint32_t len);
+    int64_t retarget_entry(uint32_t dir_ino, DiskInode& dir, const char* name, uint32_t len,
+                           uint32_t ino, uint16_t mode);
+    int64_t dir_empty(DiskInode& dir);  // 1 empty, 0 not, or an error
+    int64_t entry_at(DiskInode& dir, uint32_t index, DirEntry* out);
+    int64_t make_dir_block(uint32_t ino, uint32_t parent, DiskInode& in);
+
+    // path.cpp
+    int64_t resolve(const char* path, uint32_t* ino);
+    // The parent directory and last component of a path that is not the root
+    // and does not end in "." or "..".
+    int64_t resolve_parent(const char* path, uint32_t* parent, const char** name,
+                           uint32_t* len);
+};
+
+}  // namespace ext2::detail

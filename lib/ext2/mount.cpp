@@ -1,0 +1,217 @@
+// Mounting: the superblock and group descriptors are checked once here, so
+// the rest of the library can rely on the geometry (but not on anything an
+// inode or directory says).
+#include "internal.h"
+
+namespace ext2::detail {
+
+namespace {
+constexpr uint32_t kCacheBytes = 256 * 1024;
+
+int64_t refuse(Fs* fs, int64_t error) {
+    delete fs;
+    return error;
+}
+}  // namespace
+
+uint8_t dirent_type(uint16_t mode) {
+    switch (mode & kModeTypeMask) {
+        case kModeFile: return 1;
+        case kModeDir: return 2;
+        case 0x2000: return 3;  // character device
+        case 0x6000: return 4;  // block device
+        case 0x1000: return 5;  // fifo
+        case 0xC000: return 6;  // socket
+        case kModeSymlink: return 7;
+        default: return 0;
+    }
+}
+
+uint32_t api_type(uint16_t mode) {
+    switch (mode & kModeTypeMask) {
+        case kModeFile: return kFile;
+        case kModeDir: return kDirectory;
+        case kModeSymlink: return kSymlink;
+        default: return kOther;
+    }
+}
+
+Fs::~Fs() {
+    delete[] gdt;
+    delete[] gdt_dirty;
+    delete[] run;
+}
+
+uint64_t Fs::max_file_size() const {
+    // What the block map can address, kept well inside 32-bit i_blocks.
+    uint64_t p = pointers;
+    uint64_t blocks = 12 + p + p * p + p * p * p;
+    uint64_t limit = uint64_t{1} << 40;
+    return blocks * block_size < limit ? blocks * block_size : limit;
+}
+
+int64_t Fs::need_large_file() {
+    uint32_t ro = get32(super + sb::kRoCompat);
+    if (ro & kRoCompatLargeFile) return kOk;
+    if (rev == 0) return kErrOutOfRange;  // revision 0 has no feature flags
+    put32(super + sb::kRoCompat, ro | kRoCompatLargeFile);
+    super_dirty = true;
+    return kOk;
+}
+
+int64_t Fs::commit() {
+    int64_t result = cache.flush();
+    // Descriptors and superblock last: their counts describe the bitmaps.
+    for (uint32_t i = 0; i < gdt_blocks; ++i) {
+        if (!gdt_dirty[i]) continue;
+        int64_t r = device->write(sector_of(first_data_block + 1 + i), sectors_per_block,
+                                  gdt + size_t{i} * block_size);
+        if (r < 0) {
+            if (result == kOk) result = r;
+        } else {
+            gdt_dirty[i] = false;
+        }
+    }
+    if (super_dirty) {
+        put32(super + sb::kWtime, now());
+        int64_t r = device->write(2, 2, super);
+        if (r < 0) {
+            if (result == kOk) result = r;
+        } else {
+            super_dirty = false;
+        }
+    }
+    return result;
+}
+
+int64_t Fs::load(BlockDevice* dev) {
+    device = dev;
+    uint64_t sectors = dev->sector_count();
+    if (sectors < 4) return kErrCorrupt;
+    int64_t r = dev->read(2, 2, super);
+    if (r < 0) return r;
+    if (get16(super + sb::kMagic) != kMagic) return kErrCorrupt;
+
+    rev = get32(super + sb::kRevLevel);
+    if (rev > 1) return kErrInvalidArgument;
+    uint32_t log = get32(super + sb::kLogBlockSize);
+    if (log > 2) return kErrInvalidArgument;  // blocks above 4 KiB
+    block_size = 1024u << log;
+    sectors_per_block = block_size / kSectorSize;
+    pointers = block_size / 4;
+
+    uint32_t incompat = rev ? get32(super + sb::kIncompat) : 0;
+    uint32_t ro_compat = rev ? get32(super + sb::kRoCompat) : 0;
+    if (incompat & ~kIncompatFiletype) return kErrInvalidArgument;
+    filetype = incompat & kIncompatFiletype;
+    read_only = ro_compat & ~(kRoCompatSparseSuper | kRoCompatLargeFile);
+
+    blocks_count = get32(super + sb::kBlocksCount);
+    first_data_block = get32(super + sb::kFirstDataBlock);
+    blocks_per_group = get32(super + sb::kBlocksPerGroup);
+    inodes_count = get32(super + sb::kInodesCount);
+    inodes_per_group = get32(super + sb::kInodesPerGroup);
+    inode_size = rev ? get16(super + sb::kInodeSize) : 128;
+    first_ino = rev ? get32(super + sb::kFirstIno) : 11;
+
+    if (first_data_block != (block_size == 1024 ? 1u : 0u)) return kErrCorrupt;
+    if (blocks_count <= first_data_block + 2) return kErrCorrupt;
+    if (uint64_t{blocks_count} * sectors_per_block > sectors) return kErrCorrupt;
+    if (blocks_per_group < 8 || blocks_per_group > 8 * block_size) return kErrCorrupt;
+    if (inodes_per_group == 0 || inodes_per_group > 8 * block_size) return kErrCorrupt;
+    if (inode_size < 128 || inode_size > block_size || (inode_size & (inode_size - 1)))
+        return kErrCorrupt;
+    uint64_t group_count = (uint64_t{blocks_count} - first_data_block + blocks_per_group - 1) /
+                           blocks_per_group;
+    if (uint64_t{inodes_count} != group_count * inodes_per_group) return kErrCorrupt;
+    groups = static_cast<uint32_t>(group_count);
+    if (first_ino <= kRootIno || first_ino > inodes_count) return kErrCorrupt;
+    if (get32(super + sb::kFreeBlocks) > blocks_count ||
+        get32(super + sb::kFreeInodes) > inodes_count)
+        return kErrCorrupt;
+    itable_blocks = static_cast<uint32_t>(
+        (uint64_t{inodes_per_group} * inode_size + block_size - 1) / block_size);
+
+    gdt_blocks = static_cast<uint32_t>((group_count * gd::kSize + block_size - 1) / block_size);
+    if (uint64_t{first_data_block} + 1 + gdt_blocks > blocks_count) return kErrCorrupt;
+    gdt = new (std::nothrow) uint8_t[size_t{gdt_blocks} * block_size];
+    gdt_dirty = new (std::nothrow) bool[gdt_blocks];
+    run = new (std::nothrow) uint8_t[kMaxRunBytes];
+    if (!gdt || !gdt_dirty || !run) return kErrNoMemory;
+    for (uint32_t i = 0; i < gdt_blocks; ++i) {
+        gdt_dirty[i] = false;
+        r = dev->read(sector_of(first_data_block + 1 + i), sectors_per_block,
+                      gdt + size_t{i} * block_size);
+        if (r < 0) return r;
+    }
+    for (uint32_t g = 0; g < groups; ++g) {
+        const uint8_t* d = group(g);
+        uint32_t first = first_data_block + g * blocks_per_group;
+        uint32_t in_group = blocks_count - first < blocks_per_group ? blocks_count - first
+                                                                    : blocks_per_group;
+        uint32_t table = get32(d + gd::kInodeTable);
+        if (!block_valid(get32(d + gd::kBlockBitmap)) || !block_valid(get32(d + gd::kInodeBitmap)) ||
+            !block_valid(table) || uint64_t{table} + itable_blocks > blocks_count)
+            return kErrCorrupt;
+        if (get16(d + gd::kFreeBlocks) > in_group || get16(d + gd::kFreeInodes) > inodes_per_group ||
+            get16(d + gd::kUsedDirs) > inodes_per_group)
+            return kErrCorrupt;
+    }
+
+    uint32_t capacity = kCacheBytes / block_size;
+    r = cache.init(dev, block_size, capacity);
+    if (r < 0) return r;
+
+    DiskInode root;
+    r = read_inode(kRootIno, &root);
+    if (r < 0) return r;
+    if (!is_dir(root)) return kErrCorrupt;
+    return kOk;
+}
+
+}  // namespace ext2::detail
+
+namespace ext2 {
+
+using namespace detail;
+
+int64_t Volume::mount(BlockDevice* device, Volume** out) {
+    if (!device || !out) return kErrInvalidArgument;
+    Fs* fs = new (std::nothrow) Fs;
+    if (!fs) return kErrNoMemory;
+    int64_t r = fs->load(device);
+    if (r < 0) return refuse(fs, r);
+    Volume* v = new (std::nothrow) Volume(fs);
+    if (!v) return refuse(fs, kErrNoMemory);
+    *out = v;
+    return kOk;
+}
+
+Volume::~Volume() {
+    fs_->commit();  // nothing should be pending; just in case a write-back failed
+    delete fs_;
+}
+
+bool Volume::read_only() const { return fs_->read_only; }
+
+void Volume::set_clock(uint32_t (*now)()) { fs_->clock = now; }
+
+int64_t Volume::statfs(FsStat* out) {
+    const uint8_t* s = fs_->super;
+    out->block_size = fs_->block_size;
+    out->blocks = fs_->blocks_count;
+    out->free_blocks = get32(s + sb::kFreeBlocks);
+    out->inodes = fs_->inodes_count;
+    out->free_inodes = get32(s + sb::kFreeInodes);
+    memcpy(out->label, s + sb::kVolumeName, 16);
+    out->label[16] = '\0';
+    return kOk;
+}
+
+int64_t Volume::sync() {
+    int64_t r = fs_->commit();
+    if (r < 0) return r;
+    return fs_->device->flush();
+}
+
+}  // namespace ext2

@@ -1,0 +1,297 @@
+// The Volume's operations. Each mutating one ends with commit(): whatever
+// happened, success or a failure half-way, every block it changed is on the
+// device when it returns.
+#include "internal.h"
+
+namespace ext2 {
+
+using namespace detail;
+
+namespace {
+
+int64_t finish(Fs* fs, int64_t result) {
+    int64_t r = fs->commit();
+    if (result < 0) return result;
+    return r < 0 ? r : result;
+}
+
+constexpr uint16_t kNewFileMode = kModeFile | 0644, kNewDirMode = kModeDir | 0755;
+constexpr uint32_t kMaxAncestors = Volume::kMaxPath;
+
+// Drops one link to `ino` (from a directory entry already removed); the last
+// one frees it.
+int64_t drop_link(Fs* fs, uint32_t ino, DiskInode& in) {
+    if (in.links == 0) return kErrCorrupt;
+    if (--in.links == 0) return fs->release(ino, in);
+    in.ctime = fs->now();
+    return fs->write_inode(ino, in);
+}
+
+// kErrInvalidArgument if `dir` is `ancestor` or lies below it.
+int64_t check_not_below(Fs* fs, uint32_t dir, uint32_t ancestor) {
+    uint32_t cur = dir;
+    for (uint32_t step = 0; step < kMaxAncestors; ++step) {
+        if (cur == ancestor) return kErrInvalidArgument;
+        if (cur == kRootIno) return kOk;
+        DiskInode in;
+        int64_t r = fs->read_inode(cur, &in);
+        if (r < 0) return r;
+        if (!is_dir(in)) return kErrCorrupt;
+        uint32_t up;
+        r = fs->lookup(in, "..", 2, &up);
+        if (r < 0) return r == kErrNotFound ? kErrCorrupt : r;
+        if (up == cur) return kErrCorrupt;  // only the root is its own parent
+        cur = up;
+    }
+    return kErrCorrupt;
+}
+
+}  // namespace
+
+int64_t Volume::stat(const char* path, Stat* out) {
+    uint32_t ino;
+    int64_t r = fs_->resolve(path, &ino);
+    if (r < 0) return r;
+    DiskInode in;
+    r = fs_->read_inode(ino, &in);
+    if (r < 0) return r;
+    *out = Stat{ino, api_type(in.mode), in.mode, in.links, in.uid, in.gid,
+                file_size(in), in.blocks512, in.atime, in.mtime, in.ctime};
+    return kOk;
+}
+
+int64_t Volume::read(const char* path, uint64_t offset, void* buffer, uint32_t length) {
+    uint32_t ino;
+    int64_t r = fs_->resolve(path, &ino);
+    if (r < 0) return r;
+    DiskInode in;
+    r = fs_->read_inode(ino, &in);
+    if (r < 0) return r;
+    if (is_dir(in)) return kErrIsDirectory;
+    if (!is_file(in) && !is_symlink(in)) return kErrInvalidArgument;
+    return fs_->read_data(in, offset, static_cast<uint8_t*>(buffer), length);
+}
+
+int64_t Volume::write(const char* path, uint64_t offset, const void* buffer, uint32_t length) {
+    if (fs_->read_only) return kErrReadOnly;
+    uint32_t ino;
+    int64_t r = fs_->resolve(path, &ino);
+    if (r < 0) return r;
+    DiskInode in;
+    r = fs_->read_inode(ino, &in);
+    if (r < 0) return r;
+    if (is_dir(in)) return kErrIsDirectory;
+    if (!is_file(in)) return kErrInvalidArgument;
+    r = fs_->write_data(ino, in, offset, static_cast<const uint8_t*>(buffer), length);
+    int64_t w = fs_->write_inode(ino, in);
+    return finish(fs_, r < 0 ? r : (w < 0 ? w : r));
+}
+
+int64_t Volume::truncate(const char* path, uint64_t size) {
+    if (fs_->read_only) return kErrReadOnly;
+    uint32_t ino;
+    int64_t r = fs_->resolve(path, &ino);
+    if (r < 0) return r;
+    DiskInode in;
+    r = fs_->read_inode(ino, &in);
+    if (r < 0) return r;
+    if (is_dir(in)) return kErrIsDirectory;
+    if (!is_file(in)) return kErrInvalidArgument;
+    r = fs_->resize(in, size);
+    in.mtime = in.ctime = fs_->now();
+    int64_t w = fs_->write_inode(ino, in);
+    return finish(fs_, r < 0 ? r : w);
+}
+
+int64_t Volume::create(const char* path, bool exclusive) {
+    if (fs_->read_only) return kErrReadOnly;
+    uint32_t parent, ino;
+    const char* name;
+    uint32_t len;
+    int64_t r = fs_->resolve_parent(path, &parent, &name, &len);
+    if (r < 0) return r;
+    DiskInode dir, in;
+    r = fs_->read_inode(parent, &dir);
+    if (r < 0) return r;
+    r = fs_->lookup(dir, name, len, &ino);
+    if (r == kOk) {
+        if (exclusive) return kErrAlreadyExists;
+        r = fs_->read_inode(ino, &in);
+        if (r < 0) return r;
+        return is_dir(in) ? kErrIsDirectory : kOk;
+    }
+    if (r != kErrNotFound) return r;
+    r = fs_->alloc_inode(parent, false, &ino);
+    if (r < 0) return finish(fs_, r);
+    r = fs_->init_inode(ino, &in, kNewFileMode);
+    if (r >= 0) {
+        in.links = 1;
+        r = fs_->write_inode(ino, in);
+    }
+    if (r >= 0) r = fs_->add_entry(parent, dir, name, len, ino, in.mode);
+    if (r < 0) fs_->release(ino, in);
+    return finish(fs_, r);
+}
+
+int64_t Volume::mkdir(const char* path) {
+    if (fs_->read_only) return kErrReadOnly;
+    uint32_t parent, ino;
+    const char* name;
+    uint32_t len;
+    int64_t r = fs_->resolve_parent(path, &parent, &name, &len);
+    if (r < 0) return r;
+    DiskInode dir, in;
+    r = fs_->read_inode(parent, &dir);
+    if (r < 0) return r;
+    r = fs_->lookup(dir, name, len, &ino);
+    if (r == kOk) return kErrAlreadyExists;
+    if (r != kErrNotFound) return r;
+    if (dir.links >= kLinkMax) return kErrNoSpace;
+    r = fs_->alloc_inode(parent, true, &ino);
+    if (r < 0) return finish(fs_, r);
+    r = fs_->init_inode(ino, &in, kNewDirMode);
+    if (r >= 0) r = fs_->make_dir_block(ino, parent, in);
+    if (r >= 0) {
+        in.links = 2;
+        r = fs_->write_inode(ino, in);
+    }
+    if (r >= 0) r = fs_->add_entry(parent, dir, name, len, ino, in.mode);
+    if (r < 0) {
+        fs_->release(ino, in);
+        return finish(fs_, r);
+    }
+    dir.links++;
+    return finish(fs_, fs_->write_inode(parent, dir));
+}
+
+int64_t Volume::unlink(const char* path) {
+    if (fs_->read_only) return kErrReadOnly;
+    uint32_t parent, ino;
+    const char* name;
+    uint32_t len;
+    int64_t r = fs_->resolve_parent(path, &parent, &name, &len);
+    if (r < 0) return r;
+    DiskInode dir, in;
+    r = fs_->read_inode(parent, &dir);
+    if (r < 0) return r;
+    r = fs_->lookup(dir, name, len, &ino);
+    if (r < 0) return r;
+    r = fs_->read_inode(ino, &in);
+    if (r < 0) return r;
+    if (is_dir(in)) return kErrIsDirectory;
+    r = fs_->remove_entry(parent, dir, name, len);
+    if (r >= 0) r = drop_link(fs_, ino, in);
+    return finish(fs_, r);
+}
+
+int64_t Volume::rmdir(const char* path) {
+    if (fs_->read_only) return kErrReadOnly;
+    uint32_t parent, ino;
+    const char* name;
+    uint32_t len;
+    int64_t r = fs_->resolve_parent(path, &parent, &name, &len);
+    if (r < 0) return r;
+    DiskInode dir, in;
+    r = fs_->read_inode(parent, &dir);
+    if (r < 0) return r;
+    r = fs_->lookup(dir, name, len, &ino);
+    if (r < 0) return r;
+    if (ino == kRootIno) return kErrInvalidArgument;
+    r = fs_->read_inode(ino, &in);
+    if (r < 0) return r;
+    if (!is_dir(in)) return kErrNotDirectory;
+    r = fs_->dir_empty(in);
+    if (r < 0) return r;
+    if (r == 0) return kErrNotEmpty;
+    r = fs_->remove_entry(parent, dir, name, len);
+    if (r >= 0) r = fs_->release(ino, in);
+    if (r >= 0) {
+        if (dir.links > 2) dir.links--;  // its '..'
+        r = fs_->write_inode(parent, dir);
+    }
+    return finish(fs_, r);
+}
+
+int64_t Volume::rename(const char* from, const char* to) {
+    if (fs_->read_only) return kErrReadOnly;
+    uint32_t fp, tp, src, dst;
+    const char *fname, *tname;
+    uint32_t flen, tlen;
+    int64_t r = fs_->resolve_parent(from, &fp, &fname, &flen);
+    if (r < 0) return r;
+    r = fs_->resolve_parent(to, &tp, &tname, &tlen);
+    if (r < 0) return r;
+    DiskInode fdir, tdir, sin, din;
+    r = fs_->read_inode(fp, &fdir);
+    if (r < 0) return r;
+    r = fs_->lookup(fdir, fname, flen, &src);
+    if (r < 0) return r;
+    if (fp == tp && flen == tlen && memcmp(fname, tname, flen) == 0) return kOk;
+    r = fs_->read_inode(src, &sin);
+    if (r < 0) return r;
+    r = fs_->read_inode(tp, &tdir);
+    if (r < 0) return r;
+    // One directory in both roles must be one copy, or the second write of
+    // it would undo the first.
+    DiskInode* fd = fp == tp ? &tdir : &fdir;
+    bool moving_dir = is_dir(sin);
+    if (moving_dir && fp != tp) {
+        r = check_not_below(fs_, tp, src);
+        if (r < 0) return r;
+        if (tdir.links >= kLinkMax) return kErrNoSpace;
+    }
+
+    r = fs_->lookup(tdir, tname, tlen, &dst);
+    if (r == kOk) {
+        if (dst == src) return kOk;  // two names of one file
+        r = fs_->read_inode(dst, &din);
+        if (r < 0) return r;
+        if (is_dir(din)) {
+            if (!moving_dir) return kErrIsDirectory;
+            r = fs_->dir_empty(din);
+            if (r < 0) return r;
+            if (r == 0) return kErrNotEmpty;
+        } else if (moving_dir) {
+            return kErrNotDirectory;
+        }
+        r = fs_->retarget_entry(tp, tdir, tname, tlen, src, sin.mode);
+        if (r < 0) return finish(fs_, r);
+        if (is_dir(din)) {
+            din.links = 0;
+            r = fs_->release(dst, din);
+            if (tdir.links > 2) tdir.links--;  // the replaced directory's '..'
+        } else {
+            r = drop_link(fs_, dst, din);
+        }
+    } else if (r == kErrNotFound) {
+        r = fs_->add_entry(tp, tdir, tname, tlen, src, sin.mode);
+    }
+    if (r < 0) return finish(fs_, r);
+
+    r = fs_->remove_entry(fp, *fd, fname, flen);
+    if (r >= 0 && moving_dir && fp != tp) {
+        r = fs_->retarget_entry(src, sin, "..", 2, tp, kModeDir);
+        if (fd->links > 2) fd->links--;
+        tdir.links++;
+    }
+    if (r >= 0) {
+        sin.ctime = fs_->now();
+        r = fs_->write_inode(src, sin);
+    }
+    if (r >= 0 && fp != tp) r = fs_->write_inode(fp, *fd);
+    if (r >= 0) r = fs_->write_inode(tp, tdir);
+    return finish(fs_, r);
+}
+
+int64_t Volume::readdir(const char* path, uint32_t index, DirEntry* out) {
+    uint32_t ino;
+    int64_t r = fs_->resolve(path, &ino);
+    if (r < 0) return r;
+    DiskInode in;
+    r = fs_->read_inode(ino, &in);
+    if (r < 0) return r;
+    if (!is_dir(in)) return kErrNotDirectory;
+    return fs_->entry_at(in, index, out);
+}
+
+}  // namespace ext2

@@ -1,0 +1,72 @@
+// Path resolution. Every lookup is bounded by the path's length (at most
+// kMaxPath bytes, so at most kMaxPath / 2 components), and no symbolic link
+// is followed, so a directory cycle on disk cannot make it loop.
+#include "internal.h"
+
+namespace ext2::detail {
+
+namespace {
+
+// strlen that stops looking after `limit` bytes.
+size_t bounded_length(const char* s, size_t limit) {
+    size_t n = 0;
+    while (n <= limit && s[n]) ++n;
+    return n;
+}
+
+// Follows the components of path[0, n) from the root.
+int64_t walk_components(Fs& fs, const char* path, size_t n, uint32_t* out) {
+    uint32_t cur = kRootIno;
+    size_t i = 0;
+    while (i < n) {
+        while (i < n && path[i] == '/') ++i;
+        if (i == n) break;
+        size_t start = i;
+        while (i < n && path[i] != '/') ++i;
+        if (i - start > kNameMax) return kErrNameTooLong;
+        DiskInode dir;
+        int64_t r = fs.read_inode(cur, &dir);
+        if (r < 0) return r;
+        if (!is_dir(dir)) return kErrNotDirectory;
+        r = fs.lookup(dir, path + start, static_cast<uint32_t>(i - start), &cur);
+        if (r < 0) return r;
+    }
+    *out = cur;
+    return kOk;
+}
+
+}  // namespace
+
+int64_t Fs::resolve(const char* path, uint32_t* ino) {
+    if (!path) return kErrInvalidArgument;
+    size_t n = bounded_length(path, Volume::kMaxPath);
+    if (n > Volume::kMaxPath) return kErrNameTooLong;
+    return walk_components(*this, path, n, ino);
+}
+
+int64_t Fs::resolve_parent(const char* path, uint32_t* parent, const char** name,
+                           uint32_t* len) {
+    if (!path) return kErrInvalidArgument;
+    size_t n = bounded_length(path, Volume::kMaxPath);
+    if (n > Volume::kMaxPath) return kErrNameTooLong;
+    size_t end = n;
+    while (end > 0 && path[end - 1] == '/') --end;
+    if (end == 0) return kErrInvalidArgument;  // the root has no parent entry
+    size_t start = end;
+    while (start > 0 && path[start - 1] != '/') --start;
+    size_t name_len = end - start;
+    if (name_len > kNameMax) return kErrNameTooLong;
+    if (path[start] == '.' && (name_len == 1 || (name_len == 2 && path[start + 1] == '.')))
+        return kErrInvalidArgument;
+    int64_t r = walk_components(*this, path, start, parent);
+    if (r < 0) return r;
+    DiskInode dir;
+    r = read_inode(*parent, &dir);
+    if (r < 0) return r;
+    if (!is_dir(dir)) return kErrNotDirectory;
+    *name = path + start;
+    *len = static_cast<uint32_t>(name_len);
+    return kOk;
+}
+
+}  // namespace ext2::detail

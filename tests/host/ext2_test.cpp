@@ -1,0 +1,772 @@
+// ext2 library tests against images made by e2fsprogs: what mke2fs wrote
+// must read back, and what the library writes must satisfy e2fsck and read
+// back identically through debugfs.
+#include "ext2/volume.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <algorithm>
+#include <filesystem>
+#include <functional>
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "mica/errors.h"
+
+namespace fs = std::filesystem;
+using namespace mica;
+
+namespace {
+
+class FileDevice : public ext2::BlockDevice {
+public:
+    explicit FileDevice(const std::string& path) {
+        fd_ = open(path.c_str(), O_RDWR);
+        struct stat st {};
+        fstat(fd_, &st);
+        sectors_ = static_cast<uint64_t>(st.st_size) / ext2::kSectorSize;
+    }
+    ~FileDevice() override { close(fd_); }
+    int64_t read(uint64_t sector, uint32_t count, void* buffer) override {
+        EXPECT_GE(count, 1u);
+        EXPECT_LE(count, ext2::kMaxSectorsPerCall);
+        ++reads;
+        if (sector + count > sectors_) return kErrOutOfRange;
+        ssize_t n = pread(fd_, buffer, size_t{count} * 512, static_cast<off_t>(sector * 512));
+        return n == static_cast<ssize_t>(count) * 512 ? kOk : kErrIo;
+    }
+    int64_t write(uint64_t sector, uint32_t count, const void* buffer) override {
+        EXPECT_GE(count, 1u);
+        EXPECT_LE(count, ext2::kMaxSectorsPerCall);
+        ++writes;
+        if (fail_writes_after >= 0 && writes > fail_writes_after) return kErrIo;
+        if (sector + count > sectors_) return kErrOutOfRange;
+        ssize_t n = pwrite(fd_, buffer, size_t{count} * 512, static_cast<off_t>(sector * 512));
+        return n == static_cast<ssize_t>(count) * 512 ? kOk : kErrIo;
+    }
+    int64_t flush() override { return fsync(fd_) == 0 ? kOk : kErrIo; }
+    uint64_t sector_count() const override { return sectors_; }
+
+    int64_t reads = 0, writes = 0, fail_writes_after = -1;
+
+private:
+    int fd_ = -1;
+    uint64_t sectors_ = 0;
+};
+
+struct Shell {
+    int status;
+    std::string out;
+};
+
+Shell run(const std::string& cmd) {
+    Shell r{0, ""};
+    FILE* p = popen(cmd.c_str(), "r");
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+    int st = pclose(p);
+    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return r;
+}
+
+std::string pattern(size_t n, uint32_t seed) {
+    std::string s(n, '\0');
+    uint32_t x = seed * 2654435761u + 1;
+    for (size_t i = 0; i < n; ++i) {
+        x = x * 1103515245u + 12345u;
+        s[i] = static_cast<char>(x >> 16);
+    }
+    return s;
+}
+
+void write_file(const fs::path& p, const std::string& data) {
+    fs::create_directories(p.parent_path());
+    std::ofstream(p, std::ios::binary) << data;
+}
+
+class Ext2 : public ::testing::Test {
+protected:
+    void SetUp() override {
+        char tmpl[] = "/tmp/ext2testXXXXXX";
+        ASSERT_NE(mkdtemp(tmpl), nullptr);
+        dir = tmpl;
+        src = dir / "src";
+        img = (dir / "fs.img").string();
+        fs::create_directories(src);
+    }
+    void TearDown() override {
+        unmount();
+        fs::remove_all(dir);
+    }
+
+    // mke2fs from `src`; extra options such as "-b 1024".
+    void make(const std::string& options, const std::string& size = "8M") {
+        unmount();
+        Shell r = run("/usr/sbin/mke2fs -q -F -t ext2 " + options + " -d " + src.string() + " " +
+                    img + " " + size + " 2>&1");
+        ASSERT_EQ(r.status, 0) << r.out;
+    }
+    void mount() {
+        unmount();
+        dev = new FileDevice(img);
+        ASSERT_EQ(ext2::Volume::mount(dev, &vol), kOk);
+    }
+    int64_t try_mount() {
+        unmount();
+        dev = new FileDevice(img);
+        return ext2::Volume::mount(dev, &vol);
+    }
+    void unmount() {
+        delete vol;
+        vol = nullptr;
+        delete dev;
+        dev = nullptr;
+    }
+    // The volume stays mounted: every call has already written its blocks.
+    void expect_fsck_clean() {
+        Shell r = run("/usr/sbin/e2fsck -fn " + img + " 2>&1");
+        EXPECT_EQ(r.status, 0) << r.out;
+    }
+    std::string debugfs(const std::string& request) {
+        return run("/usr/sbin/debugfs -R '" + request + "' " + img + " 2>/dev/null").out;
+    }
+    std::string read_all(const char* path) {
+        ext2::Stat st;
+        EXPECT_EQ(vol->stat(path, &st), kOk) << path;
+        std::string s(st.size, '\0');
+        size_t done = 0;
+        while (done < s.size()) {
+            uint32_t chunk = static_cast<uint32_t>(std::min<size_t>(s.size() - done, 200000));
+            int64_t n = vol->read(path, done, s.data() + done, chunk);
+            EXPECT_GT(n, 0) << path;
+            if (n <= 0) break;
+            done += static_cast<size_t>(n);
+        }
+        return s;
+    }
+    int64_t put(const char* path, const std::string& data, uint64_t offset = 0) {
+        return vol->write(path, offset, data.data(), static_cast<uint32_t>(data.size()));
+    }
+    std::vector<std::string> list(const char* path) {
+        std::vector<std::string> names;
+        ext2::DirEntry e;
+        for (uint32_t i = 0; vol->readdir(path, i, &e) == kOk; ++i) names.push_back(e.name);
+        std::sort(names.begin(), names.end());
+        return names;
+    }
+    // The superblock as raw bytes, to poke at.
+    void patch(uint64_t offset, const void* bytes, size_t n) {
+        unmount();
+        int fd = open(img.c_str(), O_RDWR);
+        ASSERT_EQ(pwrite(fd, bytes, n, static_cast<off_t>(offset)), static_cast<ssize_t>(n));
+        close(fd);
+    }
+    void patch32(uint64_t offset, uint32_t v) { patch(offset, &v, 4); }
+    uint32_t peek32(uint64_t offset) {
+        uint32_t v = 0;
+        int fd = open(img.c_str(), O_RDONLY);
+        EXPECT_EQ(pread(fd, &v, 4, static_cast<off_t>(offset)), 4);
+        close(fd);
+        return v;
+    }
+
+    fs::path dir, src;
+    std::string img;
+    FileDevice* dev = nullptr;
+    ext2::Volume* vol = nullptr;
+};
+
+class Ext2Sizes : public Ext2, public ::testing::WithParamInterface<int> {
+protected:
+    std::string bs() { return "-b " + std::to_string(GetParam()); }
+};
+
+// --- 1. Reading what mke2fs wrote ---------------------------------------------
+
+TEST_P(Ext2Sizes, ReadsMkfsFiles) {
+    uint32_t b = static_cast<uint32_t>(GetParam());
+    std::map<std::string, std::string> files = {
+        {"empty", ""},
+        {"small", "hello, ext2\n"},
+        {"block", pattern(b, 1)},
+        {"indirect", pattern(13 * b + 5, 2)},
+        {"double", pattern(400 * 1024 + 77, 3)},
+        {"a/b/c/deep", pattern(3000, 4)},
+        {"a/b/sibling", "x"},
+    };
+    for (auto& [name, data] : files) write_file(src / name, data);
+    fs::create_directories(src / "emptydir");
+    symlink("small", (src / "link").c_str());
+    make(bs());
+    mount();
+    EXPECT_FALSE(vol->read_only());
+    for (auto& [name, data] : files) {
+        ext2::Stat st;
+        ASSERT_EQ(vol->stat(name.c_str(), &st), kOk) << name;
+        EXPECT_EQ(st.type, ext2::kFile);
+        EXPECT_EQ(st.size, data.size());
+        EXPECT_EQ(read_all(name.c_str()), data) << name;
+        EXPECT_EQ(read_all(("/" + name).c_str()), data) << name;
+    }
+    ext2::Stat st;
+    ASSERT_EQ(vol->stat("link", &st), kOk);
+    EXPECT_EQ(st.type, ext2::kSymlink);
+    EXPECT_EQ(read_all("link"), "small");
+    ASSERT_EQ(vol->stat("//a//b/", &st), kOk);
+    EXPECT_EQ(st.type, ext2::kDirectory);
+    ASSERT_EQ(vol->stat("a/b/c/../../b/./sibling", &st), kOk);
+    EXPECT_EQ(st.size, 1u);
+    ASSERT_EQ(vol->stat("", &st), kOk);
+    EXPECT_EQ(st.inode, 2u);
+    EXPECT_EQ(list("/"), (std::vector<std::string>{"a", "block", "double", "empty", "emptydir",
+                                                     "indirect", "link", "lost+found", "small"}));
+    EXPECT_EQ(list("a/b"), (std::vector<std::string>{"c", "sibling"}));
+    EXPECT_TRUE(list("emptydir").empty());
+    char buf[16];
+    EXPECT_EQ(vol->read("small", 100, buf, sizeof buf), 0);
+    EXPECT_EQ(vol->read("small", 7, buf, sizeof buf), 5);
+    EXPECT_EQ(vol->stat("nope", &st), kErrNotFound);
+    EXPECT_EQ(vol->stat("small/x", &st), kErrNotDirectory);
+    EXPECT_EQ(vol->read("a", 0, buf, 1), kErrIsDirectory);
+    ext2::DirEntry e;
+    EXPECT_EQ(vol->readdir("small", 0, &e), kErrNotDirectory);
+    EXPECT_EQ(vol->readdir("emptydir", 0, &e), kErrNotFound);
+    EXPECT_EQ(vol->stat(std::string(300, 'n').c_str(), &st), kErrNameTooLong);
+    EXPECT_EQ(vol->stat(std::string(5000, '/').c_str(), &st), kErrNameTooLong);
+    ext2::FsStat fst;
+    ASSERT_EQ(vol->statfs(&fst), kOk);
+    EXPECT_EQ(fst.block_size, b);
+}
+
+// --- 2. Writing ------------------------------------------------------------------
+
+TEST_P(Ext2Sizes, WritesWhatDebugfsReads) {
+    make(bs());
+    mount();
+    std::map<std::string, std::string> expect;
+    // Appending, overwriting, writing at offsets, sparse.
+    ASSERT_EQ(vol->create("f", true), kOk);
+    EXPECT_EQ(vol->create("f", true), kErrAlreadyExists);
+    EXPECT_EQ(vol->create("f", false), kOk);
+    std::string f;
+    for (int i = 0; i < 20; ++i) {
+        std::string piece = pattern(1000 + i * 37, 10 + i);
+        ASSERT_EQ(put("f", piece, f.size()), static_cast<int64_t>(piece.size()));
+        f += piece;
+    }
+    std::string over = pattern(5000, 99);
+    ASSERT_EQ(put("f", over, 777), 5000);
+    f.replace(777, 5000, over);
+    expect["f"] = f;
+    ASSERT_EQ(vol->create("sparse", false), kOk);
+    ASSERT_EQ(put("sparse", "tail", 5 * 1024 * 1024), 4);
+    ASSERT_EQ(put("sparse", "mid", 70000), 3);
+    std::string sparse(5 * 1024 * 1024 + 4, '\0');
+    sparse.replace(70000, 3, "mid");
+    sparse.replace(5 * 1024 * 1024, 4, "tail");
+    expect["sparse"] = sparse;
+    ext2::Stat st;
+    ASSERT_EQ(vol->stat("sparse", &st), kOk);
+    EXPECT_LT(st.blocks512, 100u);  // holes take no blocks
+    expect_fsck_clean();
+
+    // Truncate shrink and grow; the shrunk tail must come back as zeros.
+    ASSERT_EQ(vol->create("t", false), kOk);
+    std::string t = pattern(300000, 7);
+    ASSERT_EQ(put("t", t), 300000);
+    ASSERT_EQ(vol->truncate("t", 12345), kOk);
+    ASSERT_EQ(vol->truncate("t", 400000), kOk);
+    t.resize(12345);
+    t.resize(400000, '\0');
+    expect["t"] = t;
+    ASSERT_EQ(vol->create("gone", false), kOk);
+    ASSERT_EQ(put("gone", pattern(100000, 8)), 100000);
+    ASSERT_EQ(vol->truncate("gone", 0), kOk);
+    ASSERT_EQ(vol->stat("gone", &st), kOk);
+    EXPECT_EQ(st.blocks512, 0u);
+    expect["gone"] = "";
+    expect_fsck_clean();
+
+    // Directories.
+    ASSERT_EQ(vol->mkdir("d1"), kOk);
+    ASSERT_EQ(vol->mkdir("d1/sub"), kOk);
+    ASSERT_EQ(vol->mkdir("d2"), kOk);
+    EXPECT_EQ(vol->mkdir("d1"), kErrAlreadyExists);
+    EXPECT_EQ(vol->mkdir("nope/x"), kErrNotFound);
+    EXPECT_EQ(vol->mkdir("f/x"), kErrNotDirectory);
+    EXPECT_EQ(vol->create("d1", false), kErrIsDirectory);
+    ASSERT_EQ(vol->create("d1/sub/file", true), kOk);
+    ASSERT_EQ(put("d1/sub/file", "inside"), 6);
+    expect["d1/sub/file"] = "inside";
+    EXPECT_EQ(vol->rmdir("d1"), kErrNotEmpty);
+    EXPECT_EQ(vol->rmdir("f"), kErrNotDirectory);
+    EXPECT_EQ(vol->rmdir("/"), kErrInvalidArgument);
+    EXPECT_EQ(vol->unlink("d1"), kErrIsDirectory);
+    ASSERT_EQ(vol->mkdir("d2/empty"), kOk);
+    ASSERT_EQ(vol->rmdir("d2/empty"), kOk);
+    ASSERT_EQ(vol->stat("d2", &st), kOk);
+    EXPECT_EQ(st.links, 2u);
+    expect_fsck_clean();
+
+    // Rename: file over file, directory between parents, into itself.
+    ASSERT_EQ(vol->create("r1", false), kOk);
+    ASSERT_EQ(put("r1", "one"), 3);
+    ASSERT_EQ(vol->create("r2", false), kOk);
+    ASSERT_EQ(put("r2", pattern(50000, 5)), 50000);
+    ASSERT_EQ(vol->rename("r1", "r2"), kOk);
+    expect["r2"] = "one";
+    EXPECT_EQ(vol->stat("r1", &st), kErrNotFound);
+    ASSERT_EQ(vol->rename("d1/sub", "d2/moved"), kOk);
+    expect["d2/moved/file"] = "inside";
+    expect.erase("d1/sub/file");
+    EXPECT_EQ(vol->rename("d2", "d2/moved/x"), kErrInvalidArgument);
+    EXPECT_EQ(vol->rename("d2", "f"), kErrNotDirectory);
+    EXPECT_EQ(vol->rename("f", "d1"), kErrIsDirectory);
+    ASSERT_EQ(vol->mkdir("d3"), kOk);
+    ASSERT_EQ(vol->rename("d1", "d3"), kOk);  // over an empty directory
+    ASSERT_EQ(vol->stat("d2/moved/..", &st), kOk);
+    ext2::Stat d2;
+    ASSERT_EQ(vol->stat("d2", &d2), kOk);
+    EXPECT_EQ(st.inode, d2.inode);
+    EXPECT_EQ(d2.links, 3u);
+    ASSERT_EQ(vol->rename("f", "d3/f2"), kOk);
+    expect["d3/f2"] = expect["f"];
+    expect.erase("f");
+    expect_fsck_clean();
+
+    // Many files: the directory grows past one block.
+    ASSERT_EQ(vol->mkdir("many"), kOk);
+    for (int i = 0; i < 300; ++i) {
+        std::string name = "many/file-with-a-longish-name-" + std::to_string(i);
+        ASSERT_EQ(vol->create(name.c_str(), true), kOk) << i;
+        if (i % 50 == 0) {
+            ASSERT_EQ(put(name.c_str(), name), static_cast<int64_t>(name.size()));
+            expect[name] = name;
+        }
+    }
+    for (int i = 1; i < 300; i += 3) {
+        if (i % 50 == 0) continue;
+        std::string name = "many/file-with-a-longish-name-" + std::to_string(i);
+        ASSERT_EQ(vol->unlink(name.c_str()), kOk);
+    }
+    EXPECT_EQ(list("many").size(), 202u);
+    ASSERT_EQ(vol->stat("many", &st), kOk);
+    EXPECT_GT(st.size, static_cast<uint64_t>(GetParam()));
+
+    // A multi-MiB file in large writes: one device call per 64 KiB run.
+    ASSERT_EQ(vol->create("big", false), kOk);
+    std::string big = pattern(6 * 1024 * 1024 + 111, 42);
+    int64_t writes_before = dev->writes;
+    for (size_t off = 0; off < big.size(); off += 1 << 20)
+        ASSERT_EQ(put("big", big.substr(off, 1 << 20), off),
+                  static_cast<int64_t>(std::min<size_t>(1 << 20, big.size() - off)));
+    EXPECT_LT(dev->writes - writes_before, 6 * 32);  // 16 runs and some metadata per MiB
+    expect["big"] = big;
+    EXPECT_EQ(read_all("big"), big);
+
+    for (auto& [name, data] : expect) EXPECT_EQ(read_all(name.c_str()), data) << name;
+    expect_fsck_clean();
+    for (auto& [name, data] : expect) {
+        EXPECT_TRUE(debugfs("cat /" + name) == data) << name;
+    }
+    std::string ls = debugfs("ls -l /");
+    for (const char* name : {"sparse", "t", "d2", "d3", "many", "big", "r2"})
+        EXPECT_NE(ls.find(name), std::string::npos) << name;
+    // And through a fresh mount.
+    mount();
+    for (auto& [name, data] : expect) EXPECT_EQ(read_all(name.c_str()), data) << name;
+}
+
+// --- 3. Filling the disk ------------------------------------------------------------
+
+TEST_P(Ext2Sizes, FillsDiskAndRecovers) {
+    make(bs(), "4M");
+    mount();
+    ext2::FsStat before, after;
+    ASSERT_EQ(vol->statfs(&before), kOk);
+    std::string chunk = pattern(256 * 1024, 3);
+    int files = 0;
+    bool full = false;
+    for (; files < 100 && !full; ++files) {
+        std::string name = "fill" + std::to_string(files);
+        int64_t r = vol->create(name.c_str(), true);
+        if (r == kErrNoSpace) break;
+        ASSERT_EQ(r, kOk);
+        for (uint64_t off = 0;; off += chunk.size()) {
+            r = put(name.c_str(), chunk, off);
+            if (r < static_cast<int64_t>(chunk.size())) {
+                EXPECT_TRUE(r >= 0 || r == kErrNoSpace) << r;
+                full = true;
+                break;
+            }
+        }
+    }
+    EXPECT_TRUE(full);
+    ext2::FsStat mid;
+    ASSERT_EQ(vol->statfs(&mid), kOk);
+    EXPECT_LT(mid.free_blocks, 8u);
+    EXPECT_EQ(vol->mkdir("nospace-dir-maybe") == kOk || true, true);
+    expect_fsck_clean();
+    vol->rmdir("nospace-dir-maybe");
+    for (int i = 0; i < files; ++i) vol->unlink(("fill" + std::to_string(i)).c_str());
+    ASSERT_EQ(vol->statfs(&after), kOk);
+    EXPECT_EQ(after.free_blocks, before.free_blocks);
+    EXPECT_EQ(after.free_inodes, before.free_inodes);
+    expect_fsck_clean();
+}
+
+INSTANTIATE_TEST_SUITE_P(Ext2, Ext2Sizes, ::testing::Values(1024, 4096));
+
+// --- 4. The default Debian feature set ------------------------------------------
+
+TEST_F(Ext2, DefaultFeatures) {
+    write_file(src / "hello", "world");
+    make("");  // mke2fs.conf defaults: 4 KiB blocks, 256-byte inodes, dir_index...
+    Shell r = run("/usr/sbin/dumpe2fs -h " + img + " 2>/dev/null");
+    EXPECT_NE(r.out.find("dir_index"), std::string::npos);
+    EXPECT_NE(r.out.find("ext_attr"), std::string::npos);
+    mount();
+    EXPECT_EQ(read_all("hello"), "world");
+    // A hashed directory, written by mke2fs, then modified by us.
+    for (int i = 0; i < 400; ++i) write_file(src / "hashed" / ("entry-" + std::to_string(i)), "");
+    make("");
+    r = run("/usr/sbin/debugfs -R 'stat /hashed' " + img + " 2>/dev/null");
+    mount();
+    EXPECT_EQ(list("hashed").size(), 400u);
+    ASSERT_EQ(vol->create("hashed/new", true), kOk);
+    ASSERT_EQ(vol->unlink("hashed/entry-7"), kOk);
+    EXPECT_EQ(list("hashed").size(), 400u);
+    // An extended attribute block shared through i_file_acl.
+    run("/usr/sbin/debugfs -w -R 'ea_set /hello user.note " + std::string(200, 'v') + "' " + img +
+        " 2>&1");
+    mount();
+    ext2::Stat st;
+    ASSERT_EQ(vol->stat("hello", &st), kOk);
+    ASSERT_EQ(vol->unlink("hello"), kOk);
+    expect_fsck_clean();
+}
+
+// --- 5. Bad input ---------------------------------------------------------------------
+
+TEST_F(Ext2, RefusesBadSuperblocks) {
+    make("-b 1024");
+    auto copy = [&] { fs::copy_file(img, img + ".orig", fs::copy_options::overwrite_existing); };
+    auto restore = [&] { fs::copy_file(img + ".orig", img, fs::copy_options::overwrite_existing); };
+    copy();
+    struct Case {
+        uint32_t offset, value;
+        int64_t expect;
+    } cases[] = {
+        {1024 + 56, 0x1234, kErrCorrupt},        // magic (and the state after it)
+        {1024 + 24, 5, kErrInvalidArgument},      // 32 KiB blocks
+        {1024 + 32, 0, kErrCorrupt},              // blocks per group
+        {1024 + 32, 1u << 20, kErrCorrupt},
+        {1024 + 40, 0, kErrCorrupt},              // inodes per group
+        {1024 + 0, 0xFFFFFFFF, kErrCorrupt},      // inodes count
+        {1024 + 4, 0xFFFFFFFF, kErrCorrupt},      // blocks count beyond the device
+        {1024 + 20, 7, kErrCorrupt},              // first data block
+        {1024 + 96, 0x40 | 0x2, kErrInvalidArgument},  // extents
+        {1024 + 76, 9, kErrInvalidArgument},      // revision
+        {1024 + 88, 100, kErrCorrupt},            // inode size
+        {2048 + 8, 0xFFFFFF, kErrCorrupt},        // group 0's inode table
+    };
+    for (const Case& c : cases) {
+        restore();
+        uint32_t v = c.value;
+        uint32_t old = peek32(c.offset);
+        if (c.offset == 1024 + 56) v = (old & 0xFFFF0000) | c.value;
+        patch32(c.offset, v);
+        EXPECT_EQ(try_mount(), c.expect) << c.offset;
+    }
+    restore();
+    patch32(1024 + 100, peek32(1024 + 100) | 0x100);  // an unknown ro_compat feature
+    mount();
+    EXPECT_TRUE(vol->read_only());
+    EXPECT_EQ(vol->create("x", false), kErrReadOnly);
+    ext2::Stat st;
+    EXPECT_EQ(vol->stat("lost+found", &st), kOk);
+    // A device smaller than its superblock claims.
+    restore();
+    ASSERT_EQ(truncate(img.c_str(), 4 * 1024 * 1024), 0);
+    EXPECT_EQ(try_mount(), kErrCorrupt);
+    ASSERT_EQ(truncate(img.c_str(), 1024), 0);
+    EXPECT_EQ(try_mount(), kErrCorrupt);
+}
+
+// Block number of `path`'s inode field, via debugfs.
+uint32_t field_of(const std::string& out, const std::string& key) {
+    size_t at = out.find(key);
+    if (at == std::string::npos) return 0;
+    return static_cast<uint32_t>(strtoul(out.c_str() + at + key.size(), nullptr, 10));
+}
+
+TEST_F(Ext2, SurvivesCorruptMetadata) {
+    write_file(src / "dir/a", "aaa");
+    write_file(src / "dir/b", "bbb");
+    write_file(src / "ok", "fine");
+    write_file(src / "big", pattern(40 * 1024, 1));
+    write_file(src / "far", pattern(20 * 1024, 2));
+    make("-b 1024");
+    // Garbage in a directory block.
+    uint32_t dir_block = field_of(debugfs("stat /dir"), "(0):");
+    ASSERT_NE(dir_block, 0u);
+    std::string junk(1024, '\xAB');
+    patch(uint64_t{dir_block} * 1024, junk.data(), junk.size());
+    // An indirect block full of garbage.
+    uint32_t ind = field_of(debugfs("stat /big"), "(IND):");
+    ASSERT_NE(ind, 0u);
+    std::string garbage = pattern(1024, 77);
+    patch(uint64_t{ind} * 1024, garbage.data(), garbage.size());
+    // A direct block number out of range.
+    run("/usr/sbin/debugfs -w -R 'sif /far block[3] 99999999' " + img + " 2>&1");
+    mount();
+    ext2::Stat st;
+    ext2::DirEntry e;
+    char buf[64 * 1024];
+    EXPECT_EQ(vol->stat("dir/a", &st), kErrCorrupt);
+    EXPECT_EQ(vol->readdir("dir", 0, &e), kErrCorrupt);
+    EXPECT_EQ(vol->create("dir/c", false), kErrCorrupt);
+    EXPECT_EQ(vol->rmdir("dir"), kErrCorrupt);
+    EXPECT_LT(vol->read("far", 0, buf, sizeof buf), static_cast<int64_t>(sizeof buf));
+    EXPECT_EQ(vol->read("far", 3 * 1024, buf, 10), kErrCorrupt);
+    vol->read("big", 0, buf, sizeof buf);
+    EXPECT_LT(vol->truncate("big", 0), 0);
+    EXPECT_LT(vol->unlink("far"), 0);
+    // The rest still works.
+    EXPECT_EQ(read_all("ok"), "fine");
+    ASSERT_EQ(vol->create("new", true), kOk);
+    ASSERT_EQ(put("new", "still writable"), 14);
+    EXPECT_EQ(read_all("new"), "still writable");
+}
+
+TEST_F(Ext2, BoundsDirectoryLoops) {
+    write_file(src / "a/b/file", "x");
+    make("-b 1024");
+    run("/usr/sbin/debugfs -w -R 'ln /a /a/b/up' " + img + " 2>&1");
+    run("/usr/sbin/debugfs -w -R 'ln /a/b /a/b/self' " + img + " 2>&1");
+    mount();
+    std::string deep = "a/b/";
+    while (deep.size() < 4000) deep += "up/b/self/";
+    ext2::Stat st;
+    EXPECT_EQ(vol->stat((deep + "file").c_str(), &st), kOk);
+    deep += std::string(200, 'x');
+    EXPECT_EQ(vol->stat(deep.c_str(), &st), kErrNameTooLong);
+    EXPECT_EQ(vol->rename("a", "a/b/up/b/z"), kErrInvalidArgument);
+    EXPECT_EQ(vol->rename("a/b", "a/b/self/z"), kErrInvalidArgument);
+}
+
+TEST_F(Ext2, SurvivesRandomInodeTables) {
+    for (int i = 0; i < 30; ++i) write_file(src / ("f" + std::to_string(i)), pattern(i * 3000, i));
+    for (int i = 0; i < 5; ++i) write_file(src / ("d" + std::to_string(i)) / "x", "x");
+    make("-b 1024");
+    fs::copy_file(img, img + ".orig");
+    uint32_t table = peek32(2048 + 8);
+    for (uint32_t seed = 1; seed <= 6; ++seed) {
+        fs::copy_file(img + ".orig", img, fs::copy_options::overwrite_existing);
+        // Leave the root (inode 2) alone in half the runs.
+        std::mt19937 rng(seed);
+        uint32_t skip = seed % 2 ? 2 * 128 : 0;
+        std::string noise = pattern(40 * 128, seed * 31);
+        for (size_t i = 0; i < noise.size(); ++i)
+            if (rng() % 3) noise[i] = static_cast<char>(rng());
+        patch(uint64_t{table} * 1024 + skip, noise.data(), noise.size() - skip);
+        if (try_mount() != kOk) continue;
+        std::vector<char> buf(100000);
+        ext2::DirEntry e;
+        ext2::Stat st;
+        std::vector<std::string> names;
+        for (uint32_t i = 0; i < 64 && vol->readdir("", i, &e) == kOk; ++i) names.push_back(e.name);
+        for (int i = 0; i < 35; ++i) names.push_back(i < 30 ? "f" + std::to_string(i) : "d" + std::to_string(i - 30));
+        for (const std::string& n : names) {
+            const char* p = n.c_str();
+            vol->stat(p, &st);
+            vol->read(p, 0, buf.data(), static_cast<uint32_t>(buf.size()));
+            vol->read(p, 1ull << 33, buf.data(), 100);
+            vol->readdir(p, 0, &e);
+            vol->write(p, 5000, "abc", 3);
+            vol->truncate(p, 100);
+            vol->rename(p, (n + ".r").c_str());
+            vol->unlink((n + ".r").c_str());
+            vol->rmdir((n + ".r").c_str());
+        }
+        vol->create("fresh", false);
+        vol->write("fresh", 0, buf.data(), 5000);
+        vol->mkdir("freshdir");
+    }
+}
+
+TEST_F(Ext2, ReportsDeviceErrors) {
+    make("-b 1024");
+    mount();
+    ASSERT_EQ(vol->create("f", false), kOk);
+    dev->fail_writes_after = dev->writes;
+    std::string data = pattern(100000, 1);
+    EXPECT_EQ(put("f", data), kErrIo);
+    EXPECT_EQ(vol->mkdir("d"), kErrIo);
+    ext2::Stat st;
+    EXPECT_EQ(vol->stat("lost+found", &st), kOk);
+}
+
+// --- 6. Random operations against a model ---------------------------------------
+
+struct Model {
+    std::map<std::string, std::string> files;
+    std::set<std::string> dirs{""};
+    bool exists(const std::string& p) const { return files.count(p) || dirs.count(p); }
+    bool has_children(const std::string& d) const {
+        std::string prefix = d + "/";
+        for (auto& [f, _] : files)
+            if (f.rfind(prefix, 0) == 0) return true;
+        for (auto& x : dirs)
+            if (x.rfind(prefix, 0) == 0) return true;
+        return false;
+    }
+};
+
+std::string join(const std::string& dir, const std::string& name) {
+    return dir.empty() ? name : dir + "/" + name;
+}
+
+void random_ops(ext2::Volume* vol, Model& m, std::mt19937& rng, int count,
+                const std::function<void()>& check) {
+    const char* names[] = {"a", "b", "c", "d", "long-name-e", "f"};
+    auto pick_dir = [&] {
+        auto it = m.dirs.begin();
+        std::advance(it, rng() % m.dirs.size());
+        return *it;
+    };
+    auto pick_path = [&] { return join(pick_dir(), names[rng() % 6]); };
+    for (int step = 0; step < count; ++step) {
+        std::string p = pick_path();
+        const char* c = p.c_str();
+        int op = static_cast<int>(rng() % 10);
+        SCOPED_TRACE("step " + std::to_string(step) + " op " + std::to_string(op) + " " + p);
+        if (op <= 1) {
+            int64_t want = m.dirs.count(p) ? kErrIsDirectory : kOk;
+            ASSERT_EQ(vol->create(c, false), want);
+            if (want == kOk && !m.files.count(p)) m.files[p] = "";
+        } else if (op <= 4) {
+            if (!m.files.count(p)) {
+                ASSERT_EQ(vol->write(c, 0, "x", 1), m.dirs.count(p) ? kErrIsDirectory : kErrNotFound);
+                continue;
+            }
+            std::string& f = m.files[p];
+            uint64_t off = rng() % (f.size() + 3000);
+            size_t len = rng() % 10 == 0 ? 70000 + rng() % 70000 : rng() % 9000;
+            std::string data = pattern(len, rng());
+            ASSERT_EQ(vol->write(c, off, data.data(), static_cast<uint32_t>(len)),
+                      static_cast<int64_t>(len));
+            if (f.size() < off + len) f.resize(off + len, '\0');
+            f.replace(off, len, data);
+        } else if (op == 5) {
+            if (!m.files.count(p)) continue;
+            size_t size = rng() % 4 == 0 ? rng() % 300000 : rng() % 20000;
+            ASSERT_EQ(vol->truncate(c, size), kOk);
+            m.files[p].resize(size, '\0');
+        } else if (op == 6) {
+            int64_t want = m.files.count(p) ? kOk : m.dirs.count(p) ? kErrIsDirectory : kErrNotFound;
+            ASSERT_EQ(vol->unlink(c), want);
+            m.files.erase(p);
+        } else if (op == 7) {
+            int64_t want = m.exists(p) ? kErrAlreadyExists : kOk;
+            ASSERT_EQ(vol->mkdir(c), want);
+            if (want == kOk) m.dirs.insert(p);
+        } else if (op == 8) {
+            int64_t want = m.dirs.count(p) ? (m.has_children(p) ? kErrNotEmpty : kOk)
+                           : m.files.count(p) ? kErrNotDirectory : kErrNotFound;
+            ASSERT_EQ(vol->rmdir(c), want);
+            if (want == kOk) m.dirs.erase(p);
+        } else {
+            // Rename an existing entry most of the time.
+            std::string from = p;
+            if (rng() % 4) {
+                std::vector<std::string> all;
+                for (auto& [f, _] : m.files) all.push_back(f);
+                for (auto& d : m.dirs)
+                    if (!d.empty()) all.push_back(d);
+                if (all.empty()) continue;
+                from = all[rng() % all.size()];
+            }
+            std::string to = pick_path();
+            bool from_dir = m.dirs.count(from);
+            int64_t want;
+            if (!m.exists(from)) want = kErrNotFound;
+            else if (from == to) want = kOk;
+            else if (from_dir && (to.rfind(from + "/", 0) == 0)) want = kErrInvalidArgument;
+            else if (m.files.count(to)) want = from_dir ? kErrNotDirectory : kOk;
+            else if (m.dirs.count(to)) want = !from_dir ? kErrIsDirectory : m.has_children(to) ? kErrNotEmpty : kOk;
+            else want = kOk;
+            ASSERT_EQ(vol->rename(from.c_str(), to.c_str()), want) << from << " -> " << to;
+            if (want != kOk || from == to) continue;
+            if (!from_dir) {
+                std::string data = m.files[from];
+                m.files.erase(from);
+                m.files[to] = data;
+            } else {
+                m.dirs.erase(to);
+                Model next;
+                next.dirs.clear();
+                auto moved = [&](const std::string& x) {
+                    if (x == from) return to;
+                    if (x.rfind(from + "/", 0) == 0) return to + x.substr(from.size());
+                    return x;
+                };
+                for (auto& [f, d] : m.files) next.files[moved(f)] = d;
+                for (auto& d : m.dirs) next.dirs.insert(moved(d));
+                m = next;
+            }
+        }
+        if (step % 100 == 99) check();
+    }
+}
+
+TEST_F(Ext2, RandomOperationsMatchModel) {
+    for (uint32_t seed : {1u, 2u, 3u}) {
+        SCOPED_TRACE("seed " + std::to_string(seed));
+        make(seed == 2 ? "-b 4096" : "-b 1024", "16M");
+        mount();
+        Model m;
+        std::mt19937 rng(seed);
+        random_ops(vol, m, rng, 300, [&] { expect_fsck_clean(); });
+        if (HasFatalFailure()) return;
+        for (auto& [f, data] : m.files) EXPECT_TRUE(read_all(f.c_str()) == data) << f;
+        for (auto& d : m.dirs) {
+            std::vector<std::string> want;
+            std::string prefix = d.empty() ? "" : d + "/";
+            for (auto& [f, _] : m.files)
+                if (f.rfind(prefix, 0) == 0 && f.find('/', prefix.size()) == std::string::npos)
+                    want.push_back(f.substr(prefix.size()));
+            for (auto& x : m.dirs)
+                if (!x.empty() && x.rfind(prefix, 0) == 0 &&
+                    x.find('/', prefix.size()) == std::string::npos)
+                    want.push_back(x.substr(prefix.size()));
+            if (d.empty()) want.push_back("lost+found");
+            std::sort(want.begin(), want.end());
+            EXPECT_EQ(list(d.c_str()), want) << d;
+        }
+        expect_fsck_clean();
+        fs::path out = dir / "rdump";
+        fs::remove_all(out);
+        fs::create_directories(out);
+        run("/usr/sbin/debugfs -R 'rdump / " + out.string() + "' " + img + " >/dev/null 2>&1");
+        for (auto& [f, data] : m.files) {
+            std::ifstream in(out / f, std::ios::binary);
+            std::stringstream ss;
+            ss << in.rdbuf();
+            EXPECT_TRUE(ss.str() == data) << f;
+        }
+    }
+}
+
+}  // namespace
