@@ -612,6 +612,17 @@ TEST_F(Ext2, BoundsDirectoryLoops) {
     deep += std::string(200, 'x');
     EXPECT_EQ(vol->stat(deep.c_str(), &st), kErrNameTooLong);
     EXPECT_EQ(vol->rename("a", "a/b/up/b/z"), kErrInvalidArgument);
+    // An entry naming a reserved inode (7: the resize inode) frees nothing.
+    unmount();
+    run("/usr/sbin/debugfs -w -R 'ln <7> /resize' " + img + " 2>&1");
+    mount();
+    ext2::FsStat before, after;
+    ASSERT_EQ(vol->statfs(&before), kOk);
+    EXPECT_EQ(vol->unlink("resize"), kErrCorrupt);
+    EXPECT_EQ(vol->rename("a/b/file", "resize"), kErrCorrupt);
+    EXPECT_EQ(vol->rename("resize", "elsewhere"), kErrCorrupt);
+    ASSERT_EQ(vol->statfs(&after), kOk);
+    EXPECT_EQ(after.free_blocks, before.free_blocks);
     EXPECT_EQ(vol->rename("a/b", "a/b/self/z"), kErrInvalidArgument);
 }
 
