@@ -632,7 +632,7 @@ TEST_F(Ext2, SurvivesRandomInodeTables) {
     make("-b 1024");
     fs::copy_file(img, img + ".orig");
     uint32_t table = peek32(2048 + 8);
-    for (uint32_t seed = 1; seed <= 6; ++seed) {
+    for (uint32_t seed = 1; seed <= 16; ++seed) {
         fs::copy_file(img + ".orig", img, fs::copy_options::overwrite_existing);
         // Leave the root (inode 2) alone in half the runs.
         std::mt19937 rng(seed);
