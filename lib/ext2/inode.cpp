@@ -211,6 +211,9 @@ int64_t Fs::trim(DiskInode& in, uint64_t from) {
 }
 
 int64_t Fs::release(uint32_t ino, DiskInode& in) {
+    // A directory entry naming a reserved inode (the resize inode, say) must
+    // not free the blocks that inode guards.
+    if (ino < first_ino || ino > inodes_count) return kErrCorrupt;
     bool dir = is_dir(in);
     // Fast symlinks keep their target in the block array, not block numbers.
     bool fast_symlink = is_symlink(in) && in.size < 60 &&

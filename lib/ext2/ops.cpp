@@ -18,6 +18,10 @@ int64_t finish(Fs* fs, int64_t result) {
 constexpr uint16_t kNewFileMode = kModeFile | 0644, kNewDirMode = kModeDir | 0755;
 constexpr uint32_t kMaxAncestors = Volume::kMaxPath;
 
+// Entries naming reserved inodes (bad blocks, resize, journal...) exist only
+// in corrupt images; refuse before changing anything.
+bool reserved(const Fs* fs, uint32_t ino) { return ino != kRootIno && ino < fs->first_ino; }
+
 // Drops one link to `ino` (from a directory entry already removed); the last
 // one frees it.
 int64_t drop_link(Fs* fs, uint32_t ino, DiskInode& in) {
@@ -176,6 +180,7 @@ int64_t Volume::unlink(const char* path) {
     if (r < 0) return r;
     r = fs_->lookup(dir, name, len, &ino);
     if (r < 0) return r;
+    if (reserved(fs_, ino)) return kErrCorrupt;
     r = fs_->read_inode(ino, &in);
     if (r < 0) return r;
     if (is_dir(in)) return kErrIsDirectory;
@@ -197,6 +202,7 @@ int64_t Volume::rmdir(const char* path) {
     r = fs_->lookup(dir, name, len, &ino);
     if (r < 0) return r;
     if (ino == kRootIno) return kErrInvalidArgument;
+    if (reserved(fs_, ino)) return kErrCorrupt;
     r = fs_->read_inode(ino, &in);
     if (r < 0) return r;
     if (!is_dir(in)) return kErrNotDirectory;
@@ -226,6 +232,7 @@ int64_t Volume::rename(const char* from, const char* to) {
     if (r < 0) return r;
     r = fs_->lookup(fdir, fname, flen, &src);
     if (r < 0) return r;
+    if (reserved(fs_, src)) return kErrCorrupt;
     if (fp == tp && flen == tlen && memcmp(fname, tname, flen) == 0) return kOk;
     r = fs_->read_inode(src, &sin);
     if (r < 0) return r;
@@ -244,6 +251,7 @@ int64_t Volume::rename(const char* from, const char* to) {
     r = fs_->lookup(tdir, tname, tlen, &dst);
     if (r == kOk) {
         if (dst == src) return kOk;  // two names of one file
+        if (reserved(fs_, dst) || dst == kRootIno) return kErrCorrupt;
         r = fs_->read_inode(dst, &din);
         if (r < 0) return r;
         if (is_dir(din)) {

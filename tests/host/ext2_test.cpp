@@ -441,20 +441,69 @@ TEST_F(Ext2, DefaultFeatures) {
     // A hashed directory, written by mke2fs, then modified by us.
     for (int i = 0; i < 400; ++i) write_file(src / "hashed" / ("entry-" + std::to_string(i)), "");
     make("");
-    r = run("/usr/sbin/debugfs -R 'stat /hashed' " + img + " 2>/dev/null");
+    run("/usr/sbin/e2fsck -fyD " + img + " >/dev/null 2>&1");  // builds the hash index
+    EXPECT_NE(debugfs("stat /hashed").find("Flags: 0x1000"), std::string::npos);
     mount();
     EXPECT_EQ(list("hashed").size(), 400u);
     ASSERT_EQ(vol->create("hashed/new", true), kOk);
     ASSERT_EQ(vol->unlink("hashed/entry-7"), kOk);
     EXPECT_EQ(list("hashed").size(), 400u);
+    expect_fsck_clean();
+    EXPECT_NE(debugfs("stat /hashed").find("Flags: 0x0"), std::string::npos);
     // An extended attribute block shared through i_file_acl.
     run("/usr/sbin/debugfs -w -R 'ea_set /hello user.note " + std::string(200, 'v') + "' " + img +
         " 2>&1");
     mount();
+    EXPECT_NE(debugfs("stat /hello").find("File ACL: "), std::string::npos);
     ext2::Stat st;
     ASSERT_EQ(vol->stat("hello", &st), kOk);
     ASSERT_EQ(vol->unlink("hello"), kOk);
+    ext2::FsStat fst;
+    ASSERT_EQ(vol->statfs(&fst), kOk);
     expect_fsck_clean();
+}
+
+// Older or slimmer formats: revision 0, no filetype, small inodes, and a
+// file that needs triple indirect blocks and the large_file feature.
+TEST_F(Ext2, OtherFormats) {
+    for (const char* options : {"-r 0 -b 1024", "-O ^filetype -b 2048",
+                                "-O ^large_file,^dir_index,^resize_inode -I 128 -b 1024"}) {
+        SCOPED_TRACE(options);
+        write_file(src / "old", "from mkfs");
+        make(options);
+        mount();
+        EXPECT_EQ(read_all("old"), "from mkfs");
+        ASSERT_EQ(vol->mkdir("d"), kOk);
+        ASSERT_EQ(vol->create("d/f", true), kOk);
+        ASSERT_EQ(put("d/f", pattern(30000, 1)), 30000);
+        ASSERT_EQ(vol->rename("old", "d/old"), kOk);
+        ext2::DirEntry e;
+        std::map<std::string, uint32_t> types;
+        for (uint32_t i = 0; vol->readdir("d", i, &e) == kOk; ++i) types[e.name] = e.type;
+        EXPECT_EQ(types, (std::map<std::string, uint32_t>{{"f", ext2::kFile}, {"old", ext2::kFile}}));
+        ASSERT_EQ(vol->mkdir("d/sub"), kOk);
+        ASSERT_EQ(vol->readdir("d", 2, &e), kOk);
+        // Past 2 GiB: triple indirect with 1 KiB blocks; revision 0 cannot.
+        int64_t r = put("d/f", "far", 3ull << 30);
+        if (std::string(options).find("-r 0") != std::string::npos) {
+            EXPECT_EQ(r, kErrOutOfRange);
+        } else {
+            ASSERT_EQ(r, 3);
+            char buf[3];
+            EXPECT_EQ(vol->read("d/f", 3ull << 30, buf, 3), 3);
+            EXPECT_EQ(std::string(buf, 3), "far");
+            expect_fsck_clean();
+            EXPECT_NE(run("/usr/sbin/dumpe2fs -h " + img + " 2>/dev/null").out.find("large_file"),
+                      std::string::npos);
+            ASSERT_EQ(vol->truncate("d/f", 100), kOk);
+        }
+        ASSERT_EQ(vol->unlink("d/old"), kOk);
+        expect_fsck_clean();
+        EXPECT_TRUE(debugfs("cat /d/f") == pattern(30000, 1).substr(0, r == 3 ? 100 : 30000));
+        unmount();
+        fs::remove_all(src);
+        fs::create_directories(src);
+    }
 }
 
 // --- 5. Bad input ---------------------------------------------------------------------
@@ -563,6 +612,17 @@ TEST_F(Ext2, BoundsDirectoryLoops) {
     deep += std::string(200, 'x');
     EXPECT_EQ(vol->stat(deep.c_str(), &st), kErrNameTooLong);
     EXPECT_EQ(vol->rename("a", "a/b/up/b/z"), kErrInvalidArgument);
+    // An entry naming a reserved inode (7: the resize inode) frees nothing.
+    unmount();
+    run("/usr/sbin/debugfs -w -R 'ln <7> /resize' " + img + " 2>&1");
+    mount();
+    ext2::FsStat before, after;
+    ASSERT_EQ(vol->statfs(&before), kOk);
+    EXPECT_EQ(vol->unlink("resize"), kErrCorrupt);
+    EXPECT_EQ(vol->rename("a/b/file", "resize"), kErrCorrupt);
+    EXPECT_EQ(vol->rename("resize", "elsewhere"), kErrCorrupt);
+    ASSERT_EQ(vol->statfs(&after), kOk);
+    EXPECT_EQ(after.free_blocks, before.free_blocks);
     EXPECT_EQ(vol->rename("a/b", "a/b/self/z"), kErrInvalidArgument);
 }
 
@@ -572,7 +632,7 @@ TEST_F(Ext2, SurvivesRandomInodeTables) {
     make("-b 1024");
     fs::copy_file(img, img + ".orig");
     uint32_t table = peek32(2048 + 8);
-    for (uint32_t seed = 1; seed <= 6; ++seed) {
+    for (uint32_t seed = 1; seed <= 16; ++seed) {
         fs::copy_file(img + ".orig", img, fs::copy_options::overwrite_existing);
         // Leave the root (inode 2) alone in half the runs.
         std::mt19937 rng(seed);
@@ -732,14 +792,15 @@ void random_ops(ext2::Volume* vol, Model& m, std::mt19937& rng, int count,
 }
 
 TEST_F(Ext2, RandomOperationsMatchModel) {
-    for (uint32_t seed : {1u, 2u, 3u}) {
+    for (uint32_t seed = 1; seed <= 6; ++seed) {
         SCOPED_TRACE("seed " + std::to_string(seed));
-        make(seed == 2 ? "-b 4096" : "-b 1024", "16M");
+        make(seed % 3 == 2 ? "-b 4096" : seed % 3 == 1 ? "-b 1024" : "-b 2048 -O ^filetype", "16M");
         mount();
         Model m;
         std::mt19937 rng(seed);
         random_ops(vol, m, rng, 300, [&] { expect_fsck_clean(); });
         if (HasFatalFailure()) return;
+        EXPECT_GT(m.files.size(), 3u);
         for (auto& [f, data] : m.files) EXPECT_TRUE(read_all(f.c_str()) == data) << f;
         for (auto& d : m.dirs) {
             std::vector<std::string> want;
