@@ -1,25 +1,25 @@
-// The shell: reads lines from the console (console:), runs built-in
-// commands and programs from initfs:/bin. Every service it talks to it finds
-// through init's namespace; a call that fails because a server was restarted
-// under it is made again.
+// The shell: reads lines from the console (console:), splits them into
+// words, runs built-in commands (files.cpp, system.cpp) and programs from
+// initfs:/bin. Output can go to a file (`> FILE`, `>> FILE`). Every service
+// it talks to it finds through init's namespace; a request caught in a
+// server's restart is made again by the runtime.
 #include "format.h"
 #include "mica/process.h"
-#include "mica/rpc.h"
 #include "mica/strings.h"
 #include "proto/console.h"
-#include "proto/fs.h"
-#include "proto/init.h"
-#include "proto/log.h"
 #include "proto/ns.h"
-#include "proto/rtc.h"
+#include "shell.h"
 
 using namespace mica;
 
-namespace {
+namespace shell {
 
 Handle g_init, g_ns, g_log, g_console, g_initfs;
+const char* g_command = "shell";
 
-void out(const char* text, size_t n) {
+namespace {
+
+void to_console(const char* text, size_t n) {
     static proto::console::Write::Request q;
     proto::console::Write::Reply r;
     while (n > 0) {
@@ -33,8 +33,46 @@ void out(const char* text, size_t n) {
     }
 }
 
-void printf_out(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
-void printf_out(const char* fmt, ...) {
+// --- redirection ---------------------------------------------------------------------
+
+struct Redirect {
+    bool active;
+    bool failed;
+    Handle endpoint;
+    uint32_t used;  // bytes waiting in the request
+    proto::fs::Write::Request request;
+} g_redirect;
+
+void redirect_flush() {
+    Redirect& r = g_redirect;
+    if (!r.used || r.failed) return;
+    r.request.length = r.used;
+    proto::fs::Write::Reply reply;
+    int64_t e = rpc::call<proto::fs::Write>(r.endpoint, r.request, &reply, {},
+                                            proto::fs::Write::kMinRequest + r.used);
+    if (e < 0) {
+        r.failed = true;
+        error("shell: writing the output: %s\n", error_name(e));
+    }
+    r.request.offset += r.used;
+    r.used = 0;
+}
+
+}  // namespace
+
+void out(const char* text, size_t n) {
+    Redirect& r = g_redirect;
+    if (!r.active) return to_console(text, n);
+    while (n > 0) {
+        size_t room = sizeof r.request.data - r.used;
+        size_t chunk = n < room ? n : room;
+        memcpy(r.request.data + r.used, text, chunk);
+        r.used += static_cast<uint32_t>(chunk), text += chunk, n -= chunk;
+        if (r.used == sizeof r.request.data) redirect_flush();
+    }
+}
+
+void print(const char* fmt, ...) {
     char text[512];
     va_list args;
     va_start(args, fmt);
@@ -43,168 +81,75 @@ void printf_out(const char* fmt, ...) {
     out(text, n < sizeof text ? n : sizeof text - 1);
 }
 
-Handle lookup(const char* scheme) {
+void error(const char* fmt, ...) {
+    char text[512];
+    va_list args;
+    va_start(args, fmt);
+    size_t n = vformat_to(text, sizeof text, fmt, args);
+    va_end(args);
+    to_console(text, n < sizeof text ? n : sizeof text - 1);
+}
+
+bool redirect_begin(const char* name, bool append) {
+    Name n;
+    if (!resolve(name, &n)) return false;
+    proto::fs::Create::Request cq{};
+    copy_string(cq.path, sizeof cq.path, n.path);
+    proto::fs::Create::Reply cr;
+    int64_t e = rpc::call<proto::fs::Create>(n.endpoint, cq, &cr);
+    proto::fs::Stat::Request sq{};
+    copy_string(sq.path, sizeof sq.path, n.path);
+    proto::fs::Stat::Reply sr{};
+    if (e == kOk) e = rpc::call<proto::fs::Stat>(n.endpoint, sq, &sr);
+    if (e == kOk && !append && sr.size) {
+        proto::fs::Truncate::Request tq{};
+        copy_string(tq.path, sizeof tq.path, n.path);
+        proto::fs::Truncate::Reply tr;
+        e = rpc::call<proto::fs::Truncate>(n.endpoint, tq, &tr);
+    }
+    if (e < 0) {
+        error("shell: %s: %s\n", n.text, error_name(e));
+        return false;
+    }
+    Redirect& r = g_redirect;
+    r.active = true, r.failed = false, r.endpoint = n.endpoint, r.used = 0;
+    copy_string(r.request.path, sizeof r.request.path, n.path);
+    r.request.offset = append ? sr.size : 0;
+    return true;
+}
+
+void redirect_end() {
+    if (!g_redirect.active) return;
+    redirect_flush();
+    g_redirect.active = false;
+}
+
+Handle scheme_endpoint(const char* scheme) {
+    static struct {
+        char scheme[32];
+        Handle endpoint;
+    } known[12];
+    static int known_count = 0;
+    for (int i = 0; i < known_count; ++i)
+        if (!strcmp(known[i].scheme, scheme)) return known[i].endpoint;
     proto::ns::Lookup::Request q{};
     copy_string(q.scheme, sizeof q.scheme, scheme);
     proto::ns::Lookup::Reply r;
     Handle h = kNoHandle;
-    int64_t e = rpc::call<proto::ns::Lookup>(g_ns, q, &r, rpc::Extras{.received_handle = &h});
-    return e == kOk ? h : kNoHandle;
-}
-
-// "scheme:path" -> the scheme's endpoint (looked up once, then kept) and the path.
-bool resolve(const char* name, Handle* ep, const char** path, const char* command) {
-    static struct {
-        char scheme[32];
-        Handle endpoint;
-    } known[8];
-    static int known_count = 0;
-    const char* colon = strchr(name, ':');
-    if (!colon) {
-        printf_out("%s: %s: name a scheme, as in initfs:/bin\n", command, name);
-        return false;
-    }
-    size_t n = static_cast<size_t>(colon - name);
-    *path = colon + 1;
-    for (int i = 0; i < known_count; ++i)
-        if (strlen(known[i].scheme) == n && !strncmp(known[i].scheme, name, n)) return *ep = known[i].endpoint, true;
-    char scheme[32];
-    copy_string(scheme, n + 1 < sizeof scheme ? n + 1 : sizeof scheme, name);
-    Handle h = lookup(scheme);
-    if (h == kNoHandle) {
-        printf_out("%s: %.*s: no such file scheme\n", command, static_cast<int>(n), name);
-        return false;
-    }
-    if (known_count < 8) {
+    if (rpc::call<proto::ns::Lookup>(g_ns, q, &r, rpc::Extras{.received_handle = &h}) != kOk) return kNoHandle;
+    if (known_count < 12) {
         copy_string(known[known_count].scheme, sizeof known[known_count].scheme, scheme);
         known[known_count++].endpoint = h;
     }
-    *ep = h;
-    return true;
+    return h;
 }
 
-void cmd_ls(const char* arg) {
-    if (!arg || !strcmp(arg, ":")) {
-        proto::ns::Schemes::Request q{};
-        static proto::ns::Schemes::Reply r;
-        if (rpc::call<proto::ns::Schemes>(g_ns, q, &r) != kOk) return;
-        for (uint32_t i = 0; i < r.count; ++i) printf_out("%s:\n", r.names[i]);
-        return;
-    }
-    Handle ep;
-    const char* path;
-    if (!resolve(arg, &ep, &path, "ls")) return;
-    static proto::fs::ReadDir::Request q;
-    copy_string(q.path, sizeof q.path, path);
-    for (q.index = 0;; ++q.index) {
-        proto::fs::ReadDir::Reply r{};
-        int64_t e = rpc::call<proto::fs::ReadDir>(ep, q, &r);
-        if (e == kErrNotFound && q.index > 0) break;
-        if (e != kOk) {
-            printf_out("ls: %s: %s\n", arg, error_name(e));
-            break;
-        }
-        if (r.type == proto::fs::kDirectory) printf_out("%s/\n", r.name);
-        else printf_out("%-32s %lu\n", r.name, r.size);
-    }
-}
+namespace {
 
-void cmd_cat(const char* arg) {
-    Handle ep;
-    const char* path;
-    if (!arg) {
-        printf_out("cat: which file?\n");
-        return;
-    }
-    if (!resolve(arg, &ep, &path, "cat")) return;
-    static proto::fs::Read::Request q;
-    static proto::fs::Read::Reply r;
-    copy_string(q.path, sizeof q.path, path);
-    q.length = sizeof r.data;
-    for (q.offset = 0;; q.offset += r.size) {
-        int64_t e = rpc::call<proto::fs::Read>(ep, q, &r);
-        if (e < 0) {
-            printf_out("cat: %s: %s\n", arg, error_name(e));
-            return;
-        }
-        if (r.size == 0) return;
-        out(r.data, r.size);
-    }
-}
+// --- programs ------------------------------------------------------------------------
 
-const char* state_name(uint32_t s) {
-    switch (s) {
-        case kProcessCreated: return "created";
-        case kProcessRunning: return "running";
-        case kProcessDying: return "dying";
-        default: return "dead";
-    }
-}
-
-void cmd_ps() {
-    proto::init::Ps::Request q{};
-    static proto::init::Ps::Reply r;
-    if (int64_t e = rpc::call<proto::init::Ps>(g_init, q, &r); e != kOk) {
-        printf_out("ps: %s\n", error_name(e));
-        return;
-    }
-    printf_out("  PID NAME         STATE       MEMORY     QUOTA  RESTARTS\n");
-    for (uint32_t i = 0; i < r.count; ++i) {
-        const proto::init::ServiceInfo& s = r.services[i];
-        printf_out("%5lu %-12s %-8s %7lu K %7lu K  %u\n", s.pid, s.name, state_name(s.state), s.memory >> 10,
-                   s.quota >> 10, s.restarts);
-    }
-}
-
-void cmd_kill(const char* command, const char* arg, proto::init::KillHow how) {
-    if (!arg) {
-        printf_out("%s: which service?\n", command);
-        return;
-    }
-    proto::init::Kill::Request q{};
-    copy_string(q.name, sizeof q.name, arg);
-    q.how = how;
-    proto::init::Kill::Reply r;
-    int64_t e = rpc::call<proto::init::Kill>(g_init, q, &r);
-    if (e != kOk) printf_out("%s: %s: %s\n", command, arg, error_name(e));
-}
-
-void cmd_dmesg() {
-    proto::log::Read::Request q{};
-    static proto::log::Read::Reply r;
-    for (;;) {
-        if (rpc::call<proto::log::Read>(g_log, q, &r) != kOk || r.size == 0) return;
-        out(r.text, r.size);
-        q.offset = r.next;
-    }
-}
-
-void cmd_mem() {
-    SystemInfo s{};
-    sys::system_info(&s);
-    printf_out("memory: %lu KiB total, %lu KiB free, kernel heap %lu KiB in use\n", s.total_frames * 4,
-               s.free_frames * 4, s.heap_bytes_used >> 10);
-}
-
-void cmd_date() {
-    static Handle rtc = kNoHandle;
-    if (rtc == kNoHandle) rtc = lookup("rtc");
-    proto::rtc::Now::Request q{};
-    proto::rtc::Now::Reply r{};
-    int64_t e = rtc == kNoHandle ? kErrNotFound : rpc::call<proto::rtc::Now>(rtc, q, &r);
-    if (e != kOk) {
-        printf_out("date: %s\n", error_name(e));
-        return;
-    }
-    printf_out("%04u-%02u-%02u %02u:%02u:%02u UTC\n", r.year, r.month, r.day, r.hour, r.minute, r.second);
-}
-
-void cmd_uptime() {
-    uint64_t ns = static_cast<uint64_t>(sys::clock_monotonic());
-    printf_out("up %lu.%03lu s\n", ns / 1'000'000'000, ns / 1'000'000 % 1000);
-}
-
-// A program from initfs:/bin, run to its end.
+// A program from initfs:/bin, run to its end with the rest of the line as
+// its arguments.
 bool run_program(const char* name, const char* args) {
     static char path[proto::fs::kPathMax];
     format_to(path, sizeof path, "bin/%s", name);
@@ -214,7 +159,7 @@ bool run_program(const char* name, const char* args) {
     if (rpc::call<proto::fs::Stat>(g_initfs, sq, &sr) != kOk || sr.type != proto::fs::kFile) return false;
     static uint8_t image[1 << 20];
     if (sr.size > sizeof image) {
-        printf_out("%s: too large to load\n", name);
+        error("%s: too large to load\n", name);
         return true;
     }
     static proto::fs::Read::Request q;
@@ -223,80 +168,111 @@ bool run_program(const char* name, const char* args) {
     q.length = sizeof r.data;
     for (q.offset = 0; q.offset < sr.size; q.offset += r.size) {
         if (rpc::call<proto::fs::Read>(g_initfs, q, &r) <= 0) {
-            printf_out("%s: cannot read\n", name);
+            error("%s: cannot read\n", name);
             return true;
         }
         memcpy(image + q.offset, r.data, r.size);
     }
-    // Programs get what the shell has of the namespace and the log (and so
-    // the same schemes), at the indices services find them; not init's control.
-    const Handle handles[] = {kNoHandle, g_ns, kNoHandle, kNoHandle, g_log};
-    SpawnOptions o{.name = name, .cmdline = args ? args : "", .quota = 4 << 20, .priority = 15,
-                   .handles = handles, .handle_count = 5};
+    // Programs act for the person at the shell: they get what the shell has
+    // of the namespace (so the same schemes), the log, and init's control,
+    // at the indices services find them.
+    const Handle handles[] = {kNoHandle, g_ns, kNoHandle, kNoHandle, g_log, g_init};
+    char cmdline[256];
+    format_to(cmdline, sizeof cmdline, "cwd=%s %s", cwd(), args ? args : "");
+    SpawnOptions o{.name = name, .cmdline = cmdline, .quota = 8 << 20, .priority = 15,
+                   .handles = handles, .handle_count = 6};
     int64_t p = spawn(image, sr.size, o);
     if (p < 0) {
-        printf_out("%s: cannot start: %s\n", name, error_name(p));
+        error("%s: cannot start: %s\n", name, error_name(p));
         return true;
     }
     int64_t status = 0;
     sys::process_wait(static_cast<Handle>(p), kWaitForever, &status);
     sys::handle_close(static_cast<Handle>(p));
-    if (status != 0) printf_out("%s: exit status %ld\n", name, status);
+    if (status != 0) error("%s: exit status %ld\n", name, status);
     return true;
 }
 
-void help() {
-    printf_out(
-        "commands:\n"
-        "  help              this text\n"
-        "  echo WORDS        print WORDS\n"
-        "  ls [SCHEME:PATH]  list a directory (no argument, or ':': the schemes)\n"
-        "  cat SCHEME:PATH   print a file\n"
-        "  ps                the services: pid, state, memory, restarts\n"
-        "  kill NAME         end a service (init restarts it)\n"
-        "  crash NAME        make a service fault (init restarts it)\n"
-        "  hang NAME         make a service stop answering (init notices, restarts it)\n"
-        "  dmesg             the system log\n"
-        "  uptime, mem       time since boot; memory\n"
-        "  lspci             the PCI devices (ls pci:)\n"
-        "  date              the time of day (from the real-time clock)\n"
-        "  poweroff          end the system\n"
-        "  NAME [ARGS]       run initfs:/bin/NAME\n");
+const Command* const kCommandLists[] = {kFileCommands, kSystemCommands};
+
+void help(int, char**) {
+    print("commands:\n");
+    for (const Command* list : kCommandLists)
+        for (const Command* c = list; c->name; ++c) print("  %-28s %s\n", c->name, c->usage);
+    print("  %-28s %s\n", "help", "this text");
+    print("  %-28s %s\n", "NAME [ARGS]", "run initfs:/bin/NAME");
+    print("  %-28s %s\n", "... > FILE, ... >> FILE", "a command's output into FILE (replaced, appended)");
+}
+
+// Splits a line into words ("double quotes" keep spaces); notes a trailing
+// `> FILE` or `>> FILE`.
+int split(char* line, char** argv, int max, const char** redirect, bool* append) {
+    int argc = 0;
+    *redirect = nullptr;
+    for (char* p = line; *p;) {
+        while (*p == ' ' || *p == '\t') ++p;
+        if (!*p) break;
+        if (*p == '>') {
+            *append = p[1] == '>';
+            p += *append ? 2 : 1;
+            while (*p == ' ') ++p;
+            *redirect = p;
+            while (*p && *p != ' ') ++p;
+            if (*p) *p++ = '\0';
+            continue;
+        }
+        char* word = p;
+        char* w = p;
+        bool quoted = false;
+        for (; *p && (quoted || (*p != ' ' && *p != '\t' && *p != '>')); ++p) {
+            if (*p == '"') quoted = !quoted;
+            else *w++ = *p;
+        }
+        char end = *p;
+        if (*p && *p != '>') ++p;
+        *w = '\0';
+        if (end == '>') *p = '>';  // "a>b": the '>' starts a redirection
+        if (argc < max) argv[argc++] = word;
+    }
+    return argc;
 }
 
 void execute(char* line) {
-    while (*line == ' ') ++line;
-    char* args = strchr(line, ' ');
-    if (args) {
-        *args++ = '\0';
-        while (*args == ' ') ++args;
-        if (!*args) args = nullptr;
+    static char original[512];
+    copy_string(original, sizeof original, line);
+    char* argv[32];
+    const char* target;
+    bool append = false;
+    int argc = split(line, argv, 32, &target, &append);
+    if (argc == 0) return;
+    g_command = argv[0];
+    if (target && !*target) {
+        error("shell: '>' needs a file\n");
+        return;
     }
-    if (!*line) return;
-    if (!strcmp(line, "help")) help();
-    else if (!strcmp(line, "echo")) printf_out("%s\n", args ? args : "");
-    else if (!strcmp(line, "ls")) cmd_ls(args);
-    else if (!strcmp(line, "cat")) cmd_cat(args);
-    else if (!strcmp(line, "ps")) cmd_ps();
-    else if (!strcmp(line, "kill")) cmd_kill(line, args, proto::init::kKill);
-    else if (!strcmp(line, "crash")) cmd_kill(line, args, proto::init::kCrash);
-    else if (!strcmp(line, "hang")) cmd_kill(line, args, proto::init::kHang);
-    else if (!strcmp(line, "dmesg")) cmd_dmesg();
-    else if (!strcmp(line, "mem")) cmd_mem();
-    else if (!strcmp(line, "uptime")) cmd_uptime();
-    else if (!strcmp(line, "lspci")) cmd_ls("pci:");
-    else if (!strcmp(line, "date")) cmd_date();
-    else if (!strcmp(line, "poweroff")) {
-        proto::init::Poweroff::Request q{0};
-        proto::init::Poweroff::Reply r;
-        int64_t e = rpc::call<proto::init::Poweroff>(g_init, q, &r);
-        printf_out("poweroff: %s\n", error_name(e));
-    } else if (!run_program(line, args)) {
-        printf_out("%s: no such command (try 'help')\n", line);
+    if (target && !redirect_begin(target, append)) return;
+    const Command* found = nullptr;
+    for (const Command* list : kCommandLists)
+        for (const Command* c = list; c->name && !found; ++c)
+            if (!strcmp(c->name, argv[0])) found = c;
+    if (found) {
+        found->run(argc, argv);
+    } else if (!strcmp(argv[0], "help")) {
+        help(argc, argv);
+    } else {
+        // A program gets the rest of the line as it was typed.
+        const char* args = strchr(original, ' ');
+        while (args && *args == ' ') ++args;
+        if (!run_program(argv[0], args && *args ? args : nullptr))
+            error("%s: no such command (try 'help')\n", argv[0]);
     }
+    redirect_end();
 }
 
 }  // namespace
+}  // namespace shell
+
+using namespace shell;
 
 int main() {
     const StartupInfo& info = startup();
@@ -304,18 +280,19 @@ int main() {
     g_ns = info.handles[1];
     g_log = info.handles[4];
     g_init = info.handles[5];
-    g_console = lookup("console");
-    g_initfs = lookup("initfs");
+    g_console = scheme_endpoint("console");
+    g_initfs = scheme_endpoint("initfs");
     if (g_console == kNoHandle) return 1;
-    cmd_cat("initfs:/etc/motd");
+    char motd[] = "cat initfs:/etc/motd";
+    execute(motd);
     static proto::console::ReadLine::Reply r;
     for (;;) {
-        printf_out("mica> ");
+        shell::print("mica> ");
         proto::console::ReadLine::Request q{};
         int64_t e = rpc::call<proto::console::ReadLine>(g_console, q, &r);
         if (e != kOk) continue;
         if (r.eof) {
-            printf_out("(end of input)\n");
+            shell::print("(end of input)\n");
             continue;
         }
         if (r.interrupted) continue;

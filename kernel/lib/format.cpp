@@ -133,6 +133,7 @@ size_t vformat(FormatSink sink, void* context, const char* fmt, va_list ap) {
                 break;
             }
             case 'u': emit_unsigned(out, spec, take_unsigned(spec, args), 10, false); break;
+            case 'o': emit_unsigned(out, spec, take_unsigned(spec, args), 8, false); break;
             case 'x':
             case 'X':
                 emit_unsigned(out, spec, take_unsigned(spec, args), 16, conv == 'X',

@@ -20,6 +20,7 @@ TEST(Format, Integers) {
     EXPECT_EQ(fmt("%x %X", 0xbeefu, 0xbeefu), "beef BEEF");
     EXPECT_EQ(fmt("%zu", static_cast<size_t>(12)), "12");
     EXPECT_EQ(fmt("%hhu", 0x1ff), "255");
+    EXPECT_EQ(fmt("%o %04o %lo", 8u, 0644u, 01777ul), "10 0644 1777");
 }
 
 TEST(Format, WidthAndFlags) {

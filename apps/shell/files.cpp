@@ -1,0 +1,528 @@
+// The shell's file commands, over the file protocol of whichever scheme a
+// name is on (file:, initfs:, pci:, ...), and the current directory.
+#include "format.h"
+#include "mica/strings.h"
+#include "proto/ns.h"
+#include "shell.h"
+
+using namespace mica;
+
+namespace shell {
+
+namespace {
+
+char g_cwd[proto::fs::kPathMax + 32] = "file:/";
+
+// Folds "a/./b", "a/../b" and repeated slashes into a '/'-rooted path.
+bool normalize(const char* in, char* out, size_t size) {
+    size_t n = 0;
+    out[n++] = '/';
+    for (const char* p = in; *p;) {
+        while (*p == '/') ++p;
+        const char* end = p;
+        while (*end && *end != '/') ++end;
+        size_t len = static_cast<size_t>(end - p);
+        if (len == 0 || (len == 1 && p[0] == '.')) {
+            // nothing
+        } else if (len == 2 && p[0] == '.' && p[1] == '.') {
+            while (n > 1 && out[n - 1] != '/') --n;
+            if (n > 1) --n;  // the slash before the removed part
+        } else {
+            if (n > 1) out[n++] = '/';
+            if (n + len + 1 > size) return false;
+            memcpy(out + n, p, len);
+            n += len;
+        }
+        p = end;
+    }
+    out[n] = '\0';
+    return true;
+}
+
+}  // namespace
+
+const char* cwd() { return g_cwd; }
+
+bool resolve(const char* name, Name* out) {
+    const char* colon = strchr(name, ':');
+    const char* slash = strchr(name, '/');
+    char joined[2 * proto::fs::kPathMax];
+    const char* path;
+    if (colon && (!slash || colon < slash)) {
+        size_t n = static_cast<size_t>(colon - name);
+        if (n == 0 || n >= sizeof out->scheme) {
+            error("%s: %s: not a scheme name\n", g_command, name);
+            return false;
+        }
+        memcpy(out->scheme, name, n);
+        out->scheme[n] = '\0';
+        path = colon + 1;
+    } else {
+        const char* c = strchr(g_cwd, ':');
+        size_t n = static_cast<size_t>(c - g_cwd);
+        memcpy(out->scheme, g_cwd, n);
+        out->scheme[n] = '\0';
+        if (name[0] == '/') path = name;
+        else format_to(joined, sizeof joined, "%s/%s", c + 1, name), path = joined;
+    }
+    if (!normalize(path, out->path, sizeof out->path)) {
+        error("%s: %s: name too long\n", g_command, name);
+        return false;
+    }
+    format_to(out->text, sizeof out->text, "%s:%s", out->scheme, out->path);
+    out->endpoint = scheme_endpoint(out->scheme);
+    if (out->endpoint == kNoHandle) {
+        error("%s: %s: no such file scheme\n", g_command, out->scheme);
+        return false;
+    }
+    return true;
+}
+
+namespace {
+
+// --- protocol helpers (statics: the requests carry up to 32 KiB) -----------------------
+
+int64_t stat(const Name& n, proto::fs::Stat::Reply* r) {
+    proto::fs::Stat::Request q{};
+    copy_string(q.path, sizeof q.path, n.path);
+    *r = {};
+    return rpc::call<proto::fs::Stat>(n.endpoint, q, r);
+}
+
+template <class Op>
+int64_t on_path(const Name& n) {
+    typename Op::Request q{};
+    copy_string(q.path, sizeof q.path, n.path);
+    typename Op::Reply r;
+    return rpc::call<Op>(n.endpoint, q, &r);
+}
+
+proto::fs::Read::Request g_read;
+proto::fs::Read::Reply g_data;
+proto::fs::Write::Request g_write;
+
+// Reads the next chunk of `n` at `offset` into g_data; bytes read or an error.
+int64_t read_chunk(const Name& n, uint64_t offset) {
+    copy_string(g_read.path, sizeof g_read.path, n.path);
+    g_read.offset = offset;
+    g_read.length = sizeof g_data.data;
+    int64_t e = rpc::call<proto::fs::Read>(n.endpoint, g_read, &g_data);
+    return e < 0 ? e : g_data.size;
+}
+
+int64_t write_chunk(const Name& n, uint64_t offset, const void* data, uint32_t size) {
+    copy_string(g_write.path, sizeof g_write.path, n.path);
+    g_write.offset = offset;
+    g_write.length = size;
+    memcpy(g_write.data, data, size);
+    proto::fs::Write::Reply r;
+    int64_t e = rpc::call<proto::fs::Write>(n.endpoint, g_write, &r, {}, proto::fs::Write::kMinRequest + size);
+    if (e < 0) return e;
+    return r.written == size ? kOk : kErrIo;
+}
+
+// Makes `n` an empty file (creating it if needed).
+int64_t make_empty(const Name& n) {
+    proto::fs::Create::Request q{};
+    copy_string(q.path, sizeof q.path, n.path);
+    proto::fs::Create::Reply r;
+    int64_t e = rpc::call<proto::fs::Create>(n.endpoint, q, &r);
+    if (e < 0) return e;
+    proto::fs::Truncate::Request t{};
+    copy_string(t.path, sizeof t.path, n.path);
+    proto::fs::Truncate::Reply tr;
+    return rpc::call<proto::fs::Truncate>(n.endpoint, t, &tr);
+}
+
+const char* basename(const char* path) {
+    const char* last = path;
+    for (const char* p = path; *p; ++p)
+        if (*p == '/') last = p + 1;
+    return last;
+}
+
+// `dst`, or dst/basename(src) when dst is a directory.
+bool target(const Name& src, const char* dst_name, Name* dst) {
+    if (!resolve(dst_name, dst)) return false;
+    proto::fs::Stat::Reply r;
+    if (stat(*dst, &r) == kOk && r.type == proto::fs::kDirectory) {
+        char joined[sizeof dst->text + proto::fs::kNameMax];
+        format_to(joined, sizeof joined, "%s/%s", dst->text, basename(src.path));
+        return resolve(joined, dst);
+    }
+    return true;
+}
+
+// The date of a time stamp (seconds since 1970, UTC).
+void civil(uint64_t t, unsigned* y, unsigned* mo, unsigned* d, unsigned* h, unsigned* mi) {
+    uint64_t days = t / 86400, rest = t % 86400;
+    *h = static_cast<unsigned>(rest / 3600), *mi = static_cast<unsigned>(rest / 60 % 60);
+    uint64_t z = days + 719468, era = z / 146097, doe = z - era * 146097;
+    uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+    *d = static_cast<unsigned>(doy - (153 * mp + 2) / 5 + 1);
+    *mo = static_cast<unsigned>(mp < 10 ? mp + 3 : mp - 9);
+    *y = static_cast<unsigned>(yoe + era * 400 + (*mo <= 2));
+}
+
+void mode_string(uint32_t type, uint32_t mode, char out[11]) {
+    out[0] = type == proto::fs::kDirectory ? 'd' : type == proto::fs::kSymlink ? 'l' : '-';
+    const char* rwx = "rwxrwxrwx";
+    for (int i = 0; i < 9; ++i) out[1 + i] = mode & (0400u >> i) ? rwx[i] : '-';
+    out[10] = '\0';
+}
+
+void long_line(const char* name, const proto::fs::Stat::Reply& s) {
+    char mode[11];
+    mode_string(s.type, s.mode, mode);
+    unsigned y, mo, d, h, mi;
+    civil(s.mtime, &y, &mo, &d, &h, &mi);
+    print("%s %3u %9lu %04u-%02u-%02u %02u:%02u %s%s\n", mode, s.links, s.size, y, mo, d, h, mi, name,
+          s.type == proto::fs::kDirectory ? "/" : "");
+}
+
+// --- the commands --------------------------------------------------------------------------
+
+void list(const Name& dir, bool long_form) {
+    static proto::fs::ReadDir::Request q;
+    copy_string(q.path, sizeof q.path, dir.path);
+    for (q.index = 0;; ++q.index) {
+        static proto::fs::ReadDir::Reply r;
+        int64_t e = rpc::call<proto::fs::ReadDir>(dir.endpoint, q, &r);
+        if (e == kErrNotFound && q.index > 0) break;
+        if (e == kErrNotFound) break;  // empty
+        if (e != kOk) {
+            error("ls: %s: %s\n", dir.text, error_name(e));
+            return;
+        }
+        if (long_form) {
+            char joined[sizeof dir.text + proto::fs::kNameMax];
+            format_to(joined, sizeof joined, "%s/%s", dir.text, r.name);
+            Name entry;
+            proto::fs::Stat::Reply s;
+            if (resolve(joined, &entry) && stat(entry, &s) == kOk) {
+                long_line(r.name, s);
+                continue;
+            }
+        }
+        if (r.type == proto::fs::kDirectory) print("%s/\n", r.name);
+        else print("%-32s %lu\n", r.name, r.size);
+    }
+}
+
+void schemes() {
+    proto::ns::Schemes::Request q{};
+    static proto::ns::Schemes::Reply r;
+    if (int64_t e = rpc::call<proto::ns::Schemes>(g_ns, q, &r); e != kOk) {
+        error("ls: %s\n", error_name(e));
+        return;
+    }
+    for (uint32_t i = 0; i < r.count; ++i) print("%s:\n", r.names[i]);
+}
+
+void ls(int argc, char** argv) {
+    bool long_form = false;
+    int names = 0;
+    for (int i = 1; i < argc; ++i) {
+        if (!strcmp(argv[i], "-l")) long_form = true;
+        else ++names;
+    }
+    for (int i = names ? 1 : 0; i < argc; ++i) {
+        if (i > 0 && !strcmp(argv[i], "-l")) continue;
+        const char* arg = i == 0 ? cwd() : argv[i];
+        if (!strcmp(arg, ":")) {
+            schemes();
+            continue;
+        }
+        Name n;
+        if (!resolve(arg, &n)) continue;
+        proto::fs::Stat::Reply s;
+        int64_t e = stat(n, &s);
+        if (e < 0) {
+            error("ls: %s: %s\n", n.text, error_name(e));
+            continue;
+        }
+        if (names > 1) print("%s:\n", n.text);
+        if (s.type == proto::fs::kDirectory) list(n, long_form);
+        else if (long_form) long_line(arg, s);
+        else print("%-32s %lu\n", arg, s.size);
+    }
+}
+
+void cat(int argc, char** argv) {
+    if (argc < 2) error("cat: which file?\n");
+    for (int i = 1; i < argc; ++i) {
+        Name n;
+        if (!resolve(argv[i], &n)) continue;
+        for (uint64_t offset = 0;;) {
+            int64_t got = read_chunk(n, offset);
+            if (got < 0) {
+                error("cat: %s: %s\n", n.text, error_name(got));
+                break;
+            }
+            if (got == 0) break;
+            out(g_data.data, static_cast<size_t>(got));
+            offset += static_cast<uint64_t>(got);
+        }
+    }
+}
+
+// Copies src to dst; false (after a message) on failure.
+bool copy(const char* command, const Name& src, const Name& dst) {
+    if (src.endpoint == dst.endpoint && !strcmp(src.path, dst.path)) {
+        error("%s: %s and %s are the same file\n", command, src.text, dst.text);
+        return false;
+    }
+    proto::fs::Stat::Reply s;
+    int64_t e = stat(src, &s);
+    if (e == kOk && s.type == proto::fs::kDirectory) e = kErrIsDirectory;
+    if (e < 0) {
+        error("%s: %s: %s\n", command, src.text, error_name(e));
+        return false;
+    }
+    if ((e = make_empty(dst)) < 0) {
+        error("%s: %s: %s\n", command, dst.text, error_name(e));
+        return false;
+    }
+    static char buffer[proto::fs::kChunk];
+    for (uint64_t offset = 0;;) {
+        int64_t got = read_chunk(src, offset);
+        if (got < 0) {
+            error("%s: %s: %s\n", command, src.text, error_name(got));
+            return false;
+        }
+        if (got == 0) return true;
+        memcpy(buffer, g_data.data, static_cast<size_t>(got));
+        if ((e = write_chunk(dst, offset, buffer, static_cast<uint32_t>(got))) < 0) {
+            error("%s: %s: %s\n", command, dst.text, error_name(e));
+            return false;
+        }
+        offset += static_cast<uint64_t>(got);
+    }
+}
+
+void cp(int argc, char** argv) {
+    if (argc != 3) {
+        error("usage: cp FROM TO\n");
+        return;
+    }
+    Name src, dst;
+    if (resolve(argv[1], &src) && target(src, argv[2], &dst)) copy("cp", src, dst);
+}
+
+void mv(int argc, char** argv) {
+    if (argc != 3) {
+        error("usage: mv FROM TO\n");
+        return;
+    }
+    Name src, dst;
+    if (!resolve(argv[1], &src) || !target(src, argv[2], &dst)) return;
+    if (src.endpoint == dst.endpoint) {
+        proto::fs::Rename::Request q{};
+        copy_string(q.from, sizeof q.from, src.path);
+        copy_string(q.to, sizeof q.to, dst.path);
+        proto::fs::Rename::Reply r;
+        if (int64_t e = rpc::call<proto::fs::Rename>(src.endpoint, q, &r); e < 0)
+            error("mv: %s -> %s: %s\n", src.text, dst.text, error_name(e));
+        return;
+    }
+    // Across schemes: copy, then remove the original.
+    if (copy("mv", src, dst))
+        if (int64_t e = on_path<proto::fs::Unlink>(src); e < 0) error("mv: %s: %s\n", src.text, error_name(e));
+}
+
+template <class Op>
+void each(int argc, char** argv) {
+    if (argc < 2) error("%s: which?\n", argv[0]);
+    for (int i = 1; i < argc; ++i) {
+        Name n;
+        if (!resolve(argv[i], &n)) continue;
+        if (int64_t e = on_path<Op>(n); e < 0) error("%s: %s: %s\n", argv[0], n.text, error_name(e));
+    }
+}
+
+void rm(int argc, char** argv) { each<proto::fs::Unlink>(argc, argv); }
+void mkdir(int argc, char** argv) { each<proto::fs::Mkdir>(argc, argv); }
+void rmdir(int argc, char** argv) { each<proto::fs::Rmdir>(argc, argv); }
+void touch(int argc, char** argv) { each<proto::fs::Create>(argc, argv); }
+
+void stat_command(int argc, char** argv) {
+    if (argc < 2) error("stat: which file?\n");
+    for (int i = 1; i < argc; ++i) {
+        Name n;
+        if (!resolve(argv[i], &n)) continue;
+        proto::fs::Stat::Reply s;
+        if (int64_t e = stat(n, &s); e < 0) {
+            error("stat: %s: %s\n", n.text, error_name(e));
+            continue;
+        }
+        char mode[11];
+        mode_string(s.type, s.mode, mode);
+        const char* type = s.type == proto::fs::kDirectory ? "directory" : s.type == proto::fs::kSymlink ? "symlink" : "file";
+        print("  name: %s\n  type: %s\n  size: %lu bytes, %lu blocks of 512\n  mode: %s (%04o), links %u, inode %u, "
+              "owner %u:%u\n",
+              n.text, type, s.size, s.blocks, mode, s.mode & 07777, s.links, s.inode, s.uid, s.gid);
+        const struct {
+            const char* what;
+            uint32_t t;
+        } times[] = {{"modified", s.mtime}, {"changed", s.ctime}, {"accessed", s.atime}};
+        for (const auto& time : times) {
+            unsigned y, mo, d, h, mi;
+            civil(time.t, &y, &mo, &d, &h, &mi);
+            print("  %s: %04u-%02u-%02u %02u:%02u:%02u UTC\n", time.what, y, mo, d, h, mi, time.t % 60);
+        }
+    }
+}
+
+void write(int argc, char** argv) {
+    if (argc < 2) {
+        error("usage: write FILE WORDS...\n");
+        return;
+    }
+    Name n;
+    if (!resolve(argv[1], &n)) return;
+    static char text[proto::fs::kChunk];
+    size_t len = 0;
+    for (int i = 2; i < argc; ++i)
+        len += format_to(text + len, sizeof text - len, "%s%s", argv[i], i + 1 < argc ? " " : "");
+    if (len + 1 < sizeof text) text[len++] = '\n';
+    int64_t e = make_empty(n);
+    if (e == kOk) e = write_chunk(n, 0, text, static_cast<uint32_t>(len));
+    if (e < 0) error("write: %s: %s\n", n.text, error_name(e));
+}
+
+void hexdump(int argc, char** argv) {
+    if (argc != 2) {
+        error("usage: hexdump FILE\n");
+        return;
+    }
+    Name n;
+    if (!resolve(argv[1], &n)) return;
+    for (uint64_t offset = 0;;) {
+        int64_t got = read_chunk(n, offset);
+        if (got < 0) {
+            error("hexdump: %s: %s\n", n.text, error_name(got));
+            return;
+        }
+        for (int64_t i = 0; i < got; i += 16) {
+            char line[96];
+            size_t k = format_to(line, sizeof line, "%08lx ", offset + static_cast<uint64_t>(i));
+            for (int j = 0; j < 16; ++j) {
+                if (i + j < got) k += format_to(line + k, sizeof line - k, "%s%02x", j == 8 ? "  " : " ", static_cast<uint8_t>(g_data.data[i + j]));
+                else k += format_to(line + k, sizeof line - k, "%s   ", j == 8 ? "  " : "");
+            }
+            k += format_to(line + k, sizeof line - k, "  |");
+            for (int j = 0; j < 16 && i + j < got; ++j) {
+                char c = g_data.data[i + j];
+                line[k++] = c >= 0x20 && c < 0x7f ? c : '.';
+            }
+            line[k++] = '|';
+            line[k] = '\0';
+            print("%s\n", line);
+        }
+        offset += static_cast<uint64_t>(got);
+        if (got == 0) {
+            print("%08lx\n", offset);
+            return;
+        }
+    }
+}
+
+uint32_t crc32_update(uint32_t crc, const uint8_t* data, size_t n) {
+    static uint32_t table[256];
+    if (!table[1])
+        for (uint32_t i = 0; i < 256; ++i) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; ++k) c = c & 1 ? 0xedb88320 ^ (c >> 1) : c >> 1;
+            table[i] = c;
+        }
+    crc = ~crc;
+    for (size_t i = 0; i < n; ++i) crc = table[(crc ^ data[i]) & 0xff] ^ (crc >> 8);
+    return ~crc;
+}
+
+// CRC-32 (as zlib and `gzip -l` compute it) and size.
+void sum(int argc, char** argv) {
+    if (argc < 2) error("sum: which file?\n");
+    for (int i = 1; i < argc; ++i) {
+        Name n;
+        if (!resolve(argv[i], &n)) continue;
+        uint32_t crc = 0;
+        uint64_t offset = 0;
+        int64_t got;
+        while ((got = read_chunk(n, offset)) > 0) {
+            crc = crc32_update(crc, reinterpret_cast<const uint8_t*>(g_data.data), static_cast<size_t>(got));
+            offset += static_cast<uint64_t>(got);
+        }
+        if (got < 0) error("sum: %s: %s\n", n.text, error_name(got));
+        else print("%08x %lu %s\n", crc, offset, n.text);
+    }
+}
+
+void df(int argc, char** argv) {
+    Name n;
+    if (!resolve(argc > 1 ? argv[1] : cwd(), &n)) return;
+    proto::fs::StatFs::Request q{};
+    proto::fs::StatFs::Reply r;
+    if (int64_t e = rpc::call<proto::fs::StatFs>(n.endpoint, q, &r); e < 0) {
+        error("df: %s: %s\n", n.scheme, error_name(e));
+        return;
+    }
+    uint64_t kib = r.block_size / 1024;
+    uint64_t used = r.blocks - r.free_blocks;
+    print("%s: '%s' %lu KiB, %lu KiB used, %lu KiB free (%lu%% used); %u inodes, %u free\n", n.scheme, r.label,
+          r.blocks * kib, used * kib, r.free_blocks * kib, r.blocks ? used * 100 / r.blocks : 0, r.inodes,
+          r.free_inodes);
+}
+
+void sync(int argc, char** argv) {
+    Name n;
+    if (!resolve(argc > 1 ? argv[1] : "file:/", &n)) return;
+    if (int64_t e = on_path<proto::fs::Sync>(n); e < 0) error("sync: %s: %s\n", n.text, error_name(e));
+}
+
+void cd(int argc, char** argv) {
+    Name n;
+    if (!resolve(argc > 1 ? argv[1] : "file:/", &n)) return;
+    proto::fs::Stat::Reply s;
+    int64_t e = stat(n, &s);
+    if (e == kOk && s.type != proto::fs::kDirectory) e = kErrNotDirectory;
+    if (e < 0) {
+        error("cd: %s: %s\n", n.text, error_name(e));
+        return;
+    }
+    copy_string(g_cwd, sizeof g_cwd, n.text);
+}
+
+void pwd(int, char**) { print("%s\n", g_cwd); }
+
+void lspci(int, char**) {
+    char name[] = "pci:";
+    char* argv[] = {name, name};
+    ls(2, argv);
+}
+
+}  // namespace
+
+const Command kFileCommands[] = {
+    {"ls", ls, "[-l] [NAME...]: list a directory (ls : lists the schemes)"},
+    {"cat", cat, "NAME...: print files"},
+    {"cp", cp, "FROM TO: copy a file (TO may be a directory)"},
+    {"mv", mv, "FROM TO: rename or move a file"},
+    {"rm", rm, "NAME...: remove files"},
+    {"mkdir", mkdir, "NAME...: make directories"},
+    {"rmdir", rmdir, "NAME...: remove empty directories"},
+    {"touch", touch, "NAME...: make empty files (if absent)"},
+    {"stat", stat_command, "NAME...: size, type, mode, times"},
+    {"write", write, "FILE WORDS...: FILE holds the words and a newline"},
+    {"hexdump", hexdump, "FILE: bytes in hexadecimal and as text"},
+    {"sum", sum, "NAME...: CRC-32 and size"},
+    {"df", df, "[SCHEME:]: space used and free"},
+    {"sync", sync, "[SCHEME:]: everything written is on the disk"},
+    {"cd", cd, "[DIR]: the current directory (default file:/)"},
+    {"pwd", pwd, "print the current directory"},
+    {"lspci", lspci, "the PCI devices (ls pci:)"},
+    {nullptr, nullptr, nullptr},
+};
+
+}  // namespace shell

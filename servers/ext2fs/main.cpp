@@ -1,0 +1,300 @@
+// ext2fs: the file server. Serves an ext2 file system on the disk (disk:,
+// found through the namespace) as `file:`, with the stateless file protocol
+// (proto/fs.h). The format itself is lib/ext2; this is the glue: requests
+// in, block reads and writes out.
+//
+// Nothing acknowledged lives only here: lib/ext2 writes every block an
+// operation changed before the operation returns, so this server can be
+// killed between any two requests and restarted without loss (the restart
+// tests do exactly that). A disk request caught in the disk driver's crash
+// is made again until the driver's next incarnation answers it.
+// handles[0]: our endpoint, [1]: the namespace, [4]: the log.
+#include <new>
+
+#include "ext2/volume.h"
+#include "mica/log.h"
+#include "mica/rpc.h"
+#include "mica/strings.h"
+#include "proto/disk.h"
+#include "proto/fs.h"
+#include "proto/ns.h"
+#include "proto/rtc.h"
+
+using namespace mica;
+
+namespace {
+
+Handle lookup(const char* scheme) {
+    proto::ns::Lookup::Request q{};
+    copy_string(q.scheme, sizeof q.scheme, scheme);
+    proto::ns::Lookup::Reply r;
+    Handle h = kNoHandle;
+    int64_t e = rpc::call<proto::ns::Lookup>(startup().handles[1], q, &r, rpc::Extras{.received_handle = &h});
+    return e == kOk ? h : kNoHandle;
+}
+
+// --- the disk, through the disk: protocol ---------------------------------------------
+
+// How long a disk request may keep meeting a restarting driver before the
+// file server reports an I/O error: the supervisor's back-off doubles from
+// 100 ms, so this rides out several crashes in a row.
+constexpr int kDiskAttempts = 40;
+constexpr uint64_t kDiskRetryPause = 50'000'000;
+constexpr uint64_t kDiskTimeout = 10'000'000'000;
+
+class Disk final : public ext2::BlockDevice {
+public:
+    explicit Disk(Handle endpoint, uint64_t sectors) : endpoint_(endpoint), sectors_(sectors) {}
+
+    int64_t read(uint64_t sector, uint32_t count, void* buffer) override {
+        auto* out = static_cast<uint8_t*>(buffer);
+        while (count > 0) {
+            uint32_t n = count < proto::disk::kMaxSectors ? count : proto::disk::kMaxSectors;
+            proto::disk::Read::Request q{sector, n};
+            int64_t e = persist([&] { return rpc::call<proto::disk::Read>(endpoint_, q, &reply_, extras()); });
+            if (e < 0) return e;
+            if (reply_.count != n) return kErrIo;
+            memcpy(out, reply_.data, n * proto::disk::kSectorSize);
+            out += n * proto::disk::kSectorSize, sector += n, count -= n;
+        }
+        return kOk;
+    }
+
+    int64_t write(uint64_t sector, uint32_t count, const void* buffer) override {
+        auto* in = static_cast<const uint8_t*>(buffer);
+        while (count > 0) {
+            uint32_t n = count < proto::disk::kMaxSectors ? count : proto::disk::kMaxSectors;
+            write_.sector = sector, write_.count = n;
+            memcpy(write_.data, in, n * proto::disk::kSectorSize);
+            proto::disk::Write::Reply r;
+            uint32_t size = proto::disk::Write::kMinRequest + n * proto::disk::kSectorSize;
+            int64_t e = persist([&] { return rpc::call<proto::disk::Write>(endpoint_, write_, &r, extras(), size); });
+            if (e < 0) return e;
+            in += n * proto::disk::kSectorSize, sector += n, count -= n;
+        }
+        return kOk;
+    }
+
+    int64_t flush() override {
+        proto::disk::Flush::Request q{};
+        proto::disk::Flush::Reply r;
+        return persist([&] { return rpc::call<proto::disk::Flush>(endpoint_, q, &r, extras()); });
+    }
+
+    uint64_t sector_count() const override { return sectors_; }
+
+private:
+    static rpc::Extras extras() { return rpc::Extras{.timeout_ns = kDiskTimeout}; }
+
+    template <class F>
+    int64_t persist(F request) {
+        int64_t e = kErrIo;
+        for (int i = 0; i < kDiskAttempts; ++i) {
+            e = request();
+            if (e != kErrPeerClosed && e != kErrTimedOut) break;
+            sys::thread_sleep(kDiskRetryPause);
+        }
+        if (e == kErrPeerClosed || e == kErrTimedOut) {
+            logf("ext2fs: the disk does not answer (%s)", error_name(e));
+            return kErrIo;
+        }
+        return e;
+    }
+
+    Handle endpoint_;
+    uint64_t sectors_;
+    proto::disk::Read::Reply reply_;
+    proto::disk::Write::Request write_;
+};
+
+// --- the clock for timestamps ---------------------------------------------------------
+
+uint64_t g_epoch_offset = 0;  // seconds since 1970 at monotonic time 0
+
+uint64_t days_from_civil(uint64_t y, unsigned m, unsigned d) {
+    // Days since 1970-01-01 (proleptic Gregorian calendar).
+    y -= m <= 2;
+    uint64_t era = y / 400, yoe = y - era * 400;
+    uint64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    uint64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+void read_clock() {
+    Handle rtc = lookup("rtc");
+    if (rtc == kNoHandle) return;
+    proto::rtc::Now::Request q{};
+    proto::rtc::Now::Reply r;
+    if (rpc::call<proto::rtc::Now>(rtc, q, &r, rpc::Extras{.timeout_ns = 1'000'000'000}) == kOk && r.year >= 1970) {
+        uint64_t now = days_from_civil(r.year, r.month, r.day) * 86400 + r.hour * 3600 + r.minute * 60 + r.second;
+        g_epoch_offset = now - static_cast<uint64_t>(sys::clock_monotonic()) / 1'000'000'000;
+    }
+    sys::handle_close(rtc);
+}
+
+uint32_t now() {
+    if (!g_epoch_offset) return 0;
+    return static_cast<uint32_t>(g_epoch_offset + static_cast<uint64_t>(sys::clock_monotonic()) / 1'000'000'000);
+}
+
+// --- the volume -------------------------------------------------------------------------
+
+ext2::Volume* g_volume = nullptr;
+Disk* g_disk = nullptr;
+
+// Mounts on first use (and tries again on later requests if that failed:
+// the disk may have been restarting).
+int64_t volume(ext2::Volume** out) {
+    if (!g_volume) {
+        if (!g_disk) {
+            Handle disk = lookup("disk");
+            if (disk == kNoHandle) return kErrNotFound;
+            proto::disk::Info::Request q{};
+            proto::disk::Info::Reply r;
+            int64_t e = rpc::call<proto::disk::Info>(disk, q, &r, rpc::Extras{.timeout_ns = kDiskTimeout});
+            if (e < 0) {
+                sys::handle_close(disk);
+                logf("ext2fs: no disk (%s)", error_name(e));
+                return e == kErrPeerClosed ? kErrNotFound : e;
+            }
+            g_disk = new (std::nothrow) Disk(disk, r.sectors);
+            if (!g_disk) return kErrNoMemory;
+        }
+        int64_t e = ext2::Volume::mount(g_disk, &g_volume);
+        if (e < 0) {
+            logf("ext2fs: cannot mount the disk (%s)", error_name(e));
+            return e;
+        }
+        g_volume->set_clock(now);
+        ext2::FsStat s;
+        g_volume->statfs(&s);
+        logf("ext2fs: mounted '%s': %lu of %lu blocks of %u bytes free, %u of %u inodes free%s", s.label,
+             s.free_blocks, s.blocks, s.block_size, s.free_inodes, s.inodes, g_volume->read_only() ? ", read-only" : "");
+    }
+    *out = g_volume;
+    return kOk;
+}
+
+bool bounded(const char* path) { return strnlen(path, proto::fs::kPathMax) < proto::fs::kPathMax; }
+
+#define VOLUME_OR_ERROR(path)                                   \
+    ext2::Volume* v;                                            \
+    if (!bounded(path)) return kErrNameTooLong;                 \
+    if (int64_t e_ = volume(&v); e_ < 0) return e_;
+
+// --- the file protocol ---------------------------------------------------------------------
+
+int64_t stat(const proto::fs::Stat::Request& q, proto::fs::Stat::Reply& r, rpc::Call&) {
+    VOLUME_OR_ERROR(q.path);
+    ext2::Stat s;
+    if (int64_t e = v->stat(q.path, &s); e < 0) return e;
+    r.size = s.size, r.type = s.type, r.mode = s.mode, r.links = s.links, r.inode = s.inode;
+    r.blocks = s.blocks512, r.mtime = s.mtime, r.ctime = s.ctime, r.atime = s.atime, r.uid = s.uid, r.gid = s.gid;
+    return kOk;
+}
+
+int64_t read(const proto::fs::Read::Request& q, proto::fs::Read::Reply& r, rpc::Call& c) {
+    VOLUME_OR_ERROR(q.path);
+    uint32_t length = q.length < sizeof r.data ? q.length : sizeof r.data;
+    int64_t n = v->read(q.path, q.offset, r.data, length);
+    if (n < 0) return n;
+    r.size = static_cast<uint32_t>(n);
+    c.reply_size = proto::fs::Read::kMinReply + r.size;
+    return n;
+}
+
+int64_t readdir(const proto::fs::ReadDir::Request& q, proto::fs::ReadDir::Reply& r, rpc::Call&) {
+    VOLUME_OR_ERROR(q.path);
+    static ext2::DirEntry entry;
+    if (int64_t e = v->readdir(q.path, q.index, &entry); e < 0) return e;
+    copy_string(r.name, sizeof r.name, entry.name);
+    r.type = entry.type;
+    r.size = 0;
+    // The size comes from the entry's inode: stat by path.
+    static char path[proto::fs::kPathMax + proto::fs::kNameMax + 2];
+    size_t n = strlen(q.path);
+    memcpy(path, q.path, n);
+    path[n] = '/';
+    copy_string(path + n + 1, sizeof path - n - 1, entry.name);
+    ext2::Stat s;
+    if (v->stat(path, &s) == kOk) r.size = s.size;
+    return kOk;
+}
+
+int64_t write(const proto::fs::Write::Request& q, proto::fs::Write::Reply& r, rpc::Call& c) {
+    VOLUME_OR_ERROR(q.path);
+    if (q.length > sizeof q.data || c.request_size < proto::fs::Write::kMinRequest + q.length)
+        return kErrInvalidArgument;  // says more than it carries
+    int64_t n = v->write(q.path, q.offset, q.data, q.length);
+    if (n < 0) return n;
+    r.written = static_cast<uint32_t>(n);
+    return kOk;
+}
+
+int64_t create(const proto::fs::Create::Request& q, proto::fs::Create::Reply&, rpc::Call&) {
+    VOLUME_OR_ERROR(q.path);
+    return v->create(q.path, q.exclusive != 0);
+}
+
+int64_t truncate(const proto::fs::Truncate::Request& q, proto::fs::Truncate::Reply&, rpc::Call&) {
+    VOLUME_OR_ERROR(q.path);
+    return v->truncate(q.path, q.size);
+}
+
+int64_t unlink(const proto::fs::Unlink::Request& q, proto::fs::Unlink::Reply&, rpc::Call&) {
+    VOLUME_OR_ERROR(q.path);
+    return v->unlink(q.path);
+}
+
+int64_t mkdir(const proto::fs::Mkdir::Request& q, proto::fs::Mkdir::Reply&, rpc::Call&) {
+    VOLUME_OR_ERROR(q.path);
+    return v->mkdir(q.path);
+}
+
+int64_t rmdir(const proto::fs::Rmdir::Request& q, proto::fs::Rmdir::Reply&, rpc::Call&) {
+    VOLUME_OR_ERROR(q.path);
+    return v->rmdir(q.path);
+}
+
+int64_t rename(const proto::fs::Rename::Request& q, proto::fs::Rename::Reply&, rpc::Call&) {
+    if (!bounded(q.to)) return kErrNameTooLong;
+    VOLUME_OR_ERROR(q.from);
+    return v->rename(q.from, q.to);
+}
+
+int64_t sync(const proto::fs::Sync::Request& q, proto::fs::Sync::Reply&, rpc::Call&) {
+    VOLUME_OR_ERROR(q.path);
+    return v->sync();
+}
+
+int64_t statfs(const proto::fs::StatFs::Request&, proto::fs::StatFs::Reply& r, rpc::Call&) {
+    VOLUME_OR_ERROR("");
+    ext2::FsStat s;
+    if (int64_t e = v->statfs(&s); e < 0) return e;
+    r.block_size = s.block_size, r.blocks = s.blocks, r.free_blocks = s.free_blocks;
+    r.inodes = s.inodes, r.free_inodes = s.free_inodes;
+    copy_string(r.label, sizeof r.label, s.label);
+    return kOk;
+}
+
+}  // namespace
+
+int main() {
+    read_clock();
+    ext2::Volume* v;
+    volume(&v);  // mount now if the disk is there (errors are logged; requests try again)
+    rpc::Server server(startup().handles[0]);
+    server.on<proto::fs::Stat>(stat);
+    server.on<proto::fs::Read>(read);
+    server.on<proto::fs::ReadDir>(readdir);
+    server.on<proto::fs::Write>(write);
+    server.on<proto::fs::Create>(create);
+    server.on<proto::fs::Truncate>(truncate);
+    server.on<proto::fs::Unlink>(unlink);
+    server.on<proto::fs::Mkdir>(mkdir);
+    server.on<proto::fs::Rmdir>(rmdir);
+    server.on<proto::fs::Rename>(rename);
+    server.on<proto::fs::Sync>(sync);
+    server.on<proto::fs::StatFs>(statfs);
+    server.run();
+}
