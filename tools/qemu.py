@@ -170,6 +170,9 @@ def cmd_test(args):
                 break
             read_some(min(remaining, 0.5))
 
+        if args.transcript:
+            with open(args.transcript, "w") as f:
+                f.write(output)
         if failure:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
@@ -209,6 +212,7 @@ def main():
     parser.add_argument("--gui", action="store_true", help="show the VGA display too (serial stays the console)")
     parser.add_argument("--disk", help="attach this raw disk image (virtio-blk), written in place")
     parser.add_argument("--disk-copy", help="attach a private copy of this disk image")
+    parser.add_argument("--transcript", help="test: save the serial output in this file")
     parser.add_argument("--expect", dest="step_expect", action=StepAction)
     parser.add_argument("--send", dest="step_send", action=StepAction)
     parser.add_argument("--reject", action="append")

@@ -10,84 +10,23 @@ using namespace mica;
 namespace shell {
 
 namespace {
-
 char g_cwd[proto::fs::kPathMax + 32] = "file:/";
-
-// Folds "a/./b", "a/../b" and repeated slashes into a '/'-rooted path.
-bool normalize(const char* in, char* out, size_t size) {
-    size_t n = 0;
-    out[n++] = '/';
-    for (const char* p = in; *p;) {
-        while (*p == '/') ++p;
-        const char* end = p;
-        while (*end && *end != '/') ++end;
-        size_t len = static_cast<size_t>(end - p);
-        if (len == 0 || (len == 1 && p[0] == '.')) {
-            // nothing
-        } else if (len == 2 && p[0] == '.' && p[1] == '.') {
-            while (n > 1 && out[n - 1] != '/') --n;
-            if (n > 1) --n;  // the slash before the removed part
-        } else {
-            if (n > 1) out[n++] = '/';
-            if (n + len + 1 > size) return false;
-            memcpy(out + n, p, len);
-            n += len;
-        }
-        p = end;
-    }
-    out[n] = '\0';
-    return true;
-}
-
 }  // namespace
 
 const char* cwd() { return g_cwd; }
 
 bool resolve(const char* name, Name* out) {
-    const char* colon = strchr(name, ':');
-    const char* slash = strchr(name, '/');
-    char joined[2 * proto::fs::kPathMax];
-    const char* path;
-    if (colon && (!slash || colon < slash)) {
-        size_t n = static_cast<size_t>(colon - name);
-        if (n == 0 || n >= sizeof out->scheme) {
-            error("%s: %s: not a scheme name\n", g_command, name);
-            return false;
-        }
-        memcpy(out->scheme, name, n);
-        out->scheme[n] = '\0';
-        path = colon + 1;
-    } else {
-        const char* c = strchr(g_cwd, ':');
-        size_t n = static_cast<size_t>(c - g_cwd);
-        memcpy(out->scheme, g_cwd, n);
-        out->scheme[n] = '\0';
-        if (name[0] == '/') path = name;
-        else format_to(joined, sizeof joined, "%s/%s", c + 1, name), path = joined;
-    }
-    if (!normalize(path, out->path, sizeof out->path)) {
-        error("%s: %s: name too long\n", g_command, name);
-        return false;
-    }
-    format_to(out->text, sizeof out->text, "%s:%s", out->scheme, out->path);
-    out->endpoint = scheme_endpoint(out->scheme);
-    if (out->endpoint == kNoHandle) {
-        error("%s: %s: no such file scheme\n", g_command, out->scheme);
-        return false;
-    }
-    return true;
+    int64_t e = files::resolve(name, g_cwd, out);
+    if (e == kErrNotFound) error("%s: %s: no such file scheme\n", g_command, out->scheme);
+    else if (e < 0) error("%s: %s: %s\n", g_command, name, error_name(e));
+    return e == kOk;
 }
 
 namespace {
 
 // --- protocol helpers (statics: the requests carry up to 32 KiB) -----------------------
 
-int64_t stat(const Name& n, proto::fs::Stat::Reply* r) {
-    proto::fs::Stat::Request q{};
-    copy_string(q.path, sizeof q.path, n.path);
-    *r = {};
-    return rpc::call<proto::fs::Stat>(n.endpoint, q, r);
-}
+using files::stat;
 
 template <class Op>
 int64_t on_path(const Name& n) {
@@ -97,42 +36,11 @@ int64_t on_path(const Name& n) {
     return rpc::call<Op>(n.endpoint, q, &r);
 }
 
-proto::fs::Read::Request g_read;
-proto::fs::Read::Reply g_data;
-proto::fs::Write::Request g_write;
+char g_data[proto::fs::kChunk];
 
-// Reads the next chunk of `n` at `offset` into g_data; bytes read or an error.
-int64_t read_chunk(const Name& n, uint64_t offset) {
-    copy_string(g_read.path, sizeof g_read.path, n.path);
-    g_read.offset = offset;
-    g_read.length = sizeof g_data.data;
-    int64_t e = rpc::call<proto::fs::Read>(n.endpoint, g_read, &g_data);
-    return e < 0 ? e : g_data.size;
-}
-
-int64_t write_chunk(const Name& n, uint64_t offset, const void* data, uint32_t size) {
-    copy_string(g_write.path, sizeof g_write.path, n.path);
-    g_write.offset = offset;
-    g_write.length = size;
-    memcpy(g_write.data, data, size);
-    proto::fs::Write::Reply r;
-    int64_t e = rpc::call<proto::fs::Write>(n.endpoint, g_write, &r, {}, proto::fs::Write::kMinRequest + size);
-    if (e < 0) return e;
-    return r.written == size ? kOk : kErrIo;
-}
-
-// Makes `n` an empty file (creating it if needed).
-int64_t make_empty(const Name& n) {
-    proto::fs::Create::Request q{};
-    copy_string(q.path, sizeof q.path, n.path);
-    proto::fs::Create::Reply r;
-    int64_t e = rpc::call<proto::fs::Create>(n.endpoint, q, &r);
-    if (e < 0) return e;
-    proto::fs::Truncate::Request t{};
-    copy_string(t.path, sizeof t.path, n.path);
-    proto::fs::Truncate::Reply tr;
-    return rpc::call<proto::fs::Truncate>(n.endpoint, t, &tr);
-}
+// Reads the next chunk of `n` at `offset` into g_data.
+int64_t read_chunk(const Name& n, uint64_t offset) { return files::read(n, offset, g_data, sizeof g_data); }
+using files::make_empty;
 
 const char* basename(const char* path) {
     const char* last = path;
@@ -261,7 +169,7 @@ void cat(int argc, char** argv) {
                 break;
             }
             if (got == 0) break;
-            out(g_data.data, static_cast<size_t>(got));
+            out(g_data, static_cast<size_t>(got));
             offset += static_cast<uint64_t>(got);
         }
     }
@@ -292,8 +200,8 @@ bool copy(const char* command, const Name& src, const Name& dst) {
             return false;
         }
         if (got == 0) return true;
-        memcpy(buffer, g_data.data, static_cast<size_t>(got));
-        if ((e = write_chunk(dst, offset, buffer, static_cast<uint32_t>(got))) < 0) {
+        memcpy(buffer, g_data, static_cast<size_t>(got));
+        if ((e = files::write(dst, offset, buffer, static_cast<uint32_t>(got))) < 0) {
             error("%s: %s: %s\n", command, dst.text, error_name(e));
             return false;
         }
@@ -387,7 +295,7 @@ void write(int argc, char** argv) {
         len += format_to(text + len, sizeof text - len, "%s%s", argv[i], i + 1 < argc ? " " : "");
     if (len + 1 < sizeof text) text[len++] = '\n';
     int64_t e = make_empty(n);
-    if (e == kOk) e = write_chunk(n, 0, text, static_cast<uint32_t>(len));
+    if (e == kOk) e = files::write(n, 0, text, static_cast<uint32_t>(len));
     if (e < 0) error("write: %s: %s\n", n.text, error_name(e));
 }
 
@@ -408,12 +316,12 @@ void hexdump(int argc, char** argv) {
             char line[96];
             size_t k = format_to(line, sizeof line, "%08lx ", offset + static_cast<uint64_t>(i));
             for (int j = 0; j < 16; ++j) {
-                if (i + j < got) k += format_to(line + k, sizeof line - k, "%s%02x", j == 8 ? "  " : " ", static_cast<uint8_t>(g_data.data[i + j]));
+                if (i + j < got) k += format_to(line + k, sizeof line - k, "%s%02x", j == 8 ? "  " : " ", static_cast<uint8_t>(g_data[i + j]));
                 else k += format_to(line + k, sizeof line - k, "%s   ", j == 8 ? "  " : "");
             }
             k += format_to(line + k, sizeof line - k, "  |");
             for (int j = 0; j < 16 && i + j < got; ++j) {
-                char c = g_data.data[i + j];
+                char c = g_data[i + j];
                 line[k++] = c >= 0x20 && c < 0x7f ? c : '.';
             }
             line[k++] = '|';
@@ -428,19 +336,6 @@ void hexdump(int argc, char** argv) {
     }
 }
 
-uint32_t crc32_update(uint32_t crc, const uint8_t* data, size_t n) {
-    static uint32_t table[256];
-    if (!table[1])
-        for (uint32_t i = 0; i < 256; ++i) {
-            uint32_t c = i;
-            for (int k = 0; k < 8; ++k) c = c & 1 ? 0xedb88320 ^ (c >> 1) : c >> 1;
-            table[i] = c;
-        }
-    crc = ~crc;
-    for (size_t i = 0; i < n; ++i) crc = table[(crc ^ data[i]) & 0xff] ^ (crc >> 8);
-    return ~crc;
-}
-
 // CRC-32 (as zlib and `gzip -l` compute it) and size.
 void sum(int argc, char** argv) {
     if (argc < 2) error("sum: which file?\n");
@@ -451,7 +346,7 @@ void sum(int argc, char** argv) {
         uint64_t offset = 0;
         int64_t got;
         while ((got = read_chunk(n, offset)) > 0) {
-            crc = crc32_update(crc, reinterpret_cast<const uint8_t*>(g_data.data), static_cast<size_t>(got));
+            crc = files::crc32(crc, g_data, static_cast<size_t>(got));
             offset += static_cast<uint64_t>(got);
         }
         if (got < 0) error("sum: %s: %s\n", n.text, error_name(got));

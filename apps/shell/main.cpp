@@ -7,7 +7,6 @@
 #include "mica/process.h"
 #include "mica/strings.h"
 #include "proto/console.h"
-#include "proto/ns.h"
 #include "shell.h"
 
 using namespace mica;
@@ -122,26 +121,6 @@ void redirect_end() {
     if (!g_redirect.active) return;
     redirect_flush();
     g_redirect.active = false;
-}
-
-Handle scheme_endpoint(const char* scheme) {
-    static struct {
-        char scheme[32];
-        Handle endpoint;
-    } known[12];
-    static int known_count = 0;
-    for (int i = 0; i < known_count; ++i)
-        if (!strcmp(known[i].scheme, scheme)) return known[i].endpoint;
-    proto::ns::Lookup::Request q{};
-    copy_string(q.scheme, sizeof q.scheme, scheme);
-    proto::ns::Lookup::Reply r;
-    Handle h = kNoHandle;
-    if (rpc::call<proto::ns::Lookup>(g_ns, q, &r, rpc::Extras{.received_handle = &h}) != kOk) return kNoHandle;
-    if (known_count < 12) {
-        copy_string(known[known_count].scheme, sizeof known[known_count].scheme, scheme);
-        known[known_count++].endpoint = h;
-    }
-    return h;
 }
 
 namespace {

@@ -3,6 +3,7 @@
 // resolved against the current directory.
 #pragma once
 
+#include "mica/files.h"
 #include "mica/rpc.h"
 #include "proto/fs.h"
 
@@ -19,18 +20,10 @@ void print(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 // Errors always go to the console.
 void error(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 
-// The endpoint of `scheme`'s server (looked up once, then kept), or kNoHandle.
-Handle scheme_endpoint(const char* scheme);
+using mica::files::scheme_endpoint;
 
-// A name resolved: "scheme:/a/b" as it is, "/a/b" on the current
-// directory's scheme, "a/b" below the current directory; '.' and '..'
-// folded away.
-struct Name {
-    Handle endpoint;
-    char scheme[32];
-    char path[proto::fs::kPathMax];  // '/'-rooted, within the scheme
-    char text[proto::fs::kPathMax + 32];  // scheme:path, for messages
-};
+// A name resolved against the current directory (mica/files.h).
+using Name = mica::files::Name;
 bool resolve(const char* name, Name* out);  // false: an error was printed
 const char* cwd();
 

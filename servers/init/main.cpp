@@ -30,6 +30,7 @@ constexpr uint64_t kPingTimeout = 1'000'000'000;
 constexpr uint64_t kFirstBackoff = 100'000'000;
 constexpr uint64_t kMaxBackoff = 10'000'000'000;
 constexpr uint64_t kStableAfter = 10'000'000'000;  // a run this long resets the back-off
+constexpr uint32_t kPatientMisses = 4;  // checks a server may miss while another restarts
 
 struct Service {
     char name[32];
@@ -66,6 +67,7 @@ struct Service {
     uint64_t backoff = kFirstBackoff;
     uint64_t next_ping = 0;
     uint64_t down_at = 0;           // when the last incarnation was found gone
+    uint32_t missed = 0;            // liveness checks in a row it did not answer
     bool running = false;
 };
 
@@ -502,6 +504,17 @@ void ended(Service& s, const char* why) {
     ++s.restarts;
 }
 
+// A service that is down or just restarted: others may be busy waiting for
+// it (a file server for its disk), which is not the same as hanging.
+bool others_recovering(const Service& self) {
+    uint64_t now = sys::clock_monotonic();
+    for (uint32_t i = 0; i < g_count; ++i) {
+        const Service& s = g_services[i];
+        if (&s != &self && s.restart && (!s.running || now - s.started_at < kPingEvery + kPingTimeout)) return true;
+    }
+    return false;
+}
+
 void supervise() {
     uint64_t now = sys::clock_monotonic();
     for (uint32_t i = 0; i < g_count; ++i) {
@@ -516,8 +529,14 @@ void supervise() {
                 s.next_ping = now + kPingEvery;
                 uint32_t none = 0;
                 if (rpc::call_raw(s.supervise, rpc::kPingLabel, &none, sizeof none, &none, 0,
-                                  rpc::Extras{.timeout_ns = kPingTimeout}) == kErrTimedOut)
+                                  rpc::Extras{.timeout_ns = kPingTimeout}) != kErrTimedOut) {
+                    s.missed = 0;
+                } else if (++s.missed >= (others_recovering(s) ? kPatientMisses : 1)) {
+                    s.missed = 0;
                     ended(s, "stopped answering");
+                } else {
+                    logf("init: %s is slow to answer while another service restarts; asking again", s.name);
+                }
             }
         } else if (s.restart_at && now >= s.restart_at) {
             start(s);

@@ -1,0 +1,150 @@
+#include "mica/files.h"
+
+#include "format.h"
+#include "mica/rpc.h"
+#include "mica/strings.h"
+#include "proto/ns.h"
+
+namespace mica::files {
+
+namespace {
+
+// Folds "a/./b", "a/../b" and repeated slashes into a '/'-rooted path.
+bool normalize(const char* in, char* out, size_t size) {
+    size_t n = 0;
+    out[n++] = '/';
+    for (const char* p = in; *p;) {
+        while (*p == '/') ++p;
+        const char* end = p;
+        while (*end && *end != '/') ++end;
+        size_t len = static_cast<size_t>(end - p);
+        if (len == 2 && p[0] == '.' && p[1] == '.') {
+            while (n > 1 && out[n - 1] != '/') --n;
+            if (n > 1) --n;  // the slash before the removed part
+        } else if (len > 0 && !(len == 1 && p[0] == '.')) {
+            if (n > 1) out[n++] = '/';
+            if (n + len + 1 > size) return false;
+            memcpy(out + n, p, len);
+            n += len;
+        }
+        p = end;
+    }
+    out[n] = '\0';
+    return true;
+}
+
+// Large requests live here, not on a thread's stack; one caller at a time.
+proto::fs::Read::Reply g_read_reply;
+proto::fs::Write::Request g_write_request;
+
+}  // namespace
+
+Handle scheme_endpoint(const char* scheme) {
+    static struct {
+        char scheme[32];
+        Handle endpoint;
+    } known[12];
+    static int known_count = 0;
+    for (int i = 0; i < known_count; ++i)
+        if (!strcmp(known[i].scheme, scheme)) return known[i].endpoint;
+    proto::ns::Lookup::Request q{};
+    copy_string(q.scheme, sizeof q.scheme, scheme);
+    proto::ns::Lookup::Reply r;
+    Handle h = kNoHandle;
+    const StartupInfo& info = startup();
+    if (info.handle_count < 2 ||
+        rpc::call<proto::ns::Lookup>(info.handles[1], q, &r, rpc::Extras{.received_handle = &h}) != kOk)
+        return kNoHandle;
+    if (known_count < 12) {
+        copy_string(known[known_count].scheme, sizeof known[known_count].scheme, scheme);
+        known[known_count++].endpoint = h;
+    }
+    return h;
+}
+
+int64_t resolve(const char* name, const char* cwd, Name* out) {
+    const char* colon = strchr(name, ':');
+    const char* slash = strchr(name, '/');
+    char joined[2 * proto::fs::kPathMax];
+    const char* path;
+    const char* scheme_end;
+    const char* scheme = name;
+    if (colon && (!slash || colon < slash)) {
+        scheme_end = colon;
+        path = colon + 1;
+    } else {
+        scheme = cwd;
+        scheme_end = strchr(cwd, ':');
+        if (!scheme_end) return kErrInvalidArgument;
+        if (name[0] == '/') path = name;
+        else format_to(joined, sizeof joined, "%s/%s", scheme_end + 1, name), path = joined;
+    }
+    size_t n = static_cast<size_t>(scheme_end - scheme);
+    if (n == 0 || n >= sizeof out->scheme) return kErrInvalidArgument;
+    memcpy(out->scheme, scheme, n);
+    out->scheme[n] = '\0';
+    if (!normalize(path, out->path, sizeof out->path)) return kErrNameTooLong;
+    format_to(out->text, sizeof out->text, "%s:%s", out->scheme, out->path);
+    out->endpoint = scheme_endpoint(out->scheme);
+    return out->endpoint == kNoHandle ? kErrNotFound : kOk;
+}
+
+int64_t read(const Name& n, uint64_t offset, void* buffer, uint32_t length) {
+    proto::fs::Read::Request q{};
+    copy_string(q.path, sizeof q.path, n.path);
+    q.offset = offset;
+    q.length = length < proto::fs::kChunk ? length : proto::fs::kChunk;
+    int64_t e = rpc::call<proto::fs::Read>(n.endpoint, q, &g_read_reply);
+    if (e < 0) return e;
+    uint32_t got = g_read_reply.size <= q.length ? g_read_reply.size : q.length;
+    memcpy(buffer, g_read_reply.data, got);
+    return got;
+}
+
+int64_t write(const Name& n, uint64_t offset, const void* buffer, uint32_t length) {
+    if (length > proto::fs::kChunk) return kErrInvalidArgument;
+    copy_string(g_write_request.path, sizeof g_write_request.path, n.path);
+    g_write_request.offset = offset;
+    g_write_request.length = length;
+    memcpy(g_write_request.data, buffer, length);
+    proto::fs::Write::Reply r;
+    int64_t e = rpc::call<proto::fs::Write>(n.endpoint, g_write_request, &r, {},
+                                            proto::fs::Write::kMinRequest + length);
+    if (e < 0) return e;
+    return r.written == length ? kOk : kErrIo;
+}
+
+int64_t stat(const Name& n, proto::fs::Stat::Reply* out) {
+    proto::fs::Stat::Request q{};
+    copy_string(q.path, sizeof q.path, n.path);
+    *out = {};
+    return rpc::call<proto::fs::Stat>(n.endpoint, q, out);
+}
+
+int64_t make_empty(const Name& n) {
+    proto::fs::Create::Request q{};
+    copy_string(q.path, sizeof q.path, n.path);
+    proto::fs::Create::Reply r;
+    int64_t e = rpc::call<proto::fs::Create>(n.endpoint, q, &r);
+    if (e < 0) return e;
+    proto::fs::Truncate::Request t{};
+    copy_string(t.path, sizeof t.path, n.path);
+    proto::fs::Truncate::Reply tr;
+    return rpc::call<proto::fs::Truncate>(n.endpoint, t, &tr);
+}
+
+uint32_t crc32(uint32_t crc, const void* data, size_t n) {
+    static uint32_t table[256];
+    if (!table[1])
+        for (uint32_t i = 0; i < 256; ++i) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; ++k) c = c & 1 ? 0xedb88320 ^ (c >> 1) : c >> 1;
+            table[i] = c;
+        }
+    auto* p = static_cast<const uint8_t*>(data);
+    crc = ~crc;
+    for (size_t i = 0; i < n; ++i) crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+    return ~crc;
+}
+
+}  // namespace mica::files

@@ -1,0 +1,38 @@
+// Files for programs: names resolved against a current directory
+// ("scheme:/a/b", "/a/b" on the current scheme, "a/b" below it; '.' and
+// '..' folded), each scheme's server found through the namespace
+// (startup().handles[1]) and remembered, and whole-chunk reads and writes
+// over the file protocol (proto/fs.h).
+#pragma once
+
+#include "mica/runtime.h"
+#include "proto/fs.h"
+
+namespace mica::files {
+
+struct Name {
+    Handle endpoint;
+    char scheme[32];
+    char path[proto::fs::kPathMax];       // '/'-rooted, within the scheme
+    char text[proto::fs::kPathMax + 32];  // scheme:path, for messages
+};
+
+// kErrInvalidArgument (no scheme), kErrNameTooLong, or the namespace's
+// answer (kErrNotFound, kErrAccessDenied) when the scheme has no server.
+int64_t resolve(const char* name, const char* cwd, Name* out);
+
+// The endpoint of `scheme`'s server (looked up once, then kept), or kNoHandle.
+Handle scheme_endpoint(const char* scheme);
+
+// Up to kChunk bytes at `offset` into `buffer` (bytes read, 0 at the end).
+int64_t read(const Name& n, uint64_t offset, void* buffer, uint32_t length);
+// Exactly `length` (<= kChunk) bytes at `offset`.
+int64_t write(const Name& n, uint64_t offset, const void* buffer, uint32_t length);
+int64_t stat(const Name& n, proto::fs::Stat::Reply* out);
+// Creates `n` if needed and cuts it to nothing.
+int64_t make_empty(const Name& n);
+
+// CRC-32 (the zlib/PNG polynomial), continued from `crc` (0 to start).
+uint32_t crc32(uint32_t crc, const void* data, size_t n);
+
+}  // namespace mica::files

@@ -1,0 +1,46 @@
+// A program's command line as words: the shell passes "cwd=DIR" and then
+// what was typed after the program's name. key=value words are options
+// (value()); the others are the positional arguments ([i], count()).
+// Also the small pseudo-random generator the test programs share, so that
+// runs are reproducible from their seed.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+namespace mica {
+
+class Words {
+public:
+    explicit Words(const char* line);
+    size_t count() const { return count_; }
+    const char* operator[](size_t i) const { return i < count_ ? args_[i] : ""; }
+    // The value of key=..., or `fallback`.
+    const char* value(const char* key, const char* fallback) const;
+    // Decimal or 0x hexadecimal, with an optional K or M suffix (KiB, MiB).
+    uint64_t number(size_t i) const { return parse((*this)[i]); }
+    static uint64_t parse(const char* s);
+
+private:
+    char text_[256];
+    const char* args_[24];
+    const char* options_[8];
+    size_t count_ = 0, option_count_ = 0;
+};
+
+// xorshift64*: fast, and the same bytes on every machine.
+class Random {
+public:
+    explicit Random(uint64_t seed) : state_(seed * 0x9e3779b97f4a7c15ULL + 1) {}
+    uint64_t next() {
+        state_ ^= state_ >> 12, state_ ^= state_ << 25, state_ ^= state_ >> 27;
+        return state_ * 0x2545f4914f6cdd1dULL;
+    }
+    uint64_t below(uint64_t n) { return n ? next() % n : 0; }
+    void fill(void* buffer, size_t n);
+
+private:
+    uint64_t state_;
+};
+
+}  // namespace mica

@@ -1,0 +1,56 @@
+#include "mica/words.h"
+
+#include "mica/strings.h"
+
+namespace mica {
+
+Words::Words(const char* line) {
+    copy_string(text_, sizeof text_, line);
+    for (char* p = text_; *p;) {
+        while (*p == ' ') *p++ = '\0';
+        if (!*p) break;
+        if (strchr(p, '=') && strchr(p, '=') < (strchr(p, ' ') ? strchr(p, ' ') : p + strlen(p))) {
+            if (option_count_ < sizeof options_ / sizeof options_[0]) options_[option_count_++] = p;
+        } else if (count_ < sizeof args_ / sizeof args_[0]) {
+            args_[count_++] = p;
+        }
+        while (*p && *p != ' ') ++p;
+    }
+}
+
+const char* Words::value(const char* key, const char* fallback) const {
+    size_t n = strlen(key);
+    for (size_t i = 0; i < option_count_; ++i)
+        if (!strncmp(options_[i], key, n) && options_[i][n] == '=') return options_[i] + n + 1;
+    return fallback;
+}
+
+uint64_t Words::parse(const char* s) {
+    uint64_t v = 0;
+    unsigned base = 10;
+    if (s[0] == '0' && s[1] == 'x') base = 16, s += 2;
+    for (;; ++s) {
+        unsigned d = *s >= '0' && *s <= '9' ? *s - '0' : *s >= 'a' && *s <= 'f' ? *s - 'a' + 10 : 99;
+        if (d >= base) break;
+        v = v * base + d;
+    }
+    if (*s == 'K' || *s == 'k') v <<= 10;
+    else if (*s == 'M' || *s == 'm') v <<= 20;
+    return v;
+}
+
+
+void Random::fill(void* buffer, size_t n) {
+    auto* p = static_cast<uint8_t*>(buffer);
+    while (n >= 8) {
+        uint64_t v = next();
+        memcpy(p, &v, 8);
+        p += 8, n -= 8;
+    }
+    if (n) {
+        uint64_t v = next();
+        memcpy(p, &v, n);
+    }
+}
+
+}  // namespace mica
