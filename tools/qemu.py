@@ -14,6 +14,7 @@ exact codes below count.
 Test steps run in order against the serial output:
     --expect REGEX     wait until the output (since the last match) matches
     --send TEXT        type TEXT on the serial console (\\n for Enter)
+    --sendkey TEXT     type TEXT on the PS/2 keyboard (QEMU's monitor sendkey)
     --reject REGEX     fail if this ever appears in the output
 and --exit success|failure|any says how the run must end.
 """
@@ -23,6 +24,7 @@ import re
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -107,11 +109,25 @@ def cmd_run(args):
         return code
 
 
+# QEMU key names for the characters --sendkey types on the PS/2 keyboard.
+KEY_NAMES = {" ": "spc", "\n": "ret", "-": "minus", "=": "equal", ".": "dot", "/": "slash", ",": "comma",
+             ";": "semicolon", ":": "shift-semicolon", "_": "shift-minus", "\x7f": "backspace"}
+
+
+def key_name(c):
+    if c.isalpha() and c.isupper():
+        return "shift-" + c.lower()
+    return KEY_NAMES.get(c, c)
+
+
 def cmd_test(args):
     steps = args.steps or []
     with tempfile.TemporaryDirectory(prefix="mica-test-") as workdir:
         iso = prepare_iso(args, workdir)
-        cmd = build_command(args, iso, workdir, ["-serial", "stdio", "-monitor", "none"])
+        monitor_path = os.path.join(workdir, "monitor.sock")
+        keys = any(kind == "sendkey" for kind, _ in steps)
+        monitor = ["-monitor", f"unix:{monitor_path},server=on,wait=off"] if keys else ["-monitor", "none"]
+        cmd = build_command(args, iso, workdir, ["-serial", "stdio", *monitor])
         print("qemu:", " ".join(cmd), flush=True)
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, start_new_session=True)
@@ -122,6 +138,22 @@ def cmd_test(args):
         step = 0
         rejects = [re.compile(r) for r in args.reject or []]
         eof = False
+        monitor_socket = None
+
+        def send_keys(text):
+            nonlocal monitor_socket
+            if monitor_socket is None:
+                for _ in range(100):
+                    try:
+                        monitor_socket = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                        monitor_socket.connect(monitor_path)
+                        break
+                    except OSError:
+                        monitor_socket = None
+                        time.sleep(0.05)
+            for c in text.encode().decode("unicode_escape"):
+                monitor_socket.sendall(f"sendkey {key_name(c)} 30\n".encode())
+                time.sleep(0.08)
 
         def read_some(wait):
             nonlocal output, eof
@@ -145,6 +177,10 @@ def cmd_test(args):
                 break
             if step < len(steps):
                 kind, value = steps[step]
+                if kind == "sendkey":
+                    send_keys(value)
+                    step += 1
+                    continue
                 if kind == "send":
                     try:
                         proc.stdin.write(value.encode().decode("unicode_escape").encode("latin-1"))
@@ -215,6 +251,8 @@ def main():
     parser.add_argument("--transcript", help="test: save the serial output in this file")
     parser.add_argument("--expect", dest="step_expect", action=StepAction)
     parser.add_argument("--send", dest="step_send", action=StepAction)
+    parser.add_argument("--sendkey", dest="step_sendkey", action=StepAction,
+                        help="type on the PS/2 keyboard (through QEMU's monitor)")
     parser.add_argument("--reject", action="append")
     parser.add_argument("--exit", choices=["success", "failure", "any"], default="success")
     args = parser.parse_args()

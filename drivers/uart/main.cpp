@@ -4,8 +4,13 @@
 // Ctrl-D — is here, not in the kernel. A reader that asks for a line before one is typed is answered
 // later (its call is kept as a saved reply).
 //
+// Keys from the PS/2 keyboard arrive as Input messages and join the same
+// line discipline; what is written goes to the screen (screen:) as well,
+// when there is one, for a person at QEMU's display (./mica run --gui).
+//
 // handles[0]: our endpoint (receive; its notification is the IRQ);
 // handles[3]: the interrupt line (to acknowledge). Ports 0x3f8-0x3ff are ours.
+#include "mica/files.h"
 #include "mica/ports.h"
 #include "mica/rpc.h"
 #include "mica/strings.h"
@@ -29,10 +34,30 @@ void put(char c) {
     out8(kBase + kData, static_cast<uint8_t>(c));
 }
 
+// The screen's endpoint, looked up on first use (kNoHandle: none).
+Handle screen() {
+    static bool looked = false;
+    static Handle h = kNoHandle;
+    if (!looked) looked = true, h = files::scheme_endpoint("screen");
+    return h;
+}
+
 void write(const char* s, size_t n) {
     for (size_t i = 0; i < n; ++i) {
         if (s[i] == '\n') put('\r');
         put(s[i]);
+    }
+    if (Handle h = screen(); h != kNoHandle) {
+        // A screen that does not answer quickly is skipped, never waited for.
+        static proto::console::Write::Request q;
+        proto::console::Write::Reply r;
+        for (size_t done = 0; done < n;) {
+            size_t chunk = n - done < sizeof q.data ? n - done : sizeof q.data;
+            q.size = static_cast<uint32_t>(chunk);
+            memcpy(q.data, s + done, chunk);
+            if (rpc::call<proto::console::Write>(h, q, &r, rpc::Extras{.timeout_ns = 20'000'000}) < 0) break;
+            done += chunk;
+        }
     }
 }
 
@@ -121,9 +146,23 @@ void input(char c) {
     }
 }
 
-// Takes what the UART holds while a reader waits (a finished line ends the wait).
+// Keys from the keyboard, waiting for a reader.
+char g_keys[256];
+uint32_t g_key_head = 0, g_key_tail = 0;
+
+// Takes what the UART (and the keyboard) hold while a reader waits (a
+// finished line ends the wait).
 void drain() {
+    while (g_reader != kNoHandle && g_key_head != g_key_tail) input(g_keys[g_key_head++ % sizeof g_keys]);
     while (g_reader != kNoHandle && (in8(kBase + kLsr) & 0x01)) input(static_cast<char>(in8(kBase + kData)));
+}
+
+int64_t keys(const proto::console::Input::Request& q, proto::console::Input::Reply&, rpc::Call&) {
+    if (q.size > sizeof q.data) return kErrInvalidArgument;
+    if (g_key_tail - g_key_head + q.size > sizeof g_keys) return kErrLimit;  // nobody reads: typed too far ahead
+    for (uint32_t i = 0; i < q.size; ++i) g_keys[g_key_tail++ % sizeof g_keys] = q.data[i];
+    drain();
+    return kOk;
 }
 
 void on_interrupt(uint64_t) {
@@ -158,6 +197,7 @@ int main() {
     rpc::Server server(info.handles[0]);
     server.on<proto::console::Write>(write_op);
     server.on<proto::console::ReadLine>(read_line);
+    server.on<proto::console::Input>(keys);
     server.on_notification(on_interrupt);
     server.run();
 }

@@ -38,7 +38,7 @@ struct Service {
     char provides[32];
     char uses[96];
     char module[32];
-    uint32_t port_base = 0, port_count = 0;
+    struct { uint32_t base, count; } ports[2] = {};  // ports=BASE:COUNT[,BASE:COUNT]
     uint64_t mmio_base = 0, mmio_size = 0;
     int irq = -1;
     uint16_t pci_vendor = 0, pci_device = 0;  // device=VVVV:DDDD[:N]
@@ -192,9 +192,15 @@ bool parse_service(char* line, int line_number) {
             }
             s.grants[s.grant_count++] = g;
         } else if (!strcmp(key, "ports")) {
-            s.port_base = static_cast<uint32_t>(parse_number(value, 16));
-            const char* colon = strchr(value, ':');
-            s.port_count = colon ? static_cast<uint32_t>(parse_number(colon + 1, 16)) : 1;
+            const char* range = value;
+            for (auto& p : s.ports) {
+                if (!range) break;
+                p.base = static_cast<uint32_t>(parse_number(range, 16));
+                const char* colon = strchr(range, ':');
+                const char* comma = strchr(range, ',');
+                p.count = colon && (!comma || colon < comma) ? static_cast<uint32_t>(parse_number(colon + 1, 16)) : 1;
+                range = comma ? comma + 1 : nullptr;
+            }
         } else {
             logf("init: manifest line %d: unknown key '%s'", line_number, key);
             return false;
@@ -453,10 +459,11 @@ void start(Service& s) {
     for (int b = 0; b < 6; ++b)
         if (s.io_bar[b] && sys::io_ports_grant(s.process, s.bars[b]) != kOk)
             logf("init: %s: cannot grant the ports of BAR%d", s.name, b);
-    if (s.port_count) {
-        int64_t ports = sys::io_ports_create(startup().resource, s.port_base, s.port_count);
+    for (const auto& range : s.ports) {
+        if (!range.count) continue;
+        int64_t ports = sys::io_ports_create(startup().resource, range.base, range.count);
         if (ports < 0 || sys::io_ports_grant(s.process, static_cast<Handle>(ports)) != kOk)
-            logf("init: %s: cannot grant ports %x:%x", s.name, s.port_base, s.port_count);
+            logf("init: %s: cannot grant ports %x:%x", s.name, range.base, range.count);
         if (ports >= 0) sys::handle_close(static_cast<Handle>(ports));
     }
     ProcessInfo pi{};

@@ -21,4 +21,12 @@ struct ReadLine {
     struct Reply { uint32_t size; uint32_t eof; uint32_t interrupted; char data[256]; };
 };
 
+// Keys typed on another input device (the PS/2 keyboard), as the bytes a
+// terminal would send: they join the serial line's input.
+struct Input {
+    static constexpr uint64_t kLabel = 0x303;
+    struct Request { uint32_t size; char data[64]; };
+    struct Reply { uint32_t unused; };
+};
+
 }  // namespace proto::console

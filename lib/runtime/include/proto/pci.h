@@ -20,14 +20,14 @@ struct BarInfo {
 // The `instance`-th device with this vendor and device id: marked taken,
 // memory/I/O decoding and bus mastering enabled, INTx on.
 struct Claim {
-    static constexpr uint64_t kLabel = 0x301;
+    static constexpr uint64_t kLabel = 0x801;
     struct Request { uint16_t vendor, device; uint32_t instance; };
     struct Reply { char name[16]; uint32_t irq; uint32_t reserved; BarInfo bars[kBars]; };
 };
 
 // A claimed device's BAR (handle: device memory or an I/O port range).
 struct Bar {
-    static constexpr uint64_t kLabel = 0x302;
+    static constexpr uint64_t kLabel = 0x802;
     struct Request { char name[16]; uint32_t bar; };
     struct Reply { uint32_t unused; };
 };
@@ -35,14 +35,14 @@ struct Bar {
 // Its interrupt line, bound to the notification sent with the request
 // (handle: the line, level-triggered).
 struct Irq {
-    static constexpr uint64_t kLabel = 0x303;
+    static constexpr uint64_t kLabel = 0x803;
     struct Request { char name[16]; };
     struct Reply { uint32_t irq; };
 };
 
 // A read-only page holding its 256-byte configuration space as claimed.
 struct Config {
-    static constexpr uint64_t kLabel = 0x304;
+    static constexpr uint64_t kLabel = 0x804;
     struct Request { char name[16]; };
     struct Reply { uint32_t unused; };
 };
