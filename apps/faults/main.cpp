@@ -1,18 +1,19 @@
 // faults: fault injection under a file workload. One thread writes files of
 // reproducible pseudo-random data through file:, copies them and reads the
 // copies back, comparing every byte with what it wrote; meanwhile the main
-// thread injects faults into services through init (crash: a bad memory
-// access; kill; hang: an endless loop that init's liveness check catches)
-// and times how long each takes to answer again. At the end it prints what
-// was injected, the restarts, how many bytes were lost (must be 0) and the
-// recovery times.
+// thread injects faults into services through init — crash (a bad memory
+// access), kill, hang (an endless loop that init's liveness check catches),
+// register (a corrupted stack pointer), reply (its next answer is garbage)
+// — and times how long each takes to answer again. At the end it prints
+// what was injected, the restarts, how many bytes were lost (must be 0) and
+// the recovery times.
 //
-//   faults [count=N] [target=disk,file] [how=crash,kill,hang] [size=KIB]
-//          [seed=S] [dir=file:/faults]
+//   faults [count=N] [target=disk,file] [how=crash,kill,hang,register,reply]
+//          [size=KIB] [seed=S] [dir=file:/faults]
 //
 // `kill` ends a process wherever it is; a file server killed half-way
-// through an operation can leave the disk needing e2fsck, so the file
-// server is only crashed or hung (both take effect between operations).
+// through an operation can leave the disk needing e2fsck, so for the file
+// server a kill becomes a crash (crashes take effect between operations).
 #include "format.h"
 #include "mica/files.h"
 #include "mica/process.h"
@@ -193,18 +194,27 @@ int main() {
     static uint64_t recovery[1024];
     uint32_t recovered = 0;
     uint64_t injected = 0, restarts = 0, hangs = 0, refused = 0;
+    uint64_t by_how[5] = {};
     for (uint64_t i = 0; i < count && !w.done; ++i) {
         sys::thread_sleep((50 + random.below(400)) * kMs);
         char target[32], how_name[16];
         pick(targets, i, target, sizeof target);
         pick(hows, i / (strchr(targets, ',') ? 2 : 1), how_name, sizeof how_name);
-        uint32_t how = !strcmp(how_name, "kill") ? proto::init::kKill
-                       : !strcmp(how_name, "hang") ? proto::init::kHang
-                                                   : proto::init::kCrash;
+        uint32_t how = !strcmp(how_name, "kill")       ? proto::init::kKill
+                       : !strcmp(how_name, "hang")     ? proto::init::kHang
+                       : !strcmp(how_name, "register") ? proto::init::kCorruptRegister
+                       : !strcmp(how_name, "reply")    ? proto::init::kCorruptReply
+                                                       : proto::init::kCrash;
+        if (how == proto::init::kKill && !strcmp(target, "file")) {
+            how = proto::init::kCrash;
+            copy_string(how_name, sizeof how_name, "crash");
+        }
+        ++by_how[how];
         uint64_t before = pid_of(target);
         proto::init::Kill::Request q{};
         copy_string(q.name, sizeof q.name, target);
         q.how = how;
+        q.injected = 1;
         proto::init::Kill::Reply r;
         uint64_t t0 = now();
         if (int64_t e = rpc::call<proto::init::Kill>(g_init, q, &r); e < 0) {
@@ -213,6 +223,18 @@ int main() {
             continue;
         }
         ++injected;
+        if (how == proto::init::kCorruptReply) {
+            // No restart: the garbled answer is noticed by whoever got it
+            // (and the request made again); the service answers on. The
+            // pause lets the workload's requests meet it first.
+            sys::thread_sleep(100 * kMs);
+            bool ok = answers(target);
+            uint64_t took = now() - t0;
+            if (recovered < 1024) recovery[recovered++] = took;
+            if (!ok) ++hangs;
+            print("faults: %lu: reply %s: %s after %lu ms\n", i + 1, target, ok ? "answering" : "NOT answering", took / kMs);
+            continue;
+        }
         // Back when a new incarnation runs and answers.
         uint64_t pid = 0;
         while (now() - t0 < kRecoveryLimit && ((pid = pid_of(target)) == 0 || pid == before)) sys::thread_sleep(5 * kMs);
@@ -232,10 +254,12 @@ int main() {
     while (!w.done) sys::thread_sleep(10 * kMs);
     sort(recovery, recovered);
     uint64_t median = recovered ? recovery[recovered / 2] : 0, max = recovered ? recovery[recovered - 1] : 0;
-    print("faults: %lu injected, %lu restarts, %lu hangs, %lu refused; workload: %lu rounds, %lu KiB verified, "
-          "%lu errors, %lu bytes lost; recovery median %lu ms, max %lu ms\n",
-          injected, restarts, hangs, refused, w.rounds, w.bytes_verified >> 10, w.errors, w.bytes_lost,
-          median / kMs, max / kMs);
+    print("faults: %lu injected (%lu kill, %lu crash, %lu hang, %lu register, %lu reply), %lu restarts, %lu hangs, "
+          "%lu refused\n",
+          injected, by_how[0], by_how[1], by_how[2], by_how[3], by_how[4], restarts, hangs, refused);
+    print("faults: workload %lu rounds, %lu KiB verified, %lu errors, %lu bytes lost; recovery median %lu ms, max "
+          "%lu ms\n",
+          w.rounds, w.bytes_verified >> 10, w.errors, w.bytes_lost, median / kMs, max / kMs);
     bool ok = w.errors == 0 && w.bytes_lost == 0 && hangs == 0 && w.rounds > 0;
     print("faults: %s\n", ok ? "nothing lost" : "FAILED");
     return ok ? 0 : 1;

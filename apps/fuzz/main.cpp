@@ -1,11 +1,13 @@
 // fuzz: the syscall fuzzer. Boots as the first process (`init=fuzz`) and
-// runs workers, each a process of its own with no privileges, issuing random
-// system calls with random and half-valid arguments: real handles of every
-// type with all sorts of rights, random values, pointers that are null,
-// kernel, unmapped, misaligned or valid, sizes from 0 to huge. Seeded and
-// reproducible: the same seed gives the same calls. A worker that blocks or
-// kills itself is fine; the kernel must never panic, hang or leak: after the
-// run, free memory is back to its starting figure.
+// runs workers, each a process of its own with no privileges and four
+// threads, issuing random system calls with random and half-valid
+// arguments: real handles of every type with all sorts of rights (shared by
+// the threads, so one closes what another is using), random values,
+// pointers that are null, kernel, unmapped, misaligned or valid, sizes from
+// 0 to huge. Seeded and reproducible: the same seed gives the same calls
+// (and under -icount, which tools/fuzz.py uses, the same interleaving). A
+// worker that blocks or kills itself is fine; the kernel must never panic,
+// hang or leak: after the run, free memory is back to its starting figure.
 //
 //   fuzz -- seed=S count=N | seconds=T    (./mica fuzz, tools/fuzz.py)
 // It prints `fuzz-result: N syscalls, L leaked pages, seed S`; the host
@@ -20,14 +22,18 @@ using namespace mica;
 
 namespace {
 
-uint64_t g_state;
-uint64_t next() {  // xorshift64*
-    g_state ^= g_state >> 12;
-    g_state ^= g_state << 25;
-    g_state ^= g_state >> 27;
-    return g_state * 0x2545F4914F6CDD1DULL;
-}
-uint64_t below(uint64_t n) { return n ? next() % n : 0; }
+// Each thread draws from its own generator (xorshift64*): no thread-local
+// storage here, so the state travels as an argument.
+struct Rng {
+    uint64_t state;
+    uint64_t next() {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        return state * 0x2545F4914F6CDD1DULL;
+    }
+    uint64_t below(uint64_t n) { return n ? next() % n : 0; }
+};
 
 uint64_t number(const char* key, uint64_t fallback) {
     char text[24];
@@ -44,11 +50,19 @@ Handle g_pool[kPool];
 int g_pool_size = 0;
 alignas(16) uint8_t g_buffer[3 * 4096];
 
-void add(int64_t h) {
-    if (h > 0 && g_pool_size < kPool) g_pool[g_pool_size++] = static_cast<Handle>(h);
+int pool_size() {
+    int n = __atomic_load_n(&g_pool_size, __ATOMIC_RELAXED);
+    return n < kPool ? n : kPool;
 }
 
-void make_pool() {
+void add(int64_t h) {
+    if (h <= 0 || __atomic_load_n(&g_pool_size, __ATOMIC_RELAXED) >= kPool) return;
+    int slot = __atomic_fetch_add(&g_pool_size, 1, __ATOMIC_RELAXED);
+    if (slot < kPool) g_pool[slot] = static_cast<Handle>(h);
+    else __atomic_store_n(&g_pool_size, kPool, __ATOMIC_RELAXED);
+}
+
+void make_pool(Rng& r) {
     add(startup().self_process);
     add(startup().self_thread);
     add(sys::memory_create(4096));
@@ -59,47 +73,76 @@ void make_pool() {
     add(sys::handle_mint(g_pool[4], kRightWrite, 7));
     // The same objects again with fewer rights.
     for (int i = 0; i < 8 && g_pool_size < kPool; ++i)
-        add(sys::handle_duplicate(g_pool[below(g_pool_size)], static_cast<uint32_t>(below(256))));
+        add(sys::handle_duplicate(g_pool[r.below(pool_size())], static_cast<uint32_t>(r.below(256))));
 }
 
-uint64_t pointer() {
-    switch (below(8)) {
+uint64_t pointer(Rng& r) {
+    switch (r.below(8)) {
         case 0: return 0;
-        case 1: return 0xffff'8000'0000'0000ULL + below(1ULL << 30);   // direct map
-        case 2: return 0xffff'ffff'8000'0000ULL + below(1 << 22);       // kernel image
+        case 1: return 0xffff'8000'0000'0000ULL + r.below(1ULL << 30);   // direct map
+        case 2: return 0xffff'ffff'8000'0000ULL + r.below(1 << 22);       // kernel image
         case 3: return 0x0000'1234'0000'0000ULL;                        // unmapped
-        case 4: return reinterpret_cast<uint64_t>(g_buffer) + below(sizeof g_buffer);  // misaligned, valid
-        case 5: return 0x0000'7fff'ffff'f000ULL + below(0x2000);        // across the top of user space
+        case 4: return reinterpret_cast<uint64_t>(g_buffer) + r.below(sizeof g_buffer);  // misaligned, valid
+        case 5: return 0x0000'7fff'ffff'f000ULL + r.below(0x2000);        // across the top of user space
         default: return reinterpret_cast<uint64_t>(g_buffer);
     }
 }
 
-uint64_t argument() {
-    switch (below(10)) {
-        case 0: case 1: case 2: return g_pool_size ? g_pool[below(g_pool_size)] : 0;  // a real handle
-        case 3: return pointer();
-        case 4: return below(2) ? below(4097) : 4096 * below(64);  // sizes
-        case 5: return ~0ULL - below(4096);                          // huge
-        case 6: return below(256);                                   // small values, rights masks
-        case 7: return 0x10000 + 4096 * below(1 << 20);             // addresses to map at
-        case 8: return static_cast<uint32_t>(next());                // handle-shaped noise
-        default: return next();
+uint64_t argument(Rng& r) {
+    switch (r.below(10)) {
+        case 0: case 1: case 2: return pool_size() ? g_pool[r.below(pool_size())] : 0;  // a real handle
+        case 3: return pointer(r);
+        case 4: return r.below(2) ? r.below(4097) : 4096 * r.below(64);  // sizes
+        case 5: return ~0ULL - r.below(4096);                          // huge
+        case 6: return r.below(256);                                   // small values, rights masks
+        case 7: return 0x10000 + 4096 * r.below(1 << 20);             // addresses to map at
+        case 8: return static_cast<uint32_t>(r.next());                // handle-shaped noise
+        default: return r.next();
     }
 }
 
-int worker(uint64_t count) {
-    make_pool();
+constexpr int kThreads = 4;
+int g_finished = 0;
+
+void calls(Rng& r, uint64_t count) {
     for (uint64_t i = 0; i < count; ++i) {
-        uint64_t n = below(kSyscallCount + 3);
+        uint64_t n = r.below(kSyscallCount + 3);
         if (n == kSysProcessExit || n == kSysThreadExit) continue;  // that would be the end of us
         uint64_t a[6];
-        for (auto& x : a) x = argument();
-        if (n == kSysDebugWrite && below(8) != 0) a[0] = 0xffff'8000'0000'0000ULL;  // mostly the error path: a quiet log
+        for (auto& x : a) x = argument(r);
+        if (n == kSysDebugWrite && r.below(8) != 0) a[0] = 0xffff'8000'0000'0000ULL;  // mostly the error path: a quiet log
         if (n == kSysThreadSleep || n == kSysProcessWait || n == kSysNotificationWait)
             a[n == kSysThreadSleep ? 0 : 1] %= 1'000'000;  // short waits: keep the calls coming
         detail::raw_syscall(n, a[0], a[1], a[2], a[3], a[4], a[5]);
-        if (below(64) == 0 && g_pool_size < kPool) add(static_cast<int64_t>(a[0]));  // maybe a fresh handle
+        if (r.below(64) == 0) add(static_cast<int64_t>(a[0]));  // maybe a fresh handle
     }
+    __atomic_fetch_add(&g_finished, 1, __ATOMIC_RELAXED);
+}
+
+struct ThreadStart {
+    uint64_t seed, count;
+};
+
+void thread_main(void* arg) {
+    auto* s = static_cast<ThreadStart*>(arg);
+    Rng r{s->seed};
+    calls(r, s->count);
+    sys::thread_exit();
+}
+
+// The calls are shared among kThreads threads (the first is this one).
+int worker(uint64_t seed, uint64_t count) {
+    Rng r{seed * 0x9E3779B97F4A7C15ULL + 1};
+    make_pool(r);
+    static ThreadStart starts[kThreads];
+    int started = 1;
+    for (int t = 1; t < kThreads; ++t) {
+        starts[t] = ThreadStart{(seed + static_cast<uint64_t>(t)) * 0x9E3779B97F4A7C15ULL + 1, count / kThreads};
+        if (start_thread(thread_main, &starts[t], 8, 16 * 1024) >= 0) ++started;
+    }
+    calls(r, count - (count / kThreads) * static_cast<uint64_t>(started - 1));
+    // The others may be blocked in a call; the campaign's time limit ends us then.
+    while (__atomic_load_n(&g_finished, __ATOMIC_RELAXED) < started) sys::thread_sleep(1'000'000);
     return 0;
 }
 
@@ -110,8 +153,7 @@ int worker(uint64_t count) {
 int main() {
     char role[16];
     uint64_t seed = number("seed", 1);
-    g_state = seed * 0x9E3779B97F4A7C15ULL + 1;
-    if (cmdline_value("role", role, sizeof role)) return worker(number("count", 1000));
+    if (cmdline_value("role", role, sizeof role)) return worker(seed, number("count", 1000));
 
     uint64_t total = number("count", 100000);
     uint64_t seconds = number("seconds", 0);

@@ -4,6 +4,8 @@
 
 namespace mica::rpc {
 
+bool detail::g_corrupt_next_reply = false;
+
 namespace {
 // The largest message IPC carries; a server's buffers are sized by the
 // largest operation it declares.
@@ -31,7 +33,7 @@ int64_t call_sized(Handle endpoint, uint64_t label, const void* request, uint32_
     if (e < 0) return e;
     auto status = static_cast<int64_t>(m.label);
     if (status >= 0 && (b.recv_size < min_reply_size || b.recv_size > reply_size))
-        return kErrInvalidArgument;  // not what was declared
+        return kErrCorrupt;  // not what the protocol declares
     if (extras.received_handle) *extras.received_handle = b.recv_handle_count ? b.recv_handles[0] : kNoHandle;
     else if (b.recv_handle_count) sys::handle_close(b.recv_handles[0]);
     return status;
@@ -108,6 +110,12 @@ void Server::run() {
         } else if (m.label == kHangLabel && badge == kSupervisorBadge) {
             for (;;) {
             }  // never answer again, as asked
+        } else if (m.label == kCorruptRegisterLabel && badge == kSupervisorBadge) {
+            // A flipped bit in the stack pointer: the next push faults.
+            asm volatile("xor $0x40000000, %%rsp; push %%rax" ::: "memory");
+        } else if (m.label == kCorruptReplyLabel && badge == kSupervisorBadge) {
+            detail::g_corrupt_next_reply = true;
+            status = kOk;
         } else {
             const Entry* e = nullptr;
             for (int i = 0; i < count_; ++i)
@@ -129,6 +137,13 @@ void Server::run() {
         out = IpcBuffer{};
         out.send_data = g_reply;
         out.send_size = status >= 0 ? reply_size : 0;
+        if (detail::g_corrupt_next_reply && m.label != kCorruptReplyLabel) {
+            // As asked: a "success" with three bytes of noise, a shape no
+            // operation declares.
+            detail::g_corrupt_next_reply = false;
+            status = static_cast<int64_t>(sys::clock_monotonic() & 0x7fff'ffff);
+            out.send_size = 3;
+        }
         if (call.reply_handle != kNoHandle) {
             out.send_handle_count = 1;
             out.send_handles[0] = call.reply_handle;

@@ -30,7 +30,6 @@ constexpr uint64_t kPingTimeout = 1'000'000'000;
 constexpr uint64_t kFirstBackoff = 100'000'000;
 constexpr uint64_t kMaxBackoff = 10'000'000'000;
 constexpr uint64_t kStableAfter = 10'000'000'000;  // a run this long resets the back-off
-constexpr uint32_t kPatientMisses = 4;  // checks a server may miss while another restarts
 
 struct Service {
     char name[32];
@@ -68,6 +67,7 @@ struct Service {
     uint64_t next_ping = 0;
     uint64_t down_at = 0;           // when the last incarnation was found gone
     uint32_t missed = 0;            // liveness checks in a row it did not answer
+    bool injected = false;          // the coming end was asked for (fault injection)
     bool running = false;
 };
 
@@ -501,23 +501,39 @@ void ended(Service& s, const char* why) {
     uint64_t now = sys::clock_monotonic();
     s.down_at = now;
     if (now - s.started_at > kStableAfter) s.backoff = kFirstBackoff;
+    bool injected = s.injected;
+    s.injected = false;
     if (!s.restart) {
         logf("init: %s %s; not restarted (restart=never)", s.name, why);
         return;
     }
     logf("init: %s %s; restarting in %lu ms", s.name, why, s.backoff / 1'000'000);
     s.restart_at = now + s.backoff;
-    s.backoff = s.backoff * 2 > kMaxBackoff ? kMaxBackoff : s.backoff * 2;
+    if (!injected) s.backoff = s.backoff * 2 > kMaxBackoff ? kMaxBackoff : s.backoff * 2;
     ++s.restarts;
 }
 
-// A service that is down or just restarted: others may be busy waiting for
-// it (a file server for its disk), which is not the same as hanging.
-bool others_recovering(const Service& self) {
+bool answers_ping(const Service& s) {
+    uint32_t none = 0;
+    return rpc::call_raw(s.supervise, rpc::kPingLabel, &none, sizeof none, &none, 0,
+                         rpc::Extras{.timeout_ns = kPingTimeout}) != kErrTimedOut;
+}
+
+// A server waiting for a service it uses (a file server for its disk) that
+// is down, just restarted or not answering either is not hung itself; and
+// killing it half-way through a request would be worse than waiting.
+bool waits_for_another(const Service& self) {
     uint64_t now = sys::clock_monotonic();
-    for (uint32_t i = 0; i < g_count; ++i) {
-        const Service& s = g_services[i];
-        if (&s != &self && s.restart && (!s.running || now - s.started_at < kPingEvery + kPingTimeout)) return true;
+    for (const char* p = self.uses; *p;) {
+        const char* end = strchr(p, ',');
+        size_t len = end ? static_cast<size_t>(end - p) : strlen(p);
+        for (uint32_t i = 0; i < g_count; ++i) {
+            const Service& s = g_services[i];
+            if (&s == &self || strlen(s.provides) != len || strncmp(s.provides, p, len) != 0) continue;
+            if (s.restart && (!s.running || now - s.started_at < kPingEvery + kPingTimeout)) return true;
+            if (s.running && s.supervise != kNoHandle && !answers_ping(s)) return true;
+        }
+        p = end ? end + 1 : p + len;
     }
     return false;
 }
@@ -534,15 +550,13 @@ void supervise() {
                 ended(s, why);
             } else if (s.supervise != kNoHandle && now >= s.next_ping) {
                 s.next_ping = now + kPingEvery;
-                uint32_t none = 0;
-                if (rpc::call_raw(s.supervise, rpc::kPingLabel, &none, sizeof none, &none, 0,
-                                  rpc::Extras{.timeout_ns = kPingTimeout}) != kErrTimedOut) {
+                if (answers_ping(s)) {
                     s.missed = 0;
-                } else if (++s.missed >= (others_recovering(s) ? kPatientMisses : 1)) {
+                } else if (waits_for_another(s)) {
+                    if (s.missed++ == 0) logf("init: %s is slow to answer while a service it uses recovers", s.name);
+                } else {
                     s.missed = 0;
                     ended(s, "stopped answering");
-                } else {
-                    logf("init: %s is slow to answer while another service restarts; asking again", s.name);
                 }
             }
         } else if (s.restart_at && now >= s.restart_at) {
@@ -592,13 +606,18 @@ int64_t kill(const proto::init::Kill::Request& q, proto::init::Kill::Reply& r, r
     if (!s) return kErrNotFound;
     if (!s->running) return kErrBadState;
     r.pid = s->pid;
-    if (q.how == proto::init::kCrash || q.how == proto::init::kHang) {
+    if (q.how > proto::init::kCorruptReply) return kErrInvalidArgument;
+    s->injected = q.injected != 0 && q.how != proto::init::kCorruptReply;
+    if (q.how != proto::init::kKill) {
         if (s->supervise == kNoHandle) return kErrBadState;
-        // It faults (or spins) while handling this; we stop waiting soon, and
-        // the fault message, or the next liveness check, does the rest.
+        // It faults (or spins, or garbles its next answer) while handling
+        // this; we stop waiting soon, and the fault message, or the next
+        // liveness check, does the rest.
+        const uint64_t labels[] = {0, rpc::kCrashLabel, rpc::kHangLabel, rpc::kCorruptRegisterLabel,
+                                   rpc::kCorruptReplyLabel};
         uint32_t none = 0;
-        rpc::call_raw(s->supervise, q.how == proto::init::kCrash ? rpc::kCrashLabel : rpc::kHangLabel, &none,
-                      sizeof none, &none, 0, rpc::Extras{.timeout_ns = 100'000'000});
+        rpc::call_raw(s->supervise, labels[q.how], &none, sizeof none, &none, 0,
+                      rpc::Extras{.timeout_ns = 100'000'000});
         return kOk;
     }
     logf("init: killing %s (pid %lu) as asked", s->name, s->pid);

@@ -12,7 +12,8 @@
 // operation that declares `static constexpr bool kIdempotent = true` is made
 // again when it meets a restarting server (kErrPeerClosed): the endpoint
 // outlives the server's incarnations, so the retry reaches the new one and
-// the restart stays invisible to the caller. A server is
+// the restart stays invisible to the caller. A reply that does not have the
+// declared shape is kErrCorrupt, and also made again if idempotent. A server is
 // an rpc::Server with a handler per operation, and its main loop is run().
 // The server checks every message against the declaration (known label,
 // exact size) and answers kErrInvalidArgument to anything else.
@@ -35,6 +36,8 @@ namespace mica::rpc {
 constexpr uint64_t kPingLabel = 0x7000'0001;
 constexpr uint64_t kCrashLabel = 0x7000'0002;
 constexpr uint64_t kHangLabel = 0x7000'0003;  // stop answering (the liveness test)
+constexpr uint64_t kCorruptRegisterLabel = 0x7000'0004;  // garble the stack pointer (it faults)
+constexpr uint64_t kCorruptReplyLabel = 0x7000'0005;     // answer the next request with garbage
 constexpr uint64_t kSupervisorBadge = 0x5'0000'0000;
 
 // Extra parts of a call: one handle out, one handle back, a time limit.
@@ -77,7 +80,7 @@ int64_t call(Handle endpoint, const typename Op::Request& request, typename Op::
     int64_t e;
     for (int i = 0; i < kRetries; ++i) {
         e = call_sized(endpoint, Op::kLabel, &request, request_size, reply, min_reply<Op>(), sizeof *reply, extras);
-        if (!idempotent<Op>() || e != kErrPeerClosed) break;
+        if (!idempotent<Op>() || (e != kErrPeerClosed && e != kErrCorrupt)) break;
     }
     return e;
 }
@@ -94,11 +97,19 @@ struct Call {
     Handle defer();
 };
 
+namespace detail {
+extern bool g_corrupt_next_reply;  // kCorruptReplyLabel: the next answer is garbage
+}
+
 template <class Op>
 int64_t reply_later(Handle saved, int64_t status, const typename Op::Reply& reply,
                     uint32_t size = sizeof(typename Op::Reply)) {
     IpcBuffer b;
     b.send_data = &reply, b.send_size = status >= 0 ? size : 0;
+    if (detail::g_corrupt_next_reply) {
+        detail::g_corrupt_next_reply = false;
+        status = 1, b.send_size = 3;
+    }
     return sys::ipc_reply_to(saved, Message{static_cast<uint64_t>(status), 0, 0, 0}, &b);
 }
 

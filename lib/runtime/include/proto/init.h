@@ -27,12 +27,15 @@ struct Ps {
     };
 };
 
-// End a service (init restarts it by its policy); or, for the restart tests,
-// make it fault or stop answering.
-enum KillHow : uint32_t { kKill = 0, kCrash = 1, kHang = 2 };
+// End a service (init restarts it by its policy); or, for the restart and
+// fault-injection tests, make it fault (a bad memory access, a corrupted
+// stack pointer), stop answering, or send its next reply corrupted.
+// `injected`: a deliberate fault, not the service's own; its restart does
+// not grow the back-off (which is there to stop a crash loop).
+enum KillHow : uint32_t { kKill = 0, kCrash = 1, kHang = 2, kCorruptRegister = 3, kCorruptReply = 4 };
 struct Kill {
     static constexpr uint64_t kLabel = 0x104;
-    struct Request { char name[32]; uint32_t how; };
+    struct Request { char name[32]; uint32_t how; uint32_t injected; };
     struct Reply { uint64_t pid; };
 };
 

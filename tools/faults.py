@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""./mica faults: fault injection under a file workload, from the host.
+
+Boots the whole system with a private copy of the disk image, runs the
+in-OS `faults` program (apps/faults: a thread writes, copies and verifies
+files through file: while faults are injected into the disk driver and the
+file server through init), powers off, and checks the disk with
+`e2fsck -fn`. Prints
+
+    faults: N injected, R restarts, K kernel crashes, H hangs, B bytes lost,
+            recovery median X ms, max Y ms, e2fsck clean|NOT clean, seed S
+
+Exit status 0 only when nothing was lost, nothing hung, the kernel never
+crashed and the disk is clean."""
+import argparse
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SBIN = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--iso", required=True)
+    p.add_argument("--disk", required=True)
+    p.add_argument("--count", type=int, default=100)
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--how", default="crash,kill,hang,register,reply")
+    p.add_argument("--target", default="disk,file")
+    p.add_argument("--size", default="1024", help="KiB per workload file")
+    args = p.parse_args()
+    seed = args.seed if args.seed is not None else random.randrange(1, 1 << 31)
+    command = (f"faults count={args.count} target={args.target} how={args.how} size={args.size} seed={seed}\n")
+    limit = 120 + args.count * 15
+    with tempfile.TemporaryDirectory(prefix="mica-faults-") as tmp:
+        disk = os.path.join(tmp, "disk.img")
+        subprocess.run(["cp", "--sparse=always", args.disk, disk], check=True)
+        cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-m", "256M", "-display", "none",
+               "-no-reboot", "-monitor", "none", "-serial", "stdio",
+               "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-cdrom", args.iso, "-boot", "d",
+               "-drive", f"file={disk},if=none,id=disk0,format=raw",
+               "-device", "virtio-blk-pci,drive=disk0,disable-legacy=on"]
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        out, sent, powered, start = b"", False, False, time.monotonic()
+        hang = False
+        while True:
+            if time.monotonic() - start > limit:
+                hang = True
+                proc.kill()
+                break
+            chunk = os.read(proc.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            out += chunk
+            sys.stdout.write(chunk.decode("utf-8", "replace"))
+            sys.stdout.flush()
+            if not sent and b"mica> " in out:
+                proc.stdin.write(command.encode())
+                proc.stdin.flush()
+                sent = True
+            if sent and not powered and re.search(rb"faults: (nothing lost|FAILED)[^\n]*\n.*mica> ", out, re.S):
+                proc.stdin.write(b"poweroff\n")
+                proc.stdin.flush()
+                powered = True
+        status = proc.wait()
+        text = out.decode("utf-8", "replace")
+        fsck = subprocess.run(["e2fsck", "-fn", disk], capture_output=True, env={**os.environ, "PATH": SBIN})
+    crashes = 1 if "PANIC" in text or status == 35 else 0
+    m1 = re.search(r"faults: (\d+) injected .*?, (\d+) restarts, (\d+) hangs", text)
+    m2 = re.search(r"faults: workload .* (\d+) errors, (\d+) bytes lost; recovery median (\d+) ms, max (\d+) ms", text)
+    injected, restarts, hangs = (int(x) for x in m1.groups()) if m1 else (0, 0, 0)
+    errors, lost, median, maximum = (int(x) for x in m2.groups()) if m2 else (0, 0, 0, 0)
+    if hang or not (m1 and m2):
+        hangs += 1
+    clean = fsck.returncode == 0
+    if not clean:
+        print(fsck.stdout.decode(errors="replace"))
+    print(f"faults: {injected} injected, {restarts} restarts, {crashes} kernel crashes, {hangs} hangs, "
+          f"{lost} bytes lost, {errors} errors, recovery median {median} ms, max {maximum} ms, "
+          f"e2fsck {'clean' if clean else 'NOT clean'}, seed {seed}")
+    ok = m1 and m2 and not crashes and not hangs and not lost and not errors and clean and status == 33
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
