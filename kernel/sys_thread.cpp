@@ -33,6 +33,14 @@ int64_t sys_thread_start(Handle thread) {
 
 int64_t sys_thread_exit() { sched_exit_current(); }
 
+// A thread cannot unmap the stack it runs on and then make a call: the
+// kernel does the unmapping for it, once it is off that stack, on its way
+// out (what lets a runtime free thread stacks; Zircon has the same call).
+int64_t sys_thread_exit_unmapping(uintptr_t base, size_t size) {
+    current_process().address_space().unmap(base, size);  // a bad range is the caller's loss only
+    sched_exit_current();
+}
+
 int64_t sys_thread_yield() {
     sched_yield();
     return kOk;

@@ -101,7 +101,6 @@ void run_workload(void* arg) {
     auto& w = *static_cast<Workload*>(arg);
     while (!w.stop && w.errors < 10) round(w);
     w.done = true;
-    sys::thread_exit();
 }
 
 // --- injecting -------------------------------------------------------------------------

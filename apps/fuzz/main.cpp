@@ -127,7 +127,6 @@ void thread_main(void* arg) {
     auto* s = static_cast<ThreadStart*>(arg);
     Rng r{s->seed};
     calls(r, s->count);
-    sys::thread_exit();
 }
 
 // The calls are shared among kThreads threads (the first is this one).

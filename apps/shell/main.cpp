@@ -127,9 +127,29 @@ namespace {
 
 // --- programs ------------------------------------------------------------------------
 
-// A program from initfs:/bin, run to its end with the rest of the line as
-// its arguments.
-bool run_program(const char* name, const char* args) {
+// Programs started with a trailing '&': the shell goes on at once, and says
+// when each has ended.
+struct Job {
+    Handle process;
+    uint64_t pid;
+    char name[32];
+};
+Job g_jobs[8];
+
+void reap_jobs(bool wait) {
+    for (Job& j : g_jobs) {
+        if (j.process == kNoHandle) continue;
+        int64_t status = 0;
+        if (sys::process_wait(j.process, wait ? kWaitForever : 0, &status) != kOk) continue;
+        print("[%lu] %s: done, exit status %ld\n", j.pid, j.name, status);
+        sys::handle_close(j.process);
+        j.process = kNoHandle;
+    }
+}
+
+// A program from initfs:/bin, run to its end (or, with `background`, left
+// running) with the rest of the line as its arguments.
+bool run_program(const char* name, const char* args, bool background) {
     static char path[proto::fs::kPathMax];
     format_to(path, sizeof path, "bin/%s", name);
     proto::fs::Stat::Request sq{};
@@ -165,6 +185,18 @@ bool run_program(const char* name, const char* args) {
         error("%s: cannot start: %s\n", name, error_name(p));
         return true;
     }
+    if (background) {
+        for (Job& j : g_jobs) {
+            if (j.process != kNoHandle) continue;
+            ProcessInfo pi{};
+            sys::process_info(static_cast<Handle>(p), &pi);
+            j = Job{static_cast<Handle>(p), pi.pid, {}};
+            copy_string(j.name, sizeof j.name, name);
+            print("[%lu] %s\n", j.pid, name);
+            return true;
+        }
+        error("%s: too many jobs; waiting for it\n", name);
+    }
     int64_t status = 0;
     sys::process_wait(static_cast<Handle>(p), kWaitForever, &status);
     sys::handle_close(static_cast<Handle>(p));
@@ -174,12 +206,20 @@ bool run_program(const char* name, const char* args) {
 
 const Command* const kCommandLists[] = {kFileCommands, kSystemCommands};
 
+char* strrchr_simple(char* s, char c) {
+    char* last = nullptr;
+    for (; *s; ++s)
+        if (*s == c) last = s;
+    return last;
+}
+
 void help(int, char**) {
     print("commands:\n");
     for (const Command* list : kCommandLists)
         for (const Command* c = list; c->name; ++c) print("  %-28s %s\n", c->name, c->usage);
     print("  %-28s %s\n", "help", "this text");
-    print("  %-28s %s\n", "NAME [ARGS]", "run initfs:/bin/NAME");
+    print("  %-28s %s\n", "NAME [ARGS] [&]", "run initfs:/bin/NAME (with &: in the background)");
+    print("  %-28s %s\n", "jobs, wait", "the programs running in the background; wait for them");
     print("  %-28s %s\n", "... > FILE, ... >> FILE", "a command's output into FILE (replaced, appended)");
 }
 
@@ -238,11 +278,22 @@ void execute(char* line) {
         found->run(argc, argv);
     } else if (!strcmp(argv[0], "help")) {
         help(argc, argv);
+    } else if (!strcmp(argv[0], "jobs")) {
+        for (const Job& j : g_jobs)
+            if (j.process != kNoHandle) print("[%lu] %s\n", j.pid, j.name);
+    } else if (!strcmp(argv[0], "wait")) {
+        reap_jobs(true);
     } else {
-        // A program gets the rest of the line as it was typed.
-        const char* args = strchr(original, ' ');
+        // A program gets the rest of the line as it was typed (less a final '&').
+        char* args = strchr(original, ' ');
         while (args && *args == ' ') ++args;
-        if (!run_program(argv[0], args && *args ? args : nullptr))
+        bool background = !strcmp(argv[argc - 1], "&");
+        if (background) {
+            char* amp = strrchr_simple(original, '&');
+            *amp = '\0';
+            if (args && args >= amp) args = nullptr;
+        }
+        if (!run_program(argv[0], args && *args ? args : nullptr, background))
             error("%s: no such command (try 'help')\n", argv[0]);
     }
     redirect_end();
@@ -266,6 +317,7 @@ int main() {
     execute(motd);
     static proto::console::ReadLine::Reply r;
     for (;;) {
+        reap_jobs(false);
         shell::print("mica> ");
         proto::console::ReadLine::Request q{};
         int64_t e = rpc::call<proto::console::ReadLine>(g_console, q, &r);

@@ -107,25 +107,67 @@ bool map_boot_module(const char* name, const void** data, size_t* size) {
 struct ThreadStart {
     void (*fn)(void*);
     void* arg;
+    uintptr_t stack_base;
+    size_t stack_size;
 };
+
+// Address ranges of stacks whose threads have ended (or are ending: the
+// kernel unmaps the stack as the thread leaves, so a range still mapped is
+// not free yet, and mapping over it fails). Reused by size; a spin lock
+// because threads are preempted anywhere.
+namespace {
+struct FreeRange {
+    uintptr_t base;
+    size_t size;
+};
+FreeRange g_free_ranges[64];
+uint32_t g_free_count = 0;
+int g_ranges_lock = 0;
+
+void lock_ranges() {
+    while (__atomic_exchange_n(&g_ranges_lock, 1, __ATOMIC_ACQUIRE)) sys::thread_yield();
+}
+void unlock_ranges() { __atomic_store_n(&g_ranges_lock, 0, __ATOMIC_RELEASE); }
+
+// Maps `stack` at a freed range of its size if one is free by now, else at a new one.
+uintptr_t map_stack(Handle stack, size_t size, int64_t* error) {
+    lock_ranges();
+    for (uint32_t i = 0; i < g_free_count; ++i) {
+        if (g_free_ranges[i].size != size) continue;
+        uintptr_t base = g_free_ranges[i].base;
+        if (sys::vm_map(startup().self_process, base, stack, 0, size, kVmRead | kVmWrite) != kOk) continue;
+        g_free_ranges[i] = g_free_ranges[--g_free_count];
+        unlock_ranges();
+        return base;
+    }
+    unlock_ranges();
+    uintptr_t base = reserve_address_range(size);
+    *error = sys::vm_map(startup().self_process, base, stack, 0, size, kVmRead | kVmWrite);
+    return *error == kOk ? base : 0;
+}
+}  // namespace
 
 int64_t start_thread(void (*fn)(void*), void* arg, uint32_t priority, size_t stack_size) {
     stack_size = (stack_size + kPageSize - 1) & ~(kPageSize - 1);
     int64_t stack = sys::memory_create(stack_size);
     if (stack < 0) return stack;
-    uintptr_t base = reserve_address_range(stack_size);
-    int64_t e = sys::vm_map(startup().self_process, base, static_cast<Handle>(stack), 0, stack_size,
-                            kVmRead | kVmWrite);
+    int64_t e = kOk;
+    uintptr_t base = map_stack(static_cast<Handle>(stack), stack_size, &e);
     sys::handle_close(static_cast<Handle>(stack));
-    if (e != kOk) return e;
+    if (!base) return e;
     // The start block lives at the top of the new stack.
     auto* block = reinterpret_cast<ThreadStart*>(base + stack_size - sizeof(ThreadStart));
     block->fn = fn;
     block->arg = arg;
+    block->stack_base = base;
+    block->stack_size = stack_size;
     int64_t thread = sys::thread_create(startup().self_process, reinterpret_cast<uintptr_t>(mica_thread_entry),
                                         reinterpret_cast<uintptr_t>(block) & ~15ULL,
                                         reinterpret_cast<uintptr_t>(block), priority);
-    if (thread < 0) return thread;
+    if (thread < 0) {
+        sys::vm_unmap(startup().self_process, base, stack_size);
+        return thread;
+    }
     if (int64_t s = sys::thread_start(static_cast<Handle>(thread))) return s;
     return thread;
 }
@@ -133,6 +175,14 @@ int64_t start_thread(void (*fn)(void*), void* arg, uint32_t priority, size_t sta
 }  // namespace mica
 
 extern "C" [[noreturn]] void mica_thread_main(mica::ThreadStart* block) {
+    using namespace mica;
     block->fn(block->arg);
-    mica::sys::thread_exit();
+    // Leave, and let the stack go with us (fn may end with thread_exit too,
+    // and then its stack stays mapped: that is the only leak left).
+    uintptr_t base = block->stack_base;
+    size_t size = block->stack_size;
+    lock_ranges();
+    if (g_free_count < sizeof g_free_ranges / sizeof g_free_ranges[0]) g_free_ranges[g_free_count++] = FreeRange{base, size};
+    unlock_ranges();
+    sys::thread_exit_unmapping(base, size);
 }

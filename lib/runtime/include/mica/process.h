@@ -35,8 +35,9 @@ bool map_boot_module(const char* name, const void** data, size_t* size);
 // Reserves `size` bytes of this process's address space (no memory behind it).
 uintptr_t reserve_address_range(size_t size);
 
-// Starts fn(arg) on a new thread of this process with its own stack.
-// Returns the thread handle or an error.
+// Starts fn(arg) on a new thread of this process with its own stack; when
+// fn returns, the thread ends and its stack is freed. Returns the thread
+// handle (close it if not needed) or an error.
 int64_t start_thread(void (*fn)(void*), void* arg, uint32_t priority, size_t stack_size = 64 * 1024);
 
 }  // namespace mica

@@ -1,0 +1,93 @@
+// escape: a program that tries to reach what it was not given, for the
+// isolation tests. Run from the shell it has the shell's namespace rights
+// and nothing else; every attempt must be refused (an error) or end the
+// attempting process (a fault). Faulting attempts run in child processes
+// (this same program, loaded again, with role=NAME).
+#include "format.h"
+#include "mica/files.h"
+#include "mica/ports.h"
+#include "mica/process.h"
+#include "mica/rpc.h"
+#include "mica/strings.h"
+#include "mica/words.h"
+#include "proto/ns.h"
+
+using namespace mica;
+
+namespace {
+
+int g_refused = 0, g_failures = 0;
+
+void expect(bool refused, const char* what) {
+    if (refused) {
+        ++g_refused;
+    } else {
+        ++g_failures;
+        print("escape: NOT refused: %s\n", what);
+    }
+}
+
+// The attempts that can only end in a fault.
+int attempt(const char* role) {
+    if (!strcmp(role, "keyboard_port")) ports::out8(0x64, 0xfe);  // would reset the machine
+    if (!strcmp(role, "serial_port")) return ports::in8(0x3f8);
+    if (!strcmp(role, "pci_port")) ports::out32(0xcf8, 0x80000000);
+    if (!strcmp(role, "kernel_memory")) *reinterpret_cast<volatile uint64_t*>(0xffff'8000'0000'0000ULL) = 0;
+    if (!strcmp(role, "interrupts_off")) asm volatile("cli");
+    return 0;  // still here: the attempt worked
+}
+
+}  // namespace
+
+int main() {
+    Words args(startup().cmdline);
+    const char* role = args.value("role", nullptr);
+    if (role) return attempt(role);
+
+    // Load ourselves again for the attempts that fault.
+    files::Name self;
+    static uint8_t image[256 * 1024];
+    uint64_t size = 0;
+    if (files::resolve("initfs:/bin/escape", "file:/", &self) == kOk)
+        for (int64_t got; (got = files::read(self, size, image + size, sizeof image - size)) > 0;) size += got;
+    const char* faulting[] = {"keyboard_port", "serial_port", "pci_port", "kernel_memory", "interrupts_off"};
+    for (const char* r : faulting) {
+        char cmdline[64];
+        format_to(cmdline, sizeof cmdline, "role=%s", r);
+        SpawnOptions o{.name = "escapee", .cmdline = cmdline, .quota = 1 << 20, .priority = 10};
+        int64_t p = spawn(image, size, o);
+        int64_t status = 0;
+        if (p >= 0) sys::process_wait(static_cast<Handle>(p), kWaitForever, &status);
+        expect(p >= 0 && status <= kExitFaultBase, r);
+        print("escape: %s: %s\n", r, p < 0 ? error_name(p) : status <= kExitFaultBase ? "ended by a fault" : "ALLOWED");
+    }
+
+    // Privileged creation needs a resource we do not have: forged handles fail.
+    const Handle forgeries[] = {1, 0x12345, 0xffffffff};
+    for (Handle forged : forgeries) {
+        expect(sys::memory_create_physical(forged, 0xb8000, kPageSize) < 0, "device memory from a forged handle");
+        expect(sys::io_ports_create(forged, 0x60, 1) < 0, "I/O ports from a forged handle");
+        expect(sys::irq_create(forged, 1, kIrqEdge, forged, 1) < 0, "an interrupt from a forged handle");
+        uint64_t phys;
+        expect(sys::memory_create_contiguous(forged, kPageSize, &phys) < 0, "DMA memory from a forged handle");
+        expect(sys::system_poweroff(forged, 0) < 0, "power off");
+    }
+    // Rights never grow.
+    Handle m = static_cast<Handle>(sys::memory_create(kPageSize));
+    Handle weak = static_cast<Handle>(sys::handle_duplicate(m, kRightRead | kRightDuplicate));
+    int64_t again = sys::handle_duplicate(weak, kRightsAll);
+    HandleInfo info{};
+    expect(again < 0 || (sys::handle_info(static_cast<Handle>(again), &info) == kOk && !(info.rights & kRightWrite)),
+           "a duplicate with more rights");
+    expect(sys::vm_map(startup().self_process, 0x5000'0000, weak, 0, kPageSize, kVmRead | kVmWrite) < 0,
+           "a writable mapping through a read-only handle");
+    // Schemes outside our manifest line are not ours: the log's, say.
+    proto::ns::Lookup::Request q{};
+    copy_string(q.scheme, sizeof q.scheme, "log");
+    proto::ns::Lookup::Reply r;
+    Handle h = kNoHandle;
+    int64_t e = rpc::call<proto::ns::Lookup>(startup().handles[1], q, &r, rpc::Extras{.received_handle = &h});
+    expect(e == kErrAccessDenied, "looking up a scheme the manifest does not allow");
+    print("escape: %d attempts refused, %d allowed\n", g_refused, g_failures);
+    return g_failures ? 1 : 0;
+}
