@@ -55,6 +55,10 @@ def main():
         syscalls, leaked = int(words[1]), int(words[3])
     if panics or hang or not result:
         sys.stdout.write(out[-4000:])
+    else:
+        for line in out.splitlines():
+            if line.startswith("fuzz: "):
+                print(line.replace("fuzz: ", "fuzz: guest: ", 1))
     print(f"fuzz: {syscalls} syscalls, {panics} kernel panics, {leaked} leaked pages, seed {seed}"
           + (" (hang: the run never finished)" if hang else ""))
     ok = result and not panics and not hang and leaked == 0 and status == EXIT_SUCCESS

@@ -159,6 +159,7 @@ int main() {
     if (seconds) total = ~0ULL;
     uint64_t deadline = seconds ? static_cast<uint64_t>(sys::clock_monotonic()) + seconds * 1'000'000'000 : ~0ULL;
     constexpr uint64_t kPerWorker = 2000;
+    constexpr uint64_t kAtOnce = 2;
     const void* elf;
     size_t size;
     if (!map_boot_module("fuzz", &elf, &size)) return 2;
@@ -167,25 +168,33 @@ int main() {
     uint64_t done = 0, workers = 0, killed = 0, faulted = 0;
     for (int warm = 0; warm < 2; ++warm) {  // the kernel heap grows to its working size first
         sys::system_info(&before);
-        for (uint64_t w = 0; done < total && (warm == 0 ? w < 2 : true); ++w, ++workers) {
+        // Two workers at a time, so that processes race as well as threads.
+        for (uint64_t w = 0; done < total && (warm == 0 ? w < 2 : true); w += kAtOnce) {
             if (warm && static_cast<uint64_t>(sys::clock_monotonic()) > deadline) break;
-            char cmdline[64];
-            format_to(cmdline, sizeof cmdline, "role=worker seed=%lu count=%lu", seed * 1000003 + workers, kPerWorker);
-            SpawnOptions o{.name = "fuzzworker", .cmdline = cmdline, .quota = 2 << 20, .priority = 8};
-            int64_t p = spawn(elf, size, o);
-            if (p < 0) {
-                print("fuzz: cannot start a worker: %s\n", error_name(p));
-                return 1;
+            Handle running[kAtOnce];
+            for (uint64_t k = 0; k < kAtOnce; ++k, ++workers) {
+                char cmdline[64];
+                format_to(cmdline, sizeof cmdline, "role=worker seed=%lu count=%lu", seed * 1000003 + workers,
+                          kPerWorker);
+                SpawnOptions o{.name = "fuzzworker", .cmdline = cmdline, .quota = 2 << 20, .priority = 8};
+                int64_t p = spawn(elf, size, o);
+                if (p < 0) {
+                    print("fuzz: cannot start a worker: %s\n", error_name(p));
+                    return 1;
+                }
+                running[k] = static_cast<Handle>(p);
             }
-            int64_t status = 0;
-            if (sys::process_wait(static_cast<Handle>(p), 2'000'000'000, &status) == kErrTimedOut) {
-                sys::process_kill(static_cast<Handle>(p), -77);  // blocked in some call: fine
-                sys::process_wait(static_cast<Handle>(p), kWaitForever, &status);
-                ++killed;
+            for (Handle p : running) {
+                int64_t status = 0;
+                if (sys::process_wait(p, 2'000'000'000, &status) == kErrTimedOut) {
+                    sys::process_kill(p, -77);  // blocked in some call: fine
+                    sys::process_wait(p, kWaitForever, &status);
+                    ++killed;
+                }
+                if (status <= kExitFaultBase && status > kExitFaultBase - 32) ++faulted;
+                sys::handle_close(p);
+                done += kPerWorker;
             }
-            if (status <= kExitFaultBase && status > kExitFaultBase - 32) ++faulted;
-            sys::handle_close(static_cast<Handle>(p));
-            done += kPerWorker;
         }
         if (warm == 0) done = 0;
     }
