@@ -71,22 +71,26 @@ void out(const char* text, size_t n) {
     }
 }
 
-void print(const char* fmt, ...) {
+namespace {
+void formatted(void (*sink)(const char*, size_t), const char* fmt, va_list args) {
     char text[512];
+    size_t n = vformat_to(text, sizeof text, fmt, args);
+    sink(text, n < sizeof text ? n : sizeof text - 1);
+}
+}  // namespace
+
+void print(const char* fmt, ...) {
     va_list args;
     va_start(args, fmt);
-    size_t n = vformat_to(text, sizeof text, fmt, args);
+    formatted(out, fmt, args);
     va_end(args);
-    out(text, n < sizeof text ? n : sizeof text - 1);
 }
 
 void error(const char* fmt, ...) {
-    char text[512];
     va_list args;
     va_start(args, fmt);
-    size_t n = vformat_to(text, sizeof text, fmt, args);
+    formatted(to_console, fmt, args);
     va_end(args);
-    to_console(text, n < sizeof text ? n : sizeof text - 1);
 }
 
 bool redirect_begin(const char* name, bool append) {

@@ -50,6 +50,25 @@ int64_t check_not_below(Fs* fs, uint32_t dir, uint32_t ancestor) {
     return kErrCorrupt;
 }
 
+// The entry `path` names: its directory (read), its name there, and its
+// inode if it exists (`found`: kOk, kErrNotFound, or what the lookup hit).
+struct Named {
+    uint32_t parent, ino;
+    const char* name;
+    uint32_t len;
+    DiskInode dir;
+    int64_t found;
+};
+
+int64_t name_in_dir(Fs* fs, const char* path, Named* n) {
+    int64_t r = fs->resolve_parent(path, &n->parent, &n->name, &n->len);
+    if (r < 0) return r;
+    r = fs->read_inode(n->parent, &n->dir);
+    if (r < 0) return r;
+    n->found = fs->lookup(n->dir, n->name, n->len, &n->ino);
+    return kOk;
+}
+
 }  // namespace
 
 int64_t Volume::stat(const char* path, Stat* out) {
@@ -109,111 +128,89 @@ int64_t Volume::truncate(const char* path, uint64_t size) {
 
 int64_t Volume::create(const char* path, bool exclusive) {
     if (fs_->read_only) return kErrReadOnly;
-    uint32_t parent, ino;
-    const char* name;
-    uint32_t len;
-    int64_t r = fs_->resolve_parent(path, &parent, &name, &len);
-    if (r < 0) return r;
-    DiskInode dir, in;
-    r = fs_->read_inode(parent, &dir);
-    if (r < 0) return r;
-    r = fs_->lookup(dir, name, len, &ino);
-    if (r == kOk) {
+    Named n;
+    if (int64_t r = name_in_dir(fs_, path, &n); r < 0) return r;
+    DiskInode in;
+    if (n.found == kOk) {
         if (exclusive) return kErrAlreadyExists;
-        r = fs_->read_inode(ino, &in);
+        int64_t r = fs_->read_inode(n.ino, &in);
         if (r < 0) return r;
         return is_dir(in) ? kErrIsDirectory : kOk;
     }
-    if (r != kErrNotFound) return r;
-    r = fs_->alloc_inode(parent, false, &ino);
+    if (n.found != kErrNotFound) return n.found;
+    uint32_t ino;
+    int64_t r = fs_->alloc_inode(n.parent, false, &ino);
     if (r < 0) return finish(fs_, r);
     r = fs_->init_inode(ino, &in, kNewFileMode);
     if (r >= 0) {
         in.links = 1;
         r = fs_->write_inode(ino, in);
     }
-    if (r >= 0) r = fs_->add_entry(parent, dir, name, len, ino, in.mode);
+    if (r >= 0) r = fs_->add_entry(n.parent, n.dir, n.name, n.len, ino, in.mode);
     if (r < 0) fs_->release(ino, in);
     return finish(fs_, r);
 }
 
 int64_t Volume::mkdir(const char* path) {
     if (fs_->read_only) return kErrReadOnly;
-    uint32_t parent, ino;
-    const char* name;
-    uint32_t len;
-    int64_t r = fs_->resolve_parent(path, &parent, &name, &len);
-    if (r < 0) return r;
-    DiskInode dir, in;
-    r = fs_->read_inode(parent, &dir);
-    if (r < 0) return r;
-    r = fs_->lookup(dir, name, len, &ino);
-    if (r == kOk) return kErrAlreadyExists;
-    if (r != kErrNotFound) return r;
-    if (dir.links >= kLinkMax) return kErrNoSpace;
-    r = fs_->alloc_inode(parent, true, &ino);
+    Named n;
+    if (int64_t r = name_in_dir(fs_, path, &n); r < 0) return r;
+    if (n.found == kOk) return kErrAlreadyExists;
+    if (n.found != kErrNotFound) return n.found;
+    if (n.dir.links >= kLinkMax) return kErrNoSpace;
+    uint32_t ino;
+    int64_t r = fs_->alloc_inode(n.parent, true, &ino);
     if (r < 0) return finish(fs_, r);
+    DiskInode in;
     r = fs_->init_inode(ino, &in, kNewDirMode);
-    if (r >= 0) r = fs_->make_dir_block(ino, parent, in);
+    if (r >= 0) r = fs_->make_dir_block(ino, n.parent, in);
     if (r >= 0) {
         in.links = 2;
         r = fs_->write_inode(ino, in);
     }
-    if (r >= 0) r = fs_->add_entry(parent, dir, name, len, ino, in.mode);
+    if (r >= 0) r = fs_->add_entry(n.parent, n.dir, n.name, n.len, ino, in.mode);
     if (r < 0) {
         fs_->release(ino, in);
         return finish(fs_, r);
     }
-    dir.links++;
-    return finish(fs_, fs_->write_inode(parent, dir));
+    n.dir.links++;
+    return finish(fs_, fs_->write_inode(n.parent, n.dir));
 }
 
 int64_t Volume::unlink(const char* path) {
     if (fs_->read_only) return kErrReadOnly;
-    uint32_t parent, ino;
-    const char* name;
-    uint32_t len;
-    int64_t r = fs_->resolve_parent(path, &parent, &name, &len);
-    if (r < 0) return r;
-    DiskInode dir, in;
-    r = fs_->read_inode(parent, &dir);
-    if (r < 0) return r;
-    r = fs_->lookup(dir, name, len, &ino);
-    if (r < 0) return r;
-    if (reserved(fs_, ino)) return kErrCorrupt;
-    r = fs_->read_inode(ino, &in);
+    Named n;
+    if (int64_t r = name_in_dir(fs_, path, &n); r < 0) return r;
+    if (n.found < 0) return n.found;
+    if (reserved(fs_, n.ino)) return kErrCorrupt;
+    DiskInode in;
+    int64_t r = fs_->read_inode(n.ino, &in);
     if (r < 0) return r;
     if (is_dir(in)) return kErrIsDirectory;
-    r = fs_->remove_entry(parent, dir, name, len);
-    if (r >= 0) r = drop_link(fs_, ino, in);
+    r = fs_->remove_entry(n.parent, n.dir, n.name, n.len);
+    if (r >= 0) r = drop_link(fs_, n.ino, in);
     return finish(fs_, r);
 }
 
 int64_t Volume::rmdir(const char* path) {
     if (fs_->read_only) return kErrReadOnly;
-    uint32_t parent, ino;
-    const char* name;
-    uint32_t len;
-    int64_t r = fs_->resolve_parent(path, &parent, &name, &len);
-    if (r < 0) return r;
-    DiskInode dir, in;
-    r = fs_->read_inode(parent, &dir);
-    if (r < 0) return r;
-    r = fs_->lookup(dir, name, len, &ino);
-    if (r < 0) return r;
-    if (ino == kRootIno) return kErrInvalidArgument;
-    if (reserved(fs_, ino)) return kErrCorrupt;
-    r = fs_->read_inode(ino, &in);
+    Named n;
+    if (int64_t r = name_in_dir(fs_, path, &n); r < 0) return r;
+    if (n.found < 0) return n.found;
+    if (n.ino == kRootIno) return kErrInvalidArgument;
+    if (reserved(fs_, n.ino)) return kErrCorrupt;
+    DiskInode in;
+    int64_t r = fs_->read_inode(n.ino, &in);
     if (r < 0) return r;
     if (!is_dir(in)) return kErrNotDirectory;
     r = fs_->dir_empty(in);
     if (r < 0) return r;
     if (r == 0) return kErrNotEmpty;
-    r = fs_->remove_entry(parent, dir, name, len);
-    if (r >= 0) r = fs_->release(ino, in);
+    r = fs_->remove_entry(n.parent, n.dir, n.name, n.len);
+    if (r >= 0) r = fs_->release(n.ino, in);
     if (r >= 0) {
-        if (dir.links > 2) dir.links--;  // its '..'
-        r = fs_->write_inode(parent, dir);
+        if (n.dir.links > 2) n.dir.links--;  // its '..'
+        r = fs_->write_inode(n.parent, n.dir);
     }
     return finish(fs_, r);
 }
