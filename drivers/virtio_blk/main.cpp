@@ -4,9 +4,11 @@
 // Everything it can touch comes from init, which claimed the device from
 // the PCI server for it: handles[6..11] the device's BARs (device memory),
 // [12] a copy of its configuration space (where the virtio capabilities say
-// which BAR holds which register block), [13] a DMA resource for the rings
-// and buffers, and the device's interrupt line ([3]) arriving as a
-// notification on our endpoint.
+// which BAR holds which register block), [13] physically contiguous memory
+// for the rings and buffers (its address is `dma=` on our command line;
+// init keeps it across our incarnations, so a device still finishing a
+// request of a dead incarnation writes only there), and the device's
+// interrupt line ([3]) arriving as a notification on our endpoint.
 //
 // Requests are asynchronous: a request takes one of kSlots slots (its own
 // descriptors, header, status byte and data buffer), is put on the ring, and
@@ -19,6 +21,7 @@
 #include "mica/process.h"
 #include "mica/rpc.h"
 #include "mica/strings.h"
+#include "mica/words.h"
 #include "proto/disk.h"
 
 using namespace mica;
@@ -104,17 +107,15 @@ uint16_t g_used_seen = 0;
 
 // Layout: page 0 the ring (descriptors, available, used); page 1 the slots'
 // headers and status bytes; then a data buffer per slot.
-bool make_rings(Handle dma_resource) {
+bool make_rings(Handle memory) {
     const size_t size = 2 * kPageSize + kSlots * kDataBytes;
-    uint64_t phys = 0;
-    int64_t memory = sys::memory_create_contiguous(dma_resource, size, &phys);
-    if (memory < 0) {
-        logf("virtio-blk: no DMA memory (%s)", error_name(memory));
+    char text[24];
+    uint64_t phys = cmdline_value("dma", text, sizeof text) ? Words::parse(text) : 0;
+    uintptr_t at = reserve_address_range(size);
+    if (!phys || sys::vm_map(startup().self_process, at, memory, 0, size, kVmRead | kVmWrite) != kOk) {
+        logf("virtio-blk: no DMA memory of %lu KiB (dma= in the manifest)", size >> 10);
         return false;
     }
-    uintptr_t at = reserve_address_range(size);
-    if (sys::vm_map(startup().self_process, at, static_cast<Handle>(memory), 0, size, kVmRead | kVmWrite) != kOk)
-        return false;
     memset(reinterpret_cast<void*>(at), 0, size);
     g_descriptors = reinterpret_cast<Descriptor*>(at);
     g_available = reinterpret_cast<volatile Available*>(at + 1024);

@@ -43,7 +43,7 @@ struct Service {
     uint16_t pci_vendor = 0, pci_device = 0;  // device=VVVV:DDDD[:N]
     uint32_t pci_instance = 0;
     bool pci = false;
-    bool dma = false;
+    uint64_t dma_phys = 0;          // dma=: where its DMA memory is
     struct Grant { ResourceKind kind; uint64_t base, size; } grants[3];
     uint32_t grant_count = 0;
     bool control = false;
@@ -58,7 +58,7 @@ struct Service {
     Handle bars[6] = {};            // device=: its BARs (memory or I/O ports)
     bool io_bar[6] = {};
     Handle config = kNoHandle;      // device=: its configuration space
-    Handle resources[3] = {};       // dma=yes and resource= grants
+    Handle resources[3] = {};       // dma= memory and resource= grants
     uint64_t pid = 0;
     uint32_t restarts = 0;
     uint64_t started_at = 0;
@@ -169,8 +169,10 @@ bool parse_service(char* line, int line_number) {
             const char* instance = colon ? strchr(colon + 1, ':') : nullptr;
             s.pci_instance = instance ? static_cast<uint32_t>(parse_number(instance + 1, 10)) : 0;
         } else if (!strcmp(key, "dma") || !strcmp(key, "resource")) {
-            Service::Grant g{kResourceDma, 0, 0};
-            if (!strcmp(key, "dma") && strcmp(value, "yes") != 0) continue;
+            // dma=KIB: physically contiguous memory, made once and kept here,
+            // so that a device still writing into it after its driver died
+            // writes into memory nobody else has been given.
+            Service::Grant g{kResourceDma, 0, parse_number(value, 10) * 1024};
             if (!strcmp(key, "resource")) {
                 const char* colon = strchr(value, ':');
                 size_t kind_len = colon ? static_cast<size_t>(colon - value) : strlen(value);
@@ -360,7 +362,8 @@ bool make_capabilities(Service& s) {
     for (uint32_t i = 0; i < s.grant_count; ++i) {
         if (s.resources[i] != kNoHandle) continue;
         const Service::Grant& g = s.grants[i];
-        int64_t r = sys::resource_create(info.resource, g.kind, g.base, g.size);
+        int64_t r = g.kind == kResourceDma ? sys::memory_create_contiguous(info.resource, g.size, &s.dma_phys)
+                                           : sys::resource_create(info.resource, g.kind, g.base, g.size);
         if (r < 0) {
             logf("init: %s: cannot have resource %u:%lx:%lx (%s)", s.name, g.kind, g.base, g.size, error_name(r));
             return false;
@@ -416,7 +419,7 @@ void start(Service& s) {
     // module, [3]: its interrupt line, [4]: the log, [5]: init's control
     // (control=yes only), [6]: its device memory (mmio=) or its PCI
     // device's BAR0, [7..11]: BAR1..5, [12]: the device's configuration
-    // space, [13..15]: its resources (dma=yes first, then resource=). [1],
+    // space, [13..15]: its DMA memory (dma=) and resources (resource=). [1],
     // [4] and [5] are badged as this service.
     Handle handles[16] = {};
     Handle temporary[6];
@@ -443,7 +446,7 @@ void start(Service& s) {
     Handle fault = temporary[temporaries++] =
         static_cast<Handle>(sys::handle_mint(g_endpoint, kRightWrite, badge_of(s) | 0x1000));
     char cmdline[64];
-    format_to(cmdline, sizeof cmdline, "size=%lu", g_archive_size);
+    format_to(cmdline, sizeof cmdline, "size=%lu dma=%#lx", g_archive_size, s.dma_phys);
     SpawnOptions o{.name = s.name, .cmdline = cmdline, .quota = s.quota, .priority = 16,
                    .handles = handles, .handle_count = 16, .fault_handler = fault};
     int64_t p = spawn(elf, size, o);
