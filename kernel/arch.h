@@ -118,8 +118,9 @@ void set_kernel_stack(uintptr_t top);
 void timer_init(unsigned hz);
 // Nanoseconds since timer_init.
 uint64_t clock_ns();
-// The rate of the cycle counter user space reads (rdtsc), in Hz.
+// The rate of the cycle counter user space reads (rdtsc), in Hz; its value.
 uint64_t counter_hz();
+uint64_t counter();
 
 void enable_interrupts();
 // With interrupts enabled, sleeps until one arrives; returns with them off.

@@ -26,6 +26,8 @@ void sched_make_ready(Thread* t);
 
 // The current thread goes to the back of its priority's queue.
 void sched_yield();
+// Cycle-counter ticks the CPU has spent halted since boot.
+uint64_t sched_idle_ticks();
 
 // Blocks the current thread on `queue` (may be null: sleep only) until it is
 // woken or `deadline` (clock_ns) passes. Returns the wake result: what the

@@ -33,6 +33,7 @@ int64_t sys_system_info(UserPtr<SystemInfo> info) {
     out.threads = thread_count();
     out.uptime_ns = arch::clock_ns();
     out.tsc_hz = arch::counter_hz();
+    out.idle_ticks = sched_idle_ticks();
     return info.write(out);
 }
 

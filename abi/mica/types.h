@@ -99,6 +99,7 @@ struct SystemInfo {
     uint64_t threads;
     uint64_t uptime_ns;
     uint64_t tsc_hz;  // the timestamp counter's rate, as the kernel calibrated it
+    uint64_t idle_ticks;  // timestamp-counter ticks the CPU spent halted, waiting for work
 };
 
 }  // namespace mica

@@ -92,6 +92,8 @@ void arch::timer_init(unsigned hz) {
 
 uint64_t arch::counter_hz() { return g_tsc_hz; }
 
+uint64_t arch::counter() { return rdtsc(); }
+
 uint64_t arch::clock_ns() {
     uint64_t ticks = rdtsc() - g_tsc_start;
     return static_cast<uint64_t>((static_cast<unsigned __int128>(ticks) * g_ns_per_tsc_q32) >> 32);
