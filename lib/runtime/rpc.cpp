@@ -121,12 +121,17 @@ void Server::run() {
             for (int i = 0; i < count_; ++i)
                 if (entries_[i].label == m.label) e = &entries_[i];
             if (e && exchange.recv_size >= e->min_request && exchange.recv_size <= e->request_size) {
-                // A short request reads as zeros past its end.
-                memset(g_request + exchange.recv_size, 0, e->request_size - exchange.recv_size);
-                memset(g_reply, 0, e->reply_size);
+                // A variable tail (up to 32 KiB) is not cleared for every
+                // message: a handler checks what a request carried against
+                // Call::request_size, and a reply sends only the part its
+                // handler filled (Call::reply_size; the fixed part alone if
+                // it said nothing), so no stale bytes of an earlier message
+                // can leave. The fixed part of a reply starts as zeros.
+                bool variable = e->min_reply < e->reply_size;
+                memset(g_reply, 0, variable ? e->min_reply : e->reply_size);
                 call.request_size = exchange.recv_size;
                 status = e->handler(g_request, g_reply, call);
-                reply_size = e->reply_size;
+                reply_size = variable ? e->min_reply : e->reply_size;
                 if (call.reply_size >= e->min_reply && call.reply_size <= e->reply_size) reply_size = call.reply_size;
             } else if (!e && other_) {
                 status = static_cast<int64_t>(other_(m, badge));

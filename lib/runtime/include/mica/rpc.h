@@ -23,7 +23,10 @@
 // that many bytes up to the full struct, so a 4 KiB read does not copy a
 // 32 KiB buffer. The sender says how much it sends (the `request_size`
 // argument of call, `Call::reply_size` in a handler); the receiver sees the
-// size in Call::request_size (server) or the reply's own count fields.
+// size in Call::request_size (server) or the reply's own count fields. A
+// handler must check a request's lengths against Call::request_size (the
+// tail past it is not cleared) and set Call::reply_size for a variable
+// reply (else only its fixed part is sent).
 #pragma once
 
 #include "mica/runtime.h"
