@@ -28,6 +28,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 EXIT_SUCCESS = (0x10 << 1) | 1   # kernel wrote 0x10 to port 0xf4
@@ -85,6 +86,45 @@ def describe(status):
     return 3, f"QEMU exited with status {status} without a report from the kernel (triple fault or reset?)"
 
 
+def run_piped(cmd, timeout):
+    """Input from a pipe waits until the shell's first prompt: the firmware
+    (OVMF reads the serial line too) and the boot loader would otherwise eat
+    it. Output is passed through as it comes."""
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    prompt = threading.Event()
+
+    def feed():
+        prompt.wait()
+        try:
+            for chunk in iter(lambda: os.read(sys.stdin.fileno(), 4096), b""):
+                proc.stdin.write(chunk)
+                proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            pass
+
+    threading.Thread(target=feed, daemon=True).start()
+    deadline = time.monotonic() + timeout if timeout else None
+    seen = b""
+    while True:
+        if deadline and time.monotonic() > deadline:
+            proc.kill()
+            proc.wait()
+            raise subprocess.TimeoutExpired(cmd, timeout)
+        ready, _, _ = select.select([proc.stdout], [], [], 0.5)
+        if not ready:
+            continue
+        chunk = os.read(proc.stdout.fileno(), 65536)
+        if not chunk:
+            break
+        sys.stdout.buffer.write(chunk)
+        sys.stdout.buffer.flush()
+        if not prompt.is_set():
+            seen = (seen + chunk)[-64:]
+            if b"mica> " in seen:
+                prompt.set()
+    return proc.wait()
+
+
 def cmd_run(args):
     with tempfile.TemporaryDirectory(prefix="mica-run-") as workdir:
         iso = prepare_iso(args, workdir)
@@ -99,7 +139,10 @@ def cmd_run(args):
             print("qemu: waiting for gdb on localhost:1234 (see README, 'Debugging')", file=sys.stderr)
         timeout = args.timeout if args.timeout > 0 else None
         try:
-            status = subprocess.run(cmd, timeout=timeout).returncode
+            if sys.stdin.isatty():
+                status = subprocess.run(cmd, timeout=timeout).returncode
+            else:
+                status = run_piped(cmd, timeout)
         except subprocess.TimeoutExpired:
             print(f"\nqemu: timed out after {args.timeout} s", file=sys.stderr)
             return 124
