@@ -21,6 +21,9 @@ expect 2 run --frobnicate
 expect 2 test --frobnicate
 expect 2 bench --frobnicate
 expect 2 fuzz --frobnicate
+expect 2 faults --frobnicate
+expect 2 faults --count
+expect 2 run --disk
 expect 2 run --smp
 rm -f /tmp/mica-cli.$$
 exit $fail
