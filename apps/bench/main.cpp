@@ -27,7 +27,7 @@ inline uint64_t ticks() {
 
 struct Shared {
     volatile uint64_t stamp;  // when the signal was sent
-    volatile uint64_t samples[kIterations];
+    volatile uint64_t samples[kIterations + 1];  // the waiter's first wake is not a sample
     volatile uint64_t count;
 };
 Shared* shared() { return reinterpret_cast<Shared*>(kShared); }

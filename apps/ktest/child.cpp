@@ -90,7 +90,7 @@ int data_server() {
     return 1;
 }
 
-void faulting_thread(void*) { *reinterpret_cast<volatile int*>(0x18) = 1; }
+void faulting_thread(void*) { asm volatile("movl $1, 0x18" ::: "memory"); }
 
 void parked_thread(void*) {
     for (;;) sys::thread_sleep(~0ULL);

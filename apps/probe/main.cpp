@@ -187,7 +187,7 @@ int main() {
     Words args(info.cmdline);
     uint64_t seed = Words::parse(args.value("seed", "1"));
     uint64_t rounds = Words::parse(args.value("rounds", "200"));
-    Random random(seed);
+    static Random random(seed);
     g_random = &random;
     Handle ns = info.handles[1], log = info.handles[4];
     proto::ns::Schemes::Request sq{};

@@ -45,10 +45,10 @@ Handle Call::defer() {
 }
 
 void Server::add(uint64_t label, uint32_t min_request, uint32_t request_size, uint32_t min_reply,
-                 uint32_t reply_size, Handler handler) {
+                 uint32_t reply_size, Erased handler, Invoke invoke) {
     constexpr int kMax = sizeof entries_ / sizeof entries_[0];
     if (count_ < kMax && request_size <= kMaxPayload && reply_size <= kMaxPayload)
-        entries_[count_++] = Entry{label, min_request, request_size, min_reply, reply_size, handler};
+        entries_[count_++] = Entry{label, min_request, request_size, min_reply, reply_size, handler, invoke};
 }
 
 void Server::run() {
@@ -106,7 +106,7 @@ void Server::run() {
         if (m.label == kPingLabel && badge == kSupervisorBadge) {
             status = kOk;
         } else if (m.label == kCrashLabel && badge == kSupervisorBadge) {
-            *reinterpret_cast<volatile int*>(0x8) = 1;  // a real fault, as asked
+            asm volatile("movl $1, 0x8" ::: "memory");  // a real fault, as asked
         } else if (m.label == kHangLabel && badge == kSupervisorBadge) {
             for (;;) {
             }  // never answer again, as asked
@@ -130,7 +130,7 @@ void Server::run() {
                 bool variable = e->min_reply < e->reply_size;
                 memset(g_reply, 0, variable ? e->min_reply : e->reply_size);
                 call.request_size = exchange.recv_size;
-                status = e->handler(g_request, g_reply, call);
+                status = e->invoke(e->handler, g_request, g_reply, call);
                 reply_size = variable ? e->min_reply : e->reply_size;
                 if (call.reply_size >= e->min_reply && call.reply_size <= e->reply_size) reply_size = call.reply_size;
             } else if (!e && other_) {

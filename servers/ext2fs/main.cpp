@@ -177,15 +177,14 @@ int64_t volume(ext2::Volume** out) {
 
 bool bounded(const char* path) { return strnlen(path, proto::fs::kPathMax) < proto::fs::kPathMax; }
 
-#define VOLUME_OR_ERROR(path)                                   \
-    ext2::Volume* v;                                            \
-    if (!bounded(path)) return kErrNameTooLong;                 \
-    if (int64_t e_ = volume(&v); e_ < 0) return e_;
+// The volume a request on `path` goes to, or why there is none.
+int64_t volume_for(const char* path, ext2::Volume** v) { return bounded(path) ? volume(v) : kErrNameTooLong; }
 
 // --- the file protocol ---------------------------------------------------------------------
 
 int64_t stat(const proto::fs::Stat::Request& q, proto::fs::Stat::Reply& r, rpc::Call&) {
-    VOLUME_OR_ERROR(q.path);
+    ext2::Volume* v;
+    if (int64_t e = volume_for(q.path, &v); e < 0) return e;
     ext2::Stat s;
     if (int64_t e = v->stat(q.path, &s); e < 0) return e;
     r.size = s.size, r.type = s.type, r.mode = s.mode, r.links = s.links, r.inode = s.inode;
@@ -194,7 +193,8 @@ int64_t stat(const proto::fs::Stat::Request& q, proto::fs::Stat::Reply& r, rpc::
 }
 
 int64_t read(const proto::fs::Read::Request& q, proto::fs::Read::Reply& r, rpc::Call& c) {
-    VOLUME_OR_ERROR(q.path);
+    ext2::Volume* v;
+    if (int64_t e = volume_for(q.path, &v); e < 0) return e;
     uint32_t length = q.length < sizeof r.data ? q.length : sizeof r.data;
     int64_t n = v->read(q.path, q.offset, r.data, length);
     if (n < 0) return n;
@@ -204,7 +204,8 @@ int64_t read(const proto::fs::Read::Request& q, proto::fs::Read::Reply& r, rpc::
 }
 
 int64_t readdir(const proto::fs::ReadDir::Request& q, proto::fs::ReadDir::Reply& r, rpc::Call&) {
-    VOLUME_OR_ERROR(q.path);
+    ext2::Volume* v;
+    if (int64_t e = volume_for(q.path, &v); e < 0) return e;
     static ext2::DirEntry entry;
     if (int64_t e = v->readdir(q.path, q.index, &entry); e < 0) return e;
     copy_string(r.name, sizeof r.name, entry.name);
@@ -222,7 +223,8 @@ int64_t readdir(const proto::fs::ReadDir::Request& q, proto::fs::ReadDir::Reply&
 }
 
 int64_t write(const proto::fs::Write::Request& q, proto::fs::Write::Reply& r, rpc::Call& c) {
-    VOLUME_OR_ERROR(q.path);
+    ext2::Volume* v;
+    if (int64_t e = volume_for(q.path, &v); e < 0) return e;
     if (q.length > sizeof q.data || c.request_size < proto::fs::Write::kMinRequest + q.length)
         return kErrInvalidArgument;  // says more than it carries
     int64_t n = v->write(q.path, q.offset, q.data, q.length);
@@ -232,43 +234,51 @@ int64_t write(const proto::fs::Write::Request& q, proto::fs::Write::Reply& r, rp
 }
 
 int64_t create(const proto::fs::Create::Request& q, proto::fs::Create::Reply&, rpc::Call&) {
-    VOLUME_OR_ERROR(q.path);
+    ext2::Volume* v;
+    if (int64_t e = volume_for(q.path, &v); e < 0) return e;
     return v->create(q.path, q.exclusive != 0);
 }
 
 int64_t truncate(const proto::fs::Truncate::Request& q, proto::fs::Truncate::Reply&, rpc::Call&) {
-    VOLUME_OR_ERROR(q.path);
+    ext2::Volume* v;
+    if (int64_t e = volume_for(q.path, &v); e < 0) return e;
     return v->truncate(q.path, q.size);
 }
 
 int64_t unlink(const proto::fs::Unlink::Request& q, proto::fs::Unlink::Reply&, rpc::Call&) {
-    VOLUME_OR_ERROR(q.path);
+    ext2::Volume* v;
+    if (int64_t e = volume_for(q.path, &v); e < 0) return e;
     return v->unlink(q.path);
 }
 
 int64_t mkdir(const proto::fs::Mkdir::Request& q, proto::fs::Mkdir::Reply&, rpc::Call&) {
-    VOLUME_OR_ERROR(q.path);
+    ext2::Volume* v;
+    if (int64_t e = volume_for(q.path, &v); e < 0) return e;
     return v->mkdir(q.path);
 }
 
 int64_t rmdir(const proto::fs::Rmdir::Request& q, proto::fs::Rmdir::Reply&, rpc::Call&) {
-    VOLUME_OR_ERROR(q.path);
+    ext2::Volume* v;
+    if (int64_t e = volume_for(q.path, &v); e < 0) return e;
     return v->rmdir(q.path);
 }
 
 int64_t rename(const proto::fs::Rename::Request& q, proto::fs::Rename::Reply&, rpc::Call&) {
     if (!bounded(q.to)) return kErrNameTooLong;
-    VOLUME_OR_ERROR(q.from);
+    ext2::Volume* v;
+    if (int64_t e = volume_for(q.from, &v); e < 0) return e;
     return v->rename(q.from, q.to);
 }
 
 int64_t sync(const proto::fs::Sync::Request& q, proto::fs::Sync::Reply&, rpc::Call&) {
-    VOLUME_OR_ERROR(q.path);
+    ext2::Volume* v;
+    if (int64_t e = volume_for(q.path, &v); e < 0) return e;
     return v->sync();
 }
 
 int64_t statfs(const proto::fs::StatFs::Request&, proto::fs::StatFs::Reply& r, rpc::Call&) {
-    VOLUME_OR_ERROR("");
+    ext2::Volume* v;
+    if (int64_t e = volume_for("", &v); e < 0) return e;
     ext2::FsStat s;
     if (int64_t e = v->statfs(&s); e < 0) return e;
     r.block_size = s.block_size, r.blocks = s.blocks, r.free_blocks = s.free_blocks;

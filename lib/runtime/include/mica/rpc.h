@@ -123,7 +123,7 @@ public:
     template <class Op>
     void on(int64_t (*handler)(const typename Op::Request&, typename Op::Reply&, Call&)) {
         add(Op::kLabel, min_request<Op>(), sizeof(typename Op::Request), min_reply<Op>(),
-            sizeof(typename Op::Reply), reinterpret_cast<Handler>(handler));
+            sizeof(typename Op::Reply), reinterpret_cast<Erased>(handler), invoke<Op>);
     }
     // Called when the bound notification wakes the server.
     void on_notification(void (*handler)(uint64_t bits)) { notified_ = handler; }
@@ -139,14 +139,23 @@ public:
     [[noreturn]] void run();
 
 private:
-    using Handler = int64_t (*)(const void*, void*, Call&);
+    // A handler is kept with its type erased, and called back through the
+    // function that knows its operation (a cast there and back is exact).
+    using Erased = void (*)();
+    using Invoke = int64_t (*)(Erased, const void*, void*, Call&);
+    template <class Op>
+    static int64_t invoke(Erased handler, const void* request, void* reply, Call& call) {
+        auto typed = reinterpret_cast<int64_t (*)(const typename Op::Request&, typename Op::Reply&, Call&)>(handler);
+        return typed(*static_cast<const typename Op::Request*>(request), *static_cast<typename Op::Reply*>(reply), call);
+    }
     struct Entry {
         uint64_t label;
         uint32_t min_request, request_size, min_reply, reply_size;
-        Handler handler;
+        Erased handler;
+        Invoke invoke;
     };
     void add(uint64_t label, uint32_t min_request, uint32_t request_size, uint32_t min_reply, uint32_t reply_size,
-             Handler handler);
+             Erased handler, Invoke invoke);
 
     Handle endpoint_;
     Entry entries_[24];
