@@ -192,7 +192,6 @@ bool copy(const char* command, const Name& src, const Name& dst) {
         error("%s: %s: %s\n", command, dst.text, error_name(e));
         return false;
     }
-    static char buffer[proto::fs::kChunk];
     for (uint64_t offset = 0;;) {
         int64_t got = read_chunk(src, offset);
         if (got < 0) {
@@ -200,8 +199,7 @@ bool copy(const char* command, const Name& src, const Name& dst) {
             return false;
         }
         if (got == 0) return true;
-        memcpy(buffer, g_data, static_cast<size_t>(got));
-        if ((e = files::write(dst, offset, buffer, static_cast<uint32_t>(got))) < 0) {
+        if ((e = files::write(dst, offset, g_data, static_cast<uint32_t>(got))) < 0) {
             error("%s: %s: %s\n", command, dst.text, error_name(e));
             return false;
         }

@@ -82,7 +82,7 @@ void scan() {
 }
 
 // "BB.DD.F" (with or without a leading '/') -> the device.
-const Device* find(const char* path) {
+Device* find(const char* path) {
     while (*path == '/') ++path;
     for (uint32_t i = 0; i < g_count; ++i)
         if (!strcmp(g_devices[i].name, path)) return &g_devices[i];
@@ -194,7 +194,7 @@ bool from_init(const rpc::Call& c) { return c.badge == rpc::kSupervisorBadge; }
 Device* claimed(const char* name) {
     char n[16];
     copy_string(n, sizeof n, name);
-    Device* d = const_cast<Device*>(find(n));
+    Device* d = find(n);
     return d && d->claimed ? d : nullptr;
 }
 

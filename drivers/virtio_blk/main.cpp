@@ -104,6 +104,7 @@ Descriptor* g_descriptors;
 volatile Available* g_available;
 volatile Used* g_used;
 uint16_t g_used_seen = 0;
+uint16_t g_queue_size;  // as set up (not read back from the device on every request)
 
 // Layout: page 0 the ring (descriptors, available, used); page 1 the slots'
 // headers and status bytes; then a data buffer per slot.
@@ -244,7 +245,8 @@ bool set_up_device() {
         c.device_status = kFailed;
         return false;
     }
-    c.queue_size = max < kQueueSize ? max : kQueueSize;
+    g_queue_size = max < kQueueSize ? max : kQueueSize;
+    c.queue_size = g_queue_size;
     // The ring parts' physical addresses: the ring is the DMA area's first page.
     uint64_t base = g_slots[0].header_phys - kPageSize;
     c.queue_desc_lo = static_cast<uint32_t>(base);
@@ -262,7 +264,6 @@ bool set_up_device() {
     return true;
 }
 
-uint16_t queue_size() { return g_common->queue_size; }
 
 // --- requests --------------------------------------------------------------------------
 
@@ -280,7 +281,7 @@ void submit(uint32_t index) {
     d[first + 2] = Descriptor{s.status_phys, 1, kDeviceWrites, 0};
     *s.status = 0xff;
     uint16_t avail = g_available->index;
-    g_available->ring[avail % queue_size()] = first;
+    g_available->ring[avail % g_queue_size] = first;
     barrier();
     g_available->index = static_cast<uint16_t>(avail + 1);
     barrier();
@@ -311,7 +312,7 @@ void complete(Slot& s) {
 void reap() {
     barrier();
     while (g_used_seen != g_used->index) {
-        uint32_t head = g_used->ring[g_used_seen % queue_size()].id;
+        uint32_t head = g_used->ring[g_used_seen % g_queue_size].id;
         ++g_used_seen;
         if (head % 3 == 0 && head / 3 < kSlots && g_slots[head / 3].busy) complete(g_slots[head / 3]);
         barrier();

@@ -69,14 +69,18 @@ int64_t name_in_dir(Fs* fs, const char* path, Named* n) {
     return kOk;
 }
 
+// The inode `path` names, read.
+int64_t inode_at(Fs* fs, const char* path, uint32_t* ino, DiskInode* in) {
+    int64_t r = fs->resolve(path, ino);
+    return r < 0 ? r : fs->read_inode(*ino, in);
+}
+
 }  // namespace
 
 int64_t Volume::stat(const char* path, Stat* out) {
     uint32_t ino;
-    int64_t r = fs_->resolve(path, &ino);
-    if (r < 0) return r;
     DiskInode in;
-    r = fs_->read_inode(ino, &in);
+    int64_t r = inode_at(fs_, path, &ino, &in);
     if (r < 0) return r;
     *out = Stat{ino, api_type(in.mode), in.mode, in.links, in.uid, in.gid,
                 file_size(in), in.blocks512, in.atime, in.mtime, in.ctime};
@@ -85,10 +89,8 @@ int64_t Volume::stat(const char* path, Stat* out) {
 
 int64_t Volume::read(const char* path, uint64_t offset, void* buffer, uint32_t length) {
     uint32_t ino;
-    int64_t r = fs_->resolve(path, &ino);
-    if (r < 0) return r;
     DiskInode in;
-    r = fs_->read_inode(ino, &in);
+    int64_t r = inode_at(fs_, path, &ino, &in);
     if (r < 0) return r;
     if (is_dir(in)) return kErrIsDirectory;
     if (!is_file(in) && !is_symlink(in)) return kErrInvalidArgument;
@@ -98,10 +100,8 @@ int64_t Volume::read(const char* path, uint64_t offset, void* buffer, uint32_t l
 int64_t Volume::write(const char* path, uint64_t offset, const void* buffer, uint32_t length) {
     if (fs_->read_only) return kErrReadOnly;
     uint32_t ino;
-    int64_t r = fs_->resolve(path, &ino);
-    if (r < 0) return r;
     DiskInode in;
-    r = fs_->read_inode(ino, &in);
+    int64_t r = inode_at(fs_, path, &ino, &in);
     if (r < 0) return r;
     if (is_dir(in)) return kErrIsDirectory;
     if (!is_file(in)) return kErrInvalidArgument;
@@ -113,10 +113,8 @@ int64_t Volume::write(const char* path, uint64_t offset, const void* buffer, uin
 int64_t Volume::truncate(const char* path, uint64_t size) {
     if (fs_->read_only) return kErrReadOnly;
     uint32_t ino;
-    int64_t r = fs_->resolve(path, &ino);
-    if (r < 0) return r;
     DiskInode in;
-    r = fs_->read_inode(ino, &in);
+    int64_t r = inode_at(fs_, path, &ino, &in);
     if (r < 0) return r;
     if (is_dir(in)) return kErrIsDirectory;
     if (!is_file(in)) return kErrInvalidArgument;
@@ -290,10 +288,8 @@ int64_t Volume::rename(const char* from, const char* to) {
 
 int64_t Volume::readdir(const char* path, uint32_t index, DirEntry* out) {
     uint32_t ino;
-    int64_t r = fs_->resolve(path, &ino);
-    if (r < 0) return r;
     DiskInode in;
-    r = fs_->read_inode(ino, &in);
+    int64_t r = inode_at(fs_, path, &ino, &in);
     if (r < 0) return r;
     if (!is_dir(in)) return kErrNotDirectory;
     return fs_->entry_at(in, index, out);

@@ -9,12 +9,15 @@ Words::Words(const char* line) {
     for (char* p = text_; *p;) {
         while (*p == ' ') *p++ = '\0';
         if (!*p) break;
-        if (strchr(p, '=') && strchr(p, '=') < (strchr(p, ' ') ? strchr(p, ' ') : p + strlen(p))) {
+        char* end = p;
+        bool option = false;
+        for (; *end && *end != ' '; ++end) option |= *end == '=';
+        if (option) {
             if (option_count_ < sizeof options_ / sizeof options_[0]) options_[option_count_++] = p;
         } else if (count_ < sizeof args_ / sizeof args_[0]) {
             args_[count_++] = p;
         }
-        while (*p && *p != ' ') ++p;
+        p = end;
     }
 }
 
