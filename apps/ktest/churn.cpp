@@ -4,8 +4,9 @@
 #include "ktest.h"
 
 using namespace mica;
+using namespace ktest;
 
-void ktest::test_churn() {
+KTEST(churn, processes) {
     char count_text[16] = "10000";
     cmdline_value("churn", count_text, sizeof count_text);
     int count = 0;

@@ -6,10 +6,11 @@
 #include "mica/ports.h"
 
 using namespace mica;
+using namespace ktest;
 
 using ports::out8;
 
-void ktest::test_devices() {
+KTEST(devices, basics) {
     const Handle resource = startup().resource;
     const Handle self = startup().self_process;
     Handle memory = static_cast<Handle>(sys::memory_create(kPageSize));
@@ -61,7 +62,7 @@ void ktest::test_devices() {
 
 // Narrower resources: each allows one kind of object inside one range, can
 // be narrowed further but never widened, and cannot power the machine off.
-void ktest::test_resources() {
+KTEST(devices, resources) {
     const Handle root = startup().resource;
     Handle memory = static_cast<Handle>(sys::memory_create(kPageSize));
     EXPECT_EQ(sys::resource_create(memory, kResourceIoPorts, 0x40, 4), kErrWrongType);

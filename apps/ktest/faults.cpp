@@ -7,12 +7,13 @@
 #include "mica/process.h"
 
 using namespace mica;
+using namespace ktest;
 
 namespace {
 constexpr uintptr_t kHole = 0x0000'5000'0000'0000;  // where ktest_child "fault_touch" reads
 }
 
-void ktest::test_faults() {
+KTEST(faults, handler) {
     Handle ep = static_cast<Handle>(sys::endpoint_create());
     Handle badged = static_cast<Handle>(sys::handle_mint(ep, kRightWrite, 0xfa));
     int64_t child = spawn_child("fault_touch");  // waits a moment before touching

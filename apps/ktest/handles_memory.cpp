@@ -6,8 +6,9 @@
 #include "string.h"
 
 using namespace mica;
+using namespace ktest;
 
-void ktest::test_handles() {
+KTEST(handles, basics) {
     Handle memory = static_cast<Handle>(sys::memory_create(kPageSize));
     HandleInfo a{}, b{};
     EXPECT_EQ(sys::handle_info(memory, &a), kOk);
@@ -36,7 +37,7 @@ void ktest::test_handles() {
     for (auto h : many) EXPECT_EQ(sys::handle_close(h), kOk);
 }
 
-void ktest::test_memory() {
+KTEST(memory, basics) {
     const Handle self = startup().self_process;
     Handle memory = static_cast<Handle>(sys::memory_create(4 * kPageSize));
     uintptr_t at = reserve_address_range(4 * kPageSize);
@@ -80,7 +81,7 @@ void ktest::test_memory() {
 
 // Quotas: a process that spends all it was given gets kErrQuotaExceeded from
 // every kind of allocation, and nothing else notices.
-void ktest::test_quota() {
+KTEST(memory, quota) {
     SystemInfo before{}, after{};
     sys::system_info(&before);
     EXPECT_EQ(run_child("exhaust", 1 << 20), 0);
@@ -97,7 +98,7 @@ namespace {
 void chain_once(int length);
 }
 
-void ktest::test_handle_chain() {
+KTEST(handles, chain) {
     chain_once(1500);  // the first time the kernel heap grows to hold them all
     chain_once(1500);
 }
@@ -136,7 +137,7 @@ void chain_once(int kLength) {
 // Regression (found by the fuzzer, seed 12345): a never-started process
 // holding a handle to itself was never reclaimed — its page tables and its
 // quota reservation leaked. It now ends with its creator.
-void ktest::test_self_reference() {
+KTEST(handles, self_reference) {
     EXPECT_EQ(run_child("exit0"), 0);  // maps ktest_child's module once, for good
     SystemInfo before{}, after{};
     sys::system_info(&before);

@@ -7,6 +7,7 @@
 #include "string.h"
 
 using namespace mica;
+using namespace ktest;
 using ktest::spawn_child;
 using ktest::wait_child;
 
@@ -59,7 +60,7 @@ void stop_server(Handle ep) {
     while (!g_server_done) sys::thread_yield();
 }
 
-void ordering_and_many_clients() {
+KTEST(ipc, ordering_and_many_clients) {
     g_endpoint = static_cast<Handle>(sys::endpoint_create());
     g_server_done = 0;
     int64_t server = start_thread(echo_server, nullptr, 16);
@@ -90,7 +91,7 @@ void ordering_and_many_clients() {
     sys::handle_close(g_endpoint);
 }
 
-void badges() {
+KTEST(ipc, badges) {
     Handle ep = static_cast<Handle>(sys::endpoint_create());
     int64_t a = sys::handle_mint(ep, kRightWrite | kRightDuplicate, 0xa1);
     EXPECT(a > 0);
@@ -114,7 +115,7 @@ void badges() {
 // Long messages and handles, across address spaces: ktest_child's
 // "data_server" answers each message with its data reversed and reports the
 // rights of any handle it got.
-void long_messages_and_handles() {
+KTEST(ipc, long_messages_and_handles) {
     Handle ep = static_cast<Handle>(sys::endpoint_create());
     int64_t child = spawn_child("data_server", &ep, 1);
     EXPECT(child > 0);
@@ -163,7 +164,7 @@ void long_messages_and_handles() {
     for (Handle x : handles) sys::handle_close(x);
 }
 
-void timeouts() {
+KTEST(ipc, timeouts) {
     Handle ep = static_cast<Handle>(sys::endpoint_create());
     IpcBuffer b;
     b.timeout_ns = 0;
@@ -188,7 +189,7 @@ void blocked_caller(void* p) {
     c->result = sys::ipc_call(c->endpoint, m);
 }
 
-void server_death() {
+KTEST(ipc, server_death) {
     // A server that receives and then dies before replying: the caller wakes.
     Handle ep = static_cast<Handle>(sys::endpoint_create());
     int64_t child = spawn_child("recv_then_hang", &ep, 1);
@@ -217,7 +218,7 @@ void server_death() {
     sys::handle_close(static_cast<Handle>(t2));
 }
 
-void client_death() {
+KTEST(ipc, client_death) {
     // A client dies mid-call: the server's reply fails cleanly, and the
     // server goes on serving.
     Handle ep = static_cast<Handle>(sys::endpoint_create());
@@ -247,7 +248,7 @@ void saved_caller(void* p) {
 
 // A server can hold one call while it serves others (a saved reply), answer
 // it later, and a saved reply dropped unanswered tells its caller so.
-void saved_replies() {
+KTEST(ipc, saved_replies) {
     Handle ep = static_cast<Handle>(sys::endpoint_create());
     static SavedCall first{ep, 10, 1, 0}, second{ep, 20, 1, 0}, third{ep, 30, 1, 0};
     int64_t t1 = start_thread(saved_caller, &first, 16);
@@ -277,13 +278,3 @@ void saved_replies() {
 }
 
 }  // namespace
-
-void ktest::test_ipc() {
-    saved_replies();
-    ordering_and_many_clients();
-    badges();
-    long_messages_and_handles();
-    timeouts();
-    server_death();
-    client_death();
-}

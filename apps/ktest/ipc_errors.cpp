@@ -4,6 +4,7 @@
 #include "mica/process.h"
 
 using namespace mica;
+using namespace ktest;
 
 namespace {
 constexpr uintptr_t kKernel = 0xffff'8000'0000'1000;
@@ -20,7 +21,7 @@ void one_server(void*) {
 }
 }  // namespace
 
-void ktest::test_ipc_errors() {
+KTEST(ipc, errors) {
     Handle ep = static_cast<Handle>(sys::endpoint_create());
     Handle memory = static_cast<Handle>(sys::memory_create(kPageSize));
     Handle send_only = static_cast<Handle>(sys::handle_duplicate(ep, kRightWrite));

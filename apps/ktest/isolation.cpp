@@ -5,13 +5,14 @@
 #include "ktest.h"
 
 using namespace mica;
+using namespace ktest;
 
 namespace {
 constexpr int64_t kPageFault = kExitFaultBase - 14;
 constexpr int64_t kGeneralProtection = kExitFaultBase - 13;
 }  // namespace
 
-void ktest::test_isolation() {
+KTEST(isolation, faults) {
     EXPECT_EQ(run_child("exit0"), 0);
     EXPECT_EQ(run_child("exit42"), 42);
     EXPECT_EQ(run_child("read_unmapped"), kPageFault);

@@ -1,6 +1,10 @@
-// In-OS kernel tests: a tiny harness. Each test is a function that checks
-// with EXPECT/EXPECT_EQ; results go to the serial console, where the host
-// test runner reads them.
+// In-OS kernel tests: a tiny harness. Each test is a function declared with
+// KTEST(family, name) anywhere in ktest's sources; it registers itself (a
+// record in the `ktests` section), so adding a test is one edit. Checks use
+// EXPECT/EXPECT_EQ; results go to the serial console, where the host test
+// runner reads them. The host boots once per family (tests/qemu/CMakeLists.txt
+// finds the families in these sources); `test=FAMILY` or `test=FAMILY.NAME`
+// picks what runs.
 #pragma once
 
 #include "mica/errors.h"
@@ -8,7 +12,10 @@
 
 namespace ktest {
 
-struct Test {
+// Records sit back to back in the section, so each is padded to an
+// alignment that the compiler's own placement of them cannot break.
+struct alignas(32) Test {
+    const char* family;
     const char* name;
     void (*run)();
 };
@@ -27,23 +34,21 @@ int64_t wait_child(int64_t process);
 // The same, but the child is killed with `status` once it has started.
 int64_t run_child_and_kill(const char* mode, int64_t status);
 
-void test_syscall_errors();
-void test_handles();
-void test_memory();
-void test_isolation();
-void test_preemption();
-void test_churn();
-void test_quota();
-void test_handle_chain();
-void test_self_reference();
-void test_ipc();
-void test_ipc_errors();
-void test_notifications();
-void test_faults();
-void test_devices();
-void test_resources();
+// Frames and kernel heap now, to check that a test gave back what it took.
+struct Usage {
+    uint64_t free_frames, heap_bytes;
+};
+Usage usage();
+// EXPECTs that frames and heap are back to `before` (after a settling yield).
+void expect_no_leak(const Usage& before, const char* file, int line);
 
 }  // namespace ktest
+
+#define KTEST(family, name)                                                                      \
+    static void ktest_##family##_##name();                                                       \
+    [[gnu::used, gnu::section("ktests")]] static const ::ktest::Test ktest_record_##family##_##name{ \
+        #family, #name, ktest_##family##_##name};                                                \
+    static void ktest_##family##_##name()
 
 #define EXPECT(cond)                                                         \
     do {                                                                     \
@@ -56,3 +61,5 @@ void test_resources();
         int64_t want_ = static_cast<int64_t>(want_expr);                                   \
         if (got_ != want_) ::ktest::fail(__FILE__, __LINE__, #got_expr " == " #want_expr, got_, want_); \
     } while (0)
+
+#define EXPECT_NO_LEAK(before) ::ktest::expect_no_leak(before, __FILE__, __LINE__)

@@ -6,6 +6,7 @@
 #include "ktest.h"
 #include "mica/process.h"
 #include "string.h"
+#include "mica/strings.h"
 
 namespace ktest {
 
@@ -51,38 +52,52 @@ int64_t run_child_and_kill(const char* mode, int64_t status) {
 
 int64_t run_child(const char* mode, uint64_t quota) { return wait_child(spawn_child(mode, nullptr, 0, quota)); }
 
-constexpr Test kTests[] = {
-    {"syscall_errors", test_syscall_errors},
-    {"handles", test_handles},
-    {"memory", test_memory},
-    {"isolation", test_isolation},
-    {"preemption", test_preemption},
-    {"quota", test_quota},
-    {"handle_chain", test_handle_chain},
-    {"self_reference", test_self_reference},
-    {"ipc", test_ipc},
-    {"ipc_errors", test_ipc_errors},
-    {"notifications", test_notifications},
-    {"faults", test_faults},
-    {"devices", test_devices},
-    {"resources", test_resources},
-    {"churn", test_churn},
-};
+Usage usage() {
+    mica::SystemInfo info{};
+    mica::sys::system_info(&info);
+    return Usage{info.free_frames, info.heap_bytes_used};
+}
+
+void expect_no_leak(const Usage& before, const char* file, int line) {
+    // Threads that ended are reaped when the next switch runs.
+    for (int i = 0; i < 4; ++i) mica::sys::thread_yield();
+    Usage after = usage();
+    if (after.free_frames != before.free_frames)
+        fail(file, line, "free frames back to where they were", static_cast<int64_t>(after.free_frames),
+             static_cast<int64_t>(before.free_frames));
+    if (after.heap_bytes != before.heap_bytes)
+        fail(file, line, "kernel heap back to where it was", static_cast<int64_t>(after.heap_bytes),
+             static_cast<int64_t>(before.heap_bytes));
+}
 
 }  // namespace ktest
 
+// The records KTEST put in the `ktests` section (the linker names its ends).
+extern "C" const ktest::Test __start_ktests[], __stop_ktests[];
+
+namespace {
+bool equal(const char* a, const char* b, size_t n) { return strlen(a) == n && memcmp(a, b, n) == 0; }
+
+// `test=` names a family ("ipc") or one test ("ipc.badges"); empty: all.
+bool selected(const ktest::Test& t, const char* only) {
+    if (!only[0]) return true;
+    const char* dot = strchr(only, '.');
+    if (!dot) return equal(t.family, only, strlen(only));
+    return equal(t.family, only, static_cast<size_t>(dot - only)) && equal(t.name, dot + 1, strlen(dot + 1));
+}
+}  // namespace
+
 int main() {
-    char only[32] = "";
+    char only[64] = "";
     mica::cmdline_value("test", only, sizeof only);
     int passed = 0, failed = 0;
-    for (const ktest::Test& t : ktest::kTests) {
-        bool named = strlen(only) == strlen(t.name) && memcmp(only, t.name, strlen(only)) == 0;
-        if (only[0] && !named) continue;
+    for (const ktest::Test* t = __start_ktests; t != __stop_ktests; ++t) {
+        if (!selected(*t, only)) continue;
         int before = ktest::g_failures;
-        mica::print("ktest: %s ...\n", t.name);
-        t.run();
+        mica::print("ktest: %s.%s ...\n", t->family, t->name);
+        t->run();
         bool ok = ktest::g_failures == before;
-        mica::print("ktest: %s %s\n", t.name, ok ? "ok" : "FAILED");
+        mica::print("ktest: %s.%s %s\n", t->family, t->name, ok ? "ok" : "FAILED");
         ok ? ++passed : ++failed;
     }
     if (passed + failed == 0) {

@@ -6,8 +6,9 @@
 #include "mica/process.h"
 
 using namespace mica;
+using namespace ktest;
 
-void ktest::test_notifications() {
+KTEST(notifications, basics) {
     Handle n = static_cast<Handle>(sys::notification_create());
     EXPECT_EQ(sys::notification_wait(n, 0), kErrWouldBlock);
     EXPECT_EQ(sys::notification_signal(n, 1), kOk);

@@ -6,6 +6,7 @@
 #include "mica/process.h"
 
 using namespace mica;
+using namespace ktest;
 
 namespace {
 volatile bool g_stop = false;
@@ -23,7 +24,7 @@ void record(void* id) {
 }
 }  // namespace
 
-void ktest::test_preemption() {
+KTEST(sched, preemption) {
     // Same priority as ours: we only get the CPU back by preemption.
     int64_t spinner = start_thread(spin, nullptr, 16);
     EXPECT(spinner > 0);

@@ -6,6 +6,7 @@
 #include "mica/syscall_numbers.h"
 
 using namespace mica;
+using namespace ktest;
 
 namespace {
 
@@ -16,29 +17,32 @@ T* ptr(uintptr_t a) { return reinterpret_cast<T*>(a); }
 
 Handle make_memory(size_t size = kPageSize) { return static_cast<Handle>(sys::memory_create(size)); }
 
+// What the tests below call with (made once, when ktest starts).
+const Handle self = startup().self_process;
+const Handle resource = startup().resource;
+const Handle memory = make_memory(2 * kPageSize);
+const Handle module = startup().modules[0].memory;  // read-only
+const Handle no_such = 0x7777'0001;
+
 }  // namespace
 
-void ktest::test_syscall_errors() {
-    const Handle self = startup().self_process;
-    const Handle resource = startup().resource;
-    const Handle memory = make_memory(2 * kPageSize);
-    const Handle module = startup().modules[0].memory;  // read-only
-    const Handle no_such = 0x7777'0001;
 
-    // Numbers outside the table.
+KTEST(syscall_errors, numbers) {
     EXPECT_EQ(detail::raw_syscall(kSyscallCount), kErrNoSyscall);
     EXPECT_EQ(detail::raw_syscall(~0ULL), kErrNoSyscall);
     EXPECT_EQ(detail::raw_syscall(0x1'0000'0000ULL), kErrNoSyscall);
+}
 
-    // debug_write
+KTEST(syscall_errors, debug_write) {
     EXPECT_EQ(sys::debug_write(nullptr, 10), kErrBadAddress);
     EXPECT_EQ(sys::debug_write(ptr<char>(kKernelPointer), 10), kErrBadAddress);
     EXPECT_EQ(sys::debug_write(ptr<char>(kUnmapped), 10), kErrBadAddress);
     EXPECT_EQ(sys::debug_write(ptr<char>(kUserTop - 4), 10), kErrBadAddress);  // runs into the kernel half
     EXPECT_EQ(sys::debug_write("x", 5000), kErrInvalidArgument);
     EXPECT_EQ(sys::debug_write("", 0), kOk);
+}
 
-    // Handles: invalid, closed, stale.
+KTEST(syscall_errors, handles) {
     EXPECT_EQ(sys::handle_close(kNoHandle), kErrBadHandle);
     EXPECT_EQ(sys::handle_close(no_such), kErrBadHandle);
     Handle closed = make_memory();
@@ -50,8 +54,10 @@ void ktest::test_syscall_errors() {
     EXPECT_EQ(sys::handle_info(closed, &info), kErrBadHandle);
     EXPECT_EQ(sys::handle_info(reused, &info), kOk);
     sys::handle_close(reused);
+}
 
-    // handle_duplicate / handle_info / handle_grant
+KTEST(syscall_errors, handle_rights) {
+    HandleInfo info{};
     EXPECT_EQ(sys::handle_duplicate(no_such, kRightsSame), kErrBadHandle);
     int64_t weak = sys::handle_duplicate(memory, kRightRead | kRightDuplicate);
     EXPECT(weak > 0);
@@ -72,8 +78,9 @@ void ktest::test_syscall_errors() {
     EXPECT_EQ(sys::handle_grant(self, no_such, kRightsSame), kErrBadHandle);
     sys::handle_close(static_cast<Handle>(weak));
     sys::handle_close(static_cast<Handle>(weaker));
+}
 
-    // memory_create*
+KTEST(syscall_errors, memory_create) {
     EXPECT_EQ(sys::memory_create(0), kErrInvalidArgument);
     EXPECT_EQ(sys::memory_create(1ULL << 40), kErrInvalidArgument);
     EXPECT_EQ(sys::memory_create(~0ULL), kErrInvalidArgument);
@@ -92,8 +99,9 @@ void ktest::test_syscall_errors() {
     EXPECT(dma > 0);
     EXPECT(phys != 0 && phys % kPageSize == 0);
     sys::handle_close(static_cast<Handle>(dma));
+}
 
-    // memory_read / memory_write
+KTEST(syscall_errors, memory_rw) {
     char buffer[64];
     EXPECT_EQ(sys::memory_read(memory, 2 * kPageSize, buffer, 1), kErrOutOfRange);
     EXPECT_EQ(sys::memory_read(memory, ~0ULL, buffer, 2), kErrOutOfRange);
@@ -105,8 +113,9 @@ void ktest::test_syscall_errors() {
     EXPECT_EQ(sys::memory_write(memory, kPageSize - 2, "abcd", 4), kOk);  // across a page boundary
     EXPECT_EQ(sys::memory_read(memory, kPageSize - 2, buffer, 4), kOk);
     EXPECT(buffer[0] == 'a' && buffer[3] == 'd');
+}
 
-    // vm_map / vm_unmap / vm_protect
+KTEST(syscall_errors, vm) {
     const uintptr_t at = 0x0000'3000'0000'0000;
     EXPECT_EQ(sys::vm_map(self, at + 1, memory, 0, kPageSize, kVmRead), kErrAlignment);
     EXPECT_EQ(sys::vm_map(self, at, memory, 1, kPageSize, kVmRead), kErrAlignment);
@@ -130,8 +139,9 @@ void ktest::test_syscall_errors() {
     EXPECT_EQ(sys::vm_protect(self, at, kPageSize, kVmRead), kOk);
     EXPECT_EQ(sys::vm_unmap(self, at, 2 * kPageSize), kOk);
     EXPECT_EQ(sys::vm_unmap(self, at, 2 * kPageSize), kErrNotFound);
+}
 
-    // process_*
+KTEST(syscall_errors, process) {
     EXPECT_EQ(sys::process_create(nullptr, 4, 1 << 20), kErrBadAddress);
     EXPECT_EQ(sys::process_create(ptr<char>(kKernelPointer), 4, 1 << 20), kErrBadAddress);
     EXPECT_EQ(sys::process_create("a-name-far-too-long-for-a-process", 33, 1 << 20), kErrInvalidArgument);
@@ -142,8 +152,9 @@ void ktest::test_syscall_errors() {
     EXPECT_EQ(sys::process_wait(self, 0, nullptr), kErrTimedOut);  // running: a zero timeout polls
     EXPECT_EQ(sys::process_info(self, nullptr), kErrBadAddress);
     EXPECT_EQ(sys::process_info(self, ptr<ProcessInfo>(kKernelPointer)), kErrBadAddress);
+}
 
-    // thread_*
+KTEST(syscall_errors, thread) {
     EXPECT_EQ(sys::thread_create(memory, 0x401000, 0x10000, 0, 1), kErrWrongType);
     EXPECT_EQ(sys::thread_create(self, kKernelPointer, 0x10000, 0, 1), kErrInvalidArgument);
     EXPECT_EQ(sys::thread_create(self, 0x401000, 0x10008, 0, 1), kErrAlignment);
@@ -151,12 +162,11 @@ void ktest::test_syscall_errors() {
     EXPECT_EQ(sys::thread_create(self, 0x401000, 0x10000, 0, 17), kErrAccessDenied);  // above our own
     EXPECT_EQ(sys::thread_start(memory), kErrWrongType);
     EXPECT_EQ(sys::thread_start(startup().self_thread), kErrBadState);  // already running
+}
 
-    // system_*
+KTEST(syscall_errors, system) {
     EXPECT_EQ(sys::system_info(nullptr), kErrBadAddress);
     EXPECT_EQ(sys::system_info(ptr<SystemInfo>(kUnmapped)), kErrBadAddress);
     EXPECT_EQ(sys::system_poweroff(memory, 0), kErrWrongType);
     EXPECT_EQ(sys::system_poweroff(no_such, 0), kErrBadHandle);
-
-    sys::handle_close(memory);
 }
