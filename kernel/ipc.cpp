@@ -5,6 +5,7 @@
 #include "lib/string.h"
 #include "memory.h"
 #include "mica/errors.h"
+#include "panic.h"
 #include "process.h"
 #include "scheduler.h"
 #include "user_ptr.h"
@@ -94,7 +95,8 @@ void ipc_take_payload(const IpcRequest& request, IpcPayload& payload) {
     HandleTable& table = current_process().handles();
     for (uint32_t i = 0; i < b.send_handle_count; ++i) {
         HandleTable::Entry e;
-        table.detach(b.send_handles[i], &e);  // checked by ipc_read_request
+        int64_t detached = table.detach(b.send_handles[i], &e);  // checked by ipc_read_request
+        KASSERT(detached == kOk);
         uint32_t rights = b.send_rights[i] == kRightsSame ? e.rights : b.send_rights[i];
         if (rights != e.rights) {  // fewer rights: the object's handle accounting follows
             e.object->handle_added(rights);
@@ -109,6 +111,7 @@ int64_t ipc_transfer(Thread& sender, Thread& receiver) {
     ThreadIpc& r = receiver.ipc;
     if (p.size > r.recv_capacity) return kErrOutOfRange;
     Process* to = receiver.process();
+    if (!to->alive()) return kErrPeerClosed;  // its table is cleared for good
     if (p.size) {
         if (int64_t e = copy_between(to->address_space().tables(), r.recv_data,
                                      sender.process()->address_space().tables(), p.data, p.size))
@@ -148,15 +151,21 @@ int64_t ipc_complete_receive(Thread& self, uintptr_t user_buffer, int64_t status
     return status;
 }
 
+void ipc_link_reply(Thread& server, Thread& caller) {
+    static uint64_t next_call_id = 1;
+    caller.ref();
+    caller.ipc.state = ThreadIpc::State::awaiting_reply;
+    caller.ipc.reply_from = &server;
+    caller.ipc.call_id = next_call_id++;
+    server.ipc.reply_to = &caller;
+    server.ipc.reply_id = caller.ipc.call_id;
+}
+
 void ipc_abandon_reply(Thread& server) {
     Thread* caller = server.ipc.reply_to;
     if (!caller) return;
     server.ipc.reply_to = nullptr;
-    if (caller->ipc.state == ThreadIpc::State::awaiting_reply && caller->ipc.reply_from == &server) {
-        caller->ipc.state = ThreadIpc::State::none;
-        caller->ipc.reply_from = nullptr;
-        sched_wake(caller, kErrPeerClosed);
-    }
+    if (caller->ipc.awaits_reply(&server, server.ipc.reply_id)) sched_wake(caller, kErrPeerClosed);
     caller->unref();
 }
 

@@ -38,6 +38,8 @@ struct IpcPayload {
 struct ThreadIpc {
     enum class State : uint8_t { none, sending, receiving, awaiting_reply };
     State state = State::none;
+    uint64_t call_id = 0;     // caller side: the call whose reply it awaits
+    uint64_t reply_id = 0;    // server side: the call of reply_to
     MessageRegs msg{};        // outgoing while sending; incoming once delivered
     uint64_t badge = 0;       // of the handle the message came through
     IpcPayload payload;       // outgoing extended part
@@ -48,6 +50,18 @@ struct ThreadIpc {
     mica::Handle recv_handles[mica::kMaxMessageHandles] = {};
     Thread* reply_to = nullptr;    // server side: the caller to answer (holds a reference)
     Thread* reply_from = nullptr;  // caller side: the server thread holding our reply
+
+    // A thread woken by anything waits for no message or reply any more, so
+    // a reply that comes later (its server did not see it go) finds it gone.
+    void stop_waiting() {
+        state = State::none;
+        reply_from = nullptr;
+    }
+    // Whether this (caller) still awaits the reply `server` holds for call
+    // `id`: not if it gave up, was killed, or has made another call since.
+    bool awaits_reply(const Thread* server, uint64_t id) const {
+        return state == State::awaiting_reply && reply_from == server && call_id == id;
+    }
 };
 
 // The parts of an IpcBuffer the kernel acts on, read and checked.
@@ -73,6 +87,11 @@ int64_t ipc_transfer(Thread& sender, Thread& receiver);
 // After a receive completed: copies sizes and handle values to the caller's
 // own IpcBuffer (if it gave one) and the message to its registers.
 int64_t ipc_complete_receive(Thread& self, uintptr_t user_buffer, int64_t status);
+
+// The one place a call becomes a pending reply: `caller` (blocked, or about
+// to block) awaits the answer `server` now holds, as a new call (its id).
+// The general path and the fast path both link and check through these.
+void ipc_link_reply(Thread& server, Thread& caller);
 
 // Answers a pending caller with an error (its server went away or moved on).
 void ipc_abandon_reply(Thread& server);

@@ -13,24 +13,20 @@ bool ipc_fastpath_call(Endpoint& ep, uint64_t badge, int64_t* result) {
     Thread* self = current_thread();
     Thread* receiver = ep.receivers.front();
     // A waiting receiver with no time limit, that would run next anyway.
-    if (unlikely(!g_ipc_fastpath || !receiver || receiver->deadline != kNoDeadline ||
+    if (unlikely(!g_ipc_fastpath || ep.closed() || !receiver || receiver->deadline != kNoDeadline ||
                  receiver->priority < sched_highest_ready() || receiver->priority < self->priority))
         return false;
     ep.receivers.remove(receiver);
     receiver->queue = nullptr;
-    receiver->ipc.state = ThreadIpc::State::none;
+    receiver->ipc.stop_waiting();
     receiver->ipc.msg = self->ipc.msg;
     receiver->ipc.badge = badge;
     receiver->ipc.recv_size = 0;
     receiver->ipc.recv_handle_count = 0;
-    self->ref();
-    receiver->ipc.reply_to = self;
-    self->ipc.reply_from = receiver;
-    self->ipc.state = ThreadIpc::State::awaiting_reply;
+    ipc_link_reply(*receiver, *self);
     self->ipc.recv_capacity = 0;
     *result = sched_handoff(nullptr, receiver);
-    self->ipc.state = ThreadIpc::State::none;
-    self->ipc.reply_from = nullptr;
+    self->ipc.stop_waiting();
     return true;
 }
 
@@ -39,8 +35,8 @@ bool ipc_fastpath_reply_recv(Endpoint& ep, int64_t* result) {
     Thread* caller = self->ipc.reply_to;
     // A caller still waiting for exactly this reply, with no time limit, and
     // nothing else for this server to do once it has replied.
-    if (unlikely(!g_ipc_fastpath || !caller || caller->ipc.state != ThreadIpc::State::awaiting_reply ||
-                 caller->ipc.reply_from != self || caller->deadline != kNoDeadline ||
+    if (unlikely(!g_ipc_fastpath || !caller || !caller->ipc.awaits_reply(self, self->ipc.reply_id) ||
+                 caller->state != Thread::State::blocked || caller->deadline != kNoDeadline ||
                  !ep.senders.empty() || ep.closed() || ep.bound ||
                  caller->priority < sched_highest_ready()))
         return false;
@@ -48,8 +44,7 @@ bool ipc_fastpath_reply_recv(Endpoint& ep, int64_t* result) {
     caller->ipc.badge = 0;
     caller->ipc.recv_size = 0;
     caller->ipc.recv_handle_count = 0;
-    caller->ipc.state = ThreadIpc::State::none;
-    caller->ipc.reply_from = nullptr;
+    caller->ipc.stop_waiting();
     self->ipc.reply_to = nullptr;
     caller->unref();  // still referenced by the scheduler while it exists
     self->ipc.state = ThreadIpc::State::receiving;

@@ -125,6 +125,7 @@ void schedule() {
 }
 
 int64_t sched_handoff(WaitQueue* queue, Thread* next) {
+    KASSERT(next->state == Thread::State::blocked && !next->queue);
     Cpu& cpu = this_cpu();
     Thread* t = cpu.current;
     t->state = Thread::State::blocked;
@@ -170,6 +171,7 @@ int64_t sched_block(WaitQueue* queue, uint64_t deadline) {
 
 bool sched_wake(Thread* t, int64_t result) {
     if (t->state != Thread::State::blocked) return false;
+    t->ipc.stop_waiting();
     if (t->queue) {
         t->queue->remove(t);
         t->queue = nullptr;

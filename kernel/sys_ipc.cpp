@@ -14,13 +14,6 @@ using namespace mica;
 
 namespace {
 
-void link_reply(Thread* server, Thread* caller) {
-    caller->ref();
-    server->ipc.reply_to = caller;
-    caller->ipc.reply_from = server;
-    caller->ipc.state = ThreadIpc::State::awaiting_reply;
-}
-
 void set_receive_area(Thread* self, const IpcRequest& req) {
     self->ipc.recv_data = req.present ? reinterpret_cast<uintptr_t>(req.buffer.recv_data) : 0;
     self->ipc.recv_capacity = req.present ? req.buffer.recv_capacity : 0;
@@ -28,33 +21,31 @@ void set_receive_area(Thread* self, const IpcRequest& req) {
 
 uint64_t timeout_of(const IpcRequest& req) { return req.present ? req.buffer.timeout_ns : kWaitForever; }
 
-// The general path of a call; the message is in self->ipc.msg.
+// The general path of a call; the message is in self->ipc.msg and the
+// payload taken. Handles not delivered are closed, whatever the reason.
 int64_t call(Endpoint& ep, uint64_t badge, const IpcRequest& req) {
     Thread* self = current_thread();
-    if (ep.closed()) return kErrPeerClosed;
-    ipc_take_payload(req, self->ipc.payload);
     self->ipc.badge = badge;
     set_receive_area(self, req);
     uint64_t timeout = timeout_of(req);
     int64_t result;
-    if (Thread* receiver = ep.receivers.front()) {
-        if (int64_t e = ipc_transfer(*self, *receiver)) {
-            self->ipc.payload.drop();
-            return e;
+    if (ep.closed()) {
+        result = kErrPeerClosed;
+    } else if (Thread* receiver = ep.receivers.front()) {
+        result = ipc_transfer(*self, *receiver);
+        if (result == kOk) {
+            ipc_link_reply(*receiver, *self);
+            sched_wake(receiver, kOk);
+            result = sched_block(nullptr, ipc_deadline(timeout));
         }
-        link_reply(receiver, self);
-        sched_wake(receiver, kOk);
-        result = sched_block(nullptr, ipc_deadline(timeout));
     } else if (timeout == 0) {
-        self->ipc.payload.drop();
-        return kErrWouldBlock;
+        result = kErrWouldBlock;
     } else {
         self->ipc.state = ThreadIpc::State::sending;
         result = sched_block(&ep.senders, ipc_deadline(timeout));
     }
-    if (result != kOk) self->ipc.payload.drop();  // not delivered: the handles are closed
-    self->ipc.state = ThreadIpc::State::none;
-    self->ipc.reply_from = nullptr;
+    if (result != kOk) self->ipc.payload.drop();
+    self->ipc.stop_waiting();
     return result;
 }
 
@@ -79,7 +70,7 @@ int64_t receive(Endpoint& ep, const IpcRequest& req) {
         }
         ep.senders.remove(sender);
         sender->queue = nullptr;
-        link_reply(self, sender);
+        ipc_link_reply(*self, *sender);
         return kOk;
     }
     if (ep.closed()) return kErrPeerClosed;
@@ -91,38 +82,39 @@ int64_t receive(Endpoint& ep, const IpcRequest& req) {
     return result;
 }
 
-// Answers `caller` (whose reply `server` received) with the current thread's
-// message. Consumes the reference to `caller`.
-int64_t answer(Thread* caller, Thread* server, const IpcRequest& req) {
+// Answers call `id` of `caller` (held by `server`) with the current thread's
+// message and payload; a payload not delivered is closed. Consumes the
+// reference to `caller`.
+int64_t answer(Thread* caller, Thread* server, uint64_t id) {
     Thread* self = current_thread();
-    if (caller->ipc.state != ThreadIpc::State::awaiting_reply || caller->ipc.reply_from != server) {
-        caller->unref();
-        return kErrPeerClosed;  // the caller gave up (timeout) or is gone
+    int64_t e = kErrPeerClosed;  // the caller gave up (timeout), was killed, or moved on
+    if (caller->ipc.awaits_reply(server, id)) {
+        self->ipc.badge = 0;
+        e = ipc_transfer(*self, *caller);
+        sched_wake(caller, e);
     }
-    ipc_take_payload(req, self->ipc.payload);
-    self->ipc.badge = 0;
-    int64_t e = ipc_transfer(*self, *caller);
-    if (e) self->ipc.payload.drop();
-    caller->ipc.state = ThreadIpc::State::none;
-    caller->ipc.reply_from = nullptr;
-    sched_wake(caller, e);
+    self->ipc.payload.drop();
     caller->unref();
     return e;
 }
 
-int64_t reply(const IpcRequest& req) {
+int64_t reply() {
     Thread* self = current_thread();
     Thread* caller = self->ipc.reply_to;
-    if (!caller) return kErrBadState;
+    if (!caller) {
+        self->ipc.payload.drop();
+        return kErrBadState;
+    }
     self->ipc.reply_to = nullptr;
-    return answer(caller, self, req);
+    return answer(caller, self, self->ipc.reply_id);
 }
 
-// A saved reply: the caller and the thread that received its call.
+// A saved reply: the caller, its call, and the thread that received it.
 class SavedReply final : public KObject {
 public:
     static constexpr ObjectType kType = ObjectType::reply;
-    SavedReply(Thread* caller, Thread* server) : KObject(kType), caller(caller), server(server) {
+    SavedReply(Thread* caller, Thread* server, uint64_t id)
+        : KObject(kType), caller(caller), server(server), id(id) {
         server->ref();
     }
     ~SavedReply() override {
@@ -131,16 +123,13 @@ public:
     }
     // The caller learns its server will not answer.
     void abandon() {
-        if (caller->ipc.state == ThreadIpc::State::awaiting_reply && caller->ipc.reply_from == server) {
-            caller->ipc.state = ThreadIpc::State::none;
-            caller->ipc.reply_from = nullptr;
-            sched_wake(caller, kErrPeerClosed);
-        }
+        if (caller->ipc.awaits_reply(server, id)) sched_wake(caller, kErrPeerClosed);
         caller->unref();
         caller = nullptr;
     }
     Thread* caller;  // holds a reference until used
     Thread* server;  // holds a reference (identity only)
+    uint64_t id;
 };
 
 int64_t get_endpoint(Handle handle, uint32_t rights, Ref<Endpoint>* ep, uint64_t* badge = nullptr) {
@@ -197,6 +186,7 @@ int64_t sys_ipc_call(Handle endpoint, uint64_t label, uint64_t w0, uint64_t w1, 
     if (int64_t e = get_endpoint(endpoint, kRightWrite, &ep, &badge)) return e;
     IpcRequest req;
     if (int64_t e = ipc_read_request(buffer.address(), req)) return e;
+    ipc_take_payload(req, self->ipc.payload);
     return ipc_complete_receive(*self, buffer.address(), call(*ep, badge, req));
 }
 
@@ -212,8 +202,9 @@ int64_t sys_ipc_reply(Handle, uint64_t label, uint64_t w0, uint64_t w1, uint64_t
                       UserPtr<IpcBuffer> buffer) {
     IpcRequest req;
     if (int64_t e = ipc_read_request(buffer.address(), req)) return e;
+    ipc_take_payload(req, current_thread()->ipc.payload);
     current_thread()->ipc.msg = MessageRegs{label, w0, w1, w2};
-    return reply(req);
+    return reply();
 }
 
 int64_t sys_ipc_reply_recv(Handle endpoint, uint64_t label, uint64_t w0, uint64_t w1, uint64_t w2,
@@ -230,7 +221,9 @@ int64_t sys_ipc_reply_recv(Handle endpoint, uint64_t label, uint64_t w0, uint64_
     if (int64_t e = get_endpoint(endpoint, kRightRead, &ep)) return e;
     IpcRequest req;
     if (int64_t e = ipc_read_request(buffer.address(), req)) return e;
-    if (self->ipc.reply_to) reply(req);  // a caller that went away is not the server's error
+    ipc_take_payload(req, self->ipc.payload);
+    if (self->ipc.reply_to) reply();  // a caller that went away is not the server's error
+    else self->ipc.payload.drop();
     IpcRequest receive_only = req;
     receive_only.buffer.send_handle_count = 0;
     return ipc_complete_receive(*self, buffer.address(), receive(*ep, receive_only));
@@ -242,7 +235,7 @@ int64_t sys_ipc_reply_save() {
     if (!self->ipc.reply_to) return kErrBadState;
     Charge charge(p.quota(), sizeof(SavedReply));
     if (!charge) return kErrQuotaExceeded;
-    Ref<SavedReply> saved(new (std::nothrow) SavedReply(self->ipc.reply_to, self));
+    Ref<SavedReply> saved(new (std::nothrow) SavedReply(self->ipc.reply_to, self, self->ipc.reply_id));
     if (!saved) return kErrNoMemory;
     int64_t h = p.handles().add(saved.get(), kRightWrite | kRightTransfer, p.quota());
     if (h < 0) {
@@ -262,12 +255,15 @@ int64_t sys_ipc_reply_to(Handle reply, uint64_t label, uint64_t w0, uint64_t w1,
     if (int64_t e = p.get(reply, kRightWrite, &saved)) return e;
     IpcRequest req;
     if (int64_t e = ipc_read_request(buffer.address(), req)) return e;
+    for (uint32_t i = 0; req.present && i < req.buffer.send_handle_count; ++i)
+        if (req.buffer.send_handles[i] == reply) return kErrInvalidArgument;  // this call uses it up
     if (!saved->caller) return kErrBadState;
+    ipc_take_payload(req, current_thread()->ipc.payload);
     current_thread()->ipc.msg = MessageRegs{label, w0, w1, w2};
     Thread* caller = saved->caller;
     saved->caller = nullptr;
     p.handles().remove(reply);  // one shot
-    return answer(caller, saved->server, req);
+    return answer(caller, saved->server, saved->id);
 }
 
 int64_t sys_notification_create() {
