@@ -2,6 +2,7 @@
 
 #include <new>
 
+#include "lib/checked.h"
 #include "panic.h"
 
 Quota* Quota::create_root(uint64_t limit) {
@@ -9,10 +10,11 @@ Quota* Quota::create_root(uint64_t limit) {
 }
 
 Quota* Quota::create_child(Quota& parent, uint64_t limit) {
-    if (!parent.charge(limit + sizeof(Quota))) return nullptr;
+    uint64_t reserved;
+    if (!checked_add(limit, sizeof(Quota), &reserved) || !parent.charge(reserved)) return nullptr;
     auto* q = new (std::nothrow) Quota(&parent, limit);
     if (!q) {
-        parent.release(limit + sizeof(Quota));
+        parent.release(reserved);
         return nullptr;
     }
     parent.ref();

@@ -5,6 +5,7 @@
 // or the PCI server that hands out devices, holds exactly its ranges.
 #pragma once
 
+#include "lib/checked.h"
 #include "object.h"
 
 class Resource final : public KObject {
@@ -18,7 +19,7 @@ public:
         if (kind == mica::kResourceRoot) return true;
         if (kind != wanted) return false;
         if (wanted == mica::kResourceDma) return true;
-        return first >= base && count <= size && first - base <= size - count;
+        return first >= base && range_within(first - base, count, size);
     }
 
     const mica::ResourceKind kind;

@@ -5,6 +5,7 @@
 
 #include "arch.h"
 #include "device.h"
+#include "lib/checked.h"
 #include "process.h"
 #include "resource.h"
 #include "syscalls.h"
@@ -17,7 +18,7 @@ int64_t sys_resource_create(Handle parent, uint32_t kind, uint64_t base, uint64_
     if (int64_t e = self.get(parent, kRightManage, &r)) return e;
     if (kind < kResourceMmio || kind > kResourceDma) return kErrInvalidArgument;
     if (kind == kResourceDma) base = size = 0;
-    else if (size == 0 || base + size < base) return kErrInvalidArgument;
+    else if (uint64_t end; size == 0 || !checked_add(base, size, &end)) return kErrInvalidArgument;
     if (!r->allows(static_cast<ResourceKind>(kind), base, size)) return kErrAccessDenied;
     return self.create_object<Resource>(kRightManage | kRightDuplicate | kRightTransfer,
                                         static_cast<ResourceKind>(kind), base, size);

@@ -7,11 +7,10 @@
 #include <stdint.h>
 
 #include "arch.h"
+#include "lib/checked.h"
 #include "mica/errors.h"
 
-inline bool user_range_ok(uintptr_t address, size_t length) {
-    return address < arch::kUserTop && length <= arch::kUserTop - address;
-}
+inline bool user_range_ok(uintptr_t address, size_t length) { return range_within(address, length, arch::kUserTop); }
 
 inline int64_t copy_from_user(void* dst, uintptr_t src, size_t length) {
     if (!user_range_ok(src, length)) return mica::kErrBadAddress;
