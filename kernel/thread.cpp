@@ -46,11 +46,12 @@ int64_t Thread::create_user(Process& process, uintptr_t entry, uintptr_t user_st
     if (!charge) return kErrQuotaExceeded;
     auto* t = new (std::nothrow) Thread(process.name(), priority);
     if (!t) return kErrNoMemory;
-    t->stack_phys_ = allocate_stack();
-    if (t->stack_phys_ == FrameAllocator::kNone) {
+    uint64_t stack = allocate_stack();
+    if (stack == FrameAllocator::kNone) {
         delete t;
         return kErrNoMemory;
     }
+    t->stack_phys_ = stack;
     charge.commit();
     t->process_ = &process;
     process.ref();
