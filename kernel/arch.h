@@ -151,8 +151,9 @@ void timer_tick();
 void irq_fired(unsigned irq);  // a routed legacy interrupt arrived (and is now masked)
 int64_t syscall_dispatch(uint64_t number, const uint64_t* args);
 // A user thread caused CPU exception `vector` (for a page fault, `address`
-// is the faulting address). Returns only if the thread may continue.
-void user_exception(unsigned vector, uint64_t error, uintptr_t address, uintptr_t pc);
+// is the faulting address). True if its fault handler repaired it and it may
+// continue; false if its process was ended.
+bool user_exception(unsigned vector, uint64_t error, uintptr_t address, uintptr_t pc);
 // The last step before any return to user mode: reschedules if asked, and
 // never returns if the thread has been killed.
 void before_user_return();

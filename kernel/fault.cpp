@@ -12,20 +12,20 @@
 #include "process.h"
 #include "scheduler.h"
 
-void user_exception(unsigned vector, uint64_t error, uintptr_t address, uintptr_t pc) {
+bool user_exception(unsigned vector, uint64_t error, uintptr_t address, uintptr_t pc) {
     Thread* t = current_thread();
     Process* p = t->process();
     uint64_t badge = 0;
     if (Ref<Endpoint> handler{p->fault_handler(&badge)}) {
         MessageRegs msg{mica::kFaultLabel, vector | (error << 32), address, pc};
-        if (ipc_kernel_call(*handler, badge, msg) == mica::kOk && msg.label == 0) return;
-        if (!p->alive()) return;  // killed while its fault was being handled
+        if (ipc_kernel_call(*handler, badge, msg) == mica::kOk && msg.label == 0) return true;
+        if (!p->alive()) return false;  // killed while its fault was being handled
         log_warn("process %lu (%s): exception %u at pc %#lx, address %#lx: fault handler ended it",
                  p->pid(), p->name(), vector, pc, address);
-        p->terminate(mica::kExitFaultBase - static_cast<int64_t>(vector));
-        return;
+    } else {
+        log_warn("process %lu (%s): exception %u (error %#lx) at pc %#lx, address %#lx: killed",
+                 p->pid(), p->name(), vector, error, pc, address);
     }
-    log_warn("process %lu (%s): exception %u (error %#lx) at pc %#lx, address %#lx: killed",
-             p->pid(), p->name(), vector, error, pc, address);
     p->terminate(mica::kExitFaultBase - static_cast<int64_t>(vector));
+    return false;
 }

@@ -56,9 +56,13 @@ void arch::init_cpu(Cpu& cpu) {
     x86::wrmsr(kMsrStar, (static_cast<uint64_t>(x86::kKernelData) << 48) |
                              (static_cast<uint64_t>(x86::kKernelCode) << 32));
     x86::wrmsr(kMsrLstar, reinterpret_cast<uint64_t>(syscall_entry));
-    // Cleared on entry: IF (the kernel runs with interrupts off), TF, DF, AC
-    // (user space must not be able to switch SMAP off for the kernel).
-    x86::wrmsr(kMsrFmask, kRflagsIf | (1 << 8) | (1 << 10) | (1 << 18));
+    // Cleared on entry, so that no flag ring 3 can set (popfq) reaches the
+    // kernel: IF (the kernel runs with interrupts off), TF (no single step
+    // in the kernel), DF (string copies go forward), NT (an iretq with NT set
+    // is a #GP, and the switch does not save RFLAGS), AC (SMAP stays on).
+    // IOPL and IF cannot be changed from ring 3 at all. Exceptions and
+    // interrupts clear TF and NT themselves; trap_entry.S clears DF and AC.
+    x86::wrmsr(kMsrFmask, kRflagsIf | (1 << 8) | (1 << 10) | (1 << 14) | (1 << 18));
 
     uint64_t cr0 = x86::read_cr0();
     cr0 = (cr0 & ~(1ULL << 2)) | (1 << 1);  // EM off, MP on

@@ -87,5 +87,10 @@ extern "C" void trap_dispatch(x86::TrapFrame* frame) {
 extern "C" void syscall_handler(x86::TrapFrame* frame) {
     const uint64_t args[6] = {frame->rdi, frame->rsi, frame->rdx, frame->r10, frame->r8, frame->r9};
     frame->rax = static_cast<uint64_t>(syscall_dispatch(frame->rax, args));
+    // A return address SYSRET cannot take (only a syscall in the last bytes
+    // of user space could make one, and that page is never mapped): the
+    // program faults, as a jump there would.
+    while (static_cast<uint64_t>(static_cast<int64_t>(frame->rip << 16) >> 16) != frame->rip)
+        if (!user_exception(13, 0, 0, frame->rip)) break;  // ended: it never returns to user mode
     before_user_return();
 }

@@ -77,7 +77,8 @@ trap_common:
         jz      1f
         swapgs
 1:      SAVE_REGS
-        cld
+        cld                             /* DF and AC survive an interrupt from ring 3 */
+        clac
         mov     %rsp, %rdi
         call    trap_dispatch
 
@@ -113,20 +114,13 @@ syscall_entry:
         call    syscall_handler
         RESTORE_REGS
         addq    $16, %rsp
-        /* SYSRET needs a canonical RIP or it faults in ring 0: take IRET otherwise. */
-        movq    (%rsp), %rcx
-        shlq    $16, %rcx
-        sarq    $16, %rcx
-        cmpq    (%rsp), %rcx
-        jne     3f
+        /* RIP is canonical here (syscall_handler sees to it): SYSRET would fault in ring 0 otherwise. */
         popq    %rcx                    /* RIP */
         addq    $8, %rsp                /* CS */
         popq    %r11                    /* RFLAGS */
         popq    %rsp                    /* user RSP; SS is implied by SYSRET */
         swapgs
         sysretq
-3:      swapgs
-        iretq
 
         .section .rodata
         .balign 8
