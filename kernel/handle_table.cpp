@@ -65,14 +65,16 @@ int64_t HandleTable::add(KObject* object, uint32_t rights, Quota& quota, uint64_
 
 int64_t HandleTable::attach(const Entry& moved, Quota& quota) { return place(moved, quota); }
 
+// A slot whose generation is used up retires for good instead of wrapping:
+// its next value would name a new object with an old handle's value.
 void HandleTable::release_slot(uint32_t index) {
     Entry& e = entries_[index];
     e.object = nullptr;
-    e.rights = free_head_;
-    e.generation = static_cast<uint16_t>((e.generation + 1) & kGenerationMask);
-    if (e.generation == 0) e.generation = 1;
-    free_head_ = index;
     --count_;
+    if (e.generation == kGenerationMask) return;
+    ++e.generation;
+    e.rights = free_head_;
+    free_head_ = index;
 }
 
 int64_t HandleTable::detach(Handle handle, Entry* out) {

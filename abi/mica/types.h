@@ -8,7 +8,8 @@ namespace mica {
 
 // A handle names a kernel object in one process's handle table. The low 16
 // bits index the table, the next 15 carry a generation, so a closed handle's
-// value does not name the next object put in its slot. 0 is never a handle.
+// value never names a later object: a slot whose generations are used up
+// (32,767 handles) is retired, not reused. 0 is never a handle.
 using Handle = uint32_t;
 constexpr Handle kNoHandle = 0;
 
