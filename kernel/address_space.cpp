@@ -2,6 +2,7 @@
 
 #include <new>
 
+#include "lib/checked.h"
 #include "memory.h"
 #include "mica/errors.h"
 #include "mica/types.h"
@@ -23,6 +24,12 @@ unsigned arch_flags(uint32_t perms, bool device) {
 bool valid_perms(uint32_t perms) {
     if (perms == 0 || (perms & ~(kVmRead | kVmWrite | kVmExec))) return false;
     return !((perms & kVmWrite) && (perms & kVmExec));  // W^X
+}
+
+// Keeps a memory object's count of writable and executable mappings.
+void count(const Mapping& m, int delta) {
+    if (m.perms & kVmWrite) m.memory->writable_mappings += delta;
+    if (m.perms & kVmExec) m.memory->executable_mappings += delta;
 }
 }  // namespace
 
@@ -67,8 +74,7 @@ void AddressSpace::destroy() {
 int64_t AddressSpace::check_range(uintptr_t base, size_t size) const {
     if (!alive()) return kErrBadState;
     if (base % kPage || size % kPage) return kErrAlignment;
-    if (size == 0 || base < kLowest || base > kUserTop || size > kUserTop - base)
-        return kErrInvalidArgument;
+    if (size == 0 || base < kLowest || !range_within(base, size, kHighest)) return kErrInvalidArgument;
     return kOk;
 }
 
@@ -77,6 +83,7 @@ void AddressSpace::remove_pages(uintptr_t base, size_t size) {
 }
 
 void AddressSpace::free_mapping(Mapping* m) {
+    count(*m, -1);
     mappings_.remove(m);
     delete m;
     frames_.quota->release(sizeof(Mapping));
@@ -88,10 +95,12 @@ int64_t AddressSpace::map(uintptr_t base, Ref<MemoryObject> memory, size_t offse
     if (offset % kPage) return kErrAlignment;
     if (!valid_perms(perms)) return kErrInvalidArgument;
     if ((perms & max_perms) != perms) return kErrAccessDenied;
-    if (offset > memory->size() || size > memory->size() - offset) return kErrOutOfRange;
+    if (!range_within(offset, size, memory->size())) return kErrOutOfRange;
     Mapping* after = mappings_.front();  // first mapping above the new one
     for (; after && after->base < base + size; after = mappings_.next(after))
         if (after->base + after->size > base) return kErrAlreadyExists;
+    if (((perms & kVmExec) && memory->writable_mappings) || ((perms & kVmWrite) && memory->executable_mappings))
+        return kErrBadState;  // W^X across all the object's mappings
 
     Charge charge(*frames_.quota, sizeof(Mapping));
     if (!charge) return kErrQuotaExceeded;
@@ -107,6 +116,7 @@ int64_t AddressSpace::map(uintptr_t base, Ref<MemoryObject> memory, size_t offse
     }
     charge.commit();
     mappings_.insert_before(after, m);
+    count(*m, +1);
     return kOk;
 }
 
@@ -123,6 +133,7 @@ int64_t AddressSpace::split_at(uintptr_t address) {
         charge.commit();
         m->size = left;
         mappings_.insert_before(mappings_.next(m), right);
+        count(*right, +1);
         return kOk;
     }
     return kOk;
@@ -147,6 +158,25 @@ int64_t AddressSpace::unmap(uintptr_t base, size_t size) {
     return kOk;
 }
 
+// Whether giving `perms` to every mapping inside [base, end) (split at both
+// ends) leaves each object they map writable or executable, never both:
+// its mappings outside the range must not conflict with `perms`.
+bool AddressSpace::wx_allows(uintptr_t base, uintptr_t end, uint32_t perms) const {
+    auto inside = [&](const Mapping* m) { return m->base >= base && m->base + m->size <= end; };
+    for (Mapping* m = mappings_.front(); m; m = mappings_.next(m)) {
+        if (!inside(m)) continue;
+        uint32_t writable = 0, executable = 0;  // the object's mappings inside the range
+        for (Mapping* n = mappings_.front(); n; n = mappings_.next(n)) {
+            if (!inside(n) || n->memory.get() != m->memory.get()) continue;
+            writable += (n->perms & kVmWrite) != 0;
+            executable += (n->perms & kVmExec) != 0;
+        }
+        if ((perms & kVmExec) && m->memory->writable_mappings > writable) return false;
+        if ((perms & kVmWrite) && m->memory->executable_mappings > executable) return false;
+    }
+    return true;
+}
+
 int64_t AddressSpace::protect(uintptr_t base, size_t size, uint32_t perms) {
     if (int64_t e = check_range(base, size)) return e;
     if (!valid_perms(perms)) return kErrInvalidArgument;
@@ -161,9 +191,12 @@ int64_t AddressSpace::protect(uintptr_t base, size_t size, uint32_t perms) {
     if (covered < base + size) return kErrNotFound;
     if (int64_t e = split_at(base)) return e;
     if (int64_t e = split_at(base + size)) return e;
+    if (!wx_allows(base, base + size, perms)) return kErrBadState;
     for (Mapping* m = mappings_.front(); m; m = mappings_.next(m)) {
         if (m->base >= base && m->base + m->size <= base + size) {
+            count(*m, -1);
             m->perms = perms;
+            count(*m, +1);
             unsigned flags = arch_flags(perms, m->memory->device());
             for (size_t off = 0; off < m->size; off += kPage)
                 if (!tables_.protect(m->base + off, flags)) panic("address space: tables out of step");

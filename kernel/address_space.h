@@ -25,6 +25,9 @@ struct Mapping {
 class AddressSpace {
 public:
     static constexpr uintptr_t kLowest = 0x10000;  // nothing maps below: null stays a fault
+    // Nothing maps in the top page of user space either: a system call in its
+    // last bytes would return to a non-canonical address (Linux keeps it free too).
+    static constexpr uintptr_t kHighest = mica::kUserTop - arch::kPageSize;
 
     AddressSpace() = default;
     AddressSpace(const AddressSpace&) = delete;
@@ -52,6 +55,7 @@ private:
     };
 
     int64_t check_range(uintptr_t base, size_t size) const;
+    bool wx_allows(uintptr_t base, uintptr_t end, uint32_t perms) const;
     int64_t split_at(uintptr_t address);
     void remove_pages(uintptr_t base, size_t size);
     void free_mapping(Mapping* m);

@@ -40,6 +40,10 @@ public:
     // Kernel-side copy into the object (the kernel's own loader).
     void write(size_t offset, const void* src, size_t length);
 
+    // Its mappings in every address space, by what they allow (kept by
+    // AddressSpace): an object is never writable and executable at once.
+    uint32_t writable_mappings = 0, executable_mappings = 0;
+
 private:
     MemoryObject(Kind kind, size_t pages, Quota& quota);
 

@@ -1,5 +1,6 @@
 // Memory system calls: memory objects (anonymous, contiguous, physical) and
 // mapping them into address spaces.
+#include "lib/checked.h"
 #include "memory.h"
 #include "memory_object.h"
 #include "process.h"
@@ -9,9 +10,14 @@
 using namespace mica;
 
 namespace {
-constexpr uint32_t kMemoryRights = kRightRead | kRightWrite | kRightMap | kRightTransfer | kRightDuplicate;
+// Device registers and DMA buffers are never executable; anonymous memory may
+// be, through a mapping that needs kRightExecute (W^X holds per object).
+constexpr uint32_t kDeviceMemoryRights = kRightRead | kRightWrite | kRightMap | kRightTransfer | kRightDuplicate;
+constexpr uint32_t kMemoryRights = kDeviceMemoryRights | kRightExecute;
 
-int64_t give(Process& self, Ref<MemoryObject>& m) { return self.handles().add(m.get(), kMemoryRights, self.quota()); }
+int64_t give(Process& self, Ref<MemoryObject>& m, uint32_t rights = kDeviceMemoryRights) {
+    return self.handles().add(m.get(), rights, self.quota());
+}
 
 // Memory the kernel reaches through the direct map (not device registers).
 bool kernel_can_copy(const MemoryObject& m) { return !m.device(); }
@@ -21,7 +27,7 @@ int64_t sys_memory_create(size_t size) {
     Process& self = current_process();
     Ref<MemoryObject> m;
     if (int64_t e = MemoryObject::create_anonymous(size, self.quota(), &m)) return e;
-    return give(self, m);
+    return give(self, m, kMemoryRights);
 }
 
 int64_t sys_memory_create_physical(Handle resource, uint64_t phys, size_t size) {
@@ -29,7 +35,8 @@ int64_t sys_memory_create_physical(Handle resource, uint64_t phys, size_t size) 
     Ref<Resource> r;
     if (int64_t e = self.get(resource, kRightManage, &r)) return e;
     if (phys % kPageSize || size % kPageSize) return kErrAlignment;
-    if (size == 0 || size > MemoryObject::kMaxBytes || phys + size < phys) return kErrInvalidArgument;
+    uint64_t end;
+    if (size == 0 || size > MemoryObject::kMaxBytes || !checked_add(phys, size, &end)) return kErrInvalidArgument;
     if (!r->allows(kResourceMmio, phys, size)) return kErrAccessDenied;
     // Device memory only, and never the interrupt controllers the kernel drives.
     if (range_overlaps_ram(phys, size) || arch::is_kernel_device(phys, size)) return kErrAccessDenied;
@@ -53,7 +60,7 @@ int64_t sys_memory_read(Handle memory, size_t offset, UserPtr<void> buffer, size
     Ref<MemoryObject> m;
     if (int64_t e = current_process().get(memory, kRightRead, &m)) return e;
     if (!kernel_can_copy(*m)) return kErrBadState;
-    if (offset > m->size() || length > m->size() - offset) return kErrOutOfRange;
+    if (!range_within(offset, length, m->size())) return kErrOutOfRange;
     if (!user_range_ok(buffer.address(), length)) return kErrBadAddress;
     return m->read_to_user(offset, buffer.address(), length);
 }
@@ -61,8 +68,8 @@ int64_t sys_memory_read(Handle memory, size_t offset, UserPtr<void> buffer, size
 int64_t sys_memory_write(Handle memory, size_t offset, UserPtr<const void> buffer, size_t length) {
     Ref<MemoryObject> m;
     if (int64_t e = current_process().get(memory, kRightWrite, &m)) return e;
-    if (!kernel_can_copy(*m)) return kErrBadState;
-    if (offset > m->size() || length > m->size() - offset) return kErrOutOfRange;
+    if (!kernel_can_copy(*m) || m->executable_mappings) return kErrBadState;  // W^X
+    if (!range_within(offset, length, m->size())) return kErrOutOfRange;
     if (!user_range_ok(buffer.address(), length)) return kErrBadAddress;
     return m->write_from_user(offset, buffer.address(), length);
 }
@@ -76,8 +83,9 @@ int64_t sys_vm_map(Handle process, uintptr_t address, Handle memory, size_t offs
     uint32_t rights = 0;
     if (int64_t e = self.get(memory, kRightMap, &m, &rights)) return e;
     uint32_t max_perms = 0;
-    if (rights & kRightRead) max_perms |= kVmRead | kVmExec;
+    if (rights & kRightRead) max_perms |= kVmRead;
     if (rights & kRightWrite) max_perms |= kVmWrite;
+    if (rights & kRightExecute) max_perms |= kVmExec;
     return target->address_space().map(address, m, offset, size, perms, max_perms);
 }
 

@@ -23,7 +23,8 @@ enum Rights : uint32_t {
     kRightSignal = 1 << 5,
     kRightWait = 1 << 6,       // wait for the object (e.g. a process's exit)
     kRightManage = 1 << 7,     // start, kill, create threads in; privileged creation
-    kRightsAll = 0xff,
+    kRightExecute = 1 << 8,    // map a memory object executable
+    kRightsAll = 0x1ff,
     kRightsSame = 0x8000'0000,  // handle_duplicate: keep the rights the handle has
 };
 
