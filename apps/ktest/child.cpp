@@ -3,6 +3,7 @@
 // must turn into the end of this process alone.
 #include "mica/process.h"
 #include "mica/runtime.h"
+#include "mica/syscall_numbers.h"
 #include "string.h"
 
 using namespace mica;
@@ -114,6 +115,73 @@ int exhaust() {
     return bad;
 }
 
+void spin_forever(void*) {
+    for (;;) {
+    }
+}
+
+// Flags a program can set in ring 3 (popfq), set around a system call in one
+// asm block (compiled code assumes DF clear). Returns the call's result.
+int64_t syscall_with_flags(uint64_t flags, uint64_t number, uint64_t arg) {
+    int64_t result;
+    asm volatile(
+        "pushfq; orq %[flags], (%%rsp); popfq\n"
+        "syscall\n"
+        "pushfq; andq %[clear], (%%rsp); popfq"
+        : "=a"(result)
+        : "a"(number), "D"(arg), [flags] "r"(flags), [clear] "r"(~flags)
+        : "rcx", "r11", "memory", "cc");
+    return result;
+}
+
+constexpr uint64_t kFlagTrap = 1 << 8, kFlagDirection = 1 << 10, kFlagNested = 1 << 14,
+                   kFlagAlignment = 1 << 18;
+
+// NT set across a yield that switches to a thread returning through iretq.
+int rflags_nt() {
+    start_thread(spin_forever, nullptr, 16);
+    for (int i = 0; i < 50; ++i) {
+        if (syscall_with_flags(kFlagNested, kSysThreadYield, 0) != kOk) return 1;
+        sys::thread_sleep(1'000'000);  // let the spinner be preempted by the timer again
+    }
+    return 0;
+}
+
+// DF and AC set: the kernel's copies still go forward and SMAP stays on.
+int rflags_ac_df() {
+    SystemInfo plain{}, flagged{};
+    start_thread(spin_forever, nullptr, 16);
+    for (int i = 0; i < 50; ++i) {
+        if (sys::system_info(&plain) != kOk) return 1;
+        if (syscall_with_flags(kFlagDirection | kFlagAlignment, kSysSystemInfo, reinterpret_cast<uint64_t>(&flagged)) != kOk)
+            return 2;
+        if (flagged.total_frames != plain.total_frames || flagged.tsc_hz != plain.tsc_hz) return 3;
+        syscall_with_flags(kFlagDirection | kFlagAlignment, kSysThreadYield, 0);
+    }
+    return 0;
+}
+
+int quota_overflow() {
+    const uint64_t huge[] = {~0ULL, ~0ULL - 15, ~0ULL - 4095, 1ULL << 63, 1ULL << 62, 8ULL << 20};
+    for (uint64_t q : huge)
+        if (sys::process_create("big", 3, q) != kErrQuotaExceeded) return 1;
+    return 0;
+}
+
+// A syscall as the very last instruction below the top page of user space.
+int syscall_below_top() {
+    constexpr uintptr_t kPage = kUserTop - 2 * kPageSize;
+    static uint8_t code[kPageSize];
+    for (auto& b : code) b = 0x90;  // nop
+    const uint8_t tail[] = {0xb8, static_cast<uint8_t>(kSysThreadYield), 0, 0, 0, 0x0f, 0x05};  // mov $n, %eax; syscall
+    memcpy(code + kPageSize - sizeof tail, tail, sizeof tail);
+    Handle m = static_cast<Handle>(sys::memory_create(kPageSize));
+    if (sys::memory_write(m, 0, code, kPageSize) != kOk) return 1;
+    if (sys::vm_map(startup().self_process, kPage, m, 0, kPageSize, kVmRead | kVmExec) != kOk) return 2;
+    reinterpret_cast<void (*)()>(kPage + kPageSize - sizeof tail)();
+    return 3;  // never: the return lands in the unmapped top page
+}
+
 }  // namespace
 
 int main() {
@@ -193,6 +261,11 @@ int main() {
         return 0;  // they go when we do
     }
     if (is(mode, "exhaust")) return exhaust();
+    if (is(mode, "rflags_nt")) return rflags_nt();
+    if (is(mode, "rflags_ac_df")) return rflags_ac_df();
+    if (is(mode, "rflags_tf")) return static_cast<int>(syscall_with_flags(kFlagTrap, kSysThreadYield, 0));
+    if (is(mode, "quota_overflow")) return quota_overflow();
+    if (is(mode, "syscall_below_top")) return syscall_below_top();
     if (is(mode, "spin")) for (;;) {
         }
     if (is(mode, "sleep")) sys::thread_sleep(~0ULL);

@@ -39,7 +39,8 @@ struct Usage {
     uint64_t free_frames, heap_bytes;
 };
 Usage usage();
-// EXPECTs that frames and heap are back to `before` (after a settling yield).
+// EXPECTs that frames and heap are back to `before` (after a settling sleep,
+// in which threads that are ending, at any priority, finish).
 void expect_no_leak(const Usage& before, const char* file, int line);
 
 }  // namespace ktest

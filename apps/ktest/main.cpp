@@ -59,8 +59,8 @@ Usage usage() {
 }
 
 void expect_no_leak(const Usage& before, const char* file, int line) {
-    // Threads that ended are reaped when the next switch runs.
-    for (int i = 0; i < 4; ++i) mica::sys::thread_yield();
+    // Threads that ended (at any priority) are reaped when the next switch runs.
+    mica::sys::thread_sleep(20'000'000);
     Usage after = usage();
     if (after.free_frames != before.free_frames)
         fail(file, line, "free frames back to where they were", static_cast<int64_t>(after.free_frames),
