@@ -1,5 +1,6 @@
 #include "cmdline.h"
 
+#include "fail_alloc.h"
 #include "ipc.h"
 #include "klog.h"
 #include "lib/string.h"
@@ -47,12 +48,34 @@ void apply_fastpath(const CmdlineWord& w, KernelOptions&) {
     else log_warn("cmdline: ipc.fastpath wants on or off; ignored");
 }
 
+// fail.alloc=SITE:N, SITE in hex (0x optional), N in decimal.
+void apply_fail_alloc(const CmdlineWord& w, KernelOptions&) {
+    uint64_t site = 0, nth = 0;
+    size_t i = 0, n = w.value ? w.value_length : 0;
+    if (n > 2 && w.value[0] == '0' && w.value[1] == 'x') i = 2;
+    for (; i < n && w.value[i] != ':'; ++i) {
+        char c = w.value[i];
+        int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (digit < 0) break;
+        site = site * 16 + static_cast<uint64_t>(digit);
+    }
+    for (size_t j = i + 1; i < n && j < n && w.value[j] >= '0' && w.value[j] <= '9'; ++j)
+        nth = nth * 10 + static_cast<uint64_t>(w.value[j] - '0');
+    if (i >= n || w.value[i] != ':' || nth == 0) {
+        log_warn("cmdline: fail.alloc wants SITE:N (a hex return address, a count from 1); ignored");
+        return;
+    }
+    fail_alloc_arm(site, nth);
+    log_info("fail.alloc: allocation %lu from %#lx will fail", nth, site);
+}
+
 struct Option {
     const char* key;
     void (*apply)(const CmdlineWord&, KernelOptions&);
 };
 
 constexpr Option kOptions[] = {
+    {"fail.alloc", apply_fail_alloc},
     {"init", apply_init},
     {"ipc.fastpath", apply_fastpath},
     {"loglevel", apply_loglevel},

@@ -4,6 +4,7 @@
 // destructors are never registered to run.
 #include <new>
 
+#include "fail_alloc.h"
 #include "heap_instance.h"
 #include "panic.h"
 
@@ -27,8 +28,12 @@ const nothrow_t nothrow{};
 
 // Kernel code allocates with `new (std::nothrow)` and handles null; a plain
 // `new` that cannot be satisfied is a kernel bug.
-void* operator new(size_t size, const std::nothrow_t&) noexcept { return kernel_heap_allocate(size); }
-void* operator new[](size_t size, const std::nothrow_t&) noexcept { return kernel_heap_allocate(size); }
+void* operator new(size_t size, const std::nothrow_t&) noexcept {
+    return fail_alloc_now(ALLOC_SITE) ? nullptr : kernel_heap_allocate(size);
+}
+void* operator new[](size_t size, const std::nothrow_t&) noexcept {
+    return fail_alloc_now(ALLOC_SITE) ? nullptr : kernel_heap_allocate(size);
+}
 
 void* operator new(size_t size) {
     void* p = kernel_heap_allocate(size);

@@ -1,5 +1,6 @@
 #include "memory.h"
 
+#include "fail_alloc.h"
 #include "klog.h"
 #include "lib/string.h"
 #include "panic.h"
@@ -81,10 +82,15 @@ void memory_init(const BootInfo& info) {
              g_frames.free_frames() >> 8, frame_count, g_top);
 }
 
-uint64_t allocate_zeroed_frame() {
+[[gnu::noinline]] uint64_t allocate_zeroed_frame() {
+    if (fail_alloc_now(ALLOC_SITE)) return FrameAllocator::kNone;
     uint64_t phys = g_frames.allocate();
     if (phys != FrameAllocator::kNone) memset(phys_to_virt(phys), 0, arch::kPageSize);
     return phys;
+}
+
+[[gnu::noinline]] uint64_t allocate_frames(size_t count) {
+    return fail_alloc_now(ALLOC_SITE) ? FrameAllocator::kNone : g_frames.allocate_contiguous(count);
 }
 
 namespace {

@@ -31,8 +31,11 @@ bool range_overlaps_ram(uint64_t phys, uint64_t size);
 // The highest physical address of usable RAM, rounded up to a page.
 uint64_t memory_top();
 
-// A zeroed frame, or FrameAllocator::kNone.
+// The kernel's frame allocations (all but the heap's own growth), each one a
+// site for fail.alloc: a zeroed frame, or `count` contiguous frames, or
+// FrameAllocator::kNone.
 uint64_t allocate_zeroed_frame();
+uint64_t allocate_frames(size_t count);
 
 // Page-table frames for the kernel's own tables (not charged to anyone).
 arch::TableFrames& kernel_table_frames();

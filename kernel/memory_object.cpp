@@ -67,7 +67,7 @@ int64_t MemoryObject::create_contiguous(size_t size, Quota& quota, Ref<MemoryObj
     if (!charge) return kErrQuotaExceeded;
     Ref<MemoryObject> m(new (std::nothrow) MemoryObject(Kind::contiguous, pages, quota));
     if (!m) return kErrNoMemory;
-    uint64_t base = frames().allocate_contiguous(pages);
+    uint64_t base = allocate_frames(pages);
     if (base == FrameAllocator::kNone) return kErrNoMemory;
     memset(phys_to_virt(base), 0, pages * kPage);
     m->base_ = base;

@@ -16,7 +16,7 @@ constexpr size_t kStackBytes = Thread::kStackPages * arch::kPageSize;
 
 size_t charge_bytes() { return sizeof(Thread) + kStackBytes; }
 
-uint64_t allocate_stack() { return frames().allocate_contiguous(Thread::kStackPages); }
+uint64_t allocate_stack() { return allocate_frames(Thread::kStackPages); }
 }  // namespace
 
 Thread::Thread(const char* name, int priority)
