@@ -7,6 +7,7 @@
 #include "init_process.h"
 #include "memory.h"
 #include "scheduler.h"
+#include "shutdown.h"
 #include "panic.h"
 #include "arch.h"
 
@@ -77,6 +78,7 @@ void kernel_main(const BootInfo& info) {
     scheduler_init();
     arch::timer_init(kTickHz);
     UserImage init;
+    shutdown_baseline();
     if (!start_init_process(info, options.init, &init)) arch::poweroff(false);
     if (options.test_fault != KernelOptions::TestFault::none) run_test_fault(options.test_fault, init);
     idle_loop();

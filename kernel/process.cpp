@@ -6,6 +6,7 @@
 #include "lib/string.h"
 #include "panic.h"
 #include "scheduler.h"
+#include "shutdown.h"
 
 using namespace mica;
 
@@ -124,10 +125,7 @@ void Process::finish() {
     sched_wake_all(exit_waiters_, kOk);
     log_debug("process %lu (%s) ended with status %ld", pid_, name_, exit_status_);
     g_all.remove(this);
-    if (pid_ == 1) {
-        log_info("init exited with status %ld; powering off", exit_status_);
-        arch::poweroff(exit_status_ == 0);
-    }
+    if (pid_ == 1) shutdown_begin(exit_status_);
     unref();  // the list's reference (callers hold their own while this runs)
 }
 

@@ -6,6 +6,7 @@
 #include "mica/errors.h"
 #include "panic.h"
 #include "process.h"
+#include "shutdown.h"
 
 using namespace mica;
 
@@ -231,6 +232,7 @@ void idle_loop() {
     for (;;) {
         schedule();
         if (!this_cpu().need_resched && !g_ready_bits) {
+            shutdown_poll();
             uint64_t start = arch::counter();
             arch::wait_for_interrupt();
             g_idle_ticks += arch::counter() - start;
