@@ -266,6 +266,7 @@ int main() {
     if (is(mode, "rflags_tf")) return static_cast<int>(syscall_with_flags(kFlagTrap, kSysThreadYield, 0));
     if (is(mode, "quota_overflow")) return quota_overflow();
     if (is(mode, "syscall_below_top")) return syscall_below_top();
+    if (is(mode, "ldt_selector")) asm volatile("mov %0, %%ds" ::"r"(0x2fu));  // index 5 of the LDT, RPL 3
     if (is(mode, "spin")) for (;;) {
         }
     if (is(mode, "sleep")) sys::thread_sleep(~0ULL);

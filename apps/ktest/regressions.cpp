@@ -290,3 +290,10 @@ KTEST(regress, stale_saved_reply) {
     sys::handle_close(static_cast<Handle>(t));
     sys::handle_close(ep);
 }
+
+// Found by the fuzzer's CPU-state generator: the kernel never loaded a null
+// LDT, so the LDTR the CPU had from reset (linear 0..64K) served selectors
+// with the table bit set: loading one read a "descriptor" at a user address
+// (a page fault there; with memory mapped and no SMAP, a descriptor the
+// program wrote, call gates included). Now such a load is a #GP.
+KTEST(regress, ldt_selector) { EXPECT_EQ(run_child("ldt_selector"), kExitFaultBase - 13); }

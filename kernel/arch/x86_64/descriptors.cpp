@@ -101,9 +101,12 @@ void x86::descriptors_init() {
         "mov %2, %%es\n"
         "mov %2, %%ss\n"
         "ltr %w3\n"
+        // No LDT: after reset the CPU's LDTR still describes linear 0..64K,
+        // from which a selector with TI set would load descriptors.
+        "lldt %w4\n"
         :
         : "m"(gdtr), "i"(static_cast<uint64_t>(kKernelCode)), "r"(static_cast<uint64_t>(kKernelData)),
-          "r"(static_cast<uint64_t>(kTss))
+          "r"(static_cast<uint64_t>(kTss)), "r"(static_cast<uint64_t>(0))
         : "rax", "memory");
 
     for (int v = 0; v < 256; ++v) {
