@@ -41,7 +41,7 @@ def main():
         if not args.seconds:
             # Instruction counting makes the threads' interleaving, and so the
             # whole run, the same every time for a seed.
-            cmd += ["-icount", "shift=0"]
+            cmd += ["-icount", "shift=0,sleep=off"]
         hang = False
         try:
             run = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=limit)

@@ -1,120 +1,67 @@
 // fuzz: the syscall fuzzer. Boots as the first process (`init=fuzz`) and
 // runs workers, each a process of its own with no privileges and four
-// threads, issuing random system calls with random and half-valid
-// arguments: real handles of every type with all sorts of rights (shared by
-// the threads, so one closes what another is using), random values,
-// pointers that are null, kernel, unmapped, misaligned or valid, sizes from
-// 0 to huge. Seeded and reproducible: the same seed gives the same calls
-// (and under -icount, which tools/fuzz.py uses, the same interleaving). A
-// worker that blocks or kills itself is fine; the kernel must never panic,
-// hang or leak: after the run, free memory is back to its starting figure.
+// threads. Every step of a worker's threads comes from one of four
+// generators (fuzz.h): random calls with random and half-valid arguments
+// (real handles of every type and rights, shared by the threads, so one
+// closes what another is using; null, kernel, unmapped, misaligned pointers;
+// sizes from 0 to huge), boundary values (0, 2^31, 2^32, 2^47, 2^63, 2^64
+// and around), odd CPU state around a call (RFLAGS bits, segment selectors,
+// stack pointers), and IPC scenarios across threads and child processes.
+// Seeded and reproducible: the same seed gives the same calls (and under
+// -icount, which tools/fuzz.py uses, the same interleaving). A worker that
+// blocks or faults is fine; the kernel must never panic, hang or leak: after
+// the run free memory is back where it was, and once everything has ended the
+// kernel checks the same for itself (kernel/shutdown.cpp).
 //
-//   fuzz -- seed=S count=N | seconds=T    (./mica fuzz, tools/fuzz.py)
-// It prints `fuzz-result: N syscalls, L leaked pages, seed S`; the host
-// side adds what only it can see (a kernel panic or hang).
+//   fuzz -- seed=S count=N | seconds=T [gen=all|random|boundary|cpu|scenario]
+// It prints `fuzz-result: N syscalls, L leaked pages, seed S`; N counts
+// generator steps, each at least one system call. The host side adds what
+// only it can see (a kernel panic or hang).
 #include "format.h"
+#include "fuzz.h"
 #include "mica/process.h"
-#include "mica/runtime.h"
 #include "mica/strings.h"
-#include "mica/syscall_numbers.h"
 
 using namespace mica;
+using namespace fuzz;
 
 namespace {
-
-// Each thread draws from its own generator (xorshift64*): no thread-local
-// storage here, so the state travels as an argument.
-struct Rng {
-    uint64_t state;
-    uint64_t next() {
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        return state * 0x2545F4914F6CDD1DULL;
-    }
-    uint64_t below(uint64_t n) { return n ? next() % n : 0; }
-};
 
 uint64_t number(const char* key, uint64_t fallback) {
     char text[24];
     if (!cmdline_value(key, text, sizeof text)) return fallback;
     uint64_t v = 0;
-    for (const char* p = text; *p >= '0' && *p <= '9'; ++p) v = v * 10 + (*p - '0');
+    for (const char* p = text; *p >= '0' && *p <= '9'; ++p) v = v * 10 + static_cast<uint64_t>(*p - '0');
     return v;
+}
+
+// Which generators run: all (each step picks one), or one by name.
+int g_only = -1;
+
+int parse_generator(const char* text) {
+    for (int g = 0; g < kGenerators; ++g)
+        if (strcmp(text, kGeneratorNames[g]) == 0) return g;
+    return strcmp(text, "all") == 0 ? -1 : -2;
 }
 
 // --- the worker ----------------------------------------------------------------
 
-constexpr int kPool = 24;
-Handle g_pool[kPool];
-int g_pool_size = 0;
-alignas(16) uint8_t g_buffer[3 * 4096];
-
-int pool_size() {
-    int n = __atomic_load_n(&g_pool_size, __ATOMIC_RELAXED);
-    return n < kPool ? n : kPool;
-}
-
-void add(int64_t h) {
-    if (h <= 0 || __atomic_load_n(&g_pool_size, __ATOMIC_RELAXED) >= kPool) return;
-    int slot = __atomic_fetch_add(&g_pool_size, 1, __ATOMIC_RELAXED);
-    if (slot < kPool) g_pool[slot] = static_cast<Handle>(h);
-    else __atomic_store_n(&g_pool_size, kPool, __ATOMIC_RELAXED);
-}
-
-void make_pool(Rng& r) {
-    add(startup().self_process);
-    add(startup().self_thread);
-    add(sys::memory_create(4096));
-    add(sys::memory_create(3 * 4096));
-    add(sys::endpoint_create());
-    add(sys::notification_create());
-    add(sys::process_create("victim", 6, 128 * 1024));
-    add(sys::handle_mint(g_pool[4], kRightWrite, 7));
-    // The same objects again with fewer rights.
-    for (int i = 0; i < 8 && g_pool_size < kPool; ++i)
-        add(sys::handle_duplicate(g_pool[r.below(pool_size())], static_cast<uint32_t>(r.below(256))));
-}
-
-uint64_t pointer(Rng& r) {
-    switch (r.below(8)) {
-        case 0: return 0;
-        case 1: return 0xffff'8000'0000'0000ULL + r.below(1ULL << 30);   // direct map
-        case 2: return 0xffff'ffff'8000'0000ULL + r.below(1 << 22);       // kernel image
-        case 3: return 0x0000'1234'0000'0000ULL;                        // unmapped
-        case 4: return reinterpret_cast<uint64_t>(g_buffer) + r.below(sizeof g_buffer);  // misaligned, valid
-        case 5: return 0x0000'7fff'ffff'f000ULL + r.below(0x2000);        // across the top of user space
-        default: return reinterpret_cast<uint64_t>(g_buffer);
-    }
-}
-
-uint64_t argument(Rng& r) {
-    switch (r.below(10)) {
-        case 0: case 1: case 2: return pool_size() ? g_pool[r.below(pool_size())] : 0;  // a real handle
-        case 3: return pointer(r);
-        case 4: return r.below(2) ? r.below(4097) : 4096 * r.below(64);  // sizes
-        case 5: return ~0ULL - r.below(4096);                          // huge
-        case 6: return r.below(256);                                   // small values, rights masks
-        case 7: return 0x10000 + 4096 * r.below(1 << 20);             // addresses to map at
-        case 8: return static_cast<uint32_t>(r.next());                // handle-shaped noise
-        default: return r.next();
-    }
-}
-
 constexpr int kThreads = 4;
 int g_finished = 0;
+uint64_t* g_stats = nullptr;  // the campaign's page: steps per generator
 
-void calls(Rng& r, uint64_t count) {
+void steps(Rng& r, uint64_t count) {
     for (uint64_t i = 0; i < count; ++i) {
-        uint64_t n = r.below(kSyscallCount + 3);
-        if (n == kSysProcessExit || n == kSysThreadExit) continue;  // that would be the end of us
-        uint64_t a[6];
-        for (auto& x : a) x = argument(r);
-        if (n == kSysDebugWrite && r.below(8) != 0) a[0] = 0xffff'8000'0000'0000ULL;  // mostly the error path: a quiet log
-        if (n == kSysThreadSleep || n == kSysProcessWait || n == kSysNotificationWait)
-            a[n == kSysThreadSleep ? 0 : 1] %= 1'000'000;  // short waits: keep the calls coming
-        detail::raw_syscall(n, a[0], a[1], a[2], a[3], a[4], a[5]);
-        if (r.below(64) == 0) add(static_cast<int64_t>(a[0]));  // maybe a fresh handle
+        // The mix when all run: random 35%, boundary 15%, CPU state 15%, scenario 35%.
+        uint64_t pick = r.below(20);
+        int g = g_only >= 0 ? g_only : pick < 7 ? kRandom : pick < 10 ? kBoundary : pick < 13 ? kCpuState : kScenario;
+        switch (g) {
+            case kRandom: step_random(r); break;
+            case kBoundary: step_boundary(r); break;
+            case kCpuState: step_cpu_state(r); break;
+            default: step_scenario(r); break;
+        }
+        if (g_stats) __atomic_fetch_add(&g_stats[g], 1, __ATOMIC_RELAXED);
     }
     __atomic_fetch_add(&g_finished, 1, __ATOMIC_RELAXED);
 }
@@ -126,33 +73,77 @@ struct ThreadStart {
 void thread_main(void* arg) {
     auto* s = static_cast<ThreadStart*>(arg);
     Rng r{s->seed};
-    calls(r, s->count);
+    steps(r, s->count);
 }
 
-// The calls are shared among kThreads threads (the first is this one).
+void map_stats() {
+    if (startup().handle_count < 2) return;
+    uintptr_t at = reserve_address_range(kPageSize);
+    if (sys::vm_map(startup().self_process, at, startup().handles[1], 0, kPageSize, kVmRead | kVmWrite) == kOk)
+        g_stats = reinterpret_cast<uint64_t*>(at);
+}
+
+// The steps are shared among kThreads threads (the first is this one).
 int worker(uint64_t seed, uint64_t count) {
     Rng r{seed * 0x9E3779B97F4A7C15ULL + 1};
-    make_pool(r);
+    map_stats();
+    pool_add(startup().self_process);
+    pool_add(startup().self_thread);
+    pool_add(sys::memory_create(4096));
+    pool_add(sys::memory_create(3 * 4096));
+    pool_add(sys::notification_create());
+    pool_add(sys::process_create("victim", 6, 128 * 1024));
+    scenario_init(r);
+    for (int i = 0; i < 8; ++i)  // the same objects again with fewer rights
+        pool_add(sys::handle_duplicate(pool_pick(r), static_cast<uint32_t>(r.below(512))));
     static ThreadStart starts[kThreads];
     int started = 1;
     for (int t = 1; t < kThreads; ++t) {
         starts[t] = ThreadStart{(seed + static_cast<uint64_t>(t)) * 0x9E3779B97F4A7C15ULL + 1, count / kThreads};
         if (start_thread(thread_main, &starts[t], 8, 16 * 1024) >= 0) ++started;
     }
-    calls(r, count - (count / kThreads) * static_cast<uint64_t>(started - 1));
+    steps(r, count - (count / kThreads) * static_cast<uint64_t>(started - 1));
     // The others may be blocked in a call; the campaign's time limit ends us then.
     while (__atomic_load_n(&g_finished, __ATOMIC_RELAXED) < started) sys::thread_sleep(1'000'000);
+    scenario_end();
     return 0;
 }
 
 // --- the campaign --------------------------------------------------------------
 
+uint64_t steps_made(Handle stats) {
+    uint64_t counts[kGenerators] = {};
+    sys::memory_read(stats, 0, counts, sizeof counts);
+    uint64_t sum = 0;
+    for (uint64_t c : counts) sum += c;
+    return sum;
+}
+
+// Children of workers stopped by the time limit end on their own soon
+// (their waits are bounded): wait for them before taking the figures.
+void settle(SystemInfo& info) {
+    for (int i = 0; i < 300; ++i) {
+        sys::system_info(&info);
+        if (info.processes <= 1) return;
+        sys::thread_sleep(10'000'000);
+    }
+}
+
 }  // namespace
 
 int main() {
-    char role[16];
+    char role[16], gen[16] = "all";
     uint64_t seed = number("seed", 1);
-    if (cmdline_value("role", role, sizeof role)) return worker(seed, number("count", 1000));
+    cmdline_value("gen", gen, sizeof gen);
+    g_only = parse_generator(gen);
+    if (g_only == -2) {
+        print("fuzz: gen wants all, random, boundary, cpu or scenario\n");
+        return 2;
+    }
+    if (cmdline_value("role", role, sizeof role)) {
+        if (strcmp(role, "child") == 0) return child_main(seed);
+        return worker(seed, number("count", 1000));
+    }
 
     uint64_t total = number("count", 100000);
     uint64_t seconds = number("seconds", 0);
@@ -163,20 +154,29 @@ int main() {
     const void* elf;
     size_t size;
     if (!map_boot_module("fuzz", &elf, &size)) return 2;
-    print("fuzz: seed %lu, workers of %lu syscalls\n", seed, kPerWorker);
+    // Workers get this program (read-only, to start children with) and a
+    // page to count their steps in.
+    Handle module = kNoHandle;
+    for (uint32_t i = 0; i < startup().module_count; ++i)
+        if (strcmp(startup().modules[i].name, "fuzz") == 0) module = startup().modules[i].memory;
+    auto stats = static_cast<Handle>(sys::memory_create(kPageSize));
+    const Handle given[] = {module, stats};
+    print("fuzz: seed %lu, workers of %lu steps, generators %s\n", seed, kPerWorker, gen);
     SystemInfo before{}, after{};
-    uint64_t done = 0, workers = 0, killed = 0, faulted = 0;
+    uint64_t done = 0, workers = 0, killed = 0, faulted = 0, at_start = 0;
     for (int warm = 0; warm < 2; ++warm) {  // the kernel heap grows to its working size first
-        sys::system_info(&before);
+        settle(before);
+        at_start = steps_made(stats);
         // Two workers at a time, so that processes race as well as threads.
         for (uint64_t w = 0; done < total && (warm == 0 ? w < 2 : true); w += kAtOnce) {
             if (warm && static_cast<uint64_t>(sys::clock_monotonic()) > deadline) break;
             Handle running[kAtOnce];
             for (uint64_t k = 0; k < kAtOnce; ++k, ++workers) {
-                char cmdline[64];
-                format_to(cmdline, sizeof cmdline, "role=worker seed=%lu count=%lu", seed * 1000003 + workers,
-                          kPerWorker);
-                SpawnOptions o{.name = "fuzzworker", .cmdline = cmdline, .quota = 2 << 20, .priority = 8};
+                char cmdline[128];
+                format_to(cmdline, sizeof cmdline, "role=worker seed=%lu count=%lu gen=%s module_size=%zu",
+                          seed * 1000003 + workers, kPerWorker, gen, size);
+                SpawnOptions o{.name = "fuzzworker", .cmdline = cmdline, .quota = 2 << 20, .priority = 8,
+                               .handles = given, .handle_count = 2};
                 int64_t p = spawn(elf, size, o);
                 if (p < 0) {
                     print("fuzz: cannot start a worker: %s\n", error_name(p));
@@ -193,15 +193,18 @@ int main() {
                 }
                 if (status <= kExitFaultBase && status > kExitFaultBase - 32) ++faulted;
                 sys::handle_close(p);
-                done += kPerWorker;
             }
+            done = steps_made(stats) - at_start;
         }
-        if (warm == 0) done = 0;
     }
-    sys::system_info(&after);
+    settle(after);
+    uint64_t counts[kGenerators] = {};
+    sys::memory_read(stats, 0, counts, sizeof counts);
     int64_t leaked = static_cast<int64_t>(before.free_frames) - static_cast<int64_t>(after.free_frames);
     print("fuzz: %lu workers (%lu stopped by the time limit, %lu ended by their own faults)\n", workers, killed,
           faulted);
+    print("fuzz: steps by generator (warm-up included): random %lu, boundary %lu, cpu %lu, scenario %lu\n",
+          counts[kRandom], counts[kBoundary], counts[kCpuState], counts[kScenario]);
     print("fuzz: kernel heap %lu -> %lu bytes, processes %lu -> %lu\n", before.heap_bytes_used,
           after.heap_bytes_used, before.processes, after.processes);
     print("fuzz-result: %lu syscalls, %ld leaked pages, seed %lu\n", done, leaked, seed);
