@@ -4,9 +4,12 @@ prints
 
     fuzz: N syscalls, K kernel panics, L leaked pages, seed S
 
-The guest counts syscalls and leaked pages; a kernel panic or hang is what
-only the host can see (QEMU's exit status, a silent timeout). Exit status 0
-only when there was no panic, no hang and no leak."""
+N counts the steps the workers made (each at least one system call; a
+scenario step makes several). The guest counts steps and leaked pages, and
+the kernel, once every process has ended, checks that all its memory came
+back; a kernel panic or hang is what only the host can see (QEMU's exit
+status, a silent timeout). Exit status 0 only when there was no panic, no
+hang, no leak, and every generator ran."""
 import argparse
 import os
 import random
@@ -28,13 +31,14 @@ def main():
     group = p.add_mutually_exclusive_group()
     group.add_argument("--count", type=int, default=None)
     group.add_argument("--seconds", type=int, default=None)
+    p.add_argument("--gen", default="all", choices=["all", "random", "boundary", "cpu", "scenario"])
     args = p.parse_args()
     seed = args.seed if args.seed is not None else random.randrange(1, 1 << 31)
     budget = f"seconds={args.seconds}" if args.seconds else f"count={args.count or 100000}"
     limit = (args.seconds or 0) + 120 + (args.count or 100000) // 500
     with tempfile.TemporaryDirectory(prefix="mica-fuzz-") as tmp:
         iso = os.path.join(tmp, "fuzz.iso")
-        mkiso.make_iso(args.image, iso, f"init=fuzz -- seed={seed} {budget}")
+        mkiso.make_iso(args.image, iso, f"init=fuzz -- seed={seed} {budget} gen={args.gen}")
         cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-m", "256M", "-display", "none",
                "-no-reboot", "-monitor", "none", "-serial", "stdio",
                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-cdrom", iso, "-boot", "d"]
@@ -68,7 +72,13 @@ def main():
                 print(line.replace("fuzz: ", "fuzz: guest: ", 1))
     print(f"fuzz: {syscalls} syscalls, {panics} kernel panics, {leaked} leaked pages, seed {seed}"
           + (" (hang: the run never finished)" if hang else ""))
-    ok = result and not panics and not hang and leaked == 0 and status == EXIT_SUCCESS
+    # Every generator must have run (the CI slice covers each).
+    mix = re.search(r"steps by generator.*: random (\d+), boundary (\d+), cpu (\d+), scenario (\d+)", out)
+    idle = [name for name, n in zip(("random", "boundary", "cpu", "scenario"), mix.groups())
+            if int(n) == 0 and args.gen in ("all", name)] if mix else ["all"]
+    if idle:
+        print(f"fuzz: generators that never ran: {', '.join(idle)}")
+    ok = result and not panics and not hang and leaked == 0 and status == EXIT_SUCCESS and not idle
     return 0 if ok else 1
 
 
