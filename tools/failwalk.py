@@ -35,6 +35,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import mkiso  # noqa: E402
+from qemu import coverage_args  # noqa: E402
 
 ALLOCATORS = re.compile(r"call\s+[0-9a-f]+ <(operator new(\[\])?\(unsigned long, std::nothrow_t const&\)"
                         r"|allocate_zeroed_frame\(\)|allocate_frames\(unsigned long\))>")
@@ -79,7 +80,7 @@ def boot(image, site, nth, workload, seed, timeout):
         mkiso.make_iso(image, iso, cmdline)
         cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-m", "256M", "-display", "none",
                "-no-reboot", "-monitor", "none", "-serial", "stdio", "-nic", "none", "-icount", "shift=0",
-               "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-cdrom", iso, "-boot", "d"]
+               "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-cdrom", iso, "-boot", "d"] + coverage_args()
         try:
             run = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
             out, hung = run.stdout.decode("utf-8", "replace"), False

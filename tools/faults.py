@@ -21,6 +21,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qemu import coverage_args  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SBIN = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
 
@@ -45,7 +48,7 @@ def main():
                "-no-reboot", "-monitor", "none", "-serial", "stdio",
                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-cdrom", args.iso, "-boot", "d",
                "-drive", f"file={disk},if=none,id=disk0,format=raw",
-               "-device", "virtio-blk-pci,drive=disk0,disable-legacy=on"]
+               "-device", "virtio-blk-pci,drive=disk0,disable-legacy=on"] + coverage_args()
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         out, sent, powered, start = b"", False, False, time.monotonic()
         hang = False

@@ -21,7 +21,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import mkiso  # noqa: E402
-from qemu import EXIT_FAILURE, EXIT_SUCCESS  # noqa: E402
+from qemu import EXIT_FAILURE, EXIT_SUCCESS, coverage_args  # noqa: E402
 
 
 def main():
@@ -41,7 +41,8 @@ def main():
         mkiso.make_iso(args.image, iso, f"init=fuzz -- seed={seed} {budget} gen={args.gen}")
         cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-m", "256M", "-display", "none",
                "-no-reboot", "-monitor", "none", "-serial", "stdio",
-               "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-cdrom", iso, "-boot", "d"]
+               "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-cdrom", iso, "-boot", "d",
+               "-nic", "none"] + coverage_args()
         if not args.seconds:
             # Instruction counting makes the threads' interleaving, and so the
             # whole run, the same every time for a seed.

@@ -38,6 +38,17 @@ OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+def coverage_args():
+    """QEMU options that log the kernel's translated blocks into
+    $MICA_COVERAGE_DIR, when it is set (tools/coverage.py); none otherwise."""
+    directory = os.environ.get("MICA_COVERAGE_DIR")
+    if not directory:
+        return []
+    fd, path = tempfile.mkstemp(prefix="qemu-", suffix=".log", dir=directory)
+    os.close(fd)
+    return ["-d", "in_asm", "-dfilter", "0xffffffff80000000..0xffffffffffffffff", "-D", path]
+
+
 def build_command(args, iso, workdir, serial):
     cmd = ["qemu-system-x86_64", "-m", args.memory, "-smp", str(args.smp),
            "-no-reboot", *([] if args.gui else ["-display", "none"]),
@@ -62,7 +73,7 @@ def build_command(args, iso, workdir, serial):
     if disk:
         cmd += ["-drive", f"file={disk},if=none,id=disk0,format=raw",
                 "-device", "virtio-blk-pci,drive=disk0,disable-legacy=on"]
-    cmd += serial
+    cmd += serial + coverage_args()
     if args.debug:
         cmd += ["-s", "-S"]
     return cmd
