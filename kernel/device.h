@@ -9,6 +9,7 @@
 class IoPortRange final : public KObject {
 public:
     static constexpr ObjectType kType = ObjectType::io_ports;
+    static constexpr uint32_t kDefaultRights = mica::kRightWrite | mica::kRightDuplicate | mica::kRightTransfer;
     IoPortRange(uint32_t base, uint32_t count) : KObject(kType), base(base), count(count) {}
     const uint32_t base, count;
 };
@@ -18,6 +19,7 @@ public:
 class IrqLine final : public KObject {
 public:
     static constexpr ObjectType kType = ObjectType::irq_line;
+    static constexpr uint32_t kDefaultRights = mica::kRightWrite | mica::kRightDuplicate | mica::kRightTransfer;
     IrqLine(unsigned irq, Notification* notification, uint64_t bits)
         : KObject(kType), irq(irq), notification(notification), bits(bits) {}
     ~IrqLine() override;

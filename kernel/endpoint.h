@@ -11,6 +11,8 @@
 class Endpoint final : public KObject {
 public:
     static constexpr ObjectType kType = ObjectType::endpoint;
+    static constexpr uint32_t kDefaultRights =
+        mica::kRightRead | mica::kRightWrite | mica::kRightDuplicate | mica::kRightTransfer | mica::kRightManage;
 
     Endpoint() : KObject(kType) {}
     ~Endpoint() override;

@@ -1,14 +1,25 @@
-// A process's handle table: handle value -> (object, rights). The only way
-// from a number a process passes to an object the kernel acts on. Values
+// A process's handle table: handle value -> (object, rights, badge). Values
 // carry a generation, so a closed handle never names whatever comes next
-// into its slot.
+// into its slot. Only Process::check, the authority checkpoint, looks a
+// handle up (find is private to it).
 #pragma once
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mica/errors.h"
 #include "object.h"
 #include "quota.h"
+
+// The rights of a new handle made from one holding `held` (duplicate, mint,
+// grant, a handle sent in a message): `requested`, or all of `held` for
+// kRightsSame; never more than `held` (kErrAccessDenied).
+inline int64_t narrow_rights(uint32_t held, uint32_t requested, uint32_t* out) {
+    if (requested == mica::kRightsSame) requested = held;
+    if (requested & ~held) return mica::kErrAccessDenied;
+    *out = requested;
+    return mica::kOk;
+}
 
 class HandleTable {
 public:
@@ -41,9 +52,6 @@ public:
     int64_t detach(mica::Handle handle, Entry* out);
     int64_t attach(const Entry& moved, Quota& quota);
 
-    // The live entry `handle` names, or null.
-    const Entry* find(mica::Handle handle) const;
-
     // Removes the handle and drops its reference. kErrBadHandle if it names nothing.
     int64_t remove(mica::Handle handle);
 
@@ -53,6 +61,11 @@ public:
     uint32_t count() const { return count_; }
 
 private:
+    friend class Process;     // the checkpoint
+    friend class HandleTableProbe;  // host tests
+    // The live entry `handle` names, or null.
+    const Entry* find(mica::Handle handle) const;
+
     int64_t grow(Quota& quota);
     int64_t place(const Entry& entry, Quota& quota);
     void release_slot(uint32_t index);

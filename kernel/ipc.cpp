@@ -73,13 +73,11 @@ int64_t ipc_read_request(uintptr_t user_buffer, IpcRequest& out) {
     if (b.send_size && !user_range_ok(reinterpret_cast<uintptr_t>(b.send_data), b.send_size)) return kErrBadAddress;
     if (b.recv_capacity && !user_range_ok(reinterpret_cast<uintptr_t>(b.recv_data), b.recv_capacity))
         return kErrBadAddress;
-    HandleTable& table = current_process().handles();
     for (uint32_t i = 0; i < b.send_handle_count; ++i) {
-        const HandleTable::Entry* e = table.find(b.send_handles[i]);
-        if (!e) return kErrBadHandle;
-        if (!(e->rights & kRightTransfer)) return kErrAccessDenied;
-        uint32_t rights = b.send_rights[i];
-        if (rights != kRightsSame && (rights & ~e->rights)) return kErrAccessDenied;
+        Capability cap;
+        uint32_t rights;
+        if (int64_t e = current_process().check(b.send_handles[i], kRightTransfer, ObjectType::none, &cap)) return e;
+        if (int64_t e = narrow_rights(cap.rights, b.send_rights[i], &rights)) return e;
         for (uint32_t j = 0; j < i; ++j)
             if (b.send_handles[j] == b.send_handles[i]) return kErrInvalidArgument;  // twice in one message
     }
@@ -95,9 +93,10 @@ void ipc_take_payload(const IpcRequest& request, IpcPayload& payload) {
     HandleTable& table = current_process().handles();
     for (uint32_t i = 0; i < b.send_handle_count; ++i) {
         HandleTable::Entry e;
-        int64_t detached = table.detach(b.send_handles[i], &e);  // checked by ipc_read_request
-        KASSERT(detached == kOk);
-        uint32_t rights = b.send_rights[i] == kRightsSame ? e.rights : b.send_rights[i];
+        uint32_t rights = 0;
+        int64_t detached = table.detach(b.send_handles[i], &e);  // both checked by ipc_read_request
+        int64_t narrowed = narrow_rights(e.rights, b.send_rights[i], &rights);
+        KASSERT(detached == kOk && narrowed == kOk);
         if (rights != e.rights) {  // fewer rights: the object's handle accounting follows
             e.object->handle_added(rights);
             e.object->handle_removed(e.rights);

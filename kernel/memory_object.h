@@ -14,6 +14,13 @@
 class MemoryObject final : public KObject {
 public:
     static constexpr ObjectType kType = ObjectType::memory;
+    // Anonymous memory may be mapped executable (W^X holds per object);
+    // device registers and DMA memory never.
+    uint32_t default_rights() const {
+        uint32_t rights = mica::kRightRead | mica::kRightWrite | mica::kRightMap | mica::kRightTransfer |
+                          mica::kRightDuplicate;
+        return kind_ == Kind::anonymous ? rights | mica::kRightExecute : rights;
+    }
     static constexpr size_t kMaxBytes = 1ULL << 30;
 
     enum class Kind : uint8_t { anonymous, contiguous, physical };

@@ -12,6 +12,8 @@ class Endpoint;
 class Notification final : public KObject {
 public:
     static constexpr ObjectType kType = ObjectType::notification;
+    static constexpr uint32_t kDefaultRights =
+        mica::kRightSignal | mica::kRightWait | mica::kRightDuplicate | mica::kRightTransfer;
     static constexpr uint64_t kBitsMask = ~0ULL >> 1;  // results are >= 0, so 63 bits
 
     Notification() : KObject(kType) {}

@@ -19,9 +19,18 @@
 #include "quota.h"
 #include "thread.h"
 
+// What a handle grants, as the checkpoint found it: the object (no
+// reference taken), every right the handle carries, and its badge.
+struct Capability {
+    KObject* object;
+    uint32_t rights;
+    uint64_t badge;
+};
+
 class Process final : public KObject {
 public:
     static constexpr ObjectType kType = ObjectType::process;
+    static constexpr uint32_t kDefaultRights = mica::kRightsAll;
     static constexpr size_t kNameBytes = 32;
     static constexpr uint64_t kMinQuota = 64 * 1024;
 
@@ -38,28 +47,44 @@ public:
 
     ~Process() override;
 
-    // The one way from a handle value to an object: checks that the handle
-    // exists, names a T and carries every right in `rights`. `held` (if
-    // given) receives all the rights the handle carries.
-    template <typename T>
-    int64_t get(mica::Handle handle, uint32_t rights, Ref<T>* out, uint32_t* held = nullptr,
-                uint64_t* badge = nullptr) const {
+    // The authority checkpoint: the one way from a handle value to an
+    // object, for system calls, IPC and the fast path alike. The handle must
+    // be live in this process's table, name an object of `type` (unless
+    // none) and carry every right in `rights`. Errors, in this order:
+    // kErrBadHandle, kErrWrongType, kErrAccessDenied. `cap` gets the object
+    // (no reference taken), all the rights the handle carries, and its badge.
+    int64_t check(mica::Handle handle, uint32_t rights, ObjectType type, Capability* cap) const {
         const HandleTable::Entry* e = handles_.find(handle);
         if (!e) return mica::kErrBadHandle;
-        T* object = object_cast<T>(e->object);
-        if (!object) return mica::kErrWrongType;
+        if (type != ObjectType::none && e->object->type() != type) return mica::kErrWrongType;
         if ((e->rights & rights) != rights) return mica::kErrAccessDenied;
+        *cap = Capability{e->object, e->rights, e->badge};
+        return mica::kOk;
+    }
+    // Typed, without a reference: for paths that are done with the object
+    // before anything can close the handle (the IPC fast path).
+    template <typename T>
+    int64_t check(mica::Handle handle, uint32_t rights, T** out, Capability* cap = nullptr) const {
+        Capability found;
+        if (int64_t e = check(handle, rights, T::kType, &found)) return e;
+        *out = static_cast<T*>(found.object);
+        if (cap) *cap = found;
+        return mica::kOk;
+    }
+    // Typed, holding a reference (the usual form).
+    template <typename T>
+    int64_t get(mica::Handle handle, uint32_t rights, Ref<T>* out, Capability* cap = nullptr) const {
+        T* object;
+        if (int64_t e = check(handle, rights, &object, cap)) return e;
         *out = Ref<T>(object);
-        if (held) *held = e->rights;
-        if (badge) *badge = e->badge;
         return mica::kOk;
     }
 
     // A new kernel object of type T (made from `args`), charged to this
     // process's quota for as long as it lives, and a handle to it here with
-    // `rights`. Returns the handle or an error.
+    // the type's default rights. Returns the handle or an error.
     template <typename T, typename... Args>
-    int64_t create_object(uint32_t rights, Args... args);
+    int64_t create_object(Args... args);
 
     HandleTable& handles() { return handles_; }
     AddressSpace& address_space() { return address_space_; }
@@ -126,12 +151,12 @@ private:
 };
 
 template <typename T, typename... Args>
-int64_t Process::create_object(uint32_t rights, Args... args) {
+int64_t Process::create_object(Args... args) {
     Charge charge(*quota_, sizeof(T));
     if (!charge) return mica::kErrQuotaExceeded;
     Ref<T> object(new (std::nothrow) T(args...));
     if (!object) return mica::kErrNoMemory;
-    int64_t handle = handles_.add(object.get(), rights, *quota_);
+    int64_t handle = handles_.add(object.get(), T::kDefaultRights, *quota_);
     if (handle < 0) return handle;
     object->charge_to(*quota_, sizeof(T));
     charge.commit();

@@ -11,6 +11,7 @@
 class Resource final : public KObject {
 public:
     static constexpr ObjectType kType = ObjectType::resource;
+    static constexpr uint32_t kDefaultRights = mica::kRightManage | mica::kRightDuplicate | mica::kRightTransfer;
     Resource(mica::ResourceKind kind, uint64_t base, uint64_t size)
         : KObject(kType), kind(kind), base(base), size(size) {}
 

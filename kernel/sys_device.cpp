@@ -20,8 +20,7 @@ int64_t sys_resource_create(Handle parent, uint32_t kind, uint64_t base, uint64_
     if (kind == kResourceDma) base = size = 0;
     else if (uint64_t end; size == 0 || !checked_add(base, size, &end)) return kErrInvalidArgument;
     if (!r->allows(static_cast<ResourceKind>(kind), base, size)) return kErrAccessDenied;
-    return self.create_object<Resource>(kRightManage | kRightDuplicate | kRightTransfer,
-                                        static_cast<ResourceKind>(kind), base, size);
+    return self.create_object<Resource>(static_cast<ResourceKind>(kind), base, size);
 }
 
 int64_t sys_io_ports_create(Handle resource, uint32_t base, uint32_t count) {
@@ -30,7 +29,7 @@ int64_t sys_io_ports_create(Handle resource, uint32_t base, uint32_t count) {
     if (int64_t e = self.get(resource, kRightManage, &r)) return e;
     if (count == 0 || base >= arch::kIoPortCount || count > arch::kIoPortCount - base) return kErrInvalidArgument;
     if (!r->allows(kResourceIoPorts, base, count)) return kErrAccessDenied;
-    return self.create_object<IoPortRange>(kRightWrite | kRightDuplicate | kRightTransfer, base, count);
+    return self.create_object<IoPortRange>(base, count);
 }
 
 int64_t sys_io_ports_grant(Handle process, Handle ports) {
@@ -60,7 +59,7 @@ int64_t sys_irq_create(Handle resource, uint32_t irq, uint32_t flags, Handle not
     Ref<IrqLine> line(new (std::nothrow) IrqLine(irq, n.get(), bits));
     if (!line) return kErrNoMemory;
     if (!arch::irq_route(irq, flags == kIrqLevel)) return kErrNoMemory;
-    int64_t h = self.handles().add(line.get(), kRightWrite | kRightDuplicate | kRightTransfer, self.quota());
+    int64_t h = self.handles().add(line.get(), IrqLine::kDefaultRights, self.quota());
     if (h < 0) return h;
     line->claim();
     line->charge_to(self.quota(), sizeof(IrqLine));

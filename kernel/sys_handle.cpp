@@ -8,30 +8,25 @@ int64_t sys_handle_close(Handle handle) { return current_process().handles().rem
 
 int64_t sys_handle_duplicate(Handle handle, uint32_t rights) {
     Process& self = current_process();
-    const HandleTable::Entry* e = self.handles().find(handle);
-    if (!e) return kErrBadHandle;
-    if (!(e->rights & kRightDuplicate)) return kErrAccessDenied;
-    if (rights == kRightsSame) rights = e->rights;
-    if (rights & ~e->rights) return kErrAccessDenied;  // rights never grow
-    return self.handles().add(e->object, rights, self.quota(), e->badge);  // the badge stays
+    Capability cap;
+    if (int64_t e = self.check(handle, kRightDuplicate, ObjectType::none, &cap)) return e;
+    if (int64_t e = narrow_rights(cap.rights, rights, &rights)) return e;
+    return self.handles().add(cap.object, rights, self.quota(), cap.badge);  // the badge stays
 }
 
 int64_t sys_handle_info(Handle handle, UserPtr<HandleInfo> info) {
-    const HandleTable::Entry* e = current_process().handles().find(handle);
-    if (!e) return kErrBadHandle;
-    return info.write(HandleInfo{e->object->type(), e->rights, e->object->koid()});
+    Capability cap;
+    if (int64_t e = current_process().check(handle, 0, ObjectType::none, &cap)) return e;
+    return info.write(HandleInfo{cap.object->type(), cap.rights, cap.object->koid()});
 }
 
 int64_t sys_handle_grant(Handle process, Handle handle, uint32_t rights) {
     Process& self = current_process();
     Ref<Process> target;
     if (int64_t e = self.get(process, kRightManage, &target)) return e;
-    const HandleTable::Entry* e = self.handles().find(handle);
-    if (!e) return kErrBadHandle;
-    if ((e->rights & (kRightTransfer | kRightDuplicate)) != (kRightTransfer | kRightDuplicate))
-        return kErrAccessDenied;
-    if (rights == kRightsSame) rights = e->rights;
-    if (rights & ~e->rights) return kErrAccessDenied;
+    Capability cap;
+    if (int64_t e = self.check(handle, kRightTransfer | kRightDuplicate, ObjectType::none, &cap)) return e;
+    if (int64_t e = narrow_rights(cap.rights, rights, &rights)) return e;
     if (!target->alive()) return kErrBadState;
-    return target->handles().add(e->object, rights, target->quota(), e->badge);
+    return target->handles().add(cap.object, rights, target->quota(), cap.badge);
 }

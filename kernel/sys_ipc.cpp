@@ -113,6 +113,7 @@ int64_t reply() {
 class SavedReply final : public KObject {
 public:
     static constexpr ObjectType kType = ObjectType::reply;
+    static constexpr uint32_t kDefaultRights = kRightWrite | kRightTransfer;
     SavedReply(Thread* caller, Thread* server, uint64_t id)
         : KObject(kType), caller(caller), server(server), id(id) {
         server->ref();
@@ -133,7 +134,10 @@ public:
 };
 
 int64_t get_endpoint(Handle handle, uint32_t rights, Ref<Endpoint>* ep, uint64_t* badge = nullptr) {
-    return current_process().get(handle, rights, ep, nullptr, badge);
+    Capability cap;
+    if (int64_t e = current_process().get(handle, rights, ep, &cap)) return e;
+    if (badge) *badge = cap.badge;
+    return kOk;
 }
 
 }  // namespace
@@ -146,30 +150,26 @@ int64_t ipc_kernel_call(Endpoint& ep, uint64_t badge, MessageRegs& msg) {
     return result;
 }
 
-int64_t sys_endpoint_create() {
-    return current_process().create_object<Endpoint>(kRightRead | kRightWrite | kRightDuplicate |
-                                                     kRightTransfer | kRightManage);
-}
+int64_t sys_endpoint_create() { return current_process().create_object<Endpoint>(); }
 
 int64_t sys_handle_mint(Handle handle, uint32_t rights, uint64_t badge) {
     Process& self = current_process();
-    const HandleTable::Entry* e = self.handles().find(handle);
-    if (!e) return kErrBadHandle;
-    if (!(e->rights & kRightDuplicate)) return kErrAccessDenied;
-    if (rights == kRightsSame) rights = e->rights;
-    if (rights & ~e->rights) return kErrAccessDenied;
+    Capability cap;
+    if (int64_t e = self.check(handle, kRightDuplicate, ObjectType::none, &cap)) return e;
+    if (int64_t e = narrow_rights(cap.rights, rights, &rights)) return e;
     if (badge == 0) return kErrInvalidArgument;
-    if (e->badge != 0) return kErrBadState;  // a badge, once given, is fixed
-    return self.handles().add(e->object, rights, self.quota(), badge);
+    if (cap.badge != 0) return kErrBadState;  // a badge, once given, is fixed
+    return self.handles().add(cap.object, rights, self.quota(), badge);
 }
 
 // The fast path needs no reference on the endpoint: it is done with it
 // before it switches away.
 static Endpoint* fast_endpoint(Thread* self, Handle handle, uint32_t rights, uint64_t* badge) {
-    const HandleTable::Entry* e = self->process()->handles().find(handle);
-    if (!e || e->object->type() != Endpoint::kType || (e->rights & rights) != rights) return nullptr;
-    *badge = e->badge;
-    return static_cast<Endpoint*>(e->object);
+    Endpoint* ep;
+    Capability cap;
+    if (self->process()->check(handle, rights, &ep, &cap) != kOk) return nullptr;
+    *badge = cap.badge;
+    return ep;
 }
 
 int64_t sys_ipc_call(Handle endpoint, uint64_t label, uint64_t w0, uint64_t w1, uint64_t w2,
@@ -237,7 +237,7 @@ int64_t sys_ipc_reply_save() {
     if (!charge) return kErrQuotaExceeded;
     Ref<SavedReply> saved(new (std::nothrow) SavedReply(self->ipc.reply_to, self, self->ipc.reply_id));
     if (!saved) return kErrNoMemory;
-    int64_t h = p.handles().add(saved.get(), kRightWrite | kRightTransfer, p.quota());
+    int64_t h = p.handles().add(saved.get(), SavedReply::kDefaultRights, p.quota());
     if (h < 0) {
         saved->caller = nullptr;  // the pending reply stays with the thread
         return h;
@@ -266,10 +266,7 @@ int64_t sys_ipc_reply_to(Handle reply, uint64_t label, uint64_t w0, uint64_t w1,
     return answer(caller, saved->server, saved->id);
 }
 
-int64_t sys_notification_create() {
-    return current_process().create_object<Notification>(kRightSignal | kRightWait | kRightDuplicate |
-                                                         kRightTransfer);
-}
+int64_t sys_notification_create() { return current_process().create_object<Notification>(); }
 
 int64_t sys_notification_signal(Handle notification, uint64_t bits) {
     Ref<Notification> n;

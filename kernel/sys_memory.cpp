@@ -10,14 +10,7 @@
 using namespace mica;
 
 namespace {
-// Device registers and DMA buffers are never executable; anonymous memory may
-// be, through a mapping that needs kRightExecute (W^X holds per object).
-constexpr uint32_t kDeviceMemoryRights = kRightRead | kRightWrite | kRightMap | kRightTransfer | kRightDuplicate;
-constexpr uint32_t kMemoryRights = kDeviceMemoryRights | kRightExecute;
-
-int64_t give(Process& self, Ref<MemoryObject>& m, uint32_t rights = kDeviceMemoryRights) {
-    return self.handles().add(m.get(), rights, self.quota());
-}
+int64_t give(Process& self, Ref<MemoryObject>& m) { return self.handles().add(m.get(), m->default_rights(), self.quota()); }
 
 // Memory the kernel reaches through the direct map (not device registers).
 bool kernel_can_copy(const MemoryObject& m) { return !m.device(); }
@@ -27,7 +20,7 @@ int64_t sys_memory_create(size_t size) {
     Process& self = current_process();
     Ref<MemoryObject> m;
     if (int64_t e = MemoryObject::create_anonymous(size, self.quota(), &m)) return e;
-    return give(self, m, kMemoryRights);
+    return give(self, m);
 }
 
 int64_t sys_memory_create_physical(Handle resource, uint64_t phys, size_t size) {
@@ -80,12 +73,12 @@ int64_t sys_vm_map(Handle process, uintptr_t address, Handle memory, size_t offs
     Ref<Process> target;
     if (int64_t e = self.get(process, kRightMap, &target)) return e;
     Ref<MemoryObject> m;
-    uint32_t rights = 0;
-    if (int64_t e = self.get(memory, kRightMap, &m, &rights)) return e;
+    Capability cap;
+    if (int64_t e = self.get(memory, kRightMap, &m, &cap)) return e;
     uint32_t max_perms = 0;
-    if (rights & kRightRead) max_perms |= kVmRead;
-    if (rights & kRightWrite) max_perms |= kVmWrite;
-    if (rights & kRightExecute) max_perms |= kVmExec;
+    if (cap.rights & kRightRead) max_perms |= kVmRead;
+    if (cap.rights & kRightWrite) max_perms |= kVmWrite;
+    if (cap.rights & kRightExecute) max_perms |= kVmExec;
     return target->address_space().map(address, m, offset, size, perms, max_perms);
 }
 

@@ -15,6 +15,7 @@ class Process;
 class Thread final : public KObject {
 public:
     static constexpr ObjectType kType = ObjectType::thread;
+    static constexpr uint32_t kDefaultRights = mica::kRightsAll;
     static constexpr size_t kStackPages = 4;
     static constexpr int kPriorities = 32;  // 0 lowest .. 31 highest
 
