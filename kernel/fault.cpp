@@ -18,7 +18,7 @@ bool user_exception(unsigned vector, uint64_t error, uintptr_t address, uintptr_
     uint64_t badge = 0;
     if (Ref<Endpoint> handler{p->fault_handler(&badge)}) {
         MessageRegs msg{mica::kFaultLabel, vector | (error << 32), address, pc};
-        if (ipc_kernel_call(*handler, badge, msg) == mica::kOk && msg.label == 0) return true;
+        if (endpoint_kernel_call(*handler, badge, msg) == mica::kOk && msg.label == 0) return true;
         if (!p->alive()) return false;  // killed while its fault was being handled
         log_warn("process %lu (%s): exception %u at pc %#lx, address %#lx: fault handler ended it",
                  p->pid(), p->name(), vector, pc, address);

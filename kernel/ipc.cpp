@@ -7,6 +7,7 @@
 #include "mica/errors.h"
 #include "panic.h"
 #include "process.h"
+#include "reply.h"
 #include "scheduler.h"
 #include "user_ptr.h"
 
@@ -126,10 +127,7 @@ int64_t ipc_transfer(Thread& sender, Thread& receiver) {
         }
         r.recv_handles[i] = static_cast<Handle>(value);
     }
-    r.recv_handle_count = p.handle_count;
-    r.recv_size = p.size;
-    r.msg = sender.ipc.msg;
-    r.badge = sender.ipc.badge;
+    r.deliver(sender.ipc.msg, sender.ipc.badge, p.size, p.handle_count);
     p = IpcPayload{};  // the handles now belong to the receiver's table
     return kOk;
 }
@@ -150,25 +148,7 @@ int64_t ipc_complete_receive(Thread& self, uintptr_t user_buffer, int64_t status
     return status;
 }
 
-void ipc_link_reply(Thread& server, Thread& caller) {
-    static uint64_t next_call_id = 1;
-    caller.ref();
-    caller.ipc.state = ThreadIpc::State::awaiting_reply;
-    caller.ipc.reply_from = &server;
-    caller.ipc.call_id = next_call_id++;
-    server.ipc.reply_to = &caller;
-    server.ipc.reply_id = caller.ipc.call_id;
-}
-
-void ipc_abandon_reply(Thread& server) {
-    Thread* caller = server.ipc.reply_to;
-    if (!caller) return;
-    server.ipc.reply_to = nullptr;
-    if (caller->ipc.awaits_reply(&server, server.ipc.reply_id)) sched_wake(caller, kErrPeerClosed);
-    caller->unref();
-}
-
 void ipc_thread_exit(Thread& t) {
-    ipc_abandon_reply(t);
+    reply_abandon(t);
     t.ipc.payload.drop();
 }

@@ -51,6 +51,14 @@ struct ThreadIpc {
     Thread* reply_to = nullptr;    // server side: the caller to answer (holds a reference)
     Thread* reply_from = nullptr;  // caller side: the server thread holding our reply
 
+    // A message arrives (registers; data and handles, if any, are already
+    // in place): what the receiver reads on its way back to user mode.
+    void deliver(const MessageRegs& m, uint64_t from_badge, uint32_t size = 0, uint32_t handles = 0) {
+        msg = m;
+        badge = from_badge;
+        recv_size = size;
+        recv_handle_count = handles;
+    }
     // A thread woken by anything waits for no message or reply any more, so
     // a reply that comes later (its server did not see it go) finds it gone.
     void stop_waiting() {
@@ -88,24 +96,11 @@ int64_t ipc_transfer(Thread& sender, Thread& receiver);
 // own IpcBuffer (if it gave one) and the message to its registers.
 int64_t ipc_complete_receive(Thread& self, uintptr_t user_buffer, int64_t status);
 
-// The one place a call becomes a pending reply: `caller` (blocked, or about
-// to block) awaits the answer `server` now holds, as a new call (its id).
-// The general path and the fast path both link and check through these.
-void ipc_link_reply(Thread& server, Thread& caller);
-
-// Answers a pending caller with an error (its server went away or moved on).
-void ipc_abandon_reply(Thread& server);
-
 // A thread ends: its pending caller (if any) learns the server is gone.
 void ipc_thread_exit(Thread& t);
 
 // Deadline for a blocking wait of `timeout_ns` from now (kNoDeadline for none).
 uint64_t ipc_deadline(uint64_t timeout_ns);
-
-// The kernel calls `endpoint` for the current thread (fault messages).
-// Returns the status and the reply in `msg`.
-class Endpoint;
-int64_t ipc_kernel_call(Endpoint& endpoint, uint64_t badge, MessageRegs& msg);
 
 // Whether the fast path is used (the `ipc.fastpath=off` option turns it off
 // so that tests can run both ways).

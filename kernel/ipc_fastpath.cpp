@@ -5,6 +5,7 @@
 
 #include "endpoint.h"
 #include "ipc.h"
+#include "reply.h"
 #include "scheduler.h"
 
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -19,11 +20,8 @@ bool ipc_fastpath_call(Endpoint& ep, uint64_t badge, int64_t* result) {
     ep.receivers.remove(receiver);
     receiver->queue = nullptr;
     receiver->ipc.stop_waiting();
-    receiver->ipc.msg = self->ipc.msg;
-    receiver->ipc.badge = badge;
-    receiver->ipc.recv_size = 0;
-    receiver->ipc.recv_handle_count = 0;
-    ipc_link_reply(*receiver, *self);
+    receiver->ipc.deliver(self->ipc.msg, badge);
+    reply_link(*receiver, *self);
     self->ipc.recv_capacity = 0;
     *result = sched_handoff(nullptr, receiver);
     self->ipc.stop_waiting();
@@ -40,10 +38,7 @@ bool ipc_fastpath_reply_recv(Endpoint& ep, int64_t* result) {
                  !ep.senders.empty() || ep.closed() || ep.bound ||
                  caller->priority < sched_highest_ready()))
         return false;
-    caller->ipc.msg = self->ipc.msg;
-    caller->ipc.badge = 0;
-    caller->ipc.recv_size = 0;
-    caller->ipc.recv_handle_count = 0;
+    caller->ipc.deliver(self->ipc.msg, 0);
     caller->ipc.stop_waiting();
     self->ipc.reply_to = nullptr;
     caller->unref();  // still referenced by the scheduler while it exists

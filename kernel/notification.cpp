@@ -13,8 +13,7 @@ void Notification::signal(uint64_t bits) {
     }
     if (bound_to) {
         if (Thread* r = bound_to->receivers.front()) {
-            r->ipc.msg = MessageRegs{0, take(), 0, 0};
-            r->ipc.badge = 0;
+            r->ipc.deliver(MessageRegs{0, take(), 0, 0}, 0);
             sched_wake(r, mica::kIpcNotified);
         }
     }

@@ -1,137 +1,19 @@
-// IPC system calls: endpoints (call, recv, reply, reply_recv), badges,
-// notifications, binding, and the fault handler a process's creator sets.
-#include <new>
-
+// IPC system calls, decoded here and carried out by the endpoint
+// (endpoint.cpp: call, receive), the reply (reply.cpp) and the IPC engine
+// (ipc.cpp); the fast path (ipc_fastpath.cpp) is tried first where it can be.
+// Also badges, notifications, binding, and a process's fault handler.
 #include "endpoint.h"
 #include "ipc.h"
 #include "ipc_fastpath.h"
 #include "notification.h"
 #include "process.h"
+#include "reply.h"
 #include "scheduler.h"
 #include "syscalls.h"
 
 using namespace mica;
 
 namespace {
-
-void set_receive_area(Thread* self, const IpcRequest& req) {
-    self->ipc.recv_data = req.present ? reinterpret_cast<uintptr_t>(req.buffer.recv_data) : 0;
-    self->ipc.recv_capacity = req.present ? req.buffer.recv_capacity : 0;
-}
-
-uint64_t timeout_of(const IpcRequest& req) { return req.present ? req.buffer.timeout_ns : kWaitForever; }
-
-// The general path of a call; the message is in self->ipc.msg and the
-// payload taken. Handles not delivered are closed, whatever the reason.
-int64_t call(Endpoint& ep, uint64_t badge, const IpcRequest& req) {
-    Thread* self = current_thread();
-    self->ipc.badge = badge;
-    set_receive_area(self, req);
-    uint64_t timeout = timeout_of(req);
-    int64_t result;
-    if (ep.closed()) {
-        result = kErrPeerClosed;
-    } else if (Thread* receiver = ep.receivers.front()) {
-        result = ipc_transfer(*self, *receiver);
-        if (result == kOk) {
-            ipc_link_reply(*receiver, *self);
-            sched_wake(receiver, kOk);
-            result = sched_block(nullptr, ipc_deadline(timeout));
-        }
-    } else if (timeout == 0) {
-        result = kErrWouldBlock;
-    } else {
-        self->ipc.state = ThreadIpc::State::sending;
-        result = sched_block(&ep.senders, ipc_deadline(timeout));
-    }
-    if (result != kOk) self->ipc.payload.drop();
-    self->ipc.stop_waiting();
-    return result;
-}
-
-// The general path of a receive. kOk: a message is in self->ipc.
-int64_t receive(Endpoint& ep, const IpcRequest& req) {
-    Thread* self = current_thread();
-    ipc_abandon_reply(*self);  // receiving again ends any call left unanswered
-    set_receive_area(self, req);
-    for (;;) {
-        if (ep.bound) {
-            if (uint64_t bits = ep.bound->take()) {
-                self->ipc.msg = MessageRegs{0, bits, 0, 0};
-                self->ipc.badge = 0;
-                return kIpcNotified;
-            }
-        }
-        Thread* sender = ep.senders.front();
-        if (!sender) break;
-        if (int64_t e = ipc_transfer(*sender, *self)) {
-            sched_wake(sender, e);  // its message cannot be taken here: it learns why
-            continue;
-        }
-        ep.senders.remove(sender);
-        sender->queue = nullptr;
-        ipc_link_reply(*self, *sender);
-        return kOk;
-    }
-    if (ep.closed()) return kErrPeerClosed;
-    uint64_t timeout = timeout_of(req);
-    if (timeout == 0) return kErrWouldBlock;
-    self->ipc.state = ThreadIpc::State::receiving;
-    int64_t result = sched_block(&ep.receivers, ipc_deadline(timeout));
-    self->ipc.state = ThreadIpc::State::none;
-    return result;
-}
-
-// Answers call `id` of `caller` (held by `server`) with the current thread's
-// message and payload; a payload not delivered is closed. Consumes the
-// reference to `caller`.
-int64_t answer(Thread* caller, Thread* server, uint64_t id) {
-    Thread* self = current_thread();
-    int64_t e = kErrPeerClosed;  // the caller gave up (timeout), was killed, or moved on
-    if (caller->ipc.awaits_reply(server, id)) {
-        self->ipc.badge = 0;
-        e = ipc_transfer(*self, *caller);
-        sched_wake(caller, e);
-    }
-    self->ipc.payload.drop();
-    caller->unref();
-    return e;
-}
-
-int64_t reply() {
-    Thread* self = current_thread();
-    Thread* caller = self->ipc.reply_to;
-    if (!caller) {
-        self->ipc.payload.drop();
-        return kErrBadState;
-    }
-    self->ipc.reply_to = nullptr;
-    return answer(caller, self, self->ipc.reply_id);
-}
-
-// A saved reply: the caller, its call, and the thread that received it.
-class SavedReply final : public KObject {
-public:
-    static constexpr ObjectType kType = ObjectType::reply;
-    static constexpr uint32_t kDefaultRights = kRightWrite | kRightTransfer;
-    SavedReply(Thread* caller, Thread* server, uint64_t id)
-        : KObject(kType), caller(caller), server(server), id(id) {
-        server->ref();
-    }
-    ~SavedReply() override {
-        if (caller) abandon();
-        server->unref();
-    }
-    // The caller learns its server will not answer.
-    void abandon() {
-        if (caller->ipc.awaits_reply(server, id)) sched_wake(caller, kErrPeerClosed);
-        caller->unref();
-        caller = nullptr;
-    }
-    Thread* caller;  // holds a reference until used
-    Thread* server;  // holds a reference (identity only)
-    uint64_t id;
-};
 
 int64_t get_endpoint(Handle handle, uint32_t rights, Ref<Endpoint>* ep, uint64_t* badge = nullptr) {
     Capability cap;
@@ -141,14 +23,6 @@ int64_t get_endpoint(Handle handle, uint32_t rights, Ref<Endpoint>* ep, uint64_t
 }
 
 }  // namespace
-
-int64_t ipc_kernel_call(Endpoint& ep, uint64_t badge, MessageRegs& msg) {
-    Thread* self = current_thread();
-    self->ipc.msg = msg;
-    int64_t result = call(ep, badge, IpcRequest{});
-    msg = self->ipc.msg;
-    return result;
-}
 
 int64_t sys_endpoint_create() { return current_process().create_object<Endpoint>(); }
 
@@ -187,7 +61,7 @@ int64_t sys_ipc_call(Handle endpoint, uint64_t label, uint64_t w0, uint64_t w1, 
     IpcRequest req;
     if (int64_t e = ipc_read_request(buffer.address(), req)) return e;
     ipc_take_payload(req, self->ipc.payload);
-    return ipc_complete_receive(*self, buffer.address(), call(*ep, badge, req));
+    return ipc_complete_receive(*self, buffer.address(), endpoint_call(*ep, badge, req));
 }
 
 int64_t sys_ipc_recv(Handle endpoint, uint64_t, uint64_t, uint64_t, uint64_t, UserPtr<IpcBuffer> buffer) {
@@ -195,7 +69,7 @@ int64_t sys_ipc_recv(Handle endpoint, uint64_t, uint64_t, uint64_t, uint64_t, Us
     if (int64_t e = get_endpoint(endpoint, kRightRead, &ep)) return e;
     IpcRequest req;
     if (int64_t e = ipc_read_request(buffer.address(), req)) return e;
-    return ipc_complete_receive(*current_thread(), buffer.address(), receive(*ep, req));
+    return ipc_complete_receive(*current_thread(), buffer.address(), endpoint_receive(*ep, req));
 }
 
 int64_t sys_ipc_reply(Handle, uint64_t label, uint64_t w0, uint64_t w1, uint64_t w2,
@@ -204,7 +78,7 @@ int64_t sys_ipc_reply(Handle, uint64_t label, uint64_t w0, uint64_t w1, uint64_t
     if (int64_t e = ipc_read_request(buffer.address(), req)) return e;
     ipc_take_payload(req, current_thread()->ipc.payload);
     current_thread()->ipc.msg = MessageRegs{label, w0, w1, w2};
-    return reply();
+    return reply_current();
 }
 
 int64_t sys_ipc_reply_recv(Handle endpoint, uint64_t label, uint64_t w0, uint64_t w1, uint64_t w2,
@@ -222,31 +96,12 @@ int64_t sys_ipc_reply_recv(Handle endpoint, uint64_t label, uint64_t w0, uint64_
     IpcRequest req;
     if (int64_t e = ipc_read_request(buffer.address(), req)) return e;
     ipc_take_payload(req, self->ipc.payload);
-    if (self->ipc.reply_to) reply();  // a caller that went away is not the server's error
+    if (self->ipc.reply_to) reply_current();  // a caller that went away is not the server's error
     else self->ipc.payload.drop();
-    IpcRequest receive_only = req;
-    receive_only.buffer.send_handle_count = 0;
-    return ipc_complete_receive(*self, buffer.address(), receive(*ep, receive_only));
+    return ipc_complete_receive(*self, buffer.address(), endpoint_receive(*ep, req));
 }
 
-int64_t sys_ipc_reply_save() {
-    Thread* self = current_thread();
-    Process& p = current_process();
-    if (!self->ipc.reply_to) return kErrBadState;
-    Charge charge(p.quota(), sizeof(SavedReply));
-    if (!charge) return kErrQuotaExceeded;
-    Ref<SavedReply> saved(new (std::nothrow) SavedReply(self->ipc.reply_to, self, self->ipc.reply_id));
-    if (!saved) return kErrNoMemory;
-    int64_t h = p.handles().add(saved.get(), SavedReply::kDefaultRights, p.quota());
-    if (h < 0) {
-        saved->caller = nullptr;  // the pending reply stays with the thread
-        return h;
-    }
-    self->ipc.reply_to = nullptr;  // the reference moved into the saved reply
-    saved->charge_to(p.quota(), sizeof(SavedReply));
-    charge.commit();
-    return h;
-}
+int64_t sys_ipc_reply_save() { return SavedReply::save(current_process()); }
 
 int64_t sys_ipc_reply_to(Handle reply, uint64_t label, uint64_t w0, uint64_t w1, uint64_t w2,
                          UserPtr<IpcBuffer> buffer) {
@@ -260,10 +115,7 @@ int64_t sys_ipc_reply_to(Handle reply, uint64_t label, uint64_t w0, uint64_t w1,
     if (!saved->caller) return kErrBadState;
     ipc_take_payload(req, current_thread()->ipc.payload);
     current_thread()->ipc.msg = MessageRegs{label, w0, w1, w2};
-    Thread* caller = saved->caller;
-    saved->caller = nullptr;
-    p.handles().remove(reply);  // one shot
-    return answer(caller, saved->server, saved->id);
+    return saved->answer(p, reply);
 }
 
 int64_t sys_notification_create() { return current_process().create_object<Notification>(); }
