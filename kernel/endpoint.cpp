@@ -49,13 +49,13 @@ int64_t endpoint_call(Endpoint& ep, uint64_t badge, const IpcRequest& req) {
         if (result == kOk) {
             reply_link(*receiver, *self);
             sched_wake(receiver, kOk);
-            result = sched_block(nullptr, ipc_deadline(timeout));
+            result = sched_block(nullptr, sched_deadline(timeout));
         }
     } else if (timeout == 0) {
         result = kErrWouldBlock;
     } else {
         self->ipc.state = ThreadIpc::State::sending;
-        result = sched_block(&ep.senders, ipc_deadline(timeout));
+        result = sched_block(&ep.senders, sched_deadline(timeout));
     }
     if (result != kOk) self->ipc.payload.drop();
     self->ipc.stop_waiting();
@@ -88,7 +88,7 @@ int64_t endpoint_receive(Endpoint& ep, const IpcRequest& req) {
     uint64_t timeout = timeout_of(req);
     if (timeout == 0) return kErrWouldBlock;
     self->ipc.state = ThreadIpc::State::receiving;
-    int64_t result = sched_block(&ep.receivers, ipc_deadline(timeout));
+    int64_t result = sched_block(&ep.receivers, sched_deadline(timeout));
     self->ipc.state = ThreadIpc::State::none;
     return result;
 }

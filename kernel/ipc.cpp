@@ -57,12 +57,6 @@ void IpcPayload::drop() {
     size = 0;
 }
 
-uint64_t ipc_deadline(uint64_t timeout_ns) {
-    if (timeout_ns == kWaitForever) return kNoDeadline;
-    uint64_t now = arch::clock_ns();
-    return timeout_ns > ~0ULL - now ? kNoDeadline : now + timeout_ns;
-}
-
 int64_t ipc_read_request(uintptr_t user_buffer, IpcRequest& out) {
     out.present = user_buffer != 0;
     if (!out.present) return kOk;

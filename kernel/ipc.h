@@ -99,9 +99,6 @@ int64_t ipc_complete_receive(Thread& self, uintptr_t user_buffer, int64_t status
 // A thread ends: its pending caller (if any) learns the server is gone.
 void ipc_thread_exit(Thread& t);
 
-// Deadline for a blocking wait of `timeout_ns` from now (kNoDeadline for none).
-uint64_t ipc_deadline(uint64_t timeout_ns);
-
 // Whether the fast path is used (the `ipc.fastpath=off` option turns it off
 // so that tests can run both ways).
 extern bool g_ipc_fastpath;

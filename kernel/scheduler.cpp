@@ -156,6 +156,11 @@ void sched_yield() {
     schedule();
 }
 
+uint64_t sched_deadline(uint64_t timeout_ns) {
+    uint64_t now = arch::clock_ns();
+    return timeout_ns == kWaitForever || timeout_ns > ~0ULL - now ? kNoDeadline : now + timeout_ns;
+}
+
 int64_t sched_block(WaitQueue* queue, uint64_t deadline) {
     Thread* t = this_cpu().current;
     KASSERT(t != this_cpu().idle);

@@ -29,6 +29,10 @@ void sched_yield();
 // Cycle-counter ticks the CPU has spent halted since boot.
 uint64_t sched_idle_ticks();
 
+// The deadline of a wait of `timeout_ns` from now, for sched_block:
+// kNoDeadline for kWaitForever or a time past the clock's range.
+uint64_t sched_deadline(uint64_t timeout_ns);
+
 // Blocks the current thread on `queue` (may be null: sleep only) until it is
 // woken or `deadline` (clock_ns) passes. Returns the wake result: what the
 // waker passed, or kErrTimedOut.

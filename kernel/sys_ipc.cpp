@@ -133,7 +133,7 @@ int64_t sys_notification_wait(Handle notification, uint64_t timeout_ns) {
     if (int64_t e = current_process().get(notification, kRightWait, &n)) return e;
     if (uint64_t bits = n->take()) return static_cast<int64_t>(bits);
     if (timeout_ns == 0) return kErrWouldBlock;
-    return sched_block(&n->waiters, ipc_deadline(timeout_ns));
+    return sched_block(&n->waiters, sched_deadline(timeout_ns));
 }
 
 int64_t sys_endpoint_bind_notification(Handle endpoint, Handle notification) {

@@ -30,10 +30,8 @@ int64_t sys_process_wait(Handle process, uint64_t timeout_ns, UserPtr<int64_t> s
     Ref<Process> target;
     if (int64_t e = current_process().get(process, kRightWait, &target)) return e;
     if (target->state() != Process::State::dead) {
-        if (timeout_ns == 0) return kErrTimedOut;
-        uint64_t now = arch::clock_ns();
-        uint64_t deadline = timeout_ns == kWaitForever || timeout_ns > ~0ULL - now ? kNoDeadline : now + timeout_ns;
-        if (int64_t e = sched_block(&target->exit_waiters(), deadline)) return e;
+        if (timeout_ns == 0) return kErrWouldBlock;  // as every call that may wait
+        if (int64_t e = sched_block(&target->exit_waiters(), sched_deadline(timeout_ns))) return e;
     }
     if (!status.null())
         if (int64_t e = status.write(target->exit_status())) return e;

@@ -48,8 +48,6 @@ int64_t sys_thread_yield() {
 
 int64_t sys_thread_sleep(uint64_t nanoseconds) {
     if (nanoseconds == 0) return sys_thread_yield();
-    uint64_t now = arch::clock_ns();
-    uint64_t deadline = nanoseconds > ~0ULL - now ? ~0ULL : now + nanoseconds;
-    int64_t result = sched_block(nullptr, deadline);
+    int64_t result = sched_block(nullptr, sched_deadline(nanoseconds));
     return result == kErrTimedOut ? kOk : result;
 }

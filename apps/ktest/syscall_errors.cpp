@@ -149,7 +149,7 @@ KTEST(syscall_errors, process) {
     EXPECT_EQ(sys::process_create("huge", 4, 1ULL << 50), kErrQuotaExceeded);
     EXPECT_EQ(sys::process_kill(memory, 0), kErrWrongType);
     EXPECT_EQ(sys::process_wait(no_such, 0, nullptr), kErrBadHandle);
-    EXPECT_EQ(sys::process_wait(self, 0, nullptr), kErrTimedOut);  // running: a zero timeout polls
+    EXPECT_EQ(sys::process_wait(self, 0, nullptr), kErrWouldBlock);  // running: a zero timeout polls
     EXPECT_EQ(sys::process_info(self, nullptr), kErrBadAddress);
     EXPECT_EQ(sys::process_info(self, ptr<ProcessInfo>(kKernelPointer)), kErrBadAddress);
 }
