@@ -79,7 +79,13 @@ def main():
             if int(n) == 0 and args.gen in ("all", name)] if mix else ["all"]
     if idle:
         print(f"fuzz: generators that never ran: {', '.join(idle)}")
-    ok = result and not panics and not hang and leaked == 0 and status == EXIT_SUCCESS and not idle
+    broken = re.search(r"fuzz: (\d+) results outside their call's errors", out)
+    contract = int(broken.group(1)) if broken else -1
+    if contract:
+        print(f"fuzz: {contract if contract > 0 else 'unknown'} results outside the syscall contract")
+        for line in sorted({l for l in out.splitlines() if "contract broken" in l}):
+            print(line)
+    ok = result and not panics and not hang and leaked == 0 and status == EXIT_SUCCESS and not idle and contract == 0
     return 0 if ok else 1
 
 

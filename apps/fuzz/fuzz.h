@@ -63,7 +63,9 @@ int child_main(uint64_t seed);
 
 // The syscall numbers a random step may make (everything but the exits).
 uint64_t random_syscall_number(Rng& r);
-// Calls counted per generator, for the summary.
-extern uint64_t g_calls[kGenerators];
+// The campaign's shared page: steps per generator, then results that broke
+// a call's contract (an error not in its errors: line of syscalls.def).
+constexpr int kContractSlot = kGenerators;
+extern uint64_t* g_stats;
 
 }  // namespace fuzz

@@ -14,7 +14,7 @@ int g_pool_size = 0;
 }  // namespace
 
 alignas(16) uint8_t g_buffer[3 * 4096];
-uint64_t g_calls[kGenerators];
+uint64_t* g_stats = nullptr;
 
 int pool_size() {
     int n = __atomic_load_n(&g_pool_size, __ATOMIC_RELAXED);
@@ -108,7 +108,19 @@ int64_t syscall6(uint64_t n, const uint64_t* a) {
     return result;
 }
 
+// Every error must be one the call's contract lists (abi/mica/syscalls.def).
+void check_contract(uint64_t n, int64_t result) {
+    if (result >= 0 || (n >= kSyscallCount && result == kErrNoSyscall) || syscall_may_fail_with(n, result)) return;
+    static uint64_t reported[kSyscallCount];  // once per call and error, per worker
+    if (n < kSyscallCount && (reported[n] >> -result & 1)) return;
+    if (n < kSyscallCount && result > -64) reported[n] |= 1ULL << -result;
+    print("fuzz: contract broken: %s returned %ld (%s), not in its errors\n",
+          n < kSyscallCount ? kSyscallNames[n] : "(no such call)", result, error_name(result));
+    if (g_stats) __atomic_fetch_add(&g_stats[kContractSlot], 1, __ATOMIC_RELAXED);
+}
+
 void made(Rng& r, uint64_t n, const uint64_t* a, int64_t result) {
+    check_contract(n, result);
     // A call that made something gave back a handle; keep some of them.
     if (result > 0 && n != kSysClockMonotonic && r.one_in(4)) pool_add(result);
     if (r.one_in(64)) pool_add(static_cast<int64_t>(a[0]));

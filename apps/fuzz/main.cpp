@@ -48,7 +48,6 @@ int parse_generator(const char* text) {
 
 constexpr int kThreads = 4;
 int g_finished = 0;
-uint64_t* g_stats = nullptr;  // the campaign's page: steps per generator
 
 void steps(Rng& r, uint64_t count) {
     for (uint64_t i = 0; i < count; ++i) {
@@ -112,7 +111,7 @@ int worker(uint64_t seed, uint64_t count) {
 // --- the campaign --------------------------------------------------------------
 
 uint64_t steps_made(Handle stats) {
-    uint64_t counts[kGenerators] = {};
+    uint64_t counts[kGenerators + 1] = {};
     sys::memory_read(stats, 0, counts, sizeof counts);
     uint64_t sum = 0;
     for (uint64_t c : counts) sum += c;
@@ -198,15 +197,16 @@ int main() {
         }
     }
     settle(after);
-    uint64_t counts[kGenerators] = {};
+    uint64_t counts[kGenerators + 1] = {};
     sys::memory_read(stats, 0, counts, sizeof counts);
     int64_t leaked = static_cast<int64_t>(before.free_frames) - static_cast<int64_t>(after.free_frames);
     print("fuzz: %lu workers (%lu stopped by the time limit, %lu ended by their own faults)\n", workers, killed,
           faulted);
     print("fuzz: steps by generator (warm-up included): random %lu, boundary %lu, cpu %lu, scenario %lu\n",
           counts[kRandom], counts[kBoundary], counts[kCpuState], counts[kScenario]);
+    print("fuzz: %lu results outside their call's errors\n", counts[kContractSlot]);
     print("fuzz: kernel heap %lu -> %lu bytes, processes %lu -> %lu\n", before.heap_bytes_used,
           after.heap_bytes_used, before.processes, after.processes);
     print("fuzz-result: %lu syscalls, %ld leaked pages, seed %lu\n", done, leaked, seed);
-    return leaked == 0 && after.heap_bytes_used == before.heap_bytes_used ? 0 : 1;
+    return leaked == 0 && after.heap_bytes_used == before.heap_bytes_used && counts[kContractSlot] == 0 ? 0 : 1;
 }
