@@ -79,7 +79,7 @@ def boot(image, site, nth, workload, seed, timeout):
         iso = os.path.join(tmp, "failwalk.iso")
         mkiso.make_iso(image, iso, cmdline)
         cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-m", "256M", "-display", "none",
-               "-no-reboot", "-monitor", "none", "-serial", "stdio", "-nic", "none", "-icount", "shift=0",
+               "-no-reboot", "-monitor", "none", "-serial", "stdio", "-nic", "none", "-icount", "shift=0,sleep=off",
                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-cdrom", iso, "-boot", "d"] + coverage_args()
         try:
             run = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
