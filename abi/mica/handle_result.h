@@ -22,8 +22,7 @@ public:
     constexpr int64_t error() const { return ok() ? kOk : raw_; }
     // The raw result (a handle value or an error), for code that compares
     // results with errors (tests) or hands them on.
-    // TRANSITION: implicit until every caller is converted.
-    constexpr operator int64_t() const { return raw_; }
+    constexpr explicit operator int64_t() const { return raw_; }
 
 private:
     int64_t raw_;

@@ -63,6 +63,16 @@ int64_t spawn_role(const char* role, const Handle* handles, uint32_t count, uint
     return spawn(elf, size, o);
 }
 
+// A measurement cannot go on without the objects it is made of: stop
+// before "bench-done", so the host reports the run as failed.
+Handle made(HandleResult r, const char* what) {
+    if (!r.ok()) {
+        print("bench: cannot make %s (%s)\n", what, error_name(r.error()));
+        exit(1);
+    }
+    return r.value();
+}
+
 void finish(int64_t child) {
     int64_t status;
     sys::process_wait(static_cast<Handle>(child), kWaitForever, &status);
@@ -81,7 +91,7 @@ void bench_null_syscall() {
 }
 
 void bench_ipc(const char* metric, uint32_t bytes) {
-    Handle ep = static_cast<Handle>(sys::endpoint_create());
+    Handle ep = made(sys::endpoint_create(), "an endpoint");
     int64_t server = spawn_role(bytes ? "echo_data" : "echo", &ep, 1);
     static uint8_t data[4096];
     IpcBuffer b;
@@ -104,7 +114,7 @@ void bench_ipc(const char* metric, uint32_t bytes) {
 constexpr size_t kSharedBytes = (sizeof(Shared) + kPageSize - 1) & ~(kPageSize - 1);
 
 Handle map_shared_page() {
-    Handle page = static_cast<Handle>(sys::memory_create(kSharedBytes));
+    Handle page = made(sys::memory_create(kSharedBytes), "the shared page");
     sys::vm_map(startup().self_process, kShared, page, 0, kSharedBytes, kVmRead | kVmWrite);
     return page;
 }
@@ -130,7 +140,7 @@ void signaller(void* p) {
 
 void bench_notify() {
     Handle page = map_shared_page();
-    Handle n = static_cast<Handle>(sys::notification_create());
+    Handle n = made(sys::notification_create(), "a notification");
     const Handle handles[] = {n, page};
     int64_t waiter = spawn_role("waiter", handles, 2);
     sys::thread_sleep(5'000'000);  // the waiter is blocked in notification_wait by now
@@ -166,8 +176,8 @@ void bench_thread_switch() {
 
 void bench_fault() {
     Handle page = map_shared_page();
-    Handle ep = static_cast<Handle>(sys::endpoint_create());
-    Handle fault_page = static_cast<Handle>(sys::memory_create(kPageSize));
+    Handle ep = made(sys::endpoint_create(), "an endpoint");
+    Handle fault_page = made(sys::memory_create(kPageSize), "the page to fault in");
     const Handle handles[] = {page};
     int64_t child = spawn_role("faulter", handles, 1);
     auto process = static_cast<Handle>(child);

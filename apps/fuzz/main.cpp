@@ -88,13 +88,13 @@ int worker(uint64_t seed, uint64_t count) {
     map_stats();
     pool_add(startup().self_process);
     pool_add(startup().self_thread);
-    pool_add(sys::memory_create(4096));
-    pool_add(sys::memory_create(3 * 4096));
-    pool_add(sys::notification_create());
-    pool_add(sys::process_create("victim", 6, 128 * 1024));
+    pool_add(static_cast<int64_t>(sys::memory_create(4096)));
+    pool_add(static_cast<int64_t>(sys::memory_create(3 * 4096)));
+    pool_add(static_cast<int64_t>(sys::notification_create()));
+    pool_add(static_cast<int64_t>(sys::process_create("victim", 6, 128 * 1024)));
     scenario_init(r);
     for (int i = 0; i < 8; ++i)  // the same objects again with fewer rights
-        pool_add(sys::handle_duplicate(pool_pick(r), static_cast<uint32_t>(r.below(512))));
+        pool_add(static_cast<int64_t>(sys::handle_duplicate(pool_pick(r), static_cast<uint32_t>(r.below(512)))));
     static ThreadStart starts[kThreads];
     int started = 1;
     for (int t = 1; t < kThreads; ++t) {
@@ -158,7 +158,12 @@ int main() {
     Handle module = kNoHandle;
     for (uint32_t i = 0; i < startup().module_count; ++i)
         if (strcmp(startup().modules[i].name, "fuzz") == 0) module = startup().modules[i].memory;
-    auto stats = static_cast<Handle>(sys::memory_create(kPageSize));
+    auto stats_page = sys::memory_create(kPageSize);
+    if (!stats_page.ok()) {
+        print("fuzz: no page to count steps in (%s)\n", error_name(stats_page.error()));
+        return 2;
+    }
+    Handle stats = stats_page.value();
     const Handle given[] = {module, stats};
     print("fuzz: seed %lu, workers of %lu steps, generators %s\n", seed, kPerWorker, gen);
     SystemInfo before{}, after{};

@@ -88,7 +88,7 @@ void act_on_call(Rng& r, Handle ep, bool may_exit) {
             sys::ipc_reply(Message{r.below(4), 0, 0, 0}, &b);
             break;
         case 2: {  // hold it; any thread answers later
-            put(g_saved, kSaved, r, sys::ipc_reply_save());
+            put(g_saved, kSaved, r, static_cast<int64_t>(sys::ipc_reply_save()));
             break;
         }
         case 3: {  // kill a child (perhaps the caller), then answer with handles
@@ -114,7 +114,7 @@ void act_on_call(Rng& r, Handle ep, bool may_exit) {
             break;
         }
         case 5: {  // forward: save it and send the reply capability to another server
-            int64_t saved = sys::ipc_reply_save();
+            auto saved = static_cast<int64_t>(sys::ipc_reply_save());
             if (saved <= 0) break;
             b.send_handle_count = 1;
             b.send_handles[0] = static_cast<Handle>(saved);
@@ -195,7 +195,7 @@ void start_helper(Rng& r) {
 
 void churn_endpoint(Rng& r) {
     int i = static_cast<int>(r.below(kEndpoints));
-    int64_t fresh = sys::endpoint_create();
+    auto fresh = static_cast<int64_t>(sys::endpoint_create());
     Handle old = __atomic_exchange_n(&g_endpoints[i], fresh > 0 ? static_cast<Handle>(fresh) : kNoHandle,
                                      __ATOMIC_RELAXED);
     pool_add(fresh);
@@ -203,7 +203,7 @@ void churn_endpoint(Rng& r) {
 }
 
 void notifications(Rng& r) {
-    int64_t n = sys::notification_create();
+    auto n = static_cast<int64_t>(sys::notification_create());
     if (n <= 0) return;
     sys::endpoint_bind_notification(endpoint(r), static_cast<Handle>(n));
     sys::notification_signal(static_cast<Handle>(n), 1 + r.below(1 << 20));
@@ -214,10 +214,10 @@ void notifications(Rng& r) {
 
 void scenario_init(Rng& r) {
     for (auto& ep : g_endpoints) {
-        int64_t h = sys::endpoint_create();
+        auto h = static_cast<int64_t>(sys::endpoint_create());
         ep = h > 0 ? static_cast<Handle>(h) : kNoHandle;
         pool_add(h);
-        pool_add(sys::handle_mint(ep, kRightWrite | kRightTransfer, 1 + r.below(100)));
+        pool_add(static_cast<int64_t>(sys::handle_mint(ep, kRightWrite | kRightTransfer, 1 + r.below(100))));
     }
     // The campaign passes this program's boot module, read-only, to start children with.
     Handle module = startup().handle_count ? startup().handles[0] : kNoHandle;
@@ -265,7 +265,7 @@ void step_scenario(Rng& r) {
         case 9: start_helper(r); break;
         case 10: churn_endpoint(r); break;
         case 11: notifications(r); break;
-        case 12: pool_add(sys::handle_duplicate(endpoint(r), static_cast<uint32_t>(r.below(512)))); break;
+        case 12: pool_add(static_cast<int64_t>(sys::handle_duplicate(endpoint(r), static_cast<uint32_t>(r.below(512))))); break;
         default: step_random(r); break;
     }
 }

@@ -33,13 +33,13 @@ int main() {
         uint64_t bytes = 0;
         int64_t e = kOk;
         for (;;) {
-            int64_t m = sys::memory_create(1 << 20);
-            if (m < 0) {
-                e = m;
+            auto m = sys::memory_create(1 << 20);
+            if (!m.ok()) {
+                e = m.error();
                 break;
             }
             uintptr_t at = reserve_address_range(1 << 20);
-            if ((e = sys::vm_map(startup().self_process, at, static_cast<Handle>(m), 0, 1 << 20, kVmRead | kVmWrite)) != kOk)
+            if ((e = sys::vm_map(startup().self_process, at, m.value(), 0, 1 << 20, kVmRead | kVmWrite)) != kOk)
                 break;
             for (uint64_t i = 0; i < (1 << 20); i += kPageSize) reinterpret_cast<volatile uint8_t*>(at)[i] = 1;
             bytes += 1 << 20;

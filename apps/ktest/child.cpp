@@ -23,7 +23,9 @@ int check_kernel_pointers() {
     if (sys::debug_write(k, 16) != kErrBadAddress) ++bad;
     if (sys::system_info(reinterpret_cast<SystemInfo*>(k)) != kErrBadAddress) ++bad;
     if (sys::process_info(startup().self_process, reinterpret_cast<ProcessInfo*>(k)) != kErrBadAddress) ++bad;
-    Handle m = static_cast<Handle>(sys::memory_create(kPageSize));
+    auto made = sys::memory_create(kPageSize);
+    if (!made.ok()) return bad + 1;  // nothing to check the memory calls with
+    Handle m = made.value();
     if (sys::memory_write(m, 0, k, 64) != kErrBadAddress) ++bad;
     if (sys::memory_read(m, 0, k, 64) != kErrBadAddress) ++bad;
     return bad;
@@ -42,17 +44,17 @@ int forge_handles() {
         }
     }
     // Rights cannot grow: a read-only duplicate of ourselves cannot kill us.
-    int64_t weak = sys::handle_duplicate(startup().self_process, kRightRead | kRightDuplicate);
-    if (sys::handle_duplicate(static_cast<Handle>(weak), kRightsAll) != kErrAccessDenied) ++bad;
-    if (sys::process_kill(static_cast<Handle>(weak), 99) != kErrAccessDenied) ++bad;
+    auto weak = sys::handle_duplicate(startup().self_process, kRightRead | kRightDuplicate);
+    if (!weak.ok()) return bad + 1;
+    if (sys::handle_duplicate(weak.value(), kRightsAll).error() != kErrAccessDenied) ++bad;
+    if (sys::process_kill(weak.value(), 99) != kErrAccessDenied) ++bad;
     return bad;
 }
 
 int quota() {
     // This process was given 1 MiB in all: 2 MiB of memory cannot fit.
-    if (sys::memory_create(2 << 20) != kErrQuotaExceeded) return 1;
-    int64_t small = sys::memory_create(64 << 10);
-    return small > 0 ? 0 : 2;
+    if (sys::memory_create(2 << 20).error() != kErrQuotaExceeded) return 1;
+    return sys::memory_create(64 << 10).ok() ? 0 : 2;
 }
 
 // Answers each message with its data reversed; for a message with a handle,
@@ -102,15 +104,15 @@ void parked_thread(void*) {
 int exhaust() {
     int bad = 0;
     int64_t e = 0;
-    for (int i = 0; i < 100000 && e >= 0; ++i) e = sys::memory_create(64 * 1024);
+    for (int i = 0; i < 100000 && e >= 0; ++i) e = sys::memory_create(64 * 1024).error();
     if (e != kErrQuotaExceeded) ++bad;
-    for (int i = 0; i < 1000000 && e >= 0; ++i) e = sys::memory_create(kPageSize);
+    for (int i = 0; i < 1000000 && e >= 0; ++i) e = sys::memory_create(kPageSize).error();
     e = 0;
-    for (int i = 0; i < 1000000 && e >= 0; ++i) e = sys::handle_duplicate(startup().self_process, kRightRead);
+    for (int i = 0; i < 1000000 && e >= 0; ++i) e = sys::handle_duplicate(startup().self_process, kRightRead).error();
     if (e != kErrQuotaExceeded && e != kErrLimit) ++bad;
-    e = sys::thread_create(startup().self_process, 0x401000, 0x10000, 0, 1);
+    e = sys::thread_create(startup().self_process, 0x401000, 0x10000, 0, 1).error();
     if (e != kErrQuotaExceeded) ++bad;
-    e = sys::process_create("grandchild", 10, 1 << 20);
+    e = sys::process_create("grandchild", 10, 1 << 20).error();
     if (e != kErrQuotaExceeded) ++bad;
     return bad;
 }
@@ -164,7 +166,7 @@ int rflags_ac_df() {
 int quota_overflow() {
     const uint64_t huge[] = {~0ULL, ~0ULL - 15, ~0ULL - 4095, 1ULL << 63, 1ULL << 62, 8ULL << 20};
     for (uint64_t q : huge)
-        if (sys::process_create("big", 3, q) != kErrQuotaExceeded) return 1;
+        if (sys::process_create("big", 3, q).error() != kErrQuotaExceeded) return 1;
     return 0;
 }
 
@@ -175,7 +177,9 @@ int syscall_below_top() {
     for (auto& b : code) b = 0x90;  // nop
     const uint8_t tail[] = {0xb8, static_cast<uint8_t>(kSysThreadYield), 0, 0, 0, 0x0f, 0x05};  // mov $n, %eax; syscall
     memcpy(code + kPageSize - sizeof tail, tail, sizeof tail);
-    Handle m = static_cast<Handle>(sys::memory_create(kPageSize));
+    auto made = sys::memory_create(kPageSize);
+    if (!made.ok()) return 4;
+    Handle m = made.value();
     if (sys::memory_write(m, 0, code, kPageSize) != kOk) return 1;
     if (sys::vm_map(startup().self_process, kPage, m, 0, kPageSize, kVmRead | kVmExec) != kOk) return 2;
     reinterpret_cast<void (*)()>(kPage + kPageSize - sizeof tail)();
@@ -219,9 +223,10 @@ int main() {
     }
     if (is(mode, "exit42")) return 42;
     if (is(mode, "touch_memory")) {
-        Handle m = static_cast<Handle>(sys::memory_create(16 * kPageSize));
+        auto m = sys::memory_create(16 * kPageSize);
+        if (!m.ok()) return 2;
         uintptr_t at = reserve_address_range(16 * kPageSize);
-        if (sys::vm_map(startup().self_process, at, m, 0, 16 * kPageSize, kVmRead | kVmWrite)) return 1;
+        if (sys::vm_map(startup().self_process, at, m.value(), 0, 16 * kPageSize, kVmRead | kVmWrite)) return 1;
         for (size_t i = 0; i < 16 * kPageSize; i += kPageSize) reinterpret_cast<volatile char*>(at)[i] = 1;
         return 0;  // exit without unmapping or closing: teardown must clean up
     }
@@ -233,9 +238,10 @@ int main() {
         reinterpret_cast<void (*)()>(reinterpret_cast<uintptr_t>(code))();
     }
     if (is(mode, "exec_heap")) {
-        Handle m = static_cast<Handle>(sys::memory_create(kPageSize));
+        auto m = sys::memory_create(kPageSize);
+        if (!m.ok()) return 1;
         uintptr_t at = reserve_address_range(kPageSize);
-        sys::vm_map(startup().self_process, at, m, 0, kPageSize, kVmRead | kVmWrite);
+        sys::vm_map(startup().self_process, at, m.value(), 0, kPageSize, kVmRead | kVmWrite);
         *reinterpret_cast<volatile uint8_t*>(at) = 0xc3;
         reinterpret_cast<void (*)()>(at)();
     }
@@ -251,13 +257,15 @@ int main() {
     if (is(mode, "quota")) return quota();
     if (is(mode, "self_reference")) {
         // Two never-started processes, each holding handles to itself and the other.
-        int64_t a = sys::process_create("loop-a", 6, 64 * 1024);
-        int64_t b = sys::process_create("loop-b", 6, 64 * 1024);
-        const int64_t pairs[][2] = {{a, a}, {a, b}, {b, a}, {b, b}};
+        auto made_a = sys::process_create("loop-a", 6, 64 * 1024);
+        auto made_b = sys::process_create("loop-b", 6, 64 * 1024);
+        if (!made_a.ok() || !made_b.ok()) return 2;
+        Handle a = made_a.value(), b = made_b.value();
+        const Handle pairs[][2] = {{a, a}, {a, b}, {b, a}, {b, b}};
         for (auto& p : pairs)
-            if (sys::handle_grant(static_cast<Handle>(p[0]), static_cast<Handle>(p[1]), kRightsSame) < 0) return 1;
-        sys::handle_close(static_cast<Handle>(a));
-        sys::handle_close(static_cast<Handle>(b));
+            if (!sys::handle_grant(p[0], p[1], kRightsSame).ok()) return 1;
+        sys::handle_close(a);
+        sys::handle_close(b);
         return 0;  // they go when we do
     }
     if (is(mode, "exhaust")) return exhaust();
@@ -273,19 +281,20 @@ int main() {
     if (is(mode, "ipc_objects")) {
         // Endpoints, notifications, badges, a bound receiver, a caller
         // queued on our own endpoint: all of it must go when we are killed.
-        Handle ep = static_cast<Handle>(sys::endpoint_create());
-        Handle n = static_cast<Handle>(sys::notification_create());
-        sys::handle_mint(ep, kRightWrite, 42);
-        sys::endpoint_bind_notification(ep, n);
-        Handle other = static_cast<Handle>(sys::endpoint_create());
+        auto ep = sys::endpoint_create();
+        auto n = sys::notification_create();
+        auto other = sys::endpoint_create();
+        if (!ep.ok() || !n.ok() || !other.ok()) return 2;
+        if (!sys::handle_mint(ep.value(), kRightWrite, 42).ok()) return 3;  // kept: the kill must close it
+        sys::endpoint_bind_notification(ep.value(), n.value());
         static Handle s_other;
-        s_other = other;
+        s_other = other.value();
         start_thread([](void*) {
             Message m{1, 0, 0, 0};
             sys::ipc_call(s_other, m);  // nobody receives there: queued for ever
         }, nullptr, 16);
         Message m;
-        sys::ipc_recv(ep, m);  // blocked until killed
+        sys::ipc_recv(ep.value(), m);  // blocked until killed
         return 1;
     }
     if (is(mode, "threads")) {

@@ -13,33 +13,29 @@ using ports::out8;
 KTEST(devices, basics) {
     const Handle resource = startup().resource;
     const Handle self = startup().self_process;
-    Handle memory = static_cast<Handle>(sys::memory_create(kPageSize));
+    Handle memory = EXPECT_HANDLE(sys::memory_create(kPageSize));
     EXPECT_EQ(sys::io_ports_create(memory, 0x40, 4), kErrWrongType);
     EXPECT_EQ(sys::io_ports_create(resource, 0x40, 0), kErrInvalidArgument);
     EXPECT_EQ(sys::io_ports_create(resource, 0xfff0, 0x20), kErrInvalidArgument);
-    int64_t pit = sys::io_ports_create(resource, 0x40, 4);
-    EXPECT(pit > 0);
-    EXPECT_EQ(sys::io_ports_grant(memory, static_cast<Handle>(pit)), kErrWrongType);
+    Handle pit_handle = EXPECT_HANDLE(sys::io_ports_create(resource, 0x40, 4));
+    EXPECT_EQ(sys::io_ports_grant(memory, pit_handle), kErrWrongType);
     EXPECT_EQ(sys::io_ports_grant(self, memory), kErrWrongType);
 
     // A child with the PIT's ports may use them, and only them.
-    Handle pit_handle = static_cast<Handle>(pit);
     EXPECT_EQ(wait_child(spawn_child("ports_in_range", &pit_handle, 1)), 0);
     EXPECT_EQ(wait_child(spawn_child("ports_out_of_range", &pit_handle, 1)), kExitFaultBase - 13);
 
     // The PIT's interrupt reaches us as notification bits.
-    Handle n = static_cast<Handle>(sys::notification_create());
+    Handle n = EXPECT_HANDLE(sys::notification_create());
     EXPECT_EQ(sys::irq_create(resource, 16, kIrqEdge, n, 1), kErrInvalidArgument);
     EXPECT_EQ(sys::irq_create(resource, 0, kIrqEdge, n, 0), kErrInvalidArgument);
     EXPECT_EQ(sys::irq_create(memory, 0, kIrqEdge, n, 1), kErrWrongType);
     EXPECT_EQ(sys::irq_create(resource, 0, 2, n, 1), kErrInvalidArgument);
     // Through a resource that covers IRQ 0 alone.
-    int64_t only_irq0 = sys::resource_create(resource, kResourceIrq, 0, 1);
-    EXPECT(only_irq0 > 0);
-    EXPECT_EQ(sys::irq_create(static_cast<Handle>(only_irq0), 1, kIrqEdge, n, 1), kErrAccessDenied);
-    int64_t irq = sys::irq_create(static_cast<Handle>(only_irq0), 0, kIrqEdge, n, 0x4);
-    sys::handle_close(static_cast<Handle>(only_irq0));
-    EXPECT(irq > 0);
+    Handle only_irq0 = EXPECT_HANDLE(sys::resource_create(resource, kResourceIrq, 0, 1));
+    EXPECT_EQ(sys::irq_create(only_irq0, 1, kIrqEdge, n, 1), kErrAccessDenied);
+    Handle irq = EXPECT_HANDLE(sys::irq_create(only_irq0, 0, kIrqEdge, n, 0x4));
+    sys::handle_close(only_irq0);
     EXPECT_EQ(sys::irq_create(resource, 0, kIrqEdge, n, 1), kErrAlreadyExists);
     EXPECT_EQ(sys::io_ports_grant(self, pit_handle), kOk);
     out8(0x43, 0x34);  // channel 0, rate generator
@@ -47,15 +43,13 @@ KTEST(devices, basics) {
     out8(0x40, 1193 >> 8);
     for (int i = 0; i < 5; ++i) {
         EXPECT_EQ(sys::notification_wait(n, 1'000'000'000), 0x4);
-        EXPECT_EQ(sys::irq_ack(static_cast<Handle>(irq)), kOk);
+        EXPECT_EQ(sys::irq_ack(irq), kOk);
     }
     out8(0x43, 0x30);  // back to one-shot: it stops after one more count
     EXPECT_EQ(sys::irq_ack(memory), kErrWrongType);
-    EXPECT_EQ(sys::handle_close(static_cast<Handle>(irq)), kOk);
+    EXPECT_EQ(sys::handle_close(irq), kOk);
     // Closed: the line is free for someone else again.
-    int64_t again = sys::irq_create(resource, 0, kIrqEdge, n, 1);
-    EXPECT(again > 0);
-    sys::handle_close(static_cast<Handle>(again));
+    sys::handle_close(EXPECT_HANDLE(sys::irq_create(resource, 0, kIrqEdge, n, 1)));
     const Handle all[] = {memory, pit_handle, n};
     for (Handle h : all) sys::handle_close(h);
 }
@@ -64,24 +58,20 @@ KTEST(devices, basics) {
 // be narrowed further but never widened, and cannot power the machine off.
 KTEST(devices, resources) {
     const Handle root = startup().resource;
-    Handle memory = static_cast<Handle>(sys::memory_create(kPageSize));
+    Handle memory = EXPECT_HANDLE(sys::memory_create(kPageSize));
     EXPECT_EQ(sys::resource_create(memory, kResourceIoPorts, 0x40, 4), kErrWrongType);
     EXPECT_EQ(sys::resource_create(root, kResourceRoot, 0, 0), kErrInvalidArgument);
     EXPECT_EQ(sys::resource_create(root, 5, 0, 1), kErrInvalidArgument);
     EXPECT_EQ(sys::resource_create(root, kResourceIoPorts, 0x40, 0), kErrInvalidArgument);
     EXPECT_EQ(sys::resource_create(root, kResourceMmio, ~0ULL - 10, 20), kErrInvalidArgument);
     auto make = [&](Handle parent, uint32_t kind, uint64_t base, uint64_t size) {
-        int64_t h = sys::resource_create(parent, kind, base, size);
-        EXPECT(h > 0);
-        return static_cast<Handle>(h);
+        return EXPECT_HANDLE(sys::resource_create(parent, kind, base, size));
     };
     Handle pit = make(root, kResourceIoPorts, 0x40, 4);
     EXPECT_EQ(sys::io_ports_create(pit, 0x3f8, 1), kErrAccessDenied);
     EXPECT_EQ(sys::io_ports_create(pit, 0x40, 5), kErrAccessDenied);
     EXPECT_EQ(sys::io_ports_create(pit, 0x3f, 2), kErrAccessDenied);
-    int64_t ports = sys::io_ports_create(pit, 0x41, 3);
-    EXPECT(ports > 0);
-    sys::handle_close(static_cast<Handle>(ports));
+    sys::handle_close(EXPECT_HANDLE(sys::io_ports_create(pit, 0x41, 3)));
     Handle narrower = make(pit, kResourceIoPorts, 0x42, 1);
     EXPECT_EQ(sys::resource_create(narrower, kResourceIoPorts, 0x40, 4), kErrAccessDenied);
     EXPECT_EQ(sys::resource_create(pit, kResourceIoPorts, 0x30, 0x20), kErrAccessDenied);
@@ -95,9 +85,7 @@ KTEST(devices, resources) {
     // Device memory: only inside the range, never RAM, never the interrupt
     // controllers (not even through the root resource).
     Handle vga = make(root, kResourceMmio, 0xb8000, 0x8000);
-    int64_t text = sys::memory_create_physical(vga, 0xb8000, kPageSize);
-    EXPECT(text > 0);
-    sys::handle_close(static_cast<Handle>(text));
+    sys::handle_close(EXPECT_HANDLE(sys::memory_create_physical(vga, 0xb8000, kPageSize)));
     EXPECT_EQ(sys::memory_create_physical(vga, 0xb0000, kPageSize), kErrAccessDenied);
     EXPECT_EQ(sys::memory_create_physical(vga, 0xbf000, 2 * kPageSize), kErrAccessDenied);
     EXPECT_EQ(sys::memory_create_physical(root, 0xfec00000, kPageSize), kErrAccessDenied);
@@ -106,9 +94,8 @@ KTEST(devices, resources) {
 
     // DMA memory through a DMA resource.
     Handle dma = make(root, kResourceDma, 123, 456);
-    int64_t buffer = sys::memory_create_contiguous(dma, 2 * kPageSize, &phys);
-    EXPECT(buffer > 0 && phys != 0);
-    sys::handle_close(static_cast<Handle>(buffer));
+    sys::handle_close(EXPECT_HANDLE(sys::memory_create_contiguous(dma, 2 * kPageSize, &phys)));
+    EXPECT(phys != 0);
     EXPECT_EQ(sys::io_ports_create(dma, 0x40, 1), kErrAccessDenied);
     const Handle all[] = {memory, pit, narrower, vga, dma};
     for (Handle h : all) EXPECT_EQ(sys::handle_close(h), kOk);

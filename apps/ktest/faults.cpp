@@ -14,8 +14,8 @@ constexpr uintptr_t kHole = 0x0000'5000'0000'0000;  // where ktest_child "fault_
 }
 
 KTEST(faults, handler) {
-    Handle ep = static_cast<Handle>(sys::endpoint_create());
-    Handle badged = static_cast<Handle>(sys::handle_mint(ep, kRightWrite, 0xfa));
+    Handle ep = EXPECT_HANDLE(sys::endpoint_create());
+    Handle badged = EXPECT_HANDLE(sys::handle_mint(ep, kRightWrite, 0xfa));
     int64_t child = spawn_child("fault_touch");  // waits a moment before touching
     EXPECT(child > 0);
     auto process = static_cast<Handle>(child);
@@ -29,7 +29,7 @@ KTEST(faults, handler) {
     EXPECT_EQ(m.w1, kHole);
     EXPECT_EQ(badge, 0xfa);
     // Repair: give the child a page there holding 1234, and resume it.
-    Handle page = static_cast<Handle>(sys::memory_create(kPageSize));
+    Handle page = EXPECT_HANDLE(sys::memory_create(kPageSize));
     uint64_t value = 1234;
     EXPECT_EQ(sys::memory_write(page, 0, &value, sizeof value), kOk);
     EXPECT_EQ(sys::vm_map(process, kHole, page, 0, kPageSize, kVmRead), kOk);

@@ -9,37 +9,36 @@ using namespace mica;
 using namespace ktest;
 
 KTEST(handles, basics) {
-    Handle memory = static_cast<Handle>(sys::memory_create(kPageSize));
+    Handle memory = EXPECT_HANDLE(sys::memory_create(kPageSize));
     HandleInfo a{}, b{};
     EXPECT_EQ(sys::handle_info(memory, &a), kOk);
-    int64_t dup = sys::handle_duplicate(memory, kRightsSame);
-    EXPECT(dup > 0);
-    EXPECT_EQ(sys::handle_info(static_cast<Handle>(dup), &b), kOk);
+    Handle dup = EXPECT_HANDLE(sys::handle_duplicate(memory, kRightsSame));
+    EXPECT_EQ(sys::handle_info(dup, &b), kOk);
     EXPECT_EQ(a.koid, b.koid);  // the same object through both
     EXPECT_EQ(a.rights, b.rights);
     // A read-only duplicate cannot write, even through memory_write.
-    int64_t ro = sys::handle_duplicate(memory, kRightRead | kRightMap);
+    Handle ro = EXPECT_HANDLE(sys::handle_duplicate(memory, kRightRead | kRightMap));
     char byte = 1;
-    EXPECT_EQ(sys::memory_write(static_cast<Handle>(ro), 0, &byte, 1), kErrAccessDenied);
-    EXPECT_EQ(sys::memory_read(static_cast<Handle>(ro), 0, &byte, 1), kOk);
+    EXPECT_EQ(sys::memory_write(ro, 0, &byte, 1), kErrAccessDenied);
+    EXPECT_EQ(sys::memory_read(ro, 0, &byte, 1), kOk);
     // Closing one handle leaves the object reachable through the other.
     EXPECT_EQ(sys::handle_close(memory), kOk);
-    EXPECT_EQ(sys::memory_write(static_cast<Handle>(dup), 0, "z", 1), kOk);
-    EXPECT_EQ(sys::memory_read(static_cast<Handle>(ro), 0, &byte, 1), kOk);
+    EXPECT_EQ(sys::memory_write(dup, 0, "z", 1), kOk);
+    EXPECT_EQ(sys::memory_read(ro, 0, &byte, 1), kOk);
     EXPECT_EQ(byte, 'z');
-    sys::handle_close(static_cast<Handle>(dup));
-    sys::handle_close(static_cast<Handle>(ro));
+    sys::handle_close(dup);
+    sys::handle_close(ro);
 
     // Thousands of handles, all distinct and all closable.
     static Handle many[2000];
-    for (auto& h : many) h = static_cast<Handle>(sys::handle_duplicate(startup().self_process, kRightRead));
+    for (auto& h : many) h = EXPECT_HANDLE(sys::handle_duplicate(startup().self_process, kRightRead));
     for (int i = 1; i < 2000; ++i) EXPECT(many[i] != many[i - 1] && many[i] > 0);
     for (auto h : many) EXPECT_EQ(sys::handle_close(h), kOk);
 }
 
 KTEST(memory, basics) {
     const Handle self = startup().self_process;
-    Handle memory = static_cast<Handle>(sys::memory_create(4 * kPageSize));
+    Handle memory = EXPECT_HANDLE(sys::memory_create(4 * kPageSize));
     uintptr_t at = reserve_address_range(4 * kPageSize);
     EXPECT_EQ(sys::vm_map(self, at, memory, 0, 4 * kPageSize, kVmRead | kVmWrite), kOk);
     auto* bytes = reinterpret_cast<volatile uint8_t*>(at);
@@ -107,26 +106,23 @@ namespace {
 void chain_once(int kLength) {
     SystemInfo before{}, after{};
     sys::system_info(&before);
-    int64_t head = sys::process_create("chain", 5, 64 * 1024);
-    EXPECT(head > 0);
-    int64_t tail = head;
+    Handle head = EXPECT_HANDLE(sys::process_create("chain", 5, 64 * 1024));
+    if (head == kNoHandle) return;
+    Handle tail = head;
     for (int i = 1; i < kLength; ++i) {
-        int64_t next = sys::process_create("chain", 5, 64 * 1024);
-        if (next < 0) {
-            EXPECT_EQ(next, 0);
-            break;
-        }
+        Handle next = EXPECT_HANDLE(sys::process_create("chain", 5, 64 * 1024));
+        if (next == kNoHandle) break;
         // The tail gets a handle to the next; then ours to the tail goes, so
         // only its predecessor names it.
-        EXPECT(sys::handle_grant(static_cast<Handle>(tail), static_cast<Handle>(next), kRightsSame) > 0);
-        if (tail != head) EXPECT_EQ(sys::handle_close(static_cast<Handle>(tail)), kOk);
+        EXPECT(sys::handle_grant(tail, next, kRightsSame).ok());
+        if (tail != head) EXPECT_EQ(sys::handle_close(tail), kOk);
         tail = next;
     }
-    if (tail != head) EXPECT_EQ(sys::handle_close(static_cast<Handle>(tail)), kOk);
+    if (tail != head) EXPECT_EQ(sys::handle_close(tail), kOk);
     SystemInfo middle{};
     sys::system_info(&middle);
     EXPECT_EQ(middle.processes, before.processes + kLength);  // all alive, through the chain
-    EXPECT_EQ(sys::handle_close(static_cast<Handle>(head)), kOk);  // and now all end
+    EXPECT_EQ(sys::handle_close(head), kOk);  // and now all end
     sys::system_info(&after);
     EXPECT_EQ(after.processes, before.processes);
     EXPECT_EQ(after.heap_bytes_used, before.heap_bytes_used);

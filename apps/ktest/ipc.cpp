@@ -61,7 +61,7 @@ void stop_server(Handle ep) {
 }
 
 KTEST(ipc, ordering_and_many_clients) {
-    g_endpoint = static_cast<Handle>(sys::endpoint_create());
+    g_endpoint = EXPECT_HANDLE(sys::endpoint_create());
     g_server_done = 0;
     int64_t server = start_thread(echo_server, nullptr, 16);
     EXPECT(server > 0);
@@ -74,9 +74,8 @@ KTEST(ipc, ordering_and_many_clients) {
     static ClientArgs clients[4];
     int64_t threads[4];
     for (int i = 0; i < 4; ++i) {
-        int64_t h = sys::handle_mint(g_endpoint, kRightWrite, static_cast<uint64_t>(i + 1));
-        EXPECT(h > 0);
-        clients[i] = ClientArgs{static_cast<Handle>(h), static_cast<uint64_t>(i + 1), 200, -1};
+        Handle h = EXPECT_HANDLE(sys::handle_mint(g_endpoint, kRightWrite, static_cast<uint64_t>(i + 1)));
+        clients[i] = ClientArgs{h, static_cast<uint64_t>(i + 1), 200, -1};
         threads[i] = start_thread(echo_client, &clients[i], 16);
     }
     for (auto& c : clients)
@@ -92,31 +91,29 @@ KTEST(ipc, ordering_and_many_clients) {
 }
 
 KTEST(ipc, badges) {
-    Handle ep = static_cast<Handle>(sys::endpoint_create());
-    int64_t a = sys::handle_mint(ep, kRightWrite | kRightDuplicate, 0xa1);
-    EXPECT(a > 0);
-    EXPECT_EQ(sys::handle_mint(static_cast<Handle>(a), kRightWrite, 0xb2), kErrBadState);  // fixed once given
+    Handle ep = EXPECT_HANDLE(sys::endpoint_create());
+    Handle a = EXPECT_HANDLE(sys::handle_mint(ep, kRightWrite | kRightDuplicate, 0xa1));
+    EXPECT_EQ(sys::handle_mint(a, kRightWrite, 0xb2), kErrBadState);  // fixed once given
     EXPECT_EQ(sys::handle_mint(ep, kRightWrite, 0), kErrInvalidArgument);
-    EXPECT_EQ(sys::handle_mint(static_cast<Handle>(a), kRightRead, 5), kErrAccessDenied);  // rights grow
+    EXPECT_EQ(sys::handle_mint(a, kRightRead, 5), kErrAccessDenied);  // rights grow
     // A duplicate keeps the badge: a client cannot shed or change it.
-    int64_t dup = sys::handle_duplicate(static_cast<Handle>(a), kRightsSame);
+    Handle dup = EXPECT_HANDLE(sys::handle_duplicate(a, kRightsSame));
     g_endpoint = ep;
     g_server_done = 0;
     int64_t server = start_thread(echo_server, nullptr, 16);
     Message m{1, 1, 0, 0};
-    EXPECT_EQ(sys::ipc_call(static_cast<Handle>(dup), m), kOk);
+    EXPECT_EQ(sys::ipc_call(dup, m), kOk);
     EXPECT_EQ(m.w2, 0xa1);
     stop_server(ep);
-    const int64_t handles[] = {a, dup, server};
-    for (int64_t h : handles) sys::handle_close(static_cast<Handle>(h));
-    sys::handle_close(ep);
+    const Handle handles[] = {a, dup, static_cast<Handle>(server), ep};
+    for (Handle h : handles) sys::handle_close(h);
 }
 
 // Long messages and handles, across address spaces: ktest_child's
 // "data_server" answers each message with its data reversed and reports the
 // rights of any handle it got.
 KTEST(ipc, long_messages_and_handles) {
-    Handle ep = static_cast<Handle>(sys::endpoint_create());
+    Handle ep = EXPECT_HANDLE(sys::endpoint_create());
     int64_t child = spawn_child("data_server", &ep, 1);
     EXPECT(child > 0);
     static uint8_t out[kMaxMessageBytes], in[kMaxMessageBytes];
@@ -139,7 +136,7 @@ KTEST(ipc, long_messages_and_handles) {
     EXPECT_EQ(sys::ipc_call(ep, m, &big), kErrInvalidArgument);
     // A handle, sent with fewer rights: the server sees exactly those, and
     // ours is gone (moved, not copied).
-    Handle memory = static_cast<Handle>(sys::memory_create(kPageSize));
+    Handle memory = EXPECT_HANDLE(sys::memory_create(kPageSize));
     IpcBuffer h;
     h.send_handle_count = 1, h.send_handles[0] = memory, h.send_rights[0] = kRightRead | kRightTransfer;
     Message hm{2, 0, 0, 0};
@@ -149,8 +146,8 @@ KTEST(ipc, long_messages_and_handles) {
     HandleInfo info{};
     EXPECT_EQ(sys::handle_info(memory, &info), kErrBadHandle);
     // Rights cannot grow in transfer.
-    Handle weak = static_cast<Handle>(sys::memory_create(kPageSize));
-    Handle weaker = static_cast<Handle>(sys::handle_duplicate(weak, kRightRead | kRightTransfer));
+    Handle weak = EXPECT_HANDLE(sys::memory_create(kPageSize));
+    Handle weaker = EXPECT_HANDLE(sys::handle_duplicate(weak, kRightRead | kRightTransfer));
     IpcBuffer g;
     g.send_handle_count = 1, g.send_handles[0] = weaker, g.send_rights[0] = kRightRead | kRightWrite | kRightTransfer;
     Message gm{2, 0, 0, 0};
@@ -165,7 +162,7 @@ KTEST(ipc, long_messages_and_handles) {
 }
 
 KTEST(ipc, timeouts) {
-    Handle ep = static_cast<Handle>(sys::endpoint_create());
+    Handle ep = EXPECT_HANDLE(sys::endpoint_create());
     IpcBuffer b;
     b.timeout_ns = 0;
     Message m{1, 0, 0, 0};
@@ -191,7 +188,7 @@ void blocked_caller(void* p) {
 
 KTEST(ipc, server_death) {
     // A server that receives and then dies before replying: the caller wakes.
-    Handle ep = static_cast<Handle>(sys::endpoint_create());
+    Handle ep = EXPECT_HANDLE(sys::endpoint_create());
     int64_t child = spawn_child("recv_then_hang", &ep, 1);
     BlockedCall c{ep, 1};
     int64_t t = start_thread(blocked_caller, &c, 16);
@@ -208,20 +205,20 @@ KTEST(ipc, server_death) {
     int64_t t2 = start_thread(blocked_caller, &q, 16);
     sys::thread_sleep(10'000'000);
     EXPECT_EQ(q.result, 1);  // queued: nobody receives
-    int64_t send_only = sys::handle_duplicate(ep, kRightWrite);
+    Handle send_only = EXPECT_HANDLE(sys::handle_duplicate(ep, kRightWrite));
     sys::handle_close(ep);  // the last handle that could receive
     while (q.result == 1) sys::thread_yield();
     EXPECT_EQ(q.result, kErrPeerClosed);
     Message m{1, 0, 0, 0};
-    EXPECT_EQ(sys::ipc_call(static_cast<Handle>(send_only), m), kErrPeerClosed);  // at once, later too
-    sys::handle_close(static_cast<Handle>(send_only));
+    EXPECT_EQ(sys::ipc_call(send_only, m), kErrPeerClosed);  // at once, later too
+    sys::handle_close(send_only);
     sys::handle_close(static_cast<Handle>(t2));
 }
 
 KTEST(ipc, client_death) {
     // A client dies mid-call: the server's reply fails cleanly, and the
     // server goes on serving.
-    Handle ep = static_cast<Handle>(sys::endpoint_create());
+    Handle ep = EXPECT_HANDLE(sys::endpoint_create());
     int64_t child = spawn_child("call_and_hang", &ep, 1);
     Message m;
     EXPECT_EQ(sys::ipc_recv(ep, m), kOk);
@@ -249,28 +246,27 @@ void saved_caller(void* p) {
 // A server can hold one call while it serves others (a saved reply), answer
 // it later, and a saved reply dropped unanswered tells its caller so.
 KTEST(ipc, saved_replies) {
-    Handle ep = static_cast<Handle>(sys::endpoint_create());
+    Handle ep = EXPECT_HANDLE(sys::endpoint_create());
     static SavedCall first{ep, 10, 1, 0}, second{ep, 20, 1, 0}, third{ep, 30, 1, 0};
     int64_t t1 = start_thread(saved_caller, &first, 16);
     Message m;
     EXPECT_EQ(sys::ipc_recv(ep, m), kOk);
     EXPECT_EQ(m.w0, 10);
-    int64_t held = sys::ipc_reply_save();
-    EXPECT(held > 0);
+    Handle held = EXPECT_HANDLE(sys::ipc_reply_save());
     EXPECT_EQ(sys::ipc_reply(Message{}), kErrBadState);  // nothing pending any more
     int64_t t2 = start_thread(saved_caller, &second, 16);
     EXPECT_EQ(sys::ipc_recv(ep, m), kOk);  // the second call, while the first waits
     EXPECT_EQ(m.w0, 20);
     EXPECT_EQ(sys::ipc_reply(Message{0, 21, 0, 0}), kOk);
-    EXPECT_EQ(sys::ipc_reply_to(static_cast<Handle>(held), Message{0, 11, 0, 0}), kOk);
-    EXPECT_EQ(sys::ipc_reply_to(static_cast<Handle>(held), Message{0, 12, 0, 0}), kErrBadHandle);  // one shot
+    EXPECT_EQ(sys::ipc_reply_to(held, Message{0, 11, 0, 0}), kOk);
+    EXPECT_EQ(sys::ipc_reply_to(held, Message{0, 12, 0, 0}), kErrBadHandle);  // one shot
     while (first.result == 1 || second.result == 1) sys::thread_yield();
     EXPECT_EQ(first.answer, 11);
     EXPECT_EQ(second.answer, 21);
     int64_t t3 = start_thread(saved_caller, &third, 16);
     EXPECT_EQ(sys::ipc_recv(ep, m), kOk);
-    int64_t dropped = sys::ipc_reply_save();
-    EXPECT_EQ(sys::handle_close(static_cast<Handle>(dropped)), kOk);
+    Handle dropped = EXPECT_HANDLE(sys::ipc_reply_save());
+    EXPECT_EQ(sys::handle_close(dropped), kOk);
     while (third.result == 1) sys::thread_yield();
     EXPECT_EQ(third.result, kErrPeerClosed);
     const int64_t handles[] = {t1, t2, t3, ep};

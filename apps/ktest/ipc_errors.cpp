@@ -22,10 +22,10 @@ void one_server(void*) {
 }  // namespace
 
 KTEST(ipc, errors) {
-    Handle ep = static_cast<Handle>(sys::endpoint_create());
-    Handle memory = static_cast<Handle>(sys::memory_create(kPageSize));
-    Handle send_only = static_cast<Handle>(sys::handle_duplicate(ep, kRightWrite));
-    Handle recv_only = static_cast<Handle>(sys::handle_duplicate(ep, kRightRead));
+    Handle ep = EXPECT_HANDLE(sys::endpoint_create());
+    Handle memory = EXPECT_HANDLE(sys::memory_create(kPageSize));
+    Handle send_only = EXPECT_HANDLE(sys::handle_duplicate(ep, kRightWrite));
+    Handle recv_only = EXPECT_HANDLE(sys::handle_duplicate(ep, kRightRead));
     Message m{1, 2, 3, 4};
     IpcBuffer b;
 
@@ -50,7 +50,7 @@ KTEST(ipc, errors) {
     b = IpcBuffer{};
     b.send_handle_count = 1, b.send_handles[0] = 0x4444'0001;
     EXPECT_EQ(sys::ipc_call(ep, m, &b), kErrBadHandle);
-    Handle no_transfer = static_cast<Handle>(sys::handle_duplicate(memory, kRightRead));
+    Handle no_transfer = EXPECT_HANDLE(sys::handle_duplicate(memory, kRightRead));
     b.send_handles[0] = no_transfer, b.send_rights[0] = kRightsSame;
     EXPECT_EQ(sys::ipc_call(ep, m, &b), kErrAccessDenied);
     b.send_handle_count = 2, b.send_handles[0] = memory, b.send_handles[1] = memory;
@@ -62,10 +62,10 @@ KTEST(ipc, errors) {
     EXPECT_EQ(sys::handle_mint(0x4444'0001, kRightWrite, 1), kErrBadHandle);
 
     // Notifications.
-    Handle n = static_cast<Handle>(sys::notification_create());
+    Handle n = EXPECT_HANDLE(sys::notification_create());
     EXPECT_EQ(sys::notification_signal(memory, 1), kErrWrongType);
     EXPECT_EQ(sys::notification_signal(n, 1ULL << 63), kErrInvalidArgument);
-    Handle wait_only = static_cast<Handle>(sys::handle_duplicate(n, kRightWait));
+    Handle wait_only = EXPECT_HANDLE(sys::handle_duplicate(n, kRightWait));
     EXPECT_EQ(sys::notification_signal(wait_only, 1), kErrAccessDenied);
     EXPECT_EQ(sys::notification_wait(ep, 0), kErrWrongType);
     EXPECT_EQ(sys::endpoint_bind_notification(send_only, n), kErrAccessDenied);

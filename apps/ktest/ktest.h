@@ -23,6 +23,11 @@ struct alignas(32) Test {
 void fail(const char* file, int line, const char* what, int64_t got, int64_t want);
 extern int g_failures;
 
+// The handle a call made; if it failed, the failure is recorded (with its
+// error) and the result is kNoHandle, so a test never goes on with an error
+// taken for a handle. Used through EXPECT_HANDLE.
+mica::Handle made(const mica::HandleResult& r, const char* file, int line, const char* what);
+
 // A child process running ktest_child with `mode`; returns its exit status
 // (or the error that kept it from running).
 int64_t run_child(const char* mode, uint64_t quota = 4 << 20);
@@ -62,5 +67,8 @@ void expect_no_leak(const Usage& before, const char* file, int line);
         int64_t want_ = static_cast<int64_t>(want_expr);                                   \
         if (got_ != want_) ::ktest::fail(__FILE__, __LINE__, #got_expr " == " #want_expr, got_, want_); \
     } while (0)
+
+// EXPECT_HANDLE(sys::endpoint_create()): the new handle, or kNoHandle and a failure.
+#define EXPECT_HANDLE(call) ::ktest::made((call), __FILE__, __LINE__, #call)
 
 #define EXPECT_NO_LEAK(before) ::ktest::expect_no_leak(before, __FILE__, __LINE__)

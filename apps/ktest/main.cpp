@@ -18,6 +18,11 @@ void fail(const char* file, int line, const char* what, int64_t got, int64_t wan
                 mica::error_name(got), want, mica::error_name(want));
 }
 
+mica::Handle made(const mica::HandleResult& r, const char* file, int line, const char* what) {
+    if (!r.ok()) fail(file, line, what, r.error(), mica::kOk);
+    return r.value();
+}
+
 int64_t spawn_child(const char* mode, const mica::Handle* handles, uint32_t count, uint64_t quota) {
     static const void* elf = nullptr;
     static size_t size = 0;

@@ -9,7 +9,7 @@ using namespace mica;
 using namespace ktest;
 
 KTEST(notifications, basics) {
-    Handle n = static_cast<Handle>(sys::notification_create());
+    Handle n = EXPECT_HANDLE(sys::notification_create());
     EXPECT_EQ(sys::notification_wait(n, 0), kErrWouldBlock);
     EXPECT_EQ(sys::notification_signal(n, 1), kOk);
     EXPECT_EQ(sys::notification_signal(n, 2), kOk);
@@ -24,7 +24,7 @@ KTEST(notifications, basics) {
     EXPECT_EQ(wait_child(child), 0);
 
     // Bound to an endpoint: a receive there wakes for the signal.
-    Handle ep = static_cast<Handle>(sys::endpoint_create());
+    Handle ep = EXPECT_HANDLE(sys::endpoint_create());
     EXPECT_EQ(sys::endpoint_bind_notification(ep, n), kOk);
     EXPECT_EQ(sys::notification_signal(n, 0x10), kOk);
     Message m;

@@ -45,20 +45,19 @@ Usage settled_usage() {
 // reply handle was removed first, the transfer then failed to detach it, and
 // an uninitialised entry reached the caller's table (a later kernel fault).
 KTEST(regress, saved_reply_sends_itself) {
-    Handle ep = static_cast<Handle>(sys::endpoint_create());
+    Handle ep = EXPECT_HANDLE(sys::endpoint_create());
     static Caller c{ep, 5, kWaitForever, 1, 0};
     int64_t t = start_thread(call_once, &c, 16);
     Message m;
     EXPECT_EQ(sys::ipc_recv(ep, m), kOk);
-    int64_t saved = sys::ipc_reply_save();
-    EXPECT(saved > 0);
+    Handle saved = EXPECT_HANDLE(sys::ipc_reply_save());
     IpcBuffer b;
     b.send_handle_count = 1;
-    b.send_handles[0] = static_cast<Handle>(saved);
+    b.send_handles[0] = saved;
     b.send_rights[0] = kRightsSame;
-    EXPECT_EQ(sys::ipc_reply_to(static_cast<Handle>(saved), Message{0, 1, 0, 0}, &b), kErrInvalidArgument);
+    EXPECT_EQ(sys::ipc_reply_to(saved, Message{0, 1, 0, 0}, &b), kErrInvalidArgument);
     // Refused before anything changed: the saved reply still answers.
-    EXPECT_EQ(sys::ipc_reply_to(static_cast<Handle>(saved), Message{0, 7, 0, 0}), kOk);
+    EXPECT_EQ(sys::ipc_reply_to(saved, Message{0, 7, 0, 0}), kOk);
     wait_for(c.result, 1);
     EXPECT_EQ(c.result, kOk);
     EXPECT_EQ(c.answer, 7);
@@ -71,13 +70,13 @@ KTEST(regress, saved_reply_sends_itself) {
 // its cleared table, charged to a quota that was then freed (a panic).
 KTEST(regress, reply_into_killed_caller) {
     Usage before = settled_usage();
-    Handle ep = static_cast<Handle>(sys::endpoint_create());
+    Handle ep = EXPECT_HANDLE(sys::endpoint_create());
     int64_t child = spawn_child("call_and_hang", &ep, 1);
     Message m;
     EXPECT_EQ(sys::ipc_recv(ep, m), kOk);
     EXPECT_EQ(m.label, 77);
     EXPECT_EQ(sys::process_kill(static_cast<Handle>(child), 5), kOk);
-    Handle n = static_cast<Handle>(sys::notification_create());
+    Handle n = EXPECT_HANDLE(sys::notification_create());
     IpcBuffer b;
     b.send_handle_count = 1;
     b.send_handles[0] = n;
@@ -104,7 +103,7 @@ void end_receive_later(void* p) {
 KTEST(regress, fastpath_reply_to_killed_caller) {
     Usage before = settled_usage();
     static Handle ep;
-    ep = static_cast<Handle>(sys::endpoint_create());
+    ep = EXPECT_HANDLE(sys::endpoint_create());
     int64_t child = spawn_child("call_and_hang", &ep, 1);
     Message m;
     EXPECT_EQ(sys::ipc_recv(ep, m), kOk);
@@ -148,20 +147,21 @@ KTEST(regress, quota_overflow) {
 // Handle values carry a 15-bit generation: after 32,767 reuses of one slot
 // the value of its first handle named a new object. Slots retire instead.
 KTEST(regress, handle_generation_wrap) {
-    Handle first = static_cast<Handle>(sys::notification_create());
+    Handle first = EXPECT_HANDLE(sys::notification_create());
     EXPECT_EQ(sys::handle_close(first), kOk);
     HandleInfo info{};
     int reused = 0;
     for (int i = 0; i < 33000; ++i) {
-        int64_t h = sys::notification_create();
-        if (h <= 0) break;
-        if ((static_cast<Handle>(h) & 0xffff) == (first & 0xffff)) ++reused;
+        auto made = sys::notification_create();
+        if (!made.ok()) break;
+        Handle h = made.value();
+        if ((h & 0xffff) == (first & 0xffff)) ++reused;
         if (sys::handle_info(first, &info) != kErrBadHandle) {
             EXPECT_EQ(sys::handle_info(first, &info), kErrBadHandle);
-            sys::handle_close(static_cast<Handle>(h));
+            sys::handle_close(h);
             break;
         }
-        sys::handle_close(static_cast<Handle>(h));
+        sys::handle_close(h);
     }
     EXPECT(reused > 30000);  // the slot really was reused that often
 }
@@ -171,7 +171,7 @@ KTEST(regress, handle_generation_wrap) {
 // page of user space cannot be mapped; a syscall just below it returns into
 // that hole and the program gets a page fault.
 KTEST(regress, top_user_page) {
-    Handle m = static_cast<Handle>(sys::memory_create(2 * kPageSize));
+    Handle m = EXPECT_HANDLE(sys::memory_create(2 * kPageSize));
     EXPECT_EQ(sys::vm_map(startup().self_process, kUserTop - kPageSize, m, 0, kPageSize, kVmRead),
               kErrInvalidArgument);
     EXPECT_EQ(sys::vm_map(startup().self_process, kUserTop - 2 * kPageSize, m, 0, 2 * kPageSize, kVmRead),
@@ -185,7 +185,7 @@ KTEST(regress, top_user_page) {
 // writable and executable at once, through any mapping or memory_write.
 KTEST(regress, wx_across_mappings) {
     const Handle self = startup().self_process;
-    Handle m = static_cast<Handle>(sys::memory_create(2 * kPageSize));
+    Handle m = EXPECT_HANDLE(sys::memory_create(2 * kPageSize));
     HandleInfo info{};
     EXPECT_EQ(sys::handle_info(m, &info), kOk);
     EXPECT((info.rights & kRightExecute) != 0);
@@ -204,12 +204,12 @@ KTEST(regress, wx_across_mappings) {
     EXPECT_EQ(sys::vm_protect(self, a, kPageSize, kVmRead | kVmExec), kErrBadState);
     EXPECT_EQ(sys::vm_unmap(self, a, 2 * kPageSize), kOk);
     // Without the right, no executable mapping at all.
-    int64_t no_exec = sys::handle_duplicate(m, kRightRead | kRightMap);
-    EXPECT_EQ(sys::vm_map(self, a, static_cast<Handle>(no_exec), 0, kPageSize, kVmRead | kVmExec), kErrAccessDenied);
-    EXPECT_EQ(sys::vm_map(self, a, static_cast<Handle>(no_exec), 0, kPageSize, kVmRead), kOk);
+    Handle no_exec = EXPECT_HANDLE(sys::handle_duplicate(m, kRightRead | kRightMap));
+    EXPECT_EQ(sys::vm_map(self, a, no_exec, 0, kPageSize, kVmRead | kVmExec), kErrAccessDenied);
+    EXPECT_EQ(sys::vm_map(self, a, no_exec, 0, kPageSize, kVmRead), kOk);
     EXPECT_EQ(sys::vm_protect(self, a, kPageSize, kVmRead | kVmExec), kErrAccessDenied);
     EXPECT_EQ(sys::vm_unmap(self, a, kPageSize), kOk);
-    sys::handle_close(static_cast<Handle>(no_exec));
+    sys::handle_close(no_exec);
     sys::handle_close(m);
 }
 
@@ -230,8 +230,8 @@ void receive_once(void* p) {
 // endpoint whose last receiving handle had been closed (the fast path did not
 // check; the general path refuses). The receivers wake instead.
 KTEST(regress, closed_endpoint_receivers) {
-    Handle ep = static_cast<Handle>(sys::endpoint_create());
-    int64_t send_only = sys::handle_duplicate(ep, kRightWrite);
+    Handle ep = EXPECT_HANDLE(sys::endpoint_create());
+    Handle send_only = EXPECT_HANDLE(sys::handle_duplicate(ep, kRightWrite));
     static Receiver r{ep, 1};
     int64_t t = start_thread(receive_once, &r, 16);
     sys::thread_sleep(10'000'000);  // it waits in ipc_recv
@@ -240,8 +240,8 @@ KTEST(regress, closed_endpoint_receivers) {
     wait_for(r.result, 1);
     EXPECT_EQ(r.result, kErrPeerClosed);
     Message m{3, 0, 0, 0};
-    EXPECT_EQ(sys::ipc_call(static_cast<Handle>(send_only), m), kErrPeerClosed);
-    sys::handle_close(static_cast<Handle>(send_only));
+    EXPECT_EQ(sys::ipc_call(send_only, m), kErrPeerClosed);
+    sys::handle_close(send_only);
     sys::handle_close(static_cast<Handle>(t));
 }
 
@@ -269,20 +269,19 @@ void call_twice(void* p) {
 // A reply saved for a call that timed out answered the same caller's next
 // call, received by the same server thread.
 KTEST(regress, stale_saved_reply) {
-    Handle ep = static_cast<Handle>(sys::endpoint_create());
+    Handle ep = EXPECT_HANDLE(sys::endpoint_create());
     static TwoCalls c{ep, 0, 1, 1, 0};
     int64_t t = start_thread(call_twice, &c, 16);
     Message m;
     EXPECT_EQ(sys::ipc_recv(ep, m), kOk);
     EXPECT_EQ(m.label, 1);
-    int64_t saved = sys::ipc_reply_save();
-    EXPECT(saved > 0);
+    Handle saved = EXPECT_HANDLE(sys::ipc_reply_save());
     while (c.stage != 1) sys::thread_yield();
     EXPECT_EQ(c.first, kErrTimedOut);
     c.stage = 2;
     EXPECT_EQ(sys::ipc_recv(ep, m), kOk);
     EXPECT_EQ(m.label, 2);
-    EXPECT_EQ(sys::ipc_reply_to(static_cast<Handle>(saved), Message{0, 111, 0, 0}), kErrPeerClosed);
+    EXPECT_EQ(sys::ipc_reply_to(saved, Message{0, 111, 0, 0}), kErrPeerClosed);
     EXPECT_EQ(sys::ipc_reply(Message{0, 222, 0, 0}), kOk);
     wait_for(c.second, 1);
     EXPECT_EQ(c.second, kOk);

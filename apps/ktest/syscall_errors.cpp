@@ -15,7 +15,7 @@ constexpr uintptr_t kUnmapped = 0x0000'1000'0000'0000;
 template <typename T = void>
 T* ptr(uintptr_t a) { return reinterpret_cast<T*>(a); }
 
-Handle make_memory(size_t size = kPageSize) { return static_cast<Handle>(sys::memory_create(size)); }
+Handle make_memory(size_t size = kPageSize) { return EXPECT_HANDLE(sys::memory_create(size)); }
 
 // What the tests below call with (made once, when ktest starts).
 const Handle self = startup().self_process;
@@ -59,13 +59,11 @@ KTEST(syscall_errors, handles) {
 KTEST(syscall_errors, handle_rights) {
     HandleInfo info{};
     EXPECT_EQ(sys::handle_duplicate(no_such, kRightsSame), kErrBadHandle);
-    int64_t weak = sys::handle_duplicate(memory, kRightRead | kRightDuplicate);
-    EXPECT(weak > 0);
-    EXPECT_EQ(sys::handle_duplicate(static_cast<Handle>(weak), kRightRead | kRightWrite), kErrAccessDenied);
-    int64_t weaker = sys::handle_duplicate(static_cast<Handle>(weak), kRightRead);
-    EXPECT(weaker > 0);
-    EXPECT_EQ(sys::handle_duplicate(static_cast<Handle>(weaker), kRightRead), kErrAccessDenied);  // no duplicate right
-    EXPECT_EQ(sys::handle_info(static_cast<Handle>(weaker), &info), kOk);
+    Handle weak = EXPECT_HANDLE(sys::handle_duplicate(memory, kRightRead | kRightDuplicate));
+    EXPECT_EQ(sys::handle_duplicate(weak, kRightRead | kRightWrite), kErrAccessDenied);
+    Handle weaker = EXPECT_HANDLE(sys::handle_duplicate(weak, kRightRead));
+    EXPECT_EQ(sys::handle_duplicate(weaker, kRightRead), kErrAccessDenied);  // no duplicate right
+    EXPECT_EQ(sys::handle_info(weaker, &info), kOk);
     EXPECT_EQ(info.rights, kRightRead);
     EXPECT_EQ(static_cast<uint32_t>(info.type), static_cast<uint32_t>(ObjectType::memory));
     EXPECT_EQ(sys::handle_info(memory, nullptr), kErrBadAddress);
@@ -74,10 +72,10 @@ KTEST(syscall_errors, handle_rights) {
     alignas(16) char odd[sizeof(HandleInfo) + 1];
     EXPECT_EQ(sys::handle_info(memory, ptr<HandleInfo>(reinterpret_cast<uintptr_t>(odd) + 1)), kOk);
     EXPECT_EQ(sys::handle_grant(memory, memory, kRightsSame), kErrWrongType);
-    EXPECT_EQ(sys::handle_grant(self, static_cast<Handle>(weaker), kRightsSame), kErrAccessDenied);
+    EXPECT_EQ(sys::handle_grant(self, weaker, kRightsSame), kErrAccessDenied);
     EXPECT_EQ(sys::handle_grant(self, no_such, kRightsSame), kErrBadHandle);
-    sys::handle_close(static_cast<Handle>(weak));
-    sys::handle_close(static_cast<Handle>(weaker));
+    sys::handle_close(weak);
+    sys::handle_close(weaker);
 }
 
 KTEST(syscall_errors, memory_create) {
@@ -89,16 +87,15 @@ KTEST(syscall_errors, memory_create) {
     EXPECT_EQ(sys::memory_create_physical(resource, 0xfee00001, kPageSize), kErrAlignment);
     EXPECT_EQ(sys::memory_create_physical(resource, 0xfee00000, 0), kErrInvalidArgument);
     EXPECT_EQ(sys::memory_create_physical(resource, ~0ULL & ~0xfffULL, 2 * kPageSize), kErrInvalidArgument);
-    int64_t weak_resource = sys::handle_duplicate(resource, kRightRead);
-    EXPECT_EQ(sys::memory_create_physical(static_cast<Handle>(weak_resource), 0xfee00000, kPageSize), kErrAccessDenied);
-    sys::handle_close(static_cast<Handle>(weak_resource));
+    Handle weak_resource = EXPECT_HANDLE(sys::handle_duplicate(resource, kRightRead));
+    EXPECT_EQ(sys::memory_create_physical(weak_resource, 0xfee00000, kPageSize), kErrAccessDenied);
+    sys::handle_close(weak_resource);
     uint64_t phys = 0;
     EXPECT_EQ(sys::memory_create_contiguous(resource, kPageSize, ptr<uint64_t>(kKernelPointer)), kErrBadAddress);
     EXPECT_EQ(sys::memory_create_contiguous(resource, 0, &phys), kErrInvalidArgument);
-    int64_t dma = sys::memory_create_contiguous(resource, 4 * kPageSize, &phys);
-    EXPECT(dma > 0);
+    Handle dma = EXPECT_HANDLE(sys::memory_create_contiguous(resource, 4 * kPageSize, &phys));
     EXPECT(phys != 0 && phys % kPageSize == 0);
-    sys::handle_close(static_cast<Handle>(dma));
+    sys::handle_close(dma);
 }
 
 KTEST(syscall_errors, memory_rw) {

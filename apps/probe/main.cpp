@@ -53,8 +53,12 @@ void malformed(const char* name, Handle ep) {
             if (e >= 0) fail("probe: %s accepted a malformed message (status %ld)\n", name, e);
         }
     // A handle sent where none is expected is refused too (and not kept).
-    Handle spare = static_cast<Handle>(sys::memory_create(kPageSize));
-    int64_t e = rpc::call_raw(ep, 0x4242, junk, 8, reply, sizeof reply, rpc::Extras{.send_handle = spare});
+    auto spare = sys::memory_create(kPageSize);
+    if (!spare.ok()) {
+        fail("probe: %s: no memory to send as a stray handle (%ld)\n", name, spare.error());
+        return;
+    }
+    int64_t e = rpc::call_raw(ep, 0x4242, junk, 8, reply, sizeof reply, rpc::Extras{.send_handle = spare.value()});
     if (e >= 0) fail("probe: %s accepted a message with a stray handle (status %ld)\n", name, e);
 }
 

@@ -139,7 +139,12 @@ void watchdog(void*) {
 }  // namespace
 
 int main() {
-    g_echo = static_cast<Handle>(sys::endpoint_create());
+    auto echo_endpoint = sys::endpoint_create();
+    if (!echo_endpoint.ok()) {
+        print("stress: no endpoint for the echo server (%s)\n", error_name(echo_endpoint.error()));
+        return 1;
+    }
+    g_echo = echo_endpoint.value();
     if (!spawn_thread(serve, nullptr, 12, 16 * 1024)) return 1;
 
     // 1. Many clients, one server.
@@ -174,7 +179,7 @@ int main() {
     g_done = 0;
     g_storm = true;
     int storm_threads = 0;
-    if (int64_t e = sys::thread_create(startup().self_process, 0x1000, 0x2000, 0, 16); e != kErrAccessDenied)
+    if (sys::thread_create(startup().self_process, 0x1000, 0x2000, 0, 16).error() != kErrAccessDenied)
         fail("a thread could be made to outrank its creator");
     for (int i = 0; i < 8; ++i) storm_threads += spawn_thread(storm, nullptr, 6, 8192);
     storm_threads += spawn_thread(watchdog, nullptr, 15, 8192);  // as high as we may go

@@ -223,18 +223,14 @@ int64_t bar(const proto::pci::Bar::Request& q, proto::pci::Bar::Reply&, rpc::Cal
     if (!d) return kErrNotFound;
     if (q.bar >= 6 || !d->sizes[q.bar].size) return kErrInvalidArgument;
     const proto::pci::BarInfo& info = d->sizes[q.bar];
-    int64_t h;
-    if (info.io) {
-        h = sys::io_ports_create(g_io, static_cast<uint32_t>(info.base), static_cast<uint32_t>(info.size));
-    } else {
-        // Memory objects cover whole pages; a BAR smaller than a page gets
-        // the page it sits in.
-        uint64_t first = info.base & ~(kPageSize - 1);
-        uint64_t end = (info.base + info.size + kPageSize - 1) & ~(kPageSize - 1);
-        h = sys::memory_create_physical(g_mmio, first, end - first);
-    }
-    if (h < 0) return h;
-    c.reply_handle = static_cast<Handle>(h);
+    // Memory objects cover whole pages; a BAR smaller than a page gets the
+    // page it sits in.
+    uint64_t first = info.base & ~(kPageSize - 1);
+    uint64_t end = (info.base + info.size + kPageSize - 1) & ~(kPageSize - 1);
+    auto h = info.io ? sys::io_ports_create(g_io, static_cast<uint32_t>(info.base), static_cast<uint32_t>(info.size))
+                     : sys::memory_create_physical(g_mmio, first, end - first);
+    if (!h.ok()) return h.error();
+    c.reply_handle = h.value();
     return kOk;
 }
 
@@ -244,11 +240,11 @@ int64_t irq(const proto::pci::Irq::Request& q, proto::pci::Irq::Reply& r, rpc::C
     if (!d) return kErrNotFound;
     if (!d->irq_pin || d->irq_line >= 16) return kErrNotFound;  // no interrupt routed
     if (c.received_handle == kNoHandle) return kErrInvalidArgument;
-    int64_t h = sys::irq_create(g_irqs, d->irq_line, kIrqLevel, c.received_handle, 1);
+    auto h = sys::irq_create(g_irqs, d->irq_line, kIrqLevel, c.received_handle, 1);
     sys::handle_close(c.received_handle);
     c.received_handle = kNoHandle;
-    if (h < 0) return h;
-    c.reply_handle = static_cast<Handle>(h);
+    if (!h.ok()) return h.error();
+    c.reply_handle = h.value();
     r.irq = d->irq_line;
     return kOk;
 }
@@ -259,13 +255,13 @@ int64_t config_copy(const proto::pci::Config::Request& q, proto::pci::Config::Re
     if (!d) return kErrNotFound;
     uint32_t space[64];
     for (uint32_t i = 0; i < 64; ++i) space[i] = config(*d, 4 * i);
-    int64_t m = sys::memory_create(kPageSize);
-    if (m < 0) return m;
-    sys::memory_write(static_cast<Handle>(m), 0, space, sizeof space);
-    int64_t h = sys::handle_duplicate(static_cast<Handle>(m), kRightRead | kRightMap | kRightTransfer | kRightDuplicate);
-    sys::handle_close(static_cast<Handle>(m));
-    if (h < 0) return h;
-    c.reply_handle = static_cast<Handle>(h);
+    auto m = sys::memory_create(kPageSize);
+    if (!m.ok()) return m.error();
+    sys::memory_write(m.value(), 0, space, sizeof space);
+    auto h = sys::handle_duplicate(m.value(), kRightRead | kRightMap | kRightTransfer | kRightDuplicate);
+    sys::handle_close(m.value());
+    if (!h.ok()) return h.error();
+    c.reply_handle = h.value();
     return kOk;
 }
 

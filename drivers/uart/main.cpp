@@ -179,7 +179,9 @@ int64_t write_op(const proto::console::Write::Request& q, proto::console::Write:
 
 int64_t read_line(const proto::console::ReadLine::Request&, proto::console::ReadLine::Reply&, rpc::Call& c) {
     if (g_reader != kNoHandle) return kErrBadState;  // one reader at a time
-    g_reader = c.defer();
+    auto saved = c.defer();
+    if (!saved.ok()) return saved.error();
+    g_reader = saved.value();
     drain();  // it may be typed already
     return kOk;
 }

@@ -345,7 +345,9 @@ int64_t start(uint32_t type, uint64_t sector, uint32_t count, const void* data, 
     s.type = type, s.count = count;
     *s.header = RequestHeader{type, 0, sector};
     if (type == kOut) memcpy(s.data, data, count * proto::disk::kSectorSize);
-    s.reply = c.defer();
+    auto saved = c.defer();
+    if (!saved.ok()) return saved.error();  // the slot stays free
+    s.reply = saved.value();
     s.busy = true;
     submit(static_cast<uint32_t>(index));
     return kOk;

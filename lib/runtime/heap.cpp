@@ -13,12 +13,12 @@ constexpr size_t kGrowBytes = 256 * 1024;
 
 bool grow(size_t at_least) {
     size_t size = (at_least + 64 + kGrowBytes - 1) / kGrowBytes * kGrowBytes;
-    int64_t memory = mica::sys::memory_create(size);
-    if (memory < 0) return false;
+    auto memory = mica::sys::memory_create(size);
+    if (!memory.ok()) return false;
     uintptr_t at = mica::reserve_address_range(size);
-    int64_t e = mica::sys::vm_map(mica::startup().self_process, at, static_cast<mica::Handle>(memory), 0, size,
+    int64_t e = mica::sys::vm_map(mica::startup().self_process, at, memory.value(), 0, size,
                                   mica::kVmRead | mica::kVmWrite);
-    mica::sys::handle_close(static_cast<mica::Handle>(memory));  // the mapping keeps it
+    mica::sys::handle_close(memory.value());  // the mapping keeps it
     if (e != mica::kOk) return false;
     g_heap.add_region(reinterpret_cast<void*>(at), size);
     return true;

@@ -16,9 +16,9 @@ uintptr_t g_next_free = 0x0000'2000'0000'0000;  // this process's own mappings g
 int64_t load_segment(Handle process, const uint8_t* file, const ElfSegment& s) {
     uintptr_t start = s.vaddr & ~(kPageSize - 1);
     size_t size = (s.vaddr + s.memsz - start + kPageSize - 1) & ~(kPageSize - 1);
-    int64_t memory = sys::memory_create(size);
-    if (memory < 0) return memory;
-    auto m = static_cast<Handle>(memory);
+    auto memory = sys::memory_create(size);
+    if (!memory.ok()) return memory.error();
+    Handle m = memory.value();
     int64_t e = sys::memory_write(m, s.vaddr - start, file + s.offset, s.filesz);
     if (e == kOk) e = sys::vm_map(process, start, m, 0, size, s.perms);
     sys::handle_close(m);  // the mapping keeps the memory alive
@@ -30,38 +30,46 @@ int64_t build(Handle process, const uint8_t* file, const ElfImage& image, const 
         if (int64_t e = load_segment(process, file, image.segments[i])) return e;
 
     size_t stack_size = (o.stack_size + kPageSize - 1) & ~(kPageSize - 1);
-    int64_t stack = sys::memory_create(stack_size);
-    if (stack < 0) return stack;
-    auto sh = static_cast<Handle>(stack);
+    auto stack = sys::memory_create(stack_size);
+    if (!stack.ok()) return stack.error();
+    Handle sh = stack.value();
     int64_t e = sys::vm_map(process, kChildStackTop - stack_size, sh, 0, stack_size, kVmRead | kVmWrite);
 
     StartupInfo info{};
     info.magic = kStartupMagic;
     copy_string(info.cmdline, sizeof info.cmdline, o.cmdline);
     uintptr_t info_address = (kChildStackTop - sizeof(StartupInfo)) & ~15ULL;
-    int64_t self = e == kOk ? sys::handle_grant(process, process, kRightsSame) : e;
-    int64_t thread = self >= 0 ? sys::thread_create(process, image.entry, info_address, info_address, o.priority) : self;
-    int64_t child_thread = thread >= 0 ? sys::handle_grant(process, static_cast<Handle>(thread), kRightsSame) : thread;
-    for (uint32_t i = 0; child_thread >= 0 && i < o.handle_count && i < kMaxStartupHandles; ++i) {
+    // Each step runs only if every one before it worked; e keeps the first error.
+    Handle thread = kNoHandle;
+    if (e == kOk) {
+        auto self = sys::handle_grant(process, process, kRightsSame);
+        e = self.error();
+        info.self_process = self.value();
+    }
+    if (e == kOk) {
+        auto made = sys::thread_create(process, image.entry, info_address, info_address, o.priority);
+        e = made.error();
+        thread = made.value();
+    }
+    if (e == kOk) {
+        auto child_thread = sys::handle_grant(process, thread, kRightsSame);
+        e = child_thread.error();
+        info.self_thread = child_thread.value();
+    }
+    for (uint32_t i = 0; e == kOk && i < o.handle_count && i < kMaxStartupHandles; ++i) {
         if (o.handles[i] == kNoHandle) {  // a gap the child expects at this index
             info.handles[info.handle_count++] = kNoHandle;
             continue;
         }
-        int64_t given = sys::handle_grant(process, o.handles[i], kRightsSame);
-        if (given < 0) child_thread = given;
-        info.handles[info.handle_count++] = static_cast<Handle>(given);
+        auto given = sys::handle_grant(process, o.handles[i], kRightsSame);
+        e = given.error();
+        info.handles[info.handle_count++] = given.value();
     }
-    if (child_thread >= 0) {
-        info.self_process = static_cast<Handle>(self);
-        info.self_thread = static_cast<Handle>(child_thread);
-        e = sys::memory_write(sh, info_address - (kChildStackTop - stack_size), &info, sizeof info);
-        if (e == kOk && o.fault_handler != kNoHandle) e = sys::process_set_fault_handler(process, o.fault_handler);
-        if (e == kOk) e = sys::thread_start(static_cast<Handle>(thread));
-    } else {
-        e = child_thread;
-    }
+    if (e == kOk) e = sys::memory_write(sh, info_address - (kChildStackTop - stack_size), &info, sizeof info);
+    if (e == kOk && o.fault_handler != kNoHandle) e = sys::process_set_fault_handler(process, o.fault_handler);
+    if (e == kOk) e = sys::thread_start(thread);
     sys::handle_close(sh);
-    if (thread >= 0) sys::handle_close(static_cast<Handle>(thread));
+    if (thread != kNoHandle) sys::handle_close(thread);
     return e;
 }
 
@@ -71,15 +79,15 @@ int64_t spawn(const void* elf, size_t size, const SpawnOptions& o) {
     ElfImage image;
     if (elf_parse(static_cast<const uint8_t*>(elf), size, kLowest, kUserTop, image)) return kErrInvalidArgument;
     if (o.handle_count > kMaxStartupHandles) return kErrInvalidArgument;
-    int64_t process = sys::process_create(o.name, strlen(o.name), o.quota);
-    if (process < 0) return process;
-    auto ph = static_cast<Handle>(process);
+    auto process = sys::process_create(o.name, strlen(o.name), o.quota);
+    if (!process.ok()) return process.error();
+    Handle ph = process.value();
     if (int64_t e = build(ph, static_cast<const uint8_t*>(elf), image, o)) {
         sys::process_kill(ph, e);
         sys::handle_close(ph);
         return e;
     }
-    return process;
+    return ph;
 }
 
 uintptr_t reserve_address_range(size_t size) {
@@ -149,11 +157,11 @@ uintptr_t map_stack(Handle stack, size_t size, int64_t* error) {
 
 int64_t start_thread(void (*fn)(void*), void* arg, uint32_t priority, size_t stack_size) {
     stack_size = (stack_size + kPageSize - 1) & ~(kPageSize - 1);
-    int64_t stack = sys::memory_create(stack_size);
-    if (stack < 0) return stack;
+    auto stack = sys::memory_create(stack_size);
+    if (!stack.ok()) return stack.error();
     int64_t e = kOk;
-    uintptr_t base = map_stack(static_cast<Handle>(stack), stack_size, &e);
-    sys::handle_close(static_cast<Handle>(stack));
+    uintptr_t base = map_stack(stack.value(), stack_size, &e);
+    sys::handle_close(stack.value());
     if (!base) return e;
     // The start block lives at the top of the new stack.
     auto* block = reinterpret_cast<ThreadStart*>(base + stack_size - sizeof(ThreadStart));
@@ -161,15 +169,15 @@ int64_t start_thread(void (*fn)(void*), void* arg, uint32_t priority, size_t sta
     block->arg = arg;
     block->stack_base = base;
     block->stack_size = stack_size;
-    int64_t thread = sys::thread_create(startup().self_process, reinterpret_cast<uintptr_t>(mica_thread_entry),
-                                        reinterpret_cast<uintptr_t>(block) & ~15ULL,
-                                        reinterpret_cast<uintptr_t>(block), priority);
-    if (thread < 0) {
+    auto thread = sys::thread_create(startup().self_process, reinterpret_cast<uintptr_t>(mica_thread_entry),
+                                     reinterpret_cast<uintptr_t>(block) & ~15ULL,
+                                     reinterpret_cast<uintptr_t>(block), priority);
+    if (!thread.ok()) {
         sys::vm_unmap(startup().self_process, base, stack_size);
-        return thread;
+        return thread.error();
     }
-    if (int64_t s = sys::thread_start(static_cast<Handle>(thread))) return s;
-    return thread;
+    if (int64_t s = sys::thread_start(thread.value())) return s;
+    return thread.value();
 }
 
 }  // namespace mica

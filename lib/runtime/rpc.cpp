@@ -39,9 +39,10 @@ int64_t call_sized(Handle endpoint, uint64_t label, const void* request, uint32_
     return status;
 }
 
-Handle Call::defer() {
-    deferred = true;
-    return static_cast<Handle>(sys::ipc_reply_save());
+HandleResult Call::defer() {
+    auto saved = sys::ipc_reply_save();
+    deferred = saved.ok();
+    return saved;
 }
 
 void Server::add(uint64_t label, uint32_t min_request, uint32_t request_size, uint32_t min_reply,

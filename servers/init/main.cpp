@@ -252,10 +252,24 @@ Service* from_badge(uint64_t badge) {
     return fault >= 1 && fault <= g_count ? &g_services[fault - 1] : nullptr;
 }
 
-void make_endpoint(Service& s) {
-    if (!s.provides[0] || s.endpoint != kNoHandle) return;
-    s.endpoint = static_cast<Handle>(sys::endpoint_create());
-    s.supervise = static_cast<Handle>(sys::handle_mint(s.endpoint, kRightWrite, rpc::kSupervisorBadge));
+// Both handles or neither: a service with an endpoint but no supervisor
+// handle could never be checked for liveness.
+bool make_endpoint(Service& s) {
+    if (!s.provides[0] || s.endpoint != kNoHandle) return true;
+    auto endpoint = sys::endpoint_create();
+    if (!endpoint.ok()) {
+        logf("init: %s: cannot make its endpoint (%s)", s.name, error_name(endpoint.error()));
+        return false;
+    }
+    auto supervise = sys::handle_mint(endpoint.value(), kRightWrite, rpc::kSupervisorBadge);
+    if (!supervise.ok()) {
+        logf("init: %s: cannot make its supervisor handle (%s)", s.name, error_name(supervise.error()));
+        sys::handle_close(endpoint.value());
+        return false;
+    }
+    s.endpoint = endpoint.value();
+    s.supervise = supervise.value();
+    return true;
 }
 
 // A new namespace server learns every scheme and who may use which.
@@ -267,8 +281,11 @@ void brief_ns() {
             proto::ns::Register::Request q{};
             copy_string(q.scheme, sizeof q.scheme, s.provides);
             proto::ns::Register::Reply r;
-            int64_t send = sys::handle_duplicate(s.endpoint, kRightWrite | kRightTransfer | kRightDuplicate);
-            rpc::call<proto::ns::Register>(ns, q, &r, rpc::Extras{.send_handle = static_cast<Handle>(send)});
+            auto send = sys::handle_duplicate(s.endpoint, kRightWrite | kRightTransfer | kRightDuplicate);
+            if (send.ok())
+                rpc::call<proto::ns::Register>(ns, q, &r, rpc::Extras{.send_handle = send.value()});
+            else
+                logf("init: %s: cannot register its scheme with ns (%s)", s.name, error_name(send.error()));
         }
         for (const char* p = s.uses; *p;) {
             const char* end = strchr(p, ',');
@@ -338,19 +355,23 @@ bool claim_device(Service& s) {
     ce.received_handle = &s.config;
     rpc::call<proto::pci::Config>(pci->supervise, cq, &cr, ce);
     if (r.irq != 0xff) {
-        Handle n = static_cast<Handle>(sys::notification_create());
-        proto::pci::Irq::Request iq{};
-        copy_string(iq.name, sizeof iq.name, r.name);
-        proto::pci::Irq::Reply ir;
-        rpc::Extras ie = extras;
-        ie.send_handle = static_cast<Handle>(sys::handle_duplicate(n, kRightSignal | kRightTransfer));
-        ie.received_handle = &s.irq_line;
-        int64_t e = rpc::call<proto::pci::Irq>(pci->supervise, iq, &ir, ie);
-        if (e < 0 || sys::endpoint_bind_notification(s.endpoint, n) != kOk) {
+        auto n = sys::notification_create();
+        auto send = n.ok() ? sys::handle_duplicate(n.value(), kRightSignal | kRightTransfer) : n;
+        int64_t e = send.error();
+        if (send.ok()) {
+            proto::pci::Irq::Request iq{};
+            copy_string(iq.name, sizeof iq.name, r.name);
+            proto::pci::Irq::Reply ir;
+            rpc::Extras ie = extras;
+            ie.send_handle = send.value();
+            ie.received_handle = &s.irq_line;
+            e = rpc::call<proto::pci::Irq>(pci->supervise, iq, &ir, ie);
+        }
+        if (e < 0 || sys::endpoint_bind_notification(s.endpoint, n.value()) != kOk) {
             logf("init: %s: cannot have the interrupt of %s (%s)", s.name, r.name, error_name(e));
             return false;
         }
-        sys::handle_close(n);
+        sys::handle_close(n.value());
     }
     logf("init: %s gets pci device %s (%04x:%04x, irq %u)", s.name, r.name, s.pci_vendor, s.pci_device, r.irq);
     return true;
@@ -358,36 +379,38 @@ bool claim_device(Service& s) {
 
 bool make_capabilities(Service& s) {
     const StartupInfo& info = startup();
-    make_endpoint(s);
+    if (!make_endpoint(s)) return false;
     for (uint32_t i = 0; i < s.grant_count; ++i) {
         if (s.resources[i] != kNoHandle) continue;
         const Service::Grant& g = s.grants[i];
-        int64_t r = g.kind == kResourceDma ? sys::memory_create_contiguous(info.resource, g.size, &s.dma_phys)
-                                           : sys::resource_create(info.resource, g.kind, g.base, g.size);
-        if (r < 0) {
-            logf("init: %s: cannot have resource %u:%lx:%lx (%s)", s.name, g.kind, g.base, g.size, error_name(r));
+        auto r = g.kind == kResourceDma ? sys::memory_create_contiguous(info.resource, g.size, &s.dma_phys)
+                                        : sys::resource_create(info.resource, g.kind, g.base, g.size);
+        if (!r.ok()) {
+            logf("init: %s: cannot have resource %u:%lx:%lx (%s)", s.name, g.kind, g.base, g.size,
+                 error_name(r.error()));
             return false;
         }
-        s.resources[i] = static_cast<Handle>(r);
+        s.resources[i] = r.value();
     }
     if (s.pci && s.config == kNoHandle && !claim_device(s)) return false;
     if (s.mmio_size && s.mmio == kNoHandle) {
-        int64_t m = sys::memory_create_physical(info.resource, s.mmio_base, s.mmio_size);
-        if (m < 0) {
+        auto m = sys::memory_create_physical(info.resource, s.mmio_base, s.mmio_size);
+        if (!m.ok()) {
             logf("init: %s: cannot have device memory %lx:%lx (%s)", s.name, s.mmio_base, s.mmio_size,
-                 error_name(m));
+                 error_name(m.error()));
             return false;
         }
-        s.mmio = static_cast<Handle>(m);
+        s.mmio = m.value();
     }
     if (s.irq >= 0 && s.irq_line == kNoHandle) {
-        Handle n = static_cast<Handle>(sys::notification_create());
-        int64_t line = sys::irq_create(info.resource, static_cast<uint32_t>(s.irq), kIrqEdge, n, 1);
-        if (line < 0 || sys::endpoint_bind_notification(s.endpoint, n) != kOk) {
-            logf("init: %s: cannot have irq %d (%s)", s.name, s.irq, error_name(line));
+        auto n = sys::notification_create();
+        auto line = n.ok() ? sys::irq_create(info.resource, static_cast<uint32_t>(s.irq), kIrqEdge, n.value(), 1) : n;
+        int64_t e = line.ok() ? sys::endpoint_bind_notification(s.endpoint, n.value()) : line.error();
+        if (e != kOk) {
+            logf("init: %s: cannot have irq %d (%s)", s.name, s.irq, error_name(e));
             return false;
         }
-        s.irq_line = static_cast<Handle>(line);
+        s.irq_line = line.value();
     }
     return true;
 }
@@ -422,16 +445,26 @@ void start(Service& s) {
     // space, [13..15]: its DMA memory (dma=) and resources (resource=). [1],
     // [4] and [5] are badged as this service.
     Handle handles[16] = {};
+    // Handles made for this incarnation alone, closed once it has its own.
+    // One that cannot be made fails the start like a failed spawn: logged,
+    // and tried again after the back-off.
     Handle temporary[6];
     uint32_t temporaries = 0;
+    int64_t unmade = kOk;
+    auto temporary_handle = [&](HandleResult r) {
+        if (!r.ok()) {
+            if (unmade == kOk) unmade = r.error();
+            return kNoHandle;
+        }
+        return temporary[temporaries++] = r.value();
+    };
     auto badged = [&](Handle endpoint) {
         if (endpoint == kNoHandle) return kNoHandle;
-        return temporary[temporaries++] = static_cast<Handle>(
-                   sys::handle_mint(endpoint, kRightWrite | kRightDuplicate | kRightTransfer, badge_of(s)));
+        return temporary_handle(sys::handle_mint(endpoint, kRightWrite | kRightDuplicate | kRightTransfer, badge_of(s)));
     };
     if (s.endpoint != kNoHandle)
-        handles[0] = temporary[temporaries++] =
-            static_cast<Handle>(sys::handle_duplicate(s.endpoint, kRightRead | kRightManage | kRightDuplicate | kRightTransfer));
+        handles[0] = temporary_handle(
+            sys::handle_duplicate(s.endpoint, kRightRead | kRightManage | kRightDuplicate | kRightTransfer));
     if (g_ns_service) handles[1] = badged(g_ns_service->endpoint);
     if (s.module[0]) handles[2] = g_archive_memory;
     if (s.irq_line != kNoHandle) handles[3] = s.irq_line;
@@ -443,13 +476,12 @@ void start(Service& s) {
         handles[12] = s.config;
     }
     for (uint32_t i = 0; i < s.grant_count; ++i) handles[13 + i] = s.resources[i];
-    Handle fault = temporary[temporaries++] =
-        static_cast<Handle>(sys::handle_mint(g_endpoint, kRightWrite, badge_of(s) | 0x1000));
+    Handle fault = temporary_handle(sys::handle_mint(g_endpoint, kRightWrite, badge_of(s) | 0x1000));
     char cmdline[64];
     format_to(cmdline, sizeof cmdline, "size=%lu dma=%#lx", g_archive_size, s.dma_phys);
     SpawnOptions o{.name = s.name, .cmdline = cmdline, .quota = s.quota, .priority = 16,
                    .handles = handles, .handle_count = 16, .fault_handler = fault};
-    int64_t p = spawn(elf, size, o);
+    int64_t p = unmade != kOk ? unmade : spawn(elf, size, o);
     for (uint32_t i = 0; i < temporaries; ++i) sys::handle_close(temporary[i]);
     if (p < 0) {
         logf("init: %s: cannot start (%s); trying again in %lu ms", s.name, error_name(p),
@@ -464,10 +496,10 @@ void start(Service& s) {
             logf("init: %s: cannot grant the ports of BAR%d", s.name, b);
     for (const auto& range : s.ports) {
         if (!range.count) continue;
-        int64_t ports = sys::io_ports_create(startup().resource, range.base, range.count);
-        if (ports < 0 || sys::io_ports_grant(s.process, static_cast<Handle>(ports)) != kOk)
-            logf("init: %s: cannot grant ports %x:%x", s.name, range.base, range.count);
-        if (ports >= 0) sys::handle_close(static_cast<Handle>(ports));
+        auto ports = sys::io_ports_create(startup().resource, range.base, range.count);
+        int64_t e = ports.ok() ? sys::io_ports_grant(s.process, ports.value()) : ports.error();
+        if (e != kOk) logf("init: %s: cannot grant ports %x:%x (%s)", s.name, range.base, range.count, error_name(e));
+        if (ports.ok()) sys::handle_close(ports.value());
     }
     ProcessInfo pi{};
     sys::process_info(s.process, &pi);
@@ -651,12 +683,18 @@ int main() {
         return 1;
     }
     g_archive = static_cast<const uint8_t*>(archive);
-    g_endpoint = static_cast<Handle>(sys::endpoint_create());
+    auto endpoint = sys::endpoint_create();
+    if (!endpoint.ok()) {
+        // Without it no service could be supervised, nor any fault reported.
+        logf("init: cannot make init's endpoint (%s); nothing to start", error_name(endpoint.error()));
+        return 1;
+    }
+    g_endpoint = endpoint.value();
     read_manifest();
     // Every endpoint exists before anything starts, so the namespace can
     // name them all from the beginning.
     for (uint32_t i = 0; i < g_count; ++i) {
-        make_endpoint(g_services[i]);
+        make_endpoint(g_services[i]);  // a failure is logged, and start() tries again
         if (!strcmp(g_services[i].provides, "ns")) g_ns_service = &g_services[i];
         if (!strcmp(g_services[i].provides, "log")) g_log_service = &g_services[i];
     }

@@ -70,9 +70,9 @@ int64_t lookup(const proto::ns::Lookup::Request& q, proto::ns::Lookup::Reply&, r
     if (!allowed) return kErrAccessDenied;
     Scheme* s = find(name);
     if (!s) return kErrNotFound;
-    int64_t h = sys::handle_duplicate(s->endpoint, kRightsSame);
-    if (h < 0) return h;
-    c.reply_handle = static_cast<Handle>(h);  // moved to the client with the reply
+    auto h = sys::handle_duplicate(s->endpoint, kRightsSame);
+    if (!h.ok()) return h.error();
+    c.reply_handle = h.value();  // moved to the client with the reply
     return kOk;
 }
 

@@ -97,7 +97,9 @@ struct Call {
     Handle reply_handle = kNoHandle;     // set to send one back with the reply
     bool deferred = false;
     // Answer later: the call is kept as a saved reply (see reply_later).
-    Handle defer();
+    // If it cannot be kept, the call is still the server's to answer now:
+    // the handler returns the error, and the caller gets it at once.
+    HandleResult defer();
 };
 
 namespace detail {
