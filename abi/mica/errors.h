@@ -34,6 +34,8 @@ enum Error : int64_t {
     kErrCorrupt = -23,         // on-disk data that breaks the format's rules
     kErrNameTooLong = -24,     // a path or name longer than the format allows
     kErrReadOnly = -25,        // the file system or device is read-only
+    // Protocols.
+    kErrProtocol = -26,        // a reply whose shape is not what the protocol declares
 };
 
 constexpr const char* error_name(int64_t e) {
@@ -64,6 +66,7 @@ constexpr const char* error_name(int64_t e) {
         case kErrCorrupt: return "corrupt file system";
         case kErrNameTooLong: return "name too long";
         case kErrReadOnly: return "read-only";
+        case kErrProtocol: return "malformed reply";
         default: return "unknown error";
     }
 }
