@@ -8,7 +8,36 @@
 namespace mica {
 
 constexpr uint64_t kStartupMagic = 0x4d49434153544152;  // "MICASTAR"
+
+// StartupInfo::handles, by slot. Init fills them for each service from its
+// manifest line (servers/init/launch.cpp); the shell gives a program it
+// starts the namespace and the log, badged as that program, and nothing
+// else unless the manifest grants it (a `program` line). An empty slot is
+// kNoHandle. A service finds its capabilities here, never by a bare number.
+enum StartupSlot : uint32_t {
+    kSlotEndpoint = 0,       // the service's own endpoint, to receive on (provides=)
+    kSlotNamespace = 1,      // the namespace server (ns), badged as this process
+    kSlotModule = 2,         // its boot module, read-only (module=)
+    kSlotIrq = 3,            // its interrupt line, to acknowledge (irq=, or its PCI device's)
+    kSlotLog = 4,            // the log server, badged as this process
+    kSlotControl = 5,        // init's control protocol, badged (control=yes)
+    kSlotDeviceMemory = 6,   // its device memory (mmio=); for a PCI device, BAR0
+    kSlotBar0 = 6,           // device=: BARs 0..5 (device memory or I/O ports): kSlotBar0 + n
+    kSlotDeviceConfig = 12,  // device=: a read-only copy of its configuration space
+    kSlotResource0 = 13,     // dma= memory and resource= grants, in manifest order: kSlotResource0 + n
+};
+constexpr uint32_t kSlotBarCount = 6, kSlotResourceCount = 3;
 constexpr uint32_t kMaxStartupHandles = 16;
+
+// Badges init gives. A client's badge on a service's endpoint is the
+// client service's index in the manifest plus 1 (what ns and the log use to
+// tell services apart); init's own calls to a service carry
+// kSupervisorBadge; the fault handler init gives each service's threads
+// carries the service's badge with kFaultBadgeBit set. Badges ns and the log
+// hand to programs the shell starts are kDelegatedBadgeBase and above.
+constexpr uint64_t kSupervisorBadge = 0x5'0000'0000;
+constexpr uint64_t kFaultBadgeBit = 0x1000;
+constexpr uint64_t kDelegatedBadgeBase = 0x10'0000;
 
 struct BootModuleInfo {
     char name[32];

@@ -189,7 +189,7 @@ void size_bars(Device& d) {
     set_config(d, 0x04, command);
 }
 
-bool from_init(const rpc::Call& c) { return c.badge == rpc::kSupervisorBadge; }
+bool from_init(const rpc::Call& c) { return c.badge == kSupervisorBadge; }
 
 Device* claimed(const char* name) {
     char n[16];
@@ -240,9 +240,7 @@ int64_t irq(const proto::pci::Irq::Request& q, proto::pci::Irq::Reply& r, rpc::C
     if (!d) return kErrNotFound;
     if (!d->irq_pin || d->irq_line >= 16) return kErrNotFound;  // no interrupt routed
     if (c.received_handle == kNoHandle) return kErrInvalidArgument;
-    auto h = sys::irq_create(g_irqs, d->irq_line, kIrqLevel, c.received_handle, 1);
-    sys::handle_close(c.received_handle);
-    c.received_handle = kNoHandle;
+    auto h = sys::irq_create(g_irqs, d->irq_line, kIrqLevel, c.received_handle, 1);  // the server closes ours
     if (!h.ok()) return h.error();
     c.reply_handle = h.value();
     r.irq = d->irq_line;

@@ -33,7 +33,7 @@ int64_t call_sized(Handle endpoint, uint64_t label, const void* request, uint32_
     if (e < 0) return e;
     auto status = static_cast<int64_t>(m.label);
     if (status >= 0 && (b.recv_size < min_reply_size || b.recv_size > reply_size))
-        return kErrCorrupt;  // not what the protocol declares
+        return kErrProtocol;  // not what the protocol declares
     if (extras.received_handle) *extras.received_handle = b.recv_handle_count ? b.recv_handles[0] : kNoHandle;
     else if (b.recv_handle_count) sys::handle_close(b.recv_handles[0]);
     return status;
@@ -138,7 +138,10 @@ void Server::run() {
                 status = static_cast<int64_t>(other_(m, badge));
             }
         }
-        if (call.received_handle != kNoHandle && status < 0) sys::handle_close(call.received_handle);
+        // A handle that came with the request and that the handler did not
+        // take (Call::take_handle) is closed, whatever the outcome: a server
+        // never keeps what a client chose to send it.
+        if (call.received_handle != kNoHandle) sys::handle_close(call.received_handle);
         if (call.deferred) continue;
         out = IpcBuffer{};
         out.send_data = g_reply;

@@ -27,7 +27,7 @@ void append(const char* text, size_t n) {
 }
 
 const char* name_of(uint64_t badge) {
-    if (badge == rpc::kSupervisorBadge) return "init";
+    if (badge == kSupervisorBadge) return "init";
     for (uint32_t i = 0; i < g_writer_count; ++i)
         if (g_writers[i].badge == badge) return g_writers[i].name;
     return "?";
@@ -43,7 +43,7 @@ int64_t append_op(const proto::log::Append::Request& q, proto::log::Append::Repl
 }
 
 int64_t name_op(const proto::log::Name::Request& q, proto::log::Name::Reply&, rpc::Call& c) {
-    if (c.badge != rpc::kSupervisorBadge) return kErrAccessDenied;
+    if (c.badge != kSupervisorBadge) return kErrAccessDenied;
     for (uint32_t i = 0; i < g_writer_count; ++i)
         if (g_writers[i].badge == q.client) return kOk;
     if (g_writer_count == sizeof g_writers / sizeof g_writers[0]) return kErrLimit;

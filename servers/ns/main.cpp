@@ -26,7 +26,7 @@ struct Permission {
 Permission g_allowed[64];
 uint32_t g_allowed_count = 0;
 
-bool from_init(const rpc::Call& c) { return c.badge == rpc::kSupervisorBadge; }
+bool from_init(const rpc::Call& c) { return c.badge == kSupervisorBadge; }
 
 Scheme* find(const char* name) {
     for (uint32_t i = 0; i < g_count; ++i)
@@ -47,8 +47,7 @@ int64_t register_scheme(const proto::ns::Register::Request& q, proto::ns::Regist
     } else {
         sys::handle_close(s->endpoint);
     }
-    s->endpoint = c.received_handle;
-    c.received_handle = kNoHandle;  // kept
+    s->endpoint = c.take_handle();
     return kOk;
 }
 

@@ -13,7 +13,7 @@
 // again when it meets a restarting server (kErrPeerClosed): the endpoint
 // outlives the server's incarnations, so the retry reaches the new one and
 // the restart stays invisible to the caller. A reply that does not have the
-// declared shape is kErrCorrupt, and also made again if idempotent. A server is
+// declared shape is kErrProtocol, and also made again if idempotent. A server is
 // an rpc::Server with a handler per operation, and its main loop is run().
 // The server checks every message against the declaration (known label,
 // exact size) and answers kErrInvalidArgument to anything else.
@@ -30,6 +30,7 @@
 #pragma once
 
 #include "mica/runtime.h"
+#include "mica/startup.h"
 
 namespace mica::rpc {
 
@@ -41,7 +42,6 @@ constexpr uint64_t kCrashLabel = 0x7000'0002;
 constexpr uint64_t kHangLabel = 0x7000'0003;  // stop answering (the liveness test)
 constexpr uint64_t kCorruptRegisterLabel = 0x7000'0004;  // garble the stack pointer (it faults)
 constexpr uint64_t kCorruptReplyLabel = 0x7000'0005;     // answer the next request with garbage
-constexpr uint64_t kSupervisorBadge = 0x5'0000'0000;
 
 // Extra parts of a call: one handle out, one handle back, a time limit.
 struct Extras {
@@ -83,7 +83,7 @@ int64_t call(Handle endpoint, const typename Op::Request& request, typename Op::
     int64_t e;
     for (int i = 0; i < kRetries; ++i) {
         e = call_sized(endpoint, Op::kLabel, &request, request_size, reply, min_reply<Op>(), sizeof *reply, extras);
-        if (!idempotent<Op>() || (e != kErrPeerClosed && e != kErrCorrupt)) break;
+        if (!idempotent<Op>() || (e != kErrPeerClosed && e != kErrProtocol)) break;
     }
     return e;
 }
@@ -93,9 +93,16 @@ struct Call {
     uint64_t badge = 0;
     uint32_t request_size = 0;           // bytes the request carried
     uint32_t reply_size = 0;             // set to shorten a variable reply
-    Handle received_handle = kNoHandle;  // a handle that came with the request
+    Handle received_handle = kNoHandle;  // a handle that came with the request (closed after the handler)
     Handle reply_handle = kNoHandle;     // set to send one back with the reply
     bool deferred = false;
+    // The handler keeps the handle that came with the request (else the
+    // server closes it once the handler returns, whatever it returned).
+    Handle take_handle() {
+        Handle h = received_handle;
+        received_handle = kNoHandle;
+        return h;
+    }
     // Answer later: the call is kept as a saved reply (see reply_later).
     // If it cannot be kept, the call is still the server's to answer now:
     // the handler returns the error, and the caller gets it at once.
