@@ -1,0 +1,131 @@
+// Starting an incarnation of a service: its program from the boot file
+// system, its startup slots (abi/mica/startup.h) filled from what init holds
+// for it, init as its fault handler, its ports granted.
+#include "format.h"
+#include "mica/process.h"
+#include "mica/strings.h"
+#include "mica/tar.h"
+#include "service.h"
+
+using namespace mica;
+
+namespace init {
+
+bool find_file(const char* path, const uint8_t** data, uint64_t* size) {
+    bool found = false;
+    tar::for_each(g_system.archive, g_system.archive_size, [&](const tar::Entry& e) {
+        if (e.directory || strcmp(e.path, path) != 0) return true;
+        *data = e.data, *size = e.size, found = true;
+        return false;
+    });
+    return found;
+}
+
+namespace {
+
+// Handles made for one start and closed once the child has its copies.
+struct Temporaries {
+    Handle handles[8];
+    uint32_t count = 0;
+    int64_t error = kOk;  // the first that could not be made
+    Handle keep(HandleResult r) {
+        if (r.ok()) return handles[count++] = r.value();
+        if (error == kOk) error = r.error();
+        return kNoHandle;
+    }
+    ~Temporaries() {
+        for (uint32_t i = 0; i < count; ++i) sys::handle_close(handles[i]);
+    }
+};
+
+void fill_slots(const Service& s, Handle (&slots)[kMaxStartupHandles], Temporaries& t) {
+    // Its own endpoint to receive on; ns, the log and init's control
+    // protocol badged as this service, so that nobody can sign as another.
+    auto badged = [&](const Service* to) {
+        if (!to || to->held.endpoint == kNoHandle) return kNoHandle;
+        return t.keep(sys::handle_mint(to->held.endpoint, kRightWrite | kRightDuplicate | kRightTransfer, s.badge));
+    };
+    if (s.held.endpoint != kNoHandle)
+        slots[kSlotEndpoint] =
+            t.keep(sys::handle_duplicate(s.held.endpoint, kRightRead | kRightManage | kRightDuplicate | kRightTransfer));
+    slots[kSlotNamespace] = badged(g_system.ns);
+    slots[kSlotLog] = badged(g_system.log);
+    if (s.spec->module[0]) slots[kSlotModule] = g_system.archive_memory;
+    slots[kSlotIrq] = s.held.irq_line;
+    if (s.spec->control && g_system.endpoint != kNoHandle)
+        slots[kSlotControl] =
+            t.keep(sys::handle_mint(g_system.endpoint, kRightWrite | kRightDuplicate | kRightTransfer, s.badge));
+    slots[kSlotDeviceMemory] = s.held.mmio;
+    if (s.spec->pci) {
+        for (uint32_t b = 0; b < kSlotBarCount; ++b) slots[kSlotBar0 + b] = s.held.bars[b];
+        slots[kSlotDeviceConfig] = s.held.config;
+    }
+    for (uint32_t i = 0; i < s.spec->grant_count; ++i) slots[kSlotResource0 + i] = s.held.resources[i];
+}
+
+void grant_ports(Service& s) {
+    for (uint32_t b = 0; b < kSlotBarCount; ++b)
+        if (s.held.io_bar[b] && sys::io_ports_grant(s.run.process, s.held.bars[b]) != kOk)
+            logf("init: %s: cannot grant the ports of BAR%u", s.name(), b);
+    for (const PortRange& range : s.spec->ports) {
+        if (!range.count) continue;
+        HandleResult ports = sys::io_ports_create(startup().resource, range.base, range.count);
+        int64_t e = ports.ok() ? sys::io_ports_grant(s.run.process, ports.value()) : ports.error();
+        if (e != kOk) logf("init: %s: cannot grant ports %x:%x (%s)", s.name(), range.base, range.count, error_name(e));
+        if (ports.ok()) sys::handle_close(ports.value());
+    }
+}
+
+}  // namespace
+
+void launch(Service& s) {
+    const uint8_t* elf;
+    uint64_t size;
+    if (!find_file(s.spec->program, &elf, &size)) {
+        logf("init: %s: no program %s", s.name(), s.spec->program);
+        give_up(s);
+        return;
+    }
+    if (!acquire(s)) {
+        give_up(s);
+        return;
+    }
+    Handle slots[kMaxStartupHandles] = {};
+    Temporaries t;
+    fill_slots(s, slots, t);
+    Handle fault = t.keep(sys::handle_mint(g_system.endpoint, kRightWrite, s.badge | kFaultBadgeBit));
+    char cmdline[64];
+    format_to(cmdline, sizeof cmdline, "size=%lu dma=%#lx", g_system.archive_size, s.held.dma_phys);
+    SpawnOptions o{.name = s.name(), .cmdline = cmdline, .quota = s.spec->quota, .priority = 16,
+                   .handles = slots, .handle_count = kMaxStartupHandles, .fault_handler = fault};
+    int64_t p = t.error != kOk ? t.error : spawn(elf, size, o);  // never started without a slot it should have
+    if (p < 0) {
+        logf("init: %s: cannot start (%s); trying again in %lu ms", s.name(), error_name(p),
+             s.policy.backoff / 1'000'000);
+        s.policy.retry_later(static_cast<uint64_t>(sys::clock_monotonic()), true);
+        return;
+    }
+    s.run.process = static_cast<Handle>(p);
+    grant_ports(s);
+    ProcessInfo pi{};
+    sys::process_info(s.run.process, &pi);
+    s.run.pid = pi.pid;
+    s.run.running = true;
+    s.run.missed = 0;
+    s.run.started_at = static_cast<uint64_t>(sys::clock_monotonic());
+    s.run.next_probe = s.run.started_at + kProbeEvery;
+    s.policy.restart_at = 0;
+    if (s.held.irq_line != kNoHandle) sys::irq_ack(s.held.irq_line);
+    if (&s == g_system.ns) brief_ns();
+    if (&s == g_system.log) brief_log();
+    logf("init: started %s (pid %lu)%s", s.name(), s.run.pid, s.policy.restarts ? ", a new incarnation" : "");
+    if (s.policy.restarts && s.held.supervise != kNoHandle && probe(s) == kOk) {
+        // How long clients were without it: from the crash to the first
+        // request the new incarnation answers.
+        uint64_t back = static_cast<uint64_t>(sys::clock_monotonic()) - s.policy.down_at;
+        logf("init: %s answering again %lu.%03lu ms after it went down (%lu ms of back-off)", s.name(),
+             back / 1'000'000, back / 1000 % 1000, (s.run.started_at - s.policy.down_at) / 1'000'000);
+    }
+}
+
+}  // namespace init
