@@ -150,7 +150,7 @@ void step_cpu_state(Rng& r) {
     if (r.one_in(2)) flags |= kDirection;
     if (r.one_in(2)) flags |= kNested;
     if (r.one_in(2)) flags |= kAlignment;
-    if (r.one_in(512)) flags |= kTrap;  // ends this worker with a debug trap, as it should
+    if (r.one_in(2048)) flags |= kTrap;  // ends this worker with a debug trap, as it should
     uint64_t rsp;
     asm volatile("mov %%rsp, %0" : "=r"(rsp));
     switch (r.below(6)) {
@@ -164,7 +164,7 @@ void step_cpu_state(Rng& r) {
     // (readable); now and then one that is not valid at all (a #GP here),
     // or one that names the LDT (there is none: a #GP too).
     static constexpr uint16_t kSelectors[] = {0, 0x1b, 0x23, 0x1b, 0};
-    uint16_t selector = r.one_in(256) ? static_cast<uint16_t>(r.next() | (r.below(2) << 2)) : kSelectors[r.below(5)];
+    uint16_t selector = r.one_in(1024) ? static_cast<uint16_t>(r.next() | (r.below(2) << 2)) : kSelectors[r.below(5)];
     switch (r.below(5)) {
         case 0: asm volatile("mov %0, %%ds" ::"r"(selector)); break;
         case 1: asm volatile("mov %0, %%es" ::"r"(selector)); break;
