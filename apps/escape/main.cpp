@@ -92,7 +92,7 @@ int main() {
     copy_string(q.scheme, sizeof q.scheme, "log");
     proto::ns::Lookup::Reply r;
     Handle h = kNoHandle;
-    int64_t e = rpc::call<proto::ns::Lookup>(startup().handles[1], q, &r, rpc::Extras{.received_handle = &h});
+    int64_t e = rpc::call<proto::ns::Lookup>(startup_handle(kSlotNamespace), q, &r, rpc::Extras{.received_handle = &h});
     expect(e == kErrAccessDenied, "looking up a scheme the manifest does not allow");
     print("escape: %d attempts refused, %d allowed%s\n", g_refused, g_failures,
           g_unchecked ? ", some not checked" : "");

@@ -155,11 +155,11 @@ void sort(uint64_t* v, uint32_t n) {
 
 int main() {
     const StartupInfo& info = startup();
-    if (info.handle_count < 6 || info.handles[5] == kNoHandle) {
+    if (startup_handle(kSlotControl) == kNoHandle) {
         print("faults: needs init's control (run it from the shell)\n");
         return 2;
     }
-    g_init = info.handles[5];
+    g_init = startup_handle(kSlotControl);
     Words args(info.cmdline);
     uint64_t count = Words::parse(args.value("count", "10"));
     const char* targets = args.value("target", "disk");

@@ -173,8 +173,7 @@ bool serves(const char* scheme, Handle ep) {
 uint32_t restarts(const char* service) {
     proto::init::Ps::Request q{};
     static proto::init::Ps::Reply r;
-    const StartupInfo& info = startup();
-    if (info.handle_count < 6 || rpc::call<proto::init::Ps>(info.handles[5], q, &r) != kOk) return 0;
+    if (rpc::call<proto::init::Ps>(startup_handle(kSlotControl), q, &r) != kOk) return 0;
     for (uint32_t i = 0; i < r.count; ++i)
         if (!strcmp(r.services[i].name, service)) return r.services[i].restarts;
     return 0;
@@ -184,7 +183,7 @@ uint32_t restarts(const char* service) {
 
 int main() {
     const StartupInfo& info = startup();
-    if (info.handle_count < 5) {
+    if (startup_handle(kSlotNamespace) == kNoHandle || startup_handle(kSlotLog) == kNoHandle) {
         print("probe: no handles to the namespace and the log (run me from the shell)\n");
         return 1;
     }
@@ -193,7 +192,7 @@ int main() {
     uint64_t rounds = Words::parse(args.value("rounds", "200"));
     static Random random(seed);
     g_random = &random;
-    Handle ns = info.handles[1], log = info.handles[4];
+    Handle ns = startup_handle(kSlotNamespace), log = startup_handle(kSlotLog);
     proto::ns::Schemes::Request sq{};
     static proto::ns::Schemes::Reply schemes;
     if (rpc::call<proto::ns::Schemes>(ns, sq, &schemes) != kOk) return 1;

@@ -179,11 +179,14 @@ bool run_program(const char* name, const char* args, bool background) {
     // Programs act for the person at the shell: they get what the shell has
     // of the namespace (so the same schemes), the log, and init's control,
     // at the indices services find them.
-    const Handle handles[] = {kNoHandle, g_ns, kNoHandle, kNoHandle, g_log, g_init};
+    Handle handles[kSlotControl + 1] = {};
+    handles[kSlotNamespace] = g_ns;
+    handles[kSlotLog] = g_log;
+    handles[kSlotControl] = g_init;
     char cmdline[256];
     format_to(cmdline, sizeof cmdline, "cwd=%s %s", cwd(), args ? args : "");
     SpawnOptions o{.name = name, .cmdline = cmdline, .quota = 8 << 20, .priority = 15,
-                   .handles = handles, .handle_count = 6};
+                   .handles = handles, .handle_count = kSlotControl + 1};
     int64_t p = spawn(image, sr.size, o);
     if (p < 0) {
         error("%s: cannot start: %s\n", name, error_name(p));
@@ -309,11 +312,9 @@ void execute(char* line) {
 using namespace shell;
 
 int main() {
-    const StartupInfo& info = startup();
-    if (info.handle_count < 6) return 1;
-    g_ns = info.handles[1];
-    g_log = info.handles[4];
-    g_init = info.handles[5];
+    g_ns = startup_handle(kSlotNamespace);
+    g_log = startup_handle(kSlotLog);
+    g_init = startup_handle(kSlotControl);
     g_console = scheme_endpoint("console");
     g_initfs = scheme_endpoint("initfs");
     if (g_console == kNoHandle) return 1;

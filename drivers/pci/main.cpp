@@ -5,10 +5,10 @@
 // It also hands devices out, to init alone: init claims the device a
 // driver's manifest line names and gets its BARs (device memory or I/O
 // ports), its interrupt line and a copy of its configuration space, which it
-// passes to that driver. The resources the manifest grants us (handles[13..15]:
+// passes to that driver. The resources the manifest grants us (kSlotResource0 + 0..2:
 // device memory, I/O ports, interrupt lines) bound what we can hand out; a
 // device is claimed once, so no driver gets another's resources.
-// handles[0]: our endpoint.
+// Startup slots: kSlotEndpoint, our endpoint.
 #include "format.h"
 #include "mica/ports.h"
 #include "mica/rpc.h"
@@ -266,10 +266,10 @@ int64_t config_copy(const proto::pci::Config::Request& q, proto::pci::Config::Re
 }  // namespace
 
 int main() {
-    const StartupInfo& info = startup();
-    if (info.handle_count > 15) g_mmio = info.handles[13], g_io = info.handles[14], g_irqs = info.handles[15];
+    g_mmio = startup_handle(kSlotResource0), g_io = startup_handle(StartupSlot(kSlotResource0 + 1)),
+    g_irqs = startup_handle(StartupSlot(kSlotResource0 + 2));
     scan();
-    rpc::Server server(startup().handles[0]);
+    rpc::Server server(startup_handle(kSlotEndpoint));
     server.on<proto::pci::Claim>(claim);
     server.on<proto::pci::Bar>(bar);
     server.on<proto::pci::Irq>(irq);

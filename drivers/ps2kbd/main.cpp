@@ -5,7 +5,7 @@
 // Input, joining the serial line's input. QEMU's display (./mica run --gui)
 // feeds this keyboard; the serial console stays the default.
 //
-// handles[0]: our endpoint (its notification is the IRQ), [3]: the line.
+// Startup slots: kSlotEndpoint (its notification is the IRQ), kSlotIrq.
 #include "mica/files.h"
 #include "mica/log.h"
 #include "mica/ports.h"
@@ -69,7 +69,7 @@ void on_interrupt(uint64_t) {
         uint8_t code = in8(kData);
         if (!mouse && q.size + 3 <= sizeof q.data) q.size += static_cast<uint32_t>(translate(code, q.data + q.size));
     }
-    sys::irq_ack(startup().handles[3]);
+    sys::irq_ack(startup_handle(kSlotIrq));
     if (!q.size) return;
     if (g_console == kNoHandle) g_console = files::scheme_endpoint("console");
     proto::console::Input::Reply r;
@@ -91,7 +91,7 @@ int main() {
     }
     out8(kData, static_cast<uint8_t>(config | 0x01 | 0x40));
     logf("ps2kbd: keyboard ready (controller configuration %#x)", config);
-    rpc::Server server(startup().handles[0]);
+    rpc::Server server(startup_handle(kSlotEndpoint));
     server.on_notification(on_interrupt);
     server.run();
 }

@@ -1,6 +1,6 @@
 // rtc: the CMOS real-time clock (ports 0x70-0x71, granted by the manifest),
 // serving `rtc:` with the wall-clock time (UTC, as the PC keeps it).
-// handles[0]: our endpoint.
+// Startup slots: kSlotEndpoint, our endpoint.
 #include "mica/ports.h"
 #include "mica/rpc.h"
 #include "proto/rtc.h"
@@ -51,7 +51,7 @@ int64_t now(const proto::rtc::Now::Request&, proto::rtc::Now::Reply& r, rpc::Cal
 }  // namespace
 
 int main() {
-    rpc::Server server(startup().handles[0]);
+    rpc::Server server(startup_handle(kSlotEndpoint));
     server.on<proto::rtc::Now>(now);
     server.run();
 }

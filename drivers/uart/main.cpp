@@ -8,8 +8,8 @@
 // line discipline; what is written goes to the screen (screen:) as well,
 // when there is one, for a person at QEMU's display (./mica run --gui).
 //
-// handles[0]: our endpoint (receive; its notification is the IRQ);
-// handles[3]: the interrupt line (to acknowledge). Ports 0x3f8-0x3ff are ours.
+// Startup slots: kSlotEndpoint (receive; its notification is the IRQ);
+// kSlotIrq, the interrupt line (to acknowledge). Ports 0x3f8-0x3ff are ours.
 #include "mica/files.h"
 #include "mica/ports.h"
 #include "mica/rpc.h"
@@ -189,14 +189,13 @@ int64_t read_line(const proto::console::ReadLine::Request&, proto::console::Read
 }  // namespace
 
 int main() {
-    const StartupInfo& info = startup();
-    g_irq = info.handles[3];
+    g_irq = startup_handle(kSlotIrq);
     // The FIFOs stay off: switching them on empties them, losing what was
     // typed ahead; a byte at a time, each with its interrupt, is plenty for
     // a console.
     out8(kBase + kMcr, 0x0b);  // DTR, RTS, OUT2 (lets the UART's interrupt out)
     out8(kBase + kIer, 0x01);  // interrupt when a byte arrives
-    rpc::Server server(info.handles[0]);
+    rpc::Server server(startup_handle(kSlotEndpoint));
     server.on<proto::console::Write>(write_op);
     server.on<proto::console::ReadLine>(read_line);
     server.on<proto::console::Input>(keys);

@@ -1,7 +1,7 @@
 // The VGA text screen (80x25 cells at 0xb8000), serving `screen:` with the
 // console protocol's Write: text appears on the PC's display (./mica run
 // --gui shows it; the serial console stays the default). Its only access to
-// the hardware is the device memory the manifest grants (handles[6]).
+// the hardware is the device memory the manifest grants (kSlotDeviceMemory).
 #include "mica/log.h"
 #include "mica/process.h"
 #include "mica/rpc.h"
@@ -42,9 +42,9 @@ int64_t write(const proto::console::Write::Request& q, proto::console::Write::Re
 
 int main() {
     const StartupInfo& info = startup();
-    if (info.handle_count < 7 || info.handles[6] == kNoHandle) return 1;
+    if (startup_handle(kSlotDeviceMemory) == kNoHandle) return 1;
     uintptr_t at = reserve_address_range(kPageSize);
-    if (sys::vm_map(info.self_process, at, info.handles[6], 0, kPageSize, kVmRead | kVmWrite) != kOk) return 2;
+    if (sys::vm_map(info.self_process, at, startup_handle(kSlotDeviceMemory), 0, kPageSize, kVmRead | kVmWrite) != kOk) return 2;
     g_cells = reinterpret_cast<volatile uint16_t*>(at);
     for (int i = 0; i < kRows * kColumns; ++i) g_cells[i] = kAttribute | ' ';
     const char banner[] = "Mica";
@@ -53,7 +53,7 @@ int main() {
     for (int i = 0; i < 4; ++i) same &= (g_cells[i] & 0xff) == static_cast<uint8_t>(banner[i]);
     logf("%s", same ? "banner written to the VGA text screen and read back" : "VGA text memory did not keep the banner");
     put('\n');
-    rpc::Server server(info.handles[0]);
+    rpc::Server server(startup_handle(kSlotEndpoint));
     server.on<proto::console::Write>(write);
     server.run();
 }

@@ -2,13 +2,14 @@
 // "modern" PCI transport), serving raw sectors as `disk:`.
 //
 // Everything it can touch comes from init, which claimed the device from
-// the PCI server for it: handles[6..11] the device's BARs (device memory),
-// [12] a copy of its configuration space (where the virtio capabilities say
-// which BAR holds which register block), [13] physically contiguous memory
-// for the rings and buffers (its address is `dma=` on our command line;
-// init keeps it across our incarnations, so a device still finishing a
-// request of a dead incarnation writes only there), and the device's
-// interrupt line ([3]) arriving as a notification on our endpoint.
+// the PCI server for it (startup slots, abi/mica/startup.h): kSlotBar0 + n
+// the device's BARs (device memory), kSlotDeviceConfig a copy of its
+// configuration space (where the virtio capabilities say which BAR holds
+// which register block), kSlotResource0 physically contiguous memory for
+// the rings and buffers (its address is `dma=` on our command line; init
+// keeps it across our incarnations, so a device still finishing a request of
+// a dead incarnation writes only there), and the device's interrupt line
+// (kSlotIrq) arriving as a notification on our endpoint.
 //
 // Requests are asynchronous: a request takes one of kSlots slots (its own
 // descriptors, header, status byte and data buffer), is put on the ring, and
@@ -143,23 +144,22 @@ struct Capability {
 
 uintptr_t map_bar_range(uint8_t bar, uint32_t bar_page_offset, uint32_t offset, uint32_t length) {
     const StartupInfo& info = startup();
-    if (bar >= 6 || info.handles[6 + bar] == kNoHandle) return 0;
+    if (bar >= 6 || startup_handle(static_cast<StartupSlot>(kSlotBar0 + bar)) == kNoHandle) return 0;
     uint64_t start = (bar_page_offset + offset) & ~(kPageSize - 1);
     uint64_t end = (bar_page_offset + offset + length + kPageSize - 1) & ~(kPageSize - 1);
     uintptr_t at = reserve_address_range(end - start);
-    if (sys::vm_map(info.self_process, at, info.handles[6 + bar], start, end - start, kVmRead | kVmWrite) != kOk)
+    if (sys::vm_map(info.self_process, at, startup_handle(static_cast<StartupSlot>(kSlotBar0 + bar)), start, end - start, kVmRead | kVmWrite) != kOk)
         return 0;
     return at + ((bar_page_offset + offset) - start);
 }
 
 bool find_registers() {
-    const StartupInfo& info = startup();
-    if (info.handle_count < 14 || info.handles[12] == kNoHandle) {
+    if (startup_handle(kSlotDeviceConfig) == kNoHandle) {
         logf("virtio-blk: started without a device (no device= in the manifest?)");
         return false;
     }
     uint8_t config[256];
-    if (sys::memory_read(info.handles[12], 0, config, sizeof config) != kOk) return false;
+    if (sys::memory_read(startup_handle(kSlotDeviceConfig), 0, config, sizeof config) != kOk) return false;
     auto u32 = [&](uint32_t at) {
         uint32_t v;
         memcpy(&v, config + at, 4);
@@ -234,7 +234,7 @@ bool set_up_device() {
         c.device_status = kFailed;
         return false;
     }
-    if (!make_rings(startup().handles[13])) {
+    if (!make_rings(startup_handle(kSlotResource0))) {
         c.device_status = kFailed;
         return false;
     }
@@ -322,7 +322,7 @@ void reap() {
 void on_interrupt(uint64_t) {
     (void)*g_isr;  // reading the ISR status lowers the interrupt line
     reap();
-    sys::irq_ack(startup().handles[3]);
+    sys::irq_ack(startup_handle(kSlotIrq));
 }
 
 // A free slot; when all are busy, waits for the device to finish one.
@@ -385,7 +385,7 @@ int main() {
     if (!find_registers() || !set_up_device()) return 1;
     logf("virtio-blk: %lu sectors (%lu MiB)%s%s", g_sectors, g_sectors / 2048, g_read_only ? ", read-only" : "",
          g_can_flush ? ", write cache flushed on request" : "");
-    rpc::Server server(startup().handles[0]);
+    rpc::Server server(startup_handle(kSlotEndpoint));
     server.on<proto::disk::Info>(info);
     server.on<proto::disk::Read>(read);
     server.on<proto::disk::Write>(write);

@@ -51,9 +51,7 @@ Handle scheme_endpoint(const char* scheme) {
     copy_string(q.scheme, sizeof q.scheme, scheme);
     proto::ns::Lookup::Reply r;
     Handle h = kNoHandle;
-    const StartupInfo& info = startup();
-    if (info.handle_count < 2 ||
-        rpc::call<proto::ns::Lookup>(info.handles[1], q, &r, rpc::Extras{.received_handle = &h}) != kOk)
+    if (rpc::call<proto::ns::Lookup>(startup_handle(kSlotNamespace), q, &r, rpc::Extras{.received_handle = &h}) != kOk)
         return kNoHandle;
     if (known_count < 12) {
         copy_string(known[known_count].scheme, sizeof known[known_count].scheme, scheme);

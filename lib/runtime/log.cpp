@@ -12,8 +12,7 @@ void logf(const char* fmt, ...) {
     va_start(args, fmt);
     size_t n = vformat_to(q.text, sizeof q.text, fmt, args);
     va_end(args);
-    const StartupInfo& info = startup();
-    Handle log = info.handle_count > 4 ? info.handles[4] : kNoHandle;
+    Handle log = startup_handle(kSlotLog);
     proto::log::Append::Reply r;
     if (log == kNoHandle ||
         rpc::call<proto::log::Append>(log, q, &r, rpc::Extras{.timeout_ns = 100'000'000}) < 0) {

@@ -8,7 +8,7 @@
 // killed between any two requests and restarted without loss (the restart
 // tests do exactly that). A disk request caught in the disk driver's crash
 // is made again until the driver's next incarnation answers it.
-// handles[0]: our endpoint, [1]: the namespace, [4]: the log.
+// Startup slots: kSlotEndpoint, kSlotNamespace, kSlotLog.
 #include <new>
 
 #include "ext2/volume.h"
@@ -29,7 +29,7 @@ Handle lookup(const char* scheme) {
     copy_string(q.scheme, sizeof q.scheme, scheme);
     proto::ns::Lookup::Reply r;
     Handle h = kNoHandle;
-    int64_t e = rpc::call<proto::ns::Lookup>(startup().handles[1], q, &r, rpc::Extras{.received_handle = &h});
+    int64_t e = rpc::call<proto::ns::Lookup>(startup_handle(kSlotNamespace), q, &r, rpc::Extras{.received_handle = &h});
     return e == kOk ? h : kNoHandle;
 }
 
@@ -293,7 +293,7 @@ int main() {
     read_clock();
     ext2::Volume* v;
     volume(&v);  // mount now if the disk is there (errors are logged; requests try again)
-    rpc::Server server(startup().handles[0]);
+    rpc::Server server(startup_handle(kSlotEndpoint));
     server.on<proto::fs::Stat>(stat);
     server.on<proto::fs::Read>(read);
     server.on<proto::fs::ReadDir>(readdir);

@@ -1,6 +1,6 @@
 // initfs: the boot file system, read-only, served as the scheme `initfs:`
 // from the archive the boot loader brought (a ustar file; see
-// tools/mkinitfs.py). handles[0]: our endpoint; handles[2]: the archive.
+// tools/mkinitfs.py). Startup slots: kSlotEndpoint; kSlotModule, the archive.
 #include "mica/process.h"
 #include "mica/rpc.h"
 #include "mica/tar.h"
@@ -99,15 +99,15 @@ int64_t readdir(const proto::fs::ReadDir::Request& q, proto::fs::ReadDir::Reply&
 
 int main() {
     const StartupInfo& info = startup();
-    Handle endpoint = info.handles[0];
-    if (info.handle_count < 3) return 1;
+    Handle endpoint = startup_handle(kSlotEndpoint);
+    if (startup_handle(kSlotModule) == kNoHandle) return 1;
     // The archive's size comes from init, which has it from the kernel.
     uint64_t size = 0;
     char size_text[24];
     if (!cmdline_value("size", size_text, sizeof size_text)) return 1;
     for (const char* p = size_text; *p >= '0' && *p <= '9'; ++p) size = size * 10 + (*p - '0');
     uintptr_t at = reserve_address_range(size);
-    if (sys::vm_map(info.self_process, at, info.handles[2], 0, (size + kPageSize - 1) & ~(kPageSize - 1),
+    if (sys::vm_map(info.self_process, at, startup_handle(kSlotModule), 0, (size + kPageSize - 1) & ~(kPageSize - 1),
                     kVmRead) != kOk)
         return 2;
     g_archive = reinterpret_cast<const uint8_t*>(at);

@@ -1,7 +1,7 @@
 // log: the system log of user space (the kernel keeps its own on the serial
 // port). Services append lines; dmesg reads them back. Lines are prefixed
 // with the name init gave the writer's badge.
-// handles[0]: our endpoint.
+// Startup slots: kSlotEndpoint, our endpoint.
 #include "format.h"
 #include "mica/rpc.h"
 #include "mica/strings.h"
@@ -67,7 +67,7 @@ int64_t read_op(const proto::log::Read::Request& q, proto::log::Read::Reply& r, 
 }  // namespace
 
 int main() {
-    rpc::Server server(startup().handles[0]);
+    rpc::Server server(startup_handle(kSlotEndpoint));
     server.on<proto::log::Append>(append_op);
     server.on<proto::log::Name>(name_op);
     server.on<proto::log::Read>(read_op);

@@ -3,7 +3,7 @@
 // that server. Registration, and which client may look up which scheme, come
 // from init alone (the manifest's provides= and uses=). If ns restarts, init
 // registers everything again.
-// handles[0]: our endpoint.
+// Startup slots: kSlotEndpoint, our endpoint.
 #include "mica/rpc.h"
 #include "mica/strings.h"
 #include "proto/ns.h"
@@ -83,7 +83,7 @@ int64_t schemes(const proto::ns::Schemes::Request&, proto::ns::Schemes::Reply& r
 }  // namespace
 
 int main() {
-    rpc::Server server(startup().handles[0]);
+    rpc::Server server(startup_handle(kSlotEndpoint));
     server.on<proto::ns::Register>(register_scheme);
     server.on<proto::ns::Allow>(allow);
     server.on<proto::ns::Lookup>(lookup);

@@ -1,7 +1,7 @@
 // Files for programs: names resolved against a current directory
 // ("scheme:/a/b", "/a/b" on the current scheme, "a/b" below it; '.' and
 // '..' folded), each scheme's server found through the namespace
-// (startup().handles[1]) and remembered, and whole-chunk reads and writes
+// (startup slot kSlotNamespace) and remembered, and whole-chunk reads and writes
 // over the file protocol (proto/fs.h).
 #pragma once
 

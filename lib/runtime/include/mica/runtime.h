@@ -21,6 +21,10 @@ namespace mica {
 
 // The block the creator passed in RDI (for the first process: the kernel's).
 const StartupInfo& startup();
+// The handle in startup slot `slot` (abi/mica/startup.h), or kNoHandle.
+inline Handle startup_handle(StartupSlot slot) {
+    return slot < startup().handle_count ? startup().handles[slot] : kNoHandle;
+}
 
 // printf-style output to the debug console (see kernel/lib/format.h).
 void print(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
