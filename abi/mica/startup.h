@@ -33,11 +33,23 @@ constexpr uint32_t kMaxStartupHandles = 16;
 // client service's index in the manifest plus 1 (what ns and the log use to
 // tell services apart); init's own calls to a service carry
 // kSupervisorBadge; the fault handler init gives each service's threads
-// carries the service's badge with kFaultBadgeBit set. Badges ns and the log
-// hand to programs the shell starts are kDelegatedBadgeBase and above.
+// carries the service's badge with kFaultBadgeBit set.
 constexpr uint64_t kSupervisorBadge = 0x5'0000'0000;
 constexpr uint64_t kFaultBadgeBit = 0x1000;
-constexpr uint64_t kDelegatedBadgeBase = 0x10'0000;
+
+// A delegated badge: what ns gives a program a service starts (its Delegate
+// operation), so that the program has an identity of its own and only the
+// rights given to it. It names the service at its root (whose badge it
+// was delegated from, perhaps through other programs), the manifest
+// `program` line that granted it more (1-based; 0: the default only), and a
+// serial number.
+constexpr uint64_t kDelegatedBadgeBit = 1ULL << 40;
+constexpr uint64_t delegated_badge(uint64_t root, uint64_t grant, uint64_t serial) {
+    return kDelegatedBadgeBit | (grant & 0xff) << 32 | (root & 0xffff) << 16 | (serial & 0xffff);
+}
+constexpr bool is_delegated(uint64_t badge) { return badge & kDelegatedBadgeBit; }
+constexpr uint64_t badge_root(uint64_t badge) { return is_delegated(badge) ? (badge >> 16) & 0xffff : badge; }
+constexpr uint64_t badge_grant(uint64_t badge) { return is_delegated(badge) ? (badge >> 32) & 0xff : 0; }
 
 struct BootModuleInfo {
     char name[32];

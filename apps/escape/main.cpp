@@ -87,13 +87,40 @@ int main() {
         ++g_unchecked;
         print("escape: no memory object to check rights with (%s)\n", error_name(weak.error()));
     }
-    // Schemes outside our manifest line are not ours: the log's, say.
-    proto::ns::Lookup::Request q{};
-    copy_string(q.scheme, sizeof q.scheme, "log");
-    proto::ns::Lookup::Reply r;
-    Handle h = kNoHandle;
-    int64_t e = rpc::call<proto::ns::Lookup>(startup_handle(kSlotNamespace), q, &r, rpc::Extras{.received_handle = &h});
-    expect(e == kErrAccessDenied, "looking up a scheme the manifest does not allow");
+    // A program started from the shell has only what every program gets
+    // (file, initfs, console, rtc, log): never the disk under the file
+    // server, the devices, the namespace's own scheme, or init's control,
+    // even though the shell itself may have some of them.
+    const char* const kNotGiven[] = {"disk", "pci", "screen", "keyboard", "ns"};
+    for (const char* scheme : kNotGiven) {
+        proto::ns::Lookup::Request q{};
+        copy_string(q.scheme, sizeof q.scheme, scheme);
+        proto::ns::Lookup::Reply r;
+        Handle h = kNoHandle;
+        int64_t e = rpc::call<proto::ns::Lookup>(startup_handle(kSlotNamespace), q, &r,
+                                                 rpc::Extras{.received_handle = &h});
+        char what[64];
+        format_to(what, sizeof what, "looking up %s, which programs are not given", scheme);
+        expect(e == kErrAccessDenied, what);
+    }
+    expect(startup_handle(kSlotControl) == kNoHandle, "a handle to init's control protocol");
+    // Nor can it give itself more: a delegation asks for what its maker may
+    // use, and a `program` grant is only for the shell to pass on.
+    proto::ns::Delegate::Request dq{};
+    copy_string(dq.program, sizeof dq.program, "probe");
+    copy_string(dq.schemes, sizeof dq.schemes, "disk,pci,file");
+    proto::ns::Delegate::Reply dr;
+    Handle sub_ns = kNoHandle;
+    if (rpc::call<proto::ns::Delegate>(startup_handle(kSlotNamespace), dq, &dr,
+                                       rpc::Extras{.received_handle = &sub_ns}) == kOk) {
+        proto::ns::Lookup::Request q{};
+        copy_string(q.scheme, sizeof q.scheme, "disk");
+        proto::ns::Lookup::Reply r;
+        Handle h = kNoHandle;
+        expect(rpc::call<proto::ns::Lookup>(sub_ns, q, &r, rpc::Extras{.received_handle = &h}) == kErrAccessDenied,
+               "the disk through a delegation it made itself, naming a program with a grant");
+        expect(!dr.control, "init's control through a delegation it made itself");
+    }
     print("escape: %d attempts refused, %d allowed%s\n", g_refused, g_failures,
           g_unchecked ? ", some not checked" : "");
     return g_failures || g_unchecked ? 1 : 0;

@@ -7,6 +7,8 @@
 #include "mica/process.h"
 #include "mica/strings.h"
 #include "proto/console.h"
+#include "proto/log.h"
+#include "proto/ns.h"
 #include "shell.h"
 
 using namespace mica;
@@ -136,9 +138,52 @@ namespace {
 struct Job {
     Handle process;
     uint64_t pid;
+    uint64_t badge;  // its delegated badge in the namespace, released when it ends
     char name[32];
 };
 Job g_jobs[8];
+
+// Least privilege one level down: a program gets the namespace and the log
+// under a badge of its own (ns's Delegate), with the schemes every program
+// may use, plus what the manifest's `program` line for it grants; init's
+// control protocol only if that line says control=yes. The shell's own
+// rights (its uses=, control) are never passed on wholesale.
+constexpr const char* kProgramSchemes = "file,initfs,console,rtc,log";
+
+struct Delegation {
+    Handle ns = kNoHandle, log = kNoHandle;
+    uint64_t badge = 0;
+    bool control = false;
+};
+
+int64_t delegate(const char* name, Delegation* d) {
+    proto::ns::Delegate::Request q{};
+    copy_string(q.program, sizeof q.program, name);
+    copy_string(q.schemes, sizeof q.schemes, kProgramSchemes);
+    proto::ns::Delegate::Reply r;
+    if (int64_t e = rpc::call<proto::ns::Delegate>(g_ns, q, &r, rpc::Extras{.received_handle = &d->ns}); e < 0)
+        return e;
+    d->badge = r.badge, d->control = r.control;
+    // Its log handle comes through its own namespace rights, so its lines
+    // carry its badge; the log learns its name from us (its root).
+    proto::ns::Lookup::Request lq{};
+    copy_string(lq.scheme, sizeof lq.scheme, "log");
+    proto::ns::Lookup::Reply lr;
+    rpc::call<proto::ns::Lookup>(d->ns, lq, &lr, rpc::Extras{.received_handle = &d->log});
+    proto::log::Name::Request nq{};
+    nq.client = r.badge;
+    copy_string(nq.name, sizeof nq.name, name);
+    proto::log::Name::Reply nr;
+    rpc::call<proto::log::Name>(g_log, nq, &nr);
+    return kOk;
+}
+
+void release(uint64_t badge) {
+    if (!badge) return;
+    proto::ns::Release::Request q{badge};
+    proto::ns::Release::Reply r;
+    rpc::call<proto::ns::Release>(g_ns, q, &r);
+}
 
 void reap_jobs(bool wait) {
     for (Job& j : g_jobs) {
@@ -147,6 +192,7 @@ void reap_jobs(bool wait) {
         if (sys::process_wait(j.process, wait ? kWaitForever : 0, &status) != kOk) continue;
         print("[%lu] %s: done, exit status %ld\n", j.pid, j.name, status);
         sys::handle_close(j.process);
+        release(j.badge);
         j.process = kNoHandle;
     }
 }
@@ -176,19 +222,24 @@ bool run_program(const char* name, const char* args, bool background) {
         }
         memcpy(image + q.offset, r.data, r.size);
     }
-    // Programs act for the person at the shell: they get what the shell has
-    // of the namespace (so the same schemes), the log, and init's control,
-    // at the indices services find them.
+    Delegation d;
+    if (int64_t e = delegate(name, &d); e < 0) {
+        error("%s: cannot give it its rights: %s\n", name, error_name(e));
+        return true;
+    }
     Handle handles[kSlotControl + 1] = {};
-    handles[kSlotNamespace] = g_ns;
-    handles[kSlotLog] = g_log;
-    handles[kSlotControl] = g_init;
+    handles[kSlotNamespace] = d.ns;
+    handles[kSlotLog] = d.log;
+    if (d.control) handles[kSlotControl] = g_init;
     char cmdline[256];
     format_to(cmdline, sizeof cmdline, "cwd=%s %s", cwd(), args ? args : "");
     SpawnOptions o{.name = name, .cmdline = cmdline, .quota = 8 << 20, .priority = 15,
                    .handles = handles, .handle_count = kSlotControl + 1};
     int64_t p = spawn(image, sr.size, o);
+    sys::handle_close(d.ns);  // the program has its copies
+    if (d.log != kNoHandle) sys::handle_close(d.log);
     if (p < 0) {
+        release(d.badge);
         error("%s: cannot start: %s\n", name, error_name(p));
         return true;
     }
@@ -197,7 +248,7 @@ bool run_program(const char* name, const char* args, bool background) {
             if (j.process != kNoHandle) continue;
             ProcessInfo pi{};
             sys::process_info(static_cast<Handle>(p), &pi);
-            j = Job{static_cast<Handle>(p), pi.pid, {}};
+            j = Job{static_cast<Handle>(p), pi.pid, d.badge, {}};
             copy_string(j.name, sizeof j.name, name);
             print("[%lu] %s\n", j.pid, name);
             return true;
@@ -207,6 +258,7 @@ bool run_program(const char* name, const char* args, bool background) {
     int64_t status = 0;
     sys::process_wait(static_cast<Handle>(p), kWaitForever, &status);
     sys::handle_close(static_cast<Handle>(p));
+    release(d.badge);
     if (status != 0) error("%s: exit status %ld\n", name, status);
     return true;
 }

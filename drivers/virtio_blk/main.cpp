@@ -91,6 +91,7 @@ constexpr uint32_t kDataBytes = proto::disk::kMaxSectors * proto::disk::kSectorS
 
 struct Slot {
     bool busy;
+    uint64_t badge;  // whose request
     uint32_t type;
     uint32_t count;
     Handle reply;  // the saved reply of the request it serves
@@ -335,6 +336,37 @@ int free_slot() {
     }
 }
 
+// Who may use the disk: the services whose manifest line says uses=disk
+// (init's clients=), programs a `program` line grants it to (programs=), and
+// init. ns hands disk: handles to no one else, and they carry their
+// holder's badge; this refuses the rest in case one leaks.
+bool listed(const char* key, uint64_t value) {
+    char text[64];
+    if (!cmdline_value(key, text, sizeof text)) return false;
+    for (const char* p = text; *p;) {
+        if (Words::parse(p) == value) return true;
+        const char* comma = strchr(p, ',');
+        p = comma ? comma + 1 : p + strlen(p);
+    }
+    return false;
+}
+
+bool allowed(uint64_t badge) {
+    if (badge == kSupervisorBadge) return true;
+    return is_delegated(badge) ? listed("programs", badge_grant(badge)) : listed("clients", badge);
+}
+
+// One client's requests in flight take at most this many of the slots, so
+// that another always finds one; past it, kErrLimit.
+constexpr uint32_t kSlotsPerClient = kSlots - 2;
+
+int64_t admit(const rpc::Call& c) {
+    if (!allowed(c.badge)) return kErrAccessDenied;
+    uint32_t mine = 0;
+    for (const Slot& s : g_slots) mine += s.busy && s.badge == c.badge;
+    return mine >= kSlotsPerClient ? kErrLimit : kOk;
+}
+
 bool in_range(uint64_t sector, uint32_t count) {
     return count > 0 && count <= proto::disk::kMaxSectors && sector < g_sectors && count <= g_sectors - sector;
 }
@@ -342,7 +374,7 @@ bool in_range(uint64_t sector, uint32_t count) {
 int64_t start(uint32_t type, uint64_t sector, uint32_t count, const void* data, rpc::Call& c) {
     int index = free_slot();
     Slot& s = g_slots[index];
-    s.type = type, s.count = count;
+    s.type = type, s.count = count, s.badge = c.badge;
     *s.header = RequestHeader{type, 0, sector};
     if (type == kOut) memcpy(s.data, data, count * proto::disk::kSectorSize);
     auto saved = c.defer();
@@ -353,7 +385,8 @@ int64_t start(uint32_t type, uint64_t sector, uint32_t count, const void* data, 
     return kOk;
 }
 
-int64_t info(const proto::disk::Info::Request&, proto::disk::Info::Reply& r, rpc::Call&) {
+int64_t info(const proto::disk::Info::Request&, proto::disk::Info::Reply& r, rpc::Call& c) {
+    if (!allowed(c.badge)) return kErrAccessDenied;
     r.sectors = g_sectors;
     r.sector_size = proto::disk::kSectorSize;
     r.read_only = g_read_only;
@@ -362,11 +395,13 @@ int64_t info(const proto::disk::Info::Request&, proto::disk::Info::Reply& r, rpc
 }
 
 int64_t read(const proto::disk::Read::Request& q, proto::disk::Read::Reply&, rpc::Call& c) {
+    if (int64_t e = admit(c)) return e;
     if (!in_range(q.sector, q.count)) return kErrOutOfRange;
     return start(kIn, q.sector, q.count, nullptr, c);
 }
 
 int64_t write(const proto::disk::Write::Request& q, proto::disk::Write::Reply&, rpc::Call& c) {
+    if (int64_t e = admit(c)) return e;
     if (!in_range(q.sector, q.count)) return kErrOutOfRange;
     if (c.request_size < proto::disk::Write::kMinRequest + q.count * proto::disk::kSectorSize)
         return kErrInvalidArgument;  // fewer bytes than it says
@@ -375,6 +410,7 @@ int64_t write(const proto::disk::Write::Request& q, proto::disk::Write::Reply&, 
 }
 
 int64_t flush(const proto::disk::Flush::Request&, proto::disk::Flush::Reply&, rpc::Call& c) {
+    if (int64_t e = admit(c)) return e;
     if (!g_can_flush) return kOk;  // no volatile cache to flush
     return start(kFlush, 0, 0, nullptr, c);
 }

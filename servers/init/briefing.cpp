@@ -32,6 +32,22 @@ void brief_ns() {
             if (int64_t e = rpc::call<proto::ns::Allow>(ns, q, &r); e < 0)
                 logf("init: ns: cannot allow %s to use %s (%s)", s.name(), q.scheme, error_name(e));
         });
+        if (s.spec->control) {  // it starts programs (the shell): it may pass on `program` grants
+            proto::ns::Launcher::Request q{s.badge};
+            proto::ns::Launcher::Reply r;
+            rpc::call<proto::ns::Launcher>(ns, q, &r);
+        }
+    }
+    for (uint32_t i = 0; i < g_system.manifest.program_count; ++i) {
+        const ProgramSpec& p = g_system.manifest.programs[i];
+        proto::ns::Grant::Request q{};
+        q.index = i + 1;
+        q.control = p.control;
+        copy_string(q.program, sizeof q.program, p.name);
+        copy_string(q.schemes, sizeof q.schemes, p.uses.text);
+        proto::ns::Grant::Reply r;
+        if (int64_t e = rpc::call<proto::ns::Grant>(ns, q, &r); e < 0)
+            logf("init: ns: cannot grant %s its schemes (%s)", p.name, error_name(e));
     }
 }
 

@@ -45,9 +45,11 @@ void fill_slots(const Service& s, Handle (&slots)[kMaxStartupHandles], Temporari
         if (!to || to->held.endpoint == kNoHandle) return kNoHandle;
         return t.keep(sys::handle_mint(to->held.endpoint, kRightWrite | kRightDuplicate | kRightTransfer, s.badge));
     };
+    // Its own endpoint with the right to send too: ns makes send handles to
+    // itself for the programs others start (Delegate).
     if (s.held.endpoint != kNoHandle)
-        slots[kSlotEndpoint] =
-            t.keep(sys::handle_duplicate(s.held.endpoint, kRightRead | kRightManage | kRightDuplicate | kRightTransfer));
+        slots[kSlotEndpoint] = t.keep(sys::handle_duplicate(
+            s.held.endpoint, kRightRead | kRightWrite | kRightManage | kRightDuplicate | kRightTransfer));
     slots[kSlotNamespace] = badged(g_system.ns);
     slots[kSlotLog] = badged(g_system.log);
     if (s.spec->module[0]) slots[kSlotModule] = g_system.archive_memory;
@@ -61,6 +63,21 @@ void fill_slots(const Service& s, Handle (&slots)[kMaxStartupHandles], Temporari
         slots[kSlotDeviceConfig] = s.held.config;
     }
     for (uint32_t i = 0; i < s.spec->grant_count; ++i) slots[kSlotResource0 + i] = s.held.resources[i];
+}
+
+// Who may use this service, by the manifest: `clients=` the badges of the
+// services whose uses= names its scheme, `programs=` the `program` lines
+// that grant it (the disk serves no one else).
+void clients_of(const Service& s, char* out, size_t size) {
+    size_t n = format_to(out, size, " clients=");
+    const char* scheme = s.spec->provides;
+    for (uint32_t i = 0; scheme[0] && i < g_system.count; ++i)
+        if (g_system.services[i].spec->uses.contains(scheme))
+            n += format_to(out + n, size - n, "%s%lu", out[n - 1] == '=' ? "" : ",", g_system.services[i].badge);
+    n += format_to(out + n, size - n, " programs=");
+    for (uint32_t i = 0; scheme[0] && i < g_system.manifest.program_count; ++i)
+        if (g_system.manifest.programs[i].uses.contains(scheme))
+            n += format_to(out + n, size - n, "%s%u", out[n - 1] == '=' ? "" : ",", i + 1);
 }
 
 void grant_ports(Service& s) {
@@ -94,8 +111,9 @@ void launch(Service& s) {
     Temporaries t;
     fill_slots(s, slots, t);
     Handle fault = t.keep(sys::handle_mint(g_system.endpoint, kRightWrite, s.badge | kFaultBadgeBit));
-    char cmdline[64];
-    format_to(cmdline, sizeof cmdline, "size=%lu dma=%#lx", g_system.archive_size, s.held.dma_phys);
+    char cmdline[192];
+    size_t n = format_to(cmdline, sizeof cmdline, "size=%lu dma=%#lx", g_system.archive_size, s.held.dma_phys);
+    clients_of(s, cmdline + n, sizeof cmdline - n);
     SpawnOptions o{.name = s.name(), .cmdline = cmdline, .quota = s.spec->quota, .priority = 16,
                    .handles = slots, .handle_count = kMaxStartupHandles, .fault_handler = fault};
     int64_t p = t.error != kOk ? t.error : spawn(elf, size, o);  // never started without a slot it should have

@@ -1,6 +1,7 @@
 // log: the system log of user space (the kernel keeps its own on the serial
 // port). Services append lines; dmesg reads them back. Lines are prefixed
-// with the name init gave the writer's badge.
+// with the name init gave the writer's badge, or, for a program a service
+// started (a delegated badge), the name that service gave it.
 // Startup slots: kSlotEndpoint, our endpoint.
 #include "format.h"
 #include "mica/rpc.h"
@@ -33,6 +34,21 @@ const char* name_of(uint64_t badge) {
     return "?";
 }
 
+// Programs come and go: their names take the oldest program's entry once
+// the table is full (services' names, from init, stay).
+Writer* entry_for(uint64_t badge) {
+    for (uint32_t i = 0; i < g_writer_count; ++i)
+        if (g_writers[i].badge == badge) return &g_writers[i];
+    if (g_writer_count < sizeof g_writers / sizeof g_writers[0]) return &g_writers[g_writer_count++];
+    if (!is_delegated(badge)) return nullptr;
+    for (uint32_t i = 0; i < g_writer_count; ++i) {  // the oldest program's goes; the rest move up
+        if (!is_delegated(g_writers[i].badge)) continue;
+        for (uint32_t j = i; j + 1 < g_writer_count; ++j) g_writers[j] = g_writers[j + 1];
+        return &g_writers[g_writer_count - 1];
+    }
+    return nullptr;
+}
+
 int64_t append_op(const proto::log::Append::Request& q, proto::log::Append::Reply&, rpc::Call& c) {
     char text[sizeof q.text];
     copy_string(text, sizeof text, q.text);
@@ -42,13 +58,15 @@ int64_t append_op(const proto::log::Append::Request& q, proto::log::Append::Repl
     return kOk;
 }
 
+// Init names services; a service names the programs it started (whose
+// delegated badges have it at their root).
 int64_t name_op(const proto::log::Name::Request& q, proto::log::Name::Reply&, rpc::Call& c) {
-    if (c.badge != kSupervisorBadge) return kErrAccessDenied;
-    for (uint32_t i = 0; i < g_writer_count; ++i)
-        if (g_writers[i].badge == q.client) return kOk;
-    if (g_writer_count == sizeof g_writers / sizeof g_writers[0]) return kErrLimit;
-    g_writers[g_writer_count].badge = q.client;
-    copy_string(g_writers[g_writer_count++].name, 32, q.name);
+    bool may = c.badge == kSupervisorBadge || (is_delegated(q.client) && badge_root(q.client) == c.badge);
+    if (!may) return kErrAccessDenied;
+    Writer* w = entry_for(q.client);
+    if (!w) return kErrLimit;
+    w->badge = q.client;
+    copy_string(w->name, sizeof w->name, q.name);
     return kOk;
 }
 

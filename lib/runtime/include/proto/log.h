@@ -1,6 +1,6 @@
 // The log protocol: services append lines; anyone with a handle reads the
-// log back (dmesg). Each line is prefixed with the name init gave the
-// writer's badge, so a service cannot sign as another.
+// log back (dmesg). Each line is prefixed with the name given to the
+// writer's badge, so nobody can sign as another.
 #pragma once
 
 #include <stdint.h>
@@ -13,7 +13,8 @@ struct Append {
     struct Reply { uint32_t unused; };
 };
 
-// Names a writer (by badge); from init only.
+// Names a writer (by badge): init names services; a service names the
+// programs it starts (their delegated badges have it at their root).
 struct Name {
     static constexpr uint64_t kLabel = 0x502;
     static constexpr bool kIdempotent = true;

@@ -1,8 +1,11 @@
 // The namespace protocol: scheme names to the endpoints of the servers that
-// serve them. Lookup answers with a handle straight to the server, so later
-// requests bypass the namespace server. Register and Allow come only from
-// init (its supervisor badge): registering a scheme, and which schemes each
-// client (by its badge) may look up, is what the boot manifest grants.
+// serve them. Lookup answers with a handle straight to the server, badged
+// as the client, so later requests bypass the namespace server and the
+// server can tell who asks. Register, Allow, Grant and Launcher come only
+// from init (its supervisor badge): registering a scheme, and which
+// schemes each client (by its badge) may look up, is what the boot manifest
+// grants. Delegate passes a subset of a client's rights to a program it
+// starts, under a badge of the program's own.
 #pragma once
 
 #include <stdint.h>
@@ -31,6 +34,46 @@ struct Lookup {
     static constexpr uint64_t kLabel = 0x403;
     static constexpr bool kIdempotent = true;
     struct Request { char scheme[32]; };
+    struct Reply { uint32_t unused; };
+};
+
+// Which manifest `program` line (1-based `index`) grants what: the schemes
+// a program of that name may look up beyond the default, and whether it
+// gets init's control protocol. From init only.
+struct Grant {
+    static constexpr uint64_t kLabel = 0x405;
+    static constexpr bool kIdempotent = true;
+    struct Request { uint32_t index; uint32_t control; char program[32]; char schemes[96]; };
+    struct Reply { uint32_t unused; };
+};
+
+// A client that may start programs with the grants of `program` lines
+// (the services whose manifest line says control=yes). From init only.
+struct Launcher {
+    static constexpr uint64_t kLabel = 0x406;
+    static constexpr bool kIdempotent = true;
+    struct Request { uint64_t client; };
+    struct Reply { uint32_t unused; };
+};
+
+// A handle to ns, with a badge of its own (mica::delegated_badge), for a
+// program the client starts: it may look up those of `schemes` the client
+// may look up itself, and, if the client is a launcher, what the
+// manifest's `program` line for `program` grants. The reply carries the
+// handle; `control`: that line grants init's control protocol too. A client
+// holds at most kMaxDelegations at once (kErrLimit beyond).
+constexpr uint32_t kMaxDelegations = 8;
+struct Delegate {
+    static constexpr uint64_t kLabel = 0x407;
+    struct Request { char program[32]; char schemes[96]; };
+    struct Reply { uint64_t badge; uint32_t control; uint32_t unused; };
+};
+
+// Forgets a delegation the client made: its handles look up nothing more.
+struct Release {
+    static constexpr uint64_t kLabel = 0x408;
+    static constexpr bool kIdempotent = true;
+    struct Request { uint64_t badge; };
     struct Reply { uint32_t unused; };
 };
 
