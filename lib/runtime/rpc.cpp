@@ -6,12 +6,6 @@ namespace mica::rpc {
 
 bool detail::g_corrupt_next_reply = false;
 
-namespace {
-// The largest message IPC carries; a server's buffers are sized by the
-// largest operation it declares.
-constexpr uint32_t kMaxPayload = 65536;
-}  // namespace
-
 int64_t call_raw(Handle endpoint, uint64_t label, const void* request, uint32_t request_size,
                  void* reply, uint32_t reply_size, const Extras& extras) {
     return call_sized(endpoint, label, request, request_size, reply, reply_size, reply_size, extras);
@@ -45,14 +39,90 @@ HandleResult Call::defer() {
     return saved;
 }
 
-void Server::add(uint64_t label, uint32_t min_request, uint32_t request_size, uint32_t min_reply,
-                 uint32_t reply_size, Erased handler, Invoke invoke) {
-    constexpr int kMax = sizeof entries_ / sizeof entries_[0];
-    if (count_ < kMax && request_size <= kMaxPayload && reply_size <= kMaxPayload)
-        entries_[count_++] = Entry{label, min_request, request_size, min_reply, reply_size, handler, invoke};
+void Dispatcher::add(uint64_t label, uint32_t min_request, uint32_t request_size, uint32_t min_reply,
+                     uint32_t reply_size, Erased handler, Invoke invoke) {
+    if (count_ == capacity_) {
+        print("rpc: more operations than the server's table holds (%d): give Server a larger size\n", capacity_);
+        exit(2);
+    }
+    entries_[count_++] = Entry{label, min_request, request_size, min_reply, reply_size, handler, invoke};
 }
 
-void Server::run() {
+int64_t Dispatcher::dispatch(uint64_t label, const uint8_t* request, uint32_t size, Call& call, uint8_t* reply,
+                             uint32_t* reply_size) {
+    const Entry* e = nullptr;
+    for (int i = 0; i < count_; ++i)
+        if (entries_[i].label == label) e = &entries_[i];
+    if (!e || size < e->min_request || size > e->request_size) return kErrInvalidArgument;
+    // A variable tail (up to 32 KiB) is not cleared for every message: a
+    // handler checks what a request carried against Call::request_size, and
+    // a reply sends only the part its handler filled (Call::reply_size; the
+    // fixed part alone if it said nothing), so no stale bytes of an earlier
+    // message can leave. The fixed part of a reply starts as zeros.
+    bool variable = e->min_reply < e->reply_size;
+    memset(reply, 0, variable ? e->min_reply : e->reply_size);
+    call.request_size = size;
+    int64_t status = e->invoke(e->handler, request, reply, call);
+    *reply_size = variable ? e->min_reply : e->reply_size;
+    if (call.reply_size >= e->min_reply && call.reply_size <= e->reply_size) *reply_size = call.reply_size;
+    return status;
+}
+
+void Dispatcher::keep(uint64_t label, const uint8_t* request, Call& call) {
+    uint32_t mine = 0;
+    Postponed* slot = nullptr;
+    for (Postponed& p : postponed_) {
+        if (!p.data && !slot) slot = &p;
+        mine += p.data && p.badge == call.badge;
+    }
+    auto* copy = slot && mine < kMaxPostponedPerClient ? static_cast<uint8_t*>(malloc(call.request_size)) : nullptr;
+    HandleResult saved = copy ? sys::ipc_reply_save() : HandleResult(kErrLimit);
+    if (!saved.ok()) {
+        free(copy);
+        // Still the server's to answer now: no room to keep it.
+        sys::ipc_reply(Message{static_cast<uint64_t>(kErrLimit), 0, 0, 0});
+        return;
+    }
+    memcpy(copy, request, call.request_size);
+    *slot = Postponed{label, call.badge, call.request_size, copy, saved.value(), call.take_handle()};
+}
+
+bool Dispatcher::serve_postponed(uint8_t* reply) {
+    bool started = false;
+    for (Postponed& p : postponed_) {
+        if (!p.data) continue;
+        Postponed kept = p;
+        p = Postponed{};
+        Call call;
+        call.badge = kept.badge;
+        call.received_handle = kept.handle;
+        uint32_t reply_size = 0;
+        int64_t status = dispatch(kept.label, kept.data, kept.size, call, reply, &reply_size);
+        started |= call.background;
+        if (call.postponed && !call.deferred) {  // not yet: it waits again, in its place
+            p = kept;
+            p.handle = call.received_handle;
+            continue;
+        }
+        if (call.received_handle != kNoHandle) sys::handle_close(call.received_handle);
+        free(kept.data);
+        if (call.deferred) {  // its handler saved a reply of its own; ours is not needed
+            sys::handle_close(kept.saved);
+            continue;
+        }
+        IpcBuffer b;
+        b.send_data = reply, b.send_size = status >= 0 ? reply_size : 0;
+        if (call.reply_handle != kNoHandle) {
+            b.send_handle_count = 1;
+            b.send_handles[0] = call.reply_handle;
+            b.send_rights[0] = kRightsSame;
+        }
+        sys::ipc_reply_to(kept.saved, Message{static_cast<uint64_t>(status), 0, 0, 0}, &b);
+    }
+    return started;
+}
+
+void Dispatcher::run() {
     // One request and one reply buffer, as large as the largest operation
     // (and never smaller than a page, for unknown messages' sake).
     uint32_t request_capacity = 4096, reply_capacity = 4096;
@@ -68,12 +138,16 @@ void Server::run() {
     }
     IpcBuffer in;
     in.recv_data = g_request, in.recv_capacity = request_capacity;
-    in.timeout_ns = period_ns_ ? period_ns_ : kWaitForever;
     Message m;
     uint64_t badge = 0;
-    bool have_reply = false;
+    bool have_reply = false, busy = false;
     IpcBuffer out;
     uint64_t next_idle = period_ns_ ? static_cast<uint64_t>(sys::clock_monotonic()) + period_ns_ : 0;
+    // One step of background work; when it is done, what waited for it is served.
+    auto step = [&] {
+        busy = background_ && background_();
+        if (!busy) busy = serve_postponed(g_reply) && background_;
+    };
     for (;;) {
         // Periodic work runs on time even when messages never stop coming.
         if (idle_ && next_idle && static_cast<uint64_t>(sys::clock_monotonic()) >= next_idle) {
@@ -81,6 +155,7 @@ void Server::run() {
             idle_();
         }
         IpcBuffer exchange = in;
+        exchange.timeout_ns = busy ? 0 : period_ns_ ? period_ns_ : kWaitForever;
         if (have_reply) {
             exchange.send_data = out.send_data, exchange.send_size = out.send_size;
             exchange.send_handle_count = out.send_handle_count;
@@ -94,8 +169,8 @@ void Server::run() {
             if (notified_) notified_(m.w0);
             continue;
         }
-        if (r == kErrTimedOut) continue;  // the idle work runs at the top
-        if (r != kOk) continue;
+        if (r == kErrWouldBlock && busy) step();  // nobody waiting: a step of the long work
+        if (r != kOk) continue;  // (a timeout: the idle work runs at the top)
         // Handles that came with the message belong to the handler's Call.
         Call call;
         call.badge = badge;
@@ -118,31 +193,19 @@ void Server::run() {
             detail::g_corrupt_next_reply = true;
             status = kOk;
         } else {
-            const Entry* e = nullptr;
-            for (int i = 0; i < count_; ++i)
-                if (entries_[i].label == m.label) e = &entries_[i];
-            if (e && exchange.recv_size >= e->min_request && exchange.recv_size <= e->request_size) {
-                // A variable tail (up to 32 KiB) is not cleared for every
-                // message: a handler checks what a request carried against
-                // Call::request_size, and a reply sends only the part its
-                // handler filled (Call::reply_size; the fixed part alone if
-                // it said nothing), so no stale bytes of an earlier message
-                // can leave. The fixed part of a reply starts as zeros.
-                bool variable = e->min_reply < e->reply_size;
-                memset(g_reply, 0, variable ? e->min_reply : e->reply_size);
-                call.request_size = exchange.recv_size;
-                status = e->invoke(e->handler, g_request, g_reply, call);
-                reply_size = variable ? e->min_reply : e->reply_size;
-                if (call.reply_size >= e->min_reply && call.reply_size <= e->reply_size) reply_size = call.reply_size;
-            } else if (!e && other_) {
-                status = static_cast<int64_t>(other_(m, badge));
-            }
+            bool known = false;
+            for (int i = 0; i < count_; ++i) known |= entries_[i].label == m.label;
+            if (known) status = dispatch(m.label, g_request, exchange.recv_size, call, g_reply, &reply_size);
+            else if (other_) status = static_cast<int64_t>(other_(m, badge));
         }
+        if (call.background) busy = background_ != nullptr;
+        if (call.postponed && !call.deferred) keep(m.label, g_request, call);
         // A handle that came with the request and that the handler did not
         // take (Call::take_handle) is closed, whatever the outcome: a server
         // never keeps what a client chose to send it.
         if (call.received_handle != kNoHandle) sys::handle_close(call.received_handle);
-        if (call.deferred) continue;
+        if (busy) step();  // a flood of requests does not starve the long work
+        if (call.deferred || call.postponed) continue;
         out = IpcBuffer{};
         out.send_data = g_reply;
         out.send_size = status >= 0 ? reply_size : 0;

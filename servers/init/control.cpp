@@ -71,7 +71,7 @@ int64_t poweroff(const proto::init::Poweroff::Request& q, proto::init::Poweroff:
 
 }  // namespace
 
-void serve_control(rpc::Server& server) {
+void serve_control(rpc::Dispatcher& server) {
     server.on<proto::init::Ps>(ps);
     server.on<proto::init::Kill>(kill);
     server.on<proto::init::Poweroff>(poweroff);

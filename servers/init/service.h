@@ -123,6 +123,6 @@ void supervise();
 uint64_t on_fault(const mica::Message& m, uint64_t badge);
 
 // control.cpp
-void serve_control(mica::rpc::Server& server);
+void serve_control(mica::rpc::Dispatcher& server);
 
 }  // namespace init

@@ -96,6 +96,8 @@ struct Call {
     Handle received_handle = kNoHandle;  // a handle that came with the request (closed after the handler)
     Handle reply_handle = kNoHandle;     // set to send one back with the reply
     bool deferred = false;
+    bool postponed = false;
+    bool background = false;
     // The handler keeps the handle that came with the request (else the
     // server closes it once the handler returns, whatever it returned).
     Handle take_handle() {
@@ -107,7 +109,20 @@ struct Call {
     // If it cannot be kept, the call is still the server's to answer now:
     // the handler returns the error, and the caller gets it at once.
     HandleResult defer();
+    // Serve this request later, as if it came again once the server's
+    // background work is done (Server::on_background): the server keeps a
+    // copy of it. At most kMaxPostponed wait at once (kMaxPostponedPerClient
+    // from one client); beyond that the client gets kErrLimit.
+    int64_t postpone() {
+        postponed = true;
+        return kOk;
+    }
+    // The handler started background work: the server runs its step
+    // between requests until it is done.
+    void start_background() { background = true; }
 };
+
+constexpr uint32_t kMaxPostponed = 8, kMaxPostponedPerClient = 4;
 
 namespace detail {
 extern bool g_corrupt_next_reply;  // kCorruptReplyLabel: the next answer is garbage
@@ -125,12 +140,16 @@ int64_t reply_later(Handle saved, int64_t status, const typename Op::Reply& repl
     return sys::ipc_reply_to(saved, Message{static_cast<uint64_t>(status), 0, 0, 0}, &b);
 }
 
-class Server {
+// A server's dispatch loop (Server below holds its table of operations).
+class Dispatcher {
 public:
-    explicit Server(Handle endpoint) : endpoint_(endpoint) {}
+    Dispatcher(const Dispatcher&) = delete;
+    Dispatcher& operator=(const Dispatcher&) = delete;
 
     template <class Op>
     void on(int64_t (*handler)(const typename Op::Request&, typename Op::Reply&, Call&)) {
+        static_assert(sizeof(typename Op::Request) <= kMaxMessageBytes && sizeof(typename Op::Reply) <= kMaxMessageBytes,
+                      "a message IPC cannot carry");
         add(Op::kLabel, min_request<Op>(), sizeof(typename Op::Request), min_reply<Op>(),
             sizeof(typename Op::Reply), reinterpret_cast<Erased>(handler), invoke<Op>);
     }
@@ -144,35 +163,71 @@ public:
     // Called for messages with labels no operation has (e.g. fault messages);
     // returns the label to reply with.
     void on_other(uint64_t (*handler)(const Message& m, uint64_t badge)) { other_ = handler; }
+    // Long work in bounded steps (each well under the liveness probe's
+    // patience): once a handler has started it (Call::start_background),
+    // `step` runs whenever no request waits, and after each request served,
+    // until it returns false; then postponed requests are served again.
+    void on_background(bool (*step)()) { background_ = step; }
 
     [[noreturn]] void run();
 
-private:
+protected:
     // A handler is kept with its type erased, and called back through the
     // function that knows its operation (a cast there and back is exact).
     using Erased = void (*)();
     using Invoke = int64_t (*)(Erased, const void*, void*, Call&);
-    template <class Op>
-    static int64_t invoke(Erased handler, const void* request, void* reply, Call& call) {
-        auto typed = reinterpret_cast<int64_t (*)(const typename Op::Request&, typename Op::Reply&, Call&)>(handler);
-        return typed(*static_cast<const typename Op::Request*>(request), *static_cast<typename Op::Reply*>(reply), call);
-    }
     struct Entry {
         uint64_t label;
         uint32_t min_request, request_size, min_reply, reply_size;
         Erased handler;
         Invoke invoke;
     };
+    Dispatcher(Handle endpoint, Entry* table, int capacity) : endpoint_(endpoint), entries_(table), capacity_(capacity) {}
+
+private:
+    template <class Op>
+    static int64_t invoke(Erased handler, const void* request, void* reply, Call& call) {
+        auto typed = reinterpret_cast<int64_t (*)(const typename Op::Request&, typename Op::Reply&, Call&)>(handler);
+        return typed(*static_cast<const typename Op::Request*>(request), *static_cast<typename Op::Reply*>(reply), call);
+    }
     void add(uint64_t label, uint32_t min_request, uint32_t request_size, uint32_t min_reply, uint32_t reply_size,
              Erased handler, Invoke invoke);
+    // Runs the handler of `label` on `request`; the reply's size in *reply_size.
+    int64_t dispatch(uint64_t label, const uint8_t* request, uint32_t size, Call& call, uint8_t* reply,
+                     uint32_t* reply_size);
+    // Keeps a postponed request (or answers kErrLimit); serves them again.
+    void keep(uint64_t label, const uint8_t* request, Call& call);
+    // True if one of them started background work again.
+    bool serve_postponed(uint8_t* reply);
+
+    struct Postponed {
+        uint64_t label = 0, badge = 0;
+        uint32_t size = 0;
+        uint8_t* data = nullptr;  // nullptr: a free entry
+        Handle saved = kNoHandle, handle = kNoHandle;
+    };
 
     Handle endpoint_;
-    Entry entries_[24];
+    Entry* entries_;
+    int capacity_;
     int count_ = 0;
     void (*notified_)(uint64_t) = nullptr;
     void (*idle_)() = nullptr;
     uint64_t (*other_)(const Message&, uint64_t) = nullptr;
+    bool (*background_)() = nullptr;
     uint64_t period_ns_ = 0;
+    Postponed postponed_[kMaxPostponed];
+};
+
+// A server with room for `kOperations` operations (registering more stops
+// the program at once, with a message, rather than dropping one silently).
+template <int kOperations = 16>
+class Server final : public Dispatcher {
+public:
+    explicit Server(Handle endpoint) : Dispatcher(endpoint, table_, kOperations) {}
+
+private:
+    Entry table_[kOperations];
 };
 
 }  // namespace mica::rpc
