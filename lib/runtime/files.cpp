@@ -119,16 +119,20 @@ int64_t stat(const Name& n, proto::fs::Stat::Reply* out) {
     return rpc::call<proto::fs::Stat>(n.endpoint, q, out);
 }
 
+int64_t truncate(const Name& n, uint64_t size) {
+    proto::fs::Truncate::Request t{};
+    copy_string(t.path, sizeof t.path, n.path);
+    t.size = size;
+    proto::fs::Truncate::Reply tr;
+    return rpc::call<proto::fs::Truncate>(n.endpoint, t, &tr);
+}
+
 int64_t make_empty(const Name& n) {
     proto::fs::Create::Request q{};
     copy_string(q.path, sizeof q.path, n.path);
     proto::fs::Create::Reply r;
     int64_t e = rpc::call<proto::fs::Create>(n.endpoint, q, &r);
-    if (e < 0) return e;
-    proto::fs::Truncate::Request t{};
-    copy_string(t.path, sizeof t.path, n.path);
-    proto::fs::Truncate::Reply tr;
-    return rpc::call<proto::fs::Truncate>(n.endpoint, t, &tr);
+    return e < 0 ? e : truncate(n, 0);
 }
 
 uint32_t crc32(uint32_t crc, const void* data, size_t n) {

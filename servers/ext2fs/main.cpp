@@ -180,6 +180,65 @@ bool bounded(const char* path) { return strnlen(path, proto::fs::kPathMax) < pro
 // The volume a request on `path` goes to, or why there is none.
 int64_t volume_for(const char* path, ext2::Volume** v) { return bounded(path) ? volume(v) : kErrNameTooLong; }
 
+// --- long work in bounded steps ------------------------------------------------------------
+
+// A truncate that frees much (a sparse file of thousands of indirect
+// blocks takes seconds) is done in steps of at most about 50 ms, each a
+// complete, consistent truncate to a size between the old and the new one;
+// between steps the server answers other clients and the liveness probe.
+// Meanwhile every request that changes the file system waits (postponed)
+// until it is done, and the file's size reads as its new size, so nobody
+// sees one in between. Reads below the new size are untouched by it.
+struct Shrink {
+    bool active = false;
+    char path[proto::fs::kPathMax];
+    uint32_t inode = 0;
+    uint64_t size = 0, target = 0;
+    uint64_t chunk = 64ULL << 20;  // logical bytes per truncate, adapted to what a step costs
+    Handle reply = kNoHandle;
+};
+Shrink g_shrink;
+
+constexpr uint64_t kStepBudget = 50'000'000;
+constexpr uint64_t kQuickShrink = 1 << 20;  // at most this much goes at once
+
+void shrink_done(int64_t status) {
+    proto::fs::Truncate::Reply r{};
+    rpc::reply_later<proto::fs::Truncate>(g_shrink.reply, status, r);
+    sys::handle_close(g_shrink.reply);
+    g_shrink.active = false;
+}
+
+bool shrink_step() {
+    if (!g_shrink.active) return false;
+    auto now = [] { return static_cast<uint64_t>(sys::clock_monotonic()); };
+    uint64_t start = now();
+    while (g_shrink.size > g_shrink.target && now() - start < kStepBudget) {
+        uint64_t left = g_shrink.size - g_shrink.target;
+        uint64_t next = left > g_shrink.chunk ? g_shrink.size - g_shrink.chunk : g_shrink.target;
+        uint64_t began = now();
+        if (int64_t e = g_volume->truncate(g_shrink.path, next); e < 0) {
+            shrink_done(e);
+            return false;
+        }
+        g_shrink.size = next;
+        uint64_t took = now() - began;
+        if (took < kStepBudget / 10 && g_shrink.chunk < (1ULL << 40)) g_shrink.chunk *= 2;
+        else if (took > kStepBudget / 2 && g_shrink.chunk > (1 << 20)) g_shrink.chunk /= 2;
+    }
+    if (g_shrink.size > g_shrink.target) return true;
+    shrink_done(kOk);
+    return false;
+}
+
+// A change waits while a long truncate runs.
+bool must_wait() { return g_shrink.active; }
+
+// The size a client sees of inode `inode` now.
+uint64_t visible_size(uint32_t inode, uint64_t size) {
+    return g_shrink.active && inode == g_shrink.inode && size > g_shrink.target ? g_shrink.target : size;
+}
+
 // --- the file protocol ---------------------------------------------------------------------
 
 int64_t stat(const proto::fs::Stat::Request& q, proto::fs::Stat::Reply& r, rpc::Call&) {
@@ -187,7 +246,7 @@ int64_t stat(const proto::fs::Stat::Request& q, proto::fs::Stat::Reply& r, rpc::
     if (int64_t e = volume_for(q.path, &v); e < 0) return e;
     ext2::Stat s;
     if (int64_t e = v->stat(q.path, &s); e < 0) return e;
-    r.size = s.size, r.type = s.type, r.mode = s.mode, r.links = s.links, r.inode = s.inode;
+    r.size = visible_size(s.inode, s.size), r.type = s.type, r.mode = s.mode, r.links = s.links, r.inode = s.inode;
     r.blocks = s.blocks512, r.mtime = s.mtime, r.ctime = s.ctime, r.atime = s.atime, r.uid = s.uid, r.gid = s.gid;
     return kOk;
 }
@@ -196,6 +255,11 @@ int64_t read(const proto::fs::Read::Request& q, proto::fs::Read::Reply& r, rpc::
     ext2::Volume* v;
     if (int64_t e = volume_for(q.path, &v); e < 0) return e;
     uint32_t length = q.length < sizeof r.data ? q.length : sizeof r.data;
+    if (g_shrink.active) {  // nothing past the new size of a file being truncated
+        ext2::Stat s;
+        if (v->stat(q.path, &s) == kOk && s.inode == g_shrink.inode)
+            length = q.offset >= g_shrink.target ? 0 : g_shrink.target - q.offset < length ? g_shrink.target - q.offset : length;
+    }
     int64_t n = v->read(q.path, q.offset, r.data, length);
     if (n < 0) return n;
     r.size = static_cast<uint32_t>(n);
@@ -218,11 +282,12 @@ int64_t readdir(const proto::fs::ReadDir::Request& q, proto::fs::ReadDir::Reply&
     path[n] = '/';
     copy_string(path + n + 1, sizeof path - n - 1, entry.name);
     ext2::Stat s;
-    if (v->stat(path, &s) == kOk) r.size = s.size;
+    if (v->stat(path, &s) == kOk) r.size = visible_size(s.inode, s.size);
     return kOk;
 }
 
 int64_t write(const proto::fs::Write::Request& q, proto::fs::Write::Reply& r, rpc::Call& c) {
+    if (must_wait()) return c.postpone();
     ext2::Volume* v;
     if (int64_t e = volume_for(q.path, &v); e < 0) return e;
     if (q.length > sizeof q.data || c.request_size < proto::fs::Write::kMinRequest + q.length)
@@ -233,44 +298,62 @@ int64_t write(const proto::fs::Write::Request& q, proto::fs::Write::Reply& r, rp
     return kOk;
 }
 
-int64_t create(const proto::fs::Create::Request& q, proto::fs::Create::Reply&, rpc::Call&) {
+int64_t create(const proto::fs::Create::Request& q, proto::fs::Create::Reply&, rpc::Call& c) {
+    if (must_wait()) return c.postpone();
     ext2::Volume* v;
     if (int64_t e = volume_for(q.path, &v); e < 0) return e;
     return v->create(q.path, q.exclusive != 0);
 }
 
-int64_t truncate(const proto::fs::Truncate::Request& q, proto::fs::Truncate::Reply&, rpc::Call&) {
+int64_t truncate(const proto::fs::Truncate::Request& q, proto::fs::Truncate::Reply&, rpc::Call& c) {
+    if (must_wait()) return c.postpone();
     ext2::Volume* v;
     if (int64_t e = volume_for(q.path, &v); e < 0) return e;
-    return v->truncate(q.path, q.size);
+    ext2::Stat s;
+    if (int64_t e = v->stat(q.path, &s); e < 0) return e;
+    if (q.size >= s.size || s.size - q.size <= kQuickShrink) return v->truncate(q.path, q.size);
+    HandleResult reply = c.defer();
+    if (!reply.ok()) return reply.error();
+    g_shrink = Shrink{};
+    g_shrink.active = true;
+    copy_string(g_shrink.path, sizeof g_shrink.path, q.path);
+    g_shrink.inode = s.inode, g_shrink.size = s.size, g_shrink.target = q.size;
+    g_shrink.reply = reply.value();
+    c.start_background();
+    return kOk;
 }
 
-int64_t unlink(const proto::fs::Unlink::Request& q, proto::fs::Unlink::Reply&, rpc::Call&) {
+int64_t unlink(const proto::fs::Unlink::Request& q, proto::fs::Unlink::Reply&, rpc::Call& c) {
+    if (must_wait()) return c.postpone();
     ext2::Volume* v;
     if (int64_t e = volume_for(q.path, &v); e < 0) return e;
     return v->unlink(q.path);
 }
 
-int64_t mkdir(const proto::fs::Mkdir::Request& q, proto::fs::Mkdir::Reply&, rpc::Call&) {
+int64_t mkdir(const proto::fs::Mkdir::Request& q, proto::fs::Mkdir::Reply&, rpc::Call& c) {
+    if (must_wait()) return c.postpone();
     ext2::Volume* v;
     if (int64_t e = volume_for(q.path, &v); e < 0) return e;
     return v->mkdir(q.path);
 }
 
-int64_t rmdir(const proto::fs::Rmdir::Request& q, proto::fs::Rmdir::Reply&, rpc::Call&) {
+int64_t rmdir(const proto::fs::Rmdir::Request& q, proto::fs::Rmdir::Reply&, rpc::Call& c) {
+    if (must_wait()) return c.postpone();
     ext2::Volume* v;
     if (int64_t e = volume_for(q.path, &v); e < 0) return e;
     return v->rmdir(q.path);
 }
 
-int64_t rename(const proto::fs::Rename::Request& q, proto::fs::Rename::Reply&, rpc::Call&) {
+int64_t rename(const proto::fs::Rename::Request& q, proto::fs::Rename::Reply&, rpc::Call& c) {
+    if (must_wait()) return c.postpone();
     if (!bounded(q.to)) return kErrNameTooLong;
     ext2::Volume* v;
     if (int64_t e = volume_for(q.from, &v); e < 0) return e;
     return v->rename(q.from, q.to);
 }
 
-int64_t sync(const proto::fs::Sync::Request& q, proto::fs::Sync::Reply&, rpc::Call&) {
+int64_t sync(const proto::fs::Sync::Request& q, proto::fs::Sync::Reply&, rpc::Call& c) {
+    if (must_wait()) return c.postpone();
     ext2::Volume* v;
     if (int64_t e = volume_for(q.path, &v); e < 0) return e;
     return v->sync();
@@ -306,5 +389,6 @@ int main() {
     server.on<proto::fs::Rename>(rename);
     server.on<proto::fs::Sync>(sync);
     server.on<proto::fs::StatFs>(statfs);
+    server.on_background(shrink_step);
     server.run();
 }

@@ -29,6 +29,8 @@ int64_t read(const Name& n, uint64_t offset, void* buffer, uint32_t length);
 // Exactly `length` (<= kChunk) bytes at `offset`.
 int64_t write(const Name& n, uint64_t offset, const void* buffer, uint32_t length);
 int64_t stat(const Name& n, proto::fs::Stat::Reply* out);
+// Cuts (or extends) `n` to `size` bytes.
+int64_t truncate(const Name& n, uint64_t size);
 // Creates `n` if needed and cuts it to nothing.
 int64_t make_empty(const Name& n);
 
