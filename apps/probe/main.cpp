@@ -6,6 +6,8 @@
 //     bytes (seeded) where the fields go — unterminated paths, huge
 //     offsets and counts, lengths larger than the data carried, requests
 //     only init may make — each must get an answer, error or not;
+//   * valid requests that each bring a handle — none may be kept (the
+//     server's memory, in init's process list, must not grow);
 // and then checks that every server still serves a proper request and that
 // none was restarted meanwhile (init's process list). Run from the shell:
 //   probe [seed=S] [rounds=N]
@@ -170,13 +172,66 @@ bool serves(const char* scheme, Handle ep) {
     return rpc::call<proto::fs::Stat>(ep, q, &r) == kOk;  // the root of any file scheme
 }
 
-uint32_t restarts(const char* service) {
+const proto::init::ServiceInfo* service_info(const char* service) {
     proto::init::Ps::Request q{};
     static proto::init::Ps::Reply r;
-    if (rpc::call<proto::init::Ps>(startup_handle(kSlotControl), q, &r) != kOk) return 0;
+    if (rpc::call<proto::init::Ps>(startup_handle(kSlotControl), q, &r) != kOk) return nullptr;
     for (uint32_t i = 0; i < r.count; ++i)
-        if (!strcmp(r.services[i].name, service)) return r.services[i].restarts;
-    return 0;
+        if (!strcmp(r.services[i].name, service)) return &r.services[i];
+    return nullptr;
+}
+
+uint32_t restarts(const char* service) {
+    const proto::init::ServiceInfo* s = service_info(service);
+    return s ? s->restarts : 0;
+}
+
+// --- handles sent with valid requests -------------------------------------------------------
+
+// A server must not keep a handle a client chose to send with a request it
+// did not ask one for: 300 valid requests, each bringing a handle, must not
+// grow what the server uses (init reports it). Kept, they filled ns's quota
+// and init's table for good before servers closed every handle not taken.
+constexpr int kHandleFlood = 300;
+
+template <class Op>
+void with_handles(const char* name, Handle ep, const typename Op::Request& q) {
+    const proto::init::ServiceInfo* info = service_info(name);
+    uint64_t before = info ? info->memory : 0;
+    for (int i = 0; i < kHandleFlood; ++i) {
+        auto n = sys::notification_create();
+        if (!n.ok()) {
+            fail("probe: %s: no handle to send (%ld)\n", name, n.error());
+            return;
+        }
+        static typename Op::Reply r;
+        ++g_sent;
+        rpc::call<Op>(ep, q, &r, rpc::Extras{.send_handle = n.value(), .timeout_ns = kAnswerWithin});  // moved
+    }
+    info = service_info(name);
+    uint64_t after = info ? info->memory : 0;
+    if (!info || after > before + 4096) {
+        print("probe: %s kept handles sent with valid requests: %lu -> %lu bytes\n", name, before, after);
+        ++g_failures;
+    }
+}
+
+void flood_with_handles(const char* name, Handle ep) {
+    if (!strcmp(name, "ns")) {
+        with_handles<proto::ns::Schemes>(name, ep, proto::ns::Schemes::Request{});
+    } else if (!strcmp(name, "log")) {
+        with_handles<proto::log::Read>(name, ep, proto::log::Read::Request{~0ULL});
+    } else if (!strcmp(name, "disk")) {
+        with_handles<proto::disk::Info>(name, ep, proto::disk::Info::Request{});
+    } else if (!strcmp(name, "rtc")) {
+        with_handles<proto::rtc::Now>(name, ep, proto::rtc::Now::Request{});
+    } else if (!strcmp(name, "console")) {
+        with_handles<proto::console::Write>(name, ep, proto::console::Write::Request{});  // writes nothing
+    } else if (strcmp(name, "screen") != 0 && strcmp(name, "keyboard") != 0) {
+        proto::fs::Stat::Request q{};
+        copy_string(q.path, sizeof q.path, "/");
+        with_handles<proto::fs::Stat>(name, ep, q);
+    }
 }
 
 }  // namespace
@@ -249,6 +304,7 @@ int main() {
             if (rpc::call<proto::disk::Info>(ep, q, &r) == kOk) disk_sectors = r.sectors;
             disk_nonsense(ep, disk_sectors);
         }
+        flood_with_handles(name, ep);
         if (!strcmp(name, "pci")) {  // only init may claim devices
             proto::pci::Claim::Request q{0x1af4, 0x1042, 0};
             proto::pci::Claim::Reply r;
