@@ -28,6 +28,8 @@ enum StartupSlot : uint32_t {
 };
 constexpr uint32_t kSlotBarCount = 6, kSlotResourceCount = 3;
 constexpr uint32_t kMaxStartupHandles = 16;
+constexpr uint32_t kLineMax = 4095;        // a typed line, as Linux's canonical terminal mode allows
+constexpr uint32_t kCmdlineBytes = 4608;   // a line, with room for the shell's cwd= in front
 
 // Badges init gives. A client's badge on a service's endpoint is the
 // client service's index in the manifest plus 1 (what ns and the log use to
@@ -67,7 +69,10 @@ struct StartupInfo {
     BootModuleInfo modules[16];
     uint32_t handle_count;  // handles the creator chose to pass on
     Handle handles[kMaxStartupHandles];
-    char cmdline[256];  // the first process's arguments (from the kernel command line)
+    // Its arguments: for the first process, what follows `--` on the kernel
+    // command line; for a program, what its creator passed (the shell: cwd=
+    // and a typed line of up to 4,095 bytes, never cut).
+    char cmdline[kCmdlineBytes];
 };
 
 }  // namespace mica

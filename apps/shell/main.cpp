@@ -74,10 +74,26 @@ void out(const char* text, size_t n) {
 }
 
 namespace {
+// Formatted through a buffer that is handed on whenever it fills: no
+// output is cut short, however long, and a short line is one write.
 void formatted(void (*sink)(const char*, size_t), const char* fmt, va_list args) {
-    char text[512];
-    size_t n = vformat_to(text, sizeof text, fmt, args);
-    sink(text, n < sizeof text ? n : sizeof text - 1);
+    struct Buffer {
+        void (*sink)(const char*, size_t);
+        char text[512];
+        size_t used = 0;
+    } b{sink, {}};
+    vformat(
+        [](void* context, const char* text, size_t n) {
+            auto* b = static_cast<Buffer*>(context);
+            while (n > 0) {
+                size_t take = n < sizeof b->text - b->used ? n : sizeof b->text - b->used;
+                memcpy(b->text + b->used, text, take);
+                b->used += take, text += take, n -= take;
+                if (b->used == sizeof b->text) b->sink(b->text, b->used), b->used = 0;
+            }
+        },
+        &b, fmt, args);
+    if (b.used) sink(b.text, b.used);
 }
 }  // namespace
 
@@ -185,6 +201,35 @@ void release(uint64_t badge) {
     rpc::call<proto::ns::Release>(g_ns, q, &r);
 }
 
+// The exit status of a program ended by Ctrl-C (as a shell reports 130).
+constexpr int64_t kInterrupted = -130;
+
+// Waits for a program running in the foreground; Ctrl-C ends it. The
+// console signals our notification on Ctrl-C while the program runs (and
+// keeps what is typed for whoever reads next); a notification cannot be
+// waited for together with a process, so the two are polled in turn.
+int64_t wait_in_foreground(Handle process) {
+    HandleResult n = sys::notification_create();
+    HandleResult give = n.ok() ? sys::handle_duplicate(n.value(), kRightSignal | kRightTransfer) : n;
+    proto::console::Interrupt::Request q{};
+    proto::console::Interrupt::Reply r;
+    bool armed = give.ok() &&
+                 rpc::call<proto::console::Interrupt>(g_console, q, &r, rpc::Extras{.send_handle = give.value()}) == kOk;
+    int64_t status = 0;
+    for (;;) {
+        int64_t e = sys::process_wait(process, armed ? 10'000'000 : kWaitForever, &status);
+        if (e == kOk) break;
+        if (armed && sys::notification_wait(n.value(), 0) > 0) {
+            sys::process_kill(process, kInterrupted);
+            sys::process_wait(process, kWaitForever, &status);
+            break;
+        }
+    }
+    if (armed) rpc::call<proto::console::Interrupt>(g_console, q, &r);  // no handle: Ctrl-C is the shell's again
+    if (n.ok()) sys::handle_close(n.value());
+    return status;
+}
+
 void reap_jobs(bool wait) {
     for (Job& j : g_jobs) {
         if (j.process == kNoHandle) continue;
@@ -231,8 +276,14 @@ bool run_program(const char* name, const char* args, bool background) {
     handles[kSlotNamespace] = d.ns;
     handles[kSlotLog] = d.log;
     if (d.control) handles[kSlotControl] = g_init;
-    char cmdline[256];
-    format_to(cmdline, sizeof cmdline, "cwd=%s %s", cwd(), args ? args : "");
+    static char cmdline[kCmdlineBytes];
+    if (format_to(cmdline, sizeof cmdline, "cwd=%s %s", cwd(), args ? args : "") >= sizeof cmdline) {
+        release(d.badge);
+        sys::handle_close(d.ns);
+        if (d.log != kNoHandle) sys::handle_close(d.log);
+        error("%s: line too long\n", name);
+        return true;
+    }
     SpawnOptions o{.name = name, .cmdline = cmdline, .quota = 8 << 20, .priority = 15,
                    .handles = handles, .handle_count = kSlotControl + 1};
     int64_t p = spawn(image, sr.size, o);
@@ -255,11 +306,11 @@ bool run_program(const char* name, const char* args, bool background) {
         }
         error("%s: too many jobs; waiting for it\n", name);
     }
-    int64_t status = 0;
-    sys::process_wait(static_cast<Handle>(p), kWaitForever, &status);
+    int64_t status = wait_in_foreground(static_cast<Handle>(p));
     sys::handle_close(static_cast<Handle>(p));
     release(d.badge);
-    if (status != 0) error("%s: exit status %ld\n", name, status);
+    if (status == kInterrupted) error("%s: interrupted\n", name);
+    else if (status != 0) error("%s: exit status %ld\n", name, status);
     return true;
 }
 
@@ -283,7 +334,7 @@ void help(int, char**) {
 }
 
 // Splits a line into words ("double quotes" keep spaces); notes a trailing
-// `> FILE` or `>> FILE`.
+// `> FILE` or `>> FILE`. -1 if there are more than `max` words.
 int split(char* line, char** argv, int max, const char** redirect, bool* append) {
     int argc = 0;
     *redirect = nullptr;
@@ -310,18 +361,23 @@ int split(char* line, char** argv, int max, const char** redirect, bool* append)
         if (*p && *p != '>') ++p;
         *w = '\0';
         if (end == '>') *p = '>';  // "a>b": the '>' starts a redirection
-        if (argc < max) argv[argc++] = word;
+        if (argc == max) return -1;
+        argv[argc++] = word;
     }
     return argc;
 }
 
 void execute(char* line) {
-    static char original[512];
+    static char original[kLineMax + 1];
     copy_string(original, sizeof original, line);
-    char* argv[32];
+    char* argv[64];
     const char* target;
     bool append = false;
-    int argc = split(line, argv, 32, &target, &append);
+    int argc = split(line, argv, 64, &target, &append);
+    if (argc < 0) {
+        error("shell: too many words (at most 64)\n");
+        return;
+    }
     if (argc == 0) return;
     g_command = argv[0];
     if (target && !*target) {
@@ -364,6 +420,11 @@ void execute(char* line) {
 using namespace shell;
 
 int main() {
+    // The shell is a service (one console, one reader): started by init only.
+    if (startup_handle(kSlotControl) == kNoHandle) {
+        mica::print("shell: a service, started by init from the manifest; not a command\n");
+        return 2;
+    }
     g_ns = startup_handle(kSlotNamespace);
     g_log = startup_handle(kSlotLog);
     g_init = startup_handle(kSlotControl);
@@ -384,7 +445,11 @@ int main() {
             continue;
         }
         if (r.interrupted) continue;
-        char line[sizeof r.data + 1];
+        if (r.too_long) {
+            error("shell: line too long (at most %u bytes)\n", kLineMax);
+            continue;
+        }
+        static char line[sizeof r.data + 1];
         memcpy(line, r.data, r.size);
         line[r.size] = '\0';
         execute(line);

@@ -1,8 +1,10 @@
 // The console: a 16550 UART driver in user space, serving `console:`. Input
 // is interrupt-driven (IRQ 4 arrives as our endpoint's bound notification);
 // the line discipline — echo, erase, history on the arrow keys, Ctrl-C,
-// Ctrl-D — is here, not in the kernel. A reader that asks for a line before one is typed is answered
-// later (its call is kept as a saved reply).
+// Ctrl-D, lines of up to 4,095 bytes of UTF-8 — is here, not in the kernel.
+// A reader that asks for a line before one is typed is answered later (its
+// call is kept as a saved reply). While a program runs in the foreground,
+// Ctrl-C signals the notification the shell registered (Interrupt).
 //
 // Keys from the PS/2 keyboard arrive as Input messages and join the same
 // line discipline; what is written goes to the screen (screen:) as well,
@@ -66,12 +68,24 @@ void write(const char* s, size_t n) {
 // waits in the UART and in QEMU (echoed when it is read, after the prompt),
 // where a crash of this driver cannot lose it.
 struct Line {
-    char text[256];
+    char text[kLineMax];
     uint32_t size;
 };
 Line g_editing;
+bool g_too_long = false;  // more was typed than a line holds: it ends as "too long"
 Handle g_reader = kNoHandle;
+Handle g_interrupt = kNoHandle;  // signalled on Ctrl-C while a program runs
 bool g_after_cr = false;
+
+// A UTF-8 continuation byte (10xxxxxx): part of the character before it.
+bool continuation(char c) { return (static_cast<uint8_t>(c) & 0xc0) == 0x80; }
+
+// Characters, not bytes: what erasing on the terminal takes.
+uint32_t characters(const char* text, uint32_t size) {
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < size; ++i) n += !continuation(text[i]);
+    return n;
+}
 
 // History: the last lines entered, recalled with the up and down arrows.
 constexpr int kHistory = 16;
@@ -81,7 +95,7 @@ int g_recall = 0;         // how far back the up arrow has gone
 int g_escape = 0;         // 1 after ESC, 2 after ESC [
 
 void show(const Line& line) {
-    for (uint32_t i = 0; i < g_editing.size; ++i) write("\b \b", 3);
+    for (uint32_t i = characters(g_editing.text, g_editing.size); i > 0; --i) write("\b \b", 3);
     g_editing = line;
     write(g_editing.text, g_editing.size);
 }
@@ -94,16 +108,23 @@ void recall(int step) {
 }
 
 void finish_line(bool eof, bool interrupted) {
-    if (g_editing.size && !interrupted) g_history[g_history_count++ % kHistory] = g_editing;
+    bool too_long = g_too_long && !interrupted;
+    if (g_editing.size && !interrupted && !too_long) g_history[g_history_count++ % kHistory] = g_editing;
     g_recall = 0;
-    proto::console::ReadLine::Reply r{};
-    r.size = g_editing.size;
+    static proto::console::ReadLine::Reply r;
+    r.size = too_long ? 0 : g_editing.size;
     r.eof = eof;
     r.interrupted = interrupted;
-    memcpy(r.data, g_editing.text, g_editing.size);
-    rpc::reply_later<proto::console::ReadLine>(g_reader, kOk, r);
+    r.too_long = too_long;
+    memcpy(r.data, g_editing.text, r.size);
+    rpc::reply_later<proto::console::ReadLine>(g_reader, kOk, r, proto::console::ReadLine::kMinReply + r.size);
     g_reader = kNoHandle;
-    g_editing = Line{};
+    g_editing.size = 0;
+    g_too_long = false;
+}
+
+void interrupt() {
+    if (g_interrupt != kNoHandle) sys::notification_signal(g_interrupt, 1);
 }
 
 void input(char c) {
@@ -129,38 +150,70 @@ void input(char c) {
     if (c == '\r' || c == '\n') {
         write("\n", 1);
         finish_line(false, false);
-    } else if (c == 0x7f || c == 0x08) {
+    } else if (c == 0x7f || c == 0x08) {  // erase a character, however many bytes it took
+        while (g_editing.size && continuation(g_editing.text[g_editing.size - 1])) --g_editing.size;
         if (g_editing.size) {
             --g_editing.size;
             write("\b \b", 3);
         }
-    } else if (c == 0x03) {  // Ctrl-C: the line is dropped
+    } else if (c == 0x03) {  // Ctrl-C: the line is dropped (and a foreground program ended)
         write("^C\n", 3);
         g_editing.size = 0;
         finish_line(false, true);
+        interrupt();
     } else if (c == 0x04) {  // Ctrl-D: end of input on an empty line
         if (g_editing.size == 0) finish_line(true, false);
-    } else if (c >= 0x20 && g_editing.size < sizeof g_editing.text) {
+    } else if (static_cast<uint8_t>(c) >= 0x20) {  // text, UTF-8 included
+        if (g_editing.size == sizeof g_editing.text) {
+            g_too_long = true;  // not echoed: the terminal shows what the line holds
+            return;
+        }
         g_editing.text[g_editing.size++] = c;
         write(&c, 1);
     }
 }
 
-// Keys from the keyboard, waiting for a reader.
-char g_keys[256];
+// Input waiting for a reader: keys from the keyboard, and, while a program
+// runs in the foreground (so that Ctrl-C is seen at once), what the UART got.
+char g_keys[kLineMax + 1];
 uint32_t g_key_head = 0, g_key_tail = 0;
 
+// A byte with no reader waiting: Ctrl-C interrupts the foreground program
+// (and drops what was typed ahead, as a terminal does); the rest waits.
+bool type_ahead(char c) {
+    if (c == 0x03 && g_interrupt != kNoHandle) {
+        write("^C\n", 3);
+        g_key_head = g_key_tail;
+        interrupt();
+        return true;
+    }
+    if (g_key_tail - g_key_head == sizeof g_keys) return false;
+    g_keys[g_key_tail++ % sizeof g_keys] = c;
+    return true;
+}
+
 // Takes what the UART (and the keyboard) hold while a reader waits (a
-// finished line ends the wait).
+// finished line ends the wait), or while Ctrl-C must be seen.
 void drain() {
     while (g_reader != kNoHandle && g_key_head != g_key_tail) input(g_keys[g_key_head++ % sizeof g_keys]);
-    while (g_reader != kNoHandle && (in8(kBase + kLsr) & 0x01)) input(static_cast<char>(in8(kBase + kData)));
+    while ((g_reader != kNoHandle || g_interrupt != kNoHandle) && (in8(kBase + kLsr) & 0x01)) {
+        char c = static_cast<char>(in8(kBase + kData));
+        if (g_reader != kNoHandle) input(c);
+        else if (!type_ahead(c)) break;
+    }
 }
 
 int64_t keys(const proto::console::Input::Request& q, proto::console::Input::Reply&, rpc::Call&) {
     if (q.size > sizeof q.data) return kErrInvalidArgument;
     if (g_key_tail - g_key_head + q.size > sizeof g_keys) return kErrLimit;  // nobody reads: typed too far ahead
-    for (uint32_t i = 0; i < q.size; ++i) g_keys[g_key_tail++ % sizeof g_keys] = q.data[i];
+    for (uint32_t i = 0; i < q.size; ++i) type_ahead(q.data[i]);
+    drain();
+    return kOk;
+}
+
+int64_t interrupt_op(const proto::console::Interrupt::Request&, proto::console::Interrupt::Reply&, rpc::Call& c) {
+    if (g_interrupt != kNoHandle) sys::handle_close(g_interrupt);
+    g_interrupt = c.take_handle();
     drain();
     return kOk;
 }
@@ -189,16 +242,18 @@ int64_t read_line(const proto::console::ReadLine::Request&, proto::console::Read
 }  // namespace
 
 int main() {
+    const Handle endpoint = service_endpoint("uart");
     g_irq = startup_handle(kSlotIrq);
     // The FIFOs stay off: switching them on empties them, losing what was
     // typed ahead; a byte at a time, each with its interrupt, is plenty for
     // a console.
     out8(kBase + kMcr, 0x0b);  // DTR, RTS, OUT2 (lets the UART's interrupt out)
     out8(kBase + kIer, 0x01);  // interrupt when a byte arrives
-    rpc::Server server(startup_handle(kSlotEndpoint));
+    rpc::Server server(endpoint);
     server.on<proto::console::Write>(write_op);
     server.on<proto::console::ReadLine>(read_line);
     server.on<proto::console::Input>(keys);
+    server.on<proto::console::Interrupt>(interrupt_op);
     server.on_notification(on_interrupt);
     server.run();
 }

@@ -37,6 +37,7 @@ int64_t build(Handle process, const uint8_t* file, const ElfImage& image, const 
 
     StartupInfo info{};
     info.magic = kStartupMagic;
+    if (strlen(o.cmdline) >= sizeof info.cmdline) return kErrInvalidArgument;  // never cut short
     copy_string(info.cmdline, sizeof info.cmdline, o.cmdline);
     uintptr_t info_address = (kChildStackTop - sizeof(StartupInfo)) & ~15ULL;
     // Each step runs only if every one before it worked; e keeps the first error.

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mica/startup.h"
+
 namespace mica {
 
 class Words {
@@ -22,9 +24,9 @@ public:
     static uint64_t parse(const char* s);
 
 private:
-    char text_[256];
-    const char* args_[24];
-    const char* options_[8];
+    char text_[kCmdlineBytes];  // the whole command line fits, never cut
+    const char* args_[64];
+    const char* options_[16];
     size_t count_ = 0, option_count_ = 0;
 };
 

@@ -2,6 +2,7 @@
 // erase, Ctrl-C, Ctrl-D — lives in the console driver).
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 namespace proto::console {
@@ -13,12 +14,25 @@ struct Write {
     struct Reply { uint32_t unused; };
 };
 
-// Waits for a line. `eof`: Ctrl-D on an empty line; `interrupted`: Ctrl-C.
+// Waits for a line of up to mica::kLineMax bytes (UTF-8 passes through).
+// `eof`: Ctrl-D on an empty line; `interrupted`: Ctrl-C; `too_long`: more
+// was typed than a line holds (`data` is then empty: never a cut line).
 struct ReadLine {
     static constexpr uint64_t kLabel = 0x302;
     static constexpr bool kIdempotent = true;
     struct Request { uint32_t unused; };
-    struct Reply { uint32_t size; uint32_t eof; uint32_t interrupted; char data[256]; };
+    struct Reply { uint32_t size; uint32_t eof; uint32_t interrupted; uint32_t too_long; char data[4096]; };
+    static constexpr uint32_t kMinReply = offsetof(Reply, data);
+};
+
+// While a program runs in the foreground: Ctrl-C signals the notification
+// sent with this request (bit 1), and typed input is kept for whoever reads
+// next. Without a handle, it stops. One at a time; the last one wins.
+struct Interrupt {
+    static constexpr uint64_t kLabel = 0x304;
+    static constexpr bool kIdempotent = true;
+    struct Request { uint32_t unused; };
+    struct Reply { uint32_t unused; };
 };
 
 // Keys typed on another input device (the PS/2 keyboard), as the bytes a

@@ -14,7 +14,7 @@
 
 namespace proto::fs {
 
-constexpr uint32_t kPathMax = 256;
+constexpr uint32_t kPathMax = 1024;  // a 255-byte name fits several levels deep
 constexpr uint32_t kNameMax = 256;
 constexpr uint32_t kChunk = 32768;  // data per Read or Write
 enum Type : uint32_t { kFile = 1, kDirectory = 2, kSymlink = 3, kOther = 4 };
