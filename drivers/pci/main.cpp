@@ -266,10 +266,11 @@ int64_t config_copy(const proto::pci::Config::Request& q, proto::pci::Config::Re
 }  // namespace
 
 int main() {
+    const Handle endpoint = service_endpoint("pci");
     g_mmio = startup_handle(kSlotResource0), g_io = startup_handle(StartupSlot(kSlotResource0 + 1)),
     g_irqs = startup_handle(StartupSlot(kSlotResource0 + 2));
     scan();
-    rpc::Server server(startup_handle(kSlotEndpoint));
+    rpc::Server server(endpoint);
     server.on<proto::pci::Claim>(claim);
     server.on<proto::pci::Bar>(bar);
     server.on<proto::pci::Irq>(irq);

@@ -79,6 +79,7 @@ void on_interrupt(uint64_t) {
 }  // namespace
 
 int main() {
+    const Handle endpoint = service_endpoint("ps2kbd");
     // Empty the controller's buffer, then make sure the keyboard's interrupt
     // and the translation to set 1 are on (the firmware normally leaves them so).
     for (int i = 0; i < 32 && (in8(kStatus) & 0x01); ++i) in8(kData);
@@ -91,7 +92,7 @@ int main() {
     }
     out8(kData, static_cast<uint8_t>(config | 0x01 | 0x40));
     logf("ps2kbd: keyboard ready (controller configuration %#x)", config);
-    rpc::Server server(startup_handle(kSlotEndpoint));
+    rpc::Server server(endpoint);
     server.on_notification(on_interrupt);
     server.run();
 }

@@ -51,7 +51,8 @@ int64_t now(const proto::rtc::Now::Request&, proto::rtc::Now::Reply& r, rpc::Cal
 }  // namespace
 
 int main() {
-    rpc::Server server(startup_handle(kSlotEndpoint));
+    const Handle endpoint = service_endpoint("rtc");
+    rpc::Server server(endpoint);
     server.on<proto::rtc::Now>(now);
     server.run();
 }

@@ -41,6 +41,7 @@ int64_t write(const proto::console::Write::Request& q, proto::console::Write::Re
 }  // namespace
 
 int main() {
+    const Handle endpoint = service_endpoint("vgatext");
     const StartupInfo& info = startup();
     if (startup_handle(kSlotDeviceMemory) == kNoHandle) return 1;
     uintptr_t at = reserve_address_range(kPageSize);
@@ -53,7 +54,7 @@ int main() {
     for (int i = 0; i < 4; ++i) same &= (g_cells[i] & 0xff) == static_cast<uint8_t>(banner[i]);
     logf("%s", same ? "banner written to the VGA text screen and read back" : "VGA text memory did not keep the banner");
     put('\n');
-    rpc::Server server(startup_handle(kSlotEndpoint));
+    rpc::Server server(endpoint);
     server.on<proto::console::Write>(write);
     server.run();
 }

@@ -418,10 +418,11 @@ int64_t flush(const proto::disk::Flush::Request&, proto::disk::Flush::Reply&, rp
 }  // namespace
 
 int main() {
+    const Handle endpoint = service_endpoint("virtio_blk");
     if (!find_registers() || !set_up_device()) return 1;
     logf("virtio-blk: %lu sectors (%lu MiB)%s%s", g_sectors, g_sectors / 2048, g_read_only ? ", read-only" : "",
          g_can_flush ? ", write cache flushed on request" : "");
-    rpc::Server server(startup_handle(kSlotEndpoint));
+    rpc::Server server(endpoint);
     server.on<proto::disk::Info>(info);
     server.on<proto::disk::Read>(read);
     server.on<proto::disk::Write>(write);

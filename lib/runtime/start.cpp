@@ -13,6 +13,13 @@ void __cxa_pure_virtual() { mica::exit(-1); }
 
 int main();
 
+mica::Handle mica::service_endpoint(const char* name) {
+    Handle h = startup_handle(kSlotEndpoint);
+    if (h != kNoHandle) return h;
+    print("%s: a service, started by init from the manifest; not a command\n", name);
+    exit(2);
+}
+
 namespace {
 const mica::StartupInfo* g_startup = nullptr;
 const mica::StartupInfo g_empty{};

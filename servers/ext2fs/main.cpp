@@ -373,10 +373,11 @@ int64_t statfs(const proto::fs::StatFs::Request&, proto::fs::StatFs::Reply& r, r
 }  // namespace
 
 int main() {
+    const Handle endpoint = service_endpoint("ext2fs");
     read_clock();
     ext2::Volume* v;
     volume(&v);  // mount now if the disk is there (errors are logged; requests try again)
-    rpc::Server server(startup_handle(kSlotEndpoint));
+    rpc::Server server(endpoint);
     server.on<proto::fs::Stat>(stat);
     server.on<proto::fs::Read>(read);
     server.on<proto::fs::ReadDir>(readdir);

@@ -99,7 +99,7 @@ int64_t readdir(const proto::fs::ReadDir::Request& q, proto::fs::ReadDir::Reply&
 
 int main() {
     const StartupInfo& info = startup();
-    Handle endpoint = startup_handle(kSlotEndpoint);
+    const Handle endpoint = service_endpoint("initfs");
     if (startup_handle(kSlotModule) == kNoHandle) return 1;
     // The archive's size comes from init, which has it from the kernel.
     uint64_t size = 0;

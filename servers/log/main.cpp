@@ -85,7 +85,8 @@ int64_t read_op(const proto::log::Read::Request& q, proto::log::Read::Reply& r, 
 }  // namespace
 
 int main() {
-    rpc::Server server(startup_handle(kSlotEndpoint));
+    const Handle endpoint = service_endpoint("log");
+    rpc::Server server(endpoint);
     server.on<proto::log::Append>(append_op);
     server.on<proto::log::Name>(name_op);
     server.on<proto::log::Read>(read_op);

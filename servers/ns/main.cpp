@@ -202,7 +202,8 @@ int64_t schemes(const proto::ns::Schemes::Request&, proto::ns::Schemes::Reply& r
 }  // namespace
 
 int main() {
-    rpc::Server server(startup_handle(kSlotEndpoint));
+    const Handle endpoint = service_endpoint("ns");
+    rpc::Server server(endpoint);
     server.on<proto::ns::Register>(register_scheme);
     server.on<proto::ns::Allow>(allow);
     server.on<proto::ns::Grant>(grant);

@@ -25,6 +25,10 @@ const StartupInfo& startup();
 inline Handle startup_handle(StartupSlot slot) {
     return slot < startup().handle_count ? startup().handles[slot] : kNoHandle;
 }
+// A service's endpoint (kSlotEndpoint). A service's program run as a
+// command has none: it says that init starts it from the manifest, and
+// ends with status 2.
+Handle service_endpoint(const char* name);
 
 // printf-style output to the debug console (see kernel/lib/format.h).
 void print(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
