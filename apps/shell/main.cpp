@@ -15,7 +15,7 @@ using namespace mica;
 
 namespace shell {
 
-Handle g_init, g_ns, g_log, g_console, g_initfs;
+Handle g_init, g_ns, g_log, g_console;
 const char* g_command = "shell";
 
 namespace {
@@ -39,23 +39,20 @@ void to_console(const char* text, size_t n) {
 struct Redirect {
     bool active;
     bool failed;
-    Handle endpoint;
-    uint32_t used;  // bytes waiting in the request
-    proto::fs::Write::Request request;
+    Name file;
+    uint64_t offset;
+    uint32_t used;  // bytes waiting in `data`
+    char data[proto::fs::kChunk];
 } g_redirect;
 
 void redirect_flush() {
     Redirect& r = g_redirect;
     if (!r.used || r.failed) return;
-    r.request.length = r.used;
-    proto::fs::Write::Reply reply;
-    int64_t e = rpc::call<proto::fs::Write>(r.endpoint, r.request, &reply, {},
-                                            proto::fs::Write::kMinRequest + r.used);
-    if (e < 0) {
+    if (int64_t e = files::write(r.file, r.offset, r.data, r.used); e < 0) {
         r.failed = true;
         error("shell: writing the output: %s\n", error_name(e));
     }
-    r.request.offset += r.used;
+    r.offset += r.used;
     r.used = 0;
 }
 
@@ -65,11 +62,11 @@ void out(const char* text, size_t n) {
     Redirect& r = g_redirect;
     if (!r.active) return to_console(text, n);
     while (n > 0) {
-        size_t room = sizeof r.request.data - r.used;
+        size_t room = sizeof r.data - r.used;
         size_t chunk = n < room ? n : room;
-        memcpy(r.request.data + r.used, text, chunk);
+        memcpy(r.data + r.used, text, chunk);
         r.used += static_cast<uint32_t>(chunk), text += chunk, n -= chunk;
-        if (r.used == sizeof r.request.data) redirect_flush();
+        if (r.used == sizeof r.data) redirect_flush();
     }
 }
 
@@ -112,30 +109,17 @@ void error(const char* fmt, ...) {
 }
 
 bool redirect_begin(const char* name, bool append) {
-    Name n;
-    if (!resolve(name, &n)) return false;
-    proto::fs::Create::Request cq{};
-    copy_string(cq.path, sizeof cq.path, n.path);
-    proto::fs::Create::Reply cr;
-    int64_t e = rpc::call<proto::fs::Create>(n.endpoint, cq, &cr);
-    proto::fs::Stat::Request sq{};
-    copy_string(sq.path, sizeof sq.path, n.path);
+    Redirect& r = g_redirect;
+    if (!resolve(name, &r.file)) return false;
     proto::fs::Stat::Reply sr{};
-    if (e == kOk) e = rpc::call<proto::fs::Stat>(n.endpoint, sq, &sr);
-    if (e == kOk && !append && sr.size) {
-        proto::fs::Truncate::Request tq{};
-        copy_string(tq.path, sizeof tq.path, n.path);
-        proto::fs::Truncate::Reply tr;
-        e = rpc::call<proto::fs::Truncate>(n.endpoint, tq, &tr);
-    }
+    int64_t e = append ? files::create(r.file) : files::make_empty(r.file);
+    if (e == kOk) e = files::stat(r.file, &sr);
     if (e < 0) {
-        error("shell: %s: %s\n", n.text, error_name(e));
+        error("shell: %s: %s\n", r.file.text, error_name(e));
         return false;
     }
-    Redirect& r = g_redirect;
-    r.active = true, r.failed = false, r.endpoint = n.endpoint, r.used = 0;
-    copy_string(r.request.path, sizeof r.request.path, n.path);
-    r.request.offset = append ? sr.size : 0;
+    r.active = true, r.failed = false, r.used = 0;
+    r.offset = append ? sr.size : 0;
     return true;
 }
 
@@ -246,26 +230,24 @@ void reap_jobs(bool wait) {
 // running) with the rest of the line as its arguments.
 bool run_program(const char* name, const char* args, bool background) {
     static char path[proto::fs::kPathMax];
-    format_to(path, sizeof path, "bin/%s", name);
-    proto::fs::Stat::Request sq{};
-    copy_string(sq.path, sizeof sq.path, path);
+    format_to(path, sizeof path, "initfs:/bin/%s", name);
+    Name program;
     proto::fs::Stat::Reply sr;
-    if (rpc::call<proto::fs::Stat>(g_initfs, sq, &sr) != kOk || sr.type != proto::fs::kFile) return false;
+    if (files::resolve(path, "initfs:/", &program) != kOk || files::stat(program, &sr) != kOk ||
+        sr.type != proto::fs::kFile)
+        return false;
     static uint8_t image[1 << 20];
     if (sr.size > sizeof image) {
         error("%s: too large to load\n", name);
         return true;
     }
-    static proto::fs::Read::Request q;
-    static proto::fs::Read::Reply r;
-    copy_string(q.path, sizeof q.path, path);
-    q.length = sizeof r.data;
-    for (q.offset = 0; q.offset < sr.size; q.offset += r.size) {
-        if (rpc::call<proto::fs::Read>(g_initfs, q, &r) <= 0) {
-            error("%s: cannot read\n", name);
+    for (uint64_t at = 0; at < sr.size;) {
+        int64_t got = files::read(program, at, image + at, static_cast<uint32_t>(sr.size - at));
+        if (got <= 0) {
+            error("%s: cannot read: %s\n", name, error_name(got < 0 ? got : kErrIo));
             return true;
         }
-        memcpy(image + q.offset, r.data, r.size);
+        at += static_cast<uint64_t>(got);
     }
     Delegation d;
     if (int64_t e = delegate(name, &d); e < 0) {
@@ -429,7 +411,6 @@ int main() {
     g_log = startup_handle(kSlotLog);
     g_init = startup_handle(kSlotControl);
     g_console = scheme_endpoint("console");
-    g_initfs = scheme_endpoint("initfs");
     if (g_console == kNoHandle) return 1;
     char motd[] = "cat initfs:/etc/motd";
     execute(motd);

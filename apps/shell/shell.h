@@ -11,7 +11,7 @@ namespace shell {
 
 using mica::Handle;
 
-extern Handle g_init, g_ns, g_log, g_console, g_initfs;
+extern Handle g_init, g_ns, g_log, g_console;
 extern const char* g_command;  // the command running, for messages
 
 // A command's output: the console, or the file `> FILE` named.

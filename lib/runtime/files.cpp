@@ -127,11 +127,15 @@ int64_t truncate(const Name& n, uint64_t size) {
     return rpc::call<proto::fs::Truncate>(n.endpoint, t, &tr);
 }
 
-int64_t make_empty(const Name& n) {
+int64_t create(const Name& n) {
     proto::fs::Create::Request q{};
     copy_string(q.path, sizeof q.path, n.path);
     proto::fs::Create::Reply r;
-    int64_t e = rpc::call<proto::fs::Create>(n.endpoint, q, &r);
+    return rpc::call<proto::fs::Create>(n.endpoint, q, &r);
+}
+
+int64_t make_empty(const Name& n) {
+    int64_t e = create(n);
     return e < 0 ? e : truncate(n, 0);
 }
 
