@@ -10,6 +10,7 @@ extern "C" char __kernel_phys_start[], __kernel_end[];
 namespace {
 FrameAllocator g_frames;
 uint64_t g_top = 0;
+uint64_t g_usable = 0;  // frames of RAM the memory map calls usable (no holes)
 const BootInfo* g_boot_info = nullptr;
 
 bool overlaps(uint64_t a, uint64_t a_len, uint64_t b, uint64_t b_len) {
@@ -18,6 +19,7 @@ bool overlaps(uint64_t a, uint64_t a_len, uint64_t b, uint64_t b_len) {
 }  // namespace
 
 FrameAllocator& frames() { return g_frames; }
+uint64_t usable_frames() { return g_usable; }
 uint64_t memory_top() { return g_top; }
 
 bool range_overlaps_ram(uint64_t phys, uint64_t size) {
@@ -33,7 +35,10 @@ void memory_init(const BootInfo& info) {
     g_boot_info = &info;
     for (size_t i = 0; i < info.region_count; ++i) {
         const MemoryRegion& r = info.regions[i];
-        if (r.kind == MemoryRegion::Kind::usable && r.base + r.length > g_top) g_top = r.base + r.length;
+        if (r.kind != MemoryRegion::Kind::usable) continue;
+        if (r.base + r.length > g_top) g_top = r.base + r.length;
+        g_usable += ((r.base + r.length) & ~(arch::kPageSize - 1)) / arch::kPageSize -
+                    (r.base + arch::kPageSize - 1) / arch::kPageSize;
     }
     g_top &= ~(arch::kPageSize - 1);
     if (g_top == 0) panic("memory: the boot memory map lists no usable memory");

@@ -30,6 +30,8 @@ bool range_overlaps_ram(uint64_t phys, uint64_t size);
 
 // The highest physical address of usable RAM, rounded up to a page.
 uint64_t memory_top();
+// Frames of usable RAM (the allocator also spans the holes below the top).
+uint64_t usable_frames();
 
 // The kernel's frame allocations (all but the heap's own growth), each one a
 // site for fail.alloc: a zeroed frame, or `count` contiguous frames, or

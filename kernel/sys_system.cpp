@@ -26,7 +26,7 @@ int64_t sys_clock_monotonic() { return static_cast<int64_t>(arch::clock_ns()); }
 
 int64_t sys_system_info(UserPtr<SystemInfo> info) {
     SystemInfo out{};
-    out.total_frames = frames().frame_count();
+    out.total_frames = usable_frames();
     out.free_frames = frames().free_frames();
     out.heap_bytes_used = kernel_heap().bytes_total() - kernel_heap().bytes_free();
     out.processes = Process::live_count();
