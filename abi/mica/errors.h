@@ -36,6 +36,7 @@ enum Error : int64_t {
     kErrReadOnly = -25,        // the file system or device is read-only
     // Protocols.
     kErrProtocol = -26,        // a reply whose shape is not what the protocol declares
+    kErrUnsupported = -27,     // a format or feature this system does not implement
 };
 
 constexpr const char* error_name(int64_t e) {
@@ -67,6 +68,7 @@ constexpr const char* error_name(int64_t e) {
         case kErrNameTooLong: return "name too long";
         case kErrReadOnly: return "read-only";
         case kErrProtocol: return "malformed reply";
+        case kErrUnsupported: return "not supported";
         default: return "unknown error";
     }
 }

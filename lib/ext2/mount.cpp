@@ -84,6 +84,42 @@ int64_t Fs::commit() {
     return result;
 }
 
+namespace {
+
+char g_refusal[96];
+
+// What `bits` of the incompat (or ro_compat) field name, as e2fsprogs
+// calls them: the first one this library does not implement.
+const char* feature_name(uint32_t bits, bool ro) {
+    struct Feature {
+        uint32_t bit;
+        const char* name;
+    };
+    static const Feature kIncompat[] = {{0x1, "compression"}, {0x4, "needs_recovery"}, {0x8, "journal_dev"}, {0x10, "meta_bg"},
+                     {0x40, "extents"}, {0x80, "64bit"}, {0x100, "mmp"}, {0x200, "flex_bg"}, {0x400, "ea_inode"},
+                     {0x1000, "dirdata"}, {0x2000, "metadata_csum_seed"}, {0x4000, "large_dir"},
+                     {0x8000, "inline_data"}, {0x10000, "encrypt"}, {0x20000, "casefold"}},
+                         kRoCompat[] = {{0x4, "btree_dir"}, {0x8, "huge_file"}, {0x10, "uninit_bg"}, {0x20, "dir_nlink"},
+                     {0x40, "extra_isize"}, {0x100, "quota"}, {0x200, "bigalloc"}, {0x400, "metadata_csum"},
+                     {0x1000, "readonly"}, {0x2000, "project"}, {0x8000, "verity"}};
+    const Feature* table = ro ? kRoCompat : kIncompat;
+    size_t count = ro ? sizeof kRoCompat / sizeof kRoCompat[0] : sizeof kIncompat / sizeof kIncompat[0];
+    for (size_t i = 0; i < count; ++i)
+        if (bits & table[i].bit) return table[i].name;
+    return "unknown";
+}
+
+int64_t unsupported(const char* what, const char* name) {
+    size_t n = 0;
+    const char* parts[] = {what, " '", name, "' is not supported"};
+    for (const char* p : parts)
+        for (; *p && n + 1 < sizeof g_refusal; ++p) g_refusal[n++] = *p;
+    g_refusal[n] = '\0';
+    return mica::kErrUnsupported;
+}
+
+}  // namespace
+
 int64_t Fs::load(BlockDevice* dev) {
     device = dev;
     uint64_t sectors = dev->sector_count();
@@ -93,18 +129,19 @@ int64_t Fs::load(BlockDevice* dev) {
     if (get16(super + sb::kMagic) != kMagic) return kErrCorrupt;
 
     rev = get32(super + sb::kRevLevel);
-    if (rev > 1) return kErrInvalidArgument;
+    if (rev > 1) return unsupported("ext2 revision", rev == 2 ? "2" : "above 1");
     uint32_t log = get32(super + sb::kLogBlockSize);
-    if (log > 2) return kErrInvalidArgument;  // blocks above 4 KiB
+    if (log > 2) return unsupported("block size", "above 4 KiB");
     block_size = 1024u << log;
     sectors_per_block = block_size / kSectorSize;
     pointers = block_size / 4;
 
     uint32_t incompat = rev ? get32(super + sb::kIncompat) : 0;
     uint32_t ro_compat = rev ? get32(super + sb::kRoCompat) : 0;
-    if (incompat & ~kIncompatFiletype) return kErrInvalidArgument;
+    if (incompat & ~kIncompatFiletype) return unsupported("ext4 feature", feature_name(incompat & ~kIncompatFiletype, false));
     filetype = incompat & kIncompatFiletype;
     read_only = ro_compat & ~(kRoCompatSparseSuper | kRoCompatLargeFile);
+    if (read_only) unsupported("writing with the feature", feature_name(read_only, true));
 
     blocks_count = get32(super + sb::kBlocksCount);
     first_data_block = get32(super + sb::kFirstDataBlock);
@@ -175,7 +212,10 @@ namespace ext2 {
 
 using namespace detail;
 
+const char* Volume::refusal() { return g_refusal; }
+
 int64_t Volume::mount(BlockDevice* device, Volume** out) {
+    g_refusal[0] = '\0';
     if (!device || !out) return kErrInvalidArgument;
     Fs* fs = new (std::nothrow) Fs;
     if (!fs) return kErrNoMemory;

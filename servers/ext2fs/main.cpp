@@ -161,6 +161,12 @@ int64_t volume(ext2::Volume** out) {
             if (!g_disk) return kErrNoMemory;
         }
         int64_t e = ext2::Volume::mount(g_disk, &g_volume);
+        if (e == kErrUnsupported) {
+            static bool said = false;  // once, not at every request
+            if (!said) logf("file: %s; the disk is left untouched", ext2::Volume::refusal());
+            said = true;
+            return e;
+        }
         if (e < 0) {
             logf("ext2fs: cannot mount the disk (%s)", error_name(e));
             return e;
@@ -170,6 +176,7 @@ int64_t volume(ext2::Volume** out) {
         g_volume->statfs(&s);
         logf("ext2fs: mounted '%s': %lu of %lu blocks of %u bytes free, %u of %u inodes free%s", s.label,
              s.free_blocks, s.blocks, s.block_size, s.free_inodes, s.inodes, g_volume->read_only() ? ", read-only" : "");
+        if (g_volume->read_only()) logf("file: %s: the disk is mounted read-only", ext2::Volume::refusal());
     }
     *out = g_volume;
     return kOk;

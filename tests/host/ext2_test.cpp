@@ -518,15 +518,15 @@ TEST_F(Ext2, RefusesBadSuperblocks) {
         int64_t expect;
     } cases[] = {
         {1024 + 56, 0x1234, kErrCorrupt},        // magic (and the state after it)
-        {1024 + 24, 5, kErrInvalidArgument},      // 32 KiB blocks
+        {1024 + 24, 5, kErrUnsupported},          // 32 KiB blocks
         {1024 + 32, 0, kErrCorrupt},              // blocks per group
         {1024 + 32, 1u << 20, kErrCorrupt},
         {1024 + 40, 0, kErrCorrupt},              // inodes per group
         {1024 + 0, 0xFFFFFFFF, kErrCorrupt},      // inodes count
         {1024 + 4, 0xFFFFFFFF, kErrCorrupt},      // blocks count beyond the device
         {1024 + 20, 7, kErrCorrupt},              // first data block
-        {1024 + 96, 0x40 | 0x2, kErrInvalidArgument},  // extents
-        {1024 + 76, 9, kErrInvalidArgument},      // revision
+        {1024 + 96, 0x40 | 0x2, kErrUnsupported},  // extents
+        {1024 + 76, 9, kErrUnsupported},          // revision
         {1024 + 88, 100, kErrCorrupt},            // inode size
         {2048 + 8, 0xFFFFFF, kErrCorrupt},        // group 0's inode table
     };
@@ -537,6 +537,9 @@ TEST_F(Ext2, RefusesBadSuperblocks) {
         if (c.offset == 1024 + 56) v = (old & 0xFFFF0000) | c.value;
         patch32(c.offset, v);
         EXPECT_EQ(try_mount(), c.expect) << c.offset;
+        if (c.offset == 1024 + 96) {
+            EXPECT_STREQ(ext2::Volume::refusal(), "ext4 feature 'extents' is not supported");
+        }
     }
     restore();
     patch32(1024 + 100, peek32(1024 + 100) | 0x100);  // an unknown ro_compat feature

@@ -60,10 +60,12 @@ public:
     static constexpr uint32_t kMaxPath = 4096;
 
     // Checks the superblock and group descriptors; refuses what it cannot
-    // handle safely: kErrCorrupt for inconsistent values, kErrInvalidArgument
-    // for unsupported formats (incompat features, blocks > 4 KiB, rev > 1).
-    // Unknown ro_compat features mount read-only.
+    // handle safely: kErrCorrupt for inconsistent values, kErrUnsupported
+    // for formats it does not implement (incompat features such as ext4's
+    // extents, blocks > 4 KiB, rev > 1), touching nothing. Unknown ro_compat
+    // features mount read-only. refusal() then names what was not supported.
     static int64_t mount(BlockDevice* device, Volume** out);
+    static const char* refusal();
     ~Volume();
     Volume(const Volume&) = delete;
     Volume& operator=(const Volume&) = delete;
