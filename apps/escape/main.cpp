@@ -41,6 +41,7 @@ int attempt(const char* role) {
 
 int main() {
     Words args(startup().cmdline);
+    if (!args.accepts("role", 0, 0, "escape")) return 2;
     const char* role = args.value("role", nullptr);
     if (role) return attempt(role);
 

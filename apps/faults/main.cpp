@@ -161,6 +161,10 @@ int main() {
     }
     g_init = startup_handle(kSlotControl);
     Words args(info.cmdline);
+    if (!args.accepts("count target how seed size dir", 0, 0,
+                      "faults [count=N] [target=disk,file] [how=crash,kill,hang,register,reply] [seed=S] "
+                      "[size=KIB] [dir=DIR]"))
+        return 2;
     uint64_t count = Words::parse(args.value("count", "10"));
     const char* targets = args.value("target", "disk");
     const char* hows = args.value("how", "crash");

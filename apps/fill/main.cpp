@@ -11,10 +11,7 @@ using namespace mica;
 int main() {
     Words w(startup().cmdline);
     const char* cwd = w.value("cwd", "file:/");
-    if (w.count() < 2) {
-        print("usage: fill NAME SIZE[K|M] [SEED]\n");
-        return 2;
-    }
+    if (!w.accepts("", 2, 3, "fill NAME SIZE[K|M] [SEED]")) return 2;
     uint64_t size = w.number(1);
     uint64_t seed = w.count() > 2 ? w.number(2) : 1;
     files::Name n;

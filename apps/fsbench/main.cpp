@@ -42,6 +42,7 @@ uint64_t g_samples[1024];
 
 int main() {
     Words args(startup().cmdline);
+    if (!args.accepts("size file", 0, 0, "fsbench [size=MIB] [file=NAME]")) return 2;
     uint64_t size = Words::parse(args.value("size", "16")) << 20;
     files::Name n;
     if (int64_t e = files::resolve(args.value("file", "file:/fsbench.tmp"), "file:/", &n); e < 0) {

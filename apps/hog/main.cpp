@@ -26,6 +26,7 @@ void spin(void*) {
 
 int main() {
     Words args(startup().cmdline);
+    if (!args.accepts("seconds", 1, 1, "hog memory|threads|cpu [seconds=N]")) return 2;
     const char* what = args[0];
     uint64_t seconds = Words::parse(args.value("seconds", "5"));
     uint64_t until = static_cast<uint64_t>(sys::clock_monotonic()) + seconds * 1'000'000'000;

@@ -243,6 +243,7 @@ int main() {
         return 1;
     }
     Words args(info.cmdline);
+    if (!args.accepts("seed rounds", 0, 0, "probe [seed=S] [rounds=N]")) return 2;
     uint64_t seed = Words::parse(args.value("seed", "1"));
     uint64_t rounds = Words::parse(args.value("rounds", "200"));
     static Random random(seed);

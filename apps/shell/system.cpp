@@ -41,12 +41,20 @@ void signal(int argc, char** argv, proto::init::KillHow how) {
         return;
     }
     for (int i = 1; i < argc; ++i) {
+        if (!strcmp(argv[i], "init")) {  // not a service: the supervisor of them all
+            error("%s: init is the first process and supervises the rest; it cannot be stopped\n", argv[0]);
+            continue;
+        }
         proto::init::Kill::Request q{};
         copy_string(q.name, sizeof q.name, argv[i]);
         q.how = how;
         proto::init::Kill::Reply r;
         int64_t e = rpc::call<proto::init::Kill>(g_init, q, &r);
-        if (e != kOk) error("%s: %s: %s\n", argv[0], argv[i], error_name(e));
+        if (e == kErrNotFound) error("%s: %s: no such service (ps lists them)\n", argv[0], argv[i]);
+        else if (e == kErrBadState && how != proto::init::kKill)
+            error("%s: %s serves no requests, so it cannot be made to crash or hang (kill can end it)\n", argv[0],
+                  argv[i]);
+        else if (e != kOk) error("%s: %s: %s\n", argv[0], argv[i], error_name(e));
     }
 }
 

@@ -139,6 +139,7 @@ void watchdog(void*) {
 }  // namespace
 
 int main() {
+    if (!Words(startup().cmdline).accepts("", 0, 0, "stress")) return 2;
     auto echo_endpoint = sys::endpoint_create();
     if (!echo_endpoint.ok()) {
         print("stress: no endpoint for the echo server (%s)\n", error_name(echo_endpoint.error()));

@@ -1,5 +1,6 @@
 #include "mica/words.h"
 
+#include "mica/runtime.h"
 #include "mica/strings.h"
 
 namespace mica {
@@ -19,6 +20,24 @@ Words::Words(const char* line) {
         }
         p = end;
     }
+}
+
+bool Words::accepts(const char* keys, size_t min, size_t max, const char* usage) const {
+    bool ok = count_ >= min && count_ <= max;
+    for (size_t i = 0; i < count_ && ok; ++i) ok = args_[i][0] != '-' || !args_[i][1];
+    for (size_t i = 0; i < option_count_ && ok; ++i) {
+        size_t n = strchr(options_[i], '=') - options_[i];
+        bool known = n == 3 && !strncmp(options_[i], "cwd", 3);
+        for (const char* k = keys; *k && !known;) {
+            const char* end = k;
+            while (*end && *end != ' ') ++end;
+            known = static_cast<size_t>(end - k) == n && !strncmp(k, options_[i], n);
+            k = *end ? end + 1 : end;
+        }
+        ok = known;
+    }
+    if (!ok) print("usage: %s\n", usage);
+    return ok;
 }
 
 const char* Words::value(const char* key, const char* fallback) const {

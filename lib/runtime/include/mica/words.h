@@ -21,6 +21,12 @@ public:
     const char* value(const char* key, const char* fallback) const;
     // Decimal or 0x hexadecimal, with an optional K or M suffix (KiB, MiB).
     uint64_t number(size_t i) const { return parse((*this)[i]); }
+    // Whether the line is one the program takes: every key=value among
+    // `keys` (a space-separated list; cwd, which the shell always passes,
+    // too), no word like an option (-x, --x), and between `min` and `max`
+    // positional arguments. If not, prints `usage` and the program should
+    // end with status 2.
+    bool accepts(const char* keys, size_t min, size_t max, const char* usage) const;
     static uint64_t parse(const char* s);
 
 private:
