@@ -49,6 +49,9 @@ void brief_ns() {
         if (int64_t e = rpc::call<proto::ns::Grant>(ns, q, &r); e < 0)
             logf("init: ns: cannot grant %s its schemes (%s)", p.name, error_name(e));
     }
+    proto::ns::Ready::Request q{};
+    proto::ns::Ready::Reply r;
+    if (int64_t e = rpc::call<proto::ns::Ready>(ns, q, &r); e < 0) logf("init: ns: not ready (%s)", error_name(e));
 }
 
 void brief_log() {

@@ -43,6 +43,10 @@ uint64_t g_serial = 0;
 
 bool from_init(const rpc::Call& c) { return c.badge == kSupervisorBadge; }
 
+// Until init has briefed this incarnation, clients' requests wait.
+bool g_ready = false;
+bool waits(const rpc::Call& c) { return !g_ready && !from_init(c); }
+
 Scheme* find(const char* name) {
     for (uint32_t i = 0; i < g_scheme_count; ++i)
         if (!strcmp(g_schemes[i].name, name)) return &g_schemes[i];
@@ -133,6 +137,7 @@ int64_t launcher(const proto::ns::Launcher::Request& q, proto::ns::Launcher::Rep
 }
 
 int64_t lookup(const proto::ns::Lookup::Request& q, proto::ns::Lookup::Reply&, rpc::Call& c) {
+    if (waits(c)) return c.postpone();
     char name[32];
     copy_string(name, sizeof name, q.scheme);
     const Client* who = client(c.badge);
@@ -148,6 +153,7 @@ int64_t lookup(const proto::ns::Lookup::Request& q, proto::ns::Lookup::Reply&, r
 }
 
 int64_t delegate(const proto::ns::Delegate::Request& q, proto::ns::Delegate::Reply& r, rpc::Call& c) {
+    if (waits(c)) return c.postpone();
     const Client* parent = client(c.badge);
     if (!parent) return kErrAccessDenied;
     uint32_t owned = 0;
@@ -194,7 +200,15 @@ int64_t release(const proto::ns::Release::Request& q, proto::ns::Release::Reply&
     return kOk;
 }
 
-int64_t schemes(const proto::ns::Schemes::Request&, proto::ns::Schemes::Reply& r, rpc::Call&) {
+int64_t ready(const proto::ns::Ready::Request&, proto::ns::Ready::Reply&, rpc::Call& c) {
+    if (!from_init(c)) return kErrAccessDenied;
+    g_ready = true;
+    c.start_background();  // nothing to do but serve what waited
+    return kOk;
+}
+
+int64_t schemes(const proto::ns::Schemes::Request&, proto::ns::Schemes::Reply& r, rpc::Call& c) {
+    if (waits(c)) return c.postpone();
     for (uint32_t i = 0; i < g_scheme_count; ++i) copy_string(r.names[r.count++], 32, g_schemes[i].name);
     return kOk;
 }
@@ -212,5 +226,7 @@ int main() {
     server.on<proto::ns::Delegate>(delegate);
     server.on<proto::ns::Release>(release);
     server.on<proto::ns::Schemes>(schemes);
+    server.on<proto::ns::Ready>(ready);
+    server.on_background([] { return false; });
     server.run();
 }

@@ -77,6 +77,16 @@ struct Release {
     struct Reply { uint32_t unused; };
 };
 
+// Init has told a new incarnation everything (Register, Allow, Grant,
+// Launcher): requests made before this wait for it, so that a lookup
+// caught by a restart of ns is answered as the old incarnation would have.
+struct Ready {
+    static constexpr uint64_t kLabel = 0x409;
+    static constexpr bool kIdempotent = true;
+    struct Request { uint32_t unused; };
+    struct Reply { uint32_t unused; };
+};
+
 struct Schemes {
     static constexpr uint64_t kLabel = 0x404;
     static constexpr bool kIdempotent = true;
