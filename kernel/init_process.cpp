@@ -23,7 +23,13 @@ namespace {
 
 constexpr uintptr_t kStackTop = 0x0000'7fff'ffff'0000;
 constexpr size_t kStackBytes = 256 * 1024;
-constexpr uint64_t kKernelReserve = 16ULL << 20;  // never promised to user space
+// Never promised to user space: an eighth of memory, 2 to 16 MiB (what the
+// kernel spends for processes is charged to their quotas; this is for the
+// rest, such as heap fragmentation).
+uint64_t kernel_reserve(uint64_t available) {
+    uint64_t r = available / 8;
+    return r < (2ULL << 20) ? 2ULL << 20 : r > (16ULL << 20) ? 16ULL << 20 : r;
+}
 constexpr int kInitPriority = 16;
 constexpr uint32_t kModuleRights = kRightRead | kRightMap | kRightTransfer | kRightDuplicate;
 
@@ -59,9 +65,10 @@ const char* start(const BootInfo& boot, const char* program, UserImage* user) {
         return error;
 
     uint64_t available = frames().free_frames() * arch::kPageSize;
-    if (available < 2 * kKernelReserve) return "too little memory";
+    uint64_t reserve = kernel_reserve(available);
+    if (available < reserve + (4ULL << 20)) return "too little memory";
     Ref<Process> p;
-    if (Process::create(program, strlen(program), nullptr, available - kKernelReserve, &p))
+    if (Process::create(program, strlen(program), nullptr, available - reserve, &p))
         return "cannot create the process";
     if (load_segments(*p, file, image)) return "cannot load the program";
 

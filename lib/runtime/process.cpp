@@ -91,6 +91,18 @@ int64_t spawn(const void* elf, size_t size, const SpawnOptions& o) {
     return ph;
 }
 
+uint64_t spawn_cost(const void* elf, size_t size, const SpawnOptions& o) {
+    ElfImage image;
+    if (elf_parse(static_cast<const uint8_t*>(elf), size, kLowest, kUserTop, image)) return 0;
+    uint64_t bytes = (o.stack_size + kPageSize - 1) & ~(kPageSize - 1);
+    for (size_t i = 0; i < image.segment_count; ++i) {
+        const ElfSegment& s = image.segments[i];
+        uintptr_t start = s.vaddr & ~(kPageSize - 1);
+        bytes += (s.vaddr + s.memsz - start + kPageSize - 1) & ~(kPageSize - 1);
+    }
+    return bytes + bytes / 8;  // and the kernel's bookkeeping of those pages
+}
+
 uintptr_t reserve_address_range(size_t size) {
     uintptr_t at = g_next_free;
     g_next_free += (size + kPageSize - 1) & ~(kPageSize - 1);

@@ -95,6 +95,34 @@ void grant_ports(Service& s) {
 
 }  // namespace
 
+namespace {
+
+// What init can still give away (its own quota less what it uses, and a
+// little for its own growth).
+uint64_t quota_left() {
+    constexpr uint64_t kOwnGrowth = 256 << 10;
+    ProcessInfo me{};
+    sys::process_info(startup().self_process, &me);
+    uint64_t left = me.quota_bytes - me.used_bytes;
+    return left > kOwnGrowth ? left - kOwnGrowth : 0;
+}
+
+// The quota this incarnation gets: its line's, or (quota=rest:KIB) what is
+// left after loading its program (`cost`), at most that. 0 if it does not
+// fit: said once, tried again later.
+uint64_t quota_for(Service& s, uint64_t cost) {
+    uint64_t left = quota_left(), want = s.spec->quota;
+    left = left > cost ? left - cost : 0;
+    if (s.spec->quota_rest && left < want) want = left;
+    if (want <= left && want >= (256 << 10)) return want;
+    if (!s.policy.said_no_room)
+        logf("init: %s needs %lu KiB, %lu KiB left", s.name(), (s.spec->quota_rest ? 256 << 10 : want) >> 10, left >> 10);
+    s.policy.said_no_room = true;
+    return 0;
+}
+
+}  // namespace
+
 void launch(Service& s) {
     const uint8_t* elf;
     uint64_t size;
@@ -114,9 +142,14 @@ void launch(Service& s) {
     char cmdline[192];
     size_t n = format_to(cmdline, sizeof cmdline, "size=%lu dma=%#lx", g_system.archive_size, s.held.dma_phys);
     clients_of(s, cmdline + n, sizeof cmdline - n);
-    SpawnOptions o{.name = s.name(), .cmdline = cmdline, .quota = s.spec->quota, .priority = 16,
+    SpawnOptions o{.name = s.name(), .cmdline = cmdline, .quota = 0, .priority = 16,
                    .handles = slots, .handle_count = kMaxStartupHandles, .fault_handler = fault};
-    int64_t p = t.error != kOk ? t.error : spawn(elf, size, o);  // never started without a slot it should have
+    uint64_t quota = o.quota = quota_for(s, spawn_cost(elf, size, o));
+    int64_t p = t.error != kOk ? t.error : !quota ? kErrQuotaExceeded : spawn(elf, size, o);  // never without a slot
+    if (p < 0 && p == kErrQuotaExceeded && s.policy.said_no_room) {  // said once; tried again quietly
+        s.policy.retry_later(static_cast<uint64_t>(sys::clock_monotonic()), true);
+        return;
+    }
     if (p < 0) {
         logf("init: %s: cannot start (%s); trying again in %lu ms", s.name(), error_name(p),
              s.policy.backoff / 1'000'000);

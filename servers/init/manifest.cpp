@@ -78,6 +78,7 @@ bool set_service_key(ServiceSpec& s, const char* key, const char* value, Reporte
     else if (!strcmp(key, "uses")) copy(s.uses.text, sizeof s.uses.text, value);
     else if (!strcmp(key, "module")) copy(s.module, sizeof s.module, value);
     else if (!strcmp(key, "control")) s.control = !strcmp(value, "yes");
+    else if (!strcmp(key, "quota") && !strncmp(value, "rest:", 5)) s.quota_rest = true, s.quota = number(value + 5, 10) * 1024;
     else if (!strcmp(key, "quota")) s.quota = number(value, 10) * 1024;
     else if (!strcmp(key, "irq")) s.irq = static_cast<int>(number(value, 10));
     else if (!strcmp(key, "restart")) s.restart = strcmp(value, "never") != 0;

@@ -60,6 +60,7 @@ struct ServiceSpec {
     bool control = false;  // may use init's control protocol
     bool restart = true;
     uint64_t quota = 4096 * 1024;
+    bool quota_rest = false;  // quota=rest:KIB: what is left when it starts, at most `quota`
 };
 
 // One `program NAME uses=... control=yes` line: what a program the shell

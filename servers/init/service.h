@@ -62,6 +62,7 @@ struct RestartPolicy {
     uint32_t restarts = 0;
     bool injected = false;  // the coming end was asked for (fault injection): no longer wait
     bool given_up = false;  // cannot run at all (no program, no device)
+    bool said_no_room = false;  // "needs N KiB, M KiB left" is said once
 
     // The next try `backoff` from `now`; the wait after it doubles (up to
     // kMaxBackoff) unless `grow` is false.

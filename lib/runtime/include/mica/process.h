@@ -29,6 +29,11 @@ struct SpawnOptions {
 // Returns the process handle (>= 0) or an error.
 int64_t spawn(const void* elf, size_t size, const SpawnOptions& options);
 
+// What spawning this image costs the caller's own quota (its segments and
+// stack are the caller's memory objects, mapped into the child), on top of
+// the child's quota.
+uint64_t spawn_cost(const void* elf, size_t size, const SpawnOptions& options);
+
 // Finds boot module `name` and maps it read-only into this process.
 bool map_boot_module(const char* name, const void** data, size_t* size);
 
