@@ -188,21 +188,19 @@ bool copy(const char* command, const Name& src, const Name& dst) {
         error("%s: %s: %s\n", command, src.text, error_name(e));
         return false;
     }
-    if ((e = make_empty(dst)) < 0) {
-        error("%s: %s: %s\n", command, dst.text, error_name(e));
+    // A copy that cannot be finished is removed, never left as if it were one.
+    auto give_up = [&](const Name& which, int64_t why) {
+        bool removed = on_path<proto::fs::Unlink>(dst) == kOk;
+        error("%s: %s: %s%s\n", command, which.text, error_name(why),
+              removed ? "; the partial copy was removed" : "; the copy is partial");
         return false;
-    }
+    };
+    if ((e = make_empty(dst)) < 0) return give_up(dst, e);
     for (uint64_t offset = 0;;) {
         int64_t got = read_chunk(src, offset);
-        if (got < 0) {
-            error("%s: %s: %s\n", command, src.text, error_name(got));
-            return false;
-        }
+        if (got < 0) return give_up(src, got);
         if (got == 0) return true;
-        if ((e = files::write(dst, offset, g_data, static_cast<uint32_t>(got))) < 0) {
-            error("%s: %s: %s\n", command, dst.text, error_name(e));
-            return false;
-        }
+        if ((e = files::write(dst, offset, g_data, static_cast<uint32_t>(got))) < 0) return give_up(dst, e);
         offset += static_cast<uint64_t>(got);
     }
 }
