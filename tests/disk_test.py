@@ -3,10 +3,14 @@
 and the host checks the result with e2fsprogs.
 
     disk_test.py --image-file build/disk.img [--corrupt KIND] -- QEMU_TEST_ARGS...
+    disk_test.py --image-file build/disk.img --script FILE -- QEMU_TEST_ARGS...
 
 The QEMU_TEST_ARGS go to tools/qemu.py test (boot image, --send/--expect
-steps) with --disk set to a private copy of the image. Afterwards, unless
-the image was deliberately corrupted:
+steps) with --disk set to a private copy of the image. A script
+(tests/qemu/disk/*.txt) is a qemu.py test script (tools/qemu.py says what a
+line may be) without a disk line, since the disk is this one; it may also
+have a line `corrupt KIND`, as --corrupt. Afterwards, unless the image was
+deliberately corrupted:
   * `e2fsck -fn` must find nothing wrong (exit status 0);
   * every file `sum` or `fill` reported inside Mica (CRC-32 and size) is read
     back from the image with `debugfs -R dump` and must match.
@@ -26,6 +30,7 @@ import zlib
 HERE = os.path.dirname(os.path.abspath(__file__))
 QEMU = os.path.join(HERE, "..", "tools", "qemu.py")
 SBIN = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
+CORRUPTIONS = ("superblock", "inodes", "directory")
 
 
 def tool(*args, check=False):
@@ -97,11 +102,27 @@ def check_files(image, transcript):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--image-file", required=True)
-    parser.add_argument("--corrupt", choices=["superblock", "inodes", "directory"])
+    parser.add_argument("--corrupt", choices=CORRUPTIONS)
+    parser.add_argument("--script", help="a qemu.py test script, with perhaps a `corrupt KIND` line")
     parser.add_argument("qemu_args", nargs=argparse.REMAINDER)
     args = parser.parse_args()
     qemu_args = args.qemu_args[1:] if args.qemu_args[:1] == ["--"] else args.qemu_args
     with tempfile.TemporaryDirectory(prefix="mica-disk-") as d:
+        if args.script:
+            # The corrupt line is ours; qemu.py gets the rest (the line
+            # left blank, so that its messages cite the right line numbers).
+            lines = open(args.script, encoding="utf-8").read().split("\n")
+            for i, line in enumerate(lines):
+                word, _, kind = line.partition(" ")
+                if word == "corrupt":
+                    if args.corrupt or kind not in CORRUPTIONS:
+                        parser.error(f"{args.script}:{i + 1}: 'corrupt' wants {', '.join(CORRUPTIONS)} "
+                                     "(and only once)")
+                    args.corrupt, lines[i] = kind, ""
+            script = os.path.join(d, os.path.basename(args.script))
+            with open(script, "w", encoding="utf-8") as f:
+                f.write("\n".join(lines))
+            qemu_args = ["--script", script, *qemu_args]
         image = os.path.join(d, "disk.img")
         subprocess.run(["cp", "--sparse=always", args.image_file, image], check=True)
         if args.corrupt:

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The one place that knows how Mica is run in QEMU.
 
-    qemu.py run  [options]            boot with the serial console on stdio
-    qemu.py test [options] STEPS...   boot, drive the serial console, check it
+    qemu.py run  [options]                  boot with the serial console on stdio
+    qemu.py test [options] STEPS...         boot, drive the serial console, check it
+    qemu.py test [options] --script FILE    the same, with the steps in a file
 
 Exit status of `run`, from what the kernel reported through isa-debug-exit:
 0 the kernel ended successfully (poweroff), 1 the kernel reported failure
@@ -17,6 +18,23 @@ Test steps run in order against the serial output:
     --sendkey TEXT     type TEXT on the PS/2 keyboard (QEMU's monitor sendkey)
     --reject REGEX     fail if this ever appears in the output
 and --exit success|failure|any says how the run must end.
+
+A script (--script FILE; the QEMU tests are tests/qemu/scripts/*.txt) holds
+the same steps, one a line, in the order they run, and the boot set-up:
+    send TEXT          TEXT's backslash escapes are Python's: \\n \\t \\x03 \\x1b ...
+    sendkey TEXT       the same, typed on the PS/2 keyboard
+    expect REGEX       the regular expression as written (\\. is a literal dot)
+    reject REGEX       (anywhere in the file: it applies to the whole run)
+    exit success|failure|any     (success if the script does not say)
+    timeout SECONDS    (60 if the script does not say)
+    cmdline TEXT       boot with this kernel command line
+    disk none|copy|large         a private copy of the build directory's
+                       disk.img (copy) or disk-large.img (large); none: no disk
+    uefi               boot through OVMF instead of BIOS
+One space separates the word from its text, and the text is the rest of the
+line, spaces included (`expect mica> ` waits for the prompt and its space).
+A line starting with '#' is a comment; blank lines are ignored. What the
+script sets up may not be given on the command line as well.
 """
 import argparse
 import os
@@ -174,12 +192,118 @@ def key_name(c):
     return KEY_NAMES.get(c, c)
 
 
+class ScriptError(Exception):
+    pass
+
+
+# A script's disk lines: which of the build directory's images is copied.
+SCRIPT_DISKS = {"none": None, "copy": "disk.img", "large": "disk-large.img"}
+
+
+def unescape(text):
+    """A --send or send line's text as typed: its backslash escapes
+    (\\n, \\x03, ...) interpreted as Python's."""
+    return text.encode().decode("unicode_escape")
+
+
+def read_script(path):
+    """A test script (see the top of this file) as (steps, rejects, setup):
+    steps are (kind, text, where) in file order, kind send, sendkey or
+    expect, `where` its FILE:LINE; setup maps cmdline, uefi, disk, timeout
+    and exit to what the script says. A line that is not understood is a
+    ScriptError, never skipped: a mistyped step must not pass unnoticed."""
+    steps, rejects, setup = [], [], {}
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    for number, line in enumerate(lines, 1):
+        where = f"{path}:{number}"
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        word, _, text = line.partition(" ")
+        if word in ("send", "sendkey", "expect", "reject") and not text:
+            raise ScriptError(f"{where}: '{word}' needs its text")
+        if word in ("send", "sendkey"):
+            try:
+                unescape(text)
+            except UnicodeDecodeError as e:
+                raise ScriptError(f"{where}: bad escape in {text!r}: {e.reason}")
+            steps.append((word, text, where))
+            continue
+        if word in ("expect", "reject"):
+            try:
+                re.compile(text, re.M)
+            except re.error as e:
+                raise ScriptError(f"{where}: bad regular expression {text!r}: {e}")
+            if word == "expect":
+                steps.append((word, text, where))
+            else:
+                rejects.append(text)
+            continue
+        if word not in ("cmdline", "uefi", "disk", "timeout", "exit"):
+            raise ScriptError(f"{where}: unknown line {line!r}")
+        if word in setup:
+            raise ScriptError(f"{where}: a second '{word}' line")
+        if word == "uefi":
+            if text:
+                raise ScriptError(f"{where}: 'uefi' takes nothing after it")
+            setup[word] = True
+        elif word == "cmdline":
+            if not text:
+                raise ScriptError(f"{where}: 'cmdline' needs the command line")
+            setup[word] = text
+        elif word == "disk":
+            if text not in SCRIPT_DISKS:
+                raise ScriptError(f"{where}: 'disk' wants none, copy or large, not {text!r}")
+            setup[word] = text
+        elif word == "timeout":
+            try:
+                seconds = float(text)
+            except ValueError:
+                seconds = 0
+            if not seconds > 0:
+                raise ScriptError(f"{where}: 'timeout' wants a number of seconds, not {text!r}")
+            setup[word] = seconds
+        elif word == "exit":
+            if text not in ("success", "failure", "any"):
+                raise ScriptError(f"{where}: 'exit' wants success, failure or any, not {text!r}")
+            setup[word] = text
+    return steps, rejects, setup
+
+
+def apply_script(args):
+    """Takes the steps and set-up of args.script into args, as if they had
+    been given on the command line; what both say is an error."""
+    steps, rejects, setup = read_script(args.script)
+    if args.steps:
+        raise ScriptError(f"{args.script} holds the steps: no --expect, --send or --sendkey as well")
+    args.steps = steps
+    args.reject = (args.reject or []) + rejects
+    given = {"cmdline": bool(args.cmdline), "uefi": args.uefi, "disk": bool(args.disk or args.disk_copy),
+             "timeout": args.timeout > 0, "exit": args.exit is not None}
+    for word, value in setup.items():
+        if given[word]:
+            raise ScriptError(f"{args.script} sets '{word}', and so does the command line")
+        if word == "disk":
+            if SCRIPT_DISKS[value] is None:
+                continue
+            if not args.build:
+                raise ScriptError(f"{args.script}: 'disk {value}' needs --build (the directory of the disk images)")
+            args.disk_copy = os.path.join(args.build, SCRIPT_DISKS[value])
+        else:
+            setattr(args, word, value)
+
+
+def place(step):
+    """ (FILE:LINE) for a script's step, nothing for the command line's."""
+    return f" ({step[2]})" if step[2] else ""
+
+
 def cmd_test(args):
     steps = args.steps or []
     with tempfile.TemporaryDirectory(prefix="mica-test-") as workdir:
         iso = prepare_iso(args, workdir)
         monitor_path = os.path.join(workdir, "monitor.sock")
-        keys = any(kind == "sendkey" for kind, _ in steps)
+        keys = any(kind == "sendkey" for kind, _, _ in steps)
         monitor = ["-monitor", f"unix:{monitor_path},server=on,wait=off"] if keys else ["-monitor", "none"]
         cmd = build_command(args, iso, workdir, ["-serial", "stdio", *monitor])
         print("qemu:", " ".join(cmd), flush=True)
@@ -205,7 +329,7 @@ def cmd_test(args):
                     except OSError:
                         monitor_socket = None
                         time.sleep(0.05)
-            for c in text.encode().decode("unicode_escape"):
+            for c in unescape(text):
                 monitor_socket.sendall(f"sendkey {key_name(c)} 30\n".encode())
                 time.sleep(0.08)
 
@@ -230,14 +354,14 @@ def cmd_test(args):
             if failure:
                 break
             if step < len(steps):
-                kind, value = steps[step]
+                kind, value, _ = steps[step]
                 if kind == "sendkey":
                     send_keys(value)
                     step += 1
                     continue
                 if kind == "send":
                     try:
-                        proc.stdin.write(value.encode().decode("unicode_escape").encode("latin-1"))
+                        proc.stdin.write(unescape(value).encode("latin-1"))
                         proc.stdin.flush()
                     except BrokenPipeError:
                         failure = "QEMU closed its input"
@@ -251,11 +375,12 @@ def cmd_test(args):
             elif eof:
                 break
             if eof:
-                failure = f"output ended before matching {steps[step][1]!r}"
+                failure = f"output ended before matching {steps[step][1]!r}{place(steps[step])}"
                 break
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                what = f"waiting for {steps[step][1]!r}" if step < len(steps) else "waiting for QEMU to exit"
+                what = (f"waiting for {steps[step][1]!r}{place(steps[step])}" if step < len(steps)
+                        else "waiting for QEMU to exit")
                 failure = f"timed out after {args.timeout} s {what}"
                 break
             read_some(min(remaining, 0.5))
@@ -282,14 +407,16 @@ def cmd_test(args):
 class StepAction(argparse.Action):
     def __call__(self, parser, namespace, values, option_string=None):
         steps = getattr(namespace, "steps", None) or []
-        steps.append((self.dest.split("_")[1], values))
+        steps.append((self.dest.split("_")[1], values, None))
         namespace.steps = steps
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("mode", choices=["run", "test"])
-    parser.add_argument("--iso", required=True, help="boot image")
+    parser.add_argument("--build", help="the build directory: --iso and --image default to its mica.iso and "
+                        "image/, and a script's disk lines copy its disk images")
+    parser.add_argument("--iso", help="boot image")
     parser.add_argument("--image", help="image folder, to remake the ISO with --cmdline")
     parser.add_argument("--cmdline", default="", help="boot with this kernel command line")
     parser.add_argument("--uefi", action="store_true", help="boot through OVMF instead of BIOS")
@@ -308,8 +435,23 @@ def main():
     parser.add_argument("--sendkey", dest="step_sendkey", action=StepAction,
                         help="type on the PS/2 keyboard (through QEMU's monitor)")
     parser.add_argument("--reject", action="append")
-    parser.add_argument("--exit", choices=["success", "failure", "any"], default="success")
+    parser.add_argument("--exit", choices=["success", "failure", "any"], help="how the run must end (success)")
+    parser.add_argument("--script", help="test: the steps and set-up in a file, one a line")
+    parser.set_defaults(steps=None)
     args = parser.parse_args()
+    if args.build:
+        args.iso = args.iso or os.path.join(args.build, "mica.iso")
+        args.image = args.image or os.path.join(args.build, "image")
+    if not args.iso:
+        parser.error("--iso or --build is needed")
+    if args.script:
+        if args.mode != "test":
+            parser.error("--script is for test")
+        try:
+            apply_script(args)
+        except (ScriptError, OSError) as e:
+            parser.error(str(e))
+    args.exit = args.exit or "success"
     if args.cmdline and not args.image:
         parser.error("--cmdline needs --image")
     if args.mode == "test" and args.timeout <= 0:
