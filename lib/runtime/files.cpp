@@ -1,6 +1,5 @@
 #include "mica/files.h"
 
-#include "format.h"
 #include "mica/rpc.h"
 #include "mica/strings.h"
 #include "proto/ns.h"
@@ -8,30 +7,6 @@
 namespace mica::files {
 
 namespace {
-
-// Folds "a/./b", "a/../b" and repeated slashes into a '/'-rooted path.
-bool normalize(const char* in, char* out, size_t size) {
-    size_t n = 0;
-    out[n++] = '/';
-    for (const char* p = in; *p;) {
-        while (*p == '/') ++p;
-        const char* end = p;
-        while (*end && *end != '/') ++end;
-        size_t len = static_cast<size_t>(end - p);
-        if (len == 2 && p[0] == '.' && p[1] == '.') {
-            while (n > 1 && out[n - 1] != '/') --n;
-            if (n > 1) --n;  // the slash before the removed part
-        } else if (len > 0 && !(len == 1 && p[0] == '.')) {
-            if (n > 1) out[n++] = '/';
-            if (n + len + 1 > size) return false;
-            memcpy(out + n, p, len);
-            n += len;
-        }
-        p = end;
-    }
-    out[n] = '\0';
-    return true;
-}
 
 // Large requests live here, not on a thread's stack; one caller at a time.
 proto::fs::Read::Reply g_read_reply;
@@ -61,28 +36,8 @@ Handle scheme_endpoint(const char* scheme) {
 }
 
 int64_t resolve(const char* name, const char* cwd, Name* out) {
-    const char* colon = strchr(name, ':');
-    const char* slash = strchr(name, '/');
-    char joined[2 * proto::fs::kPathMax];
-    const char* path;
-    const char* scheme_end;
-    const char* scheme = name;
-    if (colon && (!slash || colon < slash)) {
-        scheme_end = colon;
-        path = colon + 1;
-    } else {
-        scheme = cwd;
-        scheme_end = strchr(cwd, ':');
-        if (!scheme_end) return kErrInvalidArgument;
-        if (name[0] == '/') path = name;
-        else format_to(joined, sizeof joined, "%s/%s", scheme_end + 1, name), path = joined;
-    }
-    size_t n = static_cast<size_t>(scheme_end - scheme);
-    if (n == 0 || n >= sizeof out->scheme) return kErrInvalidArgument;
-    memcpy(out->scheme, scheme, n);
-    out->scheme[n] = '\0';
-    if (!normalize(path, out->path, sizeof out->path)) return kErrNameTooLong;
-    format_to(out->text, sizeof out->text, "%s:%s", out->scheme, out->path);
+    int64_t e = fold_name(name, cwd, out);
+    if (e != kOk) return e;
     out->endpoint = scheme_endpoint(out->scheme);
     return out->endpoint == kNoHandle ? kErrNotFound : kOk;
 }

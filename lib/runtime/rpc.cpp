@@ -26,8 +26,7 @@ int64_t call_sized(Handle endpoint, uint64_t label, const void* request, uint32_
     int64_t e = sys::ipc_call(endpoint, m, &b);
     if (e < 0) return e;
     auto status = static_cast<int64_t>(m.label);
-    if (status >= 0 && (b.recv_size < min_reply_size || b.recv_size > reply_size))
-        return kErrProtocol;  // not what the protocol declares
+    if (!reply_shape_ok(status, b.recv_size, min_reply_size, reply_size)) return kErrProtocol;
     if (extras.received_handle) *extras.received_handle = b.recv_handle_count ? b.recv_handles[0] : kNoHandle;
     else if (b.recv_handle_count) sys::handle_close(b.recv_handles[0]);
     return status;

@@ -1,5 +1,7 @@
 #include "mica/strings.h"
 
+// (On the host, under the unit tests, the C library's are used.)
+#ifndef MICA_HOST_TEST
 extern "C" size_t strnlen(const char* s, size_t max) {
     size_t n = 0;
     while (n < max && s[n]) ++n;
@@ -24,6 +26,7 @@ extern "C" char* strchr(const char* s, int c) {
         if (!*s) return nullptr;
     }
 }
+#endif
 
 size_t mica::copy_string(char* dst, size_t size, const char* src) {
     if (size == 0) return 0;

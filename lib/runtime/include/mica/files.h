@@ -21,6 +21,11 @@ struct Name {
 // answer (kErrNotFound, kErrAccessDenied) when the scheme has no server.
 int64_t resolve(const char* name, const char* cwd, Name* out);
 
+// The text part of resolve, without the namespace (names.cpp): fills
+// out->scheme, out->path and out->text, not out->endpoint. kOk,
+// kErrInvalidArgument (no scheme, or one too long) or kErrNameTooLong.
+int64_t fold_name(const char* name, const char* cwd, Name* out);
+
 // The endpoint of `scheme`'s server (looked up once, then kept), or kNoHandle.
 Handle scheme_endpoint(const char* scheme);
 

@@ -66,6 +66,13 @@ constexpr uint32_t min_reply() {
     else return sizeof(typename Op::Reply);
 }
 
+// Whether a reply has the shape the caller's protocol declares: a success
+// (status >= 0) must carry from min_reply_size to reply_size bytes; an
+// error carries nothing to check. call_sized answers kErrProtocol otherwise.
+constexpr bool reply_shape_ok(int64_t status, uint32_t size, uint32_t min_reply_size, uint32_t reply_size) {
+    return status < 0 || (size >= min_reply_size && size <= reply_size);
+}
+
 int64_t call_sized(Handle endpoint, uint64_t label, const void* request, uint32_t request_size, void* reply,
                    uint32_t min_reply_size, uint32_t reply_size, const Extras& extras);
 

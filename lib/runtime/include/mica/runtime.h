@@ -12,10 +12,14 @@
 #include "mica/syscalls.h"
 #include "mica/types.h"
 
+#ifdef MICA_HOST_TEST
+#include <stdlib.h>  // runtime code under the host unit tests: the C library's
+#else
 extern "C" {
 void* malloc(size_t size);  // null when memory (or the quota) is out
 void free(void* p);
 }
+#endif
 
 namespace mica {
 

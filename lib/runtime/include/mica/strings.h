@@ -3,6 +3,11 @@
 
 #include <stddef.h>
 
+#ifdef MICA_HOST_TEST
+// Runtime code under the host unit tests: the host's C library has them all
+// (and its C++ strchr, overloaded on const, cannot be declared again).
+#include <string.h>
+#else
 #include "string.h"
 
 extern "C" {
@@ -11,6 +16,7 @@ int strcmp(const char* a, const char* b);
 int strncmp(const char* a, const char* b, size_t n);
 char* strchr(const char* s, int c);
 }
+#endif
 
 namespace mica {
 // Copies at most size-1 characters and terminates; returns the length copied.

@@ -1,0 +1,70 @@
+// Names of files as text: the part of files::resolve that needs no server
+// (so the host unit tests check it). A name is split into its scheme and a
+// '/'-rooted path, '.' and '..' folded, relative names taken below the
+// current directory.
+#include "mica/files.h"
+
+#ifdef MICA_HOST_TEST
+#include "lib/format.h"
+#else
+#include "format.h"
+#endif
+#include "mica/strings.h"
+
+namespace mica::files {
+
+namespace {
+
+// Folds "a/./b", "a/../b" and repeated slashes into a '/'-rooted path.
+bool normalize(const char* in, char* out, size_t size) {
+    size_t n = 0;
+    out[n++] = '/';
+    for (const char* p = in; *p;) {
+        while (*p == '/') ++p;
+        const char* end = p;
+        while (*end && *end != '/') ++end;
+        size_t len = static_cast<size_t>(end - p);
+        if (len == 2 && p[0] == '.' && p[1] == '.') {
+            while (n > 1 && out[n - 1] != '/') --n;
+            if (n > 1) --n;  // the slash before the removed part
+        } else if (len > 0 && !(len == 1 && p[0] == '.')) {
+            if (n > 1) out[n++] = '/';
+            if (n + len + 1 > size) return false;
+            memcpy(out + n, p, len);
+            n += len;
+        }
+        p = end;
+    }
+    out[n] = '\0';
+    return true;
+}
+
+}  // namespace
+
+int64_t fold_name(const char* name, const char* cwd, Name* out) {
+    const char* colon = strchr(name, ':');
+    const char* slash = strchr(name, '/');
+    char joined[2 * proto::fs::kPathMax];
+    const char* path;
+    const char* scheme_end;
+    const char* scheme = name;
+    if (colon && (!slash || colon < slash)) {
+        scheme_end = colon;
+        path = colon + 1;
+    } else {
+        scheme = cwd;
+        scheme_end = strchr(cwd, ':');
+        if (!scheme_end) return kErrInvalidArgument;
+        if (name[0] == '/') path = name;
+        else format_to(joined, sizeof joined, "%s/%s", scheme_end + 1, name), path = joined;
+    }
+    size_t n = static_cast<size_t>(scheme_end - scheme);
+    if (n == 0 || n >= sizeof out->scheme) return kErrInvalidArgument;
+    memcpy(out->scheme, scheme, n);
+    out->scheme[n] = '\0';
+    if (!normalize(path, out->path, sizeof out->path)) return kErrNameTooLong;
+    format_to(out->text, sizeof out->text, "%s:%s", out->scheme, out->path);
+    return kOk;
+}
+
+}  // namespace mica::files
