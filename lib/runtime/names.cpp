@@ -55,8 +55,15 @@ int64_t fold_name(const char* name, const char* cwd, Name* out) {
         scheme = cwd;
         scheme_end = strchr(cwd, ':');
         if (!scheme_end) return kErrInvalidArgument;
-        if (name[0] == '/') path = name;
-        else format_to(joined, sizeof joined, "%s/%s", scheme_end + 1, name), path = joined;
+        if (name[0] == '/') {
+            path = name;
+        } else {
+            // Too long to join is too long: folding a cut-off part of the
+            // name would give another file's name (".." near the cut).
+            if (format_to(joined, sizeof joined, "%s/%s", scheme_end + 1, name) >= sizeof joined)
+                return kErrNameTooLong;
+            path = joined;
+        }
     }
     size_t n = static_cast<size_t>(scheme_end - scheme);
     if (n == 0 || n >= sizeof out->scheme) return kErrInvalidArgument;
