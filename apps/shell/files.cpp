@@ -94,8 +94,10 @@ void long_line(const char* name, const proto::fs::Stat::Reply& s) {
 void list(const Name& dir, bool long_form) {
     static proto::fs::ReadDir::Request q;
     copy_string(q.path, sizeof q.path, dir.path);
+    static proto::fs::ReadDir::Reply r;
+    r.next = 0;
     for (q.index = 0;; ++q.index) {
-        static proto::fs::ReadDir::Reply r;
+        q.cursor = r.next;  // on from the last entry (0: the first)
         int64_t e = rpc::call<proto::fs::ReadDir>(dir.endpoint, q, &r);
         if (e == kErrNotFound && q.index > 0) break;
         if (e == kErrNotFound) break;  // empty

@@ -69,6 +69,7 @@ int64_t Cache::write_back(Buf* b) {
 }
 
 int64_t Cache::get(uint32_t block, bool load, Buf** out) {
+    ++gets_;
     Buf* b = find(block);
     if (b) {
         if (!load && b->pins == 0) memset(b->data, 0, block_size_);

@@ -48,11 +48,14 @@ void fill_record(const Fs& fs, uint8_t* r, uint32_t ino, uint32_t len, const cha
 // Calls visit(buf, offset, previous offset or -1) for every record of every
 // block, each checked first. visit returns 0 to go on, anything else to stop
 // with that result (the buffer is still pinned during the call).
+// Visits the records of `dir` from its logical block `first` on; *current
+// (if given) is the block being visited.
 template <class Visit>
-int64_t walk(Fs& fs, DiskInode& dir, Visit&& visit) {
+int64_t walk(Fs& fs, DiskInode& dir, Visit&& visit, uint32_t first = 0, uint32_t* current = nullptr) {
     if (dir.size % fs.block_size) return kErrCorrupt;
     uint32_t blocks = dir.size / fs.block_size;
-    for (uint32_t lb = 0; lb < blocks; ++lb) {
+    for (uint32_t lb = first; lb < blocks; ++lb) {
+        if (current) *current = lb;
         uint32_t b;
         int64_t r = fs.map(dir, lb, false, nullptr, &b, nullptr);
         if (r < 0) return r;
@@ -178,20 +181,21 @@ int64_t Fs::dir_empty(DiskInode& dir) {
     return r == 1 ? 0 : 1;
 }
 
-int64_t Fs::entry_at(DiskInode& dir, uint32_t index, DirEntry* out) {
-    uint32_t seen = 0;
+int64_t Fs::entry_from(DiskInode& dir, uint64_t cursor, DirEntry* out, uint64_t* next) {
+    uint32_t lb = 0;
     uint8_t type = 0;
     int64_t r = walk(*this, dir, [&](Cache::Buf* buf, uint32_t off, int32_t) -> int64_t {
         const uint8_t* rec = buf->data + off;
-        if (!rec_ino(rec) || is_dot_or_dotdot(rec)) return 0;
-        if (seen++ != index) return 0;
+        uint64_t at = uint64_t{lb} * block_size + off;
+        if (at < cursor || !rec_ino(rec) || is_dot_or_dotdot(rec)) return 0;
         uint32_t n = rec_name_len(rec);
         memcpy(out->name, rec + kHeader, n);
         out->name[n] = '\0';
         out->inode = rec_ino(rec);
         type = filetype ? rec[7] : 0;
+        *next = at + rec_len(rec);
         return 1;
-    });
+    }, static_cast<uint32_t>(cursor / block_size), &lb);
     if (r < 0) return r;
     if (r == 0) return kErrNotFound;
     switch (type) {
@@ -208,6 +212,14 @@ int64_t Fs::entry_at(DiskInode& dir, uint32_t index, DirEntry* out) {
         default: out->type = kOther;
     }
     return kOk;
+}
+
+int64_t Fs::entry_at(DiskInode& dir, uint32_t index, DirEntry* out) {
+    uint64_t cursor = 0, next = 0;
+    for (uint32_t i = 0;; ++i, cursor = next) {
+        int64_t r = entry_from(dir, cursor, out, &next);
+        if (r < 0 || i == index) return r;
+    }
 }
 
 int64_t Fs::make_dir_block(uint32_t ino, uint32_t parent, DiskInode& in) {

@@ -106,6 +106,8 @@ public:
     void forget(uint32_t block);
     // Writes every dirty block, class by class.
     int64_t flush();
+    // Blocks asked for since the start (cached or not): the work an operation did.
+    uint64_t gets() const { return gets_; }
 
 private:
     Buf* find(uint32_t block);
@@ -119,6 +121,7 @@ private:
     Buf** hash_ = nullptr;
     uint8_t* memory_ = nullptr;
     Buf *newest_ = nullptr, *oldest_ = nullptr;
+    uint64_t gets_ = 0;
 };
 
 // The mounted file system. Functions return kOk or a negative error.
@@ -187,6 +190,9 @@ struct Fs {
                            uint32_t ino, uint16_t mode);
     int64_t dir_empty(DiskInode& dir);  // 1 empty, 0 not, or an error
     int64_t entry_at(DiskInode& dir, uint32_t index, DirEntry* out);
+    // The first entry at byte `cursor` of `dir` or after; *next is where the
+    // one after it starts. A listing by cursors reads each block once.
+    int64_t entry_from(DiskInode& dir, uint64_t cursor, DirEntry* out, uint64_t* next);
     int64_t make_dir_block(uint32_t ino, uint32_t parent, DiskInode& in);
 
     // path.cpp

@@ -77,13 +77,28 @@ int64_t inode_at(Fs* fs, const char* path, uint32_t* ino, DiskInode* in) {
 
 }  // namespace
 
+namespace {
+Stat stat_of(uint32_t ino, const DiskInode& in) {
+    return Stat{ino, api_type(in.mode), in.mode, in.links, in.uid, in.gid,
+                file_size(in), in.blocks512, in.atime, in.mtime, in.ctime};
+}
+}  // namespace
+
 int64_t Volume::stat(const char* path, Stat* out) {
     uint32_t ino;
     DiskInode in;
     int64_t r = inode_at(fs_, path, &ino, &in);
     if (r < 0) return r;
-    *out = Stat{ino, api_type(in.mode), in.mode, in.links, in.uid, in.gid,
-                file_size(in), in.blocks512, in.atime, in.mtime, in.ctime};
+    *out = stat_of(ino, in);
+    return kOk;
+}
+
+int64_t Volume::stat_entry(const DirEntry& entry, Stat* out) {
+    DiskInode in;
+    if (entry.inode == 0 || entry.inode > fs_->inodes_count) return kErrCorrupt;
+    int64_t r = fs_->read_inode(entry.inode, &in);
+    if (r < 0) return r;
+    *out = stat_of(entry.inode, in);
     return kOk;
 }
 
@@ -294,5 +309,16 @@ int64_t Volume::readdir(const char* path, uint32_t index, DirEntry* out) {
     if (!is_dir(in)) return kErrNotDirectory;
     return fs_->entry_at(in, index, out);
 }
+
+int64_t Volume::readdir_from(const char* path, uint64_t cursor, DirEntry* out, uint64_t* next) {
+    uint32_t ino;
+    DiskInode in;
+    int64_t r = inode_at(fs_, path, &ino, &in);
+    if (r < 0) return r;
+    if (!is_dir(in)) return kErrNotDirectory;
+    return fs_->entry_from(in, cursor, out, next);
+}
+
+uint64_t Volume::block_visits() const { return fs_->cache.gets(); }
 
 }  // namespace ext2

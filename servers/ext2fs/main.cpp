@@ -278,18 +278,13 @@ int64_t readdir(const proto::fs::ReadDir::Request& q, proto::fs::ReadDir::Reply&
     ext2::Volume* v;
     if (int64_t e = volume_for(q.path, &v); e < 0) return e;
     static ext2::DirEntry entry;
-    if (int64_t e = v->readdir(q.path, q.index, &entry); e < 0) return e;
+    // Where the last listing step left off: each step reads on from there.
+    if (int64_t e = v->readdir_from(q.path, q.cursor, &entry, &r.next); e < 0) return e;
     copy_string(r.name, sizeof r.name, entry.name);
     r.type = entry.type;
     r.size = 0;
-    // The size comes from the entry's inode: stat by path.
-    static char path[proto::fs::kPathMax + proto::fs::kNameMax + 2];
-    size_t n = strlen(q.path);
-    memcpy(path, q.path, n);
-    path[n] = '/';
-    copy_string(path + n + 1, sizeof path - n - 1, entry.name);
     ext2::Stat s;
-    if (v->stat(path, &s) == kOk) r.size = visible_size(s.inode, s.size);
+    if (v->stat_entry(entry, &s) == kOk) r.size = visible_size(s.inode, s.size);
     return kOk;
 }
 

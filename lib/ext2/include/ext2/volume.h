@@ -91,6 +91,13 @@ public:
     int64_t rename(const char* from, const char* to);
     // The index-th entry ('.' and '..' skipped); kErrNotFound past the end.
     int64_t readdir(const char* path, uint32_t index, DirEntry* out);
+    // The first entry at byte `cursor` of the directory or after (0: the
+    // first); *next is the cursor of the one after. Linear for a listing.
+    int64_t readdir_from(const char* path, uint64_t cursor, DirEntry* out, uint64_t* next);
+    // What an entry a listing gave names, without looking its name up again.
+    int64_t stat_entry(const DirEntry& entry, Stat* out);
+    // Blocks visited since mount, cached or not: the work operations did.
+    uint64_t block_visits() const;
     int64_t statfs(FsStat* out);
     int64_t sync();  // flushes the device (everything else is already written)
 

@@ -45,12 +45,15 @@ struct Read {
     static constexpr uint32_t kMinReply = offsetof(Reply, data);
 };
 
-// The directory entry at `index` (kErrNotFound past the last).
+// The next directory entry (kErrNotFound past the last). A listing starts
+// with `cursor` 0 and passes back each reply's `next`, so that a server can
+// go on from where it was (a listing is linear in the directory's size);
+// `index` counts the entries read so far, for servers that keep no cursor.
 struct ReadDir {
     static constexpr uint64_t kLabel = 0x203;
     static constexpr bool kIdempotent = true;
-    struct Request { char path[kPathMax]; uint32_t index; };
-    struct Reply { char name[kNameMax]; uint64_t size; uint32_t type; };
+    struct Request { char path[kPathMax]; uint32_t index; uint32_t reserved; uint64_t cursor; };
+    struct Reply { char name[kNameMax]; uint64_t size; uint32_t type; uint32_t reserved; uint64_t next; };
 };
 
 // `length` bytes of data at `offset` (the file grows as needed). Writing the
