@@ -57,14 +57,21 @@ int64_t read(const Name& n, uint64_t offset, void* buffer, uint32_t length) {
 int64_t write(const Name& n, uint64_t offset, const void* buffer, uint32_t length) {
     if (length > proto::fs::kChunk) return kErrInvalidArgument;
     copy_string(g_write_request.path, sizeof g_write_request.path, n.path);
-    g_write_request.offset = offset;
-    g_write_request.length = length;
-    memcpy(g_write_request.data, buffer, length);
-    proto::fs::Write::Reply r;
-    int64_t e = rpc::call<proto::fs::Write>(n.endpoint, g_write_request, &r, {},
-                                            proto::fs::Write::kMinRequest + length);
-    if (e < 0) return e;
-    return r.written == length ? kOk : kErrIo;
+    auto* data = static_cast<const uint8_t*>(buffer);
+    // A short write (the disk filled part-way) is asked again for the rest,
+    // so that the caller hears the server's reason (no space left) for it.
+    while (length > 0) {
+        g_write_request.offset = offset;
+        g_write_request.length = length;
+        memcpy(g_write_request.data, data, length);
+        proto::fs::Write::Reply r;
+        int64_t e = rpc::call<proto::fs::Write>(n.endpoint, g_write_request, &r, {},
+                                                proto::fs::Write::kMinRequest + length);
+        if (e < 0) return e;
+        if (r.written == 0 || r.written > length) return kErrIo;  // no progress, and no reason
+        offset += r.written, data += r.written, length -= r.written;
+    }
+    return kOk;
 }
 
 int64_t stat(const Name& n, proto::fs::Stat::Reply* out) {
