@@ -15,15 +15,18 @@ Words::Words(const char* line) {
         for (; *end && *end != ' '; ++end) option |= *end == '=';
         if (option) {
             if (option_count_ < sizeof options_ / sizeof options_[0]) options_[option_count_++] = p;
+            else ++dropped_;
         } else if (count_ < sizeof args_ / sizeof args_[0]) {
             args_[count_++] = p;
+        } else {
+            ++dropped_;
         }
         p = end;
     }
 }
 
 bool Words::accepts(const char* keys, size_t min, size_t max, const char* usage) const {
-    bool ok = count_ >= min && count_ <= max;
+    bool ok = count_ >= min && count_ <= max && !dropped_;
     for (size_t i = 0; i < count_ && ok; ++i) ok = args_[i][0] != '-' || !args_[i][1];
     for (size_t i = 0; i < option_count_ && ok; ++i) {
         size_t n = strchr(options_[i], '=') - options_[i];

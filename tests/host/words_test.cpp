@@ -106,6 +106,16 @@ TEST(Words, WordsBeyondTheTablesAreDroppedNotOverrun) {
     EXPECT_STREQ(w[kArgs], "");
     EXPECT_STREQ(w.value("k15", nullptr), "15");
     EXPECT_EQ(w.value("k16", nullptr), nullptr);
+    // ...and a program that takes any number of words still refuses the
+    // line, rather than run on part of it.
+    std::string keys;
+    for (int i = 0; i < kOptions + 2; ++i) keys += "k" + std::to_string(i) + " ";
+    EXPECT_FALSE(w.accepts(keys.c_str(), 0, 1000, "many"));
+    std::string exact;
+    for (int i = 0; i < kArgs; ++i) exact += "a ";
+    EXPECT_TRUE(Words(exact.c_str()).accepts("", 0, 1000, "many"));
+    EXPECT_FALSE(Words((exact + "a").c_str()).accepts("", 0, 1000, "many"));
+    EXPECT_EQ(take_printed(), "usage: many\nusage: many\n");
 }
 
 TEST(Words, TheLongestCommandLineIsKeptWhole) {

@@ -24,8 +24,9 @@ public:
     // Whether the line is one the program takes: every key=value among
     // `keys` (a space-separated list; cwd, which the shell always passes,
     // too), no word like an option (-x, --x), and between `min` and `max`
-    // positional arguments. If not, prints `usage` and the program should
-    // end with status 2.
+    // positional arguments, and no word left out (more than the tables
+    // hold: 64 arguments, 16 options). If not, prints `usage` and the
+    // program should end with status 2.
     bool accepts(const char* keys, size_t min, size_t max, const char* usage) const;
     static uint64_t parse(const char* s);
 
@@ -34,6 +35,7 @@ private:
     const char* args_[64];
     const char* options_[16];
     size_t count_ = 0, option_count_ = 0;
+    size_t dropped_ = 0;  // words beyond the tables: refused by accepts()
 };
 
 // xorshift64*: fast, and the same bytes on every machine.
