@@ -25,5 +25,9 @@ expect 2 faults --frobnicate
 expect 2 faults --count
 expect 2 run --disk
 expect 2 run --smp
+expect 2 run --memory
+expect 2 run --machine
+expect 2 run --qemu-arg
+expect 2 boottime --frobnicate
 rm -f /tmp/mica-cli.$$
 exit $fail

@@ -28,15 +28,19 @@ the same steps, one a line, in the order they run, and the boot set-up:
     exit success|failure|any     (success if the script does not say)
     timeout SECONDS    (60 if the script does not say)
     cmdline TEXT       boot with this kernel command line
-    disk none|copy|large         a private copy of the build directory's
-                       disk.img (copy) or disk-large.img (large); none: no disk
+    disk none|copy|large|ext4    a private copy of the build directory's
+                       disk.img (copy), disk-large.img (large) or
+                       disk-ext4.img (ext4); none: no disk
     uefi               boot through OVMF instead of BIOS
+    memory SIZE        the machine's memory (256M if the script does not say)
+    machine pc|q35     the machine type (pc if the script does not say)
 One space separates the word from its text, and the text is the rest of the
 line, spaces included (`expect mica> ` waits for the prompt and its space).
 A line starting with '#' is a comment; blank lines are ignored. What the
 script sets up may not be given on the command line as well.
 """
 import argparse
+import codecs
 import os
 import re
 import select
@@ -68,8 +72,10 @@ def coverage_args():
 
 
 def build_command(args, iso, workdir, serial):
-    cmd = ["qemu-system-x86_64", "-m", args.memory, "-smp", str(args.smp),
-           "-no-reboot", *([] if args.gui else ["-display", "none"]),
+    # No network card: Mica has no driver for one yet, and QEMU's default
+    # NIC costs firmware time (its option ROM) on every boot.
+    cmd = ["qemu-system-x86_64", "-machine", args.machine, "-m", args.memory, "-smp", str(args.smp),
+           "-no-reboot", "-nic", "none", *([] if args.gui else ["-display", "none"]),
            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
            "-cdrom", iso, "-boot", "d"]
     if args.kvm:
@@ -94,7 +100,7 @@ def build_command(args, iso, workdir, serial):
     cmd += serial + coverage_args()
     if args.debug:
         cmd += ["-s", "-S"]
-    return cmd
+    return cmd + (args.qemu_arg or [])
 
 
 def prepare_iso(args, workdir):
@@ -197,7 +203,9 @@ class ScriptError(Exception):
 
 
 # A script's disk lines: which of the build directory's images is copied.
-SCRIPT_DISKS = {"none": None, "copy": "disk.img", "large": "disk-large.img"}
+SCRIPT_DISKS = {"none": None, "copy": "disk.img", "large": "disk-large.img", "ext4": "disk-ext4.img"}
+MACHINES = ("pc", "q35")
+MEMORY_SIZE = re.compile(r"[1-9][0-9]*[MG]")
 
 
 def unescape(text):
@@ -239,7 +247,7 @@ def read_script(path):
             else:
                 rejects.append(text)
             continue
-        if word not in ("cmdline", "uefi", "disk", "timeout", "exit"):
+        if word not in ("cmdline", "uefi", "disk", "timeout", "exit", "memory", "machine"):
             raise ScriptError(f"{where}: unknown line {line!r}")
         if word in setup:
             raise ScriptError(f"{where}: a second '{word}' line")
@@ -253,7 +261,15 @@ def read_script(path):
             setup[word] = text
         elif word == "disk":
             if text not in SCRIPT_DISKS:
-                raise ScriptError(f"{where}: 'disk' wants none, copy or large, not {text!r}")
+                raise ScriptError(f"{where}: 'disk' wants none, copy, large or ext4, not {text!r}")
+            setup[word] = text
+        elif word == "memory":
+            if not MEMORY_SIZE.fullmatch(text):
+                raise ScriptError(f"{where}: 'memory' wants a size such as 32M or 4G, not {text!r}")
+            setup[word] = text
+        elif word == "machine":
+            if text not in MACHINES:
+                raise ScriptError(f"{where}: 'machine' wants pc or q35, not {text!r}")
             setup[word] = text
         elif word == "timeout":
             try:
@@ -279,7 +295,8 @@ def apply_script(args):
     args.steps = steps
     args.reject = (args.reject or []) + rejects
     given = {"cmdline": bool(args.cmdline), "uefi": args.uefi, "disk": bool(args.disk or args.disk_copy),
-             "timeout": args.timeout > 0, "exit": args.exit is not None}
+             "timeout": args.timeout > 0, "exit": args.exit is not None,
+             "memory": args.memory is not None, "machine": args.machine is not None}
     for word, value in setup.items():
         if given[word]:
             raise ScriptError(f"{args.script} sets '{word}', and so does the command line")
@@ -317,6 +334,8 @@ def cmd_test(args):
         rejects = [re.compile(r) for r in args.reject or []]
         eof = False
         monitor_socket = None
+        # Incremental: a UTF-8 character split between two reads stays whole.
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
 
         def send_keys(text):
             nonlocal monitor_socket
@@ -342,7 +361,7 @@ def cmd_test(args):
             if not chunk:
                 eof = True
                 return
-            text = chunk.decode("utf-8", "replace").replace("\r", "")
+            text = decoder.decode(chunk).replace("\r", "")
             sys.stdout.write(text)
             sys.stdout.flush()
             output += text
@@ -423,7 +442,10 @@ def main():
     parser.add_argument("--kvm", action="store_true", help="hardware virtualisation (real KVM hosts only)")
     parser.add_argument("--icount", action="store_true", help="-icount shift=0: TSC counts instructions")
     parser.add_argument("--smp", type=int, default=1)
-    parser.add_argument("--memory", default="256M")
+    parser.add_argument("--memory", help="the machine's memory, such as 32M or 4G (default 256M)")
+    parser.add_argument("--machine", choices=MACHINES, help="QEMU's machine type (default pc)")
+    parser.add_argument("--qemu-arg", action="append", metavar="ARG",
+                        help="pass ARG to QEMU as it is, after Mica's own options (repeatable)")
     parser.add_argument("--timeout", type=float, default=0, help="seconds; 0 means none (run) or 60 (test)")
     parser.add_argument("--debug", action="store_true", help="wait for gdb on localhost:1234")
     parser.add_argument("--gui", action="store_true", help="show the VGA display too (serial stays the console)")
@@ -452,6 +474,10 @@ def main():
         except (ScriptError, OSError) as e:
             parser.error(str(e))
     args.exit = args.exit or "success"
+    args.memory = args.memory or "256M"
+    args.machine = args.machine or "pc"
+    if not MEMORY_SIZE.fullmatch(args.memory):
+        parser.error(f"--memory wants a size such as 32M or 4G, not {args.memory!r}")
     if args.cmdline and not args.image:
         parser.error("--cmdline needs --image")
     if args.mode == "test" and args.timeout <= 0:
