@@ -9,6 +9,9 @@
 #include "arch/context.h"  // from arch/<name>/include: this arch's Context
 
 struct Cpu;
+namespace mica {
+struct ThreadRegs;
+}
 
 namespace arch {
 
@@ -111,6 +114,11 @@ void switch_to(Context& from, Context& to);
 // kernel stack).
 void set_message_registers(uintptr_t kernel_stack_top, uint64_t label, uint64_t w0, uint64_t w1,
                            uint64_t w2, uint64_t badge);
+// A stopped user thread's registers (its saved user state and its context).
+// write_user_regs refuses (false) a non-canonical RIP, RSP or FS base and an
+// invalid MXCSR, and keeps RFLAGS to the bits ring 3 may set.
+void read_user_regs(const Context& c, uintptr_t stack_top, mica::ThreadRegs& out);
+bool write_user_regs(Context& c, uintptr_t stack_top, const mica::ThreadRegs& in);
 // The kernel stack used when the current thread enters from user mode.
 void set_kernel_stack(uintptr_t top);
 
@@ -154,6 +162,9 @@ int64_t syscall_dispatch(uint64_t number, const uint64_t* args);
 // is the faulting address). True if its fault handler repaired it and it may
 // continue; false if its process was ended.
 bool user_exception(unsigned vector, uint64_t error, uintptr_t address, uintptr_t pc);
+// A foreign thread's `syscall` (number in *rax, pc after it; Cpu::foreign
+// says which threads are) goes to its fault handler, which may set *rax.
+void foreign_syscall(uint64_t* rax, uintptr_t pc);
 // The last step before any return to user mode: reschedules if asked, and
 // never returns if the thread has been killed.
 void before_user_return();

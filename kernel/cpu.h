@@ -16,6 +16,7 @@ struct Cpu {
     Thread* idle;
     Thread* reap;  // a dead thread whose stack was left by the last switch
     bool need_resched;
+    bool foreign;          // the current thread's process is foreign: its syscalls go to its handler
     uint64_t active_root;  // the page tables this CPU runs on (saves reading CR3)
 };
 

@@ -110,6 +110,11 @@ public:
         *badge = fault_badge_;
         return fault_handler_.get();
     }
+    // A foreign process (a personality's program) makes no Mica system
+    // calls: its `syscall` instructions go to its fault handler. Set before
+    // it starts, for good.
+    bool foreign() const { return foreign_; }
+    void make_foreign() { foreign_ = true; }
 
     // I/O ports this process's threads may use directly (null: none).
     int64_t allow_io_ports(uint32_t base, uint32_t count);
@@ -146,6 +151,7 @@ private:
     uint64_t fault_badge_ = 0;
     uint64_t pid_;
     State state_ = State::created;
+    bool foreign_ = false;
     int64_t exit_status_ = 0;
     char name_[kNameBytes];
 };

@@ -97,6 +97,7 @@ namespace {
         arch::activate(p->address_space().tables());
         arch::set_kernel_stack(next->stack_top());
         arch::set_io_permissions(p->io_bitmap(), p->io_owner_id());
+        cpu.foreign = p->foreign();
     }
     arch::switch_to(prev->context, next->context);
     finish_switch();

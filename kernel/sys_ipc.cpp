@@ -147,13 +147,27 @@ int64_t sys_endpoint_bind_notification(Handle endpoint, Handle notification) {
     return kOk;
 }
 
-int64_t sys_process_set_fault_handler(Handle process, Handle endpoint) {
+int64_t sys_process_set_fault_handler(Handle process, Handle endpoint, uint32_t flags) {
     Ref<Process> target;
     if (int64_t e = current_process().get(process, kRightManage, &target)) return e;
     Ref<Endpoint> ep;
     uint64_t badge = 0;
     if (int64_t e = get_endpoint(endpoint, kRightWrite, &ep, &badge)) return e;
-    if (!target->alive()) return kErrBadState;
+    if (flags & ~kFaultForeign) return kErrInvalidArgument;
+    if (!target->alive() || ((flags & kFaultForeign) && target->state() != Process::State::created))
+        return kErrBadState;
+    target->set_fault_handler(ep.get(), badge);
+    if (flags & kFaultForeign) target->make_foreign();
+    return kOk;
+}
+
+int64_t sys_thread_set_fault_handler(Handle thread, Handle endpoint) {
+    Ref<Thread> target;
+    if (int64_t e = current_process().get(thread, kRightManage, &target)) return e;
+    Ref<Endpoint> ep;
+    uint64_t badge = 0;
+    if (int64_t e = get_endpoint(endpoint, kRightWrite, &ep, &badge)) return e;
+    if (target->state == Thread::State::dead || target->kill_pending) return kErrBadState;
     target->set_fault_handler(ep.get(), badge);
     return kOk;
 }

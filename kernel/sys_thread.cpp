@@ -31,6 +31,26 @@ int64_t sys_thread_start(Handle thread) {
     return kOk;
 }
 
+// A thread's registers can be reached only while it cannot run: before it
+// starts, or while it waits for its fault handler.
+int64_t sys_thread_regs_read(Handle thread, UserPtr<ThreadRegs> regs) {
+    Ref<Thread> t;
+    if (int64_t e = current_process().get(thread, kRightRead, &t)) return e;
+    if (t->state != Thread::State::created && !t->stopped) return kErrBadState;
+    ThreadRegs out;
+    arch::read_user_regs(t->context, t->stack_top(), out);
+    return regs.write(out);
+}
+
+int64_t sys_thread_regs_write(Handle thread, UserPtr<const ThreadRegs> regs) {
+    Ref<Thread> t;
+    if (int64_t e = current_process().get(thread, kRightWrite, &t)) return e;
+    if (t->state != Thread::State::created && !t->stopped) return kErrBadState;
+    ThreadRegs in;
+    if (int64_t e = regs.read(&in)) return e;
+    return arch::write_user_regs(t->context, t->stack_top(), in) ? kOk : kErrInvalidArgument;
+}
+
 int64_t sys_thread_exit() { sched_exit_current(); }
 
 // A thread cannot unmap the stack it runs on and then make a call: the

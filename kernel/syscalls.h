@@ -15,5 +15,6 @@ using mica::HandleInfo;
 using mica::IpcBuffer;
 using mica::ProcessInfo;
 using mica::SystemInfo;
+using mica::ThreadRegs;
 
 #include "kernel/syscall_decls.inc"

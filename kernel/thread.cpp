@@ -2,6 +2,7 @@
 
 #include <new>
 
+#include "endpoint.h"
 #include "lib/string.h"
 #include "memory.h"
 #include "mica/errors.h"
@@ -58,6 +59,17 @@ int64_t Thread::create_user(Process& process, uintptr_t entry, uintptr_t user_st
     arch::init_user_context(t->context, t->stack_top(), entry, user_stack, arg);
     *out = Ref<Thread>(t);
     return kOk;
+}
+
+Endpoint* Thread::fault_handler(uint64_t* badge) const {
+    if (!fault_handler_) return process_->fault_handler(badge);
+    *badge = fault_badge_;
+    return fault_handler_.get();
+}
+
+void Thread::set_fault_handler(Endpoint* endpoint, uint64_t badge) {
+    fault_handler_ = Ref<Endpoint>(endpoint);
+    fault_badge_ = badge;
 }
 
 void Thread::release_stack() {

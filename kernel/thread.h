@@ -10,6 +10,7 @@
 #include "lib/list.h"
 #include "object.h"
 
+class Endpoint;
 class Process;
 
 class Thread final : public KObject {
@@ -35,11 +36,15 @@ public:
 
     const char* name() const { return name_; }
     Process* process() const { return process_; }
+    // Where its faults go: its own handler if it has one, else its process's.
+    Endpoint* fault_handler(uint64_t* badge) const;
+    void set_fault_handler(Endpoint* endpoint, uint64_t badge);
 
     arch::Context context;
     State state = State::created;
     uint8_t priority = 0;
     bool kill_pending = false;  // exits at its next return toward user mode
+    bool stopped = false;       // waits for its fault handler: its registers may be read and written
     int64_t wake_result = 0;    // what a blocking call returns after waking
     uint64_t deadline = 0;      // for timed waits: clock_ns() value, 0 = none
     uint64_t tid;
@@ -54,6 +59,8 @@ private:
     Thread(const char* name, int priority);
 
     Process* process_ = nullptr;  // holds a reference (taken in create_user)
+    Ref<Endpoint> fault_handler_;
+    uint64_t fault_badge_ = 0;
     uint64_t stack_phys_ = 0;     // 0 for the boot thread, whose stack is the image's
     char name_[24];
 };

@@ -35,6 +35,17 @@ constexpr int64_t kIpcNotified = 1;
 // Reply with label 0 to resume the thread, anything else to end its process.
 constexpr uint64_t kFaultLabel = 0xfa17'0000'0000'0000;
 
+// Foreign processes (process_set_fault_handler with kFaultForeign) make no
+// Mica system calls: each `syscall` instruction of theirs becomes a fault
+// message with w0 = kFaultSyscall, w1 = RAX (the call's number), w2 = the
+// pc after the instruction. The handler reads and writes the thread's
+// registers (thread_regs_read/write) and replies kFaultReturn with w0 = the
+// value RAX gets, or 0 to resume with the registers as they are. The thread
+// returns by IRETQ, so every register written takes effect.
+constexpr uint32_t kFaultForeign = 1;
+constexpr uint64_t kFaultSyscall = 0x100;
+constexpr uint64_t kFaultReturn = kFaultLabel | 1;
+
 struct Message {
     uint64_t label = 0;
     uint64_t w0 = 0, w1 = 0, w2 = 0;

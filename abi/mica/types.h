@@ -93,6 +93,16 @@ struct ProcessInfo {
     char name[32];
 };
 
+// A stopped thread's user state (thread_regs_read/write): what a debugger or
+// a personality server needs to run a thread on, or to start one from a
+// given state. `fpu` is the FXSAVE image (x87, SSE, MXCSR).
+struct ThreadRegs {
+    uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
+    uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+    uint64_t rip, rflags, fs_base, reserved;
+    alignas(16) uint8_t fpu[512];
+};
+
 struct SystemInfo {
     uint64_t total_frames;
     uint64_t free_frames;

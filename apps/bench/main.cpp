@@ -181,7 +181,7 @@ void bench_fault() {
     const Handle handles[] = {page};
     int64_t child = spawn_role("faulter", handles, 1);
     auto process = static_cast<Handle>(child);
-    sys::process_set_fault_handler(process, ep);
+    sys::process_set_fault_handler(process, ep, 0);
     Message m;
     // Each fault: map the page the child touched and resume it. The child
     // unmaps it again itself (it holds its own process handle).

@@ -19,7 +19,7 @@ KTEST(faults, handler) {
     int64_t child = spawn_child("fault_touch");  // waits a moment before touching
     EXPECT(child > 0);
     auto process = static_cast<Handle>(child);
-    EXPECT_EQ(sys::process_set_fault_handler(process, badged), kOk);
+    EXPECT_EQ(sys::process_set_fault_handler(process, badged, 0), kOk);
 
     Message m;
     uint64_t badge = 0;

@@ -72,8 +72,8 @@ KTEST(ipc, errors) {
     EXPECT_EQ(sys::endpoint_bind_notification(ep, memory), kErrWrongType);
     EXPECT_EQ(sys::endpoint_bind_notification(ep, n), kOk);
     EXPECT_EQ(sys::endpoint_bind_notification(ep, n), kErrAlreadyExists);
-    EXPECT_EQ(sys::process_set_fault_handler(memory, ep), kErrWrongType);
-    EXPECT_EQ(sys::process_set_fault_handler(startup().self_process, memory), kErrWrongType);
+    EXPECT_EQ(sys::process_set_fault_handler(memory, ep, 0), kErrWrongType);
+    EXPECT_EQ(sys::process_set_fault_handler(startup().self_process, memory, 0), kErrWrongType);
 
     // After all that, the endpoint still works both ways.
     g_ep = ep;

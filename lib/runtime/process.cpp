@@ -67,7 +67,7 @@ int64_t build(Handle process, const uint8_t* file, const ElfImage& image, const 
         info.handles[info.handle_count++] = given.value();
     }
     if (e == kOk) e = sys::memory_write(sh, info_address - (kChildStackTop - stack_size), &info, sizeof info);
-    if (e == kOk && o.fault_handler != kNoHandle) e = sys::process_set_fault_handler(process, o.fault_handler);
+    if (e == kOk && o.fault_handler != kNoHandle) e = sys::process_set_fault_handler(process, o.fault_handler, 0);
     if (e == kOk) e = sys::thread_start(thread);
     sys::handle_close(sh);
     if (thread != kNoHandle) sys::handle_close(thread);

@@ -3,6 +3,8 @@
 #include <stddef.h>
 
 #include "arch.h"
+#include "lib/string.h"
+#include "mica/types.h"
 #include "cpu.h"  // the generic per-CPU struct (kernel/cpu.h)
 #include "descriptors.h"
 #include "trap.h"
@@ -11,6 +13,7 @@
 static_assert(offsetof(Cpu, self) == 0);
 static_assert(offsetof(Cpu, kernel_stack_top) == 8);  // trap_entry.S GS_KERNEL_STACK
 static_assert(offsetof(Cpu, user_rsp) == 16);         // trap_entry.S GS_USER_RSP
+static_assert(offsetof(Cpu, foreign) == 57);          // trap_entry.S GS_FOREIGN
 
 extern "C" void syscall_entry();
 extern "C" void switch_context(uint64_t* save_rsp, uint64_t load_rsp);
@@ -18,6 +21,7 @@ extern "C" void user_thread_entry();
 
 namespace {
 constexpr uint32_t kMsrGsBase = 0xc0000101, kMsrKernelGsBase = 0xc0000102;
+constexpr uint32_t kMsrFsBase = 0xc0000100;
 constexpr uint32_t kMsrStar = 0xc0000081, kMsrLstar = 0xc0000082, kMsrFmask = 0xc0000084;
 constexpr uint64_t kRflagsIf = 1 << 9;
 
@@ -98,8 +102,50 @@ void arch::set_message_registers(uintptr_t stack_top, uint64_t label, uint64_t w
 
 void arch::switch_to(Context& from, Context& to) {
     asm volatile("fxsave64 %0" : "=m"(from.fpu));
+    if (to.fs_base != from.fs_base) x86::wrmsr(kMsrFsBase, to.fs_base);
     switch_context(&from.rsp, to.rsp);
     asm volatile("fxrstor64 %0" ::"m"(from.fpu));
+}
+
+namespace {
+x86::TrapFrame* user_frame(uintptr_t stack_top) {
+    return reinterpret_cast<x86::TrapFrame*>(stack_top - sizeof(x86::TrapFrame));
+}
+bool canonical(uint64_t a) { return static_cast<uint64_t>(static_cast<int64_t>(a << 16) >> 16) == a; }
+
+// The MXCSR bits this CPU accepts (FXRSTOR faults on any other).
+uint32_t mxcsr_mask() {
+    alignas(16) uint8_t image[512];
+    asm volatile("fxsave64 %0" : "=m"(image));
+    uint32_t mask;
+    memcpy(&mask, image + 28, sizeof mask);
+    return mask ? mask : 0xffbf;
+}
+}  // namespace
+
+void arch::read_user_regs(const Context& c, uintptr_t stack_top, mica::ThreadRegs& r) {
+    const x86::TrapFrame& f = *user_frame(stack_top);
+    r = {f.rax, f.rbx, f.rcx, f.rdx, f.rsi, f.rdi, f.rbp, f.rsp, f.r8, f.r9, f.r10, f.r11,
+         f.r12, f.r13, f.r14, f.r15, f.rip, f.rflags, c.fs_base, 0, {}};
+    memcpy(r.fpu, c.fpu, sizeof r.fpu);
+}
+
+bool arch::write_user_regs(Context& c, uintptr_t stack_top, const mica::ThreadRegs& r) {
+    uint32_t mxcsr;
+    memcpy(&mxcsr, r.fpu + 24, sizeof mxcsr);
+    if (!canonical(r.rip) || !canonical(r.rsp) || !canonical(r.fs_base) || (mxcsr & ~mxcsr_mask()))
+        return false;
+    // Arithmetic flags, TF, DF, AC and ID; IF always on, IOPL 0, no NT.
+    constexpr uint64_t kUserFlags = 0xcd5 | 1 << 8 | 1 << 10 | 1 << 18 | 1 << 21;
+    x86::TrapFrame& f = *user_frame(stack_top);
+    f.rax = r.rax, f.rbx = r.rbx, f.rcx = r.rcx, f.rdx = r.rdx, f.rsi = r.rsi, f.rdi = r.rdi;
+    f.rbp = r.rbp, f.rsp = r.rsp, f.r8 = r.r8, f.r9 = r.r9, f.r10 = r.r10, f.r11 = r.r11;
+    f.r12 = r.r12, f.r13 = r.r13, f.r14 = r.r14, f.r15 = r.r15;
+    f.rip = r.rip;
+    f.rflags = (r.rflags & kUserFlags) | kRflagsIf | 2;
+    c.fs_base = r.fs_base;
+    memcpy(c.fpu, r.fpu, sizeof c.fpu);
+    return true;
 }
 
 void arch::set_kernel_stack(uintptr_t top) {

@@ -84,6 +84,13 @@ extern "C" void trap_dispatch(x86::TrapFrame* frame) {
     panic_finish(frame->rip, frame->rbp, frameless_caller(*frame));
 }
 
+// A foreign thread's `syscall` (trap_entry.S sends it here); it returns
+// through IRETQ, since its handler may have set any register.
+extern "C" void foreign_syscall_handler(x86::TrapFrame* frame) {
+    foreign_syscall(&frame->rax, frame->rip);
+    before_user_return();
+}
+
 extern "C" void syscall_handler(x86::TrapFrame* frame) {
     const uint64_t args[6] = {frame->rdi, frame->rsi, frame->rdx, frame->r10, frame->r8, frame->r9};
     frame->rax = static_cast<uint64_t>(syscall_dispatch(frame->rax, args));

@@ -8,6 +8,7 @@
 #define SYSCALL_VECTOR 0x100    /* not a CPU vector: marks a SYSCALL frame */
 #define GS_KERNEL_STACK 8       /* Cpu::kernel_stack_top */
 #define GS_USER_RSP 16          /* Cpu::user_rsp */
+#define GS_FOREIGN 57           /* Cpu::foreign */
 
         .text
 
@@ -111,6 +112,8 @@ syscall_entry:
         SAVE_REGS
         cld
         mov     %rsp, %rdi
+        cmpb    $0, %gs:GS_FOREIGN
+        jne     foreign_syscall
         call    syscall_handler
         RESTORE_REGS
         addq    $16, %rsp
@@ -121,6 +124,11 @@ syscall_entry:
         popq    %rsp                    /* user RSP; SS is implied by SYSRET */
         swapgs
         sysretq
+
+/* A foreign process's syscall: its fault handler serves it, and may set any register. */
+foreign_syscall:
+        call    foreign_syscall_handler
+        jmp     trap_return
 
         .section .rodata
         .balign 8
