@@ -178,6 +178,8 @@ void Dispatcher::run() {
 
         int64_t status = kErrInvalidArgument;
         uint32_t reply_size = 0;
+        Message answer{static_cast<uint64_t>(kErrInvalidArgument), 0, 0, 0};
+        bool whole_answer = false;  // on_other's: every word of it
         if (m.label == kPingLabel && badge == kSupervisorBadge) {
             status = kOk;
         } else if (m.label == kCrashLabel && badge == kSupervisorBadge) {
@@ -195,7 +197,10 @@ void Dispatcher::run() {
             bool known = false;
             for (int i = 0; i < count_; ++i) known |= entries_[i].label == m.label;
             if (known) status = dispatch(m.label, g_request, exchange.recv_size, call, g_reply, &reply_size);
-            else if (other_) status = static_cast<int64_t>(other_(m, badge));
+            else if (other_) {
+                whole_answer = true;
+                if (!other_(m, badge, answer)) call.deferred = true;
+            }
         }
         if (call.background) busy = background_ != nullptr;
         if (call.postponed && !call.deferred) keep(m.label, g_request, call);
@@ -220,6 +225,7 @@ void Dispatcher::run() {
             out.send_handles[0] = call.reply_handle;
         }
         m = Message{static_cast<uint64_t>(status), 0, 0, 0};
+        if (whole_answer) m = answer, out.send_size = 0;
         have_reply = true;
     }
 }

@@ -121,7 +121,7 @@ void brief_log();
 int64_t probe(const Service& s);
 void ended(Service& s, const char* why);
 void supervise();
-uint64_t on_fault(const mica::Message& m, uint64_t badge);
+bool on_fault(const mica::Message& m, uint64_t badge, mica::Message& reply);
 
 // control.cpp
 void serve_control(mica::rpc::Dispatcher& server);

@@ -121,14 +121,15 @@ void supervise() {
 }
 
 // Fault messages: the kernel calls our endpoint on a faulting thread's behalf.
-uint64_t on_fault(const Message& m, uint64_t badge) {
+bool on_fault(const Message& m, uint64_t badge, Message& reply) {
     bool fault = false;
     Service* s = g_system.from_badge(badge, &fault);
-    if (m.label != kFaultLabel || !s || !fault) return static_cast<uint64_t>(kErrInvalidArgument);
+    if (m.label != kFaultLabel || !s || !fault) return true;  // kErrInvalidArgument
     char why[96];
     format_to(why, sizeof why, "crashed (exception %lu at pc %#lx, address %#lx)", m.w0 & 0xffffffff, m.w2, m.w1);
     ended(*s, why);
-    return 1;  // not 0: the kernel ends the faulting process
+    reply = Message{1, 0, 0, 0};  // not 0: the kernel ends the faulting process
+    return true;
 }
 
 }  // namespace init

@@ -167,9 +167,11 @@ public:
         idle_ = handler;
         period_ns_ = period_ns;
     }
-    // Called for messages with labels no operation has (e.g. fault messages);
-    // returns the label to reply with.
-    void on_other(uint64_t (*handler)(const Message& m, uint64_t badge)) { other_ = handler; }
+    // Called for messages with labels no operation has (e.g. fault
+    // messages), with `reply` set to {kErrInvalidArgument}: the handler
+    // fills in the whole answer (no data), or returns false when it has
+    // kept the call (ipc_reply_save) to answer later.
+    void on_other(bool (*handler)(const Message& m, uint64_t badge, Message& reply)) { other_ = handler; }
     // Long work in bounded steps (each well under the liveness probe's
     // patience): once a handler has started it (Call::start_background),
     // `step` runs whenever no request waits, and after each request served,
@@ -220,7 +222,7 @@ private:
     int count_ = 0;
     void (*notified_)(uint64_t) = nullptr;
     void (*idle_)() = nullptr;
-    uint64_t (*other_)(const Message&, uint64_t) = nullptr;
+    bool (*other_)(const Message&, uint64_t, Message&) = nullptr;
     bool (*background_)() = nullptr;
     uint64_t period_ns_ = 0;
     Postponed postponed_[kMaxPostponed];
