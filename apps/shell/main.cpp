@@ -9,6 +9,7 @@
 #include "proto/console.h"
 #include "proto/log.h"
 #include "proto/ns.h"
+#include "proto/personality.h"
 #include "shell.h"
 
 using namespace mica;
@@ -296,6 +297,71 @@ bool run_program(const char* name, const char* args, bool background) {
     return true;
 }
 
+// A Linux program from file:/bin or file:/usr/bin (or NAME as a path with a
+// '/'), run by the Linux personality (servers/linux) with `argv` and an
+// environment of its own; waited for (and Ctrl-C'd) like any program.
+bool run_linux(int argc, char** argv) {
+    static proto::personality::Run::Request q;
+    const char* name = argv[0];
+    const char* linux_cwd = strncmp(cwd(), "file:", 5) == 0 ? cwd() + 5 : "/";
+    static const char* const kDirectories[] = {"/bin/", "/usr/bin/"};
+    bool found = false;
+    for (const char* dir : kDirectories) {
+        if (strchr(name, '/')) {
+            if (name[0] == '/') format_to(q.path, sizeof q.path, "%s", name);
+            else format_to(q.path, sizeof q.path, "%s/%s", linux_cwd, name);
+        } else {
+            format_to(q.path, sizeof q.path, "%s%s", dir, name);
+        }
+        static char mica_name[proto::fs::kPathMax + 8];
+        format_to(mica_name, sizeof mica_name, "file:%s", q.path);
+        Name n;
+        proto::fs::Stat::Reply sr;
+        if (files::resolve(mica_name, "file:/", &n) == kOk && files::stat(n, &sr) == kOk && sr.type == proto::fs::kFile) {
+            found = true;
+            break;
+        }
+        if (strchr(name, '/')) break;
+    }
+    if (!found) return false;
+    copy_string(q.cwd, sizeof q.cwd, linux_cwd);
+    uint32_t used = 0;
+    auto add = [&](const char* s) {
+        size_t n = strlen(s) + 1;
+        if (used + n > sizeof q.strings) return false;
+        memcpy(q.strings + used, s, n);
+        used += static_cast<uint32_t>(n);
+        return true;
+    };
+    static char pwd[proto::fs::kPathMax + 8];
+    format_to(pwd, sizeof pwd, "PWD=%s", linux_cwd);
+    const char* const env[] = {"PATH=/bin:/usr/bin", "HOME=/", "TERM=vt100", pwd};
+    bool fits = true;
+    for (int i = 0; i < argc; ++i) fits = fits && add(argv[i]);
+    for (const char* e : env) fits = fits && add(e);
+    if (!fits) {
+        error("%s: arguments too long\n", name);
+        return true;
+    }
+    q.argc = static_cast<uint32_t>(argc), q.envc = sizeof env / sizeof env[0], q.size = used;
+    Handle personality = scheme_endpoint("linux");
+    Handle process = kNoHandle;
+    proto::personality::Run::Reply r;
+    int64_t e = personality == kNoHandle
+                    ? kErrNotFound
+                    : rpc::call<proto::personality::Run>(personality, q, &r, rpc::Extras{.received_handle = &process},
+                                                         proto::personality::Run::kMinRequest + used);
+    if (e < 0 || process == kNoHandle) {
+        error("%s: cannot run this Linux program: %s\n", name, error_name(e < 0 ? e : kErrProtocol));
+        return true;
+    }
+    int64_t status = wait_in_foreground(process);
+    sys::handle_close(process);
+    if (status == kInterrupted) error("%s: interrupted\n", name);
+    else if (status != 0) error("%s: exit status %ld\n", name, status);
+    return true;
+}
+
 const Command* const kCommandLists[] = {kFileCommands, kSystemCommands};
 
 char* strrchr_simple(char* s, char c) {
@@ -311,11 +377,12 @@ void help(int, char**) {
         for (const Command* c = list; c->name; ++c) print("  %-28s %s\n", c->name, c->usage);
     print("  %-28s %s\n", "help", "this text");
     print("  %-28s %s\n", "NAME [ARGS] [&]", "run initfs:/bin/NAME (with &: in the background)");
+    print("  %-28s %s\n", "NAME [ARGS]", "else a Linux program from file:/bin or file:/usr/bin");
     print("  %-28s %s\n", "jobs, wait", "the programs running in the background; wait for them");
     print("  %-28s %s\n", "... > FILE, ... >> FILE", "a command's output into FILE (replaced, appended)");
 }
 
-// Splits a line into words ("double quotes" keep spaces); notes a trailing
+// Splits a line into words ("double" or 'single' quotes keep spaces); notes a trailing
 // `> FILE` or `>> FILE`. -1 if there are more than `max` words.
 int split(char* line, char** argv, int max, const char** redirect, bool* append) {
     int argc = 0;
@@ -334,9 +401,10 @@ int split(char* line, char** argv, int max, const char** redirect, bool* append)
         }
         char* word = p;
         char* w = p;
-        bool quoted = false;
-        for (; *p && (quoted || (*p != ' ' && *p != '\t' && *p != '>')); ++p) {
-            if (*p == '"') quoted = !quoted;
+        char quote = 0;
+        for (; *p && (quote || (*p != ' ' && *p != '\t' && *p != '>')); ++p) {
+            if (!quote && (*p == '"' || *p == '\'')) quote = *p;
+            else if (quote && *p == quote) quote = 0;
             else *w++ = *p;
         }
         char end = *p;
@@ -390,7 +458,7 @@ void execute(char* line) {
             *amp = '\0';
             if (args && args >= amp) args = nullptr;
         }
-        if (!run_program(argv[0], args && *args ? args : nullptr, background))
+        if (!run_program(argv[0], args && *args ? args : nullptr, background) && !run_linux(argc, argv))
             error("%s: no such command (try 'help')\n", argv[0]);
     }
     redirect_end();

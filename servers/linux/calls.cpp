@@ -1,0 +1,425 @@
+// Linux system calls other than files' (files.cpp): memory, identity, time,
+// signals (kept, not yet delivered), limits, and the end of a program.
+// Every argument comes from the program and is checked; a pointer that is
+// not in its mappings is EFAULT. A call not served here is ENOSYS, and the
+// log names it once per program (`linux.verbose=1` on the command line: every time).
+#include "linux_abi.h"
+#include "mica/process.h"
+#include "mica/rpc.h"
+#include "mica/strings.h"
+#include "process.h"
+#include "proto/console.h"
+#include "proto/rtc.h"
+
+using namespace mica;
+
+namespace personality {
+namespace {
+
+constexpr uint64_t kPage = 4096;
+uint64_t round_up(uint64_t v) { return (v + kPage - 1) & ~(kPage - 1); }
+
+uint32_t perms_of(uint64_t prot) {
+    uint32_t perms = 0;
+    if (prot & lx::kProtRead) perms |= kVmRead;
+    if (prot & lx::kProtWrite) perms |= kVmWrite | kVmRead;
+    if (prot & lx::kProtExec) perms |= kVmExec | kVmRead;
+    return perms ? perms : kVmRead;  // PROT_NONE: readable here (no reservation without memory yet)
+}
+
+int64_t brk(Process& p, uint64_t address) {
+    if (address <= p.brk_base || address >= p.mmap_top - (64ULL << 20)) return static_cast<int64_t>(p.brk);
+    if (address > p.brk_mapped) {
+        uint64_t end = (address + 0xffff) & ~0xffffULL;  // grow by 64 KiB at least
+        if (map_anonymous(p, p.brk_mapped, end - p.brk_mapped, kVmRead | kVmWrite) != kOk)
+            return static_cast<int64_t>(p.brk);
+        p.brk_mapped = end;
+    }
+    p.brk = address;
+    return static_cast<int64_t>(address);
+}
+
+int64_t mmap(Process& p, const uint64_t* a) {
+    uint64_t address = a[0], size = round_up(a[1]), prot = a[2], flags = a[3], offset = a[5];
+    if (a[1] == 0 || size < a[1] || size > (1ULL << 30) || address % kPage || offset % kPage) return -lx::kEINVAL;
+    if ((prot & lx::kProtWrite) && (prot & lx::kProtExec)) return -lx::kEACCES;  // W^X
+    if (flags & lx::kMapShared && !(flags & lx::kMapAnonymous)) return -lx::kENOSYS;  // shared file mappings: not yet
+    if (flags & (lx::kMapFixed | lx::kMapFixedNoreplace)) {
+        if (address < 0x10000 || address + size > p.mmap_top + (32ULL << 20)) return -lx::kEINVAL;
+        if (flags & lx::kMapFixed) unmap(p, address, size);
+    } else {
+        address = find_free(p, size);
+        if (!address) return -lx::kENOMEM;
+    }
+    uint32_t perms = perms_of(prot);
+    if (flags & lx::kMapAnonymous) {
+        if (int64_t e = map_anonymous(p, address, size, perms)) return e == kErrAlreadyExists ? -lx::kEEXIST : -lx::kENOMEM;
+        p.mmap_top = address < p.mmap_top ? address : p.mmap_top;
+        return static_cast<int64_t>(address);
+    }
+    // A private file mapping: a copy of the file's bytes.
+    int64_t fd = static_cast<int32_t>(a[4]);
+    if (fd < 0 || fd >= static_cast<int64_t>(kMaxFds) || p.fds[fd].kind != Fd::kFile) return -lx::kEBADF;
+    Handle m;
+    if (map_anonymous(p, address, size, perms, &m) != kOk) return -lx::kENOMEM;
+    static uint8_t chunk[proto::fs::kChunk];
+    for (uint64_t done = 0; done < size;) {
+        int64_t got = files::read(*p.fds[fd].name, offset + done, chunk, sizeof chunk);
+        if (got <= 0) break;
+        sys::memory_write(m, done, chunk, static_cast<size_t>(got) < size - done ? static_cast<size_t>(got) : size - done);
+        done += static_cast<uint64_t>(got);
+    }
+    if (sys::vm_map(p.process, address, m, 0, size, perms) != kOk) {
+        unmap(p, address, size);
+        return -lx::kENOMEM;
+    }
+    return static_cast<int64_t>(address);
+}
+
+// Seconds since 1970 from the real-time clock, read once.
+int64_t boot_epoch() {
+    static int64_t epoch = -1;
+    if (epoch >= 0) return epoch;
+    epoch = 0;
+    Handle rtc = files::scheme_endpoint("rtc");
+    proto::rtc::Now::Request q{};
+    proto::rtc::Now::Reply r;
+    if (rtc == kNoHandle || rpc::call<proto::rtc::Now>(rtc, q, &r) != kOk) return epoch;
+    // Days from civil date (proleptic Gregorian), then seconds.
+    int64_t y = r.year - (r.month <= 2), m = r.month, d = r.day;
+    int64_t era = y / 400, yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t days = era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+    epoch = days * 86400 + r.hour * 3600 + r.minute * 60 + r.second - sys::clock_monotonic() / 1'000'000'000;
+    return epoch;
+}
+
+lx::Timespec now(uint64_t clock) {
+    int64_t ns = sys::clock_monotonic();
+    lx::Timespec t{ns / 1'000'000'000, ns % 1'000'000'000};
+    if (clock == 0 || clock == 5 || clock == 8) t.sec += boot_epoch();  // REALTIME, _COARSE, _ALARM
+    return t;
+}
+
+int64_t limit(Process& p, uint64_t resource, uint64_t out) {
+    if (!out) return 0;
+    uint64_t value[2] = {~0ULL, ~0ULL};
+    if (resource == 3) value[0] = value[1] = 8 << 20;     // RLIMIT_STACK
+    if (resource == 7) value[0] = value[1] = kMaxFds;     // RLIMIT_NOFILE
+    if (resource >= 16) return -lx::kEINVAL;
+    return copy_out(p, out, value, sizeof value) ? -lx::kEFAULT : 0;
+}
+
+int64_t sigaction(Process& p, uint64_t signal, uint64_t act, uint64_t old) {
+    if (signal == 0 || signal > 64) return -lx::kEINVAL;
+    if (old && copy_out(p, old, p.sigactions[signal], sizeof p.sigactions[signal])) return -lx::kEFAULT;
+    if (act) {
+        if (signal == 9 || signal == 19) return -lx::kEINVAL;  // SIGKILL, SIGSTOP
+        uint64_t a[4];
+        if (copy_in(p, act, a, sizeof a)) return -lx::kEFAULT;
+        memcpy(p.sigactions[signal], a, sizeof a);
+    }
+    return 0;
+}
+
+int64_t sigprocmask(Process& p, uint64_t how, uint64_t set, uint64_t old) {
+    if (old && copy_out(p, old, &p.sigmask, sizeof p.sigmask)) return -lx::kEFAULT;
+    if (!set) return 0;
+    uint64_t mask;
+    if (copy_in(p, set, &mask, sizeof mask)) return -lx::kEFAULT;
+    if (how == 0) p.sigmask |= mask;
+    else if (how == 1) p.sigmask &= ~mask;
+    else if (how == 2) p.sigmask = mask;
+    else return -lx::kEINVAL;
+    p.sigmask &= ~(1ULL << 8 | 1ULL << 18);  // SIGKILL and SIGSTOP cannot be blocked
+    return 0;
+}
+
+uint64_t g_random = 0x2545'f491'4f6c'dd1d;
+int64_t random_bytes(Process& p, uint64_t to, uint64_t size) {
+    uint8_t chunk[256];
+    uint64_t n = size < sizeof chunk ? size : sizeof chunk;  // short, as Linux may be
+    for (uint64_t i = 0; i < n; ++i) {
+        g_random ^= static_cast<uint64_t>(sys::clock_monotonic());
+        g_random ^= g_random << 13, g_random ^= g_random >> 7, g_random ^= g_random << 17;
+        chunk[i] = static_cast<uint8_t>(g_random);
+    }
+    return copy_out(p, to, chunk, n) ? -lx::kEFAULT : static_cast<int64_t>(n);
+}
+
+int64_t uname(Process& p, uint64_t to) {
+    lx::Utsname u{};
+    mica::copy_string(u.sysname, sizeof u.sysname, "Linux");
+    mica::copy_string(u.nodename, sizeof u.nodename, "mica");
+    mica::copy_string(u.release, sizeof u.release, "6.1.0-mica");
+    mica::copy_string(u.version, sizeof u.version, "#1 Mica personality");
+    mica::copy_string(u.machine, sizeof u.machine, "x86_64");
+    mica::copy_string(u.domainname, sizeof u.domainname, "(none)");
+    return copy_out(p, to, &u, sizeof u) ? -lx::kEFAULT : 0;
+}
+
+int64_t sysinfo(Process& p, uint64_t to) {
+    SystemInfo si{};
+    sys::system_info(&si);
+    lx::Sysinfo out{};
+    out.uptime = static_cast<int64_t>(si.uptime_ns / 1'000'000'000);
+    out.totalram = si.total_frames * kPage;
+    out.freeram = si.free_frames * kPage;
+    out.procs = static_cast<uint16_t>(si.processes);
+    out.mem_unit = 1;
+    return copy_out(p, to, &out, sizeof out) ? -lx::kEFAULT : 0;
+}
+
+// poll: files and devices are always ready; the console is ready to write,
+// and to read when a line is waiting (or the caller will wait anyway).
+int64_t poll(Process& p, uint64_t fds, uint64_t count) {
+    if (count > kMaxFds * 4) return -lx::kEINVAL;
+    int64_t ready = 0;
+    for (uint64_t i = 0; i < count; ++i) {
+        struct {
+            int32_t fd;
+            int16_t events, revents;
+        } e;
+        if (copy_in(p, fds + i * sizeof e, &e, sizeof e)) return -lx::kEFAULT;
+        e.revents = 0;
+        if (e.fd >= 0) {
+            if (e.fd >= static_cast<int32_t>(kMaxFds) || p.fds[e.fd].kind == Fd::kFree) e.revents = 0x20;  // POLLNVAL
+            else e.revents = static_cast<int16_t>(e.events & (1 | 4));                                       // POLLIN, POLLOUT
+        }
+        if (e.revents) ++ready;
+        if (copy_out(p, fds + i * sizeof e, &e, sizeof e)) return -lx::kEFAULT;
+    }
+    return ready;
+}
+
+// Work that waits (a console line, a sleep) runs on a thread of its own, so
+// that the personality goes on serving every other program (and init's
+// liveness probe); it answers the saved call when done.
+struct Waiting {
+    Process* p;
+    Handle saved;
+    uint64_t to, size, sleep_ns;
+};
+
+void answer(Handle saved, int64_t result) {
+    sys::ipc_reply_to(saved, Message{kFaultReturn, static_cast<uint64_t>(result), 0, 0});
+}
+
+void take_pending(Process& p, uint64_t to, uint64_t size, int64_t* result) {
+    uint64_t n = p.pending_size - p.pending_used;
+    if (n > size) n = size;
+    if (copy_out(p, to, p.pending_input + p.pending_used, n)) {
+        *result = -lx::kEFAULT;
+        return;
+    }
+    p.pending_used += static_cast<uint32_t>(n);
+    *result = static_cast<int64_t>(n);
+}
+
+void wait_thread(void* arg) {
+    Waiting w = *static_cast<Waiting*>(arg);
+    free(arg);
+    Process& p = *w.p;
+    if (w.sleep_ns) {
+        sys::thread_sleep(w.sleep_ns);
+        answer(w.saved, 0);
+        return;
+    }
+    static proto::console::ReadLine::Request q;
+    static proto::console::ReadLine::Reply r;
+    int64_t e = rpc::call<proto::console::ReadLine>(g_console, q, &r);
+    int64_t result = 0;
+    if (e < 0) {
+        result = -lx::kEIO;
+    } else if (!r.eof) {
+        uint32_t n = r.size < sizeof p.pending_input - 1 ? r.size : sizeof p.pending_input - 1;
+        memcpy(p.pending_input, r.data, n);
+        p.pending_input[n++] = '\n';
+        p.pending_size = n, p.pending_used = 0;
+        take_pending(p, w.to, w.size, &result);
+    }
+    p.reading = false;
+    answer(w.saved, result);
+}
+
+// Runs the waiting part of a call on its own thread; false if it cannot.
+bool wait_later(Process& p, uint64_t to, uint64_t size, uint64_t sleep_ns) {
+    auto* w = static_cast<Waiting*>(malloc(sizeof(Waiting)));
+    if (!w) return false;
+    auto saved = sys::ipc_reply_save();
+    if (!saved.ok()) {
+        free(w);
+        return false;
+    }
+    *w = Waiting{&p, saved.value(), to, size, sleep_ns};
+    if (!sleep_ns) p.reading = true;
+    int64_t t = start_thread(wait_thread, w, 14, 32 * 1024);
+    if (t < 0) {
+        p.reading = false;
+        answer(saved.value(), -lx::kEAGAIN);
+        free(w);
+        return true;
+    }
+    sys::handle_close(static_cast<Handle>(t));
+    return true;
+}
+
+void unimplemented(Process& p, uint64_t number) {
+    static uint8_t seen[512];
+    static char verbose[4] = "";
+    static bool looked = false;
+    if (!looked) cmdline_value("linux.verbose", verbose, sizeof verbose), looked = true;
+    if (number < sizeof seen && seen[number] && verbose[0] != '1') return;
+    if (number < sizeof seen) seen[number] = 1;
+    print("linux: %s (pid %lu) made system call %lu, which is not implemented (ENOSYS)\n", p.name, p.pid, number);
+}
+
+}  // namespace
+
+void serve(Process& p, uint64_t number, CallState& s) {
+    int64_t& r = s.result;
+    // Calls that need no arguments: no register read.
+    switch (number) {
+        case lx::kGetpid:
+        case lx::kGettid:
+        case lx::kGetpgrp:
+        case lx::kSetsid: r = static_cast<int64_t>(p.pid); return;
+        case lx::kGetppid: r = 1; return;
+        case lx::kGetuid:
+        case lx::kGeteuid:
+        case lx::kGetgid:
+        case lx::kGetegid: r = 0; return;
+        case lx::kSchedYield: r = 0; return;
+        default: break;
+    }
+    if (sys::thread_regs_read(p.thread, &s.regs) != kOk) {
+        r = -lx::kEFAULT;
+        return;
+    }
+    const uint64_t a[6] = {s.regs.rdi, s.regs.rsi, s.regs.rdx, s.regs.r10, s.regs.r8, s.regs.r9};
+    // A read of the console waits for a line on a thread of its own.
+    if (number == lx::kRead && a[0] < kMaxFds && p.fds[a[0]].kind == Fd::kConsole) {
+        if (a[2] == 0) {
+            r = 0;
+        } else if (p.pending_used < p.pending_size) {
+            take_pending(p, a[1], a[2], &r);
+        } else if (p.reading) {
+            r = -lx::kEAGAIN;
+        } else if (wait_later(p, a[1], a[2], 0)) {
+            s.later = true;
+        } else {
+            r = -lx::kENOMEM;
+        }
+        return;
+    }
+    if (serve_file_call(p, number, a, s)) return;
+    switch (number) {
+        case lx::kBrk: r = brk(p, a[0]); return;
+        case lx::kMmap: r = mmap(p, a); return;
+        case lx::kMunmap:
+            r = a[0] % kPage || a[1] == 0 ? -lx::kEINVAL : unmap(p, a[0], round_up(a[1])) ? -lx::kEINVAL : 0;
+            return;
+        case lx::kMprotect:
+            r = a[0] % kPage ? -lx::kEINVAL : protect(p, a[0], round_up(a[1]), perms_of(a[2])) ? -lx::kENOMEM : 0;
+            return;
+        case lx::kMadvise: r = 0; return;
+        case lx::kArchPrctl:
+            if (a[0] == lx::kArchSetFs) {
+                s.regs.fs_base = a[1];
+                r = sys::thread_regs_write(p.thread, &s.regs) == kOk ? 0 : -lx::kEPERM;
+            } else if (a[0] == lx::kArchGetFs) {
+                r = copy_out(p, a[1], &s.regs.fs_base, sizeof s.regs.fs_base) ? -lx::kEFAULT : 0;
+            } else {
+                r = -lx::kEINVAL;
+            }
+            return;
+        case lx::kSetTidAddress: r = static_cast<int64_t>(p.pid); return;
+        case lx::kSetRobustList: r = 0; return;
+        case lx::kRseq: r = -lx::kENOSYS; return;  // glibc goes on without it
+        case lx::kPrlimit64: r = a[0] && a[0] != p.pid ? -lx::kESRCH : limit(p, a[1], a[3]); return;
+        case lx::kGetrlimit: r = limit(p, a[0], a[1]); return;
+        case lx::kUname: r = uname(p, a[0]); return;
+        case lx::kSysinfo: r = sysinfo(p, a[0]); return;
+        case lx::kRtSigaction: r = sigaction(p, a[0], a[1], a[2]); return;
+        case lx::kRtSigprocmask: r = sigprocmask(p, a[0], a[1], a[2]); return;
+        case lx::kSigaltstack: r = 0; return;
+        case lx::kUmask: r = p.umask, p.umask = a[0] & 0777; return;
+        case lx::kGetrandom: r = random_bytes(p, a[0], a[1]); return;
+        case lx::kClockGettime: {
+            lx::Timespec t = now(a[0]);
+            r = copy_out(p, a[1], &t, sizeof t) ? -lx::kEFAULT : 0;
+            return;
+        }
+        case lx::kClockGetres: {
+            lx::Timespec t{0, 1};
+            r = a[1] && copy_out(p, a[1], &t, sizeof t) ? -lx::kEFAULT : 0;
+            return;
+        }
+        case lx::kGettimeofday: {
+            lx::Timespec t = now(0);
+            int64_t tv[2] = {t.sec, t.nsec / 1000};
+            r = a[0] && copy_out(p, a[0], tv, sizeof tv) ? -lx::kEFAULT : 0;
+            return;
+        }
+        case lx::kTime: {
+            int64_t t = now(0).sec;
+            r = a[0] && copy_out(p, a[0], &t, sizeof t) ? -lx::kEFAULT : t;
+            return;
+        }
+        case lx::kNanosleep:
+        case lx::kClockNanosleep: {
+            lx::Timespec t;
+            uint64_t from = number == lx::kNanosleep ? a[0] : a[2];
+            if (copy_in(p, from, &t, sizeof t)) {
+                r = -lx::kEFAULT;
+            } else if (t.sec < 0 || t.nsec < 0 || t.nsec >= 1'000'000'000) {
+                r = -lx::kEINVAL;
+            } else if (number == lx::kClockNanosleep && (a[1] & 1)) {
+                r = -lx::kENOSYS;  // TIMER_ABSTIME: not yet
+            } else {
+                uint64_t ns = static_cast<uint64_t>(t.sec) * 1'000'000'000 + static_cast<uint64_t>(t.nsec);
+                if (ns == 0) r = 0;
+                else if (wait_later(p, 0, 0, ns)) s.later = true;
+                else r = -lx::kENOMEM;
+            }
+            return;
+        }
+        case lx::kPoll: r = poll(p, a[0], a[1]); return;
+        case lx::kFutex: r = (a[1] & 127) == 1 ? 0 : -lx::kEAGAIN; return;  // one thread: nobody to wake or wait for
+        case lx::kSchedGetaffinity: {
+            uint64_t mask = 1;
+            r = a[1] < sizeof mask ? -lx::kEINVAL : copy_out(p, a[2], &mask, sizeof mask) ? -lx::kEFAULT : 8;
+            return;
+        }
+        case lx::kPrctl:
+            if (a[0] == 15) r = read_string(p, a[1], p.name, 16) == kOk ? 0 : -lx::kEFAULT;  // PR_SET_NAME
+            else if (a[0] == 16) r = copy_out(p, a[1], p.name, 16) ? -lx::kEFAULT : 0;     // PR_GET_NAME
+            else r = -lx::kEINVAL;
+            return;
+        case lx::kSetpgid: r = 0; return;
+        case lx::kGetpgid:
+        case lx::kGetsid: r = static_cast<int64_t>(p.pid); return;
+        case lx::kWait4: r = -lx::kECHILD; return;
+        case lx::kKill:
+        case lx::kTgkill: {
+            uint64_t target = a[0], signal = number == lx::kKill ? a[1] : a[2];
+            if (target != p.pid && target != 0 && static_cast<int64_t>(target) != -1) r = -lx::kESRCH;
+            else if (signal > 64) r = -lx::kEINVAL;
+            else if (signal == 0) r = 0;
+            else if (p.sigactions[signal][0] == 1) r = 0;  // SIG_IGN
+            else end(p, 128 + static_cast<int64_t>(signal)), s.ended = true;
+            return;
+        }
+        case lx::kExit:
+        case lx::kExitGroup:
+            end(p, static_cast<int64_t>(a[0] & 0xff));
+            s.ended = true;
+            return;
+        default:
+            unimplemented(p, number);
+            r = -lx::kENOSYS;
+            return;
+    }
+}
+
+}  // namespace personality

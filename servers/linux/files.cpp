@@ -1,0 +1,534 @@
+// File descriptors of Linux programs, on Mica's file protocol (proto/fs.h):
+// "/" is file:/, a few device files are made up here (/dev/null, /dev/zero,
+// /dev/urandom, /dev/tty), and the console is descriptors 0, 1 and 2.
+// Reads and writes go by path and offset, as the protocol is stateless;
+// every buffer a program names is copied through its mappings (EFAULT when
+// it is not there).
+#include "format.h"
+#include "linux_abi.h"
+#include "mica/rpc.h"
+#include "mica/strings.h"
+#include "process.h"
+#include "proto/console.h"
+
+using namespace mica;
+
+namespace personality {
+namespace {
+
+constexpr uint64_t kSeekSet = 0, kSeekCur = 1, kSeekEnd = 2;
+uint8_t g_buffer[proto::fs::kChunk];
+
+int64_t err(int64_t mica_error) { return -lx::errno_of(mica_error); }
+
+Fd* fd_of(Process& p, uint64_t fd) { return fd < kMaxFds && p.fds[fd].kind != Fd::kFree ? &p.fds[fd] : nullptr; }
+
+int64_t free_fd(Process& p, uint64_t from = 0) {
+    for (uint64_t i = from; i < kMaxFds; ++i)
+        if (p.fds[i].kind == Fd::kFree) return static_cast<int64_t>(i);
+    return -lx::kEMFILE;
+}
+
+void close_fd(Fd& f) {
+    if (f.shares && --*f.shares == 0) {
+        free(f.name);
+        free(f.shares);
+    }
+    f = Fd{};
+}
+
+// The device files made up here, by Linux path.
+Fd::Kind device(const char* path) {
+    struct Dev {
+        const char* path;
+        Fd::Kind kind;
+    };
+    static const Dev kDevices[] = {{"/dev/null", Fd::kNull},       {"/dev/zero", Fd::kZero},
+                                   {"/dev/urandom", Fd::kRandom},  {"/dev/random", Fd::kRandom},
+                                   {"/dev/tty", Fd::kConsole},     {"/dev/console", Fd::kConsole},
+                                   {"/dev/stdin", Fd::kConsole},   {"/dev/stdout", Fd::kConsole},
+                                   {"/dev/stderr", Fd::kConsole}};
+    for (const Dev& d : kDevices)
+        if (!strcmp(path, d.path)) return d.kind;
+    return Fd::kFree;
+}
+
+void fill_stat(const proto::fs::Stat::Reply& r, lx::Stat& st) {
+    st = lx::Stat{};
+    st.dev = 1;
+    st.ino = r.inode;
+    st.nlink = r.links ? r.links : 1;
+    uint32_t type = r.type == proto::fs::kDirectory ? lx::kSIfDir : r.type == proto::fs::kSymlink ? lx::kSIfLnk : lx::kSIfReg;
+    st.mode = type | (r.mode & 07777);
+    st.uid = r.uid, st.gid = r.gid;
+    st.size = static_cast<int64_t>(r.size);
+    st.blksize = 4096;
+    st.blocks = static_cast<int64_t>(r.blocks);
+    st.atime = r.atime, st.mtime = r.mtime, st.ctime = r.ctime;
+}
+
+void device_stat(Fd::Kind kind, lx::Stat& st) {
+    st = lx::Stat{};
+    st.dev = 5;
+    st.ino = kind;
+    st.nlink = 1;
+    st.mode = lx::kSIfChr | 0666;
+    st.rdev = kind == Fd::kConsole ? (4 << 8 | 1) : (1 << 8 | kind);
+    st.blksize = 4096;
+}
+
+int64_t stat_path(Process& p, uint64_t path_address, uint64_t out) {
+    char path[1024];
+    if (int64_t e = read_string(p, path_address, path, sizeof path)) return err(e);
+    lx::Stat st;
+    if (Fd::Kind k = device(path)) {
+        device_stat(k, st);
+    } else {
+        files::Name n;
+        if (int64_t e = linux_name(p, path, &n)) return err(e);
+        proto::fs::Stat::Reply r;
+        if (int64_t e = files::stat(n, &r)) return err(e);
+        fill_stat(r, st);
+    }
+    return copy_out(p, out, &st, sizeof st) ? -lx::kEFAULT : 0;
+}
+
+int64_t stat_fd(Process& p, uint64_t fd, uint64_t out) {
+    Fd* f = fd_of(p, fd);
+    if (!f) return -lx::kEBADF;
+    lx::Stat st;
+    if (f->name) {
+        proto::fs::Stat::Reply r;
+        if (int64_t e = files::stat(*f->name, &r)) return err(e);
+        fill_stat(r, st);
+    } else {
+        device_stat(f->kind, st);
+    }
+    return copy_out(p, out, &st, sizeof st) ? -lx::kEFAULT : 0;
+}
+
+// Whether the file exists (root may do anything with it).
+int64_t access(Process& p, uint64_t path_address) {
+    char path[1024];
+    if (int64_t e = read_string(p, path_address, path, sizeof path)) return err(e);
+    if (device(path)) return 0;
+    files::Name n;
+    proto::fs::Stat::Reply r;
+    int64_t e = linux_name(p, path, &n);
+    if (e == kOk) e = files::stat(n, &r);
+    return e < 0 ? err(e) : 0;
+}
+
+int64_t open(Process& p, int64_t dirfd, uint64_t path_address, uint64_t flags) {
+    char path[1024];
+    if (int64_t e = read_string(p, path_address, path, sizeof path)) return err(e);
+    if (dirfd != lx::kAtFdCwd && path[0] != '/') return -lx::kENOSYS;  // *at relative to a descriptor: not yet
+    int64_t fd = free_fd(p);
+    if (fd < 0) return fd;
+    Fd& f = p.fds[fd];
+    if (Fd::Kind k = device(path)) {
+        f = Fd{k, (flags & lx::kOCloexec) != 0, flags};
+        return fd;
+    }
+    auto* name = static_cast<files::Name*>(malloc(sizeof(files::Name)));
+    auto* shares = static_cast<uint32_t*>(malloc(sizeof(uint32_t)));
+    auto fail = [&](int64_t e) {
+        free(name);
+        free(shares);
+        return e;
+    };
+    if (!name || !shares) return fail(-lx::kENOMEM);
+    if (int64_t e = linux_name(p, path, name)) return fail(err(e));
+    proto::fs::Stat::Reply r;
+    int64_t e = files::stat(*name, &r);
+    bool writing = (flags & lx::kOAccMode) != lx::kORdOnly;
+    if (e == kErrNotFound && (flags & lx::kOCreat)) {
+        proto::fs::Create::Request q{};
+        mica::copy_string(q.path, sizeof q.path, name->path);
+        q.exclusive = (flags & lx::kOExcl) != 0;
+        proto::fs::Create::Reply cr;
+        if ((e = rpc::call<proto::fs::Create>(name->endpoint, q, &cr)) < 0) return fail(err(e));
+        e = files::stat(*name, &r);
+    } else if (e == kOk && (flags & lx::kOCreat) && (flags & lx::kOExcl)) {
+        return fail(-lx::kEEXIST);
+    }
+    if (e != kOk) return fail(err(e));
+    bool directory = r.type == proto::fs::kDirectory;
+    if (directory && writing) return fail(-lx::kEISDIR);
+    if (!directory && (flags & lx::kODirectory)) return fail(-lx::kENOTDIR);
+    if (!directory && writing && (flags & lx::kOTrunc) && r.size)
+        if ((e = files::truncate(*name, 0)) != kOk) return fail(err(e));
+    *shares = 1;
+    f = Fd{directory ? Fd::kDirectory : Fd::kFile, (flags & lx::kOCloexec) != 0, flags};
+    f.name = name, f.shares = shares;
+    return fd;
+}
+
+// Reads into the program's memory at `to`; `offset` < 0: at the descriptor's position.
+int64_t read_fd(Process& p, Fd& f, uint64_t to, uint64_t size, int64_t offset) {
+    if ((f.flags & lx::kOAccMode) == lx::kOWrOnly) return -lx::kEBADF;
+    uint32_t n = size < sizeof g_buffer ? static_cast<uint32_t>(size) : sizeof g_buffer;
+    int64_t got = 0;
+    switch (f.kind) {
+        case Fd::kNull: return 0;
+        case Fd::kZero: memset(g_buffer, 0, n), got = n; break;
+        case Fd::kRandom:
+            for (uint32_t i = 0; i < n; ++i) g_buffer[i] = static_cast<uint8_t>(sys::clock_monotonic() * 2654435761u >> 13);
+            got = n;
+            break;
+        case Fd::kDirectory: return -lx::kEISDIR;
+        case Fd::kFile:
+            got = files::read(*f.name, offset < 0 ? f.offset : static_cast<uint64_t>(offset), g_buffer, n);
+            if (got < 0) return err(got);
+            break;
+        default: return -lx::kEBADF;
+    }
+    if (copy_out(p, to, g_buffer, static_cast<size_t>(got))) return -lx::kEFAULT;
+    if (offset < 0 && f.kind == Fd::kFile) f.offset += static_cast<uint64_t>(got);
+    return got;
+}
+
+int64_t write_console(Process& p, uint64_t from, uint64_t size) {
+    static proto::console::Write::Request q;
+    proto::console::Write::Reply r;
+    for (uint64_t done = 0; done < size;) {
+        uint32_t n = size - done < sizeof q.data ? static_cast<uint32_t>(size - done) : sizeof q.data;
+        if (copy_in(p, from + done, q.data, n)) return done ? static_cast<int64_t>(done) : -lx::kEFAULT;
+        q.size = n;
+        if (rpc::call<proto::console::Write>(g_console, q, &r) < 0) return done ? static_cast<int64_t>(done) : -lx::kEIO;
+        done += n;
+    }
+    return static_cast<int64_t>(size);
+}
+
+int64_t write_fd(Process& p, Fd& f, uint64_t from, uint64_t size, int64_t offset) {
+    if ((f.flags & lx::kOAccMode) == lx::kORdOnly && f.kind != Fd::kConsole) return -lx::kEBADF;
+    switch (f.kind) {
+        case Fd::kConsole: return write_console(p, from, size);
+        case Fd::kNull:
+        case Fd::kZero:
+        case Fd::kRandom: return static_cast<int64_t>(size);
+        case Fd::kFile: break;
+        default: return -lx::kEBADF;
+    }
+    uint64_t at = offset >= 0 ? static_cast<uint64_t>(offset) : f.offset;
+    if (offset < 0 && (f.flags & lx::kOAppend)) {
+        proto::fs::Stat::Reply r;
+        if (int64_t e = files::stat(*f.name, &r)) return err(e);
+        at = r.size;
+    }
+    uint64_t done = 0;
+    while (done < size) {
+        uint32_t n = size - done < sizeof g_buffer ? static_cast<uint32_t>(size - done) : sizeof g_buffer;
+        if (copy_in(p, from + done, g_buffer, n)) {
+            if (!done) return -lx::kEFAULT;
+            break;
+        }
+        if (int64_t e = files::write(*f.name, at + done, g_buffer, n); e < 0) {
+            if (!done) return err(e);
+            break;
+        }
+        done += n;
+    }
+    if (offset < 0) f.offset = at + done;
+    return static_cast<int64_t>(done);
+}
+
+int64_t vector_io(Process& p, uint64_t fd, uint64_t iov, uint64_t count, bool write) {
+    Fd* f = fd_of(p, fd);
+    if (!f) return -lx::kEBADF;
+    if (count > 1024) return -lx::kEINVAL;
+    int64_t total = 0;
+    for (uint64_t i = 0; i < count; ++i) {
+        lx::Iovec v;
+        if (copy_in(p, iov + i * sizeof v, &v, sizeof v)) return total ? total : -lx::kEFAULT;
+        if (v.len == 0) continue;
+        int64_t n = write ? write_fd(p, *f, v.base, v.len, -1) : read_fd(p, *f, v.base, v.len, -1);
+        if (n < 0) return total ? total : n;
+        total += n;
+        if (static_cast<uint64_t>(n) < v.len) break;
+    }
+    return total;
+}
+
+int64_t seek(Process& p, uint64_t fd, int64_t offset, uint64_t whence) {
+    Fd* f = fd_of(p, fd);
+    if (!f) return -lx::kEBADF;
+    if (f->kind == Fd::kConsole) return -lx::kESPIPE;
+    if (f->kind != Fd::kFile) return 0;
+    int64_t base = 0;
+    if (whence == kSeekCur) {
+        base = static_cast<int64_t>(f->offset);
+    } else if (whence == kSeekEnd) {
+        proto::fs::Stat::Reply r;
+        if (int64_t e = files::stat(*f->name, &r)) return err(e);
+        base = static_cast<int64_t>(r.size);
+    } else if (whence != kSeekSet) {
+        return -lx::kEINVAL;
+    }
+    if (__builtin_add_overflow(base, offset, &base) || base < 0) return -lx::kEINVAL;
+    f->offset = static_cast<uint64_t>(base);
+    return base;
+}
+
+// linux_dirent64 records, as many as fit in `size` bytes.
+int64_t getdents(Process& p, uint64_t fd, uint64_t to, uint64_t size) {
+    Fd* f = fd_of(p, fd);
+    if (!f) return -lx::kEBADF;
+    if (f->kind != Fd::kDirectory) return -lx::kENOTDIR;
+    static uint8_t out[8192];
+    uint64_t limit = size < sizeof out ? size : sizeof out, used = 0;
+    while (!f->dir_done) {
+        static proto::fs::ReadDir::Request q;
+        proto::fs::ReadDir::Reply r;
+        mica::copy_string(q.path, sizeof q.path, f->name->path);
+        q.index = f->index, q.cursor = f->offset;
+        int64_t e = rpc::call<proto::fs::ReadDir>(f->name->endpoint, q, &r);
+        if (e == kErrNotFound) {
+            f->dir_done = true;
+            break;
+        }
+        if (e < 0) return used ? static_cast<int64_t>(used) : err(e);
+        size_t name_length = strnlen(r.name, sizeof r.name - 1);
+        uint64_t length = (19 + name_length + 1 + 7) & ~7ULL;
+        if (used + length > limit) {
+            if (!used) return -lx::kEINVAL;
+            break;
+        }
+        uint64_t ino = f->index + 2;
+        int64_t next = f->index + 1;
+        uint16_t reclen = static_cast<uint16_t>(length);
+        uint8_t type = r.type == proto::fs::kDirectory ? 4 : r.type == proto::fs::kSymlink ? 10 : 8;
+        memset(out + used, 0, length);
+        memcpy(out + used, &ino, 8);
+        memcpy(out + used + 8, &next, 8);
+        memcpy(out + used + 16, &reclen, 2);
+        out[used + 18] = type;
+        memcpy(out + used + 19, r.name, name_length);
+        used += length;
+        f->index++, f->offset = r.next;
+    }
+    return copy_out(p, to, out, used) ? -lx::kEFAULT : static_cast<int64_t>(used);
+}
+
+template <class Op>
+int64_t path_call(Process& p, uint64_t path_address) {
+    char path[1024];
+    if (int64_t e = read_string(p, path_address, path, sizeof path)) return err(e);
+    files::Name n;
+    if (int64_t e = linux_name(p, path, &n)) return err(e);
+    static typename Op::Request q;
+    q = {};
+    mica::copy_string(q.path, sizeof q.path, n.path);
+    typename Op::Reply r;
+    int64_t e = rpc::call<Op>(n.endpoint, q, &r);
+    return e < 0 ? err(e) : 0;
+}
+
+int64_t rename(Process& p, uint64_t from_address, uint64_t to_address) {
+    char from[1024], to[1024];
+    if (int64_t e = read_string(p, from_address, from, sizeof from)) return err(e);
+    if (int64_t e = read_string(p, to_address, to, sizeof to)) return err(e);
+    static files::Name a, b;
+    if (int64_t e = linux_name(p, from, &a)) return err(e);
+    if (int64_t e = linux_name(p, to, &b)) return err(e);
+    static proto::fs::Rename::Request q;
+    mica::copy_string(q.from, sizeof q.from, a.path);
+    mica::copy_string(q.to, sizeof q.to, b.path);
+    proto::fs::Rename::Reply r;
+    int64_t e = rpc::call<proto::fs::Rename>(a.endpoint, q, &r);
+    return e < 0 ? err(e) : 0;
+}
+
+int64_t chdir(Process& p, uint64_t path_address) {
+    char path[1024];
+    if (int64_t e = read_string(p, path_address, path, sizeof path)) return err(e);
+    files::Name n;
+    if (int64_t e = linux_name(p, path, &n)) return err(e);
+    proto::fs::Stat::Reply r;
+    if (int64_t e = files::stat(n, &r)) return err(e);
+    if (r.type != proto::fs::kDirectory) return -lx::kENOTDIR;
+    mica::copy_string(p.cwd, sizeof p.cwd, n.path);
+    return 0;
+}
+
+int64_t readlink(Process& p, uint64_t path_address, uint64_t to, uint64_t size) {
+    char path[1024];
+    if (int64_t e = read_string(p, path_address, path, sizeof path)) return err(e);
+    if (strcmp(path, "/proc/self/exe") != 0) {
+        int64_t e = access(p, path_address);
+        return e < 0 ? e : -lx::kEINVAL;  // not a symbolic link (none are read yet)
+    }
+    uint64_t n = strlen(p.exe) < size ? strlen(p.exe) : size;
+    return copy_out(p, to, p.exe, n) ? -lx::kEFAULT : static_cast<int64_t>(n);
+}
+
+int64_t dup(Process& p, uint64_t old_fd, int64_t new_fd, bool cloexec, uint64_t lowest = 0) {
+    Fd* f = fd_of(p, old_fd);
+    if (!f) return -lx::kEBADF;
+    if (new_fd < 0) {
+        new_fd = free_fd(p, lowest);
+        if (new_fd < 0) return new_fd;
+    } else if (static_cast<uint64_t>(new_fd) >= kMaxFds) {
+        return -lx::kEBADF;
+    } else if (static_cast<uint64_t>(new_fd) == old_fd) {
+        return new_fd;
+    } else if (p.fds[new_fd].kind != Fd::kFree) {
+        close_fd(p.fds[new_fd]);
+    }
+    p.fds[new_fd] = *f;
+    p.fds[new_fd].cloexec = cloexec;
+    if (f->shares) ++*f->shares;
+    return new_fd;
+}
+
+int64_t fcntl(Process& p, uint64_t fd, uint64_t cmd, uint64_t arg) {
+    Fd* f = fd_of(p, fd);
+    if (!f) return -lx::kEBADF;
+    switch (cmd) {
+        case 0: return dup(p, fd, -1, false, arg);     // F_DUPFD
+        case 1030: return dup(p, fd, -1, true, arg);   // F_DUPFD_CLOEXEC
+        case 1: return f->cloexec ? 1 : 0;              // F_GETFD
+        case 2: f->cloexec = arg & 1; return 0;         // F_SETFD
+        case 3: return static_cast<int64_t>(f->flags);  // F_GETFL
+        case 4:                                         // F_SETFL: O_APPEND and O_NONBLOCK only
+            f->flags = (f->flags & ~(lx::kOAppend | lx::kONonblock)) | (arg & (lx::kOAppend | lx::kONonblock));
+            return 0;
+        case 5: case 6: case 7: return 0;               // F_GETLK/SETLK/SETLKW: one process at a time, no contention
+        default: return -lx::kEINVAL;
+    }
+}
+
+int64_t ioctl(Process& p, uint64_t fd, uint64_t request, uint64_t arg) {
+    Fd* f = fd_of(p, fd);
+    if (!f) return -lx::kEBADF;
+    if (f->kind != Fd::kConsole) return -lx::kENOTTY;
+    switch (request) {
+        case lx::kTcgets: {
+            // Canonical mode with echo, as the console's line discipline works.
+            lx::Termios t{};
+            t.iflag = 0x500;            // ICRNL | IXON
+            t.oflag = 0x5;              // OPOST | ONLCR
+            t.cflag = 0xbf;             // B38400 | CS8 | CREAD
+            t.lflag = 0x8a3b;           // ISIG ICANON ECHO ECHOE ECHOK ECHOCTL ECHOKE IEXTEN
+            const uint8_t cc[] = {3, 28, 127, 21, 4, 0, 1, 0, 17, 19, 26, 0, 18, 15, 23, 22};
+            memcpy(t.cc, cc, sizeof cc);
+            return copy_out(p, arg, &t, sizeof t) ? -lx::kEFAULT : 0;
+        }
+        case lx::kTcsets: case lx::kTcsetsw: case lx::kTcsetsf: return 0;  // modes other than canonical: not yet
+        case lx::kTiocgwinsz: {
+            lx::Winsize w{24, 80, 0, 0};
+            return copy_out(p, arg, &w, sizeof w) ? -lx::kEFAULT : 0;
+        }
+        case lx::kTiocgpgrp: {
+            int32_t pgrp = static_cast<int32_t>(p.pid);
+            return copy_out(p, arg, &pgrp, sizeof pgrp) ? -lx::kEFAULT : 0;
+        }
+        case lx::kTiocspgrp: return 0;
+        default: return -lx::kEINVAL;
+    }
+}
+
+}  // namespace
+
+int64_t linux_name(Process& p, const char* path, files::Name* out) {
+    if (!*path) return kErrNotFound;
+    static char full[2200];
+    // Always an absolute name on file: (a Linux name may hold a ':').
+    if (path[0] == '/') format_to(full, sizeof full, "file:%s", path);
+    else format_to(full, sizeof full, "file:%s/%s", p.cwd, path);
+    if (strlen(full) >= proto::fs::kPathMax) return kErrNameTooLong;
+    return files::resolve(full, "file:/", out);
+}
+
+void open_console_fds(Process& p) {
+    for (int i = 0; i < 3; ++i) p.fds[i] = Fd{Fd::kConsole, false, static_cast<uint64_t>(i == 0 ? lx::kORdOnly : lx::kOWrOnly)};
+}
+
+void close_all(Process& p) {
+    for (Fd& f : p.fds)
+        if (f.kind != Fd::kFree) close_fd(f);
+}
+
+bool serve_file_call(Process& p, uint64_t number, const uint64_t* a, CallState& s) {
+    int64_t& r = s.result;
+    auto fd = [&](uint64_t i) { return fd_of(p, a[i]); };
+    switch (number) {
+        case lx::kRead:
+        case lx::kPread64: {
+            Fd* f = fd(0);
+            if (!f) r = -lx::kEBADF;
+            else r = read_fd(p, *f, a[1], a[2], number == lx::kPread64 ? static_cast<int64_t>(a[3]) : -1);
+            return true;
+        }
+        case lx::kWrite:
+        case lx::kPwrite64: {
+            Fd* f = fd(0);
+            if (!f) r = -lx::kEBADF;
+            else r = write_fd(p, *f, a[1], a[2], number == lx::kPwrite64 ? static_cast<int64_t>(a[3]) : -1);
+            return true;
+        }
+        case lx::kReadv: r = vector_io(p, a[0], a[1], a[2], false); return true;
+        case lx::kWritev: r = vector_io(p, a[0], a[1], a[2], true); return true;
+        case lx::kOpen: r = open(p, lx::kAtFdCwd, a[0], a[1]); return true;
+        case lx::kOpenat: r = open(p, static_cast<int32_t>(a[0]), a[1], a[2]); return true;
+        case lx::kClose:
+            if (Fd* f = fd(0)) close_fd(*f), r = 0;
+            else r = -lx::kEBADF;
+            return true;
+        case lx::kStat:
+        case lx::kLstat: r = stat_path(p, a[0], a[1]); return true;
+        case lx::kFstat: r = stat_fd(p, a[0], a[1]); return true;
+        case lx::kNewfstatat: {
+            char first = 0;
+            if (a[3] & lx::kAtEmptyPath && copy_in(p, a[1], &first, 1) == kOk && first == '\0')
+                r = stat_fd(p, a[0], a[2]);
+            else if (static_cast<int32_t>(a[0]) != lx::kAtFdCwd && copy_in(p, a[1], &first, 1) == kOk && first != '/')
+                r = -lx::kENOSYS;
+            else
+                r = stat_path(p, a[1], a[2]);
+            return true;
+        }
+        case lx::kLseek: r = seek(p, a[0], static_cast<int64_t>(a[1]), a[2]); return true;
+        case lx::kGetdents64: r = getdents(p, a[0], a[1], a[2]); return true;
+        case lx::kAccess: r = access(p, a[0]); return true;
+        case lx::kFaccessat:
+        case lx::kFaccessat2: r = access(p, a[1]); return true;
+        case lx::kGetcwd: {
+            size_t n = strlen(p.cwd) + 1;
+            if (n > a[1]) r = -lx::kERANGE;
+            else r = copy_out(p, a[0], p.cwd, n) ? -lx::kEFAULT : static_cast<int64_t>(n);
+            return true;
+        }
+        case lx::kChdir: r = chdir(p, a[0]); return true;
+        case lx::kMkdir: r = path_call<proto::fs::Mkdir>(p, a[0]); return true;
+        case lx::kMkdirat: r = path_call<proto::fs::Mkdir>(p, a[1]); return true;
+        case lx::kRmdir: r = path_call<proto::fs::Rmdir>(p, a[0]); return true;
+        case lx::kUnlink: r = path_call<proto::fs::Unlink>(p, a[0]); return true;
+        case lx::kUnlinkat:
+            r = a[2] & lx::kAtRemoveDir ? path_call<proto::fs::Rmdir>(p, a[1]) : path_call<proto::fs::Unlink>(p, a[1]);
+            return true;
+        case lx::kRename: r = rename(p, a[0], a[1]); return true;
+        case lx::kRenameat: r = rename(p, a[1], a[3]); return true;
+        case lx::kReadlink: r = readlink(p, a[0], a[1], a[2]); return true;
+        case lx::kReadlinkat: r = readlink(p, a[1], a[2], a[3]); return true;
+        case lx::kFtruncate:
+            if (Fd* f = fd(0); f && f->kind == Fd::kFile) r = files::truncate(*f->name, a[1]) < 0 ? -lx::kEIO : 0;
+            else r = -lx::kEINVAL;
+            return true;
+        case lx::kFsync:
+        case lx::kFdatasync:
+            r = fd(0) ? 0 : -lx::kEBADF;  // every write is on the disk when it returns (write-through)
+            return true;
+        case lx::kDup: r = dup(p, a[0], -1, false); return true;
+        case lx::kDup2: r = dup(p, a[0], static_cast<int32_t>(a[1]), false); return true;
+        case lx::kDup3:
+            r = a[0] == a[1] ? -lx::kEINVAL : dup(p, a[0], static_cast<int32_t>(a[1]), (a[2] & lx::kOCloexec) != 0);
+            return true;
+        case lx::kFcntl: r = fcntl(p, a[0], a[1], a[2]); return true;
+        case lx::kIoctl: r = ioctl(p, a[0], a[1], a[2]); return true;
+        default: return false;
+    }
+}
+
+}  // namespace personality

@@ -1,0 +1,129 @@
+// What the personality needs of Linux's x86-64 user ABI: system-call
+// numbers, errno values, and the layouts of the structures it fills in
+// (facts from the Linux UAPI headers, written out here).
+#pragma once
+
+#include <stdint.h>
+
+#include "mica/errors.h"
+
+namespace lx {
+
+enum Sys : uint64_t {
+    kRead = 0, kWrite = 1, kOpen = 2, kClose = 3, kStat = 4, kFstat = 5, kLstat = 6, kPoll = 7,
+    kLseek = 8, kMmap = 9, kMprotect = 10, kMunmap = 11, kBrk = 12, kRtSigaction = 13,
+    kRtSigprocmask = 14, kIoctl = 16, kPread64 = 17, kPwrite64 = 18, kReadv = 19, kWritev = 20,
+    kAccess = 21, kSchedYield = 24, kMadvise = 28, kDup = 32, kDup2 = 33, kNanosleep = 35,
+    kGetpid = 39, kClone = 56, kFork = 57, kVfork = 58, kExecve = 59, kExit = 60, kWait4 = 61,
+    kKill = 62, kUname = 63, kFcntl = 72, kFsync = 74, kFdatasync = 75, kFtruncate = 77,
+    kGetcwd = 79, kChdir = 80, kRename = 82, kMkdir = 83, kRmdir = 84, kUnlink = 87,
+    kReadlink = 89, kUmask = 95, kGettimeofday = 96, kGetrlimit = 97, kSysinfo = 99,
+    kGetuid = 102, kGetgid = 104, kGeteuid = 107, kGetegid = 108, kSetpgid = 109, kGetppid = 110,
+    kGetpgrp = 111, kSetsid = 112, kGetpgid = 121, kGetsid = 124, kSigaltstack = 131,
+    kPrctl = 157, kArchPrctl = 158, kGettid = 186, kTime = 201, kFutex = 202,
+    kSchedGetaffinity = 204, kGetdents64 = 217, kSetTidAddress = 218, kClockGettime = 228,
+    kClockGetres = 229, kClockNanosleep = 230, kExitGroup = 231, kTgkill = 234, kOpenat = 257,
+    kMkdirat = 258, kNewfstatat = 262, kUnlinkat = 263, kRenameat = 264, kReadlinkat = 267,
+    kFaccessat = 269, kSetRobustList = 273, kDup3 = 292, kPrlimit64 = 302, kGetrandom = 318,
+    kRseq = 334, kFaccessat2 = 439,
+};
+
+enum Errno : int64_t {
+    kEPERM = 1, kENOENT = 2, kESRCH = 3, kEINTR = 4, kEIO = 5, kEBADF = 9, kECHILD = 10,
+    kEAGAIN = 11, kENOMEM = 12, kEACCES = 13, kEFAULT = 14, kEEXIST = 17, kENOTDIR = 20,
+    kEISDIR = 21, kEINVAL = 22, kEMFILE = 24, kENOTTY = 25, kENOSPC = 28, kESPIPE = 29,
+    kEROFS = 30, kERANGE = 34, kENAMETOOLONG = 36, kENOSYS = 38, kENOTEMPTY = 39,
+};
+
+// A Mica error as the errno a Linux program expects for it.
+inline int64_t errno_of(int64_t e) {
+    switch (e) {
+        case mica::kErrNotFound: return kENOENT;
+        case mica::kErrAlreadyExists: return kEEXIST;
+        case mica::kErrNotDirectory: return kENOTDIR;
+        case mica::kErrIsDirectory: return kEISDIR;
+        case mica::kErrNotEmpty: return kENOTEMPTY;
+        case mica::kErrNoSpace: return kENOSPC;
+        case mica::kErrNameTooLong: return kENAMETOOLONG;
+        case mica::kErrReadOnly: return kEROFS;
+        case mica::kErrAccessDenied: return kEACCES;
+        case mica::kErrBadAddress: return kEFAULT;
+        case mica::kErrNoMemory:
+        case mica::kErrQuotaExceeded: return kENOMEM;
+        case mica::kErrLimit: return kEAGAIN;
+        case mica::kErrInvalidArgument:
+        case mica::kErrOutOfRange: return kEINVAL;
+        default: return kEIO;
+    }
+}
+
+// open flags (octal, as in <fcntl.h>)
+constexpr uint64_t kOAccMode = 03, kORdOnly = 0, kOWrOnly = 01, kORdWr = 02, kOCreat = 0100,
+                   kOExcl = 0200, kOTrunc = 01000, kOAppend = 02000, kONonblock = 04000,
+                   kODirectory = 0200000, kOCloexec = 02000000;
+constexpr int64_t kAtFdCwd = -100;
+constexpr uint64_t kAtRemoveDir = 0x200, kAtSymlinkNofollow = 0x100, kAtEmptyPath = 0x1000;
+
+// mmap
+constexpr uint64_t kProtRead = 1, kProtWrite = 2, kProtExec = 4;
+constexpr uint64_t kMapShared = 1, kMapPrivate = 2, kMapFixed = 0x10, kMapAnonymous = 0x20,
+                   kMapFixedNoreplace = 0x100000;
+
+// file types in st_mode
+constexpr uint32_t kSIfReg = 0100000, kSIfDir = 0040000, kSIfLnk = 0120000, kSIfChr = 0020000;
+
+struct Stat {  // struct stat on x86-64
+    uint64_t dev, ino, nlink;
+    uint32_t mode, uid, gid, pad0;
+    uint64_t rdev;
+    int64_t size, blksize, blocks;
+    int64_t atime, atime_ns, mtime, mtime_ns, ctime, ctime_ns;
+    int64_t reserved[3];
+};
+static_assert(sizeof(Stat) == 144);
+
+struct Utsname {
+    char sysname[65], nodename[65], release[65], version[65], machine[65], domainname[65];
+};
+
+struct Timespec {
+    int64_t sec, nsec;
+};
+
+struct Iovec {
+    uint64_t base, len;
+};
+
+struct Winsize {
+    uint16_t rows, cols, xpixel, ypixel;
+};
+
+struct Termios {  // the kernel's struct termios (ioctl TCGETS)
+    uint32_t iflag, oflag, cflag, lflag;
+    uint8_t line, cc[19];
+};
+
+struct Sysinfo {
+    int64_t uptime;
+    uint64_t loads[3], totalram, freeram, sharedram, bufferram, totalswap, freeswap;
+    uint16_t procs, pad;
+    uint64_t totalhigh, freehigh;
+    uint32_t mem_unit;
+    char reserved[4];
+};
+
+// auxiliary vector keys
+enum Aux : uint64_t {
+    kAtNull = 0, kAtPhdr = 3, kAtPhent = 4, kAtPhnum = 5, kAtPagesz = 6, kAtBase = 7,
+    kAtFlags = 8, kAtEntry = 9, kAtUid = 11, kAtEuid = 12, kAtGid = 13, kAtEgid = 14,
+    kAtPlatform = 15, kAtHwcap = 16, kAtClktck = 17, kAtSecure = 23, kAtRandom = 25,
+    kAtExecfn = 31,
+};
+
+// ioctl requests
+constexpr uint64_t kTcgets = 0x5401, kTcsets = 0x5402, kTcsetsw = 0x5403, kTcsetsf = 0x5404,
+                   kTiocgpgrp = 0x540f, kTiocspgrp = 0x5410, kTiocgwinsz = 0x5413;
+
+constexpr uint64_t kArchSetFs = 0x1002, kArchGetFs = 0x1003;
+
+}  // namespace lx

@@ -1,0 +1,176 @@
+// Loading a static x86-64 Linux program: its ELF headers (ET_EXEC at its
+// own addresses, or a static PIE placed at kPieBase), each PT_LOAD segment
+// read from file: into a memory object of its own and mapped with the
+// segment's permissions (filled before it is mapped executable: W^X), the
+// program break after the highest segment, and the first thread's stack as
+// the System V ABI lays it out: argc, argv, envp, the auxiliary vector, and
+// the strings they point to.
+#include <initializer_list>
+
+#include "linux_abi.h"
+#include "mica/strings.h"
+#include "process.h"
+
+using namespace mica;
+
+namespace personality {
+namespace {
+
+constexpr uint64_t kPage = 4096;
+constexpr uint64_t kPieBase = 0x5555'5555'0000;
+constexpr uint64_t kStackTop = 0x7fff'fff0'0000, kStackSize = 1 << 20;
+constexpr uint64_t kLowest = 0x10000, kHighest = 0x7f00'0000'0000;
+
+struct Ehdr {
+    uint8_t ident[16];
+    uint16_t type, machine;
+    uint32_t version;
+    uint64_t entry, phoff, shoff;
+    uint32_t flags;
+    uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
+};
+struct Phdr {
+    uint32_t type, flags;
+    uint64_t offset, vaddr, paddr, filesz, memsz, align;
+};
+constexpr uint32_t kPtLoad = 1, kPtInterp = 3, kPtPhdr = 6;
+constexpr uint16_t kEtExec = 2, kEtDyn = 3, kEmX86_64 = 62;
+constexpr uint32_t kMaxPhdrs = 16;
+
+uint64_t round_up(uint64_t v) { return (v + kPage - 1) & ~(kPage - 1); }
+
+int64_t read_exact(const files::Name& file, uint64_t offset, void* out, uint32_t size) {
+    auto* bytes = static_cast<uint8_t*>(out);
+    for (uint32_t done = 0; done < size;) {
+        int64_t got = files::read(file, offset + done, bytes + done, size - done);
+        if (got < 0) return got;
+        if (got == 0) return kErrCorrupt;  // shorter than its headers say
+        done += static_cast<uint32_t>(got);
+    }
+    return kOk;
+}
+
+uint32_t perms_of(uint32_t flags) {
+    uint32_t perms = 0;
+    if (flags & 4) perms |= kVmRead;
+    if (flags & 2) perms |= kVmWrite | kVmRead;
+    if (flags & 1) perms |= kVmExec | kVmRead;
+    return perms;
+}
+
+int64_t load_segment(Process& p, const files::Name& file, const Phdr& ph, uint64_t base) {
+    uint64_t start = (ph.vaddr + base) & ~(kPage - 1);
+    uint64_t end = round_up(ph.vaddr + base + ph.memsz);
+    uint32_t perms = perms_of(ph.flags);
+    if (perms == 0) perms = kVmRead;
+    Handle m;
+    if (int64_t e = map_anonymous(p, start, end - start, perms, &m)) return e;
+    static uint8_t chunk[proto::fs::kChunk];
+    for (uint64_t done = 0; done < ph.filesz;) {
+        uint32_t n = ph.filesz - done < sizeof chunk ? static_cast<uint32_t>(ph.filesz - done) : sizeof chunk;
+        if (int64_t e = read_exact(file, ph.offset + done, chunk, n)) return e;
+        if (int64_t e = sys::memory_write(m, ph.vaddr + base - start + done, chunk, n)) return e;
+        done += n;
+    }
+    return sys::vm_map(p.process, start, m, 0, end - start, perms);
+}
+
+uint64_t g_random = 0x9e37'79b9'7f4a'7c15;
+uint64_t next_random() {
+    g_random ^= static_cast<uint64_t>(sys::clock_monotonic());
+    g_random ^= g_random << 13, g_random ^= g_random >> 7, g_random ^= g_random << 17;
+    return g_random;
+}
+
+}  // namespace
+
+int64_t load_program(Process& p, const char* path, const char* strings, uint32_t argc, uint32_t envc,
+                     uint32_t size, uint64_t* entry, uint64_t* stack) {
+    files::Name file;
+    if (int64_t e = linux_name(p, path, &file)) return e;
+    proto::fs::Stat::Reply st;
+    if (int64_t e = files::stat(file, &st)) return e;
+    if (st.type != proto::fs::kFile) return kErrIsDirectory;
+    Ehdr eh;
+    Phdr ph[kMaxPhdrs];
+    if (st.size < sizeof eh || read_exact(file, 0, &eh, sizeof eh) != kOk) return kErrUnsupported;
+    if (memcmp(eh.ident, "\x7f" "ELF\x02\x01", 6) != 0 || eh.machine != kEmX86_64 ||
+        (eh.type != kEtExec && eh.type != kEtDyn) || eh.phentsize != sizeof(Phdr) || eh.phnum == 0 ||
+        eh.phnum > kMaxPhdrs || eh.phoff > st.size || eh.phnum * sizeof(Phdr) > st.size - eh.phoff)
+        return kErrUnsupported;
+    if (int64_t e = read_exact(file, eh.phoff, ph, static_cast<uint32_t>(eh.phnum * sizeof(Phdr)))) return e;
+    uint64_t base = eh.type == kEtDyn ? kPieBase : 0;
+    uint64_t phdr_address = 0, highest = 0, previous_end = 0;
+    for (uint32_t i = 0; i < eh.phnum; ++i) {
+        const Phdr& h = ph[i];
+        if (h.type == kPtInterp) return kErrUnsupported;  // dynamically linked: static programs only
+        if (h.type == kPtPhdr) phdr_address = h.vaddr + base;
+        if (h.type != kPtLoad) continue;
+        uint64_t start = (h.vaddr + base) & ~(kPage - 1);
+        if (h.filesz > h.memsz || h.offset > st.size || h.filesz > st.size - h.offset ||
+            h.vaddr + base < kLowest || h.memsz > kHighest || h.vaddr + base + h.memsz > kHighest ||
+            start < previous_end || (h.vaddr - h.offset) % kPage != 0)
+            return kErrCorrupt;  // out of bounds, overlapping or misaligned segments
+        if (int64_t e = load_segment(p, file, h, base)) return e;
+        if (!phdr_address && h.offset == 0) phdr_address = h.vaddr + base + eh.phoff;
+        previous_end = round_up(h.vaddr + base + h.memsz);
+        if (previous_end > highest) highest = previous_end;
+    }
+    if (!highest) return kErrCorrupt;
+    p.brk_base = p.brk = p.brk_mapped = highest;
+    p.mmap_top = kStackTop - kStackSize - (16ULL << 20);
+    mica::copy_string(p.exe, sizeof p.exe, path);
+
+    // The stack: strings at the top, then the vectors below them.
+    Handle stack_memory;
+    if (int64_t e = map_anonymous(p, kStackTop - kStackSize, kStackSize, kVmRead | kVmWrite, &stack_memory))
+        return e;
+    if (int64_t e = sys::vm_map(p.process, kStackTop - kStackSize, stack_memory, 0, kStackSize, kVmRead | kVmWrite))
+        return e;
+    constexpr uint32_t kImage = 96 * 1024;  // what the top of the stack holds: strings and vectors
+    auto* image = static_cast<uint8_t*>(malloc(kImage));
+    if (!image) return kErrNoMemory;
+    uint64_t top = kStackTop - 16, used = 0;
+    auto put = [&](const void* data, size_t n) {  // downwards; returns the address
+        used += n;
+        memcpy(image + kImage - used, data, n);
+        return top - used;
+    };
+    uint64_t random[2] = {next_random(), next_random()};
+    uint64_t random_at = put(random, sizeof random);
+    uint64_t platform_at = put("x86_64", 7);
+    uint64_t execfn_at = put(path, strlen(path) + 1);
+    uint64_t strings_at = put(strings, size);
+    used = (used + 15) & ~15ULL;
+    uint64_t aux[][2] = {{lx::kAtPhdr, phdr_address}, {lx::kAtPhent, sizeof(Phdr)}, {lx::kAtPhnum, eh.phnum},
+                         {lx::kAtPagesz, kPage}, {lx::kAtBase, 0}, {lx::kAtFlags, 0},
+                         {lx::kAtEntry, eh.entry + base}, {lx::kAtUid, 0}, {lx::kAtEuid, 0}, {lx::kAtGid, 0},
+                         {lx::kAtEgid, 0}, {lx::kAtSecure, 0}, {lx::kAtHwcap, 0}, {lx::kAtClktck, 100},
+                         {lx::kAtRandom, random_at}, {lx::kAtPlatform, platform_at}, {lx::kAtExecfn, execfn_at},
+                         {lx::kAtNull, 0}};
+    uint32_t words = 1 + argc + 1 + envc + 1 + 2 * (sizeof aux / sizeof aux[0]);
+    if (used + words * 8 + 16 > kImage) {
+        free(image);
+        return kErrInvalidArgument;  // E2BIG
+    }
+    used = (used + words * 8 + 15) & ~15ULL;  // RSP 16-aligned at argc
+    auto* v = reinterpret_cast<uint64_t*>(image + kImage - used);
+    size_t w = 0;
+    v[w++] = argc;
+    uint64_t at = strings_at;
+    for (uint32_t list : {argc, envc}) {  // argv, then envp, each ending in a null
+        for (uint32_t i = 0; i < list; ++i) {
+            v[w++] = at;
+            at += strlen(strings + (at - strings_at)) + 1;
+        }
+        v[w++] = 0;
+    }
+    for (auto& a : aux) v[w++] = a[0], v[w++] = a[1];
+    int64_t e = sys::memory_write(stack_memory, kStackSize - 16 - used, image + kImage - used, used);
+    free(image);
+    *entry = eh.entry + base;
+    *stack = top - used;
+    return e;
+}
+
+}  // namespace personality

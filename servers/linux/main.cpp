@@ -1,0 +1,165 @@
+// linux: the Linux personality. Runs unmodified static x86-64 Linux programs
+// as Mica processes made foreign (kFaultForeign): their `syscall`
+// instructions arrive here as fault messages, badged with the program's
+// slot, and are served from the Linux ABI (calls.cpp, files.cpp) with the
+// capabilities this server has — the file system, the console — and no
+// more. The program itself holds no Mica handle and can make no Mica call.
+// A fault of the program (a bad pointer, an invalid instruction) ends it as
+// Linux's default action for the signal would (status 128 + signal).
+// Startup slots: kSlotEndpoint (linux:), kSlotNamespace (file, console, rtc).
+#include "linux_abi.h"
+#include "mica/rpc.h"
+#include "mica/strings.h"
+#include "process.h"
+#include "proto/personality.h"
+
+using namespace mica;
+
+namespace personality {
+
+Process g_processes[kMaxProcesses];
+Handle g_console = kNoHandle;
+
+namespace {
+
+Handle g_endpoint = kNoHandle;
+constexpr uint64_t kChildQuota = 4 << 20;  // its page tables and threads; its memory is ours
+
+// Strings `count` NUL-terminated strings exactly fill [s, s + size)?
+bool strings_ok(const char* s, uint32_t size, uint32_t count) {
+    uint32_t found = 0;
+    for (uint32_t i = 0; i < size; ++i) found += s[i] == '\0';
+    return found == count && (size == 0 || s[size - 1] == '\0');
+}
+
+const char* base_name(const char* path) {
+    const char* base = path;
+    for (const char* c = path; *c; ++c)
+        if (*c == '/') base = c + 1;
+    return base;
+}
+
+int64_t run(const proto::personality::Run::Request& q, proto::personality::Run::Reply& reply, rpc::Call& call) {
+    uint32_t size = call.request_size - proto::personality::Run::kMinRequest;
+    if (strnlen(q.path, sizeof q.path) == sizeof q.path || strnlen(q.cwd, sizeof q.cwd) == sizeof q.cwd ||
+        q.cwd[0] != '/' || q.size != size || q.argc == 0 || !strings_ok(q.strings, q.size, q.argc + q.envc))
+        return kErrInvalidArgument;
+    Process* p = nullptr;
+    for (Process& slot : g_processes)
+        if (!slot.used) p = &slot;
+    if (!p) return kErrLimit;
+    uint32_t slot = static_cast<uint32_t>(p - g_processes);
+    *p = Process{};
+    p->used = true;
+    p->slot = slot;
+    mica::copy_string(p->cwd, sizeof p->cwd, q.cwd);
+    mica::copy_string(p->name, sizeof p->name, base_name(q.path));
+
+    int64_t e = kOk;
+    auto made = sys::process_create(p->name, strlen(p->name), kChildQuota);
+    if (!made.ok()) e = made.error();
+    p->process = made.ok() ? made.value() : kNoHandle;
+    auto badged = e == kOk ? sys::handle_mint(g_endpoint, kRightWrite, kBadgeBit | slot) : made;
+    if (e == kOk && !badged.ok()) e = badged.error();
+    if (e == kOk) e = sys::process_set_fault_handler(p->process, badged.value(), kFaultForeign);
+    if (badged.ok() && e != badged.error()) sys::handle_close(badged.value());
+    uint64_t entry = 0, stack = 0;
+    if (e == kOk) e = load_program(*p, q.path, q.strings, q.argc, q.envc, q.size, &entry, &stack);
+    if (e == kOk) {
+        auto thread = sys::thread_create(p->process, entry, stack, 0, 15);
+        e = thread.error();
+        p->thread = thread.ok() ? thread.value() : kNoHandle;
+    }
+    ProcessInfo info{};
+    if (e == kOk) e = sys::process_info(p->process, &info);
+    auto given = e == kOk ? sys::handle_duplicate(p->process, kRightWait | kRightManage | kRightRead | kRightTransfer)
+                          : made;
+    if (e == kOk && !given.ok()) e = given.error();
+    if (e == kOk) {
+        p->pid = info.pid;
+        open_console_fds(*p);
+        e = sys::thread_start(p->thread);
+    }
+    if (e != kOk) {
+        if (given.ok() && e != given.error() && given.value() != p->process) sys::handle_close(given.value());
+        if (p->process != kNoHandle) sys::process_kill(p->process, e);
+        release(*p);
+        return e;
+    }
+    reply.pid = info.pid;
+    call.reply_handle = given.value();
+    return kOk;
+}
+
+// The signal a CPU exception raises, as Linux maps them.
+int64_t signal_of(uint64_t vector) {
+    switch (vector) {
+        case 0: case 16: case 19: return 8;  // SIGFPE
+        case 6: return 4;                    // SIGILL
+        case 1: case 3: return 5;            // SIGTRAP
+        case 17: return 7;                   // SIGBUS
+        default: return 11;                  // SIGSEGV
+    }
+}
+
+bool on_fault(const Message& m, uint64_t badge, Message& reply) {
+    Process* p = from_badge(badge);
+    if (!p || m.label != kFaultLabel) return true;  // kErrInvalidArgument
+    if (m.w0 == kFaultSyscall) {
+        CallState s;
+        serve(*p, m.w1, s);
+        if (s.later) return false;
+        reply = s.ended ? Message{1, 0, 0, 0} : Message{kFaultReturn, static_cast<uint64_t>(s.result), 0, 0};
+        return true;
+    }
+    uint64_t vector = m.w0 & 0xffff'ffff;
+    print("linux: %s (pid %lu): signal %ld (exception %lu at pc %#lx, address %#lx): ended\n", p->name, p->pid,
+          signal_of(vector), vector, m.w2, m.w1);
+    end(*p, 128 + signal_of(vector));
+    reply = Message{1, 0, 0, 0};
+    return true;
+}
+
+// Programs ended from outside (the shell's Ctrl-C, a kill): forget them.
+void sweep() {
+    for (Process& p : g_processes) {
+        if (!p.used || p.reading) continue;
+        ProcessInfo info{};
+        if (sys::process_info(p.process, &info) != kOk || info.state >= kProcessDying) release(p);
+    }
+}
+
+}  // namespace
+
+Process* from_badge(uint64_t badge) {
+    if (!(badge & kBadgeBit) || (badge & ~kBadgeBit) >= kMaxProcesses) return nullptr;
+    Process& p = g_processes[badge & ~kBadgeBit];
+    return p.used ? &p : nullptr;
+}
+
+void release(Process& p) {
+    close_all(p);
+    for (uint32_t i = 0; i < p.vma_count; ++i) sys::handle_close(p.vmas[i].memory);
+    if (p.thread != kNoHandle) sys::handle_close(p.thread);
+    if (p.process != kNoHandle) sys::handle_close(p.process);
+    p = Process{};
+}
+
+void end(Process& p, int64_t status) {
+    sys::process_kill(p.process, status);
+    release(p);
+}
+
+}  // namespace personality
+
+int main() {
+    using namespace personality;
+    g_endpoint = service_endpoint("linux");
+    g_console = files::scheme_endpoint("console");
+    if (g_console == kNoHandle) print("linux: no console; programs' output is lost\n");
+    static rpc::Server<2> server(g_endpoint);
+    server.on<proto::personality::Run>(run);
+    server.on_other(on_fault);
+    server.on_idle(sweep, 1'000'000'000);
+    server.run();
+}

@@ -1,0 +1,110 @@
+// A Linux process as the personality keeps it: the Mica process and thread
+// that run it, the memory it has mapped (each mapping a memory object the
+// personality made, so the personality reads and writes the program's
+// memory through those objects, never by mapping it into itself), its file
+// descriptors and its little bits of state.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mica/files.h"
+#include "mica/runtime.h"
+
+namespace personality {
+
+constexpr uint32_t kMaxVmas = 128, kMaxFds = 64, kMaxProcesses = 16;
+constexpr uint64_t kBadgeBit = 1ULL << 44;  // fault badges: kBadgeBit | process slot
+
+// [start, end) of the program's address space backed by `memory` from `offset`.
+struct Vma {
+    uint64_t start = 0, end = 0;
+    mica::Handle memory = mica::kNoHandle;
+    uint64_t offset = 0;
+    uint32_t perms = 0;  // mica::VmPerms
+};
+
+struct Fd {
+    enum Kind : uint8_t { kFree, kConsole, kFile, kDirectory, kNull, kZero, kRandom };
+    Kind kind = kFree;
+    bool cloexec = false;
+    uint64_t flags = 0;   // open flags (access mode, O_APPEND, O_NONBLOCK)
+    uint64_t offset = 0;  // files: the position; directories: the listing's cursor
+    uint32_t index = 0;   // directories: entries listed so far
+    bool dir_done = false;
+    mica::files::Name* name = nullptr;  // files and directories (heap)
+    uint32_t* shares = nullptr;         // how many descriptors share `name` (dup)
+};
+
+struct Process {
+    bool used = false;
+    uint32_t slot = 0;
+    uint64_t pid = 0;  // Mica's, which is also the Linux pid it sees
+    mica::Handle process = mica::kNoHandle, thread = mica::kNoHandle;
+    char name[32] = "";
+    char exe[256] = "";   // its Linux path, for /proc/self/exe
+    char cwd[1024] = "/";
+    Vma vmas[kMaxVmas];
+    uint32_t vma_count = 0;
+    uint64_t brk_base = 0, brk = 0, brk_mapped = 0;
+    uint64_t mmap_top = 0;  // mappings without a hint are placed below this
+    Fd fds[kMaxFds];
+    uint32_t umask = 022;
+    uint64_t sigmask = 0;
+    uint64_t sigactions[65][4] = {};  // handler, flags, restorer, mask (kept, not yet delivered)
+    char pending_input[4096];         // console input read but not yet taken
+    uint32_t pending_size = 0, pending_used = 0;
+    bool reading = false;             // a read of the console waits on a helper thread
+};
+
+extern Process g_processes[kMaxProcesses];
+extern mica::Handle g_console;
+
+// The process a fault badge names, or null.
+Process* from_badge(uint64_t badge);
+// Frees what the personality held for `p` (its process is gone or going).
+void release(Process& p);
+
+// --- its memory (memory.cpp) ---
+// Copies between the program's memory and ours; kErrBadAddress for any byte
+// not mapped (or, for copy_out, not writable).
+int64_t copy_in(Process& p, uint64_t address, void* out, size_t size);
+int64_t copy_out(Process& p, uint64_t address, const void* data, size_t size);
+// A NUL-terminated string of at most size - 1 bytes; kErrNameTooLong beyond.
+int64_t read_string(Process& p, uint64_t address, char* out, size_t size);
+// Maps new zeroed memory at [start, start + size) (page-aligned) with `perms`.
+int64_t map_anonymous(Process& p, uint64_t start, uint64_t size, uint32_t perms, mica::Handle* memory = nullptr);
+// Unmaps [start, start + size), splitting mappings that reach past it.
+int64_t unmap(Process& p, uint64_t start, uint64_t size);
+int64_t protect(Process& p, uint64_t start, uint64_t size, uint32_t perms);
+// A free range of `size` bytes below p.mmap_top, or 0.
+uint64_t find_free(Process& p, uint64_t size);
+
+// --- programs (loader.cpp) ---
+// Loads the ELF file `path` into the new process p and builds its first
+// thread's stack (argv, envp, auxv); `entry` and `stack` receive where it starts.
+int64_t load_program(Process& p, const char* path, const char* strings, uint32_t argc, uint32_t envc,
+                     uint32_t size, uint64_t* entry, uint64_t* stack);
+
+// --- system calls (calls.cpp, files.cpp) ---
+// Serves the call the thread of `p` stopped at; false if it is answered later.
+// Otherwise *result is what RAX gets (a negative errno on failure) and *end
+// is set when the process is gone (nothing to answer).
+struct CallState {
+    mica::ThreadRegs regs;
+    int64_t result = 0;
+    bool ended = false;
+    bool later = false;  // answered later (the call was saved)
+    bool regs_changed = false;
+};
+void serve(Process& p, uint64_t number, CallState& s);
+bool serve_file_call(Process& p, uint64_t number, const uint64_t* a, CallState& s);
+void close_all(Process& p);
+void open_console_fds(Process& p);
+// Ends the program with `status` (the exit status its waiter sees).
+void end(Process& p, int64_t status);
+
+// The Linux path `path` (relative to p's cwd) as a Mica name on file:.
+int64_t linux_name(Process& p, const char* path, mica::files::Name* out);
+
+}  // namespace personality
