@@ -66,7 +66,7 @@ def corrupt(image, kind):
             f.write(b"\x00\x00")  # the magic number
         elif kind == "inodes":
             # Garbage over the first inode-table block, after the root inode:
-            # every early inode (including the files') is nonsense.
+            # every early inode (README's, bin's) is nonsense.
             f.seek(inode_table * block_size + 256 * 2)
             f.write(bytes((i * 37 + 11) & 0xff for i in range(block_size - 512)))
         elif kind == "directory":
