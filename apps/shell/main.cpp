@@ -317,7 +317,8 @@ bool run_linux(int argc, char** argv) {
         format_to(mica_name, sizeof mica_name, "file:%s", q.path);
         Name n;
         proto::fs::Stat::Reply sr;
-        if (files::resolve(mica_name, "file:/", &n) == kOk && files::stat(n, &sr) == kOk && sr.type == proto::fs::kFile) {
+        if (files::resolve(mica_name, "file:/", &n) == kOk && files::stat(n, &sr) == kOk &&
+            (sr.type == proto::fs::kFile || sr.type == proto::fs::kSymlink)) {  // the personality follows links
             found = true;
             break;
         }

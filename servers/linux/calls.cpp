@@ -284,7 +284,6 @@ void serve(Process& p, uint64_t number, CallState& s) {
         case lx::kGettid:
         case lx::kGetpgrp:
         case lx::kSetsid: r = static_cast<int64_t>(p.pid); return;
-        case lx::kGetppid: r = 1; return;
         case lx::kGetuid:
         case lx::kGeteuid:
         case lx::kGetgid:
@@ -312,7 +311,7 @@ void serve(Process& p, uint64_t number, CallState& s) {
         }
         return;
     }
-    if (serve_file_call(p, number, a, s)) return;
+    if (serve_file_call(p, number, a, s) || serve_process_call(p, number, a, s)) return;
     switch (number) {
         case lx::kBrk: r = brk(p, a[0]); return;
         case lx::kMmap: r = mmap(p, a); return;
@@ -399,7 +398,6 @@ void serve(Process& p, uint64_t number, CallState& s) {
         case lx::kSetpgid: r = 0; return;
         case lx::kGetpgid:
         case lx::kGetsid: r = static_cast<int64_t>(p.pid); return;
-        case lx::kWait4: r = -lx::kECHILD; return;
         case lx::kKill:
         case lx::kTgkill: {
             uint64_t target = a[0], signal = number == lx::kKill ? a[1] : a[2];
@@ -407,7 +405,7 @@ void serve(Process& p, uint64_t number, CallState& s) {
             else if (signal > 64) r = -lx::kEINVAL;
             else if (signal == 0) r = 0;
             else if (p.sigactions[signal][0] == 1) r = 0;  // SIG_IGN
-            else end(p, 128 + static_cast<int64_t>(signal)), s.ended = true;
+            else end(p, 0, static_cast<int64_t>(signal)), s.ended = true;
             return;
         }
         case lx::kExit:

@@ -29,14 +29,6 @@ int64_t free_fd(Process& p, uint64_t from = 0) {
     return -lx::kEMFILE;
 }
 
-void close_fd(Fd& f) {
-    if (f.shares && --*f.shares == 0) {
-        free(f.name);
-        free(f.shares);
-    }
-    f = Fd{};
-}
-
 // The device files made up here, by Linux path.
 Fd::Kind device(const char* path) {
     struct Dev {
@@ -77,7 +69,7 @@ void device_stat(Fd::Kind kind, lx::Stat& st) {
     st.blksize = 4096;
 }
 
-int64_t stat_path(Process& p, uint64_t path_address, uint64_t out) {
+int64_t stat_path(Process& p, uint64_t path_address, uint64_t out, bool follow = true) {
     char path[1024];
     if (int64_t e = read_string(p, path_address, path, sizeof path)) return err(e);
     lx::Stat st;
@@ -85,7 +77,7 @@ int64_t stat_path(Process& p, uint64_t path_address, uint64_t out) {
         device_stat(k, st);
     } else {
         files::Name n;
-        if (int64_t e = linux_name(p, path, &n)) return err(e);
+        if (int64_t e = linux_name(p, path, &n, follow)) return err(e);
         proto::fs::Stat::Reply r;
         if (int64_t e = files::stat(n, &r)) return err(e);
         fill_stat(r, st);
@@ -103,6 +95,7 @@ int64_t stat_fd(Process& p, uint64_t fd, uint64_t out) {
         fill_stat(r, st);
     } else {
         device_stat(f->kind, st);
+        if (f->pipe) st.mode = lx::kSIfFifo | 0600, st.rdev = 0;
     }
     return copy_out(p, out, &st, sizeof st) ? -lx::kEFAULT : 0;
 }
@@ -254,7 +247,7 @@ int64_t vector_io(Process& p, uint64_t fd, uint64_t iov, uint64_t count, bool wr
 int64_t seek(Process& p, uint64_t fd, int64_t offset, uint64_t whence) {
     Fd* f = fd_of(p, fd);
     if (!f) return -lx::kEBADF;
-    if (f->kind == Fd::kConsole) return -lx::kESPIPE;
+    if (f->kind == Fd::kConsole || f->pipe) return -lx::kESPIPE;
     if (f->kind != Fd::kFile) return 0;
     int64_t base = 0;
     if (whence == kSeekCur) {
@@ -316,7 +309,7 @@ int64_t path_call(Process& p, uint64_t path_address) {
     char path[1024];
     if (int64_t e = read_string(p, path_address, path, sizeof path)) return err(e);
     files::Name n;
-    if (int64_t e = linux_name(p, path, &n)) return err(e);
+    if (int64_t e = linux_name(p, path, &n, false)) return err(e);  // the name itself, not what it points at
     static typename Op::Request q;
     q = {};
     mica::copy_string(q.path, sizeof q.path, n.path);
@@ -330,8 +323,8 @@ int64_t rename(Process& p, uint64_t from_address, uint64_t to_address) {
     if (int64_t e = read_string(p, from_address, from, sizeof from)) return err(e);
     if (int64_t e = read_string(p, to_address, to, sizeof to)) return err(e);
     static files::Name a, b;
-    if (int64_t e = linux_name(p, from, &a)) return err(e);
-    if (int64_t e = linux_name(p, to, &b)) return err(e);
+    if (int64_t e = linux_name(p, from, &a, false)) return err(e);
+    if (int64_t e = linux_name(p, to, &b, false)) return err(e);
     static proto::fs::Rename::Request q;
     mica::copy_string(q.from, sizeof q.from, a.path);
     mica::copy_string(q.to, sizeof q.to, b.path);
@@ -355,12 +348,16 @@ int64_t chdir(Process& p, uint64_t path_address) {
 int64_t readlink(Process& p, uint64_t path_address, uint64_t to, uint64_t size) {
     char path[1024];
     if (int64_t e = read_string(p, path_address, path, sizeof path)) return err(e);
-    if (strcmp(path, "/proc/self/exe") != 0) {
-        int64_t e = access(p, path_address);
-        return e < 0 ? e : -lx::kEINVAL;  // not a symbolic link (none are read yet)
+    static char target[1024];
+    if (!strcmp(path, "/proc/self/exe")) {
+        mica::copy_string(target, sizeof target, p.exe);
+    } else {
+        files::Name n;
+        if (int64_t e = linux_name(p, path, &n, false)) return err(e);
+        if (int64_t e = link_target(n, target, sizeof target)) return err(e);
     }
-    uint64_t n = strlen(p.exe) < size ? strlen(p.exe) : size;
-    return copy_out(p, to, p.exe, n) ? -lx::kEFAULT : static_cast<int64_t>(n);
+    uint64_t n = strlen(target) < size ? strlen(target) : size;
+    return copy_out(p, to, target, n) ? -lx::kEFAULT : static_cast<int64_t>(n);
 }
 
 int64_t dup(Process& p, uint64_t old_fd, int64_t new_fd, bool cloexec, uint64_t lowest = 0) {
@@ -379,6 +376,7 @@ int64_t dup(Process& p, uint64_t old_fd, int64_t new_fd, bool cloexec, uint64_t 
     p.fds[new_fd] = *f;
     p.fds[new_fd].cloexec = cloexec;
     if (f->shares) ++*f->shares;
+    if (f->pipe) pipe_attach(p.fds[new_fd]);
     return new_fd;
 }
 
@@ -431,14 +429,48 @@ int64_t ioctl(Process& p, uint64_t fd, uint64_t request, uint64_t arg) {
 
 }  // namespace
 
-int64_t linux_name(Process& p, const char* path, files::Name* out) {
+int64_t link_target(const files::Name& n, char* out, size_t size) {
+    proto::fs::Stat::Reply r;
+    if (int64_t e = files::stat(n, &r)) return e;
+    if (r.type != proto::fs::kSymlink) return kErrInvalidArgument;
+    int64_t got = files::read(n, 0, out, static_cast<uint32_t>(size - 1));
+    if (got < 0) return got;
+    out[got] = '\0';
+    return kOk;
+}
+
+int64_t linux_name(Process& p, const char* path, files::Name* out, bool follow) {
     if (!*path) return kErrNotFound;
-    static char full[2200];
+    static char full[2200], target[1024];
     // Always an absolute name on file: (a Linux name may hold a ':').
     if (path[0] == '/') format_to(full, sizeof full, "file:%s", path);
     else format_to(full, sizeof full, "file:%s/%s", p.cwd, path);
-    if (strlen(full) >= proto::fs::kPathMax) return kErrNameTooLong;
-    return files::resolve(full, "file:/", out);
+    for (int links = 0;; ++links) {
+        if (strlen(full) >= proto::fs::kPathMax) return kErrNameTooLong;
+        if (int64_t e = files::resolve(full, "file:/", out)) return e;
+        if (!follow || link_target(*out, target, sizeof target) != kOk) return kOk;
+        if (links == 40) return kErrLimit;  // ELOOP
+        // A relative target is relative to the link's directory.
+        if (target[0] == '/') {
+            format_to(full, sizeof full, "file:%s", target);
+        } else {
+            char* slash = nullptr;
+            for (char* c = out->path; *c; ++c)
+                if (*c == '/') slash = c;
+            if (slash) *slash = '\0';
+            format_to(full, sizeof full, "file:%s/%s", out->path, target);
+        }
+    }
+}
+
+void close_fd(Fd& f) {
+    if (f.shares && --*f.shares == 0) {
+        free(f.name);
+        free(f.shares);
+    }
+    Fd old = f;
+    f = Fd{};
+    if (old.pipe) pipe_detach(old);
 }
 
 void open_console_fds(Process& p) {
@@ -458,6 +490,8 @@ bool serve_file_call(Process& p, uint64_t number, const uint64_t* a, CallState& 
         case lx::kPread64: {
             Fd* f = fd(0);
             if (!f) r = -lx::kEBADF;
+            else if (f->kind == Fd::kPipeRead && number == lx::kRead) r = pipe_read(p, *f, a[1], a[2], s);
+            else if (f->pipe) r = f->kind == Fd::kPipeRead ? -lx::kESPIPE : -lx::kEBADF;
             else r = read_fd(p, *f, a[1], a[2], number == lx::kPread64 ? static_cast<int64_t>(a[3]) : -1);
             return true;
         }
@@ -465,19 +499,34 @@ bool serve_file_call(Process& p, uint64_t number, const uint64_t* a, CallState& 
         case lx::kPwrite64: {
             Fd* f = fd(0);
             if (!f) r = -lx::kEBADF;
+            else if (f->kind == Fd::kPipeWrite && number == lx::kWrite) r = pipe_write(p, *f, a[1], a[2], s);
+            else if (f->pipe) r = f->kind == Fd::kPipeWrite ? -lx::kESPIPE : -lx::kEBADF;
             else r = write_fd(p, *f, a[1], a[2], number == lx::kPwrite64 ? static_cast<int64_t>(a[3]) : -1);
             return true;
         }
-        case lx::kReadv: r = vector_io(p, a[0], a[1], a[2], false); return true;
-        case lx::kWritev: r = vector_io(p, a[0], a[1], a[2], true); return true;
+        case lx::kReadv:
+        case lx::kWritev: {
+            Fd* f = fd(0);
+            if (f && f->pipe) {  // the first buffer only: a short transfer, as Linux allows
+                lx::Iovec v{0, 0};
+                for (uint64_t i = 0; i < a[2] && i < 1024 && v.len == 0; ++i)
+                    if (copy_in(p, a[1] + i * sizeof v, &v, sizeof v)) v = {0, 0}, i = 1024;
+                bool in = number == lx::kReadv;
+                if ((f->kind == Fd::kPipeRead) != in) r = -lx::kEBADF;
+                else r = in ? pipe_read(p, *f, v.base, v.len, s) : pipe_write(p, *f, v.base, v.len, s);
+            } else {
+                r = vector_io(p, a[0], a[1], a[2], number == lx::kWritev);
+            }
+            return true;
+        }
         case lx::kOpen: r = open(p, lx::kAtFdCwd, a[0], a[1]); return true;
         case lx::kOpenat: r = open(p, static_cast<int32_t>(a[0]), a[1], a[2]); return true;
         case lx::kClose:
             if (Fd* f = fd(0)) close_fd(*f), r = 0;
             else r = -lx::kEBADF;
             return true;
-        case lx::kStat:
-        case lx::kLstat: r = stat_path(p, a[0], a[1]); return true;
+        case lx::kStat: r = stat_path(p, a[0], a[1]); return true;
+        case lx::kLstat: r = stat_path(p, a[0], a[1], false); return true;
         case lx::kFstat: r = stat_fd(p, a[0], a[1]); return true;
         case lx::kNewfstatat: {
             char first = 0;
@@ -486,7 +535,7 @@ bool serve_file_call(Process& p, uint64_t number, const uint64_t* a, CallState& 
             else if (static_cast<int32_t>(a[0]) != lx::kAtFdCwd && copy_in(p, a[1], &first, 1) == kOk && first != '/')
                 r = -lx::kENOSYS;
             else
-                r = stat_path(p, a[1], a[2]);
+                r = stat_path(p, a[1], a[2], !(a[3] & lx::kAtSymlinkNofollow));
             return true;
         }
         case lx::kLseek: r = seek(p, a[0], static_cast<int64_t>(a[1]), a[2]); return true;

@@ -19,11 +19,11 @@ namespace personality {
 
 Process g_processes[kMaxProcesses];
 Handle g_console = kNoHandle;
+Handle g_endpoint = kNoHandle;
 
 namespace {
 
-Handle g_endpoint = kNoHandle;
-constexpr uint64_t kChildQuota = 4 << 20;  // its page tables and threads; its memory is ours
+constexpr uint64_t kChildQuota = 1 << 20;  // its page tables and threads; its memory is ours
 
 // Strings `count` NUL-terminated strings exactly fill [s, s + size)?
 bool strings_ok(const char* s, uint32_t size, uint32_t count) {
@@ -39,7 +39,10 @@ const char* base_name(const char* path) {
     return base;
 }
 
+void sweep();
+
 int64_t run(const proto::personality::Run::Request& q, proto::personality::Run::Reply& reply, rpc::Call& call) {
+    sweep();  // what a Ctrl-C ended a moment ago is given back first
     uint32_t size = call.request_size - proto::personality::Run::kMinRequest;
     if (strnlen(q.path, sizeof q.path) == sizeof q.path || strnlen(q.cwd, sizeof q.cwd) == sizeof q.cwd ||
         q.cwd[0] != '/' || q.size != size || q.argc == 0 || !strings_ok(q.strings, q.size, q.argc + q.envc))
@@ -109,23 +112,33 @@ bool on_fault(const Message& m, uint64_t badge, Message& reply) {
         CallState s;
         serve(*p, m.w1, s);
         if (s.later) return false;
-        reply = s.ended ? Message{1, 0, 0, 0} : Message{kFaultReturn, static_cast<uint64_t>(s.result), 0, 0};
+        if (s.ended) reply = Message{1, 0, 0, 0};
+        else if (s.regs_changed) reply = Message{0, 0, 0, 0};  // the registers as written (execve)
+        else reply = Message{kFaultReturn, static_cast<uint64_t>(s.result), 0, 0};
         return true;
     }
     uint64_t vector = m.w0 & 0xffff'ffff;
     print("linux: %s (pid %lu): signal %ld (exception %lu at pc %#lx, address %#lx): ended\n", p->name, p->pid,
           signal_of(vector), vector, m.w2, m.w1);
-    end(*p, 128 + signal_of(vector));
+    end(*p, 0, signal_of(vector));
     reply = Message{1, 0, 0, 0};
     return true;
 }
 
-// Programs ended from outside (the shell's Ctrl-C, a kill): forget them.
+// Ends `p` and every program it started, and theirs.
+void end_tree(Process& p, int64_t signal) {
+    for (Process& c : g_processes)
+        if (c.used && !c.zombie && c.parent == static_cast<int32_t>(p.slot) && &c != &p) end_tree(c, signal);
+    end(p, 0, signal);
+}
+
+// Programs ended from outside (the shell's Ctrl-C, a kill): they and what
+// they started end, as a process group does on Linux.
 void sweep() {
     for (Process& p : g_processes) {
-        if (!p.used || p.reading) continue;
+        if (!p.used || p.zombie || p.reading) continue;
         ProcessInfo info{};
-        if (sys::process_info(p.process, &info) != kOk || info.state >= kProcessDying) release(p);
+        if (sys::process_info(p.process, &info) != kOk || info.state >= kProcessDying) end_tree(p, 9);
     }
 }
 
@@ -138,16 +151,9 @@ Process* from_badge(uint64_t badge) {
 }
 
 void release(Process& p) {
-    close_all(p);
-    for (uint32_t i = 0; i < p.vma_count; ++i) sys::handle_close(p.vmas[i].memory);
-    if (p.thread != kNoHandle) sys::handle_close(p.thread);
+    free_resources(p);
     if (p.process != kNoHandle) sys::handle_close(p.process);
     p = Process{};
-}
-
-void end(Process& p, int64_t status) {
-    sys::process_kill(p.process, status);
-    release(p);
 }
 
 }  // namespace personality

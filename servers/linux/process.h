@@ -24,8 +24,10 @@ struct Vma {
     uint32_t perms = 0;  // mica::VmPerms
 };
 
+struct Pipe;
+
 struct Fd {
-    enum Kind : uint8_t { kFree, kConsole, kFile, kDirectory, kNull, kZero, kRandom };
+    enum Kind : uint8_t { kFree, kConsole, kFile, kDirectory, kNull, kZero, kRandom, kPipeRead, kPipeWrite };
     Kind kind = kFree;
     bool cloexec = false;
     uint64_t flags = 0;   // open flags (access mode, O_APPEND, O_NONBLOCK)
@@ -34,6 +36,26 @@ struct Fd {
     bool dir_done = false;
     mica::files::Name* name = nullptr;  // files and directories (heap)
     uint32_t* shares = nullptr;         // how many descriptors share `name` (dup)
+    Pipe* pipe = nullptr;               // pipes' ends
+};
+
+// A call that waits: answered later through its saved reply.
+struct Waiter {
+    mica::Handle saved = mica::kNoHandle;
+    int32_t slot = -1;      // the waiting process's
+    uint64_t address = 0;   // its buffer
+    uint64_t size = 0;
+    uint64_t done = 0;      // writes: bytes already taken
+};
+
+// A pipe: a ring of kPipeBytes in the personality, a reader and a writer
+// that may be waiting for the other.
+constexpr uint32_t kPipeBytes = 65536;
+struct Pipe {
+    uint32_t readers = 0, writers = 0;
+    uint32_t head = 0, used = 0;
+    Waiter reader, writer;
+    uint8_t data[kPipeBytes];
 };
 
 struct Process {
@@ -55,10 +77,16 @@ struct Process {
     char pending_input[4096];         // console input read but not yet taken
     uint32_t pending_size = 0, pending_used = 0;
     bool reading = false;             // a read of the console waits on a helper thread
+    int32_t parent = -1;              // its parent's slot (-1: started by the shell, or orphaned)
+    bool zombie = false;              // ended, its status kept for its parent's wait4
+    uint64_t wait_status = 0;         // as wait4 reports it
+    Waiter wait;                      // a wait4 that waits (address: where the status goes)
+    int64_t wait_pid = 0;
 };
 
 extern Process g_processes[kMaxProcesses];
 extern mica::Handle g_console;
+extern mica::Handle g_endpoint;  // linux:, where programs' faults arrive (badged)
 
 // The process a fault badge names, or null.
 Process* from_badge(uint64_t badge);
@@ -98,13 +126,34 @@ struct CallState {
     bool regs_changed = false;
 };
 void serve(Process& p, uint64_t number, CallState& s);
+// fork, execve, wait4 (process.cpp); pipes (pipe.cpp).
+bool serve_process_call(Process& p, uint64_t number, const uint64_t* a, CallState& s);
+int64_t pipe_create(Process& p, uint64_t fds_address, uint64_t flags);
+int64_t pipe_read(Process& p, Fd& f, uint64_t to, uint64_t size, CallState& s);
+int64_t pipe_write(Process& p, Fd& f, uint64_t from, uint64_t size, CallState& s);
+void pipe_attach(Fd& f);  // one more descriptor for this end
+void pipe_detach(Fd& f);  // one fewer: the last writer's close is the reader's end of file
+// Answers a waiting call (and forgets it).
+void answer(Waiter& w, int64_t result);
+// The call being served waits: its reply is saved into w. False if it cannot be.
+bool wait_here(Process& p, Waiter& w, uint64_t address, uint64_t size);
 bool serve_file_call(Process& p, uint64_t number, const uint64_t* a, CallState& s);
 void close_all(Process& p);
+void close_fd(Fd& f);
 void open_console_fds(Process& p);
-// Ends the program with `status` (the exit status its waiter sees).
-void end(Process& p, int64_t status);
+// Ends the program with exit code `code`, or by `signal` if not 0. Its
+// parent (if it has one) finds it with wait4; the shell sees the code, or
+// 128 + the signal.
+void end(Process& p, int64_t code, int64_t signal = 0);
+Process* parent_of(const Process& p);
+// Frees its memory, descriptors and thread (a zombie keeps only its process handle).
+void free_resources(Process& p);
 
-// The Linux path `path` (relative to p's cwd) as a Mica name on file:.
-int64_t linux_name(Process& p, const char* path, mica::files::Name* out);
+// The Linux path `path` (relative to p's cwd) as a Mica name on file:; a
+// symbolic link at the end of it is followed (up to 40 of them) unless
+// `follow` is false. Links in the middle of a path are not followed yet.
+int64_t linux_name(Process& p, const char* path, mica::files::Name* out, bool follow = true);
+// The target of the symbolic link `n` (NUL-terminated); kErrInvalidArgument if it is none.
+int64_t link_target(const mica::files::Name& n, char* out, size_t size);
 
 }  // namespace personality

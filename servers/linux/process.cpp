@@ -1,0 +1,302 @@
+// Processes of Linux programs: fork (a new Mica process with a copy of the
+// address space: read-only mappings shared, writable ones copied), execve
+// (the same process, its memory replaced by a new program), exit and
+// wait4 (a child that ends is kept as a zombie until its parent waits).
+#include "linux_abi.h"
+#include "mica/strings.h"
+#include "process.h"
+#include "proto/personality.h"
+
+using namespace mica;
+
+namespace personality {
+namespace {
+
+constexpr uint64_t kCloneVm = 0x100, kCloneVfork = 0x4000, kCloneThread = 0x10000,
+                   kCloneChildSettid = 0x01000000, kCloneSettls = 0x80000;
+constexpr uint64_t kWnohang = 1;
+constexpr uint64_t kChildQuota = 1 << 20;  // as main.cpp
+
+Process* new_slot() {
+    for (Process& q : g_processes)
+        if (!q.used) {
+            uint32_t slot = static_cast<uint32_t>(&q - g_processes);
+            q = Process{};
+            q.used = true;
+            q.slot = slot;
+            return &q;
+        }
+    return nullptr;
+}
+
+// A copy of mapping v of `from` in `to`: shared if read-only, copied if writable.
+int64_t copy_mapping(Process& to, const Vma& v) {
+    uint64_t size = v.end - v.start;
+    if (!(v.perms & kVmWrite)) {
+        auto dup = sys::handle_duplicate(v.memory, kRightsSame);
+        if (!dup.ok()) return dup.error();
+        int64_t e = sys::vm_map(to.process, v.start, dup.value(), v.offset, size, v.perms);
+        if (e == kOk) to.vmas[to.vma_count++] = Vma{v.start, v.end, dup.value(), v.offset, v.perms};
+        else sys::handle_close(dup.value());
+        return e;
+    }
+    Handle m;
+    if (int64_t e = map_anonymous(to, v.start, size, v.perms, &m)) return e;
+    static uint8_t chunk[64 * 1024];
+    for (uint64_t done = 0; done < size; done += sizeof chunk) {
+        uint64_t n = size - done < sizeof chunk ? size - done : sizeof chunk;
+        if (int64_t e = sys::memory_read(v.memory, v.offset + done, chunk, n)) return e;
+        if (int64_t e = sys::memory_write(m, done, chunk, n)) return e;
+    }
+    return sys::vm_map(to.process, v.start, m, 0, size, v.perms);
+}
+
+int64_t fork(Process& p, const uint64_t* a, CallState& s) {
+    uint64_t flags = a[0];
+    if (flags & kCloneThread) return -lx::kENOSYS;  // threads: not yet
+    if ((flags & kCloneVm) && !(flags & kCloneVfork)) return -lx::kENOSYS;
+    Process* c = new_slot();
+    if (!c) return -lx::kEAGAIN;
+    int64_t e = kOk;
+    auto made = sys::process_create(p.name, strlen(p.name), kChildQuota);
+    if (!made.ok()) e = made.error();
+    c->process = made.ok() ? made.value() : kNoHandle;
+    auto badged = e == kOk ? sys::handle_mint(g_endpoint, kRightWrite, kBadgeBit | c->slot) : made;
+    if (e == kOk && !badged.ok()) e = badged.error();
+    if (e == kOk) e = sys::process_set_fault_handler(c->process, badged.value(), kFaultForeign);
+    if (badged.ok() && made.ok()) sys::handle_close(badged.value());
+    // Everything but the pid is the parent's.
+    copy_string(c->name, sizeof c->name, p.name);
+    copy_string(c->exe, sizeof c->exe, p.exe);
+    copy_string(c->cwd, sizeof c->cwd, p.cwd);
+    c->brk_base = p.brk_base, c->brk = p.brk, c->brk_mapped = p.brk_mapped, c->mmap_top = p.mmap_top;
+    c->umask = p.umask, c->sigmask = p.sigmask;
+    memcpy(c->sigactions, p.sigactions, sizeof c->sigactions);
+    c->parent = static_cast<int32_t>(p.slot);
+    for (uint32_t i = 0; e == kOk && i < p.vma_count; ++i) e = copy_mapping(*c, p.vmas[i]);
+    ThreadRegs regs = s.regs;
+    regs.rax = 0;  // fork returns 0 in the child
+    if (flags & kCloneSettls) regs.fs_base = a[4];
+    if (a[1]) regs.rsp = a[1];  // a new stack (clone with a stack argument)
+    if (e == kOk) {
+        auto thread = sys::thread_create(c->process, regs.rip, regs.rsp & ~15ULL, 0, 15);
+        e = thread.error();
+        c->thread = thread.ok() ? thread.value() : kNoHandle;
+    }
+    if (e == kOk) e = sys::thread_regs_write(c->thread, &regs);
+    ProcessInfo info{};
+    if (e == kOk) e = sys::process_info(c->process, &info);
+    if (e != kOk) {
+        if (c->process != kNoHandle) sys::process_kill(c->process, e);
+        release(*c);
+        return e == kErrQuotaExceeded || e == kErrNoMemory || e == kErrLimit ? -lx::kEAGAIN : -lx::kENOMEM;
+    }
+    c->pid = info.pid;
+    for (uint32_t i = 0; i < kMaxFds; ++i) {
+        Fd& f = p.fds[i];
+        if (f.kind == Fd::kFree) continue;
+        c->fds[i] = f;
+        if (f.shares) ++*f.shares;
+        if (f.pipe) pipe_attach(c->fds[i]);
+    }
+    if (flags & kCloneChildSettid) {
+        int32_t tid = static_cast<int32_t>(c->pid);
+        copy_out(*c, a[3], &tid, sizeof tid);
+    }
+    if (sys::thread_start(c->thread) != kOk) {
+        end(*c, 0, 9);
+        return -lx::kEAGAIN;
+    }
+    return static_cast<int64_t>(c->pid);
+}
+
+// Reads a NULL-terminated array of strings from the program into `out`
+// (back to back, NUL-terminated); their count, or a negative errno.
+int64_t read_strings(Process& p, uint64_t array, char* out, uint32_t capacity, uint32_t* used) {
+    int64_t count = 0;
+    for (; array; ++count) {
+        uint64_t pointer;
+        if (copy_in(p, array + count * 8, &pointer, 8)) return -lx::kEFAULT;
+        if (!pointer) break;
+        if (count == 4096) return -lx::kE2BIG;
+        int64_t e = read_string(p, pointer, out + *used, capacity - *used);
+        if (e == kErrNameTooLong) return -lx::kE2BIG;
+        if (e) return -lx::kEFAULT;
+        *used += static_cast<uint32_t>(strlen(out + *used) + 1);
+    }
+    return count;
+}
+
+int64_t execve(Process& p, const uint64_t* a, CallState& s) {
+    static char path[1024];
+    if (read_string(p, a[0], path, sizeof path)) return -lx::kEFAULT;
+    if (!strcmp(path, "/proc/self/exe")) copy_string(path, sizeof path, p.exe);
+    static char strings[proto::personality::kStringsMax];
+    uint32_t used = 0;
+    int64_t argc = read_strings(p, a[1], strings, sizeof strings, &used);
+    if (argc < 0) return argc;
+    int64_t envc = read_strings(p, a[2], strings, sizeof strings, &used);
+    if (envc < 0) return envc;
+    if (argc == 0) {  // Linux gives such a program an empty argv[0]
+        memmove(strings + 1, strings, used);
+        strings[0] = '\0';
+        ++used, ++argc;
+    }
+    // Before the point of no return: the file must be there and be an ELF program.
+    files::Name n;
+    proto::fs::Stat::Reply st;
+    char magic[4] = {};
+    if (int64_t e = linux_name(p, path, &n)) return -lx::errno_of(e);
+    if (int64_t e = files::stat(n, &st)) return -lx::errno_of(e);
+    if (st.type == proto::fs::kDirectory) return -lx::kEACCES;
+    if (files::read(n, 0, magic, 4) != 4 || memcmp(magic, "\x7f" "ELF", 4) != 0) return -lx::kENOEXEC;
+    // The old image goes.
+    for (uint32_t i = 0; i < p.vma_count; ++i) {
+        sys::vm_unmap(p.process, p.vmas[i].start, p.vmas[i].end - p.vmas[i].start);
+        sys::handle_close(p.vmas[i].memory);
+    }
+    p.vma_count = 0;
+    uint64_t entry = 0, stack = 0;
+    if (int64_t e = load_program(p, path, strings, static_cast<uint32_t>(argc), static_cast<uint32_t>(envc), used,
+                                 &entry, &stack)) {
+        print("linux: %s (pid %lu): execve %s failed after the old program was gone: %s\n", p.name, p.pid, path,
+              error_name(e));
+        end(p, 0, 9);
+        s.ended = true;
+        return 0;
+    }
+    const char* base = path;
+    for (const char* c = path; *c; ++c)
+        if (*c == '/') base = c + 1;
+    copy_string(p.name, sizeof p.name, base);
+    for (Fd& f : p.fds)
+        if (f.kind != Fd::kFree && f.cloexec) close_fd(f);
+    for (auto& action : p.sigactions)
+        if (action[0] != 1) action[0] = action[1] = action[2] = action[3] = 0;  // handlers go; ignored stays ignored
+    // A fresh thread state: the new program's entry and stack, nothing else.
+    ThreadRegs& r = s.regs;
+    r = ThreadRegs{};
+    r.rip = entry, r.rsp = stack, r.rflags = 0x202;
+    r.fpu[0] = 0x7f, r.fpu[1] = 0x03;    // FCW 0x037f
+    r.fpu[24] = 0x80, r.fpu[25] = 0x1f;  // MXCSR 0x1f80
+    if (sys::thread_regs_write(p.thread, &r) != kOk) {
+        end(p, 0, 9);
+        s.ended = true;
+        return 0;
+    }
+    s.regs_changed = true;
+    return 0;
+}
+
+bool matches(const Process& child, const Process& parent, int64_t pid) {
+    return child.used && child.parent == static_cast<int32_t>(parent.slot) && (pid == -1 || pid == 0 || static_cast<uint64_t>(pid) == child.pid);
+}
+
+// A zombie child `pid` names (-1, 0: any), reaped: its pid, 0 if none has
+// ended yet, -ECHILD if there is no such child.
+int64_t reap(Process& p, int64_t pid, uint64_t status_address) {
+    bool any = false;
+    for (Process& c : g_processes) {
+        if (!matches(c, p, pid)) continue;
+        any = true;
+        if (!c.zombie) continue;
+        int32_t status = static_cast<int32_t>(c.wait_status);
+        if (status_address && copy_out(p, status_address, &status, sizeof status)) return -lx::kEFAULT;
+        int64_t reaped = static_cast<int64_t>(c.pid);
+        release(c);
+        return reaped;
+    }
+    return any ? 0 : -lx::kECHILD;
+}
+
+int64_t wait4(Process& p, const uint64_t* a, CallState& s) {
+    int64_t pid = static_cast<int32_t>(a[0]);
+    int64_t r = reap(p, pid, a[1]);
+    if (r != 0 || (a[2] & kWnohang)) return r;
+    if (p.wait.saved != kNoHandle || !wait_here(p, p.wait, a[1], 0)) return -lx::kEAGAIN;
+    p.wait_pid = pid;
+    s.later = true;
+    return 0;
+}
+
+}  // namespace
+
+Process* parent_of(const Process& p) {
+    if (p.parent < 0) return nullptr;
+    Process& q = g_processes[p.parent];
+    return q.used && !q.zombie ? &q : nullptr;
+}
+
+void answer(Waiter& w, int64_t result) {
+    if (w.saved != kNoHandle) sys::ipc_reply_to(w.saved, Message{kFaultReturn, static_cast<uint64_t>(result), 0, 0});
+    w = Waiter{};
+}
+
+bool wait_here(Process& p, Waiter& w, uint64_t address, uint64_t size) {
+    auto saved = sys::ipc_reply_save();
+    if (!saved.ok()) return false;
+    w = Waiter{saved.value(), static_cast<int32_t>(p.slot), address, size, 0};
+    return true;
+}
+
+void free_resources(Process& p) {
+    close_all(p);
+    for (uint32_t i = 0; i < p.vma_count; ++i) sys::handle_close(p.vmas[i].memory);
+    p.vma_count = 0;
+    if (p.thread != kNoHandle) sys::handle_close(p.thread);
+    p.thread = kNoHandle;
+    if (p.wait.saved != kNoHandle) sys::handle_close(p.wait.saved);
+    p.wait = Waiter{};
+}
+
+void end(Process& p, int64_t code, int64_t signal) {
+    if (!p.used || p.zombie) return;
+    sys::process_kill(p.process, signal ? 128 + signal : code);
+    // Its children lose their parent: zombies go, the others run on.
+    for (Process& c : g_processes) {
+        if (!c.used || c.parent != static_cast<int32_t>(p.slot) || &c == &p) continue;
+        if (c.zombie) release(c);
+        else c.parent = -1;
+    }
+    Process* parent = parent_of(p);
+    if (!parent) {
+        release(p);
+        return;
+    }
+    free_resources(p);
+    p.zombie = true;
+    p.wait_status = signal ? static_cast<uint64_t>(signal) : static_cast<uint64_t>(code & 0xff) << 8;
+    if (parent->wait.saved != kNoHandle && matches(p, *parent, parent->wait_pid)) {
+        uint64_t address = parent->wait.address;
+        Handle saved = parent->wait.saved;
+        parent->wait = Waiter{};
+        parent->wait.saved = saved;
+        int64_t r = reap(*parent, parent->wait_pid, address);
+        answer(parent->wait, r);
+    }
+}
+
+bool serve_process_call(Process& p, uint64_t number, const uint64_t* a, CallState& s) {
+    int64_t& r = s.result;
+    switch (number) {
+        case lx::kClone: r = fork(p, a, s); return true;
+        case lx::kFork:
+        case lx::kVfork: {
+            const uint64_t none[6] = {17, 0, 0, 0, 0, 0};  // SIGCHLD
+            r = fork(p, none, s);
+            return true;
+        }
+        case lx::kExecve: r = execve(p, a, s); return true;
+        case lx::kWait4: r = wait4(p, a, s); return true;
+        case lx::kGetppid: {
+            Process* parent = parent_of(p);
+            r = parent ? static_cast<int64_t>(parent->pid) : 1;
+            return true;
+        }
+        case lx::kPipe: r = pipe_create(p, a[0], 0); return true;
+        case lx::kPipe2: r = pipe_create(p, a[0], a[1]); return true;
+        default: return false;
+    }
+}
+
+}  // namespace personality
