@@ -13,7 +13,9 @@ first prompt, is measured on the host (`ms`).
 
 File throughput boots the whole system with a copy of the disk image and
 runs apps/fsbench from the shell: MiB/s through file: by the clock (plain
-TCG), and the cycle count of one 4 KiB read under icount.
+TCG), and the cycle count of one 4 KiB read under icount. The Linux
+personality's figures (linux.*) come the same way from the static Linux
+program apps/linux/bench.c, under icount.
 """
 import argparse
 import os
@@ -53,8 +55,9 @@ def run_bench_image(iso, icount, timeout=600):
     return figures, hz
 
 
-def run_fsbench(iso, disk, icount, timeout=600):
-    """The fsbench program's `bench` lines, from a full system with `disk`."""
+def run_fsbench(iso, disk, icount, timeout=600, command=b"fsbench", done="fsbench-done"):
+    """The `bench` lines of a program run from the shell (fsbench, or the
+    Linux program linux-bench), from a full system with `disk`."""
     with tempfile.TemporaryDirectory(prefix="mica-fsbench-") as tmp:
         copy = os.path.join(tmp, "disk.img")
         subprocess.run(["cp", "--sparse=always", disk, copy], check=True)
@@ -64,21 +67,21 @@ def run_fsbench(iso, disk, icount, timeout=600):
         cmd += ["-icount", "shift=0"] if icount else []
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         seen, sent, start = b"", False, time.monotonic()
-        while b"fsbench-done" not in seen and time.monotonic() - start < timeout:
+        while done.encode() not in seen and time.monotonic() - start < timeout:
             chunk = os.read(proc.stdout.fileno(), 4096)
             if not chunk:
                 break
             seen += chunk
             if not sent and PROMPT in seen:
-                proc.stdin.write(b"fsbench\n")
+                proc.stdin.write(command + b"\n")
                 proc.stdin.flush()
                 sent = True
         proc.kill()
         proc.wait()
     text = seen.decode("utf-8", "replace")
-    if "fsbench-done" not in text:
+    if done not in text:
         sys.stderr.write(text)
-        raise SystemExit("bench: fsbench did not finish")
+        raise SystemExit(f"bench: {command.decode()} did not finish")
     return [line.strip().split()[1:] for line in text.splitlines() if line.strip().startswith("bench ")]
 
 
@@ -139,6 +142,11 @@ def main():
         for metric, value, unit in run_fsbench(args.iso, args.disk, icount=True):
             if unit == "ticks":
                 emit(metric, value, "instructions")
+
+    if args.disk and wanted("linux."):
+        for metric, value, unit in run_fsbench(args.iso, args.disk, icount=True, command=b"linux-bench",
+                                               done="linux-bench-done"):
+            emit(metric, value, "instructions" if unit == "ticks" else unit)
 
     if any(wanted(m) for m in ("boot.to_banner.bios_tcg", "boot.to_shell.bios_tcg")):
         banner, shell = zip(*(boot_once(args.iso, 60) for _ in range(args.boots)))
