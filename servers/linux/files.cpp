@@ -77,9 +77,9 @@ int64_t stat_path(Process& p, uint64_t path_address, uint64_t out, bool follow =
         device_stat(k, st);
     } else {
         files::Name n;
-        if (int64_t e = linux_name(p, path, &n, follow)) return err(e);
         proto::fs::Stat::Reply r;
-        if (int64_t e = files::stat(n, &r)) return err(e);
+        if (int64_t e = linux_name(p, path, &n, follow, &r)) return err(e);
+        if (!r.type) return -lx::kENOENT;
         fill_stat(r, st);
     }
     return copy_out(p, out, &st, sizeof st) ? -lx::kEFAULT : 0;
@@ -131,9 +131,9 @@ int64_t open(Process& p, int64_t dirfd, uint64_t path_address, uint64_t flags) {
         return e;
     };
     if (!name || !shares) return fail(-lx::kENOMEM);
-    if (int64_t e = linux_name(p, path, name)) return fail(err(e));
     proto::fs::Stat::Reply r;
-    int64_t e = files::stat(*name, &r);
+    if (int64_t e = linux_name(p, path, name, true, &r)) return fail(err(e));
+    int64_t e = r.type ? kOk : kErrNotFound;
     bool writing = (flags & lx::kOAccMode) != lx::kORdOnly;
     if (e == kErrNotFound && (flags & lx::kOCreat)) {
         proto::fs::Create::Request q{};
@@ -429,8 +429,9 @@ int64_t ioctl(Process& p, uint64_t fd, uint64_t request, uint64_t arg) {
 
 }  // namespace
 
-int64_t link_target(const files::Name& n, char* out, size_t size) {
-    proto::fs::Stat::Reply r;
+// `r`: n's stat (filled here; type 0 if it does not exist).
+int64_t link_target(const files::Name& n, char* out, size_t size, proto::fs::Stat::Reply& r) {
+    r.type = 0;
     if (int64_t e = files::stat(n, &r)) return e;
     if (r.type != proto::fs::kSymlink) return kErrInvalidArgument;
     int64_t got = files::read(n, 0, out, static_cast<uint32_t>(size - 1));
@@ -439,7 +440,15 @@ int64_t link_target(const files::Name& n, char* out, size_t size) {
     return kOk;
 }
 
-int64_t linux_name(Process& p, const char* path, files::Name* out, bool follow) {
+int64_t link_target(const files::Name& n, char* out, size_t size) {
+    proto::fs::Stat::Reply r;
+    return link_target(n, out, size, r);
+}
+
+int64_t linux_name(Process& p, const char* path, files::Name* out, bool follow, proto::fs::Stat::Reply* st) {
+    proto::fs::Stat::Reply unused;
+    if (!st) st = &unused;
+    st->type = 0;
     if (!*path) return kErrNotFound;
     static char full[2200], target[1024];
     // Always an absolute name on file: (a Linux name may hold a ':').
@@ -448,7 +457,11 @@ int64_t linux_name(Process& p, const char* path, files::Name* out, bool follow) 
     for (int links = 0;; ++links) {
         if (strlen(full) >= proto::fs::kPathMax) return kErrNameTooLong;
         if (int64_t e = files::resolve(full, "file:/", out)) return e;
-        if (!follow || link_target(*out, target, sizeof target) != kOk) return kOk;
+        if (!follow) {
+            if (st != &unused && files::stat(*out, st) != kOk) st->type = 0;
+            return kOk;
+        }
+        if (link_target(*out, target, sizeof target, *st) != kOk) return kOk;
         if (links == 40) return kErrLimit;  // ELOOP
         // A relative target is relative to the link's directory.
         if (target[0] == '/') {

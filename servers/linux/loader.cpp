@@ -58,11 +58,46 @@ uint32_t perms_of(uint32_t flags) {
     return perms;
 }
 
-int64_t load_segment(Process& p, const files::Name& file, const Phdr& ph, uint64_t base) {
+// Read-only segments of the programs loaded last, kept filled: a program
+// started again (every fork+exec of a shell's commands) maps the same
+// memory instead of reading its text from the disk again. A file is known
+// by its inode, size and modification time.
+struct CachedSegment {
+    uint32_t inode, mtime;
+    uint64_t file_size, vaddr, memsz;
+    Handle memory = kNoHandle;
+};
+CachedSegment g_cache[16];
+uint32_t g_cache_next = 0;
+
+CachedSegment* cached(const proto::fs::Stat::Reply& st, const Phdr& ph) {
+    for (CachedSegment& c : g_cache)
+        if (c.memory != kNoHandle && c.inode == st.inode && c.mtime == st.mtime && c.file_size == st.size &&
+            c.vaddr == ph.vaddr && c.memsz == ph.memsz)
+            return &c;
+    return nullptr;
+}
+
+void keep(const proto::fs::Stat::Reply& st, const Phdr& ph, Handle memory) {
+    auto copy = sys::handle_duplicate(memory, kRightsSame);
+    if (!copy.ok()) return;
+    CachedSegment& c = g_cache[g_cache_next++ % (sizeof g_cache / sizeof g_cache[0])];
+    if (c.memory != kNoHandle) sys::handle_close(c.memory);  // mappings keep their memory alive
+    c = CachedSegment{st.inode, st.mtime, st.size, ph.vaddr, ph.memsz, copy.value()};
+}
+
+int64_t load_segment(Process& p, const files::Name& file, const proto::fs::Stat::Reply& st, const Phdr& ph,
+                     uint64_t base) {
     uint64_t start = (ph.vaddr + base) & ~(kPage - 1);
     uint64_t end = round_up(ph.vaddr + base + ph.memsz);
     uint32_t perms = perms_of(ph.flags);
     if (perms == 0) perms = kVmRead;
+    bool shared = !(perms & kVmWrite);
+    if (CachedSegment* c = shared ? cached(st, ph) : nullptr) {
+        auto dup = sys::handle_duplicate(c->memory, kRightsSame);
+        if (!dup.ok()) return dup.error();
+        return map_memory(p, start, end - start, perms, dup.value());
+    }
     Handle m;
     if (int64_t e = map_anonymous(p, start, end - start, perms, &m)) return e;
     static uint8_t chunk[proto::fs::kChunk];
@@ -72,6 +107,7 @@ int64_t load_segment(Process& p, const files::Name& file, const Phdr& ph, uint64
         if (int64_t e = sys::memory_write(m, ph.vaddr + base - start + done, chunk, n)) return e;
         done += n;
     }
+    if (shared) keep(st, ph, m);
     return sys::vm_map(p.process, start, m, 0, end - start, perms);
 }
 
@@ -111,7 +147,7 @@ int64_t load_program(Process& p, const char* path, const char* strings, uint32_t
             h.vaddr + base < kLowest || h.memsz > kHighest || h.vaddr + base + h.memsz > kHighest ||
             start < previous_end || (h.vaddr - h.offset) % kPage != 0)
             return kErrCorrupt;  // out of bounds, overlapping or misaligned segments
-        if (int64_t e = load_segment(p, file, h, base)) return e;
+        if (int64_t e = load_segment(p, file, st, h, base)) return e;
         if (!phdr_address && h.offset == 0) phdr_address = h.vaddr + base + eh.phoff;
         previous_end = round_up(h.vaddr + base + h.memsz);
         if (previous_end > highest) highest = previous_end;

@@ -99,6 +99,13 @@ int64_t map_anonymous(Process& p, uint64_t start, uint64_t size, uint32_t perms,
     return kOk;
 }
 
+int64_t map_memory(Process& p, uint64_t start, uint64_t size, uint32_t perms, Handle memory) {
+    int64_t e = sys::vm_map(p.process, start, memory, 0, size, perms);
+    if (e == kOk && (e = insert(p, Vma{start, start + size, memory, 0, perms})) != kOk) sys::vm_unmap(p.process, start, size);
+    if (e != kOk) sys::handle_close(memory);
+    return e;
+}
+
 int64_t unmap(Process& p, uint64_t start, uint64_t size) {
     uint64_t end = start + size;
     if (start % kPage || end < start) return kErrInvalidArgument;

@@ -29,8 +29,11 @@ Process* new_slot() {
     return nullptr;
 }
 
-// A copy of mapping v of `from` in `to`: shared if read-only, copied if writable.
-int64_t copy_mapping(Process& to, const Vma& v) {
+// A copy of mapping v of `from` in `to`: shared if read-only, copied if
+// writable. On the stack (the mapping holding `rsp`), only what is in use
+// is copied: below RSP less the red zone, nothing is kept (a new object
+// is zeroed), which makes fork of a program with a large stack cheap.
+int64_t copy_mapping(Process& to, const Vma& v, uint64_t rsp) {
     uint64_t size = v.end - v.start;
     if (!(v.perms & kVmWrite)) {
         auto dup = sys::handle_duplicate(v.memory, kRightsSame);
@@ -43,7 +46,9 @@ int64_t copy_mapping(Process& to, const Vma& v) {
     Handle m;
     if (int64_t e = map_anonymous(to, v.start, size, v.perms, &m)) return e;
     static uint8_t chunk[64 * 1024];
-    for (uint64_t done = 0; done < size; done += sizeof chunk) {
+    uint64_t from = 0;
+    if (rsp >= v.start + 128 && rsp <= v.end) from = (rsp - 128 - v.start) & ~4095ULL;
+    for (uint64_t done = from; done < size; done += sizeof chunk) {
         uint64_t n = size - done < sizeof chunk ? size - done : sizeof chunk;
         if (int64_t e = sys::memory_read(v.memory, v.offset + done, chunk, n)) return e;
         if (int64_t e = sys::memory_write(m, done, chunk, n)) return e;
@@ -73,7 +78,7 @@ int64_t fork(Process& p, const uint64_t* a, CallState& s) {
     c->umask = p.umask, c->sigmask = p.sigmask;
     memcpy(c->sigactions, p.sigactions, sizeof c->sigactions);
     c->parent = static_cast<int32_t>(p.slot);
-    for (uint32_t i = 0; e == kOk && i < p.vma_count; ++i) e = copy_mapping(*c, p.vmas[i]);
+    for (uint32_t i = 0; e == kOk && i < p.vma_count; ++i) e = copy_mapping(*c, p.vmas[i], s.regs.rsp);
     ThreadRegs regs = s.regs;
     regs.rax = 0;  // fork returns 0 in the child
     if (flags & kCloneSettls) regs.fs_base = a[4];

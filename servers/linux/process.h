@@ -102,6 +102,8 @@ int64_t copy_out(Process& p, uint64_t address, const void* data, size_t size);
 int64_t read_string(Process& p, uint64_t address, char* out, size_t size);
 // Maps new zeroed memory at [start, start + size) (page-aligned) with `perms`.
 int64_t map_anonymous(Process& p, uint64_t start, uint64_t size, uint32_t perms, mica::Handle* memory = nullptr);
+// Maps `memory` (from its start; the mapping takes the handle) at [start, start + size).
+int64_t map_memory(Process& p, uint64_t start, uint64_t size, uint32_t perms, mica::Handle memory);
 // Unmaps [start, start + size), splitting mappings that reach past it.
 int64_t unmap(Process& p, uint64_t start, uint64_t size);
 int64_t protect(Process& p, uint64_t start, uint64_t size, uint32_t perms);
@@ -152,7 +154,10 @@ void free_resources(Process& p);
 // The Linux path `path` (relative to p's cwd) as a Mica name on file:; a
 // symbolic link at the end of it is followed (up to 40 of them) unless
 // `follow` is false. Links in the middle of a path are not followed yet.
-int64_t linux_name(Process& p, const char* path, mica::files::Name* out, bool follow = true);
+// With `st`, what it names is stat'ed too (st->type 0: it does not exist),
+// saving the caller a request to the file server.
+int64_t linux_name(Process& p, const char* path, mica::files::Name* out, bool follow = true,
+                   proto::fs::Stat::Reply* st = nullptr);
 // The target of the symbolic link `n` (NUL-terminated); kErrInvalidArgument if it is none.
 int64_t link_target(const mica::files::Name& n, char* out, size_t size);
 
