@@ -41,7 +41,8 @@ int64_t brk(Process& p, uint64_t address) {
 
 int64_t mmap(Process& p, const uint64_t* a) {
     uint64_t address = a[0], size = round_up(a[1]), prot = a[2], flags = a[3], offset = a[5];
-    if (a[1] == 0 || size < a[1] || size > (1ULL << 30) || address % kPage || offset % kPage) return -lx::kEINVAL;
+    if (a[1] == 0 || address % kPage || offset % kPage) return -lx::kEINVAL;
+    if (size < a[1] || size > (1ULL << 30)) return -lx::kENOMEM;
     if ((prot & lx::kProtWrite) && (prot & lx::kProtExec)) return -lx::kEACCES;  // W^X
     if (flags & lx::kMapShared && !(flags & lx::kMapAnonymous)) return -lx::kENOSYS;  // shared file mappings: not yet
     if (flags & (lx::kMapFixed | lx::kMapFixedNoreplace)) {
@@ -269,15 +270,17 @@ void unimplemented(Process& p, uint64_t number) {
     static char verbose[4] = "";
     static bool looked = false;
     if (!looked) cmdline_value("linux.verbose", verbose, sizeof verbose), looked = true;
-    if (number < sizeof seen && seen[number] && verbose[0] != '1') return;
-    if (number < sizeof seen) seen[number] = 1;
+    uint64_t slot = number < sizeof seen ? number : sizeof seen - 1;  // the large ones share a slot
+    if (seen[slot] && verbose[0] != '1') return;
+    seen[slot] = 1;
     print("linux: %s (pid %lu) made system call %lu, which is not implemented (ENOSYS)\n", p.name, p.pid, number);
 }
 
 }  // namespace
 
-void serve(Process& p, uint64_t number, CallState& s) {
+void serve(Process& p, uint64_t rax, CallState& s) {
     int64_t& r = s.result;
+    uint64_t number = static_cast<uint32_t>(rax);  // as Linux: the low 32 bits name the call
     // Calls that need no arguments: no register read.
     switch (number) {
         case lx::kGetpid:

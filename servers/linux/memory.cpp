@@ -108,7 +108,9 @@ int64_t map_memory(Process& p, uint64_t start, uint64_t size, uint32_t perms, Ha
 
 int64_t unmap(Process& p, uint64_t start, uint64_t size) {
     uint64_t end = start + size;
-    if (start % kPage || end < start) return kErrInvalidArgument;
+    // Linux refuses what reaches past user space; the kernel would too, and
+    // our list of mappings must never say less than what is mapped.
+    if (start % kPage || end < start || end > kUserTop) return kErrInvalidArgument;
     for (uint32_t i = 0; i < p.vma_count;) {
         Vma v = p.vmas[i];
         if (v.end <= start || v.start >= end) {

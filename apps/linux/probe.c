@@ -1,0 +1,174 @@
+/*
+ * linux-probe: what the Linux personality does with bad arguments. First a
+ * list of calls with bad pointers, sizes and values, each of which must
+ * fail with the errno Linux gives; then COUNT (default 10000) random calls
+ * with random arguments, drawn from the calls that cannot end or block
+ * this program. The personality must answer every one and never fail
+ * itself. Static, no C library; prints `linux-probe: ...` lines and
+ * "linux-probe: done, N failures".
+ *
+ *   linux-probe [COUNT [SEED]]
+ */
+typedef unsigned long u64;
+
+static long sys6(long n, long a, long b, long c, long d, long e, long f) {
+    register long r10 __asm__("r10") = d, r8 __asm__("r8") = e, r9 __asm__("r9") = f;
+    long ret;
+    __asm__ volatile("syscall" : "=a"(ret) : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                     : "rcx", "r11", "memory");
+    return ret;
+}
+#define S(n, a, b, c) sys6(n, (long)(a), (long)(b), (long)(c), 0, 0, 0)
+
+static void put(const char* s) {
+    long n = 0;
+    while (s[n]) ++n;
+    S(1, 1, s, n);
+}
+
+static void put_number(long v) {
+    char buf[24];
+    int i = sizeof buf;
+    int negative = v < 0;
+    u64 u = negative ? -(u64)v : (u64)v;
+    buf[--i] = 0;
+    do buf[--i] = (char)('0' + u % 10), u /= 10;
+    while (u);
+    if (negative) buf[--i] = '-';
+    put(buf + i);
+}
+
+static int failures;
+
+static void expect(const char* what, long got, long want) {
+    if (got == want) return;
+    ++failures;
+    put("linux-probe: FAILED ");
+    put(what);
+    put(": got ");
+    put_number(got);
+    put(", want ");
+    put_number(want);
+    put("\n");
+}
+
+enum { EPERM = 1, ENOENT = 2, EBADF = 9, ECHILD = 10, ENOMEM = 12, EACCES = 13, EFAULT = 14, EINVAL = 22, ENOSYS = 38 };
+#define BAD ((void*)0x10)
+#define KERNEL ((void*)0xffff800000001000UL)
+
+static char buffer[4096];
+
+static void bad_arguments(void) {
+    expect("write from a bad pointer", S(1, 1, BAD, 5), -EFAULT);
+    expect("write from a kernel address", S(1, 1, KERNEL, 5), -EFAULT);
+    expect("read into a bad pointer", S(0, S(2, "/dev/zero", 0, 0), BAD, 5), -EFAULT);
+    expect("open of a bad path", S(2, BAD, 0, 0), -EFAULT);
+    expect("open of a missing file", S(2, "/no/such/file", 0, 0), -ENOENT);
+    expect("stat into a bad pointer", S(4, "/", BAD, 0), -EFAULT);
+    expect("fstat of a closed descriptor", S(5, 63, buffer, 0), -EBADF);
+    expect("uname into a bad pointer", S(63, BAD, 0, 0), -EFAULT);
+    expect("clock_gettime into a bad pointer", S(228, 0, BAD, 0), -EFAULT);
+    expect("pipe into a bad pointer", S(22, BAD, 0, 0), -EFAULT);
+    expect("execve of a bad path", S(59, BAD, 0, 0), -EFAULT);
+    expect("wait4 with no child", S(61, -1, 0, 0), -ECHILD);
+    expect("close of a bad descriptor", S(3, 1000, 0, 0), -EBADF);
+    expect("mmap of 0 bytes", sys6(9, 0, 0, 3, 0x22, -1, 0), -EINVAL);
+    expect("mmap of 2^62 bytes", sys6(9, 0, 1L << 62, 3, 0x22, -1, 0), -ENOMEM);
+    /* Mica keeps W^X for Linux programs too (Linux would allow this). */
+    expect("mmap writable and executable", sys6(9, 0, 4096, 7, 0x22, -1, 0), -EACCES);
+    expect("munmap of an unaligned address", S(11, 0x1001, 4096, 0), -EINVAL);
+    expect("arch_prctl with a non-canonical FS base", S(158, 0x1002, 0x0000800000000000UL, 0), -EPERM);
+    expect("arch_prctl of an unknown code", S(158, 0x9999, 0, 0), -EINVAL);
+    expect("lseek before the start", S(8, S(2, "/README", 0, 0), -5, 0), -EINVAL);
+    expect("writev of 2000 buffers", S(20, 1, buffer, 2000), -EINVAL);
+    expect("rt_sigaction of signal 0", sys6(13, 0, 0, 0, 8, 0, 0), -EINVAL);
+    expect("unknown call 1000", S(1000, 0, 0, 0), -ENOSYS);
+    /* As Linux: the number is RAX's low 32 bits (2^62 is read(0, 0, 0)). */
+    expect("call 2^62", S(1L << 62, 0, 0, 0), 0);
+    long brk = S(12, 0, 0, 0);
+    expect("brk to 2^62 leaves it", S(12, 1L << 62, 0, 0), brk);
+    long zero = S(2, "/dev/zero", 0, 0);
+    expect("read of 2^62 bytes past a mapping", S(0, zero, buffer, 1L << 62), -EFAULT);
+    S(3, zero, 0, 0);
+}
+
+static u64 state = 0x9e3779b97f4a7c15UL;
+static u64 next(void) {
+    state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+    return state;
+}
+
+/* What random pointers point into: a mapping of its own, so that what a
+ * call writes there (or past its end: nothing is mapped) cannot touch this
+ * program's own variables. */
+enum { kScratch = 65536 };
+static char* scratch;
+
+/* An argument: often small, sometimes a pointer into our buffer, a bad or
+ * kernel pointer, or a boundary value. */
+static long argument(void) {
+    switch (next() % 8) {
+        case 0: return (long)(next() % 64);
+        case 1: return (long)(scratch + next() % kScratch);
+        case 2: return (long)BAD;
+        case 3: return (long)KERNEL;
+        case 4: return -(long)(next() % 4);
+        case 5: return (long)(1UL << (next() % 64));
+        case 6: return (long)next();
+        default: return 3 + (long)(next() % 61);  /* a descriptor that is not the console */
+    }
+}
+
+/* Calls that neither end this program, nor block it, nor start others. */
+static const short kCalls[] = {1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13, 14, 16, 17, 18, 20, 21, 22, 28, 32,
+                               33, 39, 63, 72, 74, 75, 77, 79, 80, 83, 84, 87, 89, 95, 96, 97, 99, 102, 104,
+                               107, 108, 110, 137, 157, 158, 186, 201, 204, 217, 218, 228, 229, 257, 258,
+                               262, 263, 267, 269, 273, 292, 293, 302, 318, 334, 500, 1000};
+
+static long parse(const char* s) {
+    long v = 0;
+    while (*s >= '0' && *s <= '9') v = v * 10 + (*s++ - '0');
+    return v;
+}
+
+void start(long* stack) {
+    long argc = stack[0];
+    char** argv = (char**)(stack + 1);
+    long count = argc > 1 ? parse(argv[1]) : 10000;
+    if (argc > 2) state = (u64)parse(argv[2]) * 2654435761UL + 1;
+    bad_arguments();
+    put("linux-probe: bad arguments checked\n");
+    scratch = (char*)sys6(9, 0, kScratch, 3, 0x22, -1, 0);
+    if ((long)scratch < 0) return put("linux-probe: no scratch memory\n"), (void)S(231, 1, 0, 0);
+    static const long ignore[4] = {1, 0, 0, 0};  /* SIG_IGN: a write to a pipe nobody reads is EPIPE */
+    sys6(13, 13, (long)ignore, 0, 8, 0, 0);
+    S(80, "/", 0, 0);
+    for (long i = 0; i < count; ++i) {
+        long call = kCalls[next() % (sizeof kCalls / sizeof kCalls[0])];
+        long a[6];
+        for (int j = 0; j < 6; ++j) a[j] = argument();
+        if (call == 1 || call == 18 || call == 20) a[0] = 3 + (long)(next() % 61);  /* never the console */
+        if (call == 12) a[0] = 0;  /* brk: keep our own data where it is */
+        if (call == 9 || call == 10 || call == 11) {  /* keep the program's own pages (code, data, stack) */
+            u64 lo = (u64)a[0], hi = lo + (u64)a[1];
+            if (lo < 0x1000000UL || hi < lo || hi > 0x7ff000000000UL) a[0] = 0x200000000000L, a[1] &= 0xffffff;
+        }
+        if (call == 158 && a[0] == 0x1002) a[0] = 0x1003;  /* never move our own FS base */
+        if (call == 33 || call == 292) a[1] = 3 + (long)(next() % 61);  /* dup2 onto the console would hide the output */
+        if (call == 32 || call == 33 || call == 72 || call == 292) a[0] = 3 + (long)(next() % 61);  /* nor a copy of it */
+        if (call == 3 && a[0] < 3) a[0] = 3;
+        if (argc > 3) {  /* a third argument: say each call before making it */
+            put_number(i), put(": "), put_number(call), put("\n");
+        }
+        sys6(call, a[0], a[1], a[2], a[3], a[4], a[5]);
+    }
+    put("linux-probe: ");
+    put_number(count);
+    put(" random calls answered\n");
+    put("linux-probe: done, ");
+    put_number(failures);
+    put(" failures\n");
+    S(231, failures ? 1 : 0, 0, 0);
+}
+
+__asm__(".globl _start\n_start:\n\tmov %rsp, %rdi\n\tand $-16, %rsp\n\tcall start\n\tud2\n");
