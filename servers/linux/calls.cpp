@@ -217,9 +217,12 @@ void take_pending(Process& p, uint64_t to, uint64_t size, int64_t* result) {
     *result = static_cast<int64_t>(n);
 }
 
+// One per program: it waits in at most one call at a time. Not on the heap,
+// which is not for two threads at once.
+Waiting g_waiting[kMaxProcesses];
+
 void wait_thread(void* arg) {
     Waiting w = *static_cast<Waiting*>(arg);
-    free(arg);
     Process& p = *w.p;
     if (w.sleep_ns) {
         sys::thread_sleep(w.sleep_ns);
@@ -245,20 +248,15 @@ void wait_thread(void* arg) {
 
 // Runs the waiting part of a call on its own thread; false if it cannot.
 bool wait_later(Process& p, uint64_t to, uint64_t size, uint64_t sleep_ns) {
-    auto* w = static_cast<Waiting*>(malloc(sizeof(Waiting)));
-    if (!w) return false;
+    Waiting* w = &g_waiting[p.slot];
     auto saved = sys::ipc_reply_save();
-    if (!saved.ok()) {
-        free(w);
-        return false;
-    }
+    if (!saved.ok()) return false;
     *w = Waiting{&p, saved.value(), to, size, sleep_ns};
     if (!sleep_ns) p.reading = true;
     int64_t t = start_thread(wait_thread, w, 14, 32 * 1024);
     if (t < 0) {
         p.reading = false;
         answer(saved.value(), -lx::kEAGAIN);
-        free(w);
         return true;
     }
     sys::handle_close(static_cast<Handle>(t));
