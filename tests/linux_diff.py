@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Differential tests of the Linux personality.
+
+    linux_diff.py --build BUILD [NAME...]
+
+Each script in tests/linux/corpus (NAME.sh for busybox's sh, NAME.bash for
+bash) runs twice with the very same Debian binaries: on the host (in a new
+directory w-NAME, PATH holding busybox's applets) and on Mica (from the
+disk image's /corpus, in file:/w-NAME, through the shell as a user would
+type it). Output (stdout and stderr together) and exit status must be
+equal, byte for byte. Scripts print nothing that depends on time, PIDs,
+the host or files outside their own directory.
+"""
+
+import argparse
+import glob
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CORPUS = os.path.join(HERE, "linux", "corpus")
+PROMPT = b"mica> "
+
+
+def run_on_host(build, script, work):
+    busybox = os.path.join(build, "debian", "busybox")
+    bash = os.path.join(build, "debian", "bash")
+    applets = os.path.join(work, "bin")
+    os.makedirs(applets, exist_ok=True)
+    for applet in subprocess.run([busybox, "--list"], check=True, stdout=subprocess.PIPE, text=True).stdout.split():
+        link = os.path.join(applets, applet)
+        if not os.path.lexists(link):
+            os.symlink(os.path.realpath(busybox), link)
+    name = os.path.splitext(os.path.basename(script))[0]
+    cwd = os.path.join(work, f"w-{name}")
+    os.makedirs(cwd)
+    shell = [os.path.realpath(bash)] if script.endswith(".bash") else [os.path.realpath(busybox), "sh"]
+    env = {"PATH": applets, "HOME": "/", "TERM": "vt100", "PWD": cwd}
+    r = subprocess.run(shell + [script], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=60)
+    return r.stdout.decode("utf-8", "replace"), r.returncode
+
+
+class Mica:
+    def __init__(self, build, tmp):
+        disk = os.path.join(tmp, "disk.img")
+        subprocess.run(["cp", "--sparse=always", os.path.join(build, "disk.img"), disk], check=True)
+        cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-m", "256M", "-display", "none",
+               "-no-reboot", "-monitor", "none", "-serial", "stdio", "-nic", "none",
+               "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+               "-cdrom", os.path.join(build, "mica.iso"), "-boot", "d",
+               "-drive", f"file={disk},if=none,id=disk0,format=raw",
+               "-device", "virtio-blk-pci,drive=disk0,disable-legacy=on"]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.seen = b""
+        self.wait_for(PROMPT, 60)
+
+    def wait_for(self, marker, timeout):
+        start = time.monotonic()
+        while marker not in self.seen:
+            if time.monotonic() - start > timeout:
+                raise SystemExit(f"linux_diff: timed out waiting for {marker!r}; saw:\n"
+                                 + self.seen[-2000:].decode("utf-8", "replace"))
+            chunk = os.read(self.proc.stdout.fileno(), 4096)
+            if not chunk:
+                raise SystemExit("linux_diff: QEMU ended")
+            self.seen += chunk
+        at = self.seen.index(marker) + len(marker)
+        before, self.seen = self.seen[:at], self.seen[at:]
+        return before
+
+    def command(self, line, timeout=120):
+        self.proc.stdin.write(line.encode() + b"\n")
+        self.proc.stdin.flush()
+        return self.wait_for(PROMPT, timeout)
+
+    def run(self, script):
+        name = os.path.splitext(script)[0]
+        self.command(f"mkdir file:/w-{name}")
+        self.command(f"cd file:/w-{name}")
+        shell = "bash" if script.endswith(".bash") else "sh"
+        # The markers are printed by the shell: the echo of the typed line
+        # shows them with their quotes, so only the output matches.
+        text = self.command(f"sh -c 'echo @@\"\"BEGIN; {shell} /corpus/{script}; echo \"@@END $?\"'")
+        self.command("cd file:/")
+        text = text.decode("utf-8", "replace").replace("\r\n", "\n")
+        # What the kernel and the personality log goes to the same serial line.
+        text = re.sub(r"(?m)^(linux: |\[(info|warn|debug)\] ).*\n", "", text)
+        m = re.search(r"@@BEGIN\n(.*)@@END (\d+)\n", text, re.S)
+        if not m:
+            return None, text
+        return m.group(1), int(m.group(2))
+
+    def close(self):
+        try:
+            self.proc.stdin.write(b"poweroff\n")
+            self.proc.stdin.flush()
+            self.proc.wait(timeout=30)
+        except Exception:
+            self.proc.kill()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--build", required=True)
+    parser.add_argument("names", nargs="*")
+    args = parser.parse_args()
+    scripts = sorted(os.path.basename(p) for p in glob.glob(os.path.join(CORPUS, "*.sh")) + glob.glob(
+        os.path.join(CORPUS, "*.bash")))
+    if args.names:
+        scripts = [s for s in scripts if os.path.splitext(s)[0] in args.names]
+    failed = 0
+    with tempfile.TemporaryDirectory(prefix="mica-linux-diff-") as tmp:
+        mica = Mica(args.build, tmp)
+        try:
+            for script in scripts:
+                want, want_status = run_on_host(args.build, os.path.join(CORPUS, script), os.path.join(tmp, "host", script))
+                got, got_status = mica.run(script)
+                if got == want and got_status == want_status:
+                    print(f"ok      {script} (status {got_status}, {len(got.splitlines())} lines)")
+                    continue
+                failed += 1
+                print(f"FAILED  {script}")
+                print(f"--- on the host (status {want_status}):\n{want}")
+                if got is None:
+                    print(f"--- on Mica, no markers:\n{got_status}")
+                else:
+                    print(f"--- on Mica (status {got_status}):\n{got}")
+        finally:
+            mica.close()
+    print(f"linux_diff: {len(scripts) - failed} of {len(scripts)} scripts the same on the host and on Mica")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
