@@ -194,6 +194,54 @@ int64_t write_console(Process& p, uint64_t from, uint64_t size) {
     return static_cast<int64_t>(size);
 }
 
+// The file system of a name (statfs) or of a descriptor's file (fstatfs).
+int64_t statfs(Process& p, const files::Name& n, uint64_t to) {
+    proto::fs::StatFs::Request q{};
+    proto::fs::StatFs::Reply r;
+    if (int64_t e = rpc::call<proto::fs::StatFs>(n.endpoint, q, &r); e < 0) return err(e);
+    lx::Statfs st{};
+    st.type = 0xef53;  // EXT2_SUPER_MAGIC
+    st.bsize = st.frsize = r.block_size;
+    st.blocks = r.blocks, st.bfree = st.bavail = r.free_blocks;
+    st.files = r.inodes, st.ffree = r.free_inodes;
+    st.namelen = 255;
+    return copy_out(p, to, &st, sizeof st) ? -lx::kEFAULT : 0;
+}
+
+// sendfile from a file to the console, a file or a made-up device, through
+// our buffer; to a pipe (which may have to wait) the caller falls back on
+// read and write.
+int64_t sendfile(Process& p, Fd* out, Fd* in, uint64_t offset_address, uint64_t count) {
+    if (!out || !in) return -lx::kEBADF;
+    if (in->kind != Fd::kFile || out->pipe || out->kind == Fd::kDirectory) return -lx::kEINVAL;
+    uint64_t at = in->offset;
+    if (offset_address && copy_in(p, offset_address, &at, sizeof at)) return -lx::kEFAULT;
+    uint32_t n = count < sizeof g_buffer ? static_cast<uint32_t>(count) : sizeof g_buffer;
+    int64_t got = files::read(*in->name, at, g_buffer, n);
+    if (got <= 0) return got < 0 ? err(got) : 0;
+    int64_t put = got;
+    if (out->kind == Fd::kConsole) {
+        static proto::console::Write::Request q;
+        proto::console::Write::Reply r;
+        for (int64_t done = 0; done < got; done += q.size) {
+            q.size = static_cast<uint32_t>(got - done < static_cast<int64_t>(sizeof q.data) ? got - done : sizeof q.data);
+            memcpy(q.data, g_buffer + done, q.size);
+            if (rpc::call<proto::console::Write>(g_console, q, &r) < 0) return done ? done : -lx::kEIO;
+        }
+    } else if (out->kind == Fd::kFile) {
+        if ((out->flags & lx::kOAccMode) == lx::kORdOnly) return -lx::kEBADF;
+        if (int64_t e = files::write(*out->name, out->offset, g_buffer, static_cast<uint32_t>(got)); e < 0) return err(e);
+        out->offset += static_cast<uint64_t>(got);
+    }
+    if (offset_address) {
+        at += static_cast<uint64_t>(put);
+        if (copy_out(p, offset_address, &at, sizeof at)) return -lx::kEFAULT;
+    } else {
+        in->offset += static_cast<uint64_t>(put);
+    }
+    return put;
+}
+
 int64_t write_fd(Process& p, Fd& f, uint64_t from, uint64_t size, int64_t offset) {
     if ((f.flags & lx::kOAccMode) == lx::kORdOnly && f.kind != Fd::kConsole) return -lx::kEBADF;
     switch (f.kind) {
@@ -594,7 +642,19 @@ bool serve_file_call(Process& p, uint64_t number, const uint64_t* a, CallState& 
             else if (static_cast<int32_t>(a[0]) != lx::kAtFdCwd) r = -lx::kENOSYS;
             else r = access(p, a[1]);
             return true;
-        case lx::kSendfile: r = -lx::kEINVAL; return true;  // not yet: callers fall back to read and write
+        case lx::kSendfile: r = sendfile(p, fd(0), fd(1), a[2], a[3]); return true;
+        case lx::kStatfs: {
+            char path[1024];
+            files::Name n;
+            if (int64_t e = read_string(p, a[0], path, sizeof path)) r = err(e);
+            else if (int64_t e = linux_name(p, path, &n)) r = err(e);
+            else r = statfs(p, n, a[1]);
+            return true;
+        }
+        case lx::kFstatfs:
+            if (Fd* f = fd(0); f && f->name) r = statfs(p, *f->name, a[1]);
+            else r = f ? -lx::kEINVAL : -lx::kEBADF;
+            return true;
         case lx::kSocket: r = -lx::kEAFNOSUPPORT; return true;  // no network yet
         case lx::kIoctl: r = ioctl(p, a[0], a[1], a[2]); return true;
         default: return false;
