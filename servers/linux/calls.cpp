@@ -296,6 +296,7 @@ void serve(Process& p, uint64_t rax, CallState& s) {
         r = -lx::kEFAULT;
         return;
     }
+    s.have_regs = true;
     const uint64_t a[6] = {s.regs.rdi, s.regs.rsi, s.regs.rdx, s.regs.r10, s.regs.r8, s.regs.r9};
     // A read of the console waits for a line on a thread of its own.
     if (number == lx::kRead && a[0] < kMaxFds && p.fds[a[0]].kind == Fd::kConsole) {
@@ -399,14 +400,26 @@ void serve(Process& p, uint64_t rax, CallState& s) {
         case lx::kSetpgid: r = 0; return;
         case lx::kGetpgid:
         case lx::kGetsid: r = static_cast<int64_t>(p.pid); return;
+        case lx::kRtSigreturn: r = sigreturn(p, s); return;
         case lx::kKill:
         case lx::kTgkill: {
-            uint64_t target = a[0], signal = number == lx::kKill ? a[1] : a[2];
-            if (target != p.pid && target != 0 && static_cast<int64_t>(target) != -1) r = -lx::kESRCH;
+            int64_t target = static_cast<int32_t>(number == lx::kKill ? a[0] : a[1]);
+            uint64_t signal = number == lx::kKill ? a[1] : a[2];
+            Process* q = nullptr;
+            if (target == 0 || target == -1 || static_cast<uint64_t>(target) == p.pid) q = &p;
+            for (Process& other : g_processes)
+                if (!q && other.used && !other.zombie && other.pid == static_cast<uint64_t>(target)) q = &other;
+            if (!q) r = -lx::kESRCH;
             else if (signal > 64) r = -lx::kEINVAL;
             else if (signal == 0) r = 0;
-            else if (p.sigactions[signal][0] == 1) r = 0;  // SIG_IGN
-            else end(p, 0, static_cast<int64_t>(signal)), s.ended = true;
+            else {
+                r = 0;
+                raise_signal(*q, static_cast<int>(signal));
+                // Another program stopped in a call that waits hears of it when it next
+                // stops here; one that the signal ends by default ends now.
+                if (q != &p && signal_waiting(*q) && (signal == 9 || q->sigactions[signal][0] == 0))
+                    end(*q, 0, static_cast<int64_t>(signal));
+            }
             return;
         }
         case lx::kExit:

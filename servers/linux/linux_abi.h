@@ -12,7 +12,7 @@ namespace lx {
 enum Sys : uint64_t {
     kRead = 0, kWrite = 1, kOpen = 2, kClose = 3, kStat = 4, kFstat = 5, kLstat = 6, kPoll = 7,
     kLseek = 8, kMmap = 9, kMprotect = 10, kMunmap = 11, kBrk = 12, kRtSigaction = 13,
-    kRtSigprocmask = 14, kIoctl = 16, kPread64 = 17, kPwrite64 = 18, kReadv = 19, kWritev = 20,
+    kRtSigprocmask = 14, kRtSigreturn = 15, kIoctl = 16, kPread64 = 17, kPwrite64 = 18, kReadv = 19, kWritev = 20,
     kAccess = 21, kPipe = 22, kSchedYield = 24, kMadvise = 28, kDup = 32, kDup2 = 33, kNanosleep = 35,
     kGetpid = 39, kSendfile = 40, kSocket = 41, kClone = 56, kFork = 57, kVfork = 58, kExecve = 59, kExit = 60, kWait4 = 61,
     kKill = 62, kUname = 63, kFcntl = 72, kFsync = 74, kFdatasync = 75, kFtruncate = 77,

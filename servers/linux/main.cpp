@@ -112,8 +112,15 @@ bool on_fault(const Message& m, uint64_t badge, Message& reply) {
         CallState s;
         serve(*p, m.w1, s);
         if (s.later) return false;
+        if (!s.ended && p->used && signal_waiting(*p)) {
+            // A signal to deliver on the way back: from the registers the call leaves.
+            if (!s.have_regs && sys::thread_regs_read(p->thread, &s.regs) != kOk) s.ended = true;
+            if (!s.regs_changed) s.regs.rax = static_cast<uint64_t>(s.result);
+            if (!s.ended && !deliver_signals(*p, s.regs)) s.ended = true;
+            else if (!s.ended && sys::thread_regs_write(p->thread, &s.regs) == kOk) s.regs_changed = true;
+        }
         if (s.ended) reply = Message{1, 0, 0, 0};
-        else if (s.regs_changed) reply = Message{0, 0, 0, 0};  // the registers as written (execve)
+        else if (s.regs_changed) reply = Message{0, 0, 0, 0};  // the registers as written (execve, signals)
         else reply = Message{kFaultReturn, static_cast<uint64_t>(s.result), 0, 0};
         return true;
     }

@@ -61,7 +61,7 @@ void settle(Pipe& pipe) {
         if (Process* w = waiting(pipe.writer)) {
             if (pipe.readers == 0) {
                 answer(pipe.writer, -lx::kEPIPE);
-                if (w->sigactions[kSigpipe][0] != 1) end(*w, 0, kSigpipe);
+                raise_signal(*w, kSigpipe);  // delivered when it next stops here
                 continue;
             }
             int64_t n = fill(pipe, *w, pipe.writer.address + pipe.writer.done, pipe.writer.size - pipe.writer.done);
@@ -144,10 +144,7 @@ int64_t pipe_read(Process& p, Fd& f, uint64_t to, uint64_t size, CallState& s) {
 int64_t pipe_write(Process& p, Fd& f, uint64_t from, uint64_t size, CallState& s) {
     Pipe& pipe = *f.pipe;
     if (pipe.readers == 0) {
-        if (p.sigactions[kSigpipe][0] != 1) {  // unless SIGPIPE is ignored, it ends the writer
-            end(p, 0, kSigpipe);
-            s.ended = true;
-        }
+        raise_signal(p, kSigpipe);  // by default it ends the writer, when the call returns
         return -lx::kEPIPE;
     }
     int64_t n = fill(pipe, p, from, size);

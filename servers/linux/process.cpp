@@ -268,6 +268,7 @@ void end(Process& p, int64_t code, int64_t signal) {
         release(p);
         return;
     }
+    raise_signal(*parent, 17);  // SIGCHLD (dropped unless it has a handler)
     free_resources(p);
     p.zombie = true;
     p.wait_status = signal ? static_cast<uint64_t>(signal) : static_cast<uint64_t>(code & 0xff) << 8;

@@ -73,7 +73,8 @@ struct Process {
     Fd fds[kMaxFds];
     uint32_t umask = 022;
     uint64_t sigmask = 0;
-    uint64_t sigactions[65][4] = {};  // handler, flags, restorer, mask (kept, not yet delivered)
+    uint64_t sigpending = 0;
+    uint64_t sigactions[65][4] = {};  // handler, flags, restorer, mask
     char pending_input[4096];         // console input read but not yet taken
     uint32_t pending_size = 0, pending_used = 0;
     bool reading = false;             // a read of the console waits on a helper thread
@@ -126,8 +127,16 @@ struct CallState {
     bool ended = false;
     bool later = false;  // answered later (the call was saved)
     bool regs_changed = false;
+    bool have_regs = false;  // `regs` were read (or written) while serving
 };
 void serve(Process& p, uint64_t number, CallState& s);
+// Signals (signal.cpp): one sent to p is pending until p next stops here;
+// deliver_signals then enters a handler (r changed: write it) or takes the
+// default action (false: p has ended).
+void raise_signal(Process& p, int signal);
+bool signal_waiting(const Process& p);
+bool deliver_signals(Process& p, mica::ThreadRegs& r);
+int64_t sigreturn(Process& p, CallState& s);
 // fork, execve, wait4 (process.cpp); pipes (pipe.cpp).
 bool serve_process_call(Process& p, uint64_t number, const uint64_t* a, CallState& s);
 int64_t pipe_create(Process& p, uint64_t fds_address, uint64_t flags);

@@ -1,0 +1,153 @@
+// Signals of Linux programs. A signal sent (kill, tgkill, a child's end,
+// a write to a pipe nobody reads) is pending until its program next stops
+// in the personality: then an unblocked one with a handler is delivered as
+// Linux does, by a signal frame on the program's stack (its registers, FPU
+// state and mask in a ucontext, a siginfo) and a jump to the handler, which
+// returns through sa_restorer to rt_sigreturn; one with the default action
+// ends the program or is dropped. Not yet: interrupting a call that waits
+// (EINTR), SA_ONSTACK.
+#include "linux_abi.h"
+#include "mica/strings.h"
+#include "process.h"
+
+using namespace mica;
+
+namespace personality {
+namespace {
+
+constexpr uint64_t kSaSiginfo = 4, kSaNodefer = 0x40000000, kSaResethand = 0x80000000;
+constexpr uint64_t kSigDefault = 0, kSigIgnore = 1;
+constexpr int kSigchld = 17, kSigcont = 18, kSigstop = 19, kSigtstp = 20, kSigttin = 21, kSigttou = 22,
+              kSigurg = 23, kSigwinch = 28;
+
+struct Sigcontext {
+    uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+    uint64_t rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp;
+    uint64_t rip, eflags;
+    uint16_t cs, gs, fs, ss;
+    uint64_t err, trapno, oldmask, cr2;
+    uint64_t fpstate;
+    uint64_t reserved[8];
+};
+static_assert(sizeof(Sigcontext) == 256);
+
+struct Ucontext {
+    uint64_t flags, link;
+    uint64_t stack_sp;
+    int32_t stack_flags, pad;
+    uint64_t stack_size;
+    Sigcontext mcontext;
+    uint64_t sigmask;
+};
+static_assert(sizeof(Ucontext) == 304);
+
+struct Siginfo {
+    int32_t signo, errno_, code, pad;
+    int32_t pid, uid, status, pad2;
+    uint8_t rest[96];
+};
+static_assert(sizeof(Siginfo) == 128);
+
+struct Frame {
+    uint64_t return_address;  // sa_restorer: the handler's `ret` goes there
+    Ucontext uc;
+    Siginfo info;
+};
+
+uint64_t bit(int signal) { return 1ULL << (signal - 1); }
+
+bool ignored_by_default(int signal) {
+    return signal == kSigchld || signal == kSigurg || signal == kSigwinch || signal == kSigcont ||
+           signal == kSigstop || signal == kSigtstp || signal == kSigttin || signal == kSigttou;  // no job control yet
+}
+
+// Builds the frame and points the registers at the handler.
+int64_t enter_handler(Process& p, int signal, ThreadRegs& r) {
+    const uint64_t* action = p.sigactions[signal];
+    uint64_t sp = r.rsp - 128;                    // below the red zone
+    uint64_t fpstate = (sp - 512) & ~63ULL;       // the FXSAVE image, aligned
+    uint64_t frame_at = ((fpstate - sizeof(Frame)) & ~15ULL) - 8;  // as after a call: RSP + 8 aligned
+    Frame f{};
+    f.return_address = action[2];
+    f.uc.mcontext = Sigcontext{r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rdi, r.rsi, r.rbp, r.rbx,
+                               r.rdx, r.rax, r.rcx, r.rsp, r.rip, r.rflags, 0x33, 0, 0, 0x2b, 0, 0,
+                               p.sigmask, 0, fpstate, {}};
+    f.uc.sigmask = p.sigmask;
+    f.info.signo = signal;
+    f.info.code = 0;  // SI_USER
+    if (copy_out(p, fpstate, r.fpu, sizeof r.fpu) || copy_out(p, frame_at, &f, sizeof f)) return -lx::kEFAULT;
+    r.rdi = static_cast<uint64_t>(signal);
+    r.rsi = frame_at + offsetof(Frame, info);
+    r.rdx = frame_at + offsetof(Frame, uc);
+    r.rax = 0;
+    r.rsp = frame_at;
+    r.rip = action[0];
+    r.rflags &= ~(1ULL << 10);  // DF clear, as the ABI wants at a call
+    p.sigmask |= action[3] | (action[1] & kSaNodefer ? 0 : bit(signal));
+    if (action[1] & kSaResethand) p.sigactions[signal][0] = kSigDefault;
+    return 0;
+}
+
+}  // namespace
+
+void raise_signal(Process& p, int signal) {
+    if (signal < 1 || signal > 64) return;
+    uint64_t handler = p.sigactions[signal][0];
+    if (handler == kSigIgnore || (handler == kSigDefault && ignored_by_default(signal))) return;
+    p.sigpending |= bit(signal);
+}
+
+bool signal_waiting(const Process& p) { return (p.sigpending & ~p.sigmask) != 0; }
+
+bool deliver_signals(Process& p, ThreadRegs& r) {
+    uint64_t ready = p.sigpending & ~p.sigmask;
+    // SIGKILL and SIGSTOP cannot be blocked (sigprocmask sees to it).
+    for (int signal = 1; ready && signal <= 64; ++signal) {
+        if (!(ready & bit(signal))) continue;
+        p.sigpending &= ~bit(signal);
+        uint64_t handler = p.sigactions[signal][0];
+        if (handler == kSigDefault) {
+            end(p, 0, signal);
+            return false;
+        }
+        if (handler == kSigIgnore) continue;
+        if (enter_handler(p, signal, r) != 0) {  // no room for the frame: as Linux, SIGSEGV
+            end(p, 0, 11);
+            return false;
+        }
+        return true;  // one at a time; the rest when it next stops
+    }
+    return true;
+}
+
+int64_t sigreturn(Process& p, CallState& s) {
+    ThreadRegs& r = s.regs;
+    uint64_t frame_at = r.rsp - 8;  // the handler's `ret` took the return address
+    Frame f;
+    if (copy_in(p, frame_at, &f, sizeof f)) {
+        end(p, 0, 11);
+        s.ended = true;
+        return 0;
+    }
+    const Sigcontext& c = f.uc.mcontext;
+    ThreadRegs n = r;
+    n.r8 = c.r8, n.r9 = c.r9, n.r10 = c.r10, n.r11 = c.r11, n.r12 = c.r12, n.r13 = c.r13, n.r14 = c.r14;
+    n.r15 = c.r15, n.rdi = c.rdi, n.rsi = c.rsi, n.rbp = c.rbp, n.rbx = c.rbx, n.rdx = c.rdx, n.rax = c.rax;
+    n.rcx = c.rcx, n.rsp = c.rsp, n.rip = c.rip, n.rflags = c.eflags;
+    if (c.fpstate && copy_in(p, c.fpstate, n.fpu, sizeof n.fpu)) {
+        end(p, 0, 11);
+        s.ended = true;
+        return 0;
+    }
+    if (sys::thread_regs_write(p.thread, &n) != kOk) {  // a frame the program garbled
+        end(p, 0, 11);
+        s.ended = true;
+        return 0;
+    }
+    r = n;
+    p.sigmask = f.uc.sigmask & ~(1ULL << 8 | 1ULL << 18);
+    s.regs_changed = true;
+    return 0;
+}
+
+}  // namespace personality
