@@ -302,6 +302,8 @@ bool run_program(const char* name, const char* args, bool background) {
 // environment of its own; waited for (and Ctrl-C'd) like any program.
 bool run_linux(int argc, char** argv) {
     static proto::personality::Run::Request q;
+    bool background = argc > 1 && !strcmp(argv[argc - 1], "&");
+    if (background) --argc;
     const char* name = argv[0];
     const char* linux_cwd = strncmp(cwd(), "file:", 5) == 0 ? cwd() + 5 : "/";
     static const char* const kDirectories[] = {"/bin/", "/usr/bin/"};
@@ -355,6 +357,16 @@ bool run_linux(int argc, char** argv) {
     if (e < 0 || process == kNoHandle) {
         error("%s: cannot run this Linux program: %s\n", name, error_name(e < 0 ? e : kErrProtocol));
         return true;
+    }
+    if (background) {
+        for (Job& j : g_jobs) {
+            if (j.process != kNoHandle) continue;
+            j = Job{process, r.pid, 0, {}};
+            copy_string(j.name, sizeof j.name, name);
+            print("[%lu] %s\n", j.pid, name);
+            return true;
+        }
+        error("%s: too many jobs; waiting for it\n", name);
     }
     int64_t status = wait_in_foreground(process);
     sys::handle_close(process);
