@@ -193,7 +193,10 @@ constexpr int64_t kInterrupted = -130;
 // console signals our notification on Ctrl-C while the program runs (and
 // keeps what is typed for whoever reads next); a notification cannot be
 // waited for together with a process, so the two are polled in turn.
-int64_t wait_in_foreground(Handle process) {
+// For a Linux program (linux_pid != 0), Ctrl-C asks the personality to send
+// SIGINT to it and what it started, as a terminal does; it ends them unless
+// they catch it.
+int64_t wait_in_foreground(Handle process, uint64_t linux_pid = 0) {
     HandleResult n = sys::notification_create();
     HandleResult give = n.ok() ? sys::handle_duplicate(n.value(), kRightSignal | kRightTransfer) : n;
     proto::console::Interrupt::Request q{};
@@ -205,7 +208,19 @@ int64_t wait_in_foreground(Handle process) {
         int64_t e = sys::process_wait(process, armed ? 10'000'000 : kWaitForever, &status);
         if (e == kOk) break;
         if (armed && sys::notification_wait(n.value(), 0) > 0) {
-            sys::process_kill(process, kInterrupted);
+            if (linux_pid) {
+                HandleResult proof = sys::handle_duplicate(process, kRightsSame);
+                proto::personality::Signal::Request sq{linux_pid, 2, 0};
+                proto::personality::Signal::Reply sr;
+                Handle personality = scheme_endpoint("linux");
+                if (proof.ok() && personality != kNoHandle &&
+                    rpc::call<proto::personality::Signal>(personality, sq, &sr,
+                                                          rpc::Extras{.send_handle = proof.value()}) == kOk)
+                    continue;  // it ends, or it caught the signal and goes on
+                sys::process_kill(process, kInterrupted);  // no personality to ask: end it
+            } else {
+                sys::process_kill(process, kInterrupted);
+            }
             sys::process_wait(process, kWaitForever, &status);
             break;
         }
@@ -368,9 +383,9 @@ bool run_linux(int argc, char** argv) {
         }
         error("%s: too many jobs; waiting for it\n", name);
     }
-    int64_t status = wait_in_foreground(process);
+    int64_t status = wait_in_foreground(process, r.pid);
     sys::handle_close(process);
-    if (status == kInterrupted) error("%s: interrupted\n", name);
+    if (status == kInterrupted || status == 128 + 2) error("%s: interrupted\n", name);  // SIGINT
     else if (status != 0) error("%s: exit status %ld\n", name, status);
     return true;
 }

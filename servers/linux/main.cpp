@@ -40,6 +40,7 @@ const char* base_name(const char* path) {
 }
 
 void sweep();
+void signal_tree(Process& p, int signal);
 
 int64_t run(const proto::personality::Run::Request& q, proto::personality::Run::Reply& reply, rpc::Call& call) {
     sweep();  // what a Ctrl-C ended a moment ago is given back first
@@ -75,7 +76,7 @@ int64_t run(const proto::personality::Run::Request& q, proto::personality::Run::
     }
     ProcessInfo info{};
     if (e == kOk) e = sys::process_info(p->process, &info);
-    auto given = e == kOk ? sys::handle_duplicate(p->process, kRightWait | kRightManage | kRightRead | kRightTransfer)
+    auto given = e == kOk ? sys::handle_duplicate(p->process, kRightWait | kRightManage | kRightRead | kRightTransfer | kRightDuplicate)
                           : made;
     if (e == kOk && !given.ok()) e = given.error();
     if (e == kOk) {
@@ -92,6 +93,21 @@ int64_t run(const proto::personality::Run::Request& q, proto::personality::Run::
     reply.pid = info.pid;
     call.reply_handle = given.value();
     return kOk;
+}
+
+// Signal: the caller proves it may by sending the program's process handle.
+int64_t signal_group(const proto::personality::Signal::Request& q, proto::personality::Signal::Reply&,
+                     rpc::Call& call) {
+    if (q.signal == 0 || q.signal > 64 || call.received_handle == kNoHandle) return kErrInvalidArgument;
+    HandleInfo sent{}, ours{};
+    if (sys::handle_info(call.received_handle, &sent) != kOk) return kErrInvalidArgument;
+    for (Process& p : g_processes) {
+        if (!p.used || p.zombie || p.pid != q.pid || p.parent >= 0) continue;
+        if (sys::handle_info(p.process, &ours) != kOk || ours.koid != sent.koid) return kErrAccessDenied;
+        signal_tree(p, static_cast<int>(q.signal));
+        return kOk;
+    }
+    return kErrNotFound;
 }
 
 // The signal a CPU exception raises, as Linux maps them.
@@ -132,6 +148,15 @@ bool on_fault(const Message& m, uint64_t badge, Message& reply) {
     return true;
 }
 
+// Sends `signal` to p and everything it started: handled ones are pending,
+// those whose default action ends a program end it now.
+void signal_tree(Process& p, int signal) {
+    for (Process& c : g_processes)
+        if (c.used && !c.zombie && c.parent == static_cast<int32_t>(p.slot) && &c != &p) signal_tree(c, signal);
+    raise_signal(p, signal);
+    if (p.used && signal_waiting(p) && (signal == 9 || p.sigactions[signal][0] == 0)) end(p, 0, signal);
+}
+
 // Ends `p` and every program it started, and theirs.
 void end_tree(Process& p, int64_t signal) {
     for (Process& c : g_processes)
@@ -170,8 +195,9 @@ int main() {
     g_endpoint = service_endpoint("linux");
     g_console = files::scheme_endpoint("console");
     if (g_console == kNoHandle) print("linux: no console; programs' output is lost\n");
-    static rpc::Server<2> server(g_endpoint);
+    static rpc::Server<3> server(g_endpoint);
     server.on<proto::personality::Run>(run);
+    server.on<proto::personality::Signal>(signal_group);
     server.on_other(on_fault);
     server.on_idle(sweep, 1'000'000'000);
     server.run();

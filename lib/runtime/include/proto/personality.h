@@ -30,4 +30,14 @@ struct Run {
     struct Reply { uint64_t pid; };
 };
 
+// Sends `signal` to the program `pid` started by Run and to every program
+// it started, as a terminal does to its foreground process group (Ctrl-C:
+// SIGINT). The caller must hold the process handle Run gave it (sent with
+// the request, so that nobody else can signal programs that are not theirs).
+struct Signal {
+    static constexpr uint64_t kLabel = 0x902;
+    struct Request { uint64_t pid; uint32_t signal; uint32_t reserved; };
+    struct Reply { uint32_t unused; };
+};
+
 }  // namespace proto::personality
