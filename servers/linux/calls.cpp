@@ -1,9 +1,10 @@
 // Linux system calls other than files' (files.cpp): memory, identity, time,
 // signals (kept, not yet delivered), limits, and the end of a program.
 // Every argument comes from the program and is checked; a pointer that is
-// not in its mappings is EFAULT. A call not served here is ENOSYS, and the
-// log names it once per program (`linux.verbose=1` on the command line: every time).
+// not in its mappings is EFAULT. A call not served here is ENOSYS, counted:
+// when the program ends, the system log (dmesg) lists them.
 #include "linux_abi.h"
+#include "mica/log.h"
 #include "mica/process.h"
 #include "mica/rpc.h"
 #include "mica/strings.h"
@@ -263,15 +264,15 @@ bool wait_later(Process& p, uint64_t to, uint64_t size, uint64_t sleep_ns) {
     return true;
 }
 
+// Counted per program; the list goes to the system log when it ends.
 void unimplemented(Process& p, uint64_t number) {
-    static uint8_t seen[512];
-    static char verbose[4] = "";
-    static bool looked = false;
-    if (!looked) cmdline_value("linux.verbose", verbose, sizeof verbose), looked = true;
-    uint64_t slot = number < sizeof seen ? number : sizeof seen - 1;  // the large ones share a slot
-    if (seen[slot] && verbose[0] != '1') return;
-    seen[slot] = 1;
-    print("linux: %s (pid %lu) made system call %lu, which is not implemented (ENOSYS)\n", p.name, p.pid, number);
+    for (uint32_t i = 0; i < p.missing_count; ++i)
+        if (p.missing[i].number == number) {
+            ++p.missing[i].count;
+            return;
+        }
+    if (p.missing_count < kMaxMissing) p.missing[p.missing_count++] = {static_cast<uint32_t>(number), 1};
+    else ++p.missing_more;
 }
 
 }  // namespace

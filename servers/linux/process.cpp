@@ -3,6 +3,8 @@
 // (the same process, its memory replaced by a new program), exit and
 // wait4 (a child that ends is kept as a zombie until its parent waits).
 #include "linux_abi.h"
+#include "format.h"
+#include "mica/log.h"
 #include "mica/strings.h"
 #include "process.h"
 #include "proto/personality.h"
@@ -245,6 +247,15 @@ bool wait_here(Process& p, Waiter& w, uint64_t address, uint64_t size) {
 }
 
 void free_resources(Process& p) {
+    if (p.missing_count) {
+        static char list[160];
+        size_t n = 0;
+        for (uint32_t i = 0; i < p.missing_count && n < sizeof list; ++i)
+            n += format_to(list + n, sizeof list - n, "%s%u x%u", i ? ", " : "", p.missing[i].number, p.missing[i].count);
+        logf("%s (pid %lu) made calls that are not implemented (ENOSYS): %s%s", p.name, p.pid, list,
+             p.missing_more ? ", and more" : "");
+        p.missing_count = 0;
+    }
     close_all(p);
     for (uint32_t i = 0; i < p.vma_count; ++i) sys::handle_close(p.vmas[i].memory);
     p.vma_count = 0;

@@ -13,7 +13,7 @@
 
 namespace personality {
 
-constexpr uint32_t kMaxVmas = 128, kMaxFds = 64, kMaxProcesses = 16;
+constexpr uint32_t kMaxVmas = 128, kMaxFds = 64, kMaxProcesses = 16, kMaxMissing = 8;
 constexpr uint64_t kBadgeBit = 1ULL << 44;  // fault badges: kBadgeBit | process slot
 
 // [start, end) of the program's address space backed by `memory` from `offset`.
@@ -78,6 +78,10 @@ struct Process {
     char pending_input[4096];         // console input read but not yet taken
     uint32_t pending_size = 0, pending_used = 0;
     bool reading = false;             // a read of the console waits on a helper thread
+    struct Missing {
+        uint32_t number, count;
+    } missing[8];                     // system calls it made that are not implemented (ENOSYS)
+    uint32_t missing_count = 0, missing_more = 0;
     int32_t parent = -1;              // its parent's slot (-1: started by the shell, or orphaned)
     bool zombie = false;              // ended, its status kept for its parent's wait4
     uint64_t wait_status = 0;         // as wait4 reports it
@@ -157,7 +161,8 @@ void open_console_fds(Process& p);
 // 128 + the signal.
 void end(Process& p, int64_t code, int64_t signal = 0);
 Process* parent_of(const Process& p);
-// Frees its memory, descriptors and thread (a zombie keeps only its process handle).
+// Frees its memory, descriptors and thread (a zombie keeps only its process handle);
+// logs the unimplemented calls it made.
 void free_resources(Process& p);
 
 // The Linux path `path` (relative to p's cwd) as a Mica name on file:; a
