@@ -39,10 +39,19 @@ Fd::Kind device(const char* path) {
                                    {"/dev/urandom", Fd::kRandom},  {"/dev/random", Fd::kRandom},
                                    {"/dev/tty", Fd::kConsole},     {"/dev/console", Fd::kConsole},
                                    {"/dev/stdin", Fd::kConsole},   {"/dev/stdout", Fd::kConsole},
-                                   {"/dev/stderr", Fd::kConsole}};
+                                   {"/dev/stderr", Fd::kConsole},  {"/etc/passwd", Fd::kPasswd},
+                                   {"/etc/group", Fd::kGroup}};
     for (const Dev& d : kDevices)
         if (!strcmp(path, d.path)) return d.kind;
     return Fd::kFree;
+}
+
+// The made-up files with text: who the one user is (a Linux program runs as
+// root; Mica's capabilities, not uids, say what it may do).
+const char* text_of(Fd::Kind kind) {
+    if (kind == Fd::kPasswd) return "root:x:0:0:root:/:/bin/sh\n";
+    if (kind == Fd::kGroup) return "root:x:0:\n";
+    return nullptr;
 }
 
 void fill_stat(const proto::fs::Stat::Reply& r, lx::Stat& st) {
@@ -67,6 +76,7 @@ void device_stat(Fd::Kind kind, lx::Stat& st) {
     st.mode = lx::kSIfChr | 0666;
     st.rdev = kind == Fd::kConsole ? (4 << 8 | 1) : (1 << 8 | kind);
     st.blksize = 4096;
+    if (const char* text = text_of(kind)) st.mode = lx::kSIfReg | 0644, st.rdev = 0, st.size = static_cast<int64_t>(strlen(text));
 }
 
 int64_t stat_path(Process& p, uint64_t path_address, uint64_t out, bool follow = true) {
@@ -164,6 +174,15 @@ int64_t read_fd(Process& p, Fd& f, uint64_t to, uint64_t size, int64_t offset) {
     int64_t got = 0;
     switch (f.kind) {
         case Fd::kNull: return 0;
+        case Fd::kPasswd:
+        case Fd::kGroup: {
+            const char* text = text_of(f.kind);
+            uint64_t length = strlen(text), at = offset < 0 ? f.offset : static_cast<uint64_t>(offset);
+            got = at < length ? static_cast<int64_t>(length - at < n ? length - at : n) : 0;
+            if (got) memcpy(g_buffer, text + at, static_cast<size_t>(got));
+            if (offset < 0) f.offset += static_cast<uint64_t>(got);
+            return copy_out(p, to, g_buffer, static_cast<size_t>(got)) ? -lx::kEFAULT : got;
+        }
         case Fd::kZero: memset(g_buffer, 0, n), got = n; break;
         case Fd::kRandom:
             for (uint32_t i = 0; i < n; ++i) g_buffer[i] = static_cast<uint8_t>(sys::clock_monotonic() * 2654435761u >> 13);
@@ -296,10 +315,12 @@ int64_t seek(Process& p, uint64_t fd, int64_t offset, uint64_t whence) {
     Fd* f = fd_of(p, fd);
     if (!f) return -lx::kEBADF;
     if (f->kind == Fd::kConsole || f->pipe) return -lx::kESPIPE;
-    if (f->kind != Fd::kFile) return 0;
+    if (f->kind != Fd::kFile && !text_of(f->kind)) return 0;
     int64_t base = 0;
     if (whence == kSeekCur) {
         base = static_cast<int64_t>(f->offset);
+    } else if (whence == kSeekEnd && text_of(f->kind)) {
+        base = static_cast<int64_t>(strlen(text_of(f->kind)));
     } else if (whence == kSeekEnd) {
         proto::fs::Stat::Reply r;
         if (int64_t e = files::stat(*f->name, &r)) return err(e);

@@ -19,7 +19,7 @@ enum Sys : uint64_t {
     kGetcwd = 79, kChdir = 80, kRename = 82, kMkdir = 83, kRmdir = 84, kUnlink = 87,
     kReadlink = 89, kUmask = 95, kGettimeofday = 96, kGetrlimit = 97, kSysinfo = 99,
     kGetuid = 102, kGetgid = 104, kGeteuid = 107, kGetegid = 108, kSetpgid = 109, kGetppid = 110,
-    kGetpgrp = 111, kSetsid = 112, kGetpgid = 121, kGetsid = 124, kSigaltstack = 131, kStatfs = 137, kFstatfs = 138,
+    kGetpgrp = 111, kSetsid = 112, kGetgroups = 115, kGetpgid = 121, kGetsid = 124, kSigaltstack = 131, kStatfs = 137, kFstatfs = 138,
     kPrctl = 157, kArchPrctl = 158, kGettid = 186, kTime = 201, kFutex = 202,
     kSchedGetaffinity = 204, kGetdents64 = 217, kSetTidAddress = 218, kClockGettime = 228,
     kClockGetres = 229, kClockNanosleep = 230, kExitGroup = 231, kTgkill = 234, kOpenat = 257,

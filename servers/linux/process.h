@@ -27,7 +27,8 @@ struct Vma {
 struct Pipe;
 
 struct Fd {
-    enum Kind : uint8_t { kFree, kConsole, kFile, kDirectory, kNull, kZero, kRandom, kPipeRead, kPipeWrite };
+    enum Kind : uint8_t { kFree, kConsole, kFile, kDirectory, kNull, kZero, kRandom, kPipeRead, kPipeWrite,
+                          kPasswd, kGroup };
     Kind kind = kFree;
     bool cloexec = false;
     uint64_t flags = 0;   // open flags (access mode, O_APPEND, O_NONBLOCK)
