@@ -6,16 +6,7 @@
  * program, the kernel, the personality server and any other server it uses.
  * Prints `bench <metric> <value> ticks` lines, then linux-bench-done.
  */
-typedef unsigned long u64;
-
-static long sys6(long n, long a, long b, long c, long d, long e, long f) {
-    register long r10 __asm__("r10") = d, r8 __asm__("r8") = e, r9 __asm__("r9") = f;
-    long ret;
-    __asm__ volatile("syscall" : "=a"(ret) : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
-                     : "rcx", "r11", "memory");
-    return ret;
-}
-#define sys3(n, a, b, c) sys6(n, (long)(a), (long)(b), (long)(c), 0, 0, 0)
+#include "linux.h"
 
 enum { READ = 0, WRITE = 1, OPEN = 2, CLOSE = 3, PIPE = 22, GETPID = 39, FORK = 57, EXECVE = 59, EXIT = 60,
        WAIT4 = 61, UNLINK = 87 };
@@ -24,21 +15,6 @@ static u64 ticks(void) {
     unsigned lo, hi;
     __asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi));
     return (u64)hi << 32 | lo;
-}
-
-static void put(const char* s) {
-    long n = 0;
-    while (s[n]) ++n;
-    sys3(WRITE, 1, s, n);
-}
-
-static void put_number(u64 v) {
-    char buf[24];
-    int i = sizeof buf;
-    buf[--i] = 0;
-    do buf[--i] = (char)('0' + v % 10), v /= 10;
-    while (v);
-    put(buf + i);
 }
 
 static u64 median(u64* v, int n) {
@@ -54,7 +30,7 @@ static void report(const char* metric, u64* samples, int n) {
     put("bench ");
     put(metric);
     put(".median ");
-    put_number(median(samples, n));
+    put_number((long)median(samples, n));
     put(" ticks\n");
 }
 

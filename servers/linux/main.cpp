@@ -23,7 +23,6 @@ Handle g_endpoint = kNoHandle;
 
 namespace {
 
-constexpr uint64_t kChildQuota = 1 << 20;  // its page tables and threads; its memory is ours
 
 // Strings `count` NUL-terminated strings exactly fill [s, s + size)?
 bool strings_ok(const char* s, uint32_t size, uint32_t count) {
@@ -48,27 +47,12 @@ int64_t run(const proto::personality::Run::Request& q, proto::personality::Run::
     if (strnlen(q.path, sizeof q.path) == sizeof q.path || strnlen(q.cwd, sizeof q.cwd) == sizeof q.cwd ||
         q.cwd[0] != '/' || q.size != size || q.argc == 0 || !strings_ok(q.strings, q.size, q.argc + q.envc))
         return kErrInvalidArgument;
-    Process* p = nullptr;
-    for (Process& slot : g_processes)
-        if (!slot.used) p = &slot;
-    if (!p) return kErrLimit;
-    uint32_t slot = static_cast<uint32_t>(p - g_processes);
-    *p = Process{};
-    p->used = true;
-    p->slot = slot;
-    mica::copy_string(p->cwd, sizeof p->cwd, q.cwd);
-    mica::copy_string(p->name, sizeof p->name, base_name(q.path));
-
     int64_t e = kOk;
-    auto made = sys::process_create(p->name, strlen(p->name), kChildQuota);
-    if (!made.ok()) e = made.error();
-    p->process = made.ok() ? made.value() : kNoHandle;
-    auto badged = e == kOk ? sys::handle_mint(g_endpoint, kRightWrite, kBadgeBit | slot) : made;
-    if (e == kOk && !badged.ok()) e = badged.error();
-    if (e == kOk) e = sys::process_set_fault_handler(p->process, badged.value(), kFaultForeign);
-    if (badged.ok() && e != badged.error()) sys::handle_close(badged.value());
+    Process* p = new_process(base_name(q.path), &e);
+    if (!p) return e;
+    mica::copy_string(p->cwd, sizeof p->cwd, q.cwd);
     uint64_t entry = 0, stack = 0;
-    if (e == kOk) e = load_program(*p, q.path, q.strings, q.argc, q.envc, q.size, &entry, &stack);
+    e = load_program(*p, q.path, q.strings, q.argc, q.envc, q.size, &entry, &stack);
     if (e == kOk) {
         auto thread = sys::thread_create(p->process, entry, stack, 0, 15);
         e = thread.error();
@@ -76,16 +60,18 @@ int64_t run(const proto::personality::Run::Request& q, proto::personality::Run::
     }
     ProcessInfo info{};
     if (e == kOk) e = sys::process_info(p->process, &info);
-    auto given = e == kOk ? sys::handle_duplicate(p->process, kRightWait | kRightManage | kRightRead | kRightTransfer | kRightDuplicate)
-                          : made;
-    if (e == kOk && !given.ok()) e = given.error();
+    HandleResult given{kErrBadState};  // until it is made
+    if (e == kOk) {
+        given = sys::handle_duplicate(p->process, kRightWait | kRightManage | kRightRead | kRightTransfer | kRightDuplicate);
+        e = given.error();
+    }
     if (e == kOk) {
         p->pid = info.pid;
         open_console_fds(*p);
         e = sys::thread_start(p->thread);
     }
     if (e != kOk) {
-        if (given.ok() && e != given.error() && given.value() != p->process) sys::handle_close(given.value());
+        if (given.ok()) sys::handle_close(given.value());
         if (p->process != kNoHandle) sys::process_kill(p->process, e);
         release(*p);
         return e;

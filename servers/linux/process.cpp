@@ -17,7 +17,7 @@ namespace {
 constexpr uint64_t kCloneVm = 0x100, kCloneVfork = 0x4000, kCloneThread = 0x10000,
                    kCloneChildSettid = 0x01000000, kCloneSettls = 0x80000;
 constexpr uint64_t kWnohang = 1;
-constexpr uint64_t kChildQuota = 1 << 20;  // as main.cpp
+constexpr uint64_t kChildQuota = 1 << 20;  // its page tables and threads; its memory is ours
 
 Process* new_slot() {
     for (Process& q : g_processes)
@@ -62,18 +62,10 @@ int64_t fork(Process& p, const uint64_t* a, CallState& s) {
     uint64_t flags = a[0];
     if (flags & kCloneThread) return -lx::kENOSYS;  // threads: not yet
     if ((flags & kCloneVm) && !(flags & kCloneVfork)) return -lx::kENOSYS;
-    Process* c = new_slot();
-    if (!c) return -lx::kEAGAIN;
     int64_t e = kOk;
-    auto made = sys::process_create(p.name, strlen(p.name), kChildQuota);
-    if (!made.ok()) e = made.error();
-    c->process = made.ok() ? made.value() : kNoHandle;
-    auto badged = e == kOk ? sys::handle_mint(g_endpoint, kRightWrite, kBadgeBit | c->slot) : made;
-    if (e == kOk && !badged.ok()) e = badged.error();
-    if (e == kOk) e = sys::process_set_fault_handler(c->process, badged.value(), kFaultForeign);
-    if (badged.ok() && made.ok()) sys::handle_close(badged.value());
+    Process* c = new_process(p.name, &e);
+    if (!c) return e == kErrNoMemory ? -lx::kENOMEM : -lx::kEAGAIN;
     // Everything but the pid is the parent's.
-    copy_string(c->name, sizeof c->name, p.name);
     copy_string(c->exe, sizeof c->exe, p.exe);
     copy_string(c->cwd, sizeof c->cwd, p.cwd);
     c->brk_base = p.brk_base, c->brk = p.brk, c->brk_mapped = p.brk_mapped, c->mmap_top = p.mmap_top;
@@ -227,6 +219,29 @@ int64_t wait4(Process& p, const uint64_t* a, CallState& s) {
 }
 
 }  // namespace
+
+Process* new_process(const char* name, int64_t* error) {
+    Process* c = new_slot();
+    if (!c) {
+        *error = kErrLimit;
+        return nullptr;
+    }
+    copy_string(c->name, sizeof c->name, name);
+    auto made = sys::process_create(name, strlen(name), kChildQuota);
+    int64_t e = made.error();
+    if (made.ok()) {
+        c->process = made.value();
+        auto badged = sys::handle_mint(g_endpoint, kRightWrite, kBadgeBit | c->slot);
+        e = badged.ok() ? sys::process_set_fault_handler(c->process, badged.value(), kFaultForeign) : badged.error();
+        if (badged.ok()) sys::handle_close(badged.value());  // the kernel keeps its own reference
+    }
+    if (e != kOk) {
+        release(*c);
+        *error = e;
+        return nullptr;
+    }
+    return c;
+}
 
 Process* parent_of(const Process& p) {
     if (p.parent < 0) return nullptr;

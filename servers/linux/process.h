@@ -162,6 +162,10 @@ void open_console_fds(Process& p);
 // 128 + the signal.
 void end(Process& p, int64_t code, int64_t signal = 0);
 Process* parent_of(const Process& p);
+// A free slot holding a new foreign Mica process named `name`, not started,
+// whose faults and system calls come here badged with the slot; null (and
+// *error) if none can be had.
+Process* new_process(const char* name, int64_t* error);
 // Frees its memory, descriptors and thread (a zombie keeps only its process handle);
 // logs the unimplemented calls it made.
 void free_resources(Process& p);
