@@ -27,7 +27,8 @@ static void expect(const char* what, long got, long want) {
     put("\n");
 }
 
-enum { EPERM = 1, ENOENT = 2, EBADF = 9, ECHILD = 10, ENOMEM = 12, EACCES = 13, EFAULT = 14, EINVAL = 22, ENOSYS = 38 };
+enum { EPERM = 1, ENOENT = 2, EBADF = 9, ECHILD = 10, EAGAIN = 11, ENOMEM = 12, EACCES = 13, EFAULT = 14, EINVAL = 22,
+       EDEADLK = 35, ENOSYS = 38 };
 #define BAD ((void*)0x10)
 #define KERNEL ((void*)0xffff800000001000UL)
 
@@ -65,6 +66,67 @@ static void bad_arguments(void) {
     long zero = S(2, "/dev/zero", 0, 0);
     expect("read of 2^62 bytes past a mapping", S(0, zero, buffer, 1L << 62), -EFAULT);
     S(3, zero, 0, 0);
+}
+
+/* Byte-range locks between two processes: conflicts, F_GETLK, a waiting
+ * F_SETLKW that the holder's close lets go, and a deadlock refused. */
+struct flock {
+    short type, whence;
+    long start, len;
+    int pid;
+};
+enum { F_RDLCK = 0, F_WRLCK = 1, F_UNLCK = 2, F_GETLK = 5, F_SETLK = 6, F_SETLKW = 7 };
+
+static long lock(long fd, long cmd, short type, long start, long len, struct flock* out) {
+    struct flock l = {type, 0, start, len, 0};
+    long r = S(72, fd, cmd, &l);
+    if (out) *out = l;
+    return r;
+}
+
+static void locks(void) {
+    static const char path[] = "/tmp/linux-probe.lock";
+    static const long tenth[2] = {0, 100000000};
+    long fd = S(2, path, 0102, 0644), me = S(39, 0, 0, 0);
+    int sync[2];
+    expect("pipe for the lock test", S(22, sync, 0, 0), 0);
+    expect("lock: a write lock of bytes 0-9", lock(fd, F_SETLK, F_WRLCK, 0, 10, 0), 0);
+    expect("lock: bad type", lock(fd, F_SETLK, 7, 0, 10, 0), -EINVAL);
+    expect("lock: bad struct", S(72, fd, F_SETLK, BAD), -EFAULT);
+    expect("lock: a range before 0", lock(fd, F_SETLK, F_WRLCK, 5, -10, 0), -EINVAL);
+    int before = failures;
+    long child = S(57, 0, 0, 0);
+    if (child == 0) {
+        struct flock l;
+        long cfd = S(2, path, 2, 0);
+        expect("lock (child): a write lock over the parent's", lock(cfd, F_SETLK, F_WRLCK, 5, 1, 0), -EAGAIN);
+        expect("lock (child): a read lock over the parent's", lock(cfd, F_SETLK, F_RDLCK, 9, 5, 0), -EAGAIN);
+        expect("lock (child): F_GETLK", lock(cfd, F_GETLK, F_RDLCK, 5, 1, &l), 0);
+        expect("lock (child): F_GETLK type", l.type, F_WRLCK);
+        expect("lock (child): F_GETLK range", l.start * 100 + l.len, 10);
+        expect("lock (child): F_GETLK pid", l.pid, me);
+        expect("lock (child): a read lock beside it", lock(cfd, F_SETLK, F_RDLCK, 10, 10, 0), 0);
+        expect("lock (child): F_GETLK where it is free", lock(cfd, F_GETLK, F_WRLCK, 100, 1, &l), 0);
+        expect("lock (child): F_GETLK where it is free, type", l.type, F_UNLCK);
+        expect("lock (child): a write lock of byte 100", lock(cfd, F_SETLK, F_WRLCK, 100, 1, 0), 0);
+        S(1, sync[1], "x", 1);
+        /* Waits for the parent's lock of bytes 0-9, which its close lets go. */
+        expect("lock (child): F_SETLKW waits and gets it", lock(cfd, F_SETLKW, F_WRLCK, 0, 1, 0), 0);
+        S(231, failures - before, 0, 0);
+    }
+    char byte;
+    expect("lock: the child is ready", S(0, sync[0], &byte, 1), 1);
+    S(35, tenth, 0, 0);
+    /* The child waits for us; our waiting for its byte 100 would never end. */
+    expect("lock: a deadlock is refused", lock(fd, F_SETLKW, F_WRLCK, 100, 1, 0), -EDEADLK);
+    expect("lock: a read lock where the child reads", lock(fd, F_SETLK, F_RDLCK, 12, 2, 0), 0);
+    expect("lock: a write lock where the child reads", lock(fd, F_SETLK, F_WRLCK, 12, 2, 0), -EAGAIN);
+    S(3, fd, 0, 0);  /* all our locks on the file go: the child's wait ends */
+    int status = -1;
+    expect("lock: the child", S(61, child, &status, 0), child);
+    expect("lock: the child's failures", status, 0);
+    S(3, sync[0], 0, 0), S(3, sync[1], 0, 0);
+    S(87, path, 0, 0);
 }
 
 static u64 state = 0x9e3779b97f4a7c15UL;
@@ -113,6 +175,8 @@ void start(long* stack) {
     if (argc > 2) state = (u64)parse(argv[2]) * 2654435761UL + 1;
     bad_arguments();
     put("linux-probe: bad arguments checked\n");
+    locks();
+    put("linux-probe: locks checked\n");
     scratch = (char*)sys6(9, 0, kScratch, 3, 0x22, -1, 0);
     if ((long)scratch < 0) return put("linux-probe: no scratch memory\n"), (void)S(231, 1, 0, 0);
     static const long ignore[4] = {1, 0, 0, 0};  /* SIG_IGN: a write to a pipe nobody reads is EPIPE */

@@ -440,7 +440,7 @@ int64_t dup(Process& p, uint64_t old_fd, int64_t new_fd, bool cloexec, uint64_t 
     } else if (static_cast<uint64_t>(new_fd) == old_fd) {
         return new_fd;
     } else if (p.fds[new_fd].kind != Fd::kFree) {
-        close_fd(p.fds[new_fd]);
+        close_fd(p, p.fds[new_fd]);
     }
     p.fds[new_fd] = *f;
     p.fds[new_fd].cloexec = cloexec;
@@ -449,7 +449,7 @@ int64_t dup(Process& p, uint64_t old_fd, int64_t new_fd, bool cloexec, uint64_t 
     return new_fd;
 }
 
-int64_t fcntl(Process& p, uint64_t fd, uint64_t cmd, uint64_t arg) {
+int64_t fcntl(Process& p, uint64_t fd, uint64_t cmd, uint64_t arg, CallState& s) {
     Fd* f = fd_of(p, fd);
     if (!f) return -lx::kEBADF;
     switch (cmd) {
@@ -461,7 +461,7 @@ int64_t fcntl(Process& p, uint64_t fd, uint64_t cmd, uint64_t arg) {
         case 4:                                         // F_SETFL: O_APPEND and O_NONBLOCK only
             f->flags = (f->flags & ~(lx::kOAppend | lx::kONonblock)) | (arg & (lx::kOAppend | lx::kONonblock));
             return 0;
-        case 5: case 6: case 7: return 0;               // F_GETLK/SETLK/SETLKW: one process at a time, no contention
+        case lx::kFGetlk: case lx::kFSetlk: case lx::kFSetlkw: return lock_call(p, *f, cmd, arg, s);
         default: return -lx::kEINVAL;
     }
 }
@@ -545,7 +545,8 @@ int64_t linux_name(Process& p, const char* path, files::Name* out, bool follow, 
     }
 }
 
-void close_fd(Fd& f) {
+void close_fd(Process& p, Fd& f) {
+    if (f.kind == Fd::kFile && f.name) locks_release(p, f.name->path);
     if (f.shares && --*f.shares == 0) {
         free(f.name);
         free(f.shares);
@@ -561,7 +562,7 @@ void open_console_fds(Process& p) {
 
 void close_all(Process& p) {
     for (Fd& f : p.fds)
-        if (f.kind != Fd::kFree) close_fd(f);
+        if (f.kind != Fd::kFree) close_fd(p, f);
 }
 
 bool serve_file_call(Process& p, uint64_t number, const uint64_t* a, CallState& s) {
@@ -604,7 +605,7 @@ bool serve_file_call(Process& p, uint64_t number, const uint64_t* a, CallState& 
         case lx::kOpen: r = open(p, lx::kAtFdCwd, a[0], a[1]); return true;
         case lx::kOpenat: r = open(p, static_cast<int32_t>(a[0]), a[1], a[2]); return true;
         case lx::kClose:
-            if (Fd* f = fd(0)) close_fd(*f), r = 0;
+            if (Fd* f = fd(0)) close_fd(p, *f), r = 0;
             else r = -lx::kEBADF;
             return true;
         case lx::kStat: r = stat_path(p, a[0], a[1]); return true;
@@ -656,7 +657,7 @@ bool serve_file_call(Process& p, uint64_t number, const uint64_t* a, CallState& 
         case lx::kDup3:
             r = a[0] == a[1] ? -lx::kEINVAL : dup(p, a[0], static_cast<int32_t>(a[1]), (a[2] & lx::kOCloexec) != 0);
             return true;
-        case lx::kFcntl: r = fcntl(p, a[0], a[1], a[2]); return true;
+        case lx::kFcntl: r = fcntl(p, a[0], a[1], a[2], s); return true;
         case lx::kUtimensat:
             // The file protocol cannot set times yet: the file must exist, and keeps its times.
             if (a[1] == 0) r = fd(0) ? 0 : -lx::kEBADF;

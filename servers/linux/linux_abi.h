@@ -32,7 +32,7 @@ enum Errno : int64_t {
     kEPERM = 1, kENOENT = 2, kESRCH = 3, kEINTR = 4, kEIO = 5, kE2BIG = 7, kENOEXEC = 8, kEBADF = 9, kECHILD = 10,
     kEAGAIN = 11, kENOMEM = 12, kEACCES = 13, kEFAULT = 14, kEEXIST = 17, kENOTDIR = 20,
     kEISDIR = 21, kEINVAL = 22, kEMFILE = 24, kENOTTY = 25, kENOSPC = 28, kESPIPE = 29,
-    kEROFS = 30, kEPIPE = 32, kERANGE = 34, kENAMETOOLONG = 36, kENOSYS = 38, kENOTEMPTY = 39, kEAFNOSUPPORT = 97,
+    kEROFS = 30, kEPIPE = 32, kERANGE = 34, kEDEADLK = 35, kENAMETOOLONG = 36, kENOLCK = 37, kENOSYS = 38, kENOTEMPTY = 39, kEOVERFLOW = 75, kEAFNOSUPPORT = 97,
 };
 
 // A Mica error as the errno a Linux program expects for it.
@@ -56,6 +56,9 @@ inline int64_t errno_of(int64_t e) {
         default: return kEIO;
     }
 }
+
+// fcntl's lock commands
+constexpr uint64_t kFGetlk = 5, kFSetlk = 6, kFSetlkw = 7;
 
 // open flags (octal, as in <fcntl.h>)
 constexpr uint64_t kOAccMode = 03, kORdOnly = 0, kOWrOnly = 01, kORdWr = 02, kOCreat = 0100,

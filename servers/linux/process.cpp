@@ -169,7 +169,7 @@ int64_t execve(Process& p, const uint64_t* a, CallState& s) {
         if (*c == '/') base = c + 1;
     copy_string(p.name, sizeof p.name, base);
     for (Fd& f : p.fds)
-        if (f.kind != Fd::kFree && f.cloexec) close_fd(f);
+        if (f.kind != Fd::kFree && f.cloexec) close_fd(p, f);
     for (auto& action : p.sigactions)
         if (action[0] != 1) action[0] = action[1] = action[2] = action[3] = 0;  // handlers go; ignored stays ignored
     // A fresh thread state: the new program's entry and stack, nothing else.
@@ -271,6 +271,7 @@ void free_resources(Process& p) {
              p.missing_more ? ", and more" : "");
         p.missing_count = 0;
     }
+    locks_release(p, nullptr);
     close_all(p);
     for (uint32_t i = 0; i < p.vma_count; ++i) sys::handle_close(p.vmas[i].memory);
     p.vma_count = 0;

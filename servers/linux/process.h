@@ -155,7 +155,12 @@ void answer(Waiter& w, int64_t result);
 bool wait_here(Process& p, Waiter& w, uint64_t address, uint64_t size);
 bool serve_file_call(Process& p, uint64_t number, const uint64_t* a, CallState& s);
 void close_all(Process& p);
-void close_fd(Fd& f);
+void close_fd(Process& p, Fd& f);  // its locks on the file go too
+// Byte-range locks (locks.cpp): fcntl F_GETLK, F_SETLK, F_SETLKW on f;
+// locks_release drops p's locks on `path` (null: on every file, and its
+// waits, as p ends).
+int64_t lock_call(Process& p, Fd& f, uint64_t cmd, uint64_t address, CallState& s);
+void locks_release(Process& p, const char* path);
 void open_console_fds(Process& p);
 // Ends the program with exit code `code`, or by `signal` if not 0. Its
 // parent (if it has one) finds it with wait4; the shell sees the code, or
