@@ -165,6 +165,7 @@ bool user_exception(unsigned vector, uint64_t error, uintptr_t address, uintptr_
 // A foreign thread's `syscall` (number in *rax, pc after it; Cpu::foreign
 // says which threads are) goes to its fault handler, which may set *rax.
 void foreign_syscall(uint64_t* rax, uintptr_t pc);
+void foreign_interrupt();  // thread_interrupt's stop, on the current thread's way to user mode
 // The last step before any return to user mode: reschedules if asked, and
 // never returns if the thread has been killed.
 void before_user_return();

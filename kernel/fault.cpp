@@ -24,6 +24,7 @@ bool call_handler(Thread* t, MessageRegs& msg, bool* had_handler) {
     *had_handler = static_cast<bool>(handler);
     if (!handler) return false;
     t->stopped = true;
+    t->interrupt_pending = false;  // it stops now: the handler sees to what an interrupt was for
     int64_t e = endpoint_kernel_call(*handler, badge, msg);
     t->stopped = false;
     return e == mica::kOk;
@@ -45,6 +46,16 @@ bool user_exception(unsigned vector, uint64_t error, uintptr_t address, uintptr_
                  p->pid(), p->name(), vector, error, pc, address);
     p->terminate(mica::kExitFaultBase - static_cast<int64_t>(vector));
     return false;
+}
+
+void foreign_interrupt() {
+    Thread* t = current_thread();
+    MessageRegs msg{mica::kFaultLabel, mica::kFaultInterrupt, 0, 0};
+    bool had_handler = false;
+    if (!call_handler(t, msg, &had_handler) && t->process()->alive() && had_handler) {
+        log_warn("process %lu (%s): interrupt not answered: ended", t->process()->pid(), t->process()->name());
+        t->process()->terminate(mica::kExitFaultBase - static_cast<int64_t>(mica::kFaultInterrupt));
+    }
 }
 
 void foreign_syscall(uint64_t* rax, uintptr_t pc) {

@@ -222,6 +222,11 @@ void before_user_return() {
     for (;;) {
         Thread* t = cpu.current;
         if (t->kill_pending) sched_exit_current();
+        if (t->interrupt_pending && !cpu.need_resched) {
+            t->interrupt_pending = false;
+            foreign_interrupt();
+            continue;
+        }
         if (!cpu.need_resched) return;
         schedule();
     }

@@ -51,6 +51,19 @@ int64_t sys_thread_regs_write(Handle thread, UserPtr<const ThreadRegs> regs) {
     return arch::write_user_regs(t->context, t->stack_top(), in) ? kOk : kErrInvalidArgument;
 }
 
+// A personality's signal for a program busy in its own code: the thread
+// stops before it next runs user code (before_user_return) and its fault
+// handler is told, as for a fault. One that is stopped already, or will
+// stop for a system call of its own, needs no interrupt.
+int64_t sys_thread_interrupt(Handle thread) {
+    Ref<Thread> t;
+    if (int64_t e = current_process().get(thread, kRightWrite, &t)) return e;
+    uint64_t badge;
+    if (t->state == Thread::State::created || t->stopped || !t->fault_handler(&badge)) return kErrBadState;
+    t->interrupt_pending = true;
+    return kOk;
+}
+
 int64_t sys_thread_exit() { sched_exit_current(); }
 
 // A thread cannot unmap the stack it runs on and then make a call: the

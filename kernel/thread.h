@@ -45,6 +45,7 @@ public:
     uint8_t priority = 0;
     bool kill_pending = false;  // exits at its next return toward user mode
     bool stopped = false;       // waits for its fault handler: its registers may be read and written
+    bool interrupt_pending = false;  // thread_interrupt: stops for its fault handler before user mode
     int64_t wake_result = 0;    // what a blocking call returns after waking
     uint64_t deadline = 0;      // for timed waits: clock_ns() value, 0 = none
     uint64_t tid;

@@ -44,6 +44,7 @@ constexpr uint64_t kFaultLabel = 0xfa17'0000'0000'0000;
 // returns by IRETQ, so every register written takes effect.
 constexpr uint32_t kFaultForeign = 1;
 constexpr uint64_t kFaultSyscall = 0x100;
+constexpr uint64_t kFaultInterrupt = 0x101;  // thread_interrupt asked it to stop (w1, w2: 0)
 constexpr uint64_t kFaultReturn = kFaultLabel | 1;
 
 struct Message {

@@ -25,14 +25,14 @@ struct Child {
 
 // The program mapped read-execute, a data page and a stack; its first
 // thread created, not started; faults (and calls) to `ep` badged 0xf0.
-Child make_child(uint32_t fault_flags) {
+Child make_child(uint32_t fault_flags, const uint8_t* program = kProgram, size_t size = sizeof kProgram) {
     Child c;
     c.process = EXPECT_HANDLE(sys::process_create("foreign", 7, 1 << 20));
     c.ep = EXPECT_HANDLE(sys::endpoint_create());
     Handle badged = EXPECT_HANDLE(sys::handle_mint(c.ep, kRightWrite, 0xf0));
     Handle code = EXPECT_HANDLE(sys::memory_create(kPageSize));
     Handle data = EXPECT_HANDLE(sys::memory_create(2 * kPageSize));
-    EXPECT_EQ(sys::memory_write(code, 0, kProgram, sizeof kProgram), kOk);
+    EXPECT_EQ(sys::memory_write(code, 0, program, size), kOk);
     uint64_t magic = 0x5eed'f00d;
     EXPECT_EQ(sys::memory_write(data, 0, &magic, sizeof magic), kOk);
     EXPECT_EQ(sys::vm_map(c.process, kCode, code, 0, kPageSize, kVmRead | kVmExec), kOk);
@@ -178,6 +178,46 @@ KTEST(foreign, thread_handler_first) {
     sys::handle_close(badged);
     sys::handle_close(thread_ep);
     close_child(c);
+}
+
+// A program busy in its own code (no calls) is stopped for its handler by
+// thread_interrupt — how a personality delivers a signal to it — and goes
+// on with the registers the handler leaves.
+KTEST(foreign, interrupt_stops_a_busy_thread) {
+    Usage before = usage();
+    // inc r12; jmp back to it; ud2
+    static constexpr uint8_t kLoop[] = {0x49, 0xff, 0xc4, 0xeb, 0xfb, 0x0f, 0x0b};
+    Child c = make_child(kFaultForeign, kLoop, sizeof kLoop);
+    EXPECT_EQ(sys::thread_interrupt(c.thread), kErrBadState);  // not started
+    EXPECT_EQ(sys::thread_start(c.thread), kOk);
+    sys::thread_sleep(20'000'000);  // it spins meanwhile
+    Handle read_only = EXPECT_HANDLE(sys::handle_duplicate(c.thread, kRightRead));
+    EXPECT_EQ(sys::thread_interrupt(read_only), kErrAccessDenied);
+    EXPECT_EQ(sys::thread_interrupt(c.process), kErrWrongType);
+    sys::handle_close(read_only);
+    EXPECT_EQ(sys::thread_interrupt(c.thread), kOk);
+    Message m;
+    uint64_t badge = 0;
+    EXPECT_EQ(sys::ipc_recv(c.ep, m, nullptr, &badge), kOk);
+    EXPECT_EQ(m.label, kFaultLabel);
+    EXPECT_EQ(m.w0, kFaultInterrupt);
+    EXPECT_EQ(badge, 0xf0);
+    ThreadRegs r;
+    EXPECT_EQ(sys::thread_regs_read(c.thread, &r), kOk);
+    EXPECT(r.rip >= kCode && r.rip < kCode + 5);
+    EXPECT(r.r12 > 0);  // it ran
+    EXPECT_EQ(sys::thread_interrupt(c.thread), kErrBadState);  // stopped already
+    // On, at the ud2: what the handler wrote is what runs.
+    r.rip = kCode + 5;
+    EXPECT_EQ(sys::thread_regs_write(c.thread, &r), kOk);
+    EXPECT_EQ(sys::ipc_reply(Message{0, 0, 0, 0}), kOk);
+    EXPECT_EQ(sys::ipc_recv(c.ep, m, nullptr, &badge), kOk);
+    EXPECT_EQ(m.w0 & 0xffffffff, 6);  // #UD
+    EXPECT_EQ(m.w2, kCode + 5);
+    EXPECT_EQ(sys::ipc_reply(Message{1, 0, 0, 0}), kOk);
+    EXPECT_EQ(sys::process_wait(c.process, ~0ull, nullptr), kOk);
+    close_child(c);
+    EXPECT_NO_LEAK(before);
 }
 
 // A Mica process's syscall is still the kernel's: the flag is what makes
