@@ -139,6 +139,17 @@ int64_t Volume::truncate(const char* path, uint64_t size) {
     return finish(fs_, r < 0 ? r : w);
 }
 
+int64_t Volume::chmod(const char* path, uint32_t mode) {
+    if (fs_->read_only) return kErrReadOnly;
+    uint32_t ino;
+    DiskInode in;
+    int64_t r = inode_at(fs_, path, &ino, &in);
+    if (r < 0) return r;
+    in.mode = static_cast<uint16_t>((in.mode & 0xf000) | (mode & 07777));
+    in.ctime = fs_->now();
+    return finish(fs_, fs_->write_inode(ino, in));
+}
+
 int64_t Volume::create(const char* path, bool exclusive) {
     if (fs_->read_only) return kErrReadOnly;
     Named n;

@@ -89,6 +89,14 @@ int64_t truncate(const Name& n, uint64_t size) {
     return rpc::call<proto::fs::Truncate>(n.endpoint, t, &tr);
 }
 
+int64_t chmod(const Name& n, uint32_t mode) {
+    proto::fs::Chmod::Request q{};
+    copy_string(q.path, sizeof q.path, n.path);
+    q.mode = mode & 07777;
+    proto::fs::Chmod::Reply r;
+    return rpc::call<proto::fs::Chmod>(n.endpoint, q, &r);
+}
+
 int64_t create(const Name& n) {
     proto::fs::Create::Request q{};
     copy_string(q.path, sizeof q.path, n.path);

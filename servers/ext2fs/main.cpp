@@ -332,6 +332,13 @@ int64_t unlink(const proto::fs::Unlink::Request& q, proto::fs::Unlink::Reply&, r
     return v->unlink(q.path);
 }
 
+int64_t chmod(const proto::fs::Chmod::Request& q, proto::fs::Chmod::Reply&, rpc::Call& c) {
+    if (must_wait()) return c.postpone();
+    ext2::Volume* v;
+    if (int64_t e = volume_for(q.path, &v); e < 0) return e;
+    return v->chmod(q.path, q.mode);
+}
+
 int64_t mkdir(const proto::fs::Mkdir::Request& q, proto::fs::Mkdir::Reply&, rpc::Call& c) {
     if (must_wait()) return c.postpone();
     ext2::Volume* v;
@@ -392,6 +399,7 @@ int main() {
     server.on<proto::fs::Rename>(rename);
     server.on<proto::fs::Sync>(sync);
     server.on<proto::fs::StatFs>(statfs);
+    server.on<proto::fs::Chmod>(chmod);
     server.on_background(shrink_step);
     server.run();
 }

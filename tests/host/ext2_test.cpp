@@ -463,6 +463,27 @@ TEST_F(Ext2, DefaultFeatures) {
     expect_fsck_clean();
 }
 
+// chmod sets the permission bits only: the type stays, e2fsck and debugfs
+// agree, and a directory keeps working.
+TEST_F(Ext2, ChmodSetsPermissionBits) {
+    write_file(src / "script", "echo hi\n");
+    write_file(src / "d" / "f", "x");
+    make("");
+    mount();
+    ASSERT_EQ(vol->chmod("script", 04755), kOk);
+    ASSERT_EQ(vol->chmod("d", 0700), kOk);
+    ext2::Stat st;
+    ASSERT_EQ(vol->stat("script", &st), kOk);
+    EXPECT_EQ(st.mode & 07777, 04755u);
+    ASSERT_EQ(vol->stat("d", &st), kOk);
+    EXPECT_EQ(st.mode & 07777, 0700u);
+    EXPECT_EQ(read_all("d/f"), "x");
+    EXPECT_EQ(vol->chmod("no/such", 0644), kErrNotFound);
+    expect_fsck_clean();
+    EXPECT_NE(debugfs("stat /script").find("Mode:  04755"), std::string::npos);
+    EXPECT_NE(debugfs("stat /d").find("Type: directory    Mode:  0700"), std::string::npos);
+}
+
 // Older or slimmer formats: revision 0, no filetype, small inodes, and a
 // file that needs triple indirect blocks and the large_file feature.
 TEST_F(Ext2, OtherFormats) {

@@ -79,6 +79,7 @@ public:
     // Bytes written; extends the file, writing past the end leaves a hole.
     int64_t write(const char* path, uint64_t offset, const void* buffer, uint32_t length);
     int64_t truncate(const char* path, uint64_t size);  // shrink frees blocks; grow makes a hole
+    int64_t chmod(const char* path, uint32_t mode);     // the permission bits (07777); the type stays
     // A regular file. If the name exists: kErrAlreadyExists when exclusive,
     // otherwise kOk for a file and kErrIsDirectory for a directory.
     int64_t create(const char* path, bool exclusive);

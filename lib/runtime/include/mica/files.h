@@ -36,6 +36,8 @@ int64_t write(const Name& n, uint64_t offset, const void* buffer, uint32_t lengt
 int64_t stat(const Name& n, proto::fs::Stat::Reply* out);
 // Cuts (or extends) `n` to `size` bytes.
 int64_t truncate(const Name& n, uint64_t size);
+// Sets the permission bits of `n` (mode & 07777).
+int64_t chmod(const Name& n, uint32_t mode);
 // Creates `n` if it does not exist (an empty file); kOk if it does.
 int64_t create(const Name& n);
 // Creates `n` if needed and cuts it to nothing.

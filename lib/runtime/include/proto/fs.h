@@ -128,4 +128,12 @@ struct StatFs {
     };
 };
 
+// Sets the permission bits (07777) of what `path` names; the type stays.
+struct Chmod {
+    static constexpr uint64_t kLabel = 0x20d;
+    static constexpr bool kIdempotent = true;
+    struct Request { char path[kPathMax]; uint32_t mode; uint32_t reserved; };
+    struct Reply { uint32_t unused; };
+};
+
 }  // namespace proto::fs
