@@ -196,11 +196,20 @@ int64_t poll(Process& p, uint64_t fds, uint64_t count) {
 
 // Work that waits (a console line, a sleep) runs on a thread of its own, so
 // that the personality goes on serving every other program (and init's
-// liveness probe); it answers the saved call when done.
+// liveness probe); it answers the saved call when done — unless a signal
+// took the call back first (take_helper_wait). Who answers is settled by
+// g_owner[slot], the generation of the wait still unanswered (0: none): the
+// helper and the main thread each clear it with a compare-and-swap, and
+// only the one that succeeds answers. A console line that arrives for a
+// read already interrupted stays pending for the next read, and a read made
+// while a helper is still reading waits for that helper's line.
 struct Waiting {
     Process* p;
     Handle saved;
     uint64_t to, size, sleep_ns;
+    uint64_t generation;
+    uint64_t deadline;  // sleeps: when it ends (clock_monotonic), for the time left
+    uint64_t remaining; // sleeps: where the time left goes if interrupted (0: nowhere)
 };
 
 void answer(Handle saved, int64_t result) {
@@ -221,47 +230,106 @@ void take_pending(Process& p, uint64_t to, uint64_t size, int64_t* result) {
 // One per program: it waits in at most one call at a time. Not on the heap,
 // which is not for two threads at once.
 Waiting g_waiting[kMaxProcesses];
+uint64_t g_owner[kMaxProcesses];
+uint64_t g_generation;
+
+void take_line(Process& p, uint64_t to, uint64_t size, int64_t* result);
+
+bool claim(uint32_t slot, uint64_t generation) {
+    return generation && __atomic_compare_exchange_n(&g_owner[slot], &generation, 0, false, __ATOMIC_SEQ_CST,
+                                                     __ATOMIC_SEQ_CST);
+}
 
 void wait_thread(void* arg) {
     Waiting w = *static_cast<Waiting*>(arg);
-    Process& p = *w.p;
+    uint32_t slot = w.p->slot;
     if (w.sleep_ns) {
         sys::thread_sleep(w.sleep_ns);
-        answer(w.saved, 0);
+        if (claim(slot, w.generation)) w.p->running = true, answer(w.saved, 0);
         return;
     }
+    Process& p = *w.p;
     static proto::console::ReadLine::Request q;
     static proto::console::ReadLine::Reply r;
-    int64_t e = rpc::call<proto::console::ReadLine>(g_console, q, &r);
-    int64_t result = 0;
+    int64_t e;
+    for (;;) {
+        e = rpc::call<proto::console::ReadLine>(g_console, q, &r);
+        // Ctrl-C: the shell makes it SIGINT, which interrupts the read; the
+        // line typed so far is gone, as on a terminal. Read on while a read waits.
+        if (e < 0 || !r.interrupted || r.eof) break;
+        __atomic_store_n(&p.reading, false, __ATOMIC_SEQ_CST);
+        bool idle = false;
+        if (!__atomic_load_n(&g_owner[slot], __ATOMIC_SEQ_CST) ||
+            !__atomic_compare_exchange_n(&p.reading, &idle, true, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+            return;  // nobody waits, or a new helper reads for them
+    }
     if (e < 0) {
-        result = -lx::kEIO;
-    } else if (!r.eof) {
+        p.pending_error = true;
+    } else if (r.eof) {
+        p.pending_eof = true;
+    } else {
         uint32_t n = r.size < sizeof p.pending_input - 1 ? r.size : sizeof p.pending_input - 1;
         memcpy(p.pending_input, r.data, n);
         p.pending_input[n++] = '\n';
         p.pending_size = n, p.pending_used = 0;
-        take_pending(p, w.to, w.size, &result);
     }
-    p.reading = false;
-    answer(w.saved, result);
+    __atomic_store_n(&p.reading, false, __ATOMIC_SEQ_CST);
+    // Whichever read waits now (this helper's, or one made since) gets the line.
+    uint64_t generation = __atomic_load_n(&g_owner[slot], __ATOMIC_SEQ_CST);
+    const Waiting& current = g_waiting[slot];
+    if (!generation || current.generation != generation || current.sleep_ns || !claim(slot, generation)) return;
+    int64_t result = 0;
+    take_line(p, current.to, current.size, &result);
+    p.running = true;
+    answer(current.saved, result);
 }
 
-// Runs the waiting part of a call on its own thread; false if it cannot.
-bool wait_later(Process& p, uint64_t to, uint64_t size, uint64_t sleep_ns) {
+// Saves the call's reply for a helper thread to answer (a new one, unless a
+// console read is still in flight); false if it cannot.
+bool wait_later(Process& p, uint64_t to, uint64_t size, uint64_t sleep_ns, uint64_t remaining = 0) {
     Waiting* w = &g_waiting[p.slot];
     auto saved = sys::ipc_reply_save();
     if (!saved.ok()) return false;
-    *w = Waiting{&p, saved.value(), to, size, sleep_ns};
-    if (!sleep_ns) p.reading = true;
-    int64_t t = start_thread(wait_thread, w, 14, 32 * 1024);
+    uint64_t deadline = sleep_ns ? static_cast<uint64_t>(sys::clock_monotonic()) + sleep_ns : 0;
+    *w = Waiting{&p, saved.value(), to, size, sleep_ns, ++g_generation, deadline, remaining};
+    __atomic_store_n(&g_owner[p.slot], w->generation, __ATOMIC_SEQ_CST);
+    if (!sleep_ns) {
+        bool idle = false;
+        if (!__atomic_compare_exchange_n(&p.reading, &idle, true, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+            return true;  // a helper is reading: it answers
+        if (p.pending_used < p.pending_size || p.pending_eof || p.pending_error) {
+            // Its line came in meanwhile (and found no read waiting): take it.
+            p.reading = false;
+            if (claim(p.slot, w->generation)) {
+                int64_t result = 0;
+                take_line(p, to, size, &result);
+                answer(saved.value(), result);
+            }
+            return true;
+        }
+    }
+    // At the personality's own priority, above its programs (15): a busy program must not starve it.
+    int64_t t = start_thread(wait_thread, w, 16, 32 * 1024);
     if (t < 0) {
         p.reading = false;
-        answer(saved.value(), -lx::kEAGAIN);
+        if (claim(p.slot, w->generation)) answer(saved.value(), -lx::kEAGAIN);
         return true;
     }
     sys::handle_close(static_cast<Handle>(t));
     return true;
+}
+
+// The console's next bytes for a read: a pending line, its end, or its error.
+void take_line(Process& p, uint64_t to, uint64_t size, int64_t* result) {
+    if (p.pending_used < p.pending_size) {
+        take_pending(p, to, size, result);
+    } else if (p.pending_error) {
+        p.pending_error = false;
+        *result = -lx::kEIO;
+    } else {
+        p.pending_eof = false;
+        *result = 0;
+    }
 }
 
 // Counted per program; the list goes to the system log when it ends.
@@ -300,14 +368,16 @@ void serve(Process& p, uint64_t rax, CallState& s) {
     }
     s.have_regs = true;
     const uint64_t a[6] = {s.regs.rdi, s.regs.rsi, s.regs.rdx, s.regs.r10, s.regs.r8, s.regs.r9};
+    // If it waits and a signal's handler has SA_RESTART: calls Linux restarts then.
+    p.call = number;
+    p.restartable = number == lx::kRead || number == lx::kWrite || number == lx::kReadv ||
+                    number == lx::kWritev || number == lx::kWait4 || number == lx::kFcntl;
     // A read of the console waits for a line on a thread of its own.
     if (number == lx::kRead && a[0] < kMaxFds && p.fds[a[0]].kind == Fd::kConsole) {
         if (a[2] == 0) {
             r = 0;
-        } else if (p.pending_used < p.pending_size) {
-            take_pending(p, a[1], a[2], &r);
-        } else if (p.reading) {
-            r = -lx::kEAGAIN;
+        } else if (p.pending_used < p.pending_size || p.pending_eof || p.pending_error) {
+            take_line(p, a[1], a[2], &r);
         } else if (wait_later(p, a[1], a[2], 0)) {
             s.later = true;
         } else {
@@ -345,6 +415,31 @@ void serve(Process& p, uint64_t rax, CallState& s) {
         case lx::kSysinfo: r = sysinfo(p, a[0]); return;
         case lx::kRtSigaction: r = sigaction(p, a[0], a[1], a[2]); return;
         case lx::kRtSigprocmask: r = sigprocmask(p, a[0], a[1], a[2]); return;
+        case lx::kRtSigpending: {
+            uint64_t pending = p.sigpending & p.sigmask;
+            r = a[1] != 8 ? -lx::kEINVAL : copy_out(p, a[0], &pending, 8) ? -lx::kEFAULT : 0;
+            return;
+        }
+        case lx::kRtSigsuspend:
+        case lx::kPause: {
+            // Waits, with this mask (sigsuspend), until a signal is delivered: always EINTR.
+            uint64_t mask = p.sigmask;
+            if (number == lx::kRtSigsuspend && a[1] != 8) {
+                r = -lx::kEINVAL;
+                return;
+            }
+            if (number == lx::kRtSigsuspend && copy_in(p, a[0], &mask, 8)) {
+                r = -lx::kEFAULT;
+                return;
+            }
+            p.saved_mask = p.sigmask, p.mask_saved = true;
+            p.sigmask = mask & ~(1ULL << 8 | 1ULL << 18);
+            r = -lx::kEINTR;  // at once if a signal is ready: the mask comes back after its handler
+            if (signal_waiting(p)) return;
+            if (wait_here(p, p.suspend, 0, 0)) s.later = true;
+            else p.sigmask = p.saved_mask, p.mask_saved = false, r = -lx::kENOMEM;
+            return;
+        }
         case lx::kSigaltstack: r = 0; return;
         case lx::kUmask: r = p.umask, p.umask = a[0] & 0777; return;
         case lx::kGetrandom: r = random_bytes(p, a[0], a[1]); return;
@@ -381,8 +476,9 @@ void serve(Process& p, uint64_t rax, CallState& s) {
                 r = -lx::kENOSYS;  // TIMER_ABSTIME: not yet
             } else {
                 uint64_t ns = static_cast<uint64_t>(t.sec) * 1'000'000'000 + static_cast<uint64_t>(t.nsec);
+                uint64_t remaining = number == lx::kNanosleep ? a[1] : a[3];
                 if (ns == 0) r = 0;
-                else if (wait_later(p, 0, 0, ns)) s.later = true;
+                else if (wait_later(p, 0, 0, ns, remaining)) s.later = true;
                 else r = -lx::kENOMEM;
             }
             return;
@@ -434,6 +530,25 @@ void serve(Process& p, uint64_t rax, CallState& s) {
             r = -lx::kENOSYS;
             return;
     }
+}
+
+}  // namespace personality
+
+namespace personality {
+
+bool take_helper_wait(Process& p, Handle* saved, bool* restartable) {
+    uint64_t generation = __atomic_load_n(&g_owner[p.slot], __ATOMIC_SEQ_CST);
+    const Waiting& w = g_waiting[p.slot];
+    if (!generation || w.generation != generation || w.p != &p || !claim(p.slot, generation)) return false;
+    *saved = w.saved;
+    *restartable = w.sleep_ns == 0;  // a console read; a sleep is not restarted (it tells the time left)
+    if (w.sleep_ns && w.remaining) {
+        int64_t left = static_cast<int64_t>(w.deadline) - sys::clock_monotonic();
+        if (left < 0) left = 0;
+        lx::Timespec t{left / 1'000'000'000, left % 1'000'000'000};
+        copy_out(p, w.remaining, &t, sizeof t);
+    }
+    return true;
 }
 
 }  // namespace personality

@@ -122,10 +122,25 @@ int64_t access(Process& p, uint64_t path_address) {
     return e < 0 ? err(e) : 0;
 }
 
-int64_t open(Process& p, int64_t dirfd, uint64_t path_address, uint64_t flags) {
+int64_t dup(Process& p, uint64_t old_fd, int64_t new_fd, bool cloexec, uint64_t lowest);
+
+int64_t open(Process& p, int64_t dirfd, uint64_t path_address, uint64_t flags, uint64_t mode) {
     char path[1024];
     if (int64_t e = read_string(p, path_address, path, sizeof path)) return err(e);
     if (dirfd != lx::kAtFdCwd && path[0] != '/') return -lx::kENOSYS;  // *at relative to a descriptor: not yet
+    // /dev/fd/N and /proc/self/fd/N: descriptor N again (bash's and ash's <(...) pass these).
+    static const char* const kFdFolders[] = {"/dev/fd/", "/proc/self/fd/"};
+    for (const char* prefix : kFdFolders) {
+        size_t n = strlen(prefix);
+        if (strncmp(path, prefix, n) != 0 || path[n] < '0' || path[n] > '9') continue;
+        uint64_t old = 0;
+        for (const char* c = path + n; *c; ++c) {
+            if (*c < '0' || *c > '9' || old >= kMaxFds) return -lx::kENOENT;
+            old = old * 10 + static_cast<uint64_t>(*c - '0');
+        }
+        if (old >= kMaxFds || p.fds[old].kind == Fd::kFree) return -lx::kENOENT;
+        return dup(p, old, -1, (flags & lx::kOCloexec) != 0, 0);
+    }
     int64_t fd = free_fd(p);
     if (fd < 0) return fd;
     Fd& f = p.fds[fd];
@@ -151,6 +166,9 @@ int64_t open(Process& p, int64_t dirfd, uint64_t path_address, uint64_t flags) {
         q.exclusive = (flags & lx::kOExcl) != 0;
         proto::fs::Create::Reply cr;
         if ((e = rpc::call<proto::fs::Create>(name->endpoint, q, &cr)) < 0) return fail(err(e));
+        // The file server makes it 0644; the program asked for mode, less its umask.
+        uint32_t want = static_cast<uint32_t>(mode & ~static_cast<uint64_t>(p.umask) & 07777);
+        if (want != 0644 && (e = files::chmod(*name, want)) < 0) return fail(err(e));
         e = files::stat(*name, &r);
     } else if (e == kOk && (flags & lx::kOCreat) && (flags & lx::kOExcl)) {
         return fail(-lx::kEEXIST);
@@ -387,6 +405,15 @@ int64_t path_call(Process& p, uint64_t path_address) {
     return e < 0 ? err(e) : 0;
 }
 
+int64_t chmod(Process& p, uint64_t path_address, uint64_t mode) {
+    char path[1024];
+    if (int64_t e = read_string(p, path_address, path, sizeof path)) return err(e);
+    files::Name n;
+    if (int64_t e = linux_name(p, path, &n)) return err(e);
+    int64_t e = files::chmod(n, static_cast<uint32_t>(mode));
+    return e < 0 ? err(e) : 0;
+}
+
 int64_t rename(Process& p, uint64_t from_address, uint64_t to_address) {
     char from[1024], to[1024];
     if (int64_t e = read_string(p, from_address, from, sizeof from)) return err(e);
@@ -602,8 +629,8 @@ bool serve_file_call(Process& p, uint64_t number, const uint64_t* a, CallState& 
             }
             return true;
         }
-        case lx::kOpen: r = open(p, lx::kAtFdCwd, a[0], a[1]); return true;
-        case lx::kOpenat: r = open(p, static_cast<int32_t>(a[0]), a[1], a[2]); return true;
+        case lx::kOpen: r = open(p, lx::kAtFdCwd, a[0], a[1], a[2]); return true;
+        case lx::kOpenat: r = open(p, static_cast<int32_t>(a[0]), a[1], a[2], a[3]); return true;
         case lx::kClose:
             if (Fd* f = fd(0)) close_fd(p, *f), r = 0;
             else r = -lx::kEBADF;
@@ -639,6 +666,13 @@ bool serve_file_call(Process& p, uint64_t number, const uint64_t* a, CallState& 
         case lx::kUnlink: r = path_call<proto::fs::Unlink>(p, a[0]); return true;
         case lx::kUnlinkat:
             r = a[2] & lx::kAtRemoveDir ? path_call<proto::fs::Rmdir>(p, a[1]) : path_call<proto::fs::Unlink>(p, a[1]);
+            return true;
+        case lx::kChmod: r = chmod(p, a[0], a[1]); return true;
+        case lx::kFchmodat: r = chmod(p, a[1], a[2]); return true;
+        case lx::kFchmod:
+            if (Fd* f = fd(0); !f) r = -lx::kEBADF;
+            else if (!f->name) r = -lx::kEINVAL;  // a pipe, the console, a made-up file
+            else r = files::chmod(*f->name, static_cast<uint32_t>(a[1])) < 0 ? -lx::kEIO : 0;
             return true;
         case lx::kRename: r = rename(p, a[0], a[1]); return true;
         case lx::kRenameat: r = rename(p, a[1], a[3]); return true;

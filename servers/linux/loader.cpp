@@ -127,6 +127,7 @@ int64_t load_program(Process& p, const char* path, const char* strings, uint32_t
     proto::fs::Stat::Reply st;
     if (int64_t e = files::stat(file, &st)) return e;
     if (st.type != proto::fs::kFile) return kErrIsDirectory;
+    if (st.mode && !(st.mode & 0111)) return kErrAccessDenied;  // no execute bit: EACCES, as Linux (even for root)
     Ehdr eh;
     Phdr ph[kMaxPhdrs];
     if (st.size < sizeof eh || read_exact(file, 0, &eh, sizeof eh) != kOk) return kErrUnsupported;

@@ -69,6 +69,7 @@ int64_t run(const proto::personality::Run::Request& q, proto::personality::Run::
         p->pid = info.pid;
         open_console_fds(*p);
         e = sys::thread_start(p->thread);
+        p->running = e == kOk;
     }
     if (e != kOk) {
         if (given.ok()) sys::handle_close(given.value());
@@ -110,17 +111,33 @@ int64_t signal_of(uint64_t vector) {
 bool on_fault(const Message& m, uint64_t badge, Message& reply) {
     Process* p = from_badge(badge);
     if (!p || m.label != kFaultLabel) return true;  // kErrInvalidArgument
+    if (m.w0 == kFaultInterrupt) {
+        // Stopped by thread_interrupt, busy in its own code: its signal now.
+        p->running = false;
+        ThreadRegs r;
+        bool alive = sys::thread_regs_read(p->thread, &r) == kOk && deliver_signals(*p, r);
+        if (alive && p->used && sys::thread_regs_write(p->thread, &r) != kOk) alive = false;
+        reply = Message{alive && p->used ? 0u : 1u, 0, 0, 0};
+        p->running = alive && p->used;
+        return true;
+    }
     if (m.w0 == kFaultSyscall) {
+        p->running = false;
         CallState s;
         serve(*p, m.w1, s);
-        if (s.later) return false;
+        if (s.later) {
+            interrupt(*p);  // a signal already pending ends the wait it just began
+            return false;
+        }
         if (!s.ended && p->used && signal_waiting(*p)) {
             // A signal to deliver on the way back: from the registers the call leaves.
             if (!s.have_regs && sys::thread_regs_read(p->thread, &s.regs) != kOk) s.ended = true;
             if (!s.regs_changed) s.regs.rax = static_cast<uint64_t>(s.result);
             if (!s.ended && !deliver_signals(*p, s.regs)) s.ended = true;
+            if (p->mask_saved) p->sigmask = p->saved_mask, p->mask_saved = false;
             else if (!s.ended && sys::thread_regs_write(p->thread, &s.regs) == kOk) s.regs_changed = true;
         }
+        p->running = !s.ended && p->used;
         if (s.ended) reply = Message{1, 0, 0, 0};
         else if (s.regs_changed) reply = Message{0, 0, 0, 0};  // the registers as written (execve, signals)
         else reply = Message{kFaultReturn, static_cast<uint64_t>(s.result), 0, 0};

@@ -106,6 +106,7 @@ int64_t fork(Process& p, const uint64_t* a, CallState& s) {
         end(*c, 0, 9);
         return -lx::kEAGAIN;
     }
+    c->running = true;
     return static_cast<int64_t>(c->pid);
 }
 
@@ -148,6 +149,7 @@ int64_t execve(Process& p, const uint64_t* a, CallState& s) {
     if (int64_t e = linux_name(p, path, &n)) return -lx::errno_of(e);
     if (int64_t e = files::stat(n, &st)) return -lx::errno_of(e);
     if (st.type == proto::fs::kDirectory) return -lx::kEACCES;
+    if (st.mode && !(st.mode & 0111)) return -lx::kEACCES;  // no execute bit (even for root)
     if (files::read(n, 0, magic, 4) != 4 || memcmp(magic, "\x7f" "ELF", 4) != 0) return -lx::kENOEXEC;
     // The old image goes.
     for (uint32_t i = 0; i < p.vma_count; ++i) {
@@ -250,6 +252,8 @@ Process* parent_of(const Process& p) {
 }
 
 void answer(Waiter& w, int64_t result) {
+    if (w.slot >= 0 && g_processes[w.slot].waiting_in == &w) g_processes[w.slot].waiting_in = nullptr;
+    if (w.slot >= 0 && w.saved != kNoHandle) g_processes[w.slot].running = true;
     if (w.saved != kNoHandle) sys::ipc_reply_to(w.saved, Message{kFaultReturn, static_cast<uint64_t>(result), 0, 0});
     w = Waiter{};
 }
@@ -258,6 +262,7 @@ bool wait_here(Process& p, Waiter& w, uint64_t address, uint64_t size) {
     auto saved = sys::ipc_reply_save();
     if (!saved.ok()) return false;
     w = Waiter{saved.value(), static_cast<int32_t>(p.slot), address, size, 0};
+    p.waiting_in = &w;
     return true;
 }
 
@@ -279,6 +284,12 @@ void free_resources(Process& p) {
     p.thread = kNoHandle;
     if (p.wait.saved != kNoHandle) sys::handle_close(p.wait.saved);
     p.wait = Waiter{};
+    if (p.suspend.saved != kNoHandle) sys::handle_close(p.suspend.saved);
+    p.suspend = Waiter{};
+    p.waiting_in = nullptr;
+    Handle helper = kNoHandle;
+    bool restartable = false;
+    if (take_helper_wait(p, &helper, &restartable)) sys::handle_close(helper);
 }
 
 void end(Process& p, int64_t code, int64_t signal) {
@@ -295,7 +306,6 @@ void end(Process& p, int64_t code, int64_t signal) {
         release(p);
         return;
     }
-    raise_signal(*parent, 17);  // SIGCHLD (dropped unless it has a handler)
     free_resources(p);
     p.zombie = true;
     p.wait_status = signal ? static_cast<uint64_t>(signal) : static_cast<uint64_t>(code & 0xff) << 8;
@@ -304,9 +314,12 @@ void end(Process& p, int64_t code, int64_t signal) {
         Handle saved = parent->wait.saved;
         parent->wait = Waiter{};
         parent->wait.saved = saved;
+        parent->waiting_in = nullptr;
         int64_t r = reap(*parent, parent->wait_pid, address);
         answer(parent->wait, r);
     }
+    // SIGCHLD (dropped unless it has a handler) after the wait it ends, as on Linux.
+    raise_signal(*parent, 17);
 }
 
 bool serve_process_call(Process& p, uint64_t number, const uint64_t* a, CallState& s) {

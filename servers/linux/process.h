@@ -76,9 +76,22 @@ struct Process {
     uint64_t sigmask = 0;
     uint64_t sigpending = 0;
     uint64_t sigactions[65][4] = {};  // handler, flags, restorer, mask
+    uint64_t saved_mask = 0;          // rt_sigsuspend's caller's mask, back once its handler is entered
+    bool mask_saved = false;
+    Waiter suspend;                   // an rt_sigsuspend or pause that waits
+    // The call being served, or waited in: its number (for a restart), whether
+    // SA_RESTART restarts it after a handler (else it fails with EINTR), and
+    // the Waiter holding its reply while it waits (null: none, or a helper
+    // thread's wait in calls.cpp).
+    uint64_t call = 0;
+    bool restartable = false;
+    Waiter* waiting_in = nullptr;
+    bool running = false;             // in its own code (not stopped here): a signal needs thread_interrupt
     char pending_input[4096];         // console input read but not yet taken
     uint32_t pending_size = 0, pending_used = 0;
-    bool reading = false;             // a read of the console waits on a helper thread
+    bool reading = false;             // a helper thread reads a line from the console for it
+    bool pending_eof = false;         // Ctrl-D came: the next read returns 0
+    bool pending_error = false;       // the console failed: the next read returns EIO
     struct Missing {
         uint32_t number, count;
     } missing[8];                     // system calls it made that are not implemented (ENOSYS)
@@ -141,6 +154,13 @@ void serve(Process& p, uint64_t number, CallState& s);
 void raise_signal(Process& p, int signal);
 bool signal_waiting(const Process& p);
 bool deliver_signals(Process& p, mica::ThreadRegs& r);
+// p waits in a call and an unblocked signal is pending: the call ends (EINTR,
+// or restarted after the handler if it has SA_RESTART and the call allows)
+// and the signal is delivered. raise_signal does it for the process it signals.
+void interrupt(Process& p);
+// A wait on a helper thread (calls.cpp: a console read, a sleep) taken back
+// from it: its saved reply, and whether a restart may repeat the call. False if none.
+bool take_helper_wait(Process& p, mica::Handle* saved, bool* restartable);
 int64_t sigreturn(Process& p, CallState& s);
 // fork, execve, wait4 (process.cpp); pipes (pipe.cpp).
 bool serve_process_call(Process& p, uint64_t number, const uint64_t* a, CallState& s);

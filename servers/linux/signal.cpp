@@ -4,8 +4,11 @@
 // Linux does, by a signal frame on the program's stack (its registers, FPU
 // state and mask in a ucontext, a siginfo) and a jump to the handler, which
 // returns through sa_restorer to rt_sigreturn; one with the default action
-// ends the program or is dropped. Not yet: interrupting a call that waits
-// (EINTR), SA_ONSTACK.
+// ends the program or is dropped. A program waiting in a call (a pipe, wait4,
+// a lock, the console, a sleep, rt_sigsuspend) is interrupted at once: the
+// call fails with EINTR — or, when the handler has SA_RESTART and the call
+// is one Linux restarts, the frame holds the registers that make the call
+// again after rt_sigreturn. Not yet: SA_ONSTACK.
 #include "linux_abi.h"
 #include "mica/strings.h"
 #include "process.h"
@@ -15,7 +18,7 @@ using namespace mica;
 namespace personality {
 namespace {
 
-constexpr uint64_t kSaSiginfo = 4, kSaNodefer = 0x40000000, kSaResethand = 0x80000000;
+constexpr uint64_t kSaSiginfo = 4, kSaRestart = 0x10000000, kSaNodefer = 0x40000000, kSaResethand = 0x80000000;
 constexpr uint64_t kSigDefault = 0, kSigIgnore = 1;
 constexpr int kSigchld = 17, kSigcont = 18, kSigstop = 19, kSigtstp = 20, kSigttin = 21, kSigttou = 22,
               kSigurg = 23, kSigwinch = 28;
@@ -71,8 +74,10 @@ int64_t enter_handler(Process& p, int signal, ThreadRegs& r) {
     f.return_address = action[2];
     f.uc.mcontext = Sigcontext{r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rdi, r.rsi, r.rbp, r.rbx,
                                r.rdx, r.rax, r.rcx, r.rsp, r.rip, r.rflags, 0x33, 0, 0, 0x2b, 0, 0,
-                               p.sigmask, 0, fpstate, {}};
-    f.uc.sigmask = p.sigmask;
+                               p.mask_saved ? p.saved_mask : p.sigmask, 0, fpstate, {}};
+    // After rt_sigsuspend, the handler returns to the caller's own mask.
+    f.uc.sigmask = p.mask_saved ? p.saved_mask : p.sigmask;
+    p.mask_saved = false;
     f.info.signo = signal;
     f.info.code = 0;  // SI_USER
     if (copy_out(p, fpstate, r.fpu, sizeof r.fpu) || copy_out(p, frame_at, &f, sizeof f)) return -lx::kEFAULT;
@@ -95,6 +100,46 @@ void raise_signal(Process& p, int signal) {
     uint64_t handler = p.sigactions[signal][0];
     if (handler == kSigIgnore || (handler == kSigDefault && ignored_by_default(signal))) return;
     p.sigpending |= bit(signal);
+    if (!(p.sigmask & bit(signal))) interrupt(p);
+}
+
+void interrupt(Process& p) {
+    if (!p.used || p.zombie || !signal_waiting(p)) return;
+    Handle saved = kNoHandle;
+    bool restartable = false;
+    int64_t result = -lx::kEINTR;
+    if (Waiter* w = p.waiting_in) {
+        saved = w->saved;
+        if (w->done) result = static_cast<int64_t>(w->done);  // a pipe write cut short: what it wrote
+        else restartable = p.restartable;
+        *w = Waiter{};
+        p.waiting_in = nullptr;
+    } else if (!take_helper_wait(p, &saved, &restartable)) {
+        // Not waiting: served now (delivered on the way back), or running its
+        // own code, which may make no call for a long time: stop it.
+        if (p.running && p.thread != kNoHandle) sys::thread_interrupt(p.thread);
+        return;
+    }
+    int first = __builtin_ctzll(p.sigpending & ~p.sigmask) + 1;
+    ThreadRegs r;
+    if (sys::thread_regs_read(p.thread, &r) != kOk) {
+        sys::handle_close(saved);
+        return;
+    }
+    if (restartable && result == -lx::kEINTR && (p.sigactions[first][1] & kSaRestart)) {
+        r.rip -= 2;  // back onto the syscall instruction, the call's number in RAX again
+        r.rax = p.call;
+    } else {
+        r.rax = static_cast<uint64_t>(result);
+    }
+    bool alive = deliver_signals(p, r);
+    if (p.mask_saved) p.sigmask = p.saved_mask, p.mask_saved = false;
+    if (alive && sys::thread_regs_write(p.thread, &r) == kOk) {
+        sys::ipc_reply_to(saved, Message{0, 0, 0, 0});
+        p.running = true;
+    } else {
+        sys::handle_close(saved);
+    }
 }
 
 bool signal_waiting(const Process& p) { return (p.sigpending & ~p.sigmask) != 0; }
