@@ -4,9 +4,12 @@
     debian_sources.py --dir build/debian-src --out build/debian PROGRAM...
 
 PROGRAM is `lua` (Debian's lua5.4: the `lua` interpreter, lua.c and the
-library) or `sqlite3` (Debian's sqlite3: the `sqlite3` shell, shell.c and
-the amalgamation). Each is built once, static, with the host's gcc and
-glibc, and written to OUT/PROGRAM; a rebuild finds it there.
+library), `sqlite3` (Debian's sqlite3: the `sqlite3` shell, shell.c and
+the amalgamation) or `ash_test` (busybox's shell test suite, a folder: the
+source package's shell/ash_test with its helper programs built and the
+build configuration of Debian's busybox-static as its .config). Each is
+built once, static, with the host's gcc and glibc, and written to
+OUT/PROGRAM; a rebuild finds it there.
 
 The source packages come from `apt-get source` through a private apt
 configuration under DIR: the machine's configured Debian sources (one-line
@@ -154,7 +157,17 @@ def build_sqlite3(work, output):
           "-DHAVE_READLINE=0", "-o", output, "shell.c", "sqlite3.c", "-lm"], build, "compiling sqlite3")
 
 
-PROGRAMS = {"lua": build_lua, "sqlite3": build_sqlite3}
+def build_ash_test(work, output):
+    tree = fetch_source(work, "busybox")
+    shutil.rmtree(output, ignore_errors=True)
+    shutil.copytree(os.path.join(tree, "shell", "ash_test"), output, symlinks=True)
+    # run-all exports the build's configuration: that of Debian's busybox-static.
+    shutil.copy(os.path.join(tree, "debian", "config", "pkg", "static"), os.path.join(output, ".config"))
+    for helper in ("printenv", "recho", "zecho"):
+        must(["gcc", "-static", "-O2", "-o", helper, f"{helper}.c"], output, f"compiling ash_test's {helper}")
+
+
+PROGRAMS = {"lua": build_lua, "sqlite3": build_sqlite3, "ash_test": build_ash_test}
 
 
 def main():
@@ -168,11 +181,18 @@ def main():
     os.makedirs(out, exist_ok=True)
     for program in args.programs:
         output = os.path.join(out, program)
-        if os.path.isfile(output):
-            os.utime(output)
+        # A folder is complete when it holds .built (the build system may make it empty beforehand).
+        built = os.path.join(output, ".built") if program == "ash_test" else output
+        if os.path.isfile(built):
+            os.utime(built)
             continue
+        shutil.rmtree(output + ".tmp", ignore_errors=True)
         PROGRAMS[program](work, output + ".tmp")
+        if os.path.isdir(output):
+            shutil.rmtree(output)
         os.rename(output + ".tmp", output)
+        if built != output:
+            open(built, "w").close()
 
 
 if __name__ == "__main__":
