@@ -49,7 +49,7 @@ Fd::Kind device(const char* path) {
 // The made-up files with text: who the one user is (a Linux program runs as
 // root; Mica's capabilities, not uids, say what it may do).
 const char* text_of(Fd::Kind kind) {
-    if (kind == Fd::kPasswd) return "root:x:0:0:root:/:/bin/sh\n";
+    if (kind == Fd::kPasswd) return "root:x:0:0:root:/root:/bin/sh\n";
     if (kind == Fd::kGroup) return "root:x:0:\n";
     return nullptr;
 }

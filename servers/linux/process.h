@@ -13,7 +13,8 @@
 
 namespace personality {
 
-constexpr uint32_t kMaxVmas = 128, kMaxFds = 64, kMaxProcesses = 16, kMaxMissing = 8;
+// Descriptors: 1,024, as Linux's default RLIMIT_NOFILE (ash keeps saved ones at 256 and up).
+constexpr uint32_t kMaxVmas = 128, kMaxFds = 1024, kMaxProcesses = 16, kMaxMissing = 8;
 constexpr uint64_t kBadgeBit = 1ULL << 44;  // fault badges: kBadgeBit | process slot
 
 // [start, end) of the program's address space backed by `memory` from `offset`.
