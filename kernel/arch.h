@@ -169,3 +169,4 @@ void foreign_interrupt();  // thread_interrupt's stop, on the current thread's w
 // The last step before any return to user mode: reschedules if asked, and
 // never returns if the thread has been killed.
 void before_user_return();
+void before_user_return_from_trap();  // and a stop that thread_interrupt asked for

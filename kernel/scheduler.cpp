@@ -222,13 +222,21 @@ void before_user_return() {
     for (;;) {
         Thread* t = cpu.current;
         if (t->kill_pending) sched_exit_current();
-        if (t->interrupt_pending && !cpu.need_resched) {
-            t->interrupt_pending = false;
-            foreign_interrupt();
-            continue;
-        }
         if (!cpu.need_resched) return;
         schedule();
+    }
+}
+
+// The trap paths (interrupts, exceptions, foreign syscalls): the only ones a
+// thread thread_interrupt can stop takes back to user mode (a foreign thread
+// makes no Mica call), so the system-call path pays nothing for it.
+void before_user_return_from_trap() {
+    for (;;) {
+        before_user_return();
+        Thread* t = current_thread();
+        if (!t->interrupt_pending) return;
+        t->interrupt_pending = false;
+        foreign_interrupt();
     }
 }
 

@@ -56,13 +56,13 @@ extern "C" void trap_dispatch(x86::TrapFrame* frame) {
     bool from_user = frame->cs & 3;
     if (frame->vector >= 32) {
         x86_interrupt(static_cast<unsigned>(frame->vector));
-        if (from_user) before_user_return();
+        if (from_user) before_user_return_from_trap();
         return;
     }
     if (from_user) {
         user_exception(static_cast<unsigned>(frame->vector), frame->error,
                        frame->vector == 14 ? x86::read_cr2() : 0, frame->rip);
-        before_user_return();
+        before_user_return_from_trap();
         return;
     }
     // A bad user pointer met inside the copy routine: make the copy fail.
@@ -88,7 +88,7 @@ extern "C" void trap_dispatch(x86::TrapFrame* frame) {
 // through IRETQ, since its handler may have set any register.
 extern "C" void foreign_syscall_handler(x86::TrapFrame* frame) {
     foreign_syscall(&frame->rax, frame->rip);
-    before_user_return();
+    before_user_return_from_trap();
 }
 
 extern "C" void syscall_handler(x86::TrapFrame* frame) {
