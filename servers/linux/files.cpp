@@ -40,7 +40,8 @@ Fd::Kind device(const char* path) {
                                    {"/dev/tty", Fd::kConsole},     {"/dev/console", Fd::kConsole},
                                    {"/dev/stdin", Fd::kConsole},   {"/dev/stdout", Fd::kConsole},
                                    {"/dev/stderr", Fd::kConsole},  {"/etc/passwd", Fd::kPasswd},
-                                   {"/etc/group", Fd::kGroup}};
+                                   {"/etc/group", Fd::kGroup},     {"/proc/self/fd", Fd::kFdFolder},
+                                   {"/proc/self/fd/", Fd::kFdFolder}};
     for (const Dev& d : kDevices)
         if (!strcmp(path, d.path)) return d.kind;
     return Fd::kFree;
@@ -77,13 +78,37 @@ void device_stat(Fd::Kind kind, lx::Stat& st) {
     st.rdev = kind == Fd::kConsole ? (4 << 8 | 1) : (1 << 8 | kind);
     st.blksize = 4096;
     if (const char* text = text_of(kind)) st.mode = lx::kSIfReg | 0644, st.rdev = 0, st.size = static_cast<int64_t>(strlen(text));
+    if (kind == Fd::kFdFolder) st.mode = lx::kSIfDir | 0500, st.rdev = 0, st.nlink = 2;
 }
+
+// The descriptor N that "/proc/self/fd/N" or "/dev/fd/N" names, if open; else -1.
+int64_t fd_entry(Process& p, const char* path) {
+    static const char* const kFdFolders[] = {"/dev/fd/", "/proc/self/fd/"};
+    for (const char* prefix : kFdFolders) {
+        size_t n = strlen(prefix);
+        if (strncmp(path, prefix, n) != 0 || path[n] < '0' || path[n] > '9') continue;
+        uint64_t fd = 0;
+        for (const char* c = path + n; *c; ++c) {
+            if (*c < '0' || *c > '9' || fd >= kMaxFds) return -1;
+            fd = fd * 10 + static_cast<uint64_t>(*c - '0');
+        }
+        return fd < kMaxFds && p.fds[fd].kind != Fd::kFree ? static_cast<int64_t>(fd) : -1;
+    }
+    return -1;
+}
+
+int64_t stat_fd(Process& p, uint64_t fd, uint64_t out);
 
 int64_t stat_path(Process& p, uint64_t path_address, uint64_t out, bool follow = true) {
     char path[1024];
     if (int64_t e = read_string(p, path_address, path, sizeof path)) return err(e);
     lx::Stat st;
-    if (Fd::Kind k = device(path)) {
+    if (int64_t fd = fd_entry(p, path); fd >= 0) {
+        if (follow) return stat_fd(p, static_cast<uint64_t>(fd), out);
+        st = lx::Stat{};  // itself a link to what the descriptor holds, as on Linux
+        st.dev = 5, st.ino = 1000 + static_cast<uint64_t>(fd), st.nlink = 1, st.mode = lx::kSIfLnk | 0700;
+        st.size = 64, st.blksize = 4096;
+    } else if (Fd::Kind k = device(path)) {
         device_stat(k, st);
     } else {
         files::Name n;
@@ -129,18 +154,8 @@ int64_t open(Process& p, int64_t dirfd, uint64_t path_address, uint64_t flags, u
     if (int64_t e = read_string(p, path_address, path, sizeof path)) return err(e);
     if (dirfd != lx::kAtFdCwd && path[0] != '/') return -lx::kENOSYS;  // *at relative to a descriptor: not yet
     // /dev/fd/N and /proc/self/fd/N: descriptor N again (bash's and ash's <(...) pass these).
-    static const char* const kFdFolders[] = {"/dev/fd/", "/proc/self/fd/"};
-    for (const char* prefix : kFdFolders) {
-        size_t n = strlen(prefix);
-        if (strncmp(path, prefix, n) != 0 || path[n] < '0' || path[n] > '9') continue;
-        uint64_t old = 0;
-        for (const char* c = path + n; *c; ++c) {
-            if (*c < '0' || *c > '9' || old >= kMaxFds) return -lx::kENOENT;
-            old = old * 10 + static_cast<uint64_t>(*c - '0');
-        }
-        if (old >= kMaxFds || p.fds[old].kind == Fd::kFree) return -lx::kENOENT;
-        return dup(p, old, -1, (flags & lx::kOCloexec) != 0, 0);
-    }
+    if (int64_t old = fd_entry(p, path); old >= 0) return dup(p, static_cast<uint64_t>(old), -1, (flags & lx::kOCloexec) != 0, 0);
+    if ((!strncmp(path, "/dev/fd/", 8) && path[8]) || (!strncmp(path, "/proc/self/fd/", 14) && path[14])) return -lx::kENOENT;
     int64_t fd = free_fd(p);
     if (fd < 0) return fd;
     Fd& f = p.fds[fd];
@@ -355,9 +370,44 @@ int64_t seek(Process& p, uint64_t fd, int64_t offset, uint64_t whence) {
 int64_t getdents(Process& p, uint64_t fd, uint64_t to, uint64_t size) {
     Fd* f = fd_of(p, fd);
     if (!f) return -lx::kEBADF;
-    if (f->kind != Fd::kDirectory) return -lx::kENOTDIR;
     static uint8_t out[8192];
     uint64_t limit = size < sizeof out ? size : sizeof out, used = 0;
+    auto entry = [&](uint64_t ino, const char* name, uint8_t type) {
+        size_t name_length = strlen(name);
+        uint64_t length = (19 + name_length + 1 + 7) & ~7ULL;
+        if (used + length > limit) return false;
+        int64_t next = f->index + 1;
+        uint16_t reclen = static_cast<uint16_t>(length);
+        memset(out + used, 0, length);
+        memcpy(out + used, &ino, 8);
+        memcpy(out + used + 8, &next, 8);
+        memcpy(out + used + 16, &reclen, 2);
+        out[used + 18] = type;
+        memcpy(out + used + 19, name, name_length);
+        used += length;
+        return true;
+    };
+    if (f->kind == Fd::kFdFolder) {
+        // ".", "..", then each open descriptor (this one too), as links; f->offset: the next to look at.
+        while (f->index < 2 || f->offset < kMaxFds) {
+            char name[8];
+            if (f->index < 2) {
+                if (!entry(f->index + 1, f->index ? ".." : ".", 4)) break;
+            } else {
+                if (p.fds[f->offset].kind == Fd::kFree) {
+                    ++f->offset;
+                    continue;
+                }
+                format_to(name, sizeof name, "%lu", f->offset);
+                if (!entry(1000 + f->offset, name, 10)) break;
+                ++f->offset;
+            }
+            ++f->index;
+        }
+        if (!used && (f->index < 2 || f->offset < kMaxFds)) return -lx::kEINVAL;
+        return copy_out(p, to, out, used) ? -lx::kEFAULT : static_cast<int64_t>(used);
+    }
+    if (f->kind != Fd::kDirectory) return -lx::kENOTDIR;
     while (!f->dir_done) {
         static proto::fs::ReadDir::Request q;
         proto::fs::ReadDir::Reply r;
@@ -447,6 +497,14 @@ int64_t readlink(Process& p, uint64_t path_address, uint64_t to, uint64_t size) 
     static char target[1024];
     if (!strcmp(path, "/proc/self/exe")) {
         mica::copy_string(target, sizeof target, p.exe);
+    } else if (int64_t fd = fd_entry(p, path); fd >= 0) {
+        // What the descriptor holds, named as Linux names it.
+        const Fd& f = p.fds[fd];
+        if (f.name) mica::copy_string(target, sizeof target, f.name->path);
+        else if (f.pipe) format_to(target, sizeof target, "pipe:[%lu]", reinterpret_cast<uint64_t>(f.pipe) >> 4 & 0xffffff);
+        else if (f.kind == Fd::kConsole) mica::copy_string(target, sizeof target, "/dev/console");
+        else if (f.kind == Fd::kFdFolder) mica::copy_string(target, sizeof target, "/proc/self/fd");
+        else format_to(target, sizeof target, "/dev/%s", f.kind == Fd::kNull ? "null" : f.kind == Fd::kZero ? "zero" : "urandom");
     } else {
         files::Name n;
         if (int64_t e = linux_name(p, path, &n, false)) return err(e);

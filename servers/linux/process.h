@@ -29,7 +29,7 @@ struct Pipe;
 
 struct Fd {
     enum Kind : uint8_t { kFree, kConsole, kFile, kDirectory, kNull, kZero, kRandom, kPipeRead, kPipeWrite,
-                          kPasswd, kGroup };
+                          kPasswd, kGroup, kFdFolder };  // kFdFolder: /proc/self/fd
     Kind kind = kFree;
     bool cloexec = false;
     uint64_t flags = 0;   // open flags (access mode, O_APPEND, O_NONBLOCK)
