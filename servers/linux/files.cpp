@@ -49,10 +49,47 @@ Fd::Kind device(const char* path) {
 
 // The made-up files with text: who the one user is (a Linux program runs as
 // root; Mica's capabilities, not uids, say what it may do).
-const char* text_of(Fd::Kind kind) {
+const char* text_of(Fd::Kind kind, const char* text = nullptr) {
     if (kind == Fd::kPasswd) return "root:x:0:0:root:/root:/bin/sh\n";
     if (kind == Fd::kGroup) return "root:x:0:\n";
-    return nullptr;
+    return kind == Fd::kText ? text : nullptr;
+}
+
+// /proc/self/status, /proc/self/comm and /proc/PID/... of a program the
+// personality runs: made when opened (heap), or null if `path` is none.
+char* proc_text(Process& p, const char* path) {
+    if (strncmp(path, "/proc/", 6) != 0) return nullptr;
+    const char* rest = path + 6;
+    Process* q = nullptr;
+    if (!strncmp(rest, "self/", 5)) {
+        q = &p, rest += 5;
+    } else {
+        uint64_t pid = 0;
+        while (*rest >= '0' && *rest <= '9') pid = pid * 10 + static_cast<uint64_t>(*rest++ - '0');
+        if (*rest++ != '/') return nullptr;
+        for (Process& o : g_processes)
+            if (o.used && !o.zombie && o.pid == pid) q = &o;
+    }
+    if (!q || (strcmp(rest, "status") != 0 && strcmp(rest, "comm") != 0)) return nullptr;
+    auto* text = static_cast<char*>(malloc(512));
+    if (!text) return nullptr;
+    char comm[16];
+    mica::copy_string(comm, sizeof comm, q->name);  // Linux keeps 15 bytes of it
+    if (rest[0] == 'c') {
+        format_to(text, 512, "%s\n", comm);
+        return text;
+    }
+    uint64_t ignored = 0, caught = 0;
+    for (int s = 1; s <= 64; ++s) {
+        if (q->sigactions[s][0] == 1) ignored |= 1ULL << (s - 1);
+        else if (q->sigactions[s][0] != 0) caught |= 1ULL << (s - 1);
+    }
+    Process* parent = parent_of(*q);
+    format_to(text, 512,
+              "Name:\t%s\nState:\tR (running)\nPid:\t%lu\nPPid:\t%lu\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n"
+              "SigPnd:\t%016lx\nSigBlk:\t%016lx\nSigIgn:\t%016lx\nSigCgt:\t%016lx\n",
+              comm, q->pid, parent ? parent->pid : 1, q->sigpending, q->sigmask, ignored, caught);
+    return text;
 }
 
 void fill_stat(const proto::fs::Stat::Reply& r, lx::Stat& st) {
@@ -69,7 +106,7 @@ void fill_stat(const proto::fs::Stat::Reply& r, lx::Stat& st) {
     st.atime = r.atime, st.mtime = r.mtime, st.ctime = r.ctime;
 }
 
-void device_stat(Fd::Kind kind, lx::Stat& st) {
+void device_stat(Fd::Kind kind, lx::Stat& st, const char* made_up = nullptr) {
     st = lx::Stat{};
     st.dev = 5;
     st.ino = kind;
@@ -77,7 +114,7 @@ void device_stat(Fd::Kind kind, lx::Stat& st) {
     st.mode = lx::kSIfChr | 0666;
     st.rdev = kind == Fd::kConsole ? (4 << 8 | 1) : (1 << 8 | kind);
     st.blksize = 4096;
-    if (const char* text = text_of(kind)) st.mode = lx::kSIfReg | 0644, st.rdev = 0, st.size = static_cast<int64_t>(strlen(text));
+    if (const char* text = text_of(kind, made_up)) st.mode = lx::kSIfReg | 0644, st.rdev = 0, st.size = static_cast<int64_t>(strlen(text));
     if (kind == Fd::kFdFolder) st.mode = lx::kSIfDir | 0500, st.rdev = 0, st.nlink = 2;
 }
 
@@ -129,7 +166,7 @@ int64_t stat_fd(Process& p, uint64_t fd, uint64_t out) {
         if (int64_t e = files::stat(*f->name, &r)) return err(e);
         fill_stat(r, st);
     } else {
-        device_stat(f->kind, st);
+        device_stat(f->kind, st, f->text);
         if (f->pipe) st.mode = lx::kSIfFifo | 0600, st.rdev = 0;
     }
     return copy_out(p, out, &st, sizeof st) ? -lx::kEFAULT : 0;
@@ -161,6 +198,15 @@ int64_t open(Process& p, int64_t dirfd, uint64_t path_address, uint64_t flags, u
     Fd& f = p.fds[fd];
     if (Fd::Kind k = device(path)) {
         f = Fd{k, (flags & lx::kOCloexec) != 0, flags};
+        return fd;
+    }
+    if (char* text = proc_text(p, path)) {
+        auto* shares = static_cast<uint32_t*>(malloc(sizeof(uint32_t)));
+        if (!shares) return free(text), -lx::kENOMEM;
+        if ((flags & lx::kOAccMode) != lx::kORdOnly) return free(text), free(shares), -lx::kEACCES;
+        *shares = 1;
+        f = Fd{Fd::kText, (flags & lx::kOCloexec) != 0, flags};
+        f.text = text, f.shares = shares;
         return fd;
     }
     auto* name = static_cast<files::Name*>(malloc(sizeof(files::Name)));
@@ -208,8 +254,9 @@ int64_t read_fd(Process& p, Fd& f, uint64_t to, uint64_t size, int64_t offset) {
     switch (f.kind) {
         case Fd::kNull: return 0;
         case Fd::kPasswd:
-        case Fd::kGroup: {
-            const char* text = text_of(f.kind);
+        case Fd::kGroup:
+        case Fd::kText: {
+            const char* text = text_of(f.kind, f.text);
             uint64_t length = strlen(text), at = offset < 0 ? f.offset : static_cast<uint64_t>(offset);
             got = at < length ? static_cast<int64_t>(length - at < n ? length - at : n) : 0;
             if (got) memcpy(g_buffer, text + at, static_cast<size_t>(got));
@@ -348,12 +395,12 @@ int64_t seek(Process& p, uint64_t fd, int64_t offset, uint64_t whence) {
     Fd* f = fd_of(p, fd);
     if (!f) return -lx::kEBADF;
     if (f->kind == Fd::kConsole || f->pipe) return -lx::kESPIPE;
-    if (f->kind != Fd::kFile && !text_of(f->kind)) return 0;
+    if (f->kind != Fd::kFile && !text_of(f->kind, f->text)) return 0;
     int64_t base = 0;
     if (whence == kSeekCur) {
         base = static_cast<int64_t>(f->offset);
-    } else if (whence == kSeekEnd && text_of(f->kind)) {
-        base = static_cast<int64_t>(strlen(text_of(f->kind)));
+    } else if (whence == kSeekEnd && text_of(f->kind, f->text)) {
+        base = static_cast<int64_t>(strlen(text_of(f->kind, f->text)));
     } else if (whence == kSeekEnd) {
         proto::fs::Stat::Reply r;
         if (int64_t e = files::stat(*f->name, &r)) return err(e);
@@ -634,6 +681,7 @@ void close_fd(Process& p, Fd& f) {
     if (f.kind == Fd::kFile && f.name) locks_release(p, f.name->path);
     if (f.shares && --*f.shares == 0) {
         free(f.name);
+        free(f.text);
         free(f.shares);
     }
     Fd old = f;

@@ -142,15 +142,56 @@ int64_t execve(Process& p, const uint64_t* a, CallState& s) {
         strings[0] = '\0';
         ++used, ++argc;
     }
-    // Before the point of no return: the file must be there and be an ELF program.
+    // Before the point of no return: the file must be there and be an ELF
+    // program, or a script whose "#!" line names one (run as Linux does:
+    // interpreter [one argument] script argv[1]...; the name is the script's).
+    static char script[1024];
+    script[0] = '\0';
     files::Name n;
     proto::fs::Stat::Reply st;
-    char magic[4] = {};
-    if (int64_t e = linux_name(p, path, &n)) return -lx::errno_of(e);
-    if (int64_t e = files::stat(n, &st)) return -lx::errno_of(e);
-    if (st.type == proto::fs::kDirectory) return -lx::kEACCES;
-    if (st.mode && !(st.mode & 0111)) return -lx::kEACCES;  // no execute bit (even for root)
-    if (files::read(n, 0, magic, 4) != 4 || memcmp(magic, "\x7f" "ELF", 4) != 0) return -lx::kENOEXEC;
+    for (int level = 0;; ++level) {
+        char head[256] = {};
+        if (int64_t e = linux_name(p, path, &n)) return -lx::errno_of(e);
+        if (int64_t e = files::stat(n, &st)) return -lx::errno_of(e);
+        if (st.type == proto::fs::kDirectory) return -lx::kEACCES;
+        if (st.mode && !(st.mode & 0111)) return -lx::kEACCES;  // no execute bit (even for root)
+        int64_t got = files::read(n, 0, head, sizeof head - 1);
+        if (got >= 4 && !memcmp(head, "\x7f" "ELF", 4)) break;
+        if (got < 3 || head[0] != '#' || head[1] != '!' || level > 0) return -lx::kENOEXEC;
+        char* c = head + 2;
+        while (*c == ' ' || *c == '\t') ++c;
+        char* interpreter = c;
+        while (*c && *c != ' ' && *c != '\t' && *c != '\n') ++c;
+        char* argument = nullptr;
+        if (*c == ' ' || *c == '\t') {
+            *c++ = '\0';
+            while (*c == ' ' || *c == '\t') ++c;
+            argument = c;
+            while (*c && *c != '\n') ++c;
+            while (c > argument && (c[-1] == ' ' || c[-1] == '\t')) --c;
+        }
+        if (*c != '\n' && *c != '\0') return -lx::kENOEXEC;  // no end to the line within 255 bytes
+        *c = '\0';
+        if (!*interpreter) return -lx::kENOEXEC;
+        if (argument && !*argument) argument = nullptr;
+        // argv becomes: interpreter, [argument], the script's path, argv[1]...
+        size_t first = strlen(strings) + 1;  // argv[0] goes
+        size_t add = strlen(interpreter) + 1 + (argument ? strlen(argument) + 1 : 0) + strlen(path) + 1;
+        if (used - first + add > sizeof strings) return -lx::kE2BIG;
+        memmove(strings + add, strings + first, used - first);
+        size_t at = 0;
+        const char* parts[3] = {interpreter, argument, path};
+        for (const char* part : parts) {
+            if (!part) continue;
+            size_t length = strlen(part) + 1;
+            memcpy(strings + at, part, length);
+            at += length;
+        }
+        used = static_cast<uint32_t>(used - first + add);
+        argc += argument ? 2 : 1;
+        copy_string(script, sizeof script, path);
+        copy_string(path, sizeof path, interpreter);
+    }
     // The old image goes.
     for (uint32_t i = 0; i < p.vma_count; ++i) {
         sys::vm_unmap(p.process, p.vmas[i].start, p.vmas[i].end - p.vmas[i].start);
@@ -166,8 +207,9 @@ int64_t execve(Process& p, const uint64_t* a, CallState& s) {
         s.ended = true;
         return 0;
     }
-    const char* base = path;
-    for (const char* c = path; *c; ++c)
+    const char* named = script[0] ? script : path;
+    const char* base = named;
+    for (const char* c = named; *c; ++c)
         if (*c == '/') base = c + 1;
     copy_string(p.name, sizeof p.name, base);
     for (Fd& f : p.fds)

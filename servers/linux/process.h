@@ -29,7 +29,7 @@ struct Pipe;
 
 struct Fd {
     enum Kind : uint8_t { kFree, kConsole, kFile, kDirectory, kNull, kZero, kRandom, kPipeRead, kPipeWrite,
-                          kPasswd, kGroup, kFdFolder };  // kFdFolder: /proc/self/fd
+                          kPasswd, kGroup, kFdFolder, kText };  // kFdFolder: /proc/self/fd; kText: made up
     Kind kind = kFree;
     bool cloexec = false;
     uint64_t flags = 0;   // open flags (access mode, O_APPEND, O_NONBLOCK)
@@ -39,6 +39,7 @@ struct Fd {
     mica::files::Name* name = nullptr;  // files and directories (heap)
     uint32_t* shares = nullptr;         // how many descriptors share `name` (dup)
     Pipe* pipe = nullptr;               // pipes' ends
+    char* text = nullptr;               // kText: its contents, made when opened (heap, shared as name is)
 };
 
 // A call that waits: answered later through its saved reply.
