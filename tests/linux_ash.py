@@ -25,6 +25,8 @@ import sys
 import tempfile
 import time
 
+import linux_host
+
 PROMPT = b"mica> "
 RESULT = re.compile(r"^(ash-[^/\s]+/\S+):\s*(ok|fail)\s*$")
 
@@ -40,10 +42,7 @@ def tests_of(suite, module):
 
 def run_on_host(build, suite, modules, tmp):
     busybox = os.path.realpath(os.path.join(build, "debian", "busybox"))
-    applets = os.path.join(tmp, "applets")
-    os.makedirs(applets)
-    for applet in subprocess.run([busybox, "--list"], check=True, stdout=subprocess.PIPE, text=True).stdout.split():
-        os.symlink(busybox, os.path.join(applets, applet))
+    applets = linux_host.program_folder(build, os.path.join(tmp, "applets"))
     work = os.path.join(tmp, "ash_test")
     shutil.copytree(suite, work, symlinks=True)
     os.symlink(busybox, os.path.join(work, "ash"))
@@ -61,15 +60,7 @@ def run_on_host(build, suite, modules, tmp):
 
 class Mica:
     def __init__(self, build, tmp):
-        disk = os.path.join(tmp, "disk.img")
-        subprocess.run(["cp", "--sparse=always", os.path.join(build, "disk.img"), disk], check=True)
-        cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-m", "256M", "-display", "none",
-               "-no-reboot", "-monitor", "none", "-serial", "stdio", "-nic", "none",
-               "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-               "-cdrom", os.path.join(build, "mica.iso"), "-boot", "d",
-               "-drive", f"file={disk},if=none,id=disk0,format=raw",
-               "-device", "virtio-blk-pci,drive=disk0,disable-legacy=on"]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.proc = linux_host.start_mica(build, tmp)
         os.set_blocking(self.proc.stdout.fileno(), False)
         self.seen = b""
         self.stuck = False

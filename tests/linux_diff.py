@@ -22,6 +22,8 @@ import sys
 import tempfile
 import time
 
+import linux_host
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.path.join(HERE, "linux", "corpus")
 PROMPT = b"mica> "
@@ -36,16 +38,7 @@ def interpreter(script, programs):
 def run_on_host(build, script, work):
     busybox = os.path.join(build, "debian", "busybox")
     bash = os.path.join(build, "debian", "bash")
-    applets = os.path.join(work, "bin")
-    os.makedirs(applets, exist_ok=True)
-    for applet in subprocess.run([busybox, "--list"], check=True, stdout=subprocess.PIPE, text=True).stdout.split():
-        link = os.path.join(applets, applet)
-        if not os.path.lexists(link):
-            os.symlink(os.path.realpath(busybox), link)
-    for program in ("lua", "sqlite3"):  # as the disk image holds them in /bin
-        link = os.path.join(applets, program)
-        if not os.path.lexists(link):
-            os.symlink(os.path.realpath(os.path.join(build, "debian", program)), link)
+    applets = linux_host.program_folder(build, os.path.join(work, "bin"))
     name = os.path.splitext(os.path.basename(script))[0]
     cwd = os.path.join(work, f"w-{name}")
     os.makedirs(cwd)
@@ -59,15 +52,7 @@ def run_on_host(build, script, work):
 
 class Mica:
     def __init__(self, build, tmp):
-        disk = os.path.join(tmp, "disk.img")
-        subprocess.run(["cp", "--sparse=always", os.path.join(build, "disk.img"), disk], check=True)
-        cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-m", "256M", "-display", "none",
-               "-no-reboot", "-monitor", "none", "-serial", "stdio", "-nic", "none",
-               "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-               "-cdrom", os.path.join(build, "mica.iso"), "-boot", "d",
-               "-drive", f"file={disk},if=none,id=disk0,format=raw",
-               "-device", "virtio-blk-pci,drive=disk0,disable-legacy=on"]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.proc = linux_host.start_mica(build, tmp)  # the disk's copy: tmp/disk.img
         self.seen = b""
         self.wait_for(PROMPT, 60)
 

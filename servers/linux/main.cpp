@@ -134,7 +134,6 @@ bool on_fault(const Message& m, uint64_t badge, Message& reply) {
             if (!s.have_regs && sys::thread_regs_read(p->thread, &s.regs) != kOk) s.ended = true;
             if (!s.regs_changed) s.regs.rax = static_cast<uint64_t>(s.result);
             if (!s.ended && !deliver_signals(*p, s.regs)) s.ended = true;
-            if (p->mask_saved) p->sigmask = p->saved_mask, p->mask_saved = false;
             else if (!s.ended && sys::thread_regs_write(p->thread, &s.regs) == kOk) s.regs_changed = true;
         }
         p->running = !s.ended && p->used;

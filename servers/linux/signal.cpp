@@ -70,17 +70,18 @@ int64_t enter_handler(Process& p, int signal, ThreadRegs& r) {
     uint64_t sp = r.rsp - 128;                    // below the red zone
     uint64_t fpstate = (sp - 512) & ~63ULL;       // the FXSAVE image, aligned
     uint64_t frame_at = ((fpstate - sizeof(Frame)) & ~15ULL) - 8;  // as after a call: RSP + 8 aligned
+    // After rt_sigsuspend, the handler returns to the caller's own mask.
+    uint64_t old_mask = p.mask_saved ? p.saved_mask : p.sigmask;
     Frame f{};
     f.return_address = action[2];
     f.uc.mcontext = Sigcontext{r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rdi, r.rsi, r.rbp, r.rbx,
                                r.rdx, r.rax, r.rcx, r.rsp, r.rip, r.rflags, 0x33, 0, 0, 0x2b, 0, 0,
-                               p.mask_saved ? p.saved_mask : p.sigmask, 0, fpstate, {}};
-    // After rt_sigsuspend, the handler returns to the caller's own mask.
-    f.uc.sigmask = p.mask_saved ? p.saved_mask : p.sigmask;
-    p.mask_saved = false;
+                               old_mask, 0, fpstate, {}};
+    f.uc.sigmask = old_mask;
     f.info.signo = signal;
     f.info.code = 0;  // SI_USER
     if (copy_out(p, fpstate, r.fpu, sizeof r.fpu) || copy_out(p, frame_at, &f, sizeof f)) return -lx::kEFAULT;
+    p.mask_saved = false;
     r.rdi = static_cast<uint64_t>(signal);
     r.rsi = frame_at + offsetof(Frame, info);
     r.rdx = frame_at + offsetof(Frame, uc);
@@ -133,7 +134,6 @@ void interrupt(Process& p) {
         r.rax = static_cast<uint64_t>(result);
     }
     bool alive = deliver_signals(p, r);
-    if (p.mask_saved) p.sigmask = p.saved_mask, p.mask_saved = false;
     if (alive && sys::thread_regs_write(p.thread, &r) == kOk) {
         sys::ipc_reply_to(saved, Message{0, 0, 0, 0});
         p.running = true;
@@ -162,6 +162,7 @@ bool deliver_signals(Process& p, ThreadRegs& r) {
         }
         return true;  // one at a time; the rest when it next stops
     }
+    if (p.mask_saved) p.sigmask = p.saved_mask, p.mask_saved = false;  // no handler ran: rt_sigsuspend's mask ends
     return true;
 }
 
