@@ -102,6 +102,11 @@ void set_io_permissions(const uint8_t* bitmap, uint64_t owner);
 // enables SYSCALL and the FPU.
 void init_cpu(Cpu& cpu);
 
+// Starts the other CPUs the firmware lists. `prepare(index)` gives each
+// its per-CPU block (null: leave it off); each then runs cpu_main(). Returns
+// how many CPUs run, this one included.
+unsigned start_cpus(Cpu* (*prepare)(unsigned index));
+
 // A new user thread enters ring 3 at `entry` with stack `user_stack` and
 // `arg` as its first argument.
 void init_user_context(Context& c, uintptr_t stack_top, uintptr_t entry, uintptr_t user_stack,
@@ -155,6 +160,7 @@ void init_kernel_address_space(uint64_t memory_top, TableFrames& frames);
 }  // namespace arch
 
 // Called by arch code, provided by the generic kernel.
+[[noreturn]] void cpu_main();  // a CPU start_cpus started, set up, on its own stack
 void timer_tick();
 void irq_fired(unsigned irq);  // a routed legacy interrupt arrived (and is now masked)
 int64_t syscall_dispatch(uint64_t number, const uint64_t* args);

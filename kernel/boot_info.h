@@ -32,6 +32,8 @@ struct BootInfo {
     BootModule modules[kMaxModules];
     size_t module_count = 0;
     bool modules_truncated = false;
+    const uint8_t* acpi_rsdp = nullptr;  // the loader's copy of the ACPI RSDP, if it gave one
+    size_t acpi_rsdp_size = 0;
 };
 
 // The generic kernel's entry point, called once by arch code on the boot CPU.

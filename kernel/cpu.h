@@ -6,6 +6,9 @@
 #include <stdint.h>
 
 class Thread;
+struct ArchCpu;  // defined by the architecture
+
+constexpr unsigned kMaxCpus = 16;
 
 struct Cpu {
     Cpu* self;                   // 0
@@ -18,6 +21,7 @@ struct Cpu {
     bool need_resched;
     bool foreign;          // the current thread's process is foreign: its syscalls go to its handler
     uint64_t active_root;  // the page tables this CPU runs on (saves reading CR3)
+    ArchCpu* arch_tables;  // the architecture's per-CPU tables (x86: GDT, TSS)
 };
 
 #include "arch/cpu_local.h"  // this_cpu()

@@ -77,6 +77,7 @@ void kernel_main(const BootInfo& info) {
     kernel_heap_enable_growth();
     scheduler_init();
     arch::timer_init(kTickHz);
+    cpus_start();
     UserImage init;
     shutdown_baseline();
     if (!start_init_process(info, options.init, &init)) arch::poweroff(false);

@@ -12,7 +12,8 @@ using namespace mica;
 
 namespace {
 
-Cpu g_boot_cpu;
+Cpu g_cpus[kMaxCpus];  // by index; the boot CPU is 0
+unsigned g_cpus_running = 1;
 
 // Ready threads by priority; a bit per non-empty queue.
 WaitQueue g_ready[Thread::kPriorities];
@@ -67,15 +68,33 @@ extern "C" void user_thread_first_run() {
     before_user_return();
 }
 
-void cpu_init_boot() { arch::init_cpu(g_boot_cpu); }
+void cpu_init_boot() { arch::init_cpu(g_cpus[0]); }
+
+namespace {
+// The per-CPU block of CPU `index`, with an idle thread that will be the
+// context the CPU starts in.
+Cpu* prepare_cpu(unsigned index) {
+    Cpu& cpu = g_cpus[index];
+    Thread* idle = Thread::adopt_boot_context("idle");
+    if (!idle) return nullptr;
+    idle->ref();
+    cpu.id = index;
+    cpu.idle = cpu.current = idle;
+    return &cpu;
+}
+}  // namespace
 
 void scheduler_init() {
-    Cpu& cpu = g_boot_cpu;
-    Thread* idle = Thread::adopt_boot_context("idle");
-    if (!idle) panic("scheduler: no memory for the idle thread");
-    idle->ref();
-    cpu.idle = cpu.current = idle;
+    if (!prepare_cpu(0)) panic("scheduler: no memory for the idle thread");
 }
+
+void cpus_start() { g_cpus_running = arch::start_cpus(prepare_cpu); }
+
+unsigned cpus_running() { return g_cpus_running; }
+
+// The other CPUs wait with interrupts off until the scheduler can share its
+// queues between CPUs.
+void cpu_main() { arch::halt_forever(); }
 
 uint64_t thread_count() { return g_threads; }
 

@@ -18,6 +18,9 @@ void cpu_init_boot();
 
 // The calling context (the boot stack) becomes this CPU's idle thread.
 void scheduler_init();
+// Starts the other CPUs (once the timer is calibrated); how many run.
+void cpus_start();
+unsigned cpus_running();
 
 inline Thread* current_thread() { return this_cpu().current; }
 

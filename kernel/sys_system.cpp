@@ -34,6 +34,7 @@ int64_t sys_system_info(UserPtr<SystemInfo> info) {
     out.uptime_ns = arch::clock_ns();
     out.tsc_hz = arch::counter_hz();
     out.idle_ticks = sched_idle_ticks();
+    out.cpus = cpus_running();
     return info.write(out);
 }
 

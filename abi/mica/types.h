@@ -112,6 +112,7 @@ struct SystemInfo {
     uint64_t uptime_ns;
     uint64_t tsc_hz;  // the timestamp counter's rate, as the kernel calibrated it
     uint64_t idle_ticks;  // timestamp-counter ticks the CPU spent halted, waiting for work
+    uint64_t cpus;        // CPUs running
 };
 
 }  // namespace mica

@@ -76,6 +76,23 @@ TEST(Multiboot2, ParsesTagsALoaderGives) {
     EXPECT_EQ(info.regions[2].kind, MemoryRegion::Kind::reserved);
     EXPECT_EQ(info.regions[3].kind, MemoryRegion::Kind::acpi_reclaimable);
     EXPECT_EQ(info.boot_info_size, bytes.size());
+    EXPECT_EQ(info.acpi_rsdp, nullptr);
+}
+
+TEST(Multiboot2, PrefersTheNewAcpiRsdpCopy) {
+    for (bool new_first : {false, true}) {
+        Builder b;
+        std::vector<uint8_t> old_rsdp(20, 'o'), new_rsdp(36, 'n');
+        if (new_first) b.tag(15, new_rsdp);
+        b.tag(14, old_rsdp);
+        if (!new_first) b.tag(15, new_rsdp);
+        auto& bytes = b.finish();
+        BootInfo info;
+        ASSERT_EQ(parse_multiboot2(bytes.data(), bytes.size(), info), nullptr);
+        ASSERT_NE(info.acpi_rsdp, nullptr);
+        EXPECT_EQ(info.acpi_rsdp[0], 'n');
+        EXPECT_EQ(info.acpi_rsdp_size, 36u);
+    }
 }
 
 TEST(Multiboot2, RejectsMalformedStructures) {

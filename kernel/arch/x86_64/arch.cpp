@@ -2,6 +2,7 @@
 // belong to a device or a table of their own.
 #include "arch.h"
 
+#include "acpi.h"
 #include "boot_info.h"
 #include "x86.h"
 #include "descriptors.h"
@@ -16,6 +17,24 @@ constexpr uint32_t kMultiboot2Magic = 0x36d76289;
 constexpr uint16_t kQemuDebugExit = 0xf4;  // isa-debug-exit: QEMU exits (v << 1) | 1
 
 BootInfo g_boot_info;
+AcpiInfo g_acpi;
+const char* g_acpi_error = nullptr;
+
+// Physical memory while the boot page tables are active: the first 4 GiB,
+// at the direct-map base as well.
+const uint8_t* read_boot_memory(uint64_t phys, size_t length) {
+    if (phys >= (4ULL << 30) || length > (4ULL << 30) - phys) return nullptr;
+    return reinterpret_cast<const uint8_t*>(kDirectMapBase + phys);
+}
+
+// The MADT, read now, while the boot tables map the firmware's tables.
+void read_acpi(const BootInfo& info) {
+    const uint8_t* rsdp = info.acpi_rsdp;
+    size_t size = info.acpi_rsdp_size;
+    if (!rsdp && (rsdp = acpi_find_rsdp(read_boot_memory))) size = 36;
+    g_acpi_error = rsdp ? acpi_parse(rsdp, size, read_boot_memory, g_acpi) : "no RSDP was found";
+    if (g_acpi_error) acpi_defaults(g_acpi);
+}
 
 void enable_cpu_features() {
     // Every 64-bit CPU this kernel targets has NX; W^X depends on it.
@@ -44,7 +63,13 @@ extern "C" [[noreturn]] void arch_boot(uint32_t magic, uint32_t info_phys) {
         arch::console_write("\n", 1);
         arch::halt_forever();
     }
+    read_acpi(g_boot_info);
     kernel_main(g_boot_info);
+}
+
+const AcpiInfo& x86::acpi(const char** error) {
+    if (error) *error = g_acpi_error;
+    return g_acpi;
 }
 
 void arch::halt_forever() {

@@ -149,6 +149,7 @@ msg_no_long_mode: .asciz "Mica: this CPU has no 64-bit long mode\r\n"
 
         .section .boot.bss, "aw", @nobits
         .balign 4096
+        .globl boot_pml4                        /* kept: the APs start on these tables too */
 boot_pml4:      .skip 4096
 boot_pdpt_low:  .skip 4096
 boot_pdpt_high: .skip 4096

@@ -51,6 +51,7 @@ uint64_t* push_switch_frame(uint64_t* sp, void (*entry)(), uint64_t r14) {
 
 void arch::init_cpu(Cpu& cpu) {
     cpu.self = &cpu;
+    if (!cpu.arch_tables) cpu.arch_tables = &x86::boot_cpu_tables();
     x86::wrmsr(kMsrGsBase, reinterpret_cast<uint64_t>(&cpu));
     x86::wrmsr(kMsrKernelGsBase, 0);
 
@@ -149,8 +150,9 @@ bool arch::write_user_regs(Context& c, uintptr_t stack_top, const mica::ThreadRe
 }
 
 void arch::set_kernel_stack(uintptr_t top) {
-    this_cpu().kernel_stack_top = top;
-    x86::set_tss_rsp0(top);
+    Cpu& cpu = this_cpu();
+    cpu.kernel_stack_top = top;
+    x86::set_tss_rsp0(cpu, top);
 }
 
 void arch::enable_interrupts() { asm volatile("sti" ::: "memory"); }

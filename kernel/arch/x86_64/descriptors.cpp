@@ -3,6 +3,9 @@
 #include <stddef.h>
 
 #include "arch.h"
+#include <new>
+
+#include "cpu.h"
 #include "lib/string.h"
 
 namespace x86 {
@@ -23,7 +26,6 @@ struct [[gnu::packed]] Tss {
 };
 constexpr uint16_t kIoBitmapOffset = offsetof(Tss, io_bitmap);
 constexpr uint16_t kNoIoBitmap = sizeof(Tss) + 1;  // past the limit: every port denied
-uint64_t g_io_owner = 0;
 
 struct [[gnu::packed]] TablePointer {
     uint16_t limit;
@@ -40,10 +42,7 @@ struct IdtGate {
     uint32_t reserved;
 };
 
-alignas(16) uint64_t g_gdt[7];
-alignas(16) IdtGate g_idt[256];
-Tss g_tss;
-alignas(16) uint8_t g_ist_stacks[3][8192];
+alignas(16) IdtGate g_idt[256];  // one for all CPUs
 
 void set_gate(int vector, uintptr_t handler, int ist, int dpl) {
     g_idt[vector] = IdtGate{
@@ -53,43 +52,71 @@ void set_gate(int vector, uintptr_t handler, int ist, int dpl) {
 }
 
 }  // namespace
+
 }  // namespace x86
+
+// Each CPU's own GDT (its TSS descriptor differs), TSS and IST stacks.
+struct ArchCpu {
+    alignas(16) uint64_t gdt[7];
+    x86::Tss tss;
+    uint64_t io_owner;  // whose I/O bitmap the TSS holds
+    alignas(16) uint8_t ist_stacks[3][8192];
+};
+
+namespace {
+ArchCpu g_boot_tables;
+}  // namespace
 
 extern "C" uintptr_t trap_stubs[256];  // trap_entry.S
 
-void x86::set_tss_rsp0(uint64_t top) { g_tss.rsp[0] = top; }
+void x86::set_tss_rsp0(Cpu& cpu, uint64_t top) { cpu.arch_tables->tss.rsp[0] = top; }
 
 void arch::set_io_permissions(const uint8_t* bitmap, uint64_t owner) {
     using namespace x86;
+    ArchCpu& t = *this_cpu().arch_tables;
     if (!bitmap) {
-        g_tss.iomap_base = kNoIoBitmap;
+        t.tss.iomap_base = kNoIoBitmap;
         return;
     }
-    if (owner != g_io_owner) {
-        memcpy(g_tss.io_bitmap, bitmap, sizeof g_tss.io_bitmap);
-        g_io_owner = owner;
+    if (owner != t.io_owner) {
+        memcpy(t.tss.io_bitmap, bitmap, sizeof t.tss.io_bitmap);
+        t.io_owner = owner;
     }
-    g_tss.iomap_base = kIoBitmapOffset;
+    t.tss.iomap_base = kIoBitmapOffset;
 }
 
+ArchCpu* x86::cpu_tables_create() { return new (std::nothrow) ArchCpu{}; }
+
 void x86::descriptors_init() {
-    g_gdt[0] = 0;
-    g_gdt[1] = 0x00af9a000000ffff;  // kernel code: 64-bit, DPL 0
-    g_gdt[2] = 0x00cf92000000ffff;  // kernel data
-    g_gdt[3] = 0x00cff2000000ffff;  // user data, DPL 3
-    g_gdt[4] = 0x00affa000000ffff;  // user code: 64-bit, DPL 3
+    for (int v = 0; v < 256; ++v) {
+        int ist = v == 8 ? kIstDoubleFault : v == 2 ? kIstNmi : v == 18 ? kIstMachineCheck : 0;
+        set_gate(v, trap_stubs[v], ist, 0);
+    }
+    descriptors_load(g_boot_tables);
+}
+
+ArchCpu& x86::boot_cpu_tables() { return g_boot_tables; }
+
+void x86::descriptors_load(ArchCpu& t) {
+    uint64_t* gdt = t.gdt;
+    Tss& tss = t.tss;
+    gdt[0] = 0;
+    gdt[1] = 0x00af9a000000ffff;  // kernel code: 64-bit, DPL 0
+    gdt[2] = 0x00cf92000000ffff;  // kernel data
+    gdt[3] = 0x00cff2000000ffff;  // user data, DPL 3
+    gdt[4] = 0x00affa000000ffff;  // user code: 64-bit, DPL 3
 
     for (int i = 0; i < 3; ++i)
-        g_tss.ist[i] = reinterpret_cast<uintptr_t>(g_ist_stacks[i] + sizeof g_ist_stacks[i]);
-    g_tss.iomap_base = kNoIoBitmap;
-    g_tss.io_bitmap_end = 0xff;
-    auto base = reinterpret_cast<uint64_t>(&g_tss);
+        tss.ist[i] = reinterpret_cast<uintptr_t>(t.ist_stacks[i] + sizeof t.ist_stacks[i]);
+    tss.iomap_base = kNoIoBitmap;
+    tss.io_bitmap_end = 0xff;
+    auto base = reinterpret_cast<uint64_t>(&tss);
     uint64_t limit = sizeof(Tss) - 1;
-    g_gdt[5] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ULL << 40) |
+    gdt[5] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ULL << 40) |
                ((limit >> 16 & 0xf) << 48) | ((base >> 24 & 0xff) << 56);
-    g_gdt[6] = base >> 32;
+    gdt[6] = base >> 32;
 
-    TablePointer gdtr{sizeof g_gdt - 1, reinterpret_cast<uint64_t>(g_gdt)};
+    TablePointer gdtr{sizeof t.gdt - 1, reinterpret_cast<uint64_t>(gdt)};
     asm volatile(
         "lgdt %0\n"
         "pushq %1\n"
@@ -109,10 +136,6 @@ void x86::descriptors_init() {
           "r"(static_cast<uint64_t>(kTss)), "r"(static_cast<uint64_t>(0))
         : "rax", "memory");
 
-    for (int v = 0; v < 256; ++v) {
-        int ist = v == 8 ? kIstDoubleFault : v == 2 ? kIstNmi : v == 18 ? kIstMachineCheck : 0;
-        set_gate(v, trap_stubs[v], ist, 0);
-    }
     TablePointer idtr{sizeof g_idt - 1, reinterpret_cast<uint64_t>(g_idt)};
     asm volatile("lidt %0" ::"m"(idtr));
 }

@@ -4,6 +4,9 @@
 
 #include <stdint.h>
 
+struct Cpu;
+struct ArchCpu;  // x86: one CPU's GDT, TSS and IST stacks
+
 namespace x86 {
 constexpr uint16_t kKernelCode = 0x08;
 constexpr uint16_t kKernelData = 0x10;
@@ -17,7 +20,12 @@ constexpr int kIstDoubleFault = 1;
 constexpr int kIstNmi = 2;
 constexpr int kIstMachineCheck = 3;
 
+// The IDT (shared) and the boot CPU's tables, loaded on the boot CPU.
 void descriptors_init();
+ArchCpu& boot_cpu_tables();
+// Another CPU's tables, made on the boot CPU and loaded on their own CPU.
+ArchCpu* cpu_tables_create();
+void descriptors_load(ArchCpu& tables);
 // The stack the CPU switches to on an interrupt or exception from ring 3.
-void set_tss_rsp0(uint64_t top);
+void set_tss_rsp0(Cpu& cpu, uint64_t top);
 }  // namespace x86

@@ -1,20 +1,19 @@
-// Legacy interrupts through the I/O APIC. ISA IRQ n arrives on global system
-// interrupt n, except the PIT's IRQ 0, which PC firmware routes to GSI 2 (the
-// ACPI interrupt source override every PC and QEMU board has). The I/O APIC
-// sits at its standard address; reading both from the ACPI MADT is the
-// better source and comes with ACPI support.
+// Legacy interrupts through the I/O APIC. Where it sits, and which global
+// system interrupt (GSI), polarity and trigger each ISA line has, come from
+// the ACPI MADT (acpi.h); without one, the PC defaults: IRQ n on GSI n except
+// the PIT's IRQ 0 on GSI 2. Every line is delivered to the boot CPU.
+#include "acpi.h"
 #include "arch.h"
 #include "klog.h"
 #include "memory.h"
 #include "x86.h"
 
 namespace {
-constexpr uint64_t kIoApicPhys = 0xfec0'0000;
 constexpr uintptr_t kIoApicWindow = 0xffff'ffff'f000'1000;  // next to the LAPIC's
 constexpr uint8_t kFirstVector = 0x30;
 
-constexpr uint64_t kLapicPhys = 0xfee0'0000;
 volatile uint32_t* g_ioapic = nullptr;
+unsigned g_entries = 0;  // redirection entries the I/O APIC has
 bool g_level[arch::kIrqLines];
 
 void write_reg(uint32_t reg, uint32_t value) {
@@ -22,31 +21,41 @@ void write_reg(uint32_t reg, uint32_t value) {
     g_ioapic[4] = value;
 }
 
-unsigned gsi_of(unsigned irq) { return irq == 0 ? 2 : irq; }
+uint32_t read_reg(uint32_t reg) {
+    g_ioapic[0] = reg;
+    return g_ioapic[4];
+}
 
 void set_entry(unsigned irq, bool masked) {
-    unsigned gsi = gsi_of(irq);
-    // Active high, fixed delivery to APIC 0. A level-triggered line stays
-    // masked from its arrival until the driver has quietened the device.
-    write_reg(0x10 + 2 * gsi, (kFirstVector + irq) | (g_level[irq] ? 1u << 15 : 0) | (masked ? 1u << 16 : 0));
-    write_reg(0x11 + 2 * gsi, 0);
+    const AcpiInfo& acpi = x86::acpi();
+    const AcpiInfo::IsaIrq& line = acpi.isa[irq];
+    unsigned entry = line.gsi - acpi.ioapic_gsi_base;
+    // Fixed delivery to the boot CPU. A level-triggered line stays masked
+    // from its arrival until the driver has quietened the device.
+    write_reg(0x10 + 2 * entry, (kFirstVector + irq) | (line.active_low ? 1u << 13 : 0) |
+                                    (g_level[irq] ? 1u << 15 : 0) | (masked ? 1u << 16 : 0));
+    write_reg(0x11 + 2 * entry, x86::boot_apic_id() << 24);
 }
 }  // namespace
 
 bool arch::is_kernel_device(uint64_t phys, uint64_t size) {
     auto hits = [&](uint64_t base) { return phys < base + kPageSize && base < phys + size; };
-    return hits(kIoApicPhys) || hits(kLapicPhys);
+    return hits(x86::acpi().ioapic_phys) || hits(x86::acpi().lapic_phys);
 }
 
 bool arch::irq_route(unsigned irq, bool level) {
     if (irq >= kIrqLines) return false;
-    g_level[irq] = level;
+    const AcpiInfo& acpi = x86::acpi();
     if (!g_ioapic) {
-        if (!kernel_page_tables().map(kIoApicWindow, kIoApicPhys, kMapWrite | kMapUncached,
+        if (!kernel_page_tables().map(kIoApicWindow, acpi.ioapic_phys, kMapWrite | kMapUncached,
                                       kernel_table_frames()))
             return false;
         g_ioapic = reinterpret_cast<volatile uint32_t*>(kIoApicWindow);
+        g_entries = (read_reg(1) >> 16 & 0xff) + 1;
     }
+    if (acpi.isa[irq].gsi - acpi.ioapic_gsi_base >= g_entries) return false;
+    // The table's trigger mode where it gives one, else the driver's.
+    g_level[irq] = acpi.isa[irq].trigger_fixed ? acpi.isa[irq].level : level;
     set_entry(irq, true);
     return true;
 }

@@ -10,6 +10,8 @@ enum TagType : uint32_t {
     kLoaderName = 2,
     kModule = 3,
     kMemoryMap = 6,
+    kAcpiOld = 14,  // a copy of the ACPI 1.0 RSDP
+    kAcpiNew = 15,  // a copy of the ACPI 2.0+ RSDP (preferred)
 };
 
 uint32_t load32(const uint8_t* p) {
@@ -92,6 +94,13 @@ const char* parse_multiboot2(const uint8_t* info, size_t available, BootInfo& ou
             }
             case kMemoryMap:
                 if (const char* error = read_memory_map(tag, size, out)) return error;
+                break;
+            case kAcpiOld:
+            case kAcpiNew:
+                if (type == kAcpiNew || !out.acpi_rsdp) {
+                    out.acpi_rsdp = tag + 8;
+                    out.acpi_rsdp_size = size - 8;
+                }
                 break;
             default: break;  // tags the kernel does not use
         }

@@ -137,6 +137,16 @@ void arch::activate(const PageTables& tables) {
 
 arch::PageTables& arch::kernel_page_tables() { return g_kernel_tables; }
 
+void x86::enable_protections() {
+    auto leaf7 = x86::cpuid(7);
+    uint64_t cr4 = x86::read_cr4() | (1 << 7);  // PGE: global pages
+    if (leaf7.ebx & (1 << 7)) cr4 |= 1 << 20;   // SMEP
+    if (leaf7.ebx & (1 << 20)) cr4 |= 1 << 21;  // SMAP
+    if (leaf7.ecx & (1 << 2)) cr4 |= 1 << 11;   // UMIP
+    x86::write_cr4(cr4);
+    asm volatile("mov %0, %%cr0" ::"r"(x86::read_cr0() | (1 << 16)) : "memory");  // WP: read-only binds ring 0
+}
+
 extern "C" char __text_start[], __text_end[], __rodata_start[], __rodata_end[], __data_start[],
     __kernel_end[];
 
@@ -174,16 +184,9 @@ void arch::init_kernel_address_space(uint64_t memory_top, TableFrames& frames) {
                 panic("paging: cannot map the kernel image at %#lx", v);
     }
 
-    auto leaf7 = x86::cpuid(7);
-    uint64_t cr4 = x86::read_cr4() | (1 << 7);  // PGE: global pages
-    if (leaf7.ebx & (1 << 7)) cr4 |= 1 << 20;   // SMEP
-    if (leaf7.ebx & (1 << 20)) cr4 |= 1 << 21;  // SMAP
-    if (leaf7.ecx & (1 << 2)) cr4 |= 1 << 11;   // UMIP
-    x86::write_cr4(cr4);
     activate(g_kernel_tables);
-    uint64_t cr0;
-    asm volatile("mov %%cr0, %0" : "=r"(cr0));
-    asm volatile("mov %0, %%cr0" ::"r"(cr0 | (1 << 16)) : "memory");  // WP: read-only binds ring 0
+    x86::enable_protections();
+    uint64_t cr4 = x86::read_cr4();
     log_info("paging: kernel address space on; SMEP %s, SMAP %s, UMIP %s",
              cr4 & (1 << 20) ? "on" : "off", cr4 & (1 << 21) ? "on" : "off",
              cr4 & (1 << 11) ? "on" : "off");

@@ -8,24 +8,18 @@
 #include "x86.h"
 
 namespace {
+using namespace x86;
 
 constexpr uint8_t kTimerVector = 0x40;
 constexpr uint8_t kSpuriousVector = 0xff;
 constexpr uint32_t kPitHz = 1193182;
 constexpr uintptr_t kLapicWindow = 0xffff'ffff'f000'0000;  // kernel MMIO mapping
 
-enum LapicReg : uint32_t {
-    kEoi = 0xb0, kSpurious = 0xf0, kLvtTimer = 0x320, kTimerInitial = 0x380,
-    kTimerCurrent = 0x390, kTimerDivide = 0x3e0,
-};
-
 volatile uint32_t* g_lapic = nullptr;
+uint32_t g_lapic_initial_count = 0;  // for the tick rate, as calibrated
 uint64_t g_tsc_start = 0;
 uint64_t g_ns_per_tsc_q32 = 0;  // nanoseconds per TSC tick, 32.32 fixed point
 uint64_t g_tsc_hz = 0;
-
-uint32_t lapic_read(uint32_t reg) { return g_lapic[reg / 4]; }
-void lapic_write(uint32_t reg, uint32_t v) { g_lapic[reg / 4] = v; }
 
 uint64_t rdtsc() {
     uint32_t lo, hi;
@@ -42,9 +36,21 @@ void mask_legacy_pic() {
     for (auto& [port, value] : init) x86::outb(port, value);
 }
 
+}  // namespace
+
+uint32_t x86::lapic_read(uint32_t reg) { return g_lapic[reg / 4]; }
+void x86::lapic_write(uint32_t reg, uint32_t v) { g_lapic[reg / 4] = v; }
+
+void x86::lapic_timer_start() {
+    lapic_write(kSpurious, 0x100 | kSpuriousVector);  // APIC on
+    lapic_write(kTimerDivide, 0x3);
+    lapic_write(kLvtTimer, kTimerVector | (1 << 17));  // periodic
+    lapic_write(kTimerInitial, g_lapic_initial_count);
+}
+
 // Waits `ms` milliseconds on PIT channel 2 (the speaker channel, which can
 // be polled without an interrupt).
-void pit_wait(unsigned ms) {
+void x86::pit_wait(unsigned ms) {
     uint32_t count = kPitHz * ms / 1000;
     x86::outb(0x61, (x86::inb(0x61) & 0xfd) | 1);  // gate on, speaker off
     x86::outb(0x43, 0xb0);                         // channel 2, mode 0, binary
@@ -57,9 +63,8 @@ void pit_wait(unsigned ms) {
     }
 }
 
-}  // namespace
-
 void arch::timer_init(unsigned hz) {
+    using namespace x86;
     mask_legacy_pic();
     uint64_t lapic_phys = x86::rdmsr(0x1b) & 0x000f'ffff'ffff'f000;
     if (!kernel_page_tables().map(kLapicWindow, lapic_phys, kMapWrite | kMapUncached,
@@ -84,8 +89,8 @@ void arch::timer_init(unsigned hz) {
     g_tsc_hz = tsc_hz;
     g_tsc_start = tsc0;
 
-    lapic_write(kLvtTimer, kTimerVector | (1 << 17));  // periodic
-    lapic_write(kTimerInitial, static_cast<uint32_t>(lapic_hz / hz));
+    g_lapic_initial_count = static_cast<uint32_t>(lapic_hz / hz);
+    lapic_timer_start();
     log_info("timer: TSC %lu MHz, APIC timer %lu MHz, tick %u Hz", tsc_hz / 1000000,
              lapic_hz / 1000000, hz);
 }
@@ -103,6 +108,7 @@ bool x86_legacy_irq(unsigned vector);  // ioapic.cpp
 
 // Called by trap dispatch for interrupt vectors.
 void x86_interrupt(unsigned vector) {
+    using x86::lapic_write;
     if (vector == kTimerVector) {
         lapic_write(kEoi, 0);
         timer_tick();

@@ -3,6 +3,8 @@
 
 #include <stdint.h>
 
+struct AcpiInfo;
+
 namespace x86 {
 
 inline void outb(uint16_t port, uint8_t v) { asm volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
@@ -37,6 +39,25 @@ inline CpuidResult cpuid(uint32_t leaf, uint32_t subleaf = 0) {
 
 inline void cli() { asm volatile("cli" ::: "memory"); }
 inline void hlt() { asm volatile("hlt" ::: "memory"); }
+
+// What the firmware's ACPI tables said (the PC defaults if they were
+// refused; *error then says why).
+const AcpiInfo& acpi(const char** error = nullptr);
+
+// The local APIC (timer.cpp): its registers, the periodic tick on this CPU
+// (once timer_init has calibrated it), and a busy wait on the PIT.
+enum LapicReg : uint32_t {
+    kLapicId = 0x20, kEoi = 0xb0, kSpurious = 0xf0, kIcrLow = 0x300, kIcrHigh = 0x310,
+    kLvtTimer = 0x320, kTimerInitial = 0x380, kTimerCurrent = 0x390, kTimerDivide = 0x3e0,
+};
+uint32_t lapic_read(uint32_t reg);
+void lapic_write(uint32_t reg, uint32_t value);
+void lapic_timer_start();
+void pit_wait(unsigned ms);
+uint32_t boot_apic_id();  // smp.cpp: where device interrupts go
+
+// CR4's and CR0's protections (SMEP, SMAP, UMIP, WP, global pages) on this CPU.
+void enable_protections();
 
 constexpr uint32_t kMsrEfer = 0xc0000080;
 constexpr uint64_t kEferNxe = 1u << 11;
