@@ -7,6 +7,7 @@
 #include "mica/errors.h"
 #include "mica/types.h"
 #include "panic.h"
+#include "smp.h"
 
 using namespace mica;
 
@@ -64,12 +65,14 @@ const arch::PageTables& AddressSpace::tables() const {
 
 void AddressSpace::destroy() {
     if (!alive()) return;
-    while (Mapping* m = mappings_.front()) {
-        remove_pages(m->base, m->size);
-        free_mapping(m);
-    }
+    for (Mapping* m = mappings_.front(); m; m = mappings_.next(m)) remove_pages(m->base, m->size);
+    shootdown();
+    while (Mapping* m = mappings_.front()) free_mapping(m);
     tables_.destroy(frames_);
 }
+
+// Mappings removed or narrowed: no CPU keeps a stale TLB entry for them.
+void AddressSpace::shootdown() { tlb_shootdown(tables_.root()); }
 
 int64_t AddressSpace::check_range(uintptr_t base, size_t size) const {
     if (!alive()) return kErrBadState;
@@ -110,6 +113,7 @@ int64_t AddressSpace::map(uintptr_t base, Ref<MemoryObject> memory, size_t offse
     for (size_t off = 0; off < size; off += kPage) {
         if (!tables_.map(base + off, memory->frame_at(offset + off), flags, frames_)) {
             remove_pages(base, off);
+            shootdown();
             delete m;
             return frames_.last_error ? frames_.last_error : kErrNoMemory;
         }
@@ -149,11 +153,12 @@ int64_t AddressSpace::unmap(uintptr_t base, size_t size) {
     // split leaves nothing half-done that it could observe.
     if (int64_t e = split_at(base)) return e;
     if (int64_t e = split_at(base + size)) return e;
+    auto inside = [&](const Mapping* m) { return m->base >= base && m->base + m->size <= base + size; };
+    for (Mapping* m = mappings_.front(); m; m = mappings_.next(m))
+        if (inside(m)) remove_pages(m->base, m->size);
+    shootdown();  // before the frames can be freed with the mappings
     mappings_.for_each([&](Mapping* m) {
-        if (m->base >= base && m->base + m->size <= base + size) {
-            remove_pages(m->base, m->size);
-            free_mapping(m);
-        }
+        if (inside(m)) free_mapping(m);
     });
     return kOk;
 }
@@ -202,5 +207,6 @@ int64_t AddressSpace::protect(uintptr_t base, size_t size, uint32_t perms) {
                 if (!tables_.protect(m->base + off, flags)) panic("address space: tables out of step");
         }
     }
+    shootdown();
     return kOk;
 }

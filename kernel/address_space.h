@@ -59,6 +59,7 @@ private:
     int64_t split_at(uintptr_t address);
     void remove_pages(uintptr_t base, size_t size);
     void free_mapping(Mapping* m);
+    void shootdown();
 
     arch::PageTables tables_;
     TableFrames frames_;

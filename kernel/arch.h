@@ -95,6 +95,9 @@ bool is_kernel_device(uint64_t phys, uint64_t size);
 // (0 = allowed), or null for none. `owner` identifies whose map it is, so
 // switching back and forth between the same two costs no copying.
 void set_io_permissions(const uint8_t* bitmap, uint64_t owner);
+// The same for the current thread's process, if this CPU's map is not its
+// (ports granted on another CPU since the switch here); true if it changed.
+bool refresh_io_permissions(const uint8_t* bitmap, uint64_t owner);
 
 // --- CPUs, threads, time ---------------------------------------------------
 
@@ -106,6 +109,19 @@ void init_cpu(Cpu& cpu);
 // its per-CPU block (null: leave it off); each then runs cpu_main(). Returns
 // how many CPUs run, this one included.
 unsigned start_cpus(Cpu* (*prepare)(unsigned index));
+
+// Called by each CPU once several run: system calls take the kernel lock.
+void enter_smp();
+// Interrupts another CPU (by index): to reschedule at its next return to
+// user mode, or to flush its TLB (tlb_flush_if_asked; served without the lock).
+void send_reschedule(unsigned cpu);
+void send_tlb_flush(unsigned cpu);
+// Drops this CPU's user TLB entries.
+void flush_user_tlb();
+// Every other CPU stops for good (for a panic).
+void stop_other_cpus();
+// A pause in a spin loop.
+inline void relax() { asm volatile("pause" ::: "memory"); }
 
 // A new user thread enters ring 3 at `entry` with stack `user_stack` and
 // `arg` as its first argument.

@@ -4,6 +4,7 @@
 #include "ipc.h"
 #include "klog.h"
 #include "lib/string.h"
+#include "smp.h"
 
 namespace {
 
@@ -69,6 +70,11 @@ void apply_fail_alloc(const CmdlineWord& w, KernelOptions&) {
     log_info("fail.alloc: allocation %lu from %#lx will fail", nth, site);
 }
 
+void apply_lockdep(const CmdlineWord& w, KernelOptions&) {
+    if (value_is(w, "on") || value_is(w, "off")) kernel_lock_checking(value_is(w, "on"));
+    else log_warn("cmdline: lockdep wants on or off; ignored");
+}
+
 struct Option {
     const char* key;
     void (*apply)(const CmdlineWord&, KernelOptions&);
@@ -78,6 +84,7 @@ constexpr Option kOptions[] = {
     {"fail.alloc", apply_fail_alloc},
     {"init", apply_init},
     {"ipc.fastpath", apply_fastpath},
+    {"lockdep", apply_lockdep},
     {"loglevel", apply_loglevel},
     {"test.fault", apply_test_fault},
 };

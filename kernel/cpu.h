@@ -6,7 +6,8 @@
 #include <stdint.h>
 
 class Thread;
-struct ArchCpu;  // defined by the architecture
+struct ArchCpu;   // defined by the architecture
+struct RunQueue;  // the scheduler's
 
 constexpr unsigned kMaxCpus = 16;
 
@@ -22,6 +23,14 @@ struct Cpu {
     bool foreign;          // the current thread's process is foreign: its syscalls go to its handler
     uint64_t active_root;  // the page tables this CPU runs on (saves reading CR3)
     ArchCpu* arch_tables;  // the architecture's per-CPU tables (x86: GDT, TSS)
+    RunQueue* queue;       // its ready threads
+    unsigned slice_left;   // ticks left in the current thread's round-robin slice
+    uint64_t idle_ticks;   // cycle-counter ticks spent halted
+    uint64_t busy_tick_count;  // timer ticks that found a thread running
+    uint64_t idle_tick_count;  // and that found the CPU idle
+    uint64_t waiting_since;    // a ready thread that outranked this CPU's at the last tick (its ready_since)
+    bool scheduled;            // schedule() ran since the last tick
+    bool tlb_flush;        // another CPU asks this one to flush its user TLB entries (smp.h)
 };
 
 #include "arch/cpu_local.h"  // this_cpu()

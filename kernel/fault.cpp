@@ -34,6 +34,9 @@ bool call_handler(Thread* t, MessageRegs& msg, bool* had_handler) {
 bool user_exception(unsigned vector, uint64_t error, uintptr_t address, uintptr_t pc) {
     Thread* t = current_thread();
     Process* p = t->process();
+    // A port its process was granted on another CPU since this CPU last
+    // switched to it: this CPU's I/O map catches up, and the access is retried.
+    if (vector == 13 && arch::refresh_io_permissions(p->io_bitmap(), p->io_owner_id())) return true;
     MessageRegs msg{mica::kFaultLabel, vector | (error << 32), address, pc};
     bool had_handler = false;
     if (call_handler(t, msg, &had_handler) && msg.label == 0) return true;

@@ -15,7 +15,8 @@ bool ipc_fastpath_call(Endpoint& ep, uint64_t badge, int64_t* result) {
     Thread* receiver = ep.receivers.front();
     // A waiting receiver with no time limit, that would run next anyway.
     if (unlikely(!g_ipc_fastpath || ep.closed() || !receiver || receiver->deadline != kNoDeadline ||
-                 receiver->priority < sched_highest_ready() || receiver->priority < self->priority))
+                 receiver->priority < sched_highest_ready() || receiver->priority < self->priority ||
+                 !sched_may_run_here(receiver)))
         return false;
     ep.receivers.remove(receiver);
     receiver->queue = nullptr;
@@ -36,7 +37,7 @@ bool ipc_fastpath_reply_recv(Endpoint& ep, int64_t* result) {
     if (unlikely(!g_ipc_fastpath || !caller || !caller->ipc.awaits_reply(self, self->ipc.reply_id) ||
                  caller->state != Thread::State::blocked || caller->deadline != kNoDeadline ||
                  !ep.senders.empty() || ep.closed() || ep.bound ||
-                 caller->priority < sched_highest_ready()))
+                 caller->priority < sched_highest_ready() || !sched_may_run_here(caller)))
         return false;
     caller->ipc.deliver(self->ipc.msg, 0);
     caller->ipc.stop_waiting();

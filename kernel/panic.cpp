@@ -28,9 +28,11 @@ void print_reason(const char* fmt, va_list args) {
 }
 }  // namespace
 
+bool panic_in_progress() { return __atomic_load_n(&g_panicking, __ATOMIC_ACQUIRE); }
+
 bool panic_begin(const char* fmt, ...) {
-    if (g_panicking) return false;
-    g_panicking = true;
+    if (__atomic_exchange_n(&g_panicking, true, __ATOMIC_ACQ_REL)) return false;
+    arch::stop_other_cpus();  // before printing: nothing else runs or writes
     va_list args;
     va_start(args, fmt);
     print_reason(fmt, args);
@@ -57,8 +59,8 @@ void panic_finish(uintptr_t pc, uintptr_t frame_pointer, uintptr_t caller) {
 }
 
 void panic(const char* fmt, ...) {
-    if (g_panicking) arch::halt_forever();
-    g_panicking = true;
+    if (__atomic_exchange_n(&g_panicking, true, __ATOMIC_ACQ_REL)) arch::halt_forever();
+    arch::stop_other_cpus();
     va_list args;
     va_start(args, fmt);
     print_reason(fmt, args);

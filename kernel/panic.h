@@ -5,6 +5,9 @@
 
 [[noreturn]] void panic(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 
+// True once some CPU has begun to panic.
+bool panic_in_progress();
+
 // For trap handlers that print registers between the message and the
 // backtrace. panic_begin returns false if a panic is already under way
 // (the caller should then just halt).

@@ -92,9 +92,14 @@ void Process::terminate(int64_t status) {
     exit_status_ = status;
 
     Thread* me = current_thread();
+    bool elsewhere = false;  // a thread runs on another CPU: the memory goes when it has left
     threads_.for_each([&](Thread* t) {
         t->kill_pending = true;
         if (t == me) return;  // ends on its way back to user mode
+        if (t->state == Thread::State::running) {
+            elsewhere = true;
+            sched_kick(t);
+        }
         if (t->state == Thread::State::created) {
             threads_.remove(t);
             t->state = Thread::State::dead;
@@ -109,7 +114,7 @@ void Process::terminate(int64_t status) {
     all_processes().for_each([&](Process* p) {
         if (p->creator_pid_ == pid_ && p->state_ == State::created) end_unstarted(p);
     });
-    address_space_.destroy();
+    if (!elsewhere) address_space_.destroy();
     fault_handler_.reset();
     if (io_bitmap_) {
         delete[] io_bitmap_;
@@ -122,6 +127,7 @@ void Process::terminate(int64_t status) {
 // The last thread is gone: now the process is dead for everyone.
 void Process::finish() {
     state_ = State::dead;
+    address_space_.destroy();  // if terminate left it to the last thread
     sched_wake_all(exit_waiters_, kOk);
     log_debug("process %lu (%s) ended with status %ld", pid_, name_, exit_status_);
     g_all.remove(this);

@@ -7,34 +7,103 @@
 #include "panic.h"
 #include "process.h"
 #include "shutdown.h"
+#include "smp.h"
 
 using namespace mica;
+
+char g_cpu_switch_point;  // cpu_local.h
+
+// Ready threads of one CPU by priority; a bit per non-empty queue.
+struct RunQueue {
+    WaitQueue ready[Thread::kPriorities];
+    uint32_t bits = 0;
+};
 
 namespace {
 
 Cpu g_cpus[kMaxCpus];  // by index; the boot CPU is 0
 unsigned g_cpus_running = 1;
-
-// Ready threads by priority; a bit per non-empty queue.
-WaitQueue g_ready[Thread::kPriorities];
-uint32_t g_ready_bits = 0;
+RunQueue g_queues[kMaxCpus];
 // Threads with a deadline, soonest first.
 List<Thread, &Thread::timer_node> g_sleepers;
-unsigned g_slice_left = kSliceTicks;
 uint64_t g_threads = 0;
+uint64_t g_readies = 0;  // numbers each time a thread is made ready
 
-void enqueue(Thread* t) {
-    g_ready[t->priority].push_back(t);
-    g_ready_bits |= 1u << t->priority;
+#define HOT [[gnu::always_inline]] inline  // on the IPC and switch paths: no call
+
+HOT int highest(const RunQueue& q) { return q.bits ? 31 - __builtin_clz(q.bits) : -1; }
+
+HOT bool allowed(const Thread* t, unsigned cpu) { return t->affinity >> cpu & 1; }
+
+HOT void enqueue(Thread* t) {
+    RunQueue& q = g_queues[t->cpu];
+    q.ready[t->priority].push_back(t);
+    q.bits |= 1u << t->priority;
     t->state = Thread::State::ready;
+    if (g_cpus_running > 1) t->ready_since = ++g_readies;  // for count_inversion
 }
 
-Thread* dequeue_highest() {
-    if (!g_ready_bits) return nullptr;
-    int p = 31 - __builtin_clz(g_ready_bits);
-    Thread* t = g_ready[p].pop_front();
-    if (g_ready[p].empty()) g_ready_bits &= ~(1u << p);
+void unqueue(Thread* t) {
+    RunQueue& q = g_queues[t->cpu];
+    q.ready[t->priority].remove(t);
+    if (q.ready[t->priority].empty()) q.bits &= ~(1u << t->priority);
+}
+
+HOT Thread* take(RunQueue& q, int priority) {
+    Thread* t = q.ready[priority].pop_front();
+    if (q.ready[priority].empty()) q.bits &= ~(1u << priority);
     return t;
+}
+
+// The CPU whose queue holds the highest-priority ready thread that may run
+// on `cpu` (of another CPU's, only the first at its level is looked at),
+// this one first among equals; -1 (and *priority -1) if there is none.
+int best_queue_of_all(const Cpu& cpu, int* priority) {
+    int best = highest(*cpu.queue), at = static_cast<int>(cpu.id);
+    for (unsigned i = 0; i < g_cpus_running; ++i) {
+        int p = highest(g_queues[i]);
+        if (p > best && allowed(g_queues[i].ready[p].front(), cpu.id)) best = p, at = static_cast<int>(i);
+    }
+    *priority = best;
+    return best < 0 ? -1 : at;
+}
+
+HOT int best_queue(const Cpu& cpu, int* priority) {
+    if (g_cpus_running > 1) return best_queue_of_all(cpu, priority);
+    *priority = highest(*cpu.queue);
+    return *priority < 0 ? -1 : static_cast<int>(cpu.id);
+}
+
+// The next thread for `cpu`: the highest-priority ready thread of any CPU
+// (idle CPUs take work), which moves here.
+HOT Thread* dequeue_highest(Cpu& cpu) {
+    int priority;
+    int at = best_queue(cpu, &priority);
+    return at < 0 ? nullptr : take(g_queues[at], priority);  // switch_now sets its cpu
+}
+
+// How busy a CPU is: the priority of what runs there or waits first, -1 if idle.
+int load_of(unsigned i) {
+    const Cpu& c = g_cpus[i];
+    int running = c.current == c.idle ? -1 : c.current->priority;
+    int queued = highest(g_queues[i]);
+    return running > queued ? running : queued;
+}
+
+// Where a thread made ready goes: its own CPU, unless that one is busy with
+// work of its priority or higher and another is less busy.
+void place_among_cpus(Thread* t) {
+    bool here = allowed(t, t->cpu);
+    if (here && load_of(t->cpu) < t->priority) return;
+    int best = here ? t->cpu : -1;
+    for (unsigned i = 0; i < g_cpus_running; ++i)
+        if (allowed(t, i) && (best < 0 || load_of(i) < load_of(static_cast<unsigned>(best))))
+            best = static_cast<int>(i);
+    t->cpu = static_cast<uint8_t>(best);
+}
+
+HOT void place(Thread* t) {
+    if (g_cpus_running > 1) place_among_cpus(t);
 }
 
 void add_sleeper(Thread* t) {
@@ -54,9 +123,16 @@ void finish_switch() {
     }
 }
 
-void request_preemption_by(Thread* t) {
-    Thread* cur = this_cpu().current;
-    if (cur == this_cpu().idle || t->priority > cur->priority) this_cpu().need_resched = true;
+// `t` was just made ready on its CPU: that CPU switches to it at its next
+// return to user mode if it outranks what runs there (another CPU is told
+// by an interrupt).
+HOT void request_preemption_by(Thread* t) {
+    Cpu& here = this_cpu();
+    Cpu& cpu = t->cpu == here.id ? here : g_cpus[t->cpu];
+    Thread* cur = cpu.current;
+    if (cur != cpu.idle && t->priority <= cur->priority) return;
+    cpu.need_resched = true;
+    if (&cpu != &here) arch::send_reschedule(cpu.id);
 }
 
 }  // namespace
@@ -66,6 +142,7 @@ void request_preemption_by(Thread* t) {
 extern "C" void user_thread_first_run() {
     finish_switch();
     before_user_return();
+    kernel_unlock();
 }
 
 void cpu_init_boot() { arch::init_cpu(g_cpus[0]); }
@@ -79,6 +156,7 @@ Cpu* prepare_cpu(unsigned index) {
     if (!idle) return nullptr;
     idle->ref();
     cpu.id = index;
+    cpu.queue = &g_queues[index];
     cpu.idle = cpu.current = idle;
     return &cpu;
 }
@@ -88,13 +166,29 @@ void scheduler_init() {
     if (!prepare_cpu(0)) panic("scheduler: no memory for the idle thread");
 }
 
-void cpus_start() { g_cpus_running = arch::start_cpus(prepare_cpu); }
+namespace {
+bool g_cpus_go = false;  // the boot CPU lets the others into the scheduler
+}  // namespace
+
+void cpus_start() {
+    unsigned count = arch::start_cpus(prepare_cpu);
+    if (count == 1) return;
+    kernel_lock_enable();  // the boot CPU holds it from here; its idle loop lets go
+    arch::enter_smp();
+    g_cpus_running = count;
+    __atomic_store_n(&g_cpus_go, true, __ATOMIC_RELEASE);
+}
 
 unsigned cpus_running() { return g_cpus_running; }
 
-// The other CPUs wait with interrupts off until the scheduler can share its
-// queues between CPUs.
-void cpu_main() { arch::halt_forever(); }
+Cpu& cpu_at(unsigned index) { return g_cpus[index]; }
+
+void cpu_main() {
+    while (!__atomic_load_n(&g_cpus_go, __ATOMIC_ACQUIRE)) arch::relax();
+    arch::enter_smp();
+    kernel_lock();
+    idle_loop();
+}
 
 uint64_t thread_count() { return g_threads; }
 
@@ -103,7 +197,9 @@ void sched_make_ready(Thread* t) {
     if (t->state == Thread::State::created) {
         ++g_threads;
         t->ref();  // the scheduler's: dropped when the thread is reaped
+        t->cpu = static_cast<uint8_t>(this_cpu().id);
     }
+    place(t);
     enqueue(t);
     request_preemption_by(t);
 }
@@ -111,33 +207,45 @@ void sched_make_ready(Thread* t) {
 namespace {
 [[gnu::always_inline]] inline void switch_now(Cpu& cpu, Thread* prev, Thread* next) {
     next->state = Thread::State::running;
+    next->cpu = static_cast<uint8_t>(cpu.id);
     cpu.current = next;
     if (Process* p = next->process()) {
         arch::activate(p->address_space().tables());
         arch::set_kernel_stack(next->stack_top());
         arch::set_io_permissions(p->io_bitmap(), p->io_owner_id());
         cpu.foreign = p->foreign();
+    } else if (g_cpus_running > 1) {
+        // Idle: off the last address space, so that no CPU runs on the
+        // tables of a process that is being torn down, and a shootdown
+        // needs to reach only CPUs that run its threads.
+        arch::activate(arch::kernel_page_tables());
     }
     arch::switch_to(prev->context, next->context);
     finish_switch();
 }
 }  // namespace
 
-int sched_highest_ready() { return g_ready_bits ? 31 - __builtin_clz(g_ready_bits) : -1; }
+int sched_highest_ready() { return highest(*this_cpu().queue); }
 
 void schedule() {
     Cpu& cpu = this_cpu();
     Thread* prev = cpu.current;
     cpu.need_resched = false;
+    cpu.scheduled = true;
     if (prev->state == Thread::State::running && prev != cpu.idle) {
         // Still runnable: it keeps the CPU unless something of equal or higher
-        // priority is waiting (equal: round robin, it goes to the back).
-        if (sched_highest_ready() < prev->priority) return;
+        // priority is waiting (equal: round robin, it goes to the back), or
+        // it may no longer run here.
+        int waiting;
+        best_queue(cpu, &waiting);
+        if (waiting < prev->priority && allowed(prev, cpu.id)) return;
+        place(prev);
         enqueue(prev);
+        if (prev->cpu != cpu.id) request_preemption_by(prev);
     }
-    Thread* next = dequeue_highest();
+    Thread* next = dequeue_highest(cpu);
     if (!next) next = cpu.idle;
-    g_slice_left = kSliceTicks;
+    cpu.slice_left = kSliceTicks;
     if (next == prev) {
         next->state = Thread::State::running;
         return;
@@ -163,16 +271,10 @@ void sched_yield() {
     Cpu& cpu = this_cpu();
     Thread* cur = cpu.current;
     if (cur == cpu.idle) return;
-    enqueue(cur);
-    Thread* next = dequeue_highest();  // perhaps cur again, if it is alone at its level
-    if (next == cur) {
-        cur->state = Thread::State::running;
-        return;
-    }
-    // Put `next` back where it was and let schedule() do the switch.
-    g_ready[next->priority].push_front(next);
-    g_ready_bits |= 1u << next->priority;
-    cur->state = Thread::State::ready;
+    int waiting;
+    best_queue(cpu, &waiting);
+    if (waiting < cur->priority) return;  // nothing else at its level or above
+    enqueue(cur);  // at the back of its level
     schedule();
 }
 
@@ -204,6 +306,7 @@ bool sched_wake(Thread* t, int64_t result) {
     }
     if (t->timer_node.linked()) g_sleepers.remove(t);
     t->wake_result = result;
+    place(t);
     enqueue(t);
     request_preemption_by(t);
     return true;
@@ -226,21 +329,74 @@ void sched_exit_current() {
     panic("scheduler: a dead thread was scheduled");
 }
 
+namespace {
+uint64_t g_inversions = 0;
+
+// A CPU that runs something below a ready thread it could run (a thread of
+// another CPU's queue, say) takes it at this tick's return; if that thread
+// is still waiting at its next tick (the same wait: ready_since), and the
+// CPU has been through schedule() since (two ticks back to back, as a
+// virtual CPU the host did not run for a while gets them, give it none),
+// that is an inversion. Counted
+// in this CPU's own ticks, so that a virtual CPU the host did not run for a
+// while is not blamed for it.
+void count_inversion(Cpu& cpu) {
+    int running = cpu.current == cpu.idle ? -1 : cpu.current->priority;
+    uint64_t waiting = 0;
+    for (unsigned i = 0; i < g_cpus_running && !waiting; ++i) {
+        int p = highest(g_queues[i]);
+        Thread* first = p > running ? g_queues[i].ready[p].front() : nullptr;
+        if (first && allowed(first, cpu.id)) waiting = first->ready_since;
+    }
+    if (waiting && waiting == cpu.waiting_since && cpu.scheduled) ++g_inversions;
+    cpu.waiting_since = waiting;
+    cpu.scheduled = false;
+    if (waiting) cpu.need_resched = true;
+}
+}  // namespace
+
+uint64_t sched_priority_inversions() { return g_inversions; }
+
 void timer_tick() {
     uint64_t now = arch::clock_ns();
     while (Thread* t = g_sleepers.front()) {
         if (t->deadline > now) break;
         sched_wake(t, kErrTimedOut);
     }
-    if (g_slice_left > 0) --g_slice_left;
-    if (g_slice_left == 0) this_cpu().need_resched = true;
+    Cpu& cpu = this_cpu();
+    ++(cpu.current == cpu.idle ? cpu.idle_tick_count : cpu.busy_tick_count);
+    count_inversion(cpu);
+    if (cpu.slice_left > 0) --cpu.slice_left;
+    if (cpu.slice_left == 0) cpu.need_resched = true;
+}
+
+void sched_set_affinity(Thread* t, uint16_t mask) {
+    t->affinity = mask;
+    if (allowed(t, t->cpu)) return;
+    if (t->state == Thread::State::ready) {
+        unqueue(t);
+        place(t);
+        enqueue(t);
+        request_preemption_by(t);
+    } else if (t->state == Thread::State::running) {
+        g_cpus[t->cpu].need_resched = true;  // schedule() moves it
+        sched_kick(t);
+    } else {
+        place(t);
+    }
+}
+
+void sched_kick(Thread* t) {
+    if (t->state == Thread::State::running && t->cpu != this_cpu().id) {
+        g_cpus[t->cpu].need_resched = true;
+        arch::send_reschedule(t->cpu);
+    }
 }
 
 void before_user_return() {
-    Cpu& cpu = this_cpu();
     for (;;) {
-        Thread* t = cpu.current;
-        if (t->kill_pending) sched_exit_current();
+        Cpu& cpu = this_cpu();  // again after each schedule(): the thread may come back on another CPU
+        if (cpu.current->kill_pending) sched_exit_current();
         if (!cpu.need_resched) return;
         schedule();
     }
@@ -259,21 +415,23 @@ void before_user_return_from_trap() {
     }
 }
 
-// Cycle-counter ticks spent halted: benchmarks subtract them to count only
-// the instructions a path executed (under -icount, QEMU advances the
-// counter while the CPU waits, e.g. for a disk).
-uint64_t g_idle_ticks = 0;
-
-uint64_t sched_idle_ticks() { return g_idle_ticks; }
+// Cycle-counter ticks this CPU spent halted: benchmarks subtract them to
+// count only the instructions a path executed (under -icount, QEMU advances
+// the counter while the CPU waits, e.g. for a disk).
+uint64_t sched_idle_ticks() { return this_cpu().idle_ticks; }
 
 void idle_loop() {
+    Cpu& cpu = this_cpu();
     for (;;) {
         schedule();
-        if (!this_cpu().need_resched && !g_ready_bits) {
-            shutdown_poll();
+        int waiting;
+        if (!cpu.need_resched && best_queue(cpu, &waiting) < 0) {
+            if (cpu.id == 0) shutdown_poll();
             uint64_t start = arch::counter();
-            arch::wait_for_interrupt();
-            g_idle_ticks += arch::counter() - start;
+            kernel_unlock();
+            arch::wait_for_interrupt();  // an interrupt that comes takes the lock itself
+            kernel_lock();
+            cpu.idle_ticks += arch::counter() - start;
         }
     }
 }

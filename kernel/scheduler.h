@@ -21,8 +21,13 @@ void scheduler_init();
 // Starts the other CPUs (once the timer is calibrated); how many run.
 void cpus_start();
 unsigned cpus_running();
+Cpu& cpu_at(unsigned index);
 
 inline Thread* current_thread() { return this_cpu().current; }
+// Whether `t` may run on this CPU (its affinity).
+inline bool sched_may_run_here(const Thread* t) {
+    return t->affinity == Thread::kAnyCpu || (t->affinity >> this_cpu().id & 1);
+}
 
 // Puts a created or blocked thread on the run queue.
 void sched_make_ready(Thread* t);
@@ -52,6 +57,17 @@ int sched_highest_ready();
 // Wakes a blocked thread with `result`; false if it was not blocked.
 bool sched_wake(Thread* t, int64_t result);
 void sched_wake_all(WaitQueue& queue, int64_t result);
+
+// The CPUs `t` may run on (bit n: CPU n; at least one running); it moves
+// now if it is, or waits, on one it may no longer use.
+void sched_set_affinity(Thread* t, uint16_t mask);
+
+// Ticks in which a CPU ran a thread below one that waited for it (timer_tick).
+uint64_t sched_priority_inversions();
+
+// A thread running on another CPU goes through the kernel soon (an
+// interrupt there), to notice what was asked of it (kill, interrupt).
+void sched_kick(Thread* t);
 
 // Ends the current thread. Its kernel stack is freed after the switch away.
 [[noreturn]] void sched_exit_current();

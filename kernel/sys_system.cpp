@@ -35,6 +35,11 @@ int64_t sys_system_info(UserPtr<SystemInfo> info) {
     out.tsc_hz = arch::counter_hz();
     out.idle_ticks = sched_idle_ticks();
     out.cpus = cpus_running();
+    out.priority_inversions = sched_priority_inversions();
+    for (unsigned i = 0; i < cpus_running(); ++i) {
+        out.cpu_busy_ticks[i] = cpu_at(i).busy_tick_count;
+        out.cpu_idle_ticks[i] = cpu_at(i).idle_tick_count;
+    }
     return info.write(out);
 }
 

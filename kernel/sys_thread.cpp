@@ -61,7 +61,35 @@ int64_t sys_thread_interrupt(Handle thread) {
     uint64_t badge;
     if (t->state == Thread::State::created || t->stopped || !t->fault_handler(&badge)) return kErrBadState;
     t->interrupt_pending = true;
+    sched_kick(t.get());
     return kOk;
+}
+
+int64_t sys_thread_set_affinity(Handle thread, uint64_t mask) {
+    Ref<Thread> t;
+    if (int64_t e = current_process().get(thread, kRightManage, &t)) return e;
+    uint64_t running = (1ULL << cpus_running()) - 1;
+    if (!(mask & running)) return kErrInvalidArgument;
+    if (t->state == Thread::State::dead) return kErrBadState;
+    sched_set_affinity(t.get(), static_cast<uint16_t>(mask & running));
+    return kOk;
+}
+
+static_assert(static_cast<uint32_t>(Thread::State::ready) == kThreadReady &&
+              static_cast<uint32_t>(Thread::State::running) == kThreadRunning &&
+              static_cast<uint32_t>(Thread::State::blocked) == kThreadBlocked &&
+              static_cast<uint32_t>(Thread::State::dead) == kThreadDead);
+
+int64_t sys_thread_info(Handle thread, UserPtr<ThreadInfo> info) {
+    Ref<Thread> t;
+    if (int64_t e = current_process().get(thread, kRightRead, &t)) return e;
+    ThreadInfo out{};
+    out.tid = t->tid;
+    out.state = static_cast<uint32_t>(t->state);  // Thread::State matches ThreadState
+    out.priority = t->priority;
+    out.cpu = t->cpu;
+    out.affinity = t->affinity;
+    return info.write(out);
 }
 
 int64_t sys_thread_exit() { sched_exit_current(); }

@@ -15,6 +15,7 @@ using mica::HandleInfo;
 using mica::IpcBuffer;
 using mica::ProcessInfo;
 using mica::SystemInfo;
+using mica::ThreadInfo;
 using mica::ThreadRegs;
 
 #include "kernel/syscall_decls.inc"

@@ -8,6 +8,7 @@
 #include "mica/errors.h"
 #include "panic.h"
 #include "process.h"
+#include "scheduler.h"
 
 using namespace mica;
 
@@ -53,6 +54,7 @@ int64_t Thread::create_user(Process& process, uintptr_t entry, uintptr_t user_st
         return kErrNoMemory;
     }
     t->stack_phys_ = stack;
+    t->affinity = current_thread()->affinity;
     charge.commit();
     t->process_ = &process;
     process.ref();

@@ -43,6 +43,10 @@ public:
     arch::Context context;
     State state = State::created;
     uint8_t priority = 0;
+    uint8_t cpu = 0;            // the CPU it runs on, or whose run queue it waits in
+    static constexpr uint16_t kAnyCpu = 0xffff;
+    uint16_t affinity = kAnyCpu;  // bit n: it may run on CPU n (inherited from its creator)
+    uint64_t ready_since = 0;   // which time it was made ready (a count: the scheduler's)
     bool kill_pending = false;  // exits at its next return toward user mode
     bool stopped = false;       // waits for its fault handler: its registers may be read and written
     bool interrupt_pending = false;  // thread_interrupt: stops for its fault handler before user mode

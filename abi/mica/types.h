@@ -113,6 +113,26 @@ struct SystemInfo {
     uint64_t tsc_hz;  // the timestamp counter's rate, as the kernel calibrated it
     uint64_t idle_ticks;  // timestamp-counter ticks the CPU spent halted, waiting for work
     uint64_t cpus;        // CPUs running
+    // Ticks (kTickHz a second) in which a CPU ran a thread of lower priority
+    // than one that had waited, ready and allowed there, for over a tick:
+    // 0 while the scheduler keeps priorities system-wide.
+    uint64_t priority_inversions;
+    uint64_t cpu_busy_ticks[16];  // per CPU: timer ticks that found a thread running
+    uint64_t cpu_idle_ticks[16];  // and that found the CPU idle
+};
+
+// thread_info: where a thread is and what it may use.
+enum ThreadState : uint32_t {
+    kThreadCreated = 0, kThreadReady = 1, kThreadRunning = 2, kThreadBlocked = 3, kThreadDead = 4,
+};
+
+struct ThreadInfo {
+    uint64_t tid;
+    uint32_t state;     // a ThreadState
+    uint32_t priority;
+    uint32_t cpu;       // the CPU it runs on, or last ran on or waits for
+    uint32_t reserved;
+    uint64_t affinity;  // bit n: it may run on CPU n
 };
 
 }  // namespace mica

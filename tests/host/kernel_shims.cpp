@@ -32,3 +32,7 @@ void klog_set_level(LogLevel) {}
 bool klog_parse_level(const char*, LogLevel*) { return false; }
 
 bool g_ipc_fastpath = true;  // kernel/ipc.cpp owns it in the kernel
+
+#include "smp.h"
+
+void kernel_lock_checking(bool) {}  // kernel/smp.cpp owns it in the kernel

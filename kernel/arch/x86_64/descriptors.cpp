@@ -71,18 +71,27 @@ extern "C" uintptr_t trap_stubs[256];  // trap_entry.S
 
 void x86::set_tss_rsp0(Cpu& cpu, uint64_t top) { cpu.arch_tables->tss.rsp[0] = top; }
 
-void arch::set_io_permissions(const uint8_t* bitmap, uint64_t owner) {
-    using namespace x86;
-    ArchCpu& t = *this_cpu().arch_tables;
-    if (!bitmap) {
-        t.tss.iomap_base = kNoIoBitmap;
-        return;
-    }
+namespace {
+[[gnu::noinline]] void load_io_bitmap(ArchCpu& t, const uint8_t* bitmap, uint64_t owner) {
     if (owner != t.io_owner) {
         memcpy(t.tss.io_bitmap, bitmap, sizeof t.tss.io_bitmap);
         t.io_owner = owner;
     }
-    t.tss.iomap_base = kIoBitmapOffset;
+    t.tss.iomap_base = x86::kIoBitmapOffset;
+}
+}  // namespace
+
+void arch::set_io_permissions(const uint8_t* bitmap, uint64_t owner) {
+    ArchCpu& t = *this_cpu().arch_tables;
+    if (bitmap) return load_io_bitmap(t, bitmap, owner);
+    t.tss.iomap_base = x86::kNoIoBitmap;  // the usual case: no ports
+}
+
+bool arch::refresh_io_permissions(const uint8_t* bitmap, uint64_t owner) {
+    const ArchCpu& t = *this_cpu().arch_tables;
+    if (!bitmap || (owner == t.io_owner && t.tss.iomap_base == x86::kIoBitmapOffset)) return false;
+    set_io_permissions(bitmap, owner);
+    return true;
 }
 
 ArchCpu* x86::cpu_tables_create() { return new (std::nothrow) ArchCpu{}; }

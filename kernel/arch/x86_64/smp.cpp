@@ -24,6 +24,7 @@ struct ApParams {  // ap_boot.S's ap_params
 
 uint8_t g_apic_ids[kMaxCpus];  // by CPU index
 bool g_started;                // set by the AP being started
+unsigned g_count = 1;          // CPUs running
 
 void send_ipi(uint32_t apic_id, uint32_t command) {
     x86::lapic_write(x86::kIcrHigh, apic_id << 24);
@@ -62,6 +63,20 @@ bool start_ap(uint8_t apic_id, Cpu& cpu) {
 
 uint32_t x86::boot_apic_id() { return g_apic_ids[0]; }
 
+extern "C" void syscall_entry_smp();  // trap_entry.S
+
+void arch::enter_smp() { x86::wrmsr(0xc0000082, reinterpret_cast<uintptr_t>(syscall_entry_smp)); }  // LSTAR
+
+void arch::send_reschedule(unsigned cpu) { send_ipi(g_apic_ids[cpu], x86::kRescheduleVector); }
+
+void arch::send_tlb_flush(unsigned cpu) { send_ipi(g_apic_ids[cpu], x86::kTlbVector); }
+
+void arch::flush_user_tlb() { asm volatile("mov %%cr3, %%rax; mov %%rax, %%cr3" ::: "rax", "memory"); }
+
+void arch::stop_other_cpus() {
+    if (g_count > 1) send_ipi(0, 0xc0000 | 0x400);  // NMI, to all but this CPU
+}
+
 unsigned arch::start_cpus(Cpu* (*prepare)(unsigned index)) {
     const char* error = nullptr;
     const AcpiInfo& acpi = x86::acpi(&error);
@@ -86,6 +101,7 @@ unsigned arch::start_cpus(Cpu* (*prepare)(unsigned index)) {
         g_apic_ids[count++] = id;
     }
     log_info("smp: %u CPU%s running", count, count > 1 ? "s" : "");
+    g_count = count;
     return count;
 }
 

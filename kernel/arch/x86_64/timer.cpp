@@ -112,7 +112,7 @@ void x86_interrupt(unsigned vector) {
     if (vector == kTimerVector) {
         lapic_write(kEoi, 0);
         timer_tick();
-    } else if (x86_legacy_irq(vector)) {
+    } else if (x86_legacy_irq(vector) || vector == kRescheduleVector) {
         lapic_write(kEoi, 0);
     } else if (vector == kSpuriousVector || (vector >= 0x20 && vector < 0x30)) {
         // Spurious APIC interrupt, or a stray from the masked PIC: nothing to do.

@@ -8,6 +8,7 @@
 #include "klog.h"
 #include "lib/string.h"
 #include "panic.h"
+#include "smp.h"
 #include "symbols.h"
 #include "arch.h"
 
@@ -52,17 +53,30 @@ uintptr_t frameless_caller(const x86::TrapFrame& f) {
 extern "C" char user_copy_insn[], user_copy_tail[], user_copy_fault[];
 void x86_interrupt(unsigned vector);  // timer.cpp
 
+// With several CPUs, every way in from user mode or from an idle halt (the
+// only time the kernel runs with interrupts on) takes the kernel lock
+// (smp.h), except the TLB shootdown's interrupt, which must not wait for it.
 extern "C" void trap_dispatch(x86::TrapFrame* frame) {
     bool from_user = frame->cs & 3;
     if (frame->vector >= 32) {
+        if (frame->vector == x86::kTlbVector) {
+            tlb_flush_if_asked();
+            x86::lapic_write(x86::kEoi, 0);
+            return;
+        }
+        kernel_lock();  // handled first, even for a thread killed meanwhile
         x86_interrupt(static_cast<unsigned>(frame->vector));
         if (from_user) before_user_return_from_trap();
+        kernel_unlock();
         return;
     }
+    if (frame->vector == 2 && panic_in_progress()) arch::halt_forever();  // stop_other_cpus
     if (from_user) {
+        kernel_enter_from_user();
         user_exception(static_cast<unsigned>(frame->vector), frame->error,
                        frame->vector == 14 ? x86::read_cr2() : 0, frame->rip);
         before_user_return_from_trap();
+        kernel_unlock();
         return;
     }
     // A bad user pointer met inside the copy routine: make the copy fail.
@@ -87,8 +101,10 @@ extern "C" void trap_dispatch(x86::TrapFrame* frame) {
 // A foreign thread's `syscall` (trap_entry.S sends it here); it returns
 // through IRETQ, since its handler may have set any register.
 extern "C" void foreign_syscall_handler(x86::TrapFrame* frame) {
+    kernel_enter_from_user();
     foreign_syscall(&frame->rax, frame->rip);
     before_user_return_from_trap();
+    kernel_unlock();
 }
 
 extern "C" void syscall_handler(x86::TrapFrame* frame) {
@@ -100,4 +116,11 @@ extern "C" void syscall_handler(x86::TrapFrame* frame) {
     while (static_cast<uint64_t>(static_cast<int64_t>(frame->rip << 16) >> 16) != frame->rip)
         if (!user_exception(13, 0, 0, frame->rip)) break;  // ended: it never returns to user mode
     before_user_return();
+}
+
+// The entry once several CPUs run (arch::enter_smp points SYSCALL here).
+extern "C" void syscall_handler_smp(x86::TrapFrame* frame) {
+    kernel_enter_from_user();
+    syscall_handler(frame);
+    kernel_unlock();
 }

@@ -96,9 +96,12 @@ trap_return:
 /*
  * SYSCALL: RCX = user RIP, R11 = user RFLAGS, interrupts off (FMASK), still
  * on the user stack. Switch to the thread's kernel stack and build a TrapFrame.
+ * Two copies: syscall_entry with one CPU, syscall_entry_smp (the handler
+ * takes the kernel lock) once several run, so one CPU pays nothing for it.
  */
-        .globl syscall_entry
-syscall_entry:
+.macro SYSCALL_ENTRY name, handler
+        .globl \name
+\name:
         swapgs
         mov     %rsp, %gs:GS_USER_RSP
         mov     %gs:GS_KERNEL_STACK, %rsp
@@ -114,7 +117,7 @@ syscall_entry:
         mov     %rsp, %rdi
         cmpb    $0, %gs:GS_FOREIGN
         jne     foreign_syscall
-        call    syscall_handler
+        call    \handler
         RESTORE_REGS
         addq    $16, %rsp
         /* RIP is canonical here (syscall_handler sees to it): SYSRET would fault in ring 0 otherwise. */
@@ -124,6 +127,9 @@ syscall_entry:
         popq    %rsp                    /* user RSP; SS is implied by SYSRET */
         swapgs
         sysretq
+.endm
+        SYSCALL_ENTRY syscall_entry, syscall_handler
+        SYSCALL_ENTRY syscall_entry_smp, syscall_handler_smp
 
 /* A foreign process's syscall: its fault handler serves it, and may set any register. */
 foreign_syscall:

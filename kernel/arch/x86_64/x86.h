@@ -54,6 +54,7 @@ uint32_t lapic_read(uint32_t reg);
 void lapic_write(uint32_t reg, uint32_t value);
 void lapic_timer_start();
 void pit_wait(unsigned ms);
+constexpr uint8_t kRescheduleVector = 0xf0, kTlbVector = 0xf1;  // inter-processor interrupts
 uint32_t boot_apic_id();  // smp.cpp: where device interrupts go
 
 // CR4's and CR0's protections (SMEP, SMAP, UMIP, WP, global pages) on this CPU.
