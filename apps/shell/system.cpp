@@ -79,6 +79,23 @@ void mem(int, char**) {
           s.free_frames * 4, s.heap_bytes_used >> 10);
 }
 
+// Per-CPU load: the timer ticks that found each CPU busy or idle, over
+// half a second and since boot.
+void top(int, char**) {
+    SystemInfo a{}, b{};
+    sys::system_info(&a);
+    sys::thread_sleep(500'000'000);
+    sys::system_info(&b);
+    print("%lu CPU%s, %lu processes, %lu threads\n", b.cpus, b.cpus > 1 ? "s" : "", b.processes, b.threads);
+    for (uint64_t i = 0; i < b.cpus && i < 16; ++i) {
+        uint64_t busy = b.cpu_busy_ticks[i] - a.cpu_busy_ticks[i];
+        uint64_t total = busy + b.cpu_idle_ticks[i] - a.cpu_idle_ticks[i];
+        uint64_t ever = b.cpu_busy_ticks[i] + b.cpu_idle_ticks[i];
+        print("cpu %lu: %3lu%% busy now, %3lu%% since boot\n", i, total ? busy * 100 / total : 0,
+              ever ? b.cpu_busy_ticks[i] * 100 / ever : 0);
+    }
+}
+
 void date(int, char**) {
     Handle rtc = scheme_endpoint("rtc");
     proto::rtc::Now::Request q{};
@@ -126,6 +143,7 @@ const Command kSystemCommands[] = {
     {"dmesg", dmesg, "the system log"},
     {"uptime", uptime, "time since boot"},
     {"mem", mem, "memory in use and free"},
+    {"top", top, "the load of each CPU"},
     {"date", date, "the time of day (from the real-time clock)"},
     {"poweroff", poweroff, "sync the disks and end the system"},
     {nullptr, nullptr, nullptr},

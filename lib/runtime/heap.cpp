@@ -9,6 +9,7 @@
 
 namespace {
 Heap g_heap;
+mica::SpinLock g_heap_lock;
 constexpr size_t kGrowBytes = 256 * 1024;
 
 bool grow(size_t at_least) {
@@ -26,12 +27,17 @@ bool grow(size_t at_least) {
 }  // namespace
 
 extern "C" void* malloc(size_t size) {
+    mica::SpinLockGuard guard(g_heap_lock);
     if (void* p = g_heap.allocate(size)) return p;
     return grow(size) ? g_heap.allocate(size) : nullptr;
 }
 
 extern "C" void free(void* p) {
-    if (p && !g_heap.free(p)) mica::exit(-2);  // a bad free is a bug: stop here, not later
+    if (!p) return;
+    g_heap_lock.lock();
+    bool ok = g_heap.free(p);
+    g_heap_lock.unlock();
+    if (!ok) mica::exit(-2);  // a bad free is a bug: stop here, not later
 }
 
 void* operator new(size_t size) {

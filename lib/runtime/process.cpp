@@ -68,6 +68,7 @@ int64_t build(Handle process, const uint8_t* file, const ElfImage& image, const 
     }
     if (e == kOk) e = sys::memory_write(sh, info_address - (kChildStackTop - stack_size), &info, sizeof info);
     if (e == kOk && o.fault_handler != kNoHandle) e = sys::process_set_fault_handler(process, o.fault_handler, 0);
+    if (e == kOk && o.before_start) o.before_start(process, o.before_start_arg);
     if (e == kOk) e = sys::thread_start(thread);
     sys::handle_close(sh);
     if (thread != kNoHandle) sys::handle_close(thread);
@@ -104,10 +105,9 @@ uint64_t spawn_cost(const void* elf, size_t size, const SpawnOptions& o) {
 }
 
 uintptr_t reserve_address_range(size_t size) {
-    uintptr_t at = g_next_free;
-    g_next_free += (size + kPageSize - 1) & ~(kPageSize - 1);
-    g_next_free += kPageSize;  // an unmapped guard page between ranges
-    return at;
+    // Threads on several CPUs may ask at once; an unmapped guard page between ranges.
+    size_t step = ((size + kPageSize - 1) & ~(kPageSize - 1)) + kPageSize;
+    return __atomic_fetch_add(&g_next_free, step, __ATOMIC_RELAXED);
 }
 
 bool map_boot_module(const char* name, const void** data, size_t* size) {
@@ -143,12 +143,10 @@ struct FreeRange {
 };
 FreeRange g_free_ranges[64];
 uint32_t g_free_count = 0;
-int g_ranges_lock = 0;
+SpinLock g_ranges_lock;
 
-void lock_ranges() {
-    while (__atomic_exchange_n(&g_ranges_lock, 1, __ATOMIC_ACQUIRE)) sys::thread_yield();
-}
-void unlock_ranges() { __atomic_store_n(&g_ranges_lock, 0, __ATOMIC_RELEASE); }
+void lock_ranges() { g_ranges_lock.lock(); }
+void unlock_ranges() { g_ranges_lock.unlock(); }
 
 // Maps `stack` at a freed range of its size if one is free by now, else at a new one.
 uintptr_t map_stack(Handle stack, size_t size, int64_t* error) {

@@ -80,14 +80,16 @@ void clients_of(const Service& s, char* out, size_t size) {
             n += format_to(out + n, size - n, "%s%u", out[n - 1] == '=' ? "" : ",", i + 1);
 }
 
-void grant_ports(Service& s) {
+// Before the service's first instruction: it may use its ports at once.
+void grant_ports(Handle process, void* service) {
+    Service& s = *static_cast<Service*>(service);
     for (uint32_t b = 0; b < kSlotBarCount; ++b)
-        if (s.held.io_bar[b] && sys::io_ports_grant(s.run.process, s.held.bars[b]) != kOk)
+        if (s.held.io_bar[b] && sys::io_ports_grant(process, s.held.bars[b]) != kOk)
             logf("init: %s: cannot grant the ports of BAR%u", s.name(), b);
     for (const PortRange& range : s.spec->ports) {
         if (!range.count) continue;
         HandleResult ports = sys::io_ports_create(startup().resource, range.base, range.count);
-        int64_t e = ports.ok() ? sys::io_ports_grant(s.run.process, ports.value()) : ports.error();
+        int64_t e = ports.ok() ? sys::io_ports_grant(process, ports.value()) : ports.error();
         if (e != kOk) logf("init: %s: cannot grant ports %x:%x (%s)", s.name(), range.base, range.count, error_name(e));
         if (ports.ok()) sys::handle_close(ports.value());
     }
@@ -143,7 +145,8 @@ void launch(Service& s) {
     size_t n = format_to(cmdline, sizeof cmdline, "size=%lu dma=%#lx", g_system.archive_size, s.held.dma_phys);
     clients_of(s, cmdline + n, sizeof cmdline - n);
     SpawnOptions o{.name = s.name(), .cmdline = cmdline, .quota = 0, .priority = 16,
-                   .handles = slots, .handle_count = kMaxStartupHandles, .fault_handler = fault};
+                   .handles = slots, .handle_count = kMaxStartupHandles, .fault_handler = fault,
+                   .before_start = grant_ports, .before_start_arg = &s};
     uint64_t quota = o.quota = quota_for(s, spawn_cost(elf, size, o));
     int64_t p = t.error != kOk ? t.error : !quota ? kErrQuotaExceeded : spawn(elf, size, o);  // never without a slot
     if (p < 0 && p == kErrQuotaExceeded && s.policy.said_no_room) {  // said once; tried again quietly
@@ -157,7 +160,6 @@ void launch(Service& s) {
         return;
     }
     s.run.process = static_cast<Handle>(p);
-    grant_ports(s);
     ProcessInfo pi{};
     sys::process_info(s.run.process, &pi);
     s.run.pid = pi.pid;

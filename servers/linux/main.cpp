@@ -194,6 +194,13 @@ void release(Process& p) {
 
 int main() {
     using namespace personality;
+    // The personality's threads share its tables without locks: a helper
+    // (priority 16) finishes its work before the main thread runs again.
+    // That holds only on one CPU, so all of them stay on this one (helpers
+    // inherit the affinity).
+    ThreadInfo self{};
+    if (sys::thread_info(startup().self_thread, &self) == kOk)
+        sys::thread_set_affinity(startup().self_thread, 1ULL << self.cpu);
     g_endpoint = service_endpoint("linux");
     g_console = files::scheme_endpoint("console");
     if (g_console == kNoHandle) print("linux: no console; programs' output is lost\n");

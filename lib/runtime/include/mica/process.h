@@ -23,6 +23,11 @@ struct SpawnOptions {
     uint32_t handle_count = 0;
     // Set as the child's fault handler before its first thread runs.
     Handle fault_handler = kNoHandle;
+    // Called with the child's process handle before its first thread runs
+    // (what it must have from its first instruction, e.g. I/O ports: with
+    // several CPUs it may run at once).
+    void (*before_start)(Handle process, void* arg) = nullptr;
+    void* before_start_arg = nullptr;
 };
 
 // Loads the ELF image at [elf, elf + size) into a new process and starts it.

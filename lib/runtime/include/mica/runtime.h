@@ -23,6 +23,31 @@ void free(void* p);
 
 namespace mica {
 
+// A lock for the runtime's shared state (the heap, the address-range
+// allocator): threads of one process run on several CPUs at once, and are
+// preempted anywhere, so a waiter gives its time slice away rather than spin.
+class SpinLock {
+public:
+    void lock() {
+        while (__atomic_exchange_n(&held_, 1, __ATOMIC_ACQUIRE)) sys::thread_yield();
+    }
+    void unlock() { __atomic_store_n(&held_, 0, __ATOMIC_RELEASE); }
+
+private:
+    int held_ = 0;
+};
+
+class SpinLockGuard {
+public:
+    explicit SpinLockGuard(SpinLock& lock) : lock_(lock) { lock_.lock(); }
+    ~SpinLockGuard() { lock_.unlock(); }
+    SpinLockGuard(const SpinLockGuard&) = delete;
+    SpinLockGuard& operator=(const SpinLockGuard&) = delete;
+
+private:
+    SpinLock& lock_;
+};
+
 // The block the creator passed in RDI (for the first process: the kernel's).
 const StartupInfo& startup();
 // The handle in startup slot `slot` (abi/mica/startup.h), or kNoHandle.
