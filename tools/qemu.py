@@ -34,6 +34,7 @@ the same steps, one a line, in the order they run, and the boot set-up:
     uefi               boot through OVMF instead of BIOS
     memory SIZE        the machine's memory (256M if the script does not say)
     machine pc|q35     the machine type (pc if the script does not say)
+    smp N              N CPUs (1 if the script does not say)
 One space separates the word from its text, and the text is the rest of the
 line, spaces included (`expect mica> ` waits for the prompt and its space).
 A line starting with '#' is a comment; blank lines are ignored. What the
@@ -247,7 +248,7 @@ def read_script(path):
             else:
                 rejects.append(text)
             continue
-        if word not in ("cmdline", "uefi", "disk", "timeout", "exit", "memory", "machine"):
+        if word not in ("cmdline", "uefi", "disk", "timeout", "exit", "memory", "machine", "smp"):
             raise ScriptError(f"{where}: unknown line {line!r}")
         if word in setup:
             raise ScriptError(f"{where}: a second '{word}' line")
@@ -271,6 +272,10 @@ def read_script(path):
             if text not in MACHINES:
                 raise ScriptError(f"{where}: 'machine' wants pc or q35, not {text!r}")
             setup[word] = text
+        elif word == "smp":
+            if not text.isdigit() or not 1 <= int(text) <= 16:
+                raise ScriptError(f"{where}: 'smp' wants a number of CPUs from 1 to 16, not {text!r}")
+            setup[word] = int(text)
         elif word == "timeout":
             try:
                 seconds = float(text)
@@ -296,7 +301,8 @@ def apply_script(args):
     args.reject = (args.reject or []) + rejects
     given = {"cmdline": bool(args.cmdline), "uefi": args.uefi, "disk": bool(args.disk or args.disk_copy),
              "timeout": args.timeout > 0, "exit": args.exit is not None,
-             "memory": args.memory is not None, "machine": args.machine is not None}
+             "memory": args.memory is not None, "machine": args.machine is not None,
+             "smp": args.smp is not None}
     for word, value in setup.items():
         if given[word]:
             raise ScriptError(f"{args.script} sets '{word}', and so does the command line")
@@ -441,7 +447,7 @@ def main():
     parser.add_argument("--uefi", action="store_true", help="boot through OVMF instead of BIOS")
     parser.add_argument("--kvm", action="store_true", help="hardware virtualisation (real KVM hosts only)")
     parser.add_argument("--icount", action="store_true", help="-icount shift=0: TSC counts instructions")
-    parser.add_argument("--smp", type=int, default=1)
+    parser.add_argument("--smp", type=int, help="number of CPUs (default 1)")
     parser.add_argument("--memory", help="the machine's memory, such as 32M or 4G (default 256M)")
     parser.add_argument("--machine", choices=MACHINES, help="QEMU's machine type (default pc)")
     parser.add_argument("--qemu-arg", action="append", metavar="ARG",
@@ -476,6 +482,7 @@ def main():
     args.exit = args.exit or "success"
     args.memory = args.memory or "256M"
     args.machine = args.machine or "pc"
+    args.smp = args.smp or 1
     if not MEMORY_SIZE.fullmatch(args.memory):
         parser.error(f"--memory wants a size such as 32M or 4G, not {args.memory!r}")
     if args.cmdline and not args.image:

@@ -186,6 +186,63 @@ int syscall_below_top() {
     return 3;  // never: the return lands in the unmapped top page
 }
 
+// A thread per CPU duplicates, signals through and closes handles to one
+// notification, 3,000 times each; 0 if every call worked.
+Handle g_shared;
+volatile int64_t g_hammer_errors, g_hammers_done;
+
+int hammer_handles() {
+    auto n = sys::notification_create();
+    if (!n.ok()) return 2;
+    g_shared = n.value();
+    SystemInfo info{};
+    sys::system_info(&info);
+    for (uint64_t i = 0; i < info.cpus; ++i) {
+        int64_t t = start_thread([](void*) {
+            for (int k = 0; k < 3000; ++k) {
+                auto copy = sys::handle_duplicate(g_shared, kRightsSame);
+                if (!copy.ok() || sys::notification_signal(copy.value(), 1) != kOk ||
+                    sys::handle_close(copy.value()) != kOk)
+                    g_hammer_errors = g_hammer_errors + 1;
+            }
+            __atomic_fetch_add(&g_hammers_done, 1, __ATOMIC_SEQ_CST);
+        }, nullptr, 16);
+        if (t < 0 || sys::thread_set_affinity(static_cast<Handle>(t), 1ULL << i) != kOk) return 3;
+    }
+    while (__atomic_load_n(&g_hammers_done, __ATOMIC_SEQ_CST) != static_cast<int64_t>(info.cpus))
+        sys::thread_sleep(10'000'000);
+    return g_hammer_errors == 0 ? 0 : 1;
+}
+
+// A thread on another CPU reads a page in a loop; this one unmaps it. The
+// reader must fault (the process ends with a page fault), never read on
+// through a stale TLB entry into memory that was given back.
+int unmap_under_reader() {
+    constexpr uintptr_t kAt = 0x0000'3000'0000'0000;
+    auto m = sys::memory_create(kPageSize);
+    if (!m.ok() || sys::vm_map(startup().self_process, kAt, m.value(), 0, kPageSize, kVmRead | kVmWrite) != kOk)
+        return 2;
+    sys::handle_close(m.value());  // the mapping is its only reference: unmapping frees it
+    *reinterpret_cast<volatile uint64_t*>(kAt) = 7;
+    static volatile uint64_t s_reads;
+    int64_t reader = start_thread([](void*) {
+        for (;;) {
+            if (*reinterpret_cast<volatile uint64_t*>(kAt) != 7) sys::process_exit(3);  // freed memory seen
+            s_reads = s_reads + 1;
+        }
+    }, nullptr, 16);
+    if (reader < 0) return 4;
+    // On another CPU than this thread.
+    ThreadInfo me{};
+    sys::thread_info(startup().self_thread, &me);
+    sys::thread_set_affinity(static_cast<Handle>(reader), ~(1ULL << me.cpu));
+    while (s_reads < 1000) {
+    }
+    sys::vm_unmap(startup().self_process, kAt, kPageSize);
+    sys::thread_sleep(~0ULL);  // the reader's fault ends the process
+    return 1;
+}
+
 }  // namespace
 
 int main() {
@@ -277,6 +334,16 @@ int main() {
     if (is(mode, "ldt_selector")) asm volatile("mov %0, %%ds" ::"r"(0x2fu));  // index 5 of the LDT, RPL 3
     if (is(mode, "spin")) for (;;) {
         }
+    if (is(mode, "spin_everywhere")) {
+        // A spinning thread on every CPU (and this one): what a kill must stop.
+        SystemInfo info{};
+        sys::system_info(&info);
+        for (uint64_t i = 1; i < info.cpus; ++i) start_thread([](void*) { for (;;) {} }, nullptr, 16);
+        for (;;) {
+        }
+    }
+    if (is(mode, "unmap_under_reader")) return unmap_under_reader();
+    if (is(mode, "hammer_handles")) return hammer_handles();
     if (is(mode, "sleep")) sys::thread_sleep(~0ULL);
     if (is(mode, "ipc_objects")) {
         // Endpoints, notifications, badges, a bound receiver, a caller
