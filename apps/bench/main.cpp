@@ -207,11 +207,139 @@ void bench_spawn() {
     report("process.spawn_wait", g_samples, kSpawns);
 }
 
+// --- several CPUs (tools/bench.py boots this image with -smp 2 and 4) -----------
+
+void pin_self(unsigned cpu) { sys::thread_set_affinity(startup().self_thread, 1ULL << cpu); }
+
+// A call to a server pinned to another CPU: the general path, a wake-up
+// by IPI there, and the reply back the same way. Under icount the ticks
+// count every CPU's instructions (the waiting one halts meanwhile).
+void bench_ipc_cross_core() {
+    pin_self(0);
+    Handle ep = made(sys::endpoint_create(), "an endpoint");
+    int64_t server = spawn_role("echo_cpu1", &ep, 1);
+    Message m{1, 0, 0, 0};
+    sys::ipc_call(ep, m);
+    for (int i = 0; i < kIterations; ++i) {
+        m = Message{1, static_cast<uint64_t>(i), 0, 0};
+        uint64_t t0 = ticks();
+        sys::ipc_call(ep, m);
+        g_samples[i] = ticks() - t0;
+    }
+    report("ipc.call_reply.cross_core", g_samples, kIterations);
+    m = Message{0, 0, 0, 0};
+    sys::ipc_call(ep, m);
+    finish(server);
+    sys::handle_close(ep);
+}
+
+volatile bool g_spin_stop;
+void spin(void*) {
+    while (!g_spin_stop) asm volatile("pause");
+}
+
+// Unmapping one page of an address space that threads run on `cpus` CPUs
+// (this one and spinners on the others): the shootdown's cost is the
+// difference from cpus = 1.
+void bench_unmap(uint64_t cpus) {
+    pin_self(0);
+    int64_t spinners[16];
+    g_spin_stop = false;
+    for (uint64_t c = 1; c < cpus; ++c) {
+        spinners[c] = start_thread(spin, nullptr, 16);
+        if (spinners[c] >= 0) sys::thread_set_affinity(static_cast<Handle>(spinners[c]), 1ULL << c);
+    }
+    sys::thread_sleep(20'000'000);  // they run now
+    Handle page = made(sys::memory_create(kPageSize), "a page");
+    constexpr int kUnmaps = 200;
+    for (int i = 0; i < kUnmaps; ++i) {
+        sys::vm_map(startup().self_process, kFaultPage, page, 0, kPageSize, kVmRead | kVmWrite);
+        *reinterpret_cast<volatile uint64_t*>(kFaultPage) = i;  // in this CPU's TLB
+        uint64_t t0 = ticks();
+        sys::vm_unmap(startup().self_process, kFaultPage, kPageSize);
+        g_samples[i] = ticks() - t0;
+    }
+    char metric[48];
+    format_to(metric, sizeof metric, "tlb.unmap_page.cpus_%lu", cpus);
+    report(metric, g_samples, kUnmaps);
+    g_spin_stop = true;
+    sys::thread_sleep(20'000'000);
+    for (uint64_t c = 1; c < cpus; ++c)
+        if (spinners[c] >= 0) sys::handle_close(static_cast<Handle>(spinners[c]));
+    sys::handle_close(page);
+}
+
+// Independent client/server pairs, each pair on one CPU, calling for a
+// fixed time: calls per second with every pair on CPU 0, then with pair i
+// on CPU i. Wall clock only (plain TCG runs each CPU on its own host thread).
+struct PairArgs {
+    Handle ep;
+    volatile uint64_t calls;
+    volatile bool stop;
+};
+PairArgs g_pairs[16];
+
+void caller(void* p) {
+    auto* a = static_cast<PairArgs*>(p);
+    Message m;
+    while (!a->stop) {
+        m = Message{1, 0, 0, 0};
+        if (sys::ipc_call(a->ep, m) != kOk) return;
+        a->calls = a->calls + 1;
+    }
+}
+
+uint64_t pairs_calls_per_second(uint64_t pairs, bool spread) {
+    int64_t servers[16], callers[16];
+    for (uint64_t i = 0; i < pairs; ++i) {
+        g_pairs[i] = PairArgs{made(sys::endpoint_create(), "an endpoint"), 0, false};
+        servers[i] = spawn_role(spread && i ? (i == 1 ? "echo_cpu1" : i == 2 ? "echo_cpu2" : "echo_cpu3") : "echo_cpu0",
+                                &g_pairs[i].ep, 1);
+        callers[i] = start_thread(caller, &g_pairs[i], 16);
+        sys::thread_set_affinity(static_cast<Handle>(callers[i]), 1ULL << (spread ? i : 0));
+    }
+    sys::thread_sleep(100'000'000);  // all running
+    uint64_t before = 0, after = 0;
+    for (uint64_t i = 0; i < pairs; ++i) before += g_pairs[i].calls;
+    uint64_t t0 = sys::clock_monotonic();
+    sys::thread_sleep(1'000'000'000);
+    uint64_t ns = sys::clock_monotonic() - t0;
+    for (uint64_t i = 0; i < pairs; ++i) after += g_pairs[i].calls;
+    for (uint64_t i = 0; i < pairs; ++i) g_pairs[i].stop = true;
+    sys::thread_sleep(50'000'000);
+    for (uint64_t i = 0; i < pairs; ++i) {
+        Message m{0, 0, 0, 0};
+        sys::ipc_call(g_pairs[i].ep, m);  // the server's last call
+        finish(servers[i]);
+        sys::handle_close(static_cast<Handle>(callers[i]));
+        sys::handle_close(g_pairs[i].ep);
+    }
+    return (after - before) * 1'000'000'000 / (ns ? ns : 1);
+}
+
+void bench_scaling(uint64_t cpus) {
+    pin_self(0);
+    uint64_t pairs = cpus < 4 ? cpus : 4;
+    uint64_t one = pairs_calls_per_second(pairs, false);
+    uint64_t all = pairs_calls_per_second(pairs, true);
+    print("bench ipc.pairs_%lu.one_cpu %lu calls/s\n", pairs, one);
+    print("bench ipc.pairs_%lu.%lu_cpus %lu calls/s\n", pairs, pairs, all);
+    print("bench ipc.pairs_%lu.scaling %lu.%02lu x\n", pairs, all / (one ? one : 1), all * 100 / (one ? one : 1) % 100);
+}
+
 // --- the child roles ---------------------------------------------------------
 
 int role(const char* name) {
     const StartupInfo& info = startup();
     if (is(name, "exit")) return 0;
+    if (memcmp(name, "echo_cpu", 8) == 0) {  // echo_cpuN: the echo server, on CPU N
+        pin_self(static_cast<unsigned>(name[8] - '0'));
+        Message m;
+        int64_t r = sys::ipc_recv(info.handles[0], m);
+        while (r == kOk && m.label != 0) r = sys::ipc_reply_recv(info.handles[0], m);
+        sys::ipc_reply(Message{});
+        return 0;
+    }
     if (is(name, "echo") || is(name, "echo_data")) {
         static uint8_t buffer[4096];
         IpcBuffer b;
@@ -254,6 +382,18 @@ int main() {
     sys::system_info(&info);
     print("bench memory.used_after_boot %lu KiB\n", (info.total_frames - info.free_frames) * 4);
     print("bench-counter-hz %lu\n", info.tsc_hz);
+    if (info.cpus > 1) {  // the several-CPU image: only what needs them
+        char what[16] = "";
+        cmdline_value("smp", what, sizeof what);
+        if (is(what, "scaling")) {
+            bench_scaling(info.cpus);
+        } else {
+            bench_ipc_cross_core();
+            for (uint64_t c = 1; c <= info.cpus; ++c) bench_unmap(c);
+        }
+        print("bench-done\n");
+        return 0;
+    }
     bench_null_syscall();
     bench_ipc("ipc.call_reply.same_core", 0);
     bench_ipc("ipc.call_reply.same_core.4k", 4096);
