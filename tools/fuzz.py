@@ -32,6 +32,7 @@ def main():
     group.add_argument("--count", type=int, default=None)
     group.add_argument("--seconds", type=int, default=None)
     p.add_argument("--gen", default="all", choices=["all", "random", "boundary", "cpu", "scenario"])
+    p.add_argument("--smp", type=int, default=1, help="CPUs (the workers spread over them)")
     args = p.parse_args()
     seed = args.seed if args.seed is not None else random.randrange(1, 1 << 31)
     budget = f"seconds={args.seconds}" if args.seconds else f"count={args.count or 100000}"
@@ -42,7 +43,7 @@ def main():
         cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-m", "256M", "-display", "none",
                "-no-reboot", "-monitor", "none", "-serial", "stdio",
                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-cdrom", iso, "-boot", "d",
-               "-nic", "none"] + coverage_args()
+               "-nic", "none", "-smp", str(args.smp)] + coverage_args()
         if not args.seconds:
             # Instruction counting makes the threads' interleaving, and so the
             # whole run, the same every time for a seed.
