@@ -24,7 +24,8 @@ shootdown is the difference), under icount (where the ticks count every
 CPU's instructions, the halted ones' too) and by the clock; and, by the
 clock on plain TCG (one host thread per CPU), independent client/server
 pairs all on CPU 0 and then one pair per CPU (ipc.pairs_2.scaling: the
-ratio of their calls per second).
+ratio of their calls per second), and the same with one server endpoint
+that a server thread per CPU receives on (ipc.shared_server_2).
 """
 import argparse
 import os
@@ -144,7 +145,7 @@ def main():
             if unit == "ticks":
                 emit(metric, round(value * 1e9 / hz), "ns")
 
-    smp_metrics = ("ipc.call_reply.cross_core", "tlb.", "ipc.pairs")
+    smp_metrics = ("ipc.call_reply.cross_core", "tlb.", "ipc.pairs", "ipc.shared_server")
     if any(wanted(m) for m in smp_metrics):
         with tempfile.TemporaryDirectory(prefix="mica-bench-") as tmp:
             bench_iso = os.path.join(tmp, "bench.iso")

@@ -289,10 +289,13 @@ void caller(void* p) {
     }
 }
 
-uint64_t pairs_calls_per_second(uint64_t pairs, bool spread) {
+// shared: one endpoint that every server thread receives on (one server
+// per CPU) and every client calls.
+uint64_t pairs_calls_per_second(uint64_t pairs, bool spread, bool shared = false) {
     int64_t servers[16], callers[16];
     for (uint64_t i = 0; i < pairs; ++i) {
-        g_pairs[i] = PairArgs{made(sys::endpoint_create(), "an endpoint"), 0, false};
+        Handle ep = shared && i ? g_pairs[0].ep : made(sys::endpoint_create(), "an endpoint");
+        g_pairs[i] = PairArgs{ep, 0, false};
         servers[i] = spawn_role(spread && i ? (i == 1 ? "echo_cpu1" : i == 2 ? "echo_cpu2" : "echo_cpu3") : "echo_cpu0",
                                 &g_pairs[i].ep, 1);
         callers[i] = start_thread(caller, &g_pairs[i], 16);
@@ -310,9 +313,11 @@ uint64_t pairs_calls_per_second(uint64_t pairs, bool spread) {
     for (uint64_t i = 0; i < pairs; ++i) {
         Message m{0, 0, 0, 0};
         sys::ipc_call(g_pairs[i].ep, m);  // the server's last call
+    }
+    for (uint64_t i = 0; i < pairs; ++i) {
         finish(servers[i]);
         sys::handle_close(static_cast<Handle>(callers[i]));
-        sys::handle_close(g_pairs[i].ep);
+        if (!shared || i == 0) sys::handle_close(g_pairs[i].ep);
     }
     return (after - before) * 1'000'000'000 / (ns ? ns : 1);
 }
@@ -325,6 +330,11 @@ void bench_scaling(uint64_t cpus) {
     print("bench ipc.pairs_%lu.one_cpu %lu calls/s\n", pairs, one);
     print("bench ipc.pairs_%lu.%lu_cpus %lu calls/s\n", pairs, pairs, all);
     print("bench ipc.pairs_%lu.scaling %lu.%02lu x\n", pairs, all / (one ? one : 1), all * 100 / (one ? one : 1) % 100);
+    one = pairs_calls_per_second(pairs, false, true);
+    all = pairs_calls_per_second(pairs, true, true);
+    print("bench ipc.shared_server_%lu.one_cpu %lu calls/s\n", pairs, one);
+    print("bench ipc.shared_server_%lu.%lu_cpus %lu calls/s\n", pairs, pairs, all);
+    print("bench ipc.shared_server_%lu.scaling %lu.%02lu x\n", pairs, all / (one ? one : 1), all * 100 / (one ? one : 1) % 100);
 }
 
 // --- the child roles ---------------------------------------------------------
