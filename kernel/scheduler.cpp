@@ -333,13 +333,11 @@ namespace {
 uint64_t g_inversions = 0;
 
 // A CPU that runs something below a ready thread it could run (a thread of
-// another CPU's queue, say) takes it at this tick's return; if that thread
-// is still waiting at its next tick (the same wait: ready_since), and the
-// CPU has been through schedule() since (two ticks back to back, as a
-// virtual CPU the host did not run for a while gets them, give it none),
-// that is an inversion. Counted
-// in this CPU's own ticks, so that a virtual CPU the host did not run for a
-// while is not blamed for it.
+// another CPU's queue, say) takes it at this tick's return. If that same
+// wait (ready_since) is still there at the CPU's next tick, and the CPU has
+// been through schedule() in between, that is an inversion. Counted in the
+// CPU's own ticks, and only after a schedule(): a virtual CPU the host did
+// not run for a while gets two ticks back to back, with no chance between.
 void count_inversion(Cpu& cpu) {
     int running = cpu.current == cpu.idle ? -1 : cpu.current->priority;
     uint64_t waiting = 0;
