@@ -12,11 +12,13 @@
 
 bool ipc_fastpath_call(Endpoint& ep, uint64_t badge, int64_t* result) {
     Thread* self = current_thread();
+    // The first waiting receiver that may run on this CPU (with several
+    // server threads on one endpoint, each pinned to a CPU: the local one).
     Thread* receiver = ep.receivers.front();
-    // A waiting receiver with no time limit, that would run next anyway.
+    while (receiver && !sched_may_run_here(receiver)) receiver = ep.receivers.next(receiver);
+    // One with no time limit, that would run next anyway.
     if (unlikely(!g_ipc_fastpath || ep.closed() || !receiver || receiver->deadline != kNoDeadline ||
-                 receiver->priority < sched_highest_ready() || receiver->priority < self->priority ||
-                 !sched_may_run_here(receiver)))
+                 receiver->priority < sched_highest_ready() || receiver->priority < self->priority))
         return false;
     ep.receivers.remove(receiver);
     receiver->queue = nullptr;
