@@ -29,7 +29,9 @@ def program_folder(build, folder):
 
 def start_mica(build, tmp):
     """QEMU booting the build's ISO with a private copy of its disk in TMP; stdin and stdout are the console."""
-    args = argparse.Namespace(machine="pc", memory="256M", smp=1, gui=False, kvm=False, icount=False, uefi=False,
+    # MICA_SMP=N runs the same tests on N CPUs.
+    args = argparse.Namespace(machine="pc", memory="256M", smp=int(os.environ.get("MICA_SMP", "1")), gui=False,
+                              kvm=False, icount=False, uefi=False,
                               disk=None, disk_copy=os.path.join(build, "disk.img"), debug=False, qemu_arg=None)
     cmd = qemu.build_command(args, os.path.join(build, "mica.iso"), tmp, ["-monitor", "none", "-serial", "stdio"])
     return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
