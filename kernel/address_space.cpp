@@ -59,10 +59,6 @@ int64_t AddressSpace::init(Quota& quota) {
     return kOk;
 }
 
-const arch::PageTables& AddressSpace::tables() const {
-    return alive() ? tables_ : arch::kernel_page_tables();
-}
-
 void AddressSpace::destroy() {
     if (!alive()) return;
     for (Mapping* m = mappings_.front(); m; m = mappings_.next(m)) remove_pages(m->base, m->size);

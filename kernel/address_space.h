@@ -43,8 +43,7 @@ public:
     int64_t unmap(uintptr_t base, size_t size);
     int64_t protect(uintptr_t base, size_t size, uint32_t perms);
 
-    const arch::PageTables& tables() const;
-    size_t mapping_count() const { return mappings_.size(); }
+    const arch::PageTables& tables() const { return alive() ? tables_ : arch::kernel_page_tables(); }
 
 private:
     struct TableFrames final : arch::TableFrames {

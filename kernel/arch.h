@@ -140,8 +140,11 @@ void set_message_registers(uintptr_t kernel_stack_top, uint64_t label, uint64_t 
 // invalid MXCSR, and keeps RFLAGS to the bits ring 3 may set.
 void read_user_regs(const Context& c, uintptr_t stack_top, mica::ThreadRegs& out);
 bool write_user_regs(Context& c, uintptr_t stack_top, const mica::ThreadRegs& in);
-// The kernel stack used when the current thread enters from user mode.
-void set_kernel_stack(uintptr_t top);
+// `cpu` (this one) goes on with a thread of a process: its page tables, the
+// kernel stack its entries from user mode use, its I/O ports (as
+// set_io_permissions). One call on the switch path.
+void enter_process(Cpu& cpu, const PageTables& tables, uintptr_t kernel_stack_top,
+                   const uint8_t* io_bitmap, uint64_t io_owner);
 
 // A periodic interrupt at `hz` that calls timer_tick(); calibrates the clock.
 void timer_init(unsigned hz);

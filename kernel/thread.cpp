@@ -81,6 +81,3 @@ void Thread::release_stack() {
     if (process_) process_->quota().release(kStackBytes);
 }
 
-uintptr_t Thread::stack_top() const {
-    return reinterpret_cast<uintptr_t>(phys_to_virt(stack_phys_)) + kStackBytes;
-}

@@ -32,7 +32,9 @@ public:
 
     // Frees the kernel stack of a dead thread (called once it is switched away from).
     void release_stack();
-    uintptr_t stack_top() const;
+    uintptr_t stack_top() const {
+        return arch::kDirectMapBase + stack_phys_ + kStackPages * arch::kPageSize;
+    }
 
     const char* name() const { return name_; }
     Process* process() const { return process_; }

@@ -149,12 +149,6 @@ bool arch::write_user_regs(Context& c, uintptr_t stack_top, const mica::ThreadRe
     return true;
 }
 
-void arch::set_kernel_stack(uintptr_t top) {
-    Cpu& cpu = this_cpu();
-    cpu.kernel_stack_top = top;
-    x86::set_tss_rsp0(cpu, top);
-}
-
 void arch::enable_interrupts() { asm volatile("sti" ::: "memory"); }
 
 void arch::wait_for_interrupt() { asm volatile("sti; hlt; cli" ::: "memory"); }

@@ -69,8 +69,6 @@ ArchCpu g_boot_tables;
 
 extern "C" uintptr_t trap_stubs[256];  // trap_entry.S
 
-void x86::set_tss_rsp0(Cpu& cpu, uint64_t top) { cpu.arch_tables->tss.rsp[0] = top; }
-
 namespace {
 [[gnu::noinline]] void load_io_bitmap(ArchCpu& t, const uint8_t* bitmap, uint64_t owner) {
     if (owner != t.io_owner) {
@@ -85,6 +83,19 @@ void arch::set_io_permissions(const uint8_t* bitmap, uint64_t owner) {
     ArchCpu& t = *this_cpu().arch_tables;
     if (bitmap) return load_io_bitmap(t, bitmap, owner);
     t.tss.iomap_base = x86::kNoIoBitmap;  // the usual case: no ports
+}
+
+void arch::enter_process(Cpu& cpu, const PageTables& tables, uintptr_t kernel_stack_top,
+                         const uint8_t* io_bitmap, uint64_t io_owner) {
+    if (cpu.active_root != tables.root()) {
+        cpu.active_root = tables.root();
+        asm volatile("mov %0, %%cr3" ::"r"(tables.root()) : "memory");
+    }
+    cpu.kernel_stack_top = kernel_stack_top;
+    ArchCpu& t = *cpu.arch_tables;
+    t.tss.rsp[0] = kernel_stack_top;
+    if (io_bitmap) return load_io_bitmap(t, io_bitmap, io_owner);
+    t.tss.iomap_base = x86::kNoIoBitmap;
 }
 
 bool arch::refresh_io_permissions(const uint8_t* bitmap, uint64_t owner) {

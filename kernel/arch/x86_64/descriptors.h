@@ -26,6 +26,4 @@ ArchCpu& boot_cpu_tables();
 // Another CPU's tables, made on the boot CPU and loaded on their own CPU.
 ArchCpu* cpu_tables_create();
 void descriptors_load(ArchCpu& tables);
-// The stack the CPU switches to on an interrupt or exception from ring 3.
-void set_tss_rsp0(Cpu& cpu, uint64_t top);
 }  // namespace x86
