@@ -7,7 +7,6 @@
 
 class Thread;
 struct ArchCpu;   // defined by the architecture
-struct RunQueue;  // the scheduler's
 
 constexpr unsigned kMaxCpus = 16;
 
@@ -23,7 +22,7 @@ struct Cpu {
     bool foreign;          // the current thread's process is foreign: its syscalls go to its handler
     uint64_t active_root;  // the page tables this CPU runs on (saves reading CR3)
     ArchCpu* arch_tables;  // the architecture's per-CPU tables (x86: GDT, TSS)
-    RunQueue* queue;       // its ready threads
+    uint32_t ready_bits;   // a bit per priority with ready threads in its run queue
     unsigned slice_left;   // ticks left in the current thread's round-robin slice
     uint64_t idle_ticks;   // cycle-counter ticks spent halted
     uint64_t busy_tick_count;  // timer ticks that found a thread running

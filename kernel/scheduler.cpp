@@ -13,13 +13,12 @@ using namespace mica;
 
 char g_cpu_switch_point;  // cpu_local.h
 
-// Ready threads of one CPU by priority; a bit per non-empty queue.
+namespace {
+
+// Ready threads of one CPU by priority (Cpu::ready_bits: a bit per non-empty queue).
 struct RunQueue {
     WaitQueue ready[Thread::kPriorities];
-    uint32_t bits = 0;
 };
-
-namespace {
 
 Cpu g_cpus[kMaxCpus];  // by index; the boot CPU is 0
 unsigned g_cpus_running = 1;
@@ -31,27 +30,27 @@ uint64_t g_readies = 0;  // numbers each time a thread is made ready
 
 #define HOT [[gnu::always_inline]] inline  // on the IPC and switch paths: no call
 
-HOT int highest(const RunQueue& q) { return q.bits ? 31 - __builtin_clz(q.bits) : -1; }
+HOT int highest(const Cpu& c) { return c.ready_bits ? 31 - __builtin_clz(c.ready_bits) : -1; }
 
 HOT bool allowed(const Thread* t, unsigned cpu) { return t->affinity >> cpu & 1; }
 
 HOT void enqueue(Thread* t) {
-    RunQueue& q = g_queues[t->cpu];
-    q.ready[t->priority].push_back(t);
-    q.bits |= 1u << t->priority;
+    g_queues[t->cpu].ready[t->priority].push_back(t);
+    g_cpus[t->cpu].ready_bits |= 1u << t->priority;
     t->state = Thread::State::ready;
     if (g_cpus_running > 1) t->ready_since = ++g_readies;  // for count_inversion
 }
 
 void unqueue(Thread* t) {
-    RunQueue& q = g_queues[t->cpu];
-    q.ready[t->priority].remove(t);
-    if (q.ready[t->priority].empty()) q.bits &= ~(1u << t->priority);
+    WaitQueue& q = g_queues[t->cpu].ready[t->priority];
+    q.remove(t);
+    if (q.empty()) g_cpus[t->cpu].ready_bits &= ~(1u << t->priority);
 }
 
-HOT Thread* take(RunQueue& q, int priority) {
-    Thread* t = q.ready[priority].pop_front();
-    if (q.ready[priority].empty()) q.bits &= ~(1u << priority);
+HOT Thread* take(unsigned cpu, int priority) {
+    WaitQueue& q = g_queues[cpu].ready[priority];
+    Thread* t = q.pop_front();
+    if (q.empty()) g_cpus[cpu].ready_bits &= ~(1u << priority);
     return t;
 }
 
@@ -59,9 +58,9 @@ HOT Thread* take(RunQueue& q, int priority) {
 // on `cpu` (of another CPU's, only the first at its level is looked at),
 // this one first among equals; -1 (and *priority -1) if there is none.
 int best_queue_of_all(const Cpu& cpu, int* priority) {
-    int best = highest(*cpu.queue), at = static_cast<int>(cpu.id);
+    int best = highest(cpu), at = static_cast<int>(cpu.id);
     for (unsigned i = 0; i < g_cpus_running; ++i) {
-        int p = highest(g_queues[i]);
+        int p = highest(g_cpus[i]);
         if (p > best && allowed(g_queues[i].ready[p].front(), cpu.id)) best = p, at = static_cast<int>(i);
     }
     *priority = best;
@@ -70,7 +69,7 @@ int best_queue_of_all(const Cpu& cpu, int* priority) {
 
 HOT int best_queue(const Cpu& cpu, int* priority) {
     if (g_cpus_running > 1) return best_queue_of_all(cpu, priority);
-    *priority = highest(*cpu.queue);
+    *priority = highest(cpu);
     return *priority < 0 ? -1 : static_cast<int>(cpu.id);
 }
 
@@ -79,14 +78,14 @@ HOT int best_queue(const Cpu& cpu, int* priority) {
 HOT Thread* dequeue_highest(Cpu& cpu) {
     int priority;
     int at = best_queue(cpu, &priority);
-    return at < 0 ? nullptr : take(g_queues[at], priority);  // switch_now sets its cpu
+    return at < 0 ? nullptr : take(static_cast<unsigned>(at), priority);  // switch_now sets its cpu
 }
 
 // How busy a CPU is: the priority of what runs there or waits first, -1 if idle.
 int load_of(unsigned i) {
     const Cpu& c = g_cpus[i];
     int running = c.current == c.idle ? -1 : c.current->priority;
-    int queued = highest(g_queues[i]);
+    int queued = highest(c);
     return running > queued ? running : queued;
 }
 
@@ -127,12 +126,11 @@ void finish_switch() {
 // return to user mode if it outranks what runs there (another CPU is told
 // by an interrupt).
 HOT void request_preemption_by(Thread* t) {
-    Cpu& here = this_cpu();
-    Cpu& cpu = t->cpu == here.id ? here : g_cpus[t->cpu];
+    Cpu& cpu = g_cpus[t->cpu];
     Thread* cur = cpu.current;
     if (cur != cpu.idle && t->priority <= cur->priority) return;
     cpu.need_resched = true;
-    if (&cpu != &here) arch::send_reschedule(cpu.id);
+    if (&cpu != &this_cpu()) arch::send_reschedule(cpu.id);
 }
 
 }  // namespace
@@ -156,7 +154,6 @@ Cpu* prepare_cpu(unsigned index) {
     if (!idle) return nullptr;
     idle->ref();
     cpu.id = index;
-    cpu.queue = &g_queues[index];
     cpu.idle = cpu.current = idle;
     return &cpu;
 }
@@ -210,9 +207,8 @@ namespace {
     next->cpu = static_cast<uint8_t>(cpu.id);
     cpu.current = next;
     if (Process* p = next->process()) {
-        arch::activate(p->address_space().tables());
-        arch::set_kernel_stack(next->stack_top());
-        arch::set_io_permissions(p->io_bitmap(), p->io_owner_id());
+        arch::enter_process(cpu, p->address_space().tables(), next->stack_top(), p->io_bitmap(),
+                            p->io_owner_id());
         cpu.foreign = p->foreign();
     } else if (g_cpus_running > 1) {
         // Idle: off the last address space, so that no CPU runs on the
@@ -224,8 +220,6 @@ namespace {
     finish_switch();
 }
 }  // namespace
-
-int sched_highest_ready() { return highest(*this_cpu().queue); }
 
 void schedule() {
     Cpu& cpu = this_cpu();
@@ -279,8 +273,9 @@ void sched_yield() {
 }
 
 uint64_t sched_deadline(uint64_t timeout_ns) {
+    if (timeout_ns == kWaitForever) return kNoDeadline;  // without reading the clock
     uint64_t now = arch::clock_ns();
-    return timeout_ns == kWaitForever || timeout_ns > ~0ULL - now ? kNoDeadline : now + timeout_ns;
+    return timeout_ns > ~0ULL - now ? kNoDeadline : now + timeout_ns;
 }
 
 int64_t sched_block(WaitQueue* queue, uint64_t deadline) {
@@ -342,7 +337,7 @@ void count_inversion(Cpu& cpu) {
     int running = cpu.current == cpu.idle ? -1 : cpu.current->priority;
     uint64_t waiting = 0;
     for (unsigned i = 0; i < g_cpus_running && !waiting; ++i) {
-        int p = highest(g_queues[i]);
+        int p = highest(g_cpus[i]);
         Thread* first = p > running ? g_queues[i].ready[p].front() : nullptr;
         if (first && allowed(first, cpu.id)) waiting = first->ready_since;
     }

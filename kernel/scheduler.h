@@ -52,7 +52,10 @@ int64_t sched_block(WaitQueue* queue, uint64_t deadline);
 int64_t sched_handoff(WaitQueue* queue, Thread* next);
 
 // The highest priority among ready threads, or -1 if none is ready.
-int sched_highest_ready();
+inline int sched_highest_ready() {
+    uint32_t bits = this_cpu().ready_bits;
+    return bits ? 31 - __builtin_clz(bits) : -1;
+}
 
 // Wakes a blocked thread with `result`; false if it was not blocked.
 bool sched_wake(Thread* t, int64_t result);
