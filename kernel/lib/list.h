@@ -18,7 +18,11 @@ public:
     List& operator=(const List&) = delete;
 
     bool empty() const { return head_.next == &head_; }
-    size_t size() const { return size_; }
+    size_t size() const {  // walks the list: for statistics, not hot paths
+        size_t n = 0;
+        for (const ListNode* at = head_.next; at != &head_; at = at->next) ++n;
+        return n;
+    }
 
     void push_back(T* item) { link_before(&head_, item); }
     void push_front(T* item) { link_before(head_.next, item); }
@@ -30,7 +34,6 @@ public:
         n.prev->next = n.next;
         n.next->prev = n.prev;
         n.prev = n.next = nullptr;
-        --size_;
     }
 
     T* front() const { return empty() ? nullptr : owner(head_.next); }
@@ -69,9 +72,7 @@ private:
         n.next = pos;
         pos->prev->next = &n;
         pos->prev = &n;
-        ++size_;
     }
 
     ListNode head_;
-    size_t size_ = 0;
 };
