@@ -272,10 +272,12 @@ void bench_unmap(uint64_t cpus) {
 // Independent client/server pairs, each pair on one CPU, calling for a
 // fixed time: calls per second with every pair on CPU 0, then with pair i
 // on CPU i. Wall clock only (plain TCG runs each CPU on its own host thread).
+// `work`: loop iterations of user-mode work by the caller between calls.
 struct PairArgs {
     Handle ep;
     volatile uint64_t calls;
     volatile bool stop;
+    uint64_t work;
 };
 PairArgs g_pairs[16];
 
@@ -283,6 +285,7 @@ void caller(void* p) {
     auto* a = static_cast<PairArgs*>(p);
     Message m;
     while (!a->stop) {
+        for (uint64_t i = 0; i < a->work; ++i) asm volatile("" ::: "memory");
         m = Message{1, 0, 0, 0};
         if (sys::ipc_call(a->ep, m) != kOk) return;
         a->calls = a->calls + 1;
@@ -291,11 +294,11 @@ void caller(void* p) {
 
 // shared: one endpoint that every server thread receives on (one server
 // per CPU) and every client calls.
-uint64_t pairs_calls_per_second(uint64_t pairs, bool spread, bool shared = false) {
+uint64_t pairs_calls_per_second(uint64_t pairs, bool spread, bool shared = false, uint64_t work = 0) {
     int64_t servers[16], callers[16];
     for (uint64_t i = 0; i < pairs; ++i) {
         Handle ep = shared && i ? g_pairs[0].ep : made(sys::endpoint_create(), "an endpoint");
-        g_pairs[i] = PairArgs{ep, 0, false};
+        g_pairs[i] = PairArgs{ep, 0, false, work};
         servers[i] = spawn_role(spread && i ? (i == 1 ? "echo_cpu1" : i == 2 ? "echo_cpu2" : "echo_cpu3") : "echo_cpu0",
                                 &g_pairs[i].ep, 1);
         callers[i] = start_thread(caller, &g_pairs[i], 16);
@@ -335,6 +338,13 @@ void bench_scaling(uint64_t cpus) {
     print("bench ipc.shared_server_%lu.one_cpu %lu calls/s\n", pairs, one);
     print("bench ipc.shared_server_%lu.%lu_cpus %lu calls/s\n", pairs, pairs, all);
     print("bench ipc.shared_server_%lu.scaling %lu.%02lu x\n", pairs, all / (one ? one : 1), all * 100 / (one ? one : 1) % 100);
+    // The same pairs with about 60,000 instructions of the caller's own work
+    // per call: how far the big lock lets work outside the kernel scale.
+    one = pairs_calls_per_second(pairs, false, false, 20000);
+    all = pairs_calls_per_second(pairs, true, false, 20000);
+    print("bench ipc.pairs_%lu_work.one_cpu %lu calls/s\n", pairs, one);
+    print("bench ipc.pairs_%lu_work.%lu_cpus %lu calls/s\n", pairs, pairs, all);
+    print("bench ipc.pairs_%lu_work.scaling %lu.%02lu x\n", pairs, all / (one ? one : 1), all * 100 / (one ? one : 1) % 100);
 }
 
 // --- the child roles ---------------------------------------------------------
