@@ -79,6 +79,7 @@ int64_t Fs::free_block(uint32_t block) {
     cache.mark(map, Cache::kBitmap);
     cache.put(map);
     cache.forget(block);
+    journal_revoke(block);
     add16(d + gd::kFreeBlocks, 1);
     group_changed(g);
     add32(super + sb::kFreeBlocks, 1);

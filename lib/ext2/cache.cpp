@@ -78,13 +78,18 @@ int64_t Cache::get(uint32_t block, bool load, Buf** out) {
         *out = b;
         return kOk;
     }
-    // The least recently used unpinned buffer; a dirty one is written first
-    // (only a very large operation dirties more than the cache holds).
+    // The least recently used unpinned clean buffer, else a dirty one, written
+    // first (only a very large operation dirties more than the cache holds;
+    // with a journal, what is dirty is committed first).
     Buf* victim = oldest_;
-    while (victim && victim->pins) victim = victim->newer;
+    while (victim && (victim->pins || (victim->valid && victim->dirty != kClean))) victim = victim->newer;
+    if (!victim) {
+        victim = oldest_;
+        while (victim && victim->pins) victim = victim->newer;
+    }
     if (!victim) return kErrNoMemory;
     if (victim->valid && victim->dirty != kClean) {
-        int64_t r = write_back(victim);
+        int64_t r = commit_ ? commit_(commit_context_) : write_back(victim);
         if (r < 0) return r;
     }
     if (victim->valid) unlink_hash(victim);

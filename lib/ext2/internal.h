@@ -36,9 +36,10 @@ constexpr uint32_t kInodesCount = 0, kBlocksCount = 4, kFreeBlocks = 12, kFreeIn
                    kFirstDataBlock = 20, kLogBlockSize = 24, kBlocksPerGroup = 32,
                    kInodesPerGroup = 40, kWtime = 48, kMagic = 56, kRevLevel = 76,
                    kFirstIno = 84, kInodeSize = 88, kCompat = 92, kIncompat = 96,
-                   kRoCompat = 100, kVolumeName = 120;
+                   kRoCompat = 100, kVolumeName = 120, kJournalInum = 224, kJournalDev = 228;
 }
-constexpr uint32_t kIncompatFiletype = 0x2;
+constexpr uint32_t kCompatHasJournal = 0x4;
+constexpr uint32_t kIncompatFiletype = 0x2, kIncompatRecover = 0x4;
 constexpr uint32_t kRoCompatSparseSuper = 0x1, kRoCompatLargeFile = 0x2;
 
 // Group descriptor (32 bytes) byte offsets.
@@ -106,6 +107,16 @@ public:
     void forget(uint32_t block);
     // Writes every dirty block, class by class.
     int64_t flush();
+    // Calls f(block, data) for each dirty block.
+    template <class F>
+    void for_each_dirty(F f) {
+        for (uint32_t i = 0; i < capacity_; ++i)
+            if (bufs_[i].valid && bufs_[i].dirty != kClean) f(bufs_[i].block, bufs_[i].data);
+    }
+    uint32_t capacity() const { return capacity_; }
+    // With a journal, a dirty block may not go to the device before its
+    // transaction commits: evicting one calls `commit` first.
+    void set_commit(int64_t (*commit)(void*), void* context) { commit_ = commit, commit_context_ = context; }
     // Blocks asked for since the start (cached or not): the work an operation did.
     uint64_t gets() const { return gets_; }
 
@@ -122,7 +133,16 @@ private:
     uint8_t* memory_ = nullptr;
     Buf *newest_ = nullptr, *oldest_ = nullptr;
     uint64_t gets_ = 0;
+    int64_t (*commit_)(void*) = nullptr;
+    void* commit_context_ = nullptr;
 };
+
+struct Journal;  // journal.cpp
+void journal_free(Journal* j);
+uint32_t journal_replayed(bool reset);  // transactions the last mount replayed
+// Refuses a mount, naming what is not supported (Volume::refusal).
+int64_t unsupported_feature(const char* what, const char* name);
+constexpr int64_t kReplayed = 1;  // load: the journal was replayed; load again
 
 // The mounted file system. Functions return kOk or a negative error.
 struct Fs {
@@ -140,6 +160,7 @@ struct Fs {
     uint8_t* run = nullptr;           // kMaxRunBytes of staging for data transfers
     Cache cache;
     uint32_t (*clock)() = nullptr;
+    Journal* journal = nullptr;  // null: ext2, every commit writes in place
 
     ~Fs();
     uint32_t now() const { return clock ? clock() : 0; }
@@ -148,8 +169,16 @@ struct Fs {
     bool block_valid(uint32_t b) const { return b >= first_data_block && b < blocks_count; }
     uint64_t sector_of(uint32_t block) const { return uint64_t{block} * sectors_per_block; }
     uint64_t max_file_size() const;
-    // Writes every change of the current operation to the device.
+    // Writes every change of the current operation to the device: with a
+    // journal, as one transaction committed first.
     int64_t commit();
+    int64_t write_in_place();
+
+    // journal.cpp
+    int64_t journal_open(bool* replayed);  // checks the log; replays it if it is not empty
+    int64_t journal_commit();
+    void journal_revoke(uint32_t block);   // a freed block
+    int64_t checkpoint();                  // empties the log (its blocks are in place)
 
     // mount.cpp
     int64_t load(BlockDevice* dev);

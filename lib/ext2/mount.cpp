@@ -37,6 +37,7 @@ uint32_t api_type(uint16_t mode) {
 }
 
 Fs::~Fs() {
+    journal_free(journal);
     delete[] gdt;
     delete[] gdt_dirty;
     delete[] run;
@@ -60,6 +61,15 @@ int64_t Fs::need_large_file() {
 }
 
 int64_t Fs::commit() {
+    if (super_dirty) put32(super + sb::kWtime, now());
+    if (journal && !read_only) {
+        int64_t r = journal_commit();
+        if (r < 0) return r;  // nothing goes in place that is not committed
+    }
+    return write_in_place();
+}
+
+int64_t Fs::write_in_place() {
     int64_t result = cache.flush();
     // Descriptors and superblock last: their counts describe the bitmaps.
     for (uint32_t i = 0; i < gdt_blocks; ++i) {
@@ -73,7 +83,6 @@ int64_t Fs::commit() {
         }
     }
     if (super_dirty) {
-        put32(super + sb::kWtime, now());
         int64_t r = device->write(2, 2, super);
         if (r < 0) {
             if (result == kOk) result = r;
@@ -109,7 +118,9 @@ const char* feature_name(uint32_t bits, bool ro) {
     return "unknown";
 }
 
-int64_t unsupported(const char* what, const char* name) {
+}  // namespace
+
+int64_t unsupported_feature(const char* what, const char* name) {
     size_t n = 0;
     const char* parts[] = {what, " '", name, "' is not supported"};
     for (const char* p : parts)
@@ -117,6 +128,9 @@ int64_t unsupported(const char* what, const char* name) {
     g_refusal[n] = '\0';
     return mica::kErrUnsupported;
 }
+
+namespace {
+int64_t unsupported(const char* what, const char* name) { return unsupported_feature(what, name); }
 
 }  // namespace
 
@@ -136,9 +150,11 @@ int64_t Fs::load(BlockDevice* dev) {
     sectors_per_block = block_size / kSectorSize;
     pointers = block_size / 4;
 
+    uint32_t compat = rev ? get32(super + sb::kCompat) : 0;
     uint32_t incompat = rev ? get32(super + sb::kIncompat) : 0;
     uint32_t ro_compat = rev ? get32(super + sb::kRoCompat) : 0;
-    if (incompat & ~kIncompatFiletype) return unsupported("ext4 feature", feature_name(incompat & ~kIncompatFiletype, false));
+    uint32_t known = kIncompatFiletype | (compat & kCompatHasJournal ? kIncompatRecover : 0);
+    if (incompat & ~known) return unsupported("ext4 feature", feature_name(incompat & ~known, false));
     filetype = incompat & kIncompatFiletype;
     read_only = ro_compat & ~(kRoCompatSparseSuper | kRoCompatLargeFile);
     if (read_only) unsupported("writing with the feature", feature_name(read_only, true));
@@ -203,6 +219,22 @@ int64_t Fs::load(BlockDevice* dev) {
     r = read_inode(kRootIno, &root);
     if (r < 0) return r;
     if (!is_dir(root)) return kErrCorrupt;
+    if (compat & kCompatHasJournal) {
+        bool replayed;
+        r = journal_open(&replayed);
+        if (r == kErrCorrupt && !(incompat & kIncompatRecover)) {
+            // A damaged journal, and the file system says it holds nothing
+            // to recover: served read-only rather than written unjournaled.
+            journal_free(journal);
+            journal = nullptr;
+            read_only = true;
+            unsupported_feature("writing with a damaged", "journal");
+            return kOk;
+        }
+        if (r < 0) return r;
+        if (replayed) return kReplayed;
+        cache.set_commit([](void* fs) { return static_cast<Fs*>(fs)->commit(); }, this);
+    }
     return kOk;
 }
 
@@ -216,10 +248,18 @@ const char* Volume::refusal() { return g_refusal; }
 
 int64_t Volume::mount(BlockDevice* device, Volume** out) {
     g_refusal[0] = '\0';
+    journal_replayed(true);
     if (!device || !out) return kErrInvalidArgument;
     Fs* fs = new (std::nothrow) Fs;
     if (!fs) return kErrNoMemory;
     int64_t r = fs->load(device);
+    if (r == kReplayed) {  // what was loaded may have changed: start again
+        delete fs;
+        fs = new (std::nothrow) Fs;
+        if (!fs) return kErrNoMemory;
+        r = fs->load(device);
+        if (r == kReplayed) r = kErrCorrupt;  // a log that is still not empty
+    }
     if (r < 0) return refuse(fs, r);
     Volume* v = new (std::nothrow) Volume(fs);
     if (!v) return refuse(fs, kErrNoMemory);
@@ -228,7 +268,7 @@ int64_t Volume::mount(BlockDevice* device, Volume** out) {
 }
 
 Volume::~Volume() {
-    fs_->commit();  // nothing should be pending; just in case a write-back failed
+    checkpoint();  // nothing should be pending; just in case a write-back failed
     delete fs_;
 }
 
@@ -251,7 +291,18 @@ int64_t Volume::statfs(FsStat* out) {
 int64_t Volume::sync() {
     int64_t r = fs_->commit();
     if (r < 0) return r;
+    if (fs_->journal && !fs_->read_only) return fs_->checkpoint();
     return fs_->device->flush();
+}
+
+bool Volume::journaled() const { return fs_->journal; }
+
+uint32_t Volume::replayed() { return journal_replayed(false); }
+
+int64_t Volume::checkpoint() {
+    int64_t r = fs_->commit();
+    if (r < 0 || !fs_->journal || fs_->read_only) return r;
+    return fs_->checkpoint();  // nothing to do if the log is empty
 }
 
 }  // namespace ext2

@@ -100,7 +100,17 @@ public:
     // Blocks visited since mount, cached or not: the work operations did.
     uint64_t block_visits() const;
     int64_t statfs(FsStat* out);
-    int64_t sync();  // flushes the device (everything else is already written)
+    // Makes everything stable and the image clean, as an unmount would: with
+    // a journal, empties it (every logged block is in place and flushed, no
+    // recovery needed); without, flushes the device.
+    int64_t sync();
+    // With a journal, empties it if it holds anything (what sync does, but
+    // nothing at all when the log is empty: for an idle server).
+    int64_t checkpoint();
+    bool journaled() const;
+    // How many committed transactions the last mount found in the journal
+    // and wrote in place (a crash or power cut before they were).
+    static uint32_t replayed();
 
 private:
     explicit Volume(detail::Fs* fs) : fs_(fs) {}
