@@ -7,7 +7,9 @@
 // the block copies, revoke blocks, and a commit block. All its integers are
 // big-endian. This library writes transactions from the log's first block
 // on, and after each commit writes the blocks in place too (without a
-// flush): a checkpoint then needs only a flush to make the log empty again.
+// flush): the next commit's first flush makes them stable, and moves the
+// log's start to that commit's transaction, so a replay has at most one to
+// write; a checkpoint needs only a flush to make the log empty again.
 #include "internal.h"
 
 namespace ext2::detail {
@@ -431,6 +433,10 @@ int64_t Fs::journal_commit() {
     // Everything the commit block vouches for (and the file data written
     // before this commit: ordered mode) is stable before it is written.
     if ((r = device->flush()) < 0) return r;
+    // That flush also made the in-place writes of every earlier transaction
+    // stable: the log starts at this one now, so a replay has at most this
+    // transaction to write (a lost update of this block only means more).
+    if (j.live && (r = write_super(*this, j, j.head, j.sequence)) < 0) return r;
     header(j.block, kCommit, j.sequence, bs);
     if ((r = log_write(*this, j, pos, j.block)) < 0) return r;
     if ((r = device->flush()) < 0) return r;
