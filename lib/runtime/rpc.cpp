@@ -183,11 +183,16 @@ void Dispatcher::run() {
         if (m.label == kPingLabel && badge == kSupervisorBadge) {
             status = kOk;
         } else if (m.label == kCrashLabel && badge == kSupervisorBadge) {
+            // Answered first, so that the supervisor is free to take the
+            // fault message at once (it is the fault handler).
+            sys::ipc_reply(Message{kOk, 0, 0, 0});
             asm volatile("movl $1, 0x8" ::: "memory");  // a real fault, as asked
         } else if (m.label == kHangLabel && badge == kSupervisorBadge) {
+            sys::ipc_reply(Message{kOk, 0, 0, 0});
             for (;;) {
             }  // never answer again, as asked
         } else if (m.label == kCorruptRegisterLabel && badge == kSupervisorBadge) {
+            sys::ipc_reply(Message{kOk, 0, 0, 0});
             // A flipped bit in the stack pointer: the next push faults.
             asm volatile("xor $0x40000000, %%rsp; push %%rax" ::: "memory");
         } else if (m.label == kCorruptReplyLabel && badge == kSupervisorBadge) {

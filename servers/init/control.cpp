@@ -59,6 +59,7 @@ int64_t kill(const proto::init::Kill::Request& q, proto::init::Kill::Reply& r, r
     }
     logf("init: killing %s (pid %lu) as asked", s->name(), s->run.pid);
     sys::process_kill(s->run.process, -9);
+    ended(*s, "was killed");  // known now: no need to wait for the next supervision tick
     return kOk;
 }
 

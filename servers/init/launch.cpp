@@ -176,8 +176,9 @@ void launch(Service& s) {
         // How long clients were without it: from the crash to the first
         // request the new incarnation answers.
         uint64_t back = static_cast<uint64_t>(sys::clock_monotonic()) - s.policy.down_at;
-        logf("init: %s answering again %lu.%03lu ms after it went down (%lu ms of back-off)", s.name(),
-             back / 1'000'000, back / 1000 % 1000, (s.run.started_at - s.policy.down_at) / 1'000'000);
+        uint64_t wait = s.run.started_at - s.policy.down_at;  // back-off and spawning
+        logf("init: %s answering again %lu.%03lu ms after it went down (started after %lu.%03lu ms)", s.name(),
+             back / 1'000'000, back / 1000 % 1000, wait / 1'000'000, wait / 1000 % 1000);
     }
 }
 

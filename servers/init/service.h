@@ -25,7 +25,7 @@ using mica::kNoHandle;
 constexpr uint64_t kTick = 50'000'000;            // supervision period
 constexpr uint64_t kProbeEvery = 2'000'000'000;   // liveness check period per server
 constexpr uint64_t kProbeTimeout = 1'000'000'000;
-constexpr uint64_t kFirstBackoff = 100'000'000;
+constexpr uint64_t kFirstBackoff = 100'000'000;  // the wait before a second restart in a row
 constexpr uint64_t kMaxBackoff = 10'000'000'000;
 constexpr uint64_t kStableAfter = 10'000'000'000;  // a run this long resets the back-off
 
@@ -54,9 +54,11 @@ struct Incarnation {
     bool running = false;
 };
 
-// When to try again after an end, and how long the next wait will be.
+// When to try again after an end, and how long the next wait will be: none
+// for a service that has not been crashing (as MINIX's reincarnation server),
+// then growing for a crash loop.
 struct RestartPolicy {
-    uint64_t backoff = kFirstBackoff;
+    uint64_t backoff = 0;
     uint64_t restart_at = 0;  // 0: not waiting to restart
     uint64_t down_at = 0;     // when the last incarnation was found gone
     uint32_t restarts = 0;
@@ -64,11 +66,11 @@ struct RestartPolicy {
     bool given_up = false;  // cannot run at all (no program, no device)
     bool said_no_room = false;  // "needs N KiB, M KiB left" is said once
 
-    // The next try `backoff` from `now`; the wait after it doubles (up to
-    // kMaxBackoff) unless `grow` is false.
+    // The next try `backoff` from `now`; the wait after it becomes
+    // kFirstBackoff, then doubles (up to kMaxBackoff), unless `grow` is false.
     void retry_later(uint64_t now, bool grow) {
         restart_at = now + backoff;
-        if (grow) backoff = backoff * 2 > kMaxBackoff ? kMaxBackoff : backoff * 2;
+        if (grow) backoff = !backoff ? kFirstBackoff : backoff * 2 > kMaxBackoff ? kMaxBackoff : backoff * 2;
     }
 };
 

@@ -1,6 +1,7 @@
 // Supervision: every service's fault handler, liveness probes, and the
-// restart policy (back-off doubling from 100 ms to 10 s, reset after 10 s of
-// good running; faults injected on request do not grow it).
+// restart policy (the first restart at once; in a crash loop, back-off from
+// 100 ms doubling to 10 s, reset after 10 s of good running; faults injected
+// on request do not grow it).
 #include "format.h"
 #include "mica/strings.h"
 #include "proto/disk.h"
@@ -57,16 +58,18 @@ void ended(Service& s, const char* why) {
     s.run.running = false;
     auto now = static_cast<uint64_t>(sys::clock_monotonic());
     s.policy.down_at = now;
-    if (now - s.run.started_at > kStableAfter) s.policy.backoff = kFirstBackoff;
+    if (now - s.run.started_at > kStableAfter) s.policy.backoff = 0;
     bool injected = s.policy.injected;
     s.policy.injected = false;
     if (!s.restarts()) {
         logf("init: %s %s; not restarted (restart=never)", s.name(), why);
         return;
     }
-    logf("init: %s %s; restarting in %lu ms", s.name(), why, s.policy.backoff / 1'000'000);
+    if (s.policy.backoff) logf("init: %s %s; restarting in %lu ms", s.name(), why, s.policy.backoff / 1'000'000);
+    else logf("init: %s %s; restarting now", s.name(), why);
     s.policy.retry_later(now, !injected);
     ++s.policy.restarts;
+    if (s.policy.restart_at <= now) launch(s);  // no wait: not even for the next tick
 }
 
 namespace {
