@@ -38,11 +38,11 @@ Handle lookup(const char* scheme) {
 
 // --- the disk, through the disk: protocol ---------------------------------------------
 
-// How long a disk request may keep meeting a restarting driver before the
-// file server reports an I/O error: the supervisor's back-off doubles from
-// 100 ms, so this rides out several crashes in a row.
+// How often a disk request may meet a driver that dies before the file
+// server reports an I/O error. A request made again waits on the disk's
+// endpoint (which outlives the driver's incarnations) until the next
+// incarnation receives it: no polling, no pause; each wait is bounded.
 constexpr int kDiskAttempts = 40;
-constexpr uint64_t kDiskRetryPause = 50'000'000;
 constexpr uint64_t kDiskTimeout = 10'000'000'000;
 
 class Disk final : public ext2::BlockDevice {
@@ -95,7 +95,6 @@ private:
         for (int i = 0; i < kDiskAttempts; ++i) {
             e = request();
             if (e != kErrPeerClosed && e != kErrTimedOut) break;
-            sys::thread_sleep(kDiskRetryPause);
         }
         if (e == kErrPeerClosed || e == kErrTimedOut) {
             logf("ext2fs: the disk does not answer (%s)", error_name(e));
