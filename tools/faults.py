@@ -8,7 +8,12 @@ file server through init), powers off, and checks the disk with
 `e2fsck -fn`. Prints
 
     faults: N injected, R restarts, K kernel crashes, H hangs, B bytes lost,
-            recovery median X ms, max Y ms, e2fsck clean|NOT clean, seed S
+            recovery median X ms, max Y ms, hung ones median Z ms, max W ms,
+            e2fsck clean|NOT clean, seed S
+
+Recovery is from the injection to the new incarnation's first answer, for
+processes that ended (crash, kill, corrupted register); hung ones (found by
+the supervisor's liveness probe first) are given apart.
 
 Exit status 0 only when nothing was lost, nothing hung, the kernel never
 crashed and the disk is clean."""
@@ -80,6 +85,8 @@ def main():
     m2 = re.search(r"faults: workload .* (\d+) errors, (\d+) bytes lost; recovery median (\d+) ms, max (\d+) ms", text)
     injected, restarts, hangs = (int(x) for x in m1.groups()) if m1 else (0, 0, 0)
     errors, lost, median, maximum = (int(x) for x in m2.groups()) if m2 else (0, 0, 0, 0)
+    m3 = re.search(r"hung ones median (\d+) ms, max (\d+) ms", text)
+    hung_median, hung_max = (int(x) for x in m3.groups()) if m3 else (0, 0)
     if hang or not (m1 and m2):
         hangs += 1
     clean = fsck.returncode == 0
@@ -87,6 +94,7 @@ def main():
         print(fsck.stdout.decode(errors="replace"))
     print(f"faults: {injected} injected, {restarts} restarts, {crashes} kernel crashes, {hangs} hangs, "
           f"{lost} bytes lost, {errors} errors, recovery median {median} ms, max {maximum} ms, "
+          f"hung ones median {hung_median} ms, max {hung_max} ms, "
           f"e2fsck {'clean' if clean else 'NOT clean'}, seed {seed}")
     ok = m1 and m2 and not crashes and not hangs and not lost and not errors and clean and status == 33
     return 0 if ok else 1

@@ -194,8 +194,11 @@ int main() {
         return 1;
     }
     Random random(seed);
-    static uint64_t recovery[1024];
-    uint32_t recovered = 0;
+    // Recovery times of processes ended (crash, kill, register), from the
+    // injection to the new incarnation's first answer; hangs (found by the
+    // supervisor's liveness probe first) apart.
+    static uint64_t recovery[1024], hang_recovery[1024];
+    uint32_t recovered = 0, hangs_recovered = 0;
     uint64_t injected = 0, restarts = 0, hangs = 0, refused = 0;
     uint64_t by_how[5] = {};
     for (uint64_t i = 0; i < count && !w.done; ++i) {
@@ -233,18 +236,21 @@ int main() {
             sys::thread_sleep(100 * kMs);
             bool ok = answers(target);
             uint64_t took = now() - t0;
-            if (recovered < 1024) recovery[recovered++] = took;
             if (!ok) ++hangs;
             print("faults: %lu: reply %s: %s after %lu ms\n", i + 1, target, ok ? "answering" : "NOT answering", took / kMs);
             continue;
         }
         // Back when a new incarnation runs and answers.
         uint64_t pid = 0;
-        while (now() - t0 < kRecoveryLimit && ((pid = pid_of(target)) == 0 || pid == before)) sys::thread_sleep(5 * kMs);
+        while (now() - t0 < kRecoveryLimit && ((pid = pid_of(target)) == 0 || pid == before)) sys::thread_sleep(kMs);
         if (pid && pid != before && answers(target)) {
             ++restarts;
             uint64_t took = now() - t0;
-            if (recovered < 1024) recovery[recovered++] = took;
+            if (how == proto::init::kHang) {
+                if (hangs_recovered < 1024) hang_recovery[hangs_recovered++] = took;
+            } else if (recovered < 1024) {
+                recovery[recovered++] = took;
+            }
             print("faults: %lu: %s %s (pid %lu): answering again as pid %lu after %lu ms\n", i + 1, how_name, target,
                   before, pid, took / kMs);
         } else {
@@ -256,13 +262,17 @@ int main() {
     w.stop = true;
     while (!w.done) sys::thread_sleep(10 * kMs);
     sort(recovery, recovered);
+    sort(hang_recovery, hangs_recovered);
     uint64_t median = recovered ? recovery[recovered / 2] : 0, max = recovered ? recovery[recovered - 1] : 0;
+    uint64_t hang_median = hangs_recovered ? hang_recovery[hangs_recovered / 2] : 0;
+    uint64_t hang_max = hangs_recovered ? hang_recovery[hangs_recovered - 1] : 0;
     print("faults: %lu injected (%lu kill, %lu crash, %lu hang, %lu register, %lu reply), %lu restarts, %lu hangs, "
           "%lu refused\n",
           injected, by_how[0], by_how[1], by_how[2], by_how[3], by_how[4], restarts, hangs, refused);
     print("faults: workload %lu rounds, %lu KiB verified, %lu errors, %lu bytes lost; recovery median %lu ms, max "
-          "%lu ms\n",
-          w.rounds, w.bytes_verified >> 10, w.errors, w.bytes_lost, median / kMs, max / kMs);
+          "%lu ms (%u ended); hung ones median %lu ms, max %lu ms (%u)\n",
+          w.rounds, w.bytes_verified >> 10, w.errors, w.bytes_lost, median / kMs, max / kMs, recovered,
+          hang_median / kMs, hang_max / kMs, hangs_recovered);
     bool ok = w.errors == 0 && w.bytes_lost == 0 && hangs == 0 && w.rounds > 0;
     print("faults: %s\n", ok ? "nothing lost" : "FAILED");
     return ok ? 0 : 1;
