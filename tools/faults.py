@@ -39,7 +39,7 @@ def main():
     p.add_argument("--disk", required=True)
     p.add_argument("--count", type=int, default=100)
     p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--how", default="crash,kill,hang,register,reply")
+    p.add_argument("--how", default="crash,kill,hang,register,reply,after")
     p.add_argument("--target", default="disk,file")
     p.add_argument("--size", default="1024", help="KiB per workload file")
     p.add_argument("--smp", type=int, default=1, help="CPUs")

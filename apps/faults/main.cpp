@@ -162,7 +162,7 @@ int main() {
     g_init = startup_handle(kSlotControl);
     Words args(info.cmdline);
     if (!args.accepts("count target how seed size dir", 0, 0,
-                      "faults [count=N] [target=disk,file] [how=crash,kill,hang,register,reply] [seed=S] "
+                      "faults [count=N] [target=disk,file] [how=crash,kill,hang,register,reply,after] [seed=S] "
                       "[size=KIB] [dir=DIR]"))
         return 2;
     uint64_t count = Words::parse(args.value("count", "10"));
@@ -196,11 +196,12 @@ int main() {
     Random random(seed);
     // Recovery times of processes ended (crash, kill, register), from the
     // injection to the new incarnation's first answer; hangs (found by the
-    // supervisor's liveness probe first) apart.
+    // supervisor's liveness probe first) apart. A crash after N writes ends
+    // some time after its injection, so it has no figure here.
     static uint64_t recovery[1024], hang_recovery[1024];
     uint32_t recovered = 0, hangs_recovered = 0;
     uint64_t injected = 0, restarts = 0, hangs = 0, refused = 0;
-    uint64_t by_how[5] = {};
+    uint64_t by_how[6] = {};
     for (uint64_t i = 0; i < count && !w.done; ++i) {
         sys::thread_sleep((50 + random.below(400)) * kMs);
         char target[32], how_name[16];
@@ -210,6 +211,7 @@ int main() {
                        : !strcmp(how_name, "hang")     ? proto::init::kHang
                        : !strcmp(how_name, "register") ? proto::init::kCorruptRegister
                        : !strcmp(how_name, "reply")    ? proto::init::kCorruptReply
+                       : !strcmp(how_name, "after")    ? proto::init::kCrashAfter
                                                        : proto::init::kCrash;
         if (how == proto::init::kKill && !strcmp(target, "file")) {
             how = proto::init::kCrash;
@@ -221,6 +223,7 @@ int main() {
         copy_string(q.name, sizeof q.name, target);
         q.how = how;
         q.injected = 1;
+        q.count = 1 + static_cast<uint32_t>(random.below(48));  // kCrashAfter: mid-operation, some writes on
         proto::init::Kill::Reply r;
         uint64_t t0 = now();
         if (int64_t e = rpc::call<proto::init::Kill>(g_init, q, &r); e < 0) {
@@ -248,7 +251,7 @@ int main() {
             uint64_t took = now() - t0;
             if (how == proto::init::kHang) {
                 if (hangs_recovered < 1024) hang_recovery[hangs_recovered++] = took;
-            } else if (recovered < 1024) {
+            } else if (how != proto::init::kCrashAfter && recovered < 1024) {  // that one ends later than t0
                 recovery[recovered++] = took;
             }
             print("faults: %lu: %s %s (pid %lu): answering again as pid %lu after %lu ms\n", i + 1, how_name, target,
@@ -266,9 +269,9 @@ int main() {
     uint64_t median = recovered ? recovery[recovered / 2] : 0, max = recovered ? recovery[recovered - 1] : 0;
     uint64_t hang_median = hangs_recovered ? hang_recovery[hangs_recovered / 2] : 0;
     uint64_t hang_max = hangs_recovered ? hang_recovery[hangs_recovered - 1] : 0;
-    print("faults: %lu injected (%lu kill, %lu crash, %lu hang, %lu register, %lu reply), %lu restarts, %lu hangs, "
-          "%lu refused\n",
-          injected, by_how[0], by_how[1], by_how[2], by_how[3], by_how[4], restarts, hangs, refused);
+    print("faults: %lu injected (%lu kill, %lu crash, %lu hang, %lu register, %lu reply, %lu after writes), %lu restarts, "
+          "%lu hangs, %lu refused\n",
+          injected, by_how[0], by_how[1], by_how[2], by_how[3], by_how[4], by_how[5], restarts, hangs, refused);
     print("faults: workload %lu rounds, %lu KiB verified, %lu errors, %lu bytes lost; recovery median %lu ms, max "
           "%lu ms (%u ended); hung ones median %lu ms, max %lu ms (%u)\n",
           w.rounds, w.bytes_verified >> 10, w.errors, w.bytes_lost, median / kMs, max / kMs, recovered,

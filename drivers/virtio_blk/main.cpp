@@ -300,9 +300,11 @@ void complete(Slot& s) {
         rpc::reply_later<proto::disk::Read>(s.reply, status, r,
                                             proto::disk::Read::kMinReply + r.count * proto::disk::kSectorSize);
     } else if (s.type == kOut) {
+        rpc::crash_point();  // done on the device, not yet answered
         proto::disk::Write::Reply r{status == kOk ? s.count : 0};
         rpc::reply_later<proto::disk::Write>(s.reply, status, r);
     } else {
+        rpc::crash_point();
         proto::disk::Flush::Reply r{};
         rpc::reply_later<proto::disk::Flush>(s.reply, status, r);
     }

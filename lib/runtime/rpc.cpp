@@ -5,6 +5,11 @@
 namespace mica::rpc {
 
 bool detail::g_corrupt_next_reply = false;
+uint32_t detail::g_crash_after = 0;
+
+void crash_point() {
+    if (detail::g_crash_after && --detail::g_crash_after == 0) asm volatile("movl $1, 0x8" ::: "memory");
+}
 
 int64_t call_raw(Handle endpoint, uint64_t label, const void* request, uint32_t request_size,
                  void* reply, uint32_t reply_size, const Extras& extras) {
@@ -197,6 +202,9 @@ void Dispatcher::run() {
             asm volatile("xor $0x40000000, %%rsp; push %%rax" ::: "memory");
         } else if (m.label == kCorruptReplyLabel && badge == kSupervisorBadge) {
             detail::g_corrupt_next_reply = true;
+            status = kOk;
+        } else if (m.label == kCrashAfterLabel && badge == kSupervisorBadge && exchange.recv_size >= 4) {
+            memcpy(&detail::g_crash_after, g_request, 4);
             status = kOk;
         } else {
             bool known = false;

@@ -73,6 +73,7 @@ public:
             uint32_t size = proto::disk::Write::kMinRequest + n * proto::disk::kSectorSize;
             int64_t e = persist([&] { return rpc::call<proto::disk::Write>(endpoint_, write_, &r, extras(), size); });
             if (e < 0) return e;
+            rpc::crash_point();
             in += n * proto::disk::kSectorSize, sector += n, count -= n;
         }
         return kOk;
@@ -81,7 +82,9 @@ public:
     int64_t flush() override {
         proto::disk::Flush::Request q{};
         proto::disk::Flush::Reply r;
-        return persist([&] { return rpc::call<proto::disk::Flush>(endpoint_, q, &r, extras()); });
+        int64_t e = persist([&] { return rpc::call<proto::disk::Flush>(endpoint_, q, &r, extras()); });
+        if (e >= 0) rpc::crash_point();
+        return e;
     }
 
     uint64_t sector_count() const override { return sectors_; }

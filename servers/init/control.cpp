@@ -42,7 +42,8 @@ int64_t kill(const proto::init::Kill::Request& q, proto::init::Kill::Reply& r, r
     Service* s = g_system.by_name(name);
     if (!s) return kErrNotFound;
     if (!s->run.running) return kErrBadState;
-    if (q.how > proto::init::kCorruptReply) return kErrInvalidArgument;
+    if (q.how > proto::init::kCrashAfter || (q.how == proto::init::kCrashAfter && q.count == 0))
+        return kErrInvalidArgument;
     r.pid = s->run.pid;
     s->policy.injected = q.injected != 0 && q.how != proto::init::kCorruptReply;
     if (q.how != proto::init::kKill) {
@@ -51,9 +52,9 @@ int64_t kill(const proto::init::Kill::Request& q, proto::init::Kill::Reply& r, r
         // this; we stop waiting soon, and the fault message, or the next
         // liveness probe, does the rest.
         const uint64_t labels[] = {0, rpc::kCrashLabel, rpc::kHangLabel, rpc::kCorruptRegisterLabel,
-                                   rpc::kCorruptReplyLabel};
-        uint32_t none = 0;
-        rpc::call_raw(s->held.supervise, labels[q.how], &none, sizeof none, &none, 0,
+                                   rpc::kCorruptReplyLabel, rpc::kCrashAfterLabel};
+        uint32_t count = q.count, none = 0;
+        rpc::call_raw(s->held.supervise, labels[q.how], &count, sizeof count, &none, 0,
                       rpc::Extras{.timeout_ns = 100'000'000});
         return kOk;
     }

@@ -42,6 +42,14 @@ constexpr uint64_t kCrashLabel = 0x7000'0002;
 constexpr uint64_t kHangLabel = 0x7000'0003;  // stop answering (the liveness test)
 constexpr uint64_t kCorruptRegisterLabel = 0x7000'0004;  // garble the stack pointer (it faults)
 constexpr uint64_t kCorruptReplyLabel = 0x7000'0005;     // answer the next request with garbage
+// Fault right after the Nth device write or flush from now (a uint32_t N in
+// the request): an instant in the middle of an operation (crash_point).
+constexpr uint64_t kCrashAfterLabel = 0x7000'0006;
+
+// A server that writes to a device calls this after each write or flush it
+// completed (the file server, the disk driver): it faults there when a
+// kCrashAfterLabel request said so.
+void crash_point();
 
 // Extra parts of a call: one handle out, one handle back, a time limit.
 struct Extras {
@@ -133,6 +141,7 @@ constexpr uint32_t kMaxPostponed = 8, kMaxPostponedPerClient = 4;
 
 namespace detail {
 extern bool g_corrupt_next_reply;  // kCorruptReplyLabel: the next answer is garbage
+extern uint32_t g_crash_after;     // kCrashAfterLabel: device writes and flushes left, 0: none
 }
 
 template <class Op>

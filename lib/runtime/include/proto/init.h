@@ -29,13 +29,15 @@ struct Ps {
 
 // End a service (init restarts it by its policy); or, for the restart and
 // fault-injection tests, make it fault (a bad memory access, a corrupted
-// stack pointer), stop answering, or send its next reply corrupted.
+// stack pointer), stop answering, send its next reply corrupted, or fault
+// right after its `count`th device write or flush from now (in the middle of
+// an operation: the file server and the disk driver count theirs).
 // `injected`: a deliberate fault, not the service's own; its restart does
 // not grow the back-off (which is there to stop a crash loop).
-enum KillHow : uint32_t { kKill = 0, kCrash = 1, kHang = 2, kCorruptRegister = 3, kCorruptReply = 4 };
+enum KillHow : uint32_t { kKill = 0, kCrash = 1, kHang = 2, kCorruptRegister = 3, kCorruptReply = 4, kCrashAfter = 5 };
 struct Kill {
     static constexpr uint64_t kLabel = 0x104;
-    struct Request { char name[32]; uint32_t how; uint32_t injected; };
+    struct Request { char name[32]; uint32_t how; uint32_t injected; uint32_t count; };
     struct Reply { uint64_t pid; };
 };
 
