@@ -2,8 +2,14 @@
 // port). Services append lines; dmesg reads them back. Lines are prefixed
 // with the name init gave the writer's badge, or, for a program a service
 // started (a delegated badge), the name that service gave it.
-// Startup slots: kSlotEndpoint, our endpoint.
+//
+// The lines live in memory init keeps across our incarnations (dma= in the
+// manifest, kSlotResource0): a new incarnation finds what the last one held,
+// so a crash of the log loses no line (a line half-appended when it died is
+// not counted).
+// Startup slots: kSlotEndpoint, our endpoint; kSlotResource0, the memory.
 #include "format.h"
+#include "mica/process.h"
 #include "mica/rpc.h"
 #include "mica/strings.h"
 #include "proto/log.h"
@@ -12,8 +18,26 @@ using namespace mica;
 
 namespace {
 
-char g_log[32768];
-uint64_t g_total = 0;  // bytes ever logged; the ring holds the last sizeof g_log
+constexpr uint64_t kMagic = 0x6c6f672d72696e67;  // "log-ring"
+
+struct Ring {
+    uint64_t magic;
+    uint64_t total;  // bytes ever logged; text holds the last sizeof text
+    char text[32768];
+};
+Ring g_own;  // if init gave no memory
+Ring* g_ring = &g_own;
+
+// The ring of the last incarnation, or a new one.
+void open_ring() {
+    Handle memory = startup_handle(kSlotResource0);
+    constexpr size_t kBytes = (sizeof(Ring) + 4095) & ~size_t{4095};
+    uintptr_t at = memory == kNoHandle ? 0 : reserve_address_range(kBytes);
+    if (!at || sys::vm_map(startup().self_process, at, memory, 0, kBytes, kVmRead | kVmWrite) != kOk)
+        return;  // no memory kept across restarts: the lines end with this incarnation
+    g_ring = reinterpret_cast<Ring*>(at);
+    if (g_ring->magic != kMagic) g_ring->magic = kMagic, g_ring->total = 0;
+}
 
 struct Writer {
     uint64_t badge;
@@ -23,8 +47,9 @@ Writer g_writers[32];
 uint32_t g_writer_count = 0;
 
 void append(const char* text, size_t n) {
-    for (size_t i = 0; i < n; ++i) g_log[(g_total + i) % sizeof g_log] = text[i];
-    g_total += n;
+    Ring& r = *g_ring;
+    for (size_t i = 0; i < n; ++i) r.text[(r.total + i) % sizeof r.text] = text[i];
+    __atomic_store_n(&r.total, r.total + n, __ATOMIC_RELEASE);  // the line counts once it is all there
 }
 
 const char* name_of(uint64_t badge) {
@@ -71,12 +96,14 @@ int64_t name_op(const proto::log::Name::Request& q, proto::log::Name::Reply&, rp
 }
 
 int64_t read_op(const proto::log::Read::Request& q, proto::log::Read::Reply& r, rpc::Call&) {
-    uint64_t oldest = g_total > sizeof g_log ? g_total - sizeof g_log : 0;
+    const Ring& ring = *g_ring;
+    uint64_t total = ring.total;
+    uint64_t oldest = total > sizeof ring.text ? total - sizeof ring.text : 0;
     uint64_t from = q.offset < oldest ? oldest : q.offset;
-    if (from > g_total) from = g_total;
-    uint64_t n = g_total - from;
+    if (from > total) from = total;
+    uint64_t n = total - from;
     if (n > sizeof r.text) n = sizeof r.text;
-    for (uint64_t i = 0; i < n; ++i) r.text[i] = g_log[(from + i) % sizeof g_log];
+    for (uint64_t i = 0; i < n; ++i) r.text[i] = ring.text[(from + i) % sizeof ring.text];
     r.size = static_cast<uint32_t>(n);
     r.next = from + n;
     return kOk;
@@ -86,6 +113,7 @@ int64_t read_op(const proto::log::Read::Request& q, proto::log::Read::Reply& r, 
 
 int main() {
     const Handle endpoint = service_endpoint("log");
+    open_ring();
     rpc::Server server(endpoint);
     server.on<proto::log::Append>(append_op);
     server.on<proto::log::Name>(name_op);
