@@ -365,6 +365,12 @@ std::string difference(const Tree& got, const Tree& want) {
     return out;
 }
 
+// How much of the walk to do: all of it with MICA_CRASH_FULL set (./mica
+// crash), otherwise every flush point and every third write (the suite's slice).
+bool full_walk() { return getenv("MICA_CRASH_FULL") != nullptr; }
+uint32_t crash_seed() { return getenv("MICA_CRASH_SEED") ? static_cast<uint32_t>(atol(getenv("MICA_CRASH_SEED"))) : 20261126; }
+int crash_samples() { return getenv("MICA_CRASH_STATES") ? atoi(getenv("MICA_CRASH_STATES")) : full_walk() ? 1000 : 40; }
+
 // The tree after the operation in flight, or before it, except that file
 // data the operation overwrites in place may be any mix of old and new
 // sectors: ordered mode journals metadata, not data (as ext3's default).
@@ -414,6 +420,7 @@ protected:
     // Each problem is counted; the first few of each kind are reported in full.
     void check(const std::vector<uint8_t>& image, size_t prefix, const std::string& name) {
         ++states;
+        export_image(image, name);
         size_t acknowledged = 0;
         while (acknowledged < durable.size() && durable[acknowledged] <= prefix) ++acknowledged;
         MemoryDisk disk(image);
@@ -447,6 +454,20 @@ protected:
             ADD_FAILURE() << name << ": e2fsck's own replay (exit " << f.status << ") differs from the library's\n"
                           << f.out;
     }
+    // With MICA_CRASH_IMAGES=DIR, about one state in MICA_CRASH_EVERY (10)
+    // is also written there, as it was at the power cut, for
+    // tests/crash_boot.py to boot Mica on.
+    void export_image(const std::vector<uint8_t>& image, const std::string& name) {
+        const char* to = getenv("MICA_CRASH_IMAGES");
+        if (!to) return;
+        static std::mt19937 pick(crash_seed());
+        int every = getenv("MICA_CRASH_EVERY") ? atoi(getenv("MICA_CRASH_EVERY")) : 10;
+        if (every > 1 && pick() % static_cast<unsigned>(every)) return;
+        std::string file = name;
+        for (char& c : file)
+            if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+        store((fs::path(to) / (file + ".img")).string(), image);
+    }
     void report(const char* what) {
         printf("crash: %zu states, %zu unmountable, %zu e2fsck errors, %zu acknowledged files lost (%s)\n", states,
                unmountable, fsck_errors, lost, what);
@@ -466,12 +487,6 @@ protected:
     std::vector<size_t> durable;
     size_t states = 0, unmountable = 0, fsck_errors = 0, lost = 0;
 };
-
-// How much of the walk to do: all of it with MICA_CRASH_FULL set (./mica
-// crash), otherwise every flush point and every third write (the suite's slice).
-bool full_walk() { return getenv("MICA_CRASH_FULL") != nullptr; }
-uint32_t crash_seed() { return getenv("MICA_CRASH_SEED") ? static_cast<uint32_t>(atol(getenv("MICA_CRASH_SEED"))) : 20261126; }
-int crash_samples() { return getenv("MICA_CRASH_STATES") ? atoi(getenv("MICA_CRASH_STATES")) : full_walk() ? 1000 : 40; }
 
 // Every prefix of the writes, in order: the disk stopped after each one.
 TEST_F(PowerCut, EveryWriteAndFlushPoint) {
