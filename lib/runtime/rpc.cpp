@@ -38,6 +38,12 @@ int64_t call_sized(Handle endpoint, uint64_t label, const void* request, uint32_
 }
 
 HandleResult Call::defer() {
+    if (kept_reply != kNoHandle) {  // a postponed request: its reply is saved already
+        deferred = true;
+        Handle h = kept_reply;
+        kept_reply = kNoHandle;
+        return HandleResult(h);
+    }
     auto saved = sys::ipc_reply_save();
     deferred = saved.ok();
     return saved;
@@ -100,9 +106,11 @@ bool Dispatcher::serve_postponed(uint8_t* reply) {
         Call call;
         call.badge = kept.badge;
         call.received_handle = kept.handle;
+        call.kept_reply = kept.saved;  // what defer() gives (this thread holds another call now)
         uint32_t reply_size = 0;
         int64_t status = dispatch(kept.label, kept.data, kept.size, call, reply, &reply_size);
         started |= call.background;
+        if (call.quiet && quiet_) quiet_due_ = true;
         if (call.postponed && !call.deferred) {  // not yet: it waits again, in its place
             p = kept;
             p.handle = call.received_handle;
@@ -110,10 +118,7 @@ bool Dispatcher::serve_postponed(uint8_t* reply) {
         }
         if (call.received_handle != kNoHandle) sys::handle_close(call.received_handle);
         free(kept.data);
-        if (call.deferred) {  // its handler saved a reply of its own; ours is not needed
-            sys::handle_close(kept.saved);
-            continue;
-        }
+        if (call.deferred) continue;  // the handler took the saved reply
         IpcBuffer b;
         b.send_data = reply, b.send_size = status >= 0 ? reply_size : 0;
         if (call.reply_handle != kNoHandle) {
@@ -159,7 +164,7 @@ void Dispatcher::run() {
             idle_();
         }
         IpcBuffer exchange = in;
-        exchange.timeout_ns = busy ? 0 : period_ns_ ? period_ns_ : kWaitForever;
+        exchange.timeout_ns = busy || quiet_due_ ? 0 : period_ns_ ? period_ns_ : kWaitForever;
         if (have_reply) {
             exchange.send_data = out.send_data, exchange.send_size = out.send_size;
             exchange.send_handle_count = out.send_handle_count;
@@ -173,7 +178,12 @@ void Dispatcher::run() {
             if (notified_) notified_(m.w0);
             continue;
         }
-        if (r == kErrWouldBlock && busy) step();  // nobody waiting: a step of the long work
+        if (r == kErrWouldBlock && quiet_due_) {  // nobody waiting: what the last requests left
+            quiet_due_ = false;
+            quiet_();
+        } else if (r == kErrWouldBlock && busy) {
+            step();  // nobody waiting: a step of the long work
+        }
         if (r != kOk) continue;  // (a timeout: the idle work runs at the top)
         // Handles that came with the message belong to the handler's Call.
         Call call;
@@ -216,6 +226,7 @@ void Dispatcher::run() {
             }
         }
         if (call.background) busy = background_ != nullptr;
+        if (call.quiet && quiet_) quiet_due_ = true;
         if (call.postponed && !call.deferred) keep(m.label, g_request, call);
         // A handle that came with the request and that the handler did not
         // take (Call::take_handle) is closed, whatever the outcome: a server

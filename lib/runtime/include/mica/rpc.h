@@ -113,6 +113,8 @@ struct Call {
     bool deferred = false;
     bool postponed = false;
     bool background = false;
+    bool quiet = false;
+    Handle kept_reply = kNoHandle;  // a postponed request's saved reply, for defer()
     // The handler keeps the handle that came with the request (else the
     // server closes it once the handler returns, whatever it returned).
     Handle take_handle() {
@@ -135,6 +137,10 @@ struct Call {
     // The handler started background work: the server runs its step
     // between requests until it is done.
     void start_background() { background = true; }
+    // The handler kept its reply (defer) until work that may gather several
+    // requests is done: the server runs its quiet work (Server::on_quiet) as
+    // soon as no request waits.
+    void after_quiet() { quiet = true; }
 };
 
 constexpr uint32_t kMaxPostponed = 8, kMaxPostponedPerClient = 4;
@@ -186,6 +192,9 @@ public:
     // `step` runs whenever no request waits, and after each request served,
     // until it returns false; then postponed requests are served again.
     void on_background(bool (*step)()) { background_ = step; }
+    // Work for when no request waits, once a handler asked (Call::after_quiet):
+    // what several requests that came together can share (a group commit).
+    void on_quiet(void (*work)()) { quiet_ = work; }
 
     [[noreturn]] void run();
 
@@ -233,6 +242,8 @@ private:
     void (*idle_)() = nullptr;
     bool (*other_)(const Message&, uint64_t, Message&) = nullptr;
     bool (*background_)() = nullptr;
+    void (*quiet_)() = nullptr;
+    bool quiet_due_ = false;  // a handler asked for the quiet work
     uint64_t period_ns_ = 0;
     Postponed postponed_[kMaxPostponed];
 };
