@@ -161,6 +161,7 @@ struct Fs {
     Cache cache;
     uint32_t (*clock)() = nullptr;
     Journal* journal = nullptr;  // null: ext2, every commit writes in place
+    bool deferred = false;       // calls leave their commit to Volume::commit
 
     ~Fs();
     uint32_t now() const { return clock ? clock() : 0; }

@@ -297,6 +297,10 @@ int64_t Volume::sync() {
 
 bool Volume::journaled() const { return fs_->journal; }
 
+void Volume::set_deferred(bool on) { fs_->deferred = on; }
+
+int64_t Volume::commit() { return fs_->commit(); }
+
 uint32_t Volume::replayed() { return journal_replayed(false); }
 
 int64_t Volume::checkpoint() {

@@ -10,6 +10,7 @@ using namespace detail;
 namespace {
 
 int64_t finish(Fs* fs, int64_t result) {
+    if (fs->deferred) return result;  // the caller commits for a group of calls
     int64_t r = fs->commit();
     if (result < 0) return result;
     return r < 0 ? r : result;

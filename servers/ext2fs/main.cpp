@@ -253,6 +253,60 @@ uint64_t visible_size(uint32_t inode, uint64_t size) {
     return g_shrink.active && inode == g_shrink.inode && size > g_shrink.target ? g_shrink.target : size;
 }
 
+// --- group commit ---------------------------------------------------------------------------
+
+// A change is made at once, but its answer waits until no other request is
+// waiting: then one commit (one journal transaction, one pair of flushes)
+// makes every change of the group durable, and each client gets its answer.
+// A lone client sees no difference; clients that write at the same time
+// share the commits.
+constexpr uint32_t kMaxGroup = 16;
+struct Pending {
+    Handle reply;
+    int64_t status;
+    uint32_t value;  // the reply's one word (Write: bytes written)
+};
+Pending g_group[kMaxGroup];
+uint32_t g_group_size = 0;
+
+// Every reply a change can have is one 32-bit word.
+static_assert(sizeof(proto::fs::Write::Reply) == 4 && sizeof(proto::fs::Create::Reply) == 4 &&
+              sizeof(proto::fs::Truncate::Reply) == 4 && sizeof(proto::fs::Unlink::Reply) == 4 &&
+              sizeof(proto::fs::Mkdir::Reply) == 4 && sizeof(proto::fs::Rmdir::Reply) == 4 &&
+              sizeof(proto::fs::Rename::Reply) == 4 && sizeof(proto::fs::Chmod::Reply) == 4);
+
+void commit_group() {
+    int64_t e = g_volume ? g_volume->commit() : kOk;
+    for (uint32_t i = 0; i < g_group_size; ++i) {
+        Pending& p = g_group[i];
+        int64_t status = p.status < 0 ? p.status : e < 0 ? e : p.status;
+        rpc::reply_later<proto::fs::Write>(p.reply, status, proto::fs::Write::Reply{p.value});
+        sys::handle_close(p.reply);
+    }
+    g_group_size = 0;
+}
+
+// Makes a change (`change` returns its status, and may set *value, the
+// reply's word) in the current group; its reply goes out with the group's
+// commit, or, if it cannot wait, now (*word then holds the value).
+template <class F>
+int64_t in_group(ext2::Volume* v, rpc::Call& c, F change, uint32_t* word = nullptr) {
+    if (g_group_size == kMaxGroup) commit_group();
+    v->set_deferred(true);
+    uint32_t value = 0;
+    int64_t status = change(&value);
+    v->set_deferred(false);
+    HandleResult saved = c.defer();
+    if (!saved.ok()) {  // the reply cannot wait: commit now and answer as usual
+        if (word) *word = value;
+        int64_t e = v->commit();
+        return status < 0 ? status : e < 0 ? e : status;
+    }
+    g_group[g_group_size++] = Pending{saved.value(), status, value};
+    c.after_quiet();
+    return kOk;
+}
+
 // --- the file protocol ---------------------------------------------------------------------
 
 int64_t stat(const proto::fs::Stat::Request& q, proto::fs::Stat::Reply& r, rpc::Call&) {
@@ -301,17 +355,22 @@ int64_t write(const proto::fs::Write::Request& q, proto::fs::Write::Reply& r, rp
     if (int64_t e = volume_for(q.path, &v); e < 0) return e;
     if (q.length > sizeof q.data || c.request_size < proto::fs::Write::kMinRequest + q.length)
         return kErrInvalidArgument;  // says more than it carries
-    int64_t n = v->write(q.path, q.offset, q.data, q.length);
-    if (n < 0) return n;
-    r.written = static_cast<uint32_t>(n);
-    return kOk;
+    return in_group(
+        v, c,
+        [&](uint32_t* written) {
+            int64_t n = v->write(q.path, q.offset, q.data, q.length);
+            if (n < 0) return n;
+            *written = static_cast<uint32_t>(n);
+            return int64_t{kOk};
+        },
+        &r.written);
 }
 
 int64_t create(const proto::fs::Create::Request& q, proto::fs::Create::Reply&, rpc::Call& c) {
     if (must_wait()) return c.postpone();
     ext2::Volume* v;
     if (int64_t e = volume_for(q.path, &v); e < 0) return e;
-    return v->create(q.path, q.exclusive != 0);
+    return in_group(v, c, [&](uint32_t*) { return v->create(q.path, q.exclusive != 0); });
 }
 
 int64_t truncate(const proto::fs::Truncate::Request& q, proto::fs::Truncate::Reply&, rpc::Call& c) {
@@ -320,7 +379,8 @@ int64_t truncate(const proto::fs::Truncate::Request& q, proto::fs::Truncate::Rep
     if (int64_t e = volume_for(q.path, &v); e < 0) return e;
     ext2::Stat s;
     if (int64_t e = v->stat(q.path, &s); e < 0) return e;
-    if (q.size >= s.size || s.size - q.size <= kQuickShrink) return v->truncate(q.path, q.size);
+    if (q.size >= s.size || s.size - q.size <= kQuickShrink)
+        return in_group(v, c, [&](uint32_t*) { return v->truncate(q.path, q.size); });
     HandleResult reply = c.defer();
     if (!reply.ok()) return reply.error();
     g_shrink = Shrink{};
@@ -336,28 +396,28 @@ int64_t unlink(const proto::fs::Unlink::Request& q, proto::fs::Unlink::Reply&, r
     if (must_wait()) return c.postpone();
     ext2::Volume* v;
     if (int64_t e = volume_for(q.path, &v); e < 0) return e;
-    return v->unlink(q.path);
+    return in_group(v, c, [&](uint32_t*) { return v->unlink(q.path); });
 }
 
 int64_t chmod(const proto::fs::Chmod::Request& q, proto::fs::Chmod::Reply&, rpc::Call& c) {
     if (must_wait()) return c.postpone();
     ext2::Volume* v;
     if (int64_t e = volume_for(q.path, &v); e < 0) return e;
-    return v->chmod(q.path, q.mode);
+    return in_group(v, c, [&](uint32_t*) { return v->chmod(q.path, q.mode); });
 }
 
 int64_t mkdir(const proto::fs::Mkdir::Request& q, proto::fs::Mkdir::Reply&, rpc::Call& c) {
     if (must_wait()) return c.postpone();
     ext2::Volume* v;
     if (int64_t e = volume_for(q.path, &v); e < 0) return e;
-    return v->mkdir(q.path);
+    return in_group(v, c, [&](uint32_t*) { return v->mkdir(q.path); });
 }
 
 int64_t rmdir(const proto::fs::Rmdir::Request& q, proto::fs::Rmdir::Reply&, rpc::Call& c) {
     if (must_wait()) return c.postpone();
     ext2::Volume* v;
     if (int64_t e = volume_for(q.path, &v); e < 0) return e;
-    return v->rmdir(q.path);
+    return in_group(v, c, [&](uint32_t*) { return v->rmdir(q.path); });
 }
 
 int64_t rename(const proto::fs::Rename::Request& q, proto::fs::Rename::Reply&, rpc::Call& c) {
@@ -365,7 +425,7 @@ int64_t rename(const proto::fs::Rename::Request& q, proto::fs::Rename::Reply&, r
     if (!bounded(q.to)) return kErrNameTooLong;
     ext2::Volume* v;
     if (int64_t e = volume_for(q.from, &v); e < 0) return e;
-    return v->rename(q.from, q.to);
+    return in_group(v, c, [&](uint32_t*) { return v->rename(q.from, q.to); });
 }
 
 int64_t sync(const proto::fs::Sync::Request& q, proto::fs::Sync::Reply&, rpc::Call& c) {
@@ -416,5 +476,6 @@ int main() {
     server.on<proto::fs::Chmod>(chmod);
     server.on_background(shrink_step);
     server.on_idle(checkpoint, kCheckpointAfter);
+    server.on_quiet(commit_group);
     server.run();
 }

@@ -108,6 +108,12 @@ public:
     // nothing at all when the log is empty: for an idle server).
     int64_t checkpoint();
     bool journaled() const;
+    // Deferred: mutating calls leave their changes to the next commit()
+    // (or checkpoint, sync, unmount) instead of committing each; a caller
+    // that answers its clients only after that commit makes several calls
+    // durable with one journal transaction (group commit).
+    void set_deferred(bool on);
+    int64_t commit();
     // How many committed transactions the last mount found in the journal
     // and wrote in place (a crash or power cut before they were).
     static uint32_t replayed();
