@@ -7,7 +7,9 @@
 // whole path executed, in every process and the kernel).
 //
 //   fsbench [size=MIB] [file=file:/fsbench.tmp]
+#include "format.h"
 #include "mica/files.h"
+#include "mica/process.h"
 #include "mica/rpc.h"
 #include "mica/strings.h"
 #include "mica/words.h"
@@ -37,6 +39,30 @@ void throughput(const char* metric, uint64_t bytes, uint64_t ns) {
 
 uint8_t g_chunk[proto::fs::kChunk];
 uint64_t g_samples[1024];
+
+// Writers at the same time, each its own file: what group commit shares.
+constexpr int kWriters = 4;
+struct Writer {
+    files::Name name;
+    uint64_t bytes;
+    proto::fs::Write::Request request;
+    volatile bool done;
+    int64_t error;
+};
+Writer g_writers[kWriters];
+
+void write_file(void* arg) {
+    auto& w = *static_cast<Writer*>(arg);
+    w.request.length = sizeof w.request.data;
+    copy_string(w.request.path, sizeof w.request.path, w.name.path);
+    for (uint64_t off = 0; off < w.bytes && !w.error; off += sizeof w.request.data) {
+        w.request.offset = off;
+        proto::fs::Write::Reply r;
+        int64_t e = rpc::call<proto::fs::Write>(w.name.endpoint, w.request, &r);
+        if (e < 0) w.error = e;
+    }
+    w.done = true;
+}
 
 void sort(uint64_t* v, uint64_t n) {
     for (uint64_t i = 1; i < n; ++i)
@@ -77,6 +103,34 @@ int main() {
     throughput("fs.write.seq_32k", size, now() - t0);
     sort(g_samples, writes);
     print("bench fs.write_32k.median %lu ticks\n", g_samples[writes / 2]);
+    // The same amount by kWriters threads at once, a file each.
+    for (int i = 0; i < kWriters; ++i) {
+        Writer& w = g_writers[i];
+        char path[64];
+        format_to(path, sizeof path, "%s.%d", n.text, i);
+        if (files::resolve(path, "file:/", &w.name) < 0 || files::make_empty(w.name) < 0) {
+            print("fsbench: %s: cannot make it\n", path);
+            return 1;
+        }
+        w.bytes = size / kWriters;
+        random.fill(w.request.data, sizeof w.request.data);
+    }
+    t0 = now();
+    for (int i = 0; i < kWriters; ++i)
+        if (int64_t t = start_thread(write_file, &g_writers[i], 15); t < 0) {
+            g_writers[i].error = t;
+            g_writers[i].done = true;
+        }
+    for (int i = 0; i < kWriters; ++i)
+        while (!g_writers[i].done) sys::thread_sleep(1'000'000);
+    throughput("fs.write.parallel_4x32k", size, now() - t0);
+    for (int i = 0; i < kWriters; ++i) {
+        if (g_writers[i].error) print("fsbench: writer %d: %s\n", i, error_name(g_writers[i].error));
+        proto::fs::Unlink::Request q{};
+        copy_string(q.path, sizeof q.path, g_writers[i].name.path);
+        proto::fs::Unlink::Reply r;
+        rpc::call<proto::fs::Unlink>(g_writers[i].name.endpoint, q, &r);
+    }
     t0 = now();
     for (uint64_t off = 0; off < size;) {
         int64_t got = files::read(n, off, g_chunk, sizeof g_chunk);
