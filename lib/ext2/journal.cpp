@@ -141,8 +141,6 @@ struct Journal {
 
 void journal_free(Journal* j) { delete j; }
 
-uint32_t journal_replayed(bool reset);
-
 namespace {
 
 int64_t log_read(Fs& fs, Journal& j, uint32_t pos, uint8_t* out) {

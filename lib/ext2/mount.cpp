@@ -129,11 +129,6 @@ int64_t unsupported_feature(const char* what, const char* name) {
     return mica::kErrUnsupported;
 }
 
-namespace {
-int64_t unsupported(const char* what, const char* name) { return unsupported_feature(what, name); }
-
-}  // namespace
-
 int64_t Fs::load(BlockDevice* dev) {
     device = dev;
     uint64_t sectors = dev->sector_count();
@@ -143,9 +138,9 @@ int64_t Fs::load(BlockDevice* dev) {
     if (get16(super + sb::kMagic) != kMagic) return kErrCorrupt;
 
     rev = get32(super + sb::kRevLevel);
-    if (rev > 1) return unsupported("ext2 revision", rev == 2 ? "2" : "above 1");
+    if (rev > 1) return unsupported_feature("ext2 revision", rev == 2 ? "2" : "above 1");
     uint32_t log = get32(super + sb::kLogBlockSize);
-    if (log > 2) return unsupported("block size", "above 4 KiB");
+    if (log > 2) return unsupported_feature("block size", "above 4 KiB");
     block_size = 1024u << log;
     sectors_per_block = block_size / kSectorSize;
     pointers = block_size / 4;
@@ -154,10 +149,10 @@ int64_t Fs::load(BlockDevice* dev) {
     uint32_t incompat = rev ? get32(super + sb::kIncompat) : 0;
     uint32_t ro_compat = rev ? get32(super + sb::kRoCompat) : 0;
     uint32_t known = kIncompatFiletype | (compat & kCompatHasJournal ? kIncompatRecover : 0);
-    if (incompat & ~known) return unsupported("ext4 feature", feature_name(incompat & ~known, false));
+    if (incompat & ~known) return unsupported_feature("ext4 feature", feature_name(incompat & ~known, false));
     filetype = incompat & kIncompatFiletype;
     read_only = ro_compat & ~(kRoCompatSparseSuper | kRoCompatLargeFile);
-    if (read_only) unsupported("writing with the feature", feature_name(read_only, true));
+    if (read_only) unsupported_feature("writing with the feature", feature_name(read_only, true));
 
     blocks_count = get32(super + sb::kBlocksCount);
     first_data_block = get32(super + sb::kFirstDataBlock);

@@ -20,28 +20,14 @@
 #include <vector>
 
 #include "ext2/volume.h"
+#include "host_shell.h"
 #include "mica/errors.h"
 
 namespace fs = std::filesystem;
 using namespace mica;
+using host::pattern, host::run, host::Shell;
 
 namespace {
-
-struct Shell {
-    int status;
-    std::string out;
-};
-
-Shell run(const std::string& cmd) {
-    Shell r{0, ""};
-    FILE* p = popen(cmd.c_str(), "r");
-    char buf[65536];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-    int st = pclose(p);
-    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    return r;
-}
 
 std::vector<uint8_t> load(const std::string& path) {
     std::vector<uint8_t> bytes(fs::file_size(path));
@@ -122,16 +108,6 @@ void dump(ext2::Volume* v, const std::string& dir, Tree& out) {
         }
         out[path] = data;
     }
-}
-
-std::string pattern(size_t n, uint32_t seed) {
-    std::string s(n, '\0');
-    uint32_t x = seed * 2654435761u + 1;
-    for (size_t i = 0; i < n; ++i) {
-        x = x * 1103515245u + 12345u;
-        s[i] = static_cast<char>(x >> 16);
-    }
-    return s;
 }
 
 class Ext3 : public ::testing::Test {
