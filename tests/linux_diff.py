@@ -50,11 +50,24 @@ def run_on_host(build, script, work):
     return r.stdout.decode("utf-8", "replace"), r.returncode
 
 
+class QemuEnded(SystemExit):
+    pass
+
+
 class Mica:
     def __init__(self, build, tmp):
-        self.proc = linux_host.start_mica(build, tmp)  # the disk's copy: tmp/disk.img
-        self.seen = b""
-        self.wait_for(PROMPT, 60)
+        for attempt in range(2):
+            self.proc = linux_host.start_mica(build, tmp)  # the disk's copy: tmp/disk.img
+            self.seen = b""
+            try:
+                self.wait_for(PROMPT, 60)
+                return
+            except QemuEnded:
+                if attempt or self.proc.wait() >= 0:
+                    raise
+                # QEMU itself died of a signal while booting: its multi-threaded
+                # TCG's race (tools/qemu.py, QEMU_CRASHED), no verdict on Mica.
+                print("linux_diff: QEMU itself crashed while booting (a QEMU bug); booting again", flush=True)
 
     def wait_for(self, marker, timeout):
         start = time.monotonic()
@@ -64,7 +77,7 @@ class Mica:
                                  + self.seen[-2000:].decode("utf-8", "replace"))
             chunk = os.read(self.proc.stdout.fileno(), 4096)
             if not chunk:
-                raise SystemExit("linux_diff: QEMU ended")
+                raise QemuEnded("linux_diff: QEMU ended")
             self.seen += chunk
         at = self.seen.index(marker) + len(marker)
         before, self.seen = self.seen[:at], self.seen[at:]
