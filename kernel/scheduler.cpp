@@ -34,10 +34,15 @@ HOT int highest(const Cpu& c) { return c.ready_bits ? 31 - __builtin_clz(c.ready
 
 HOT bool allowed(const Thread* t, unsigned cpu) { return t->affinity >> cpu & 1; }
 
-HOT void enqueue(Thread* t) {
-    g_queues[t->cpu].ready[t->priority].push_back(t);
-    g_cpus[t->cpu].ready_bits |= 1u << t->priority;
+// Onto the run queue of `cpu` (a constant 0 with one CPU: no index to compute).
+HOT void enqueue_on(unsigned cpu, Thread* t) {
+    g_queues[cpu].ready[t->priority].push_back(t);
+    g_cpus[cpu].ready_bits |= 1u << t->priority;
     t->state = Thread::State::ready;
+}
+
+HOT void enqueue(Thread* t) {
+    enqueue_on(t->cpu, t);
     if (g_cpus_running > 1) t->ready_since = ++g_readies;  // for count_inversion
 }
 
@@ -77,7 +82,11 @@ HOT int best_queue(const Cpu& cpu, int* priority) {
 // (idle CPUs take work), which moves here.
 HOT Thread* dequeue_highest(Cpu& cpu) {
     int priority;
-    int at = best_queue(cpu, &priority);
+    if (g_cpus_running == 1) {
+        priority = highest(cpu);
+        return priority < 0 ? nullptr : take(0, priority);
+    }
+    int at = best_queue_of_all(cpu, &priority);
     return at < 0 ? nullptr : take(static_cast<unsigned>(at), priority);  // switch_now sets its cpu
 }
 
@@ -131,6 +140,21 @@ HOT void request_preemption_by(Thread* t) {
     if (cur != cpu.idle && t->priority <= cur->priority) return;
     cpu.need_resched = true;
     if (&cpu != &this_cpu()) arch::send_reschedule(cpu.id);
+}
+
+// `t` becomes ready: placed, queued, and let preempt. With one CPU that is
+// CPU 0's queue, at addresses the compiler knows (the notification and
+// general IPC paths pay nothing for the index of a thread's CPU).
+HOT void make_ready(Thread* t) {
+    if (g_cpus_running == 1) {
+        enqueue_on(0, t);
+        Thread* cur = g_cpus[0].current;
+        if (cur == g_cpus[0].idle || t->priority > cur->priority) g_cpus[0].need_resched = true;
+        return;
+    }
+    place(t);
+    enqueue(t);
+    request_preemption_by(t);
 }
 
 }  // namespace
@@ -230,12 +254,17 @@ void schedule() {
         // Still runnable: it keeps the CPU unless something of equal or higher
         // priority is waiting (equal: round robin, it goes to the back), or
         // it may no longer run here.
-        int waiting;
-        best_queue(cpu, &waiting);
-        if (waiting < prev->priority && allowed(prev, cpu.id)) return;
-        place(prev);
-        enqueue(prev);
-        if (prev->cpu != cpu.id) request_preemption_by(prev);
+        if (g_cpus_running == 1) {
+            if (highest(cpu) < prev->priority) return;
+            enqueue_on(0, prev);
+        } else {
+            int waiting;
+            best_queue_of_all(cpu, &waiting);
+            if (waiting < prev->priority && allowed(prev, cpu.id)) return;
+            place_among_cpus(prev);
+            enqueue(prev);
+            if (prev->cpu != cpu.id) request_preemption_by(prev);
+        }
     }
     Thread* next = dequeue_highest(cpu);
     if (!next) next = cpu.idle;
@@ -301,9 +330,7 @@ bool sched_wake(Thread* t, int64_t result) {
     }
     if (t->timer_node.linked()) g_sleepers.remove(t);
     t->wake_result = result;
-    place(t);
-    enqueue(t);
-    request_preemption_by(t);
+    make_ready(t);
     return true;
 }
 
