@@ -16,6 +16,9 @@ import gdb
 start_symbol = os.environ.get("MICA_PROFILE_START", "ipc_fastpath_call")
 skip = int(os.environ.get("MICA_PROFILE_SKIP", "50"))
 limit = int(os.environ.get("MICA_PROFILE_LIMIT", "20000"))
+# MICA_PROFILE_DETAIL=FUNCTION: also the count per source line of that function.
+detail = os.environ.get("MICA_PROFILE_DETAIL")
+lines = collections.Counter()
 
 gdb.execute("set pagination off")
 gdb.execute("target remote :1234")
@@ -34,6 +37,8 @@ while steps < limit:
     name = where.split(" + ")[0].strip() if "No symbol" not in where else (
         "user" if pc < 0x800000000000 else hex(pc))
     counts[name] += 1
+    if detail and name.startswith(detail):
+        lines[gdb.execute(f"info line *{pc}", to_string=True).split(" and ends")[0].split(" starts at")[0]] += 1
     if not order or order[-1][0] != name:
         order.append([name, 0])
     order[-1][1] += 1
@@ -42,6 +47,10 @@ while steps < limit:
 print("TOTAL", steps)
 for name, n in counts.most_common():
     print(f"{n:6d} {name}")
+if detail:
+    print(f"LINES of {detail}")
+    for where, n in sorted(lines.items()):
+        print(f"{n:6d} {where}")
 print("SEQUENCE")
 for name, n in order:
     print(f"{n:5d} {name}")
