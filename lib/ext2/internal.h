@@ -29,6 +29,9 @@ constexpr uint32_t kRootIno = 2;
 constexpr uint32_t kNameMax = 255;
 constexpr uint32_t kLinkMax = 32000;
 constexpr uint32_t kMaxRunBytes = kMaxSectorsPerCall * kSectorSize;  // one device call
+// What a mount reads first: the superblock, the block that holds it, and the
+// first group descriptor block, whatever the block size (1, 2 or 4 KiB).
+constexpr uint32_t kHeadBytes = 8192;
 
 // Superblock byte offsets (the superblock is 1024 bytes at byte 1024).
 namespace sb {
@@ -158,6 +161,7 @@ struct Fs {
     uint32_t gdt_blocks = 0;
     bool* gdt_dirty = nullptr;        // per table block
     uint8_t* run = nullptr;           // kMaxRunBytes of staging for data transfers
+    uint8_t* head = nullptr;          // while loading: the device's first kHeadBytes
     Cache cache;
     uint32_t (*clock)() = nullptr;
     Journal* journal = nullptr;  // null: ext2, every commit writes in place

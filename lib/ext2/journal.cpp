@@ -109,7 +109,8 @@ struct BlockSet {
 }  // namespace
 
 struct Journal {
-    uint32_t* phys = nullptr;  // log block -> device block
+    uint32_t* phys = nullptr;  // log block -> device block (0: not looked up yet)
+    DiskInode inode;           // the journal's, whose map that is
     uint32_t first = 0, maxlen = 0;
     uint32_t head = 0;          // where the next transaction goes
     bool live = false;          // the log holds transactions not yet checkpointed
@@ -143,11 +144,28 @@ void journal_free(Journal* j) { delete j; }
 
 namespace {
 
+// The device block of log block `pos`, looked up in the journal inode's map
+// at its first use (a mount walks none of the map it does not need).
+int64_t log_block(Fs& fs, Journal& j, uint32_t pos, uint32_t* out) {
+    if (!j.phys[pos]) {
+        uint32_t b;
+        int64_t r = fs.map(j.inode, pos, false, nullptr, &b, nullptr);
+        if (r < 0) return r;
+        if (b == 0 || !fs.block_valid(b)) return kErrCorrupt;  // a hole in the log
+        j.phys[pos] = b;
+    }
+    *out = j.phys[pos];
+    return kOk;
+}
 int64_t log_read(Fs& fs, Journal& j, uint32_t pos, uint8_t* out) {
-    return fs.device->read(fs.sector_of(j.phys[pos]), fs.sectors_per_block, out);
+    uint32_t b;
+    int64_t r = log_block(fs, j, pos, &b);
+    return r < 0 ? r : fs.device->read(fs.sector_of(b), fs.sectors_per_block, out);
 }
 int64_t log_write(Fs& fs, Journal& j, uint32_t pos, const uint8_t* in) {
-    return fs.device->write(fs.sector_of(j.phys[pos]), fs.sectors_per_block, in);
+    uint32_t b;
+    int64_t r = log_block(fs, j, pos, &b);
+    return r < 0 ? r : fs.device->write(fs.sector_of(b), fs.sectors_per_block, in);
 }
 
 void header(uint8_t* b, uint32_t type, uint32_t sequence, uint32_t bytes) {
@@ -282,13 +300,17 @@ int64_t Fs::journal_open(bool* replayed) {
         return unsupported_feature("journal feature", "an unknown read-only one");
     if (be32(s + jsb::kErrno)) return unsupported_feature("journal", "with a recorded error");
     memcpy(j->uuid, s + jsb::kUuid, kUuidBytes);
-    j->phys = new (std::nothrow) uint32_t[j->maxlen];
+    // The map is walked lazily (log_block), so holes are looked for here by
+    // count: the log's blocks and the indirect blocks that map them.
+    uint64_t n = j->maxlen, p = pointers, meta = 0;
+    if (n > 12) meta += 1;
+    if (n > 12 + p) meta += 1 + (n - 12 - p + p - 1) / p;
+    if (n > 12 + p + p * p) meta += 1 + (n - 12 - p - p * p + p * p - 1) / (p * p) + (n - 12 - p - p * p + p - 1) / p;
+    if (uint64_t{in.blocks512} * kSectorSize / block_size < n + meta) return kErrCorrupt;
+    j->phys = new (std::nothrow) uint32_t[j->maxlen]();
     if (!j->phys) return kErrNoMemory;
-    for (uint32_t i = 0; i < j->maxlen; ++i) {
-        r = map(in, i, false, nullptr, &j->phys[i], nullptr);
-        if (r < 0) return r;
-        if (!block_valid(j->phys[i])) return kErrCorrupt;  // a hole in the log
-    }
+    j->inode = in;
+    j->phys[0] = b0;
     j->sequence = be32(s + jsb::kSequence);
     j->head = j->first;
     if (be32(s + jsb::kStart) != 0) {
@@ -308,8 +330,7 @@ int64_t Fs::journal_open(bool* replayed) {
     if (!j->items || !j->logged.init(j->maxlen, false) || !j->revoked.init(j->maxlen, false))
         return kErrNoMemory;
     j->super_block = block_size == 1024 ? 1 : 0;
-    r = device->read(sector_of(j->super_block), sectors_per_block, j->block0);
-    if (r < 0) return r;
+    memcpy(j->block0, head + size_t{j->super_block} * block_size, block_size);  // in what load read first
     if (get32(super + sb::kIncompat) & kIncompatRecover) {  // a clean log: nothing to recover
         put32(super + sb::kIncompat, get32(super + sb::kIncompat) & ~kIncompatRecover);
         super_dirty = true;

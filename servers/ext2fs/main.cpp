@@ -165,7 +165,9 @@ int64_t volume(ext2::Volume** out) {
             g_disk = new (std::nothrow) Disk(disk, r.sectors);
             if (!g_disk) return kErrNoMemory;
         }
+        int64_t began = sys::clock_monotonic();
         int64_t e = ext2::Volume::mount(g_disk, &g_volume);
+        uint64_t took = static_cast<uint64_t>(sys::clock_monotonic() - began) / 1000;  // µs
         if (e == kErrUnsupported) {
             static bool said = false;  // once, not at every request
             if (!said) logf("file: %s; the disk is left untouched", ext2::Volume::refusal());
@@ -179,9 +181,9 @@ int64_t volume(ext2::Volume** out) {
         g_volume->set_clock(now);
         ext2::FsStat s;
         g_volume->statfs(&s);
-        logf("ext2fs: mounted '%s': %lu of %lu blocks of %u bytes free, %u of %u inodes free%s%s", s.label,
-             s.free_blocks, s.blocks, s.block_size, s.free_inodes, s.inodes, g_volume->journaled() ? ", journaled" : "",
-             g_volume->read_only() ? ", read-only" : "");
+        logf("ext2fs: mounted '%s' in %lu.%03lu ms: %lu of %lu blocks of %u bytes free, %u of %u inodes free%s%s",
+             s.label, took / 1000, took % 1000, s.free_blocks, s.blocks, s.block_size, s.free_inodes, s.inodes,
+             g_volume->journaled() ? ", journaled" : "", g_volume->read_only() ? ", read-only" : "");
         if (uint32_t n = ext2::Volume::replayed()) logf("ext2fs: the journal held %u committed transactions: replayed", n);
         if (g_volume->read_only()) logf("file: %s: the disk is mounted read-only", ext2::Volume::refusal());
     }
