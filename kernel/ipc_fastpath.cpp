@@ -31,12 +31,17 @@ bool ipc_fastpath_call(Endpoint& ep, uint64_t badge, int64_t* result) {
     return true;
 }
 
-bool ipc_fastpath_reply_recv(Endpoint& ep, int64_t* result) {
+namespace {
+// `b`: the server's buffer, or null (constant in each caller below, so the
+// register-only version pays nothing for the buffer's case).
+[[gnu::always_inline]] inline bool reply_recv(Endpoint& ep, const mica::IpcBuffer* b, int64_t* result) {
     Thread* self = current_thread();
     Thread* caller = self->ipc.reply_to;
-    // A caller still waiting for exactly this reply, with no time limit, and
-    // nothing else for this server to do once it has replied.
-    if (unlikely(!g_ipc_fastpath || !caller || !caller->ipc.awaits_reply(self, self->ipc.reply_id) ||
+    // A reply of registers alone, to a caller still waiting for exactly it,
+    // with no time limit, and nothing else for this server to do once it has
+    // replied.
+    if (unlikely(!g_ipc_fastpath || (b && (b->send_size || b->send_handle_count || !b->timeout_ns)) || !caller ||
+                 !caller->ipc.awaits_reply(self, self->ipc.reply_id) ||
                  caller->state != Thread::State::blocked || caller->deadline != kNoDeadline ||
                  !ep.senders.empty() || ep.closed() || ep.bound ||
                  caller->priority < sched_highest_ready() || !sched_may_run_here(caller)))
@@ -46,11 +51,19 @@ bool ipc_fastpath_reply_recv(Endpoint& ep, int64_t* result) {
     self->ipc.reply_to = nullptr;
     caller->unref();  // still referenced by the scheduler while it exists
     self->ipc.state = ThreadIpc::State::receiving;
-    self->ipc.recv_data = 0;
-    self->ipc.recv_capacity = 0;
+    self->ipc.recv_data = b ? reinterpret_cast<uintptr_t>(b->recv_data) : 0;
+    self->ipc.recv_capacity = b ? b->recv_capacity : 0;
     ep.ref();  // while we wait in its queue, as the general path's Ref does
-    *result = sched_handoff(&ep.receivers, caller);
+    *result = b ? sched_handoff(&ep.receivers, caller, sched_deadline(b->timeout_ns))
+                : sched_handoff(&ep.receivers, caller);
     self->ipc.state = ThreadIpc::State::none;
     ep.unref();
     return true;
+}
+}  // namespace
+
+bool ipc_fastpath_reply_recv(Endpoint& ep, int64_t* result) { return reply_recv(ep, nullptr, result); }
+
+bool ipc_fastpath_reply_recv(Endpoint& ep, const IpcRequest& req, int64_t* result) {
+    return reply_recv(ep, &req.buffer, result);
 }

@@ -276,7 +276,8 @@ void schedule() {
     switch_now(cpu, prev, next);
 }
 
-int64_t sched_handoff(WaitQueue* queue, Thread* next) {
+namespace {
+HOT int64_t handoff(WaitQueue* queue, Thread* next, uint64_t deadline) {
     KASSERT(next->state == Thread::State::blocked && !next->queue);
     Cpu& cpu = this_cpu();
     Thread* t = cpu.current;
@@ -284,11 +285,16 @@ int64_t sched_handoff(WaitQueue* queue, Thread* next) {
     t->wake_result = kOk;
     t->queue = queue;
     if (queue) queue->push_back(t);
-    t->deadline = kNoDeadline;
+    t->deadline = deadline;
+    if (deadline != kNoDeadline) add_sleeper(t);
     next->wake_result = kOk;
     switch_now(cpu, t, next);
     return t->wake_result;
 }
+}  // namespace
+
+int64_t sched_handoff(WaitQueue* queue, Thread* next, uint64_t deadline) { return handoff(queue, next, deadline); }
+int64_t sched_handoff(WaitQueue* queue, Thread* next) { return handoff(queue, next, kNoDeadline); }
 
 void sched_yield() {
     Cpu& cpu = this_cpu();

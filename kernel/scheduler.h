@@ -46,10 +46,12 @@ uint64_t sched_deadline(uint64_t timeout_ns);
 // waker passed, or kErrTimedOut.
 int64_t sched_block(WaitQueue* queue, uint64_t deadline);
 
-// The current thread blocks (on `queue`, if given; no deadline) and gives the
-// CPU straight to `next`, a blocked thread in no queue, which resumes as if
-// woken with kOk. The IPC fast path's switch: no trip through the run queue.
-int64_t sched_handoff(WaitQueue* queue, Thread* next);
+// The current thread blocks (on `queue`, if given, until `deadline`) and
+// gives the CPU straight to `next`, a blocked thread in no queue, which
+// resumes as if woken with kOk. The IPC fast path's switch: no trip through
+// the run queue.
+int64_t sched_handoff(WaitQueue* queue, Thread* next, uint64_t deadline);
+int64_t sched_handoff(WaitQueue* queue, Thread* next);  // with no deadline
 
 // The highest priority among ready threads, or -1 if none is ready.
 inline int sched_highest_ready() {

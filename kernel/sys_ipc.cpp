@@ -95,6 +95,8 @@ int64_t sys_ipc_reply_recv(Handle endpoint, uint64_t label, uint64_t w0, uint64_
     if (int64_t e = get_endpoint(endpoint, kRightRead, &ep)) return e;
     IpcRequest req;
     if (int64_t e = ipc_read_request(buffer.address(), req)) return e;
+    if (req.present && ipc_fastpath_reply_recv(*ep, req, &result))  // a server's loop: a buffer to receive into
+        return ipc_complete_receive(*self, buffer.address(), result);
     ipc_take_payload(req, self->ipc.payload);
     if (self->ipc.reply_to) reply_current();  // a caller that went away is not the server's error
     else self->ipc.payload.drop();
