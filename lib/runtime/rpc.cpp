@@ -131,6 +131,14 @@ bool Dispatcher::serve_postponed(uint8_t* reply) {
     return started;
 }
 
+namespace {
+uint64_t cycle_counter() {
+    uint32_t lo, hi;
+    asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return uint64_t{hi} << 32 | lo;
+}
+}  // namespace
+
 void Dispatcher::run() {
     // One request and one reply buffer, as large as the largest operation
     // (and never smaller than a page, for unknown messages' sake).
@@ -145,13 +153,25 @@ void Dispatcher::run() {
         print("rpc: no memory for the server's buffers\n");
         exit(1);
     }
-    IpcBuffer in;
-    in.recv_data = g_request, in.recv_capacity = request_capacity;
     Message m;
     uint64_t badge = 0;
     bool have_reply = false, busy = false;
-    IpcBuffer out;
-    uint64_t next_idle = period_ns_ ? static_cast<uint64_t>(sys::clock_monotonic()) + period_ns_ : 0;
+    // Kept from one message to the next (the kernel fills in the received
+    // part): a request costs no copy of the whole buffer.
+    IpcBuffer exchange;
+    exchange.recv_data = g_request, exchange.recv_capacity = request_capacity;
+    uint32_t reply_bytes = 0;
+    Handle reply_handle = kNoHandle;
+    // The periodic work's clock is the cycle counter, read without a system
+    // call (one per request would cost as much as a short request itself).
+    // Without the counter's rate, the kernel's clock.
+    SystemInfo system{};
+    uint64_t per_period = 0;  // counter ticks in period_ns_
+    if (period_ns_ && sys::system_info(&system) == kOk && system.tsc_hz)
+        per_period = period_ns_ / 1000 * (system.tsc_hz / 1'000'000);
+    auto now = [&] { return per_period ? cycle_counter() : static_cast<uint64_t>(sys::clock_monotonic()); };
+    uint64_t period = per_period ? per_period : period_ns_;
+    uint64_t next_idle = period_ns_ ? now() + period : 0;
     // One step of background work; when it is done, what waited for it is served.
     auto step = [&] {
         busy = background_ && background_();
@@ -159,18 +179,16 @@ void Dispatcher::run() {
     };
     for (;;) {
         // Periodic work runs on time even when messages never stop coming.
-        if (idle_ && next_idle && static_cast<uint64_t>(sys::clock_monotonic()) >= next_idle) {
-            next_idle += period_ns_;
+        if (idle_ && next_idle && now() >= next_idle) {
+            next_idle += period;
             idle_();
         }
-        IpcBuffer exchange = in;
         exchange.timeout_ns = busy || quiet_due_ ? 0 : period_ns_ ? period_ns_ : kWaitForever;
-        if (have_reply) {
-            exchange.send_data = out.send_data, exchange.send_size = out.send_size;
-            exchange.send_handle_count = out.send_handle_count;
-            exchange.send_handles[0] = out.send_handles[0];
-            exchange.send_rights[0] = kRightsSame;
-        }
+        exchange.send_data = g_reply;
+        exchange.send_size = have_reply ? reply_bytes : 0;
+        exchange.send_handle_count = have_reply && reply_handle != kNoHandle;
+        exchange.send_handles[0] = reply_handle;
+        exchange.send_rights[0] = kRightsSame;
         int64_t r = have_reply ? sys::ipc_reply_recv(endpoint_, m, &exchange, &badge)
                                : sys::ipc_recv(endpoint_, m, &exchange, &badge);
         have_reply = false;
@@ -195,25 +213,26 @@ void Dispatcher::run() {
         uint32_t reply_size = 0;
         Message answer{static_cast<uint64_t>(kErrInvalidArgument), 0, 0, 0};
         bool whole_answer = false;  // on_other's: every word of it
-        if (m.label == kPingLabel && badge == kSupervisorBadge) {
+        bool supervisor = badge == kSupervisorBadge;  // init's requests (one test for everyone else's)
+        if (supervisor && m.label == kPingLabel) {
             status = kOk;
-        } else if (m.label == kCrashLabel && badge == kSupervisorBadge) {
+        } else if (supervisor && m.label == kCrashLabel) {
             // Answered first, so that the supervisor is free to take the
             // fault message at once (it is the fault handler).
             sys::ipc_reply(Message{kOk, 0, 0, 0});
             asm volatile("movl $1, 0x8" ::: "memory");  // a real fault, as asked
-        } else if (m.label == kHangLabel && badge == kSupervisorBadge) {
+        } else if (supervisor && m.label == kHangLabel) {
             sys::ipc_reply(Message{kOk, 0, 0, 0});
             for (;;) {
             }  // never answer again, as asked
-        } else if (m.label == kCorruptRegisterLabel && badge == kSupervisorBadge) {
+        } else if (supervisor && m.label == kCorruptRegisterLabel) {
             sys::ipc_reply(Message{kOk, 0, 0, 0});
             // A flipped bit in the stack pointer: the next push faults.
             asm volatile("xor $0x40000000, %%rsp; push %%rax" ::: "memory");
-        } else if (m.label == kCorruptReplyLabel && badge == kSupervisorBadge) {
+        } else if (supervisor && m.label == kCorruptReplyLabel) {
             detail::g_corrupt_next_reply = true;
             status = kOk;
-        } else if (m.label == kCrashAfterLabel && badge == kSupervisorBadge && exchange.recv_size >= 4) {
+        } else if (supervisor && m.label == kCrashAfterLabel && exchange.recv_size >= 4) {
             memcpy(&detail::g_crash_after, g_request, 4);
             status = kOk;
         } else {
@@ -234,22 +253,17 @@ void Dispatcher::run() {
         if (call.received_handle != kNoHandle) sys::handle_close(call.received_handle);
         if (busy) step();  // a flood of requests does not starve the long work
         if (call.deferred || call.postponed) continue;
-        out = IpcBuffer{};
-        out.send_data = g_reply;
-        out.send_size = status >= 0 ? reply_size : 0;
+        reply_bytes = status >= 0 ? reply_size : 0;
         if (detail::g_corrupt_next_reply && m.label != kCorruptReplyLabel) {
             // As asked: a "success" with three bytes of noise, a shape no
             // operation declares.
             detail::g_corrupt_next_reply = false;
             status = static_cast<int64_t>(sys::clock_monotonic() & 0x7fff'ffff);
-            out.send_size = 3;
+            reply_bytes = 3;
         }
-        if (call.reply_handle != kNoHandle) {
-            out.send_handle_count = 1;
-            out.send_handles[0] = call.reply_handle;
-        }
+        reply_handle = call.reply_handle;
         m = Message{static_cast<uint64_t>(status), 0, 0, 0};
-        if (whole_answer) m = answer, out.send_size = 0;
+        if (whole_answer) m = answer, reply_bytes = 0;
         have_reply = true;
     }
 }
