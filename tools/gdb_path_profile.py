@@ -21,6 +21,10 @@ detail = os.environ.get("MICA_PROFILE_DETAIL")
 lines = collections.Counter()
 
 gdb.execute("set pagination off")
+# MICA_PROFILE_USER=ELF: name user-mode instructions by that program's symbols
+# (programs share link addresses: only meaningful for the one of interest).
+if os.environ.get("MICA_PROFILE_USER"):
+    gdb.execute(f"add-symbol-file {os.environ['MICA_PROFILE_USER']}", to_string=True)
 gdb.execute("target remote :1234")
 gdb.execute(f"hbreak {start_symbol}")
 for _ in range(skip + 1):
