@@ -1,5 +1,7 @@
 #include "endpoint.h"
 
+#include "ipc_fastpath.h"
+
 #include "mica/errors.h"
 #include "panic.h"
 #include "reply.h"
@@ -96,7 +98,10 @@ int64_t endpoint_receive(Endpoint& ep, const IpcRequest& req) {
 int64_t endpoint_kernel_call(Endpoint& ep, uint64_t badge, MessageRegs& msg) {
     Thread* self = current_thread();
     self->ipc.msg = msg;
-    int64_t result = endpoint_call(ep, badge, IpcRequest{});
+    int64_t result;
+    // A fault or a foreign system call: registers only, so the fast path's
+    // case whenever the handler waits (and the general path's otherwise).
+    if (!ipc_fastpath_call(ep, badge, &result)) result = endpoint_call(ep, badge, IpcRequest{});
     msg = self->ipc.msg;
     return result;
 }

@@ -16,12 +16,13 @@ bool ipc_fastpath_call(Endpoint& ep, uint64_t badge, int64_t* result) {
     // server threads on one endpoint, each pinned to a CPU: the local one).
     Thread* receiver = ep.receivers.front();
     while (receiver && !sched_may_run_here(receiver)) receiver = ep.receivers.next(receiver);
-    // One with no time limit, that would run next anyway.
-    if (unlikely(!g_ipc_fastpath || ep.closed() || !receiver || receiver->deadline != kNoDeadline ||
-                 receiver->priority < sched_highest_ready() || receiver->priority < self->priority))
+    // One that would run next anyway (its time limit, if any, no longer counts).
+    if (unlikely(!g_ipc_fastpath || ep.closed() || !receiver || receiver->priority < sched_highest_ready() ||
+                 receiver->priority < self->priority))
         return false;
     ep.receivers.remove(receiver);
     receiver->queue = nullptr;
+    sched_forget_deadline(receiver);
     receiver->ipc.stop_waiting();
     receiver->ipc.deliver(self->ipc.msg, badge);
     reply_link(*receiver, *self);

@@ -334,11 +334,13 @@ bool sched_wake(Thread* t, int64_t result) {
         t->queue->remove(t);
         t->queue = nullptr;
     }
-    if (t->timer_node.linked()) g_sleepers.remove(t);
+    sched_forget_deadline(t);
     t->wake_result = result;
     make_ready(t);
     return true;
 }
+
+void sched_remove_sleeper(Thread* t) { g_sleepers.remove(t); }
 
 void sched_wake_all(WaitQueue& queue, int64_t result) {
     while (Thread* t = queue.front()) sched_wake(t, result);

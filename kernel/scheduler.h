@@ -51,6 +51,11 @@ int64_t sched_block(WaitQueue* queue, uint64_t deadline);
 // resumes as if woken with kOk. The IPC fast path's switch: no trip through
 // the run queue.
 int64_t sched_handoff(WaitQueue* queue, Thread* next, uint64_t deadline);
+// A blocked thread about to be handed the CPU leaves the sleepers.
+void sched_remove_sleeper(Thread* t);
+inline void sched_forget_deadline(Thread* t) {
+    if (t->timer_node.linked()) sched_remove_sleeper(t);
+}
 int64_t sched_handoff(WaitQueue* queue, Thread* next);  // with no deadline
 
 // The highest priority among ready threads, or -1 if none is ready.
