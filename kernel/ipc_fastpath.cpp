@@ -16,8 +16,10 @@ bool ipc_fastpath_call(Endpoint& ep, uint64_t badge, int64_t* result) {
     // server threads on one endpoint, each pinned to a CPU: the local one).
     Thread* receiver = ep.receivers.front();
     while (receiver && !sched_may_run_here(receiver)) receiver = ep.receivers.next(receiver);
-    // One that would run next anyway (its time limit, if any, no longer counts).
-    if (unlikely(!g_ipc_fastpath || ep.closed() || !receiver || receiver->priority < sched_highest_ready() ||
+    // One that would run next anyway: above every ready thread, since the
+    // general path would queue it behind those of its own priority (its
+    // time limit, if any, no longer counts).
+    if (unlikely(!g_ipc_fastpath || ep.closed() || !receiver || receiver->priority <= sched_highest_ready() ||
                  receiver->priority < self->priority))
         return false;
     ep.receivers.remove(receiver);
@@ -39,13 +41,13 @@ namespace {
     Thread* self = current_thread();
     Thread* caller = self->ipc.reply_to;
     // A reply of registers alone, to a caller still waiting for exactly it,
-    // with no time limit, and nothing else for this server to do once it has
-    // replied.
+    // with no time limit, above every ready thread (as for a call), and
+    // nothing else for this server to do once it has replied.
     if (unlikely(!g_ipc_fastpath || (b && (b->send_size || b->send_handle_count || !b->timeout_ns)) || !caller ||
                  !caller->ipc.awaits_reply(self, self->ipc.reply_id) ||
                  caller->state != Thread::State::blocked || caller->deadline != kNoDeadline ||
                  !ep.senders.empty() || ep.closed() || ep.bound ||
-                 caller->priority < sched_highest_ready() || !sched_may_run_here(caller)))
+                 caller->priority <= sched_highest_ready() || !sched_may_run_here(caller)))
         return false;
     caller->ipc.deliver(self->ipc.msg, 0);
     caller->ipc.stop_waiting();
