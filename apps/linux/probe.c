@@ -27,8 +27,8 @@ static void expect(const char* what, long got, long want) {
     put("\n");
 }
 
-enum { EPERM = 1, ENOENT = 2, EBADF = 9, ECHILD = 10, EAGAIN = 11, ENOMEM = 12, EACCES = 13, EFAULT = 14, EINVAL = 22,
-       EDEADLK = 35, ENOSYS = 38 };
+enum { EPERM = 1, ENOENT = 2, EBADF = 9, ECHILD = 10, EAGAIN = 11, ENOMEM = 12, EACCES = 13, EFAULT = 14, ENOTDIR = 20,
+       EINVAL = 22, EDEADLK = 35, ENOSYS = 38 };
 #define BAD ((void*)0x10)
 #define KERNEL ((void*)0xffff800000001000UL)
 
@@ -168,6 +168,40 @@ static long parse(const char* s) {
     return v;
 }
 
+/* The *at calls relative to a directory descriptor: every name below is
+ * relative to /tmp/probe-at, held open, never to the current directory. */
+static void at_calls(void) {
+    enum { AT_FDCWD = -100, O_DIRECTORY = 0200000, AT_REMOVEDIR = 0x200 };
+    long st[18];  /* struct stat: st_size is its seventh word */
+    S(80, "/", 0, 0);
+    expect("at: mkdir /tmp/probe-at", S(83, "/tmp/probe-at", 0755, 0), 0);
+    long dir = sys6(257, AT_FDCWD, (long)"/tmp/probe-at", O_DIRECTORY, 0, 0, 0);
+    expect("at: open the directory", dir >= 3, 1);
+    long fd = sys6(257, dir, (long)"f", 0101, 0644, 0, 0);
+    expect("at: openat(dir, f, O_CREAT)", fd >= 3, 1);
+    expect("at: write to it", S(1, fd, "hi", 2), 2);
+    S(3, fd, 0, 0);
+    expect("at: stat of /tmp/probe-at/f", S(4, "/tmp/probe-at/f", st, 0), 0);
+    expect("at: its size", st[6], 2);
+    expect("at: no f in the current directory", S(4, "f", st, 0), -ENOENT);
+    expect("at: newfstatat(dir, f)", sys6(262, dir, (long)"f", (long)st, 0, 0, 0), 0);
+    expect("at: faccessat(dir, f)", sys6(269, dir, (long)"f", 0, 0, 0, 0), 0);
+    expect("at: faccessat(dir, missing)", sys6(269, dir, (long)"missing", 0, 0, 0, 0), -ENOENT);
+    expect("at: mkdirat(dir, d)", sys6(258, dir, (long)"d", 0755, 0, 0, 0), 0);
+    expect("at: renameat(dir, f, dir, d/g)", sys6(264, dir, (long)"f", dir, (long)"d/g", 0, 0), 0);
+    expect("at: stat of /tmp/probe-at/d/g", S(4, "/tmp/probe-at/d/g", st, 0), 0);
+    expect("at: fchmodat(dir, d/g)", sys6(268, dir, (long)"d/g", 0600, 0, 0, 0), 0);
+    expect("at: an absolute name ignores dirfd", sys6(262, 999, (long)"/tmp/probe-at/d/g", (long)st, 0, 0, 0), 0);
+    fd = S(2, "/tmp/probe-at/d/g", 0, 0);
+    expect("at: openat(a file's descriptor, x)", sys6(257, fd, (long)"x", 0, 0, 0, 0), -ENOTDIR);
+    S(3, fd, 0, 0);
+    expect("at: openat(a closed descriptor, x)", sys6(257, 999, (long)"x", 0, 0, 0, 0), -EBADF);
+    expect("at: unlinkat(dir, d/g)", sys6(263, dir, (long)"d/g", 0, 0, 0, 0), 0);
+    expect("at: unlinkat(dir, d, AT_REMOVEDIR)", sys6(263, dir, (long)"d", AT_REMOVEDIR, 0, 0, 0), 0);
+    S(3, dir, 0, 0);
+    expect("at: rmdir /tmp/probe-at", S(84, "/tmp/probe-at", 0, 0), 0);
+}
+
 void start(long* stack) {
     long argc = stack[0];
     char** argv = (char**)(stack + 1);
@@ -177,6 +211,8 @@ void start(long* stack) {
     put("linux-probe: bad arguments checked\n");
     locks();
     put("linux-probe: locks checked\n");
+    at_calls();
+    put("linux-probe: *at calls checked\n");
     scratch = (char*)sys6(9, 0, kScratch, 3, 0x22, -1, 0);
     if ((long)scratch < 0) return put("linux-probe: no scratch memory\n"), (void)S(231, 1, 0, 0);
     static const long ignore[4] = {1, 0, 0, 0};  /* SIG_IGN: a write to a pipe nobody reads is EPIPE */

@@ -23,6 +23,23 @@ int64_t err(int64_t mica_error) { return -lx::errno_of(mica_error); }
 
 Fd* fd_of(Process& p, uint64_t fd) { return fd < kMaxFds && p.fds[fd].kind != Fd::kFree ? &p.fds[fd] : nullptr; }
 
+// A name argument of a *at call: read from the program, and made absolute
+// against the directory `dirfd` holds when it is relative (against the
+// current directory when dirfd is AT_FDCWD, as every non-*at call).
+// 0, or a Linux error.
+int64_t read_path(Process& p, int64_t dirfd, uint64_t address, char* out, size_t size) {
+    if (int64_t e = read_string(p, address, out, size)) return err(e);
+    if (dirfd == lx::kAtFdCwd || out[0] == '/' || out[0] == '\0') return 0;
+    const Fd* dir = dirfd >= 0 ? fd_of(p, static_cast<uint64_t>(dirfd)) : nullptr;
+    if (!dir) return -lx::kEBADF;
+    if (dir->kind != Fd::kDirectory || !dir->name) return -lx::kENOTDIR;
+    static char joined[1024];
+    size_t n = format_to(joined, sizeof joined, "%s/%s", dir->name->path, out);
+    if (n >= sizeof joined || n >= size) return -lx::kENAMETOOLONG;
+    mica::copy_string(out, size, joined);
+    return 0;
+}
+
 int64_t free_fd(Process& p, uint64_t from = 0) {
     for (uint64_t i = from; i < kMaxFds; ++i)
         if (p.fds[i].kind == Fd::kFree) return static_cast<int64_t>(i);
@@ -136,9 +153,9 @@ int64_t fd_entry(Process& p, const char* path) {
 
 int64_t stat_fd(Process& p, uint64_t fd, uint64_t out);
 
-int64_t stat_path(Process& p, uint64_t path_address, uint64_t out, bool follow = true) {
+int64_t stat_path(Process& p, int64_t dirfd, uint64_t path_address, uint64_t out, bool follow = true) {
     char path[1024];
-    if (int64_t e = read_string(p, path_address, path, sizeof path)) return err(e);
+    if (int64_t e = read_path(p, dirfd, path_address, path, sizeof path)) return e;
     lx::Stat st;
     if (int64_t fd = fd_entry(p, path); fd >= 0) {
         if (follow) return stat_fd(p, static_cast<uint64_t>(fd), out);
@@ -173,9 +190,9 @@ int64_t stat_fd(Process& p, uint64_t fd, uint64_t out) {
 }
 
 // Whether the file exists (root may do anything with it).
-int64_t access(Process& p, uint64_t path_address) {
+int64_t access(Process& p, int64_t dirfd, uint64_t path_address) {
     char path[1024];
-    if (int64_t e = read_string(p, path_address, path, sizeof path)) return err(e);
+    if (int64_t e = read_path(p, dirfd, path_address, path, sizeof path)) return e;
     if (device(path)) return 0;
     files::Name n;
     proto::fs::Stat::Reply r;
@@ -188,8 +205,7 @@ int64_t dup(Process& p, uint64_t old_fd, int64_t new_fd, bool cloexec, uint64_t 
 
 int64_t open(Process& p, int64_t dirfd, uint64_t path_address, uint64_t flags, uint64_t mode) {
     char path[1024];
-    if (int64_t e = read_string(p, path_address, path, sizeof path)) return err(e);
-    if (dirfd != lx::kAtFdCwd && path[0] != '/') return -lx::kENOSYS;  // *at relative to a descriptor: not yet
+    if (int64_t e = read_path(p, dirfd, path_address, path, sizeof path)) return e;
     // /dev/fd/N and /proc/self/fd/N: descriptor N again (bash's and ash's <(...) pass these).
     if (int64_t old = fd_entry(p, path); old >= 0) return dup(p, static_cast<uint64_t>(old), -1, (flags & lx::kOCloexec) != 0, 0);
     if ((!strncmp(path, "/dev/fd/", 8) && path[8]) || (!strncmp(path, "/proc/self/fd/", 14) && path[14])) return -lx::kENOENT;
@@ -489,9 +505,9 @@ int64_t getdents(Process& p, uint64_t fd, uint64_t to, uint64_t size) {
 }
 
 template <class Op>
-int64_t path_call(Process& p, uint64_t path_address) {
+int64_t path_call(Process& p, int64_t dirfd, uint64_t path_address) {
     char path[1024];
-    if (int64_t e = read_string(p, path_address, path, sizeof path)) return err(e);
+    if (int64_t e = read_path(p, dirfd, path_address, path, sizeof path)) return e;
     files::Name n;
     if (int64_t e = linux_name(p, path, &n, false)) return err(e);  // the name itself, not what it points at
     static typename Op::Request q;
@@ -502,19 +518,19 @@ int64_t path_call(Process& p, uint64_t path_address) {
     return e < 0 ? err(e) : 0;
 }
 
-int64_t chmod(Process& p, uint64_t path_address, uint64_t mode) {
+int64_t chmod(Process& p, int64_t dirfd, uint64_t path_address, uint64_t mode) {
     char path[1024];
-    if (int64_t e = read_string(p, path_address, path, sizeof path)) return err(e);
+    if (int64_t e = read_path(p, dirfd, path_address, path, sizeof path)) return e;
     files::Name n;
     if (int64_t e = linux_name(p, path, &n)) return err(e);
     int64_t e = files::chmod(n, static_cast<uint32_t>(mode));
     return e < 0 ? err(e) : 0;
 }
 
-int64_t rename(Process& p, uint64_t from_address, uint64_t to_address) {
+int64_t rename(Process& p, int64_t from_dir, uint64_t from_address, int64_t to_dir, uint64_t to_address) {
     char from[1024], to[1024];
-    if (int64_t e = read_string(p, from_address, from, sizeof from)) return err(e);
-    if (int64_t e = read_string(p, to_address, to, sizeof to)) return err(e);
+    if (int64_t e = read_path(p, from_dir, from_address, from, sizeof from)) return e;
+    if (int64_t e = read_path(p, to_dir, to_address, to, sizeof to)) return e;
     static files::Name a, b;
     if (int64_t e = linux_name(p, from, &a, false)) return err(e);
     if (int64_t e = linux_name(p, to, &b, false)) return err(e);
@@ -538,9 +554,9 @@ int64_t chdir(Process& p, uint64_t path_address) {
     return 0;
 }
 
-int64_t readlink(Process& p, uint64_t path_address, uint64_t to, uint64_t size) {
+int64_t readlink(Process& p, int64_t dirfd, uint64_t path_address, uint64_t to, uint64_t size) {
     char path[1024];
-    if (int64_t e = read_string(p, path_address, path, sizeof path)) return err(e);
+    if (int64_t e = read_path(p, dirfd, path_address, path, sizeof path)) return e;
     static char target[1024];
     if (!strcmp(path, "/proc/self/exe")) {
         mica::copy_string(target, sizeof target, p.exe);
@@ -741,24 +757,22 @@ bool serve_file_call(Process& p, uint64_t number, const uint64_t* a, CallState& 
             if (Fd* f = fd(0)) close_fd(p, *f), r = 0;
             else r = -lx::kEBADF;
             return true;
-        case lx::kStat: r = stat_path(p, a[0], a[1]); return true;
-        case lx::kLstat: r = stat_path(p, a[0], a[1], false); return true;
+        case lx::kStat: r = stat_path(p, lx::kAtFdCwd, a[0], a[1]); return true;
+        case lx::kLstat: r = stat_path(p, lx::kAtFdCwd, a[0], a[1], false); return true;
         case lx::kFstat: r = stat_fd(p, a[0], a[1]); return true;
         case lx::kNewfstatat: {
             char first = 0;
             if (a[3] & lx::kAtEmptyPath && copy_in(p, a[1], &first, 1) == kOk && first == '\0')
                 r = stat_fd(p, a[0], a[2]);
-            else if (static_cast<int32_t>(a[0]) != lx::kAtFdCwd && copy_in(p, a[1], &first, 1) == kOk && first != '/')
-                r = -lx::kENOSYS;
             else
-                r = stat_path(p, a[1], a[2], !(a[3] & lx::kAtSymlinkNofollow));
+                r = stat_path(p, static_cast<int32_t>(a[0]), a[1], a[2], !(a[3] & lx::kAtSymlinkNofollow));
             return true;
         }
         case lx::kLseek: r = seek(p, a[0], static_cast<int64_t>(a[1]), a[2]); return true;
         case lx::kGetdents64: r = getdents(p, a[0], a[1], a[2]); return true;
-        case lx::kAccess: r = access(p, a[0]); return true;
+        case lx::kAccess: r = access(p, lx::kAtFdCwd, a[0]); return true;
         case lx::kFaccessat:
-        case lx::kFaccessat2: r = access(p, a[1]); return true;
+        case lx::kFaccessat2: r = access(p, static_cast<int32_t>(a[0]), a[1]); return true;
         case lx::kGetcwd: {
             size_t n = strlen(p.cwd) + 1;
             if (n > a[1]) r = -lx::kERANGE;
@@ -766,24 +780,26 @@ bool serve_file_call(Process& p, uint64_t number, const uint64_t* a, CallState& 
             return true;
         }
         case lx::kChdir: r = chdir(p, a[0]); return true;
-        case lx::kMkdir: r = path_call<proto::fs::Mkdir>(p, a[0]); return true;
-        case lx::kMkdirat: r = path_call<proto::fs::Mkdir>(p, a[1]); return true;
-        case lx::kRmdir: r = path_call<proto::fs::Rmdir>(p, a[0]); return true;
-        case lx::kUnlink: r = path_call<proto::fs::Unlink>(p, a[0]); return true;
-        case lx::kUnlinkat:
-            r = a[2] & lx::kAtRemoveDir ? path_call<proto::fs::Rmdir>(p, a[1]) : path_call<proto::fs::Unlink>(p, a[1]);
+        case lx::kMkdir: r = path_call<proto::fs::Mkdir>(p, lx::kAtFdCwd, a[0]); return true;
+        case lx::kMkdirat: r = path_call<proto::fs::Mkdir>(p, static_cast<int32_t>(a[0]), a[1]); return true;
+        case lx::kRmdir: r = path_call<proto::fs::Rmdir>(p, lx::kAtFdCwd, a[0]); return true;
+        case lx::kUnlink: r = path_call<proto::fs::Unlink>(p, lx::kAtFdCwd, a[0]); return true;
+        case lx::kUnlinkat: {
+            int64_t dir = static_cast<int32_t>(a[0]);
+            r = a[2] & lx::kAtRemoveDir ? path_call<proto::fs::Rmdir>(p, dir, a[1]) : path_call<proto::fs::Unlink>(p, dir, a[1]);
             return true;
-        case lx::kChmod: r = chmod(p, a[0], a[1]); return true;
-        case lx::kFchmodat: r = chmod(p, a[1], a[2]); return true;
+        }
+        case lx::kChmod: r = chmod(p, lx::kAtFdCwd, a[0], a[1]); return true;
+        case lx::kFchmodat: r = chmod(p, static_cast<int32_t>(a[0]), a[1], a[2]); return true;
         case lx::kFchmod:
             if (Fd* f = fd(0); !f) r = -lx::kEBADF;
             else if (!f->name) r = -lx::kEINVAL;  // a pipe, the console, a made-up file
             else r = files::chmod(*f->name, static_cast<uint32_t>(a[1])) < 0 ? -lx::kEIO : 0;
             return true;
-        case lx::kRename: r = rename(p, a[0], a[1]); return true;
-        case lx::kRenameat: r = rename(p, a[1], a[3]); return true;
-        case lx::kReadlink: r = readlink(p, a[0], a[1], a[2]); return true;
-        case lx::kReadlinkat: r = readlink(p, a[1], a[2], a[3]); return true;
+        case lx::kRename: r = rename(p, lx::kAtFdCwd, a[0], lx::kAtFdCwd, a[1]); return true;
+        case lx::kRenameat: r = rename(p, static_cast<int32_t>(a[0]), a[1], static_cast<int32_t>(a[2]), a[3]); return true;
+        case lx::kReadlink: r = readlink(p, lx::kAtFdCwd, a[0], a[1], a[2]); return true;
+        case lx::kReadlinkat: r = readlink(p, static_cast<int32_t>(a[0]), a[1], a[2], a[3]); return true;
         case lx::kFtruncate:
             if (Fd* f = fd(0); f && f->kind == Fd::kFile) r = files::truncate(*f->name, a[1]) < 0 ? -lx::kEIO : 0;
             else r = -lx::kEINVAL;
@@ -801,8 +817,7 @@ bool serve_file_call(Process& p, uint64_t number, const uint64_t* a, CallState& 
         case lx::kUtimensat:
             // The file protocol cannot set times yet: the file must exist, and keeps its times.
             if (a[1] == 0) r = fd(0) ? 0 : -lx::kEBADF;
-            else if (static_cast<int32_t>(a[0]) != lx::kAtFdCwd) r = -lx::kENOSYS;
-            else r = access(p, a[1]);
+            else r = access(p, static_cast<int32_t>(a[0]), a[1]);
             return true;
         case lx::kSendfile: r = sendfile(p, fd(0), fd(1), a[2], a[3]); return true;
         case lx::kStatfs: {
