@@ -137,7 +137,14 @@ void read_clock() {
     sys::handle_close(rtc);
 }
 
+// The wall clock, read from the RTC at the first time stamp an incarnation
+// writes (once, whatever the answer): a restart does not wait for it.
 uint32_t now() {
+    static bool read = false;
+    if (!read) {
+        read = true;
+        read_clock();
+    }
     if (!g_epoch_offset) return 0;
     return static_cast<uint32_t>(g_epoch_offset + static_cast<uint64_t>(sys::clock_monotonic()) / 1'000'000'000);
 }
@@ -459,7 +466,6 @@ int64_t statfs(const proto::fs::StatFs::Request&, proto::fs::StatFs::Reply& r, r
 
 int main() {
     const Handle endpoint = service_endpoint("ext2fs");
-    read_clock();
     ext2::Volume* v;
     volume(&v);  // mount now if the disk is there (errors are logged; requests try again)
     rpc::Server server(endpoint);
