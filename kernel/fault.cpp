@@ -1,8 +1,9 @@
 // CPU exceptions caused by user threads become a message to the fault
 // handler the thread's or the process's creator set: the kernel calls the
 // handler's endpoint on the thread's behalf. A reply with label 0 resumes the
-// thread (the handler has repaired what was wrong, e.g. mapped a page); any
-// other answer, or no handler at all, ends the process, and the log says why.
+// thread (the handler has repaired what was wrong, e.g. mapped a page);
+// kFaultExitThread ends the thread alone; any other answer, or no handler
+// at all, ends the process, and the log says why.
 // A foreign process's `syscall` instructions take the same road (mica/ipc.h):
 // that is the whole of the kernel's part in running another system's
 // programs; the personality server does the rest.
@@ -27,6 +28,10 @@ bool call_handler(Thread* t, MessageRegs& msg, bool* had_handler) {
     t->interrupt_pending = false;  // it stops now: the handler sees to what an interrupt was for
     int64_t e = endpoint_kernel_call(*handler, badge, msg);
     t->stopped = false;
+    if (e == mica::kOk && msg.label == mica::kFaultExitThread) {  // this thread ends, not its process
+        handler.reset();  // sched_exit_current does not return
+        sched_exit_current();
+    }
     return e == mica::kOk;
 }
 }  // namespace

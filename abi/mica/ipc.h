@@ -32,7 +32,8 @@ constexpr int64_t kIpcNotified = 1;
 
 // The label a fault message carries (sent by the kernel on a thread's
 // behalf): w0 = vector | error << 32, w1 = faulting address, w2 = pc.
-// Reply with label 0 to resume the thread, anything else to end its process.
+// Reply with label 0 to resume the thread, kFaultExitThread to end it alone,
+// anything else to end its process.
 constexpr uint64_t kFaultLabel = 0xfa17'0000'0000'0000;
 
 // Foreign processes (process_set_fault_handler with kFaultForeign) make no
@@ -46,6 +47,8 @@ constexpr uint32_t kFaultForeign = 1;
 constexpr uint64_t kFaultSyscall = 0x100;
 constexpr uint64_t kFaultInterrupt = 0x101;  // thread_interrupt asked it to stop (w1, w2: 0)
 constexpr uint64_t kFaultReturn = kFaultLabel | 1;
+// Any fault's answer: the thread ends, its process goes on (a Linux thread's exit).
+constexpr uint64_t kFaultExitThread = kFaultLabel | 2;
 
 struct Message {
     uint64_t label = 0;

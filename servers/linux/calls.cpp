@@ -96,17 +96,13 @@ int64_t boot_epoch() {
     return epoch;
 }
 
-lx::Timespec now(uint64_t clock) {
-    int64_t ns = sys::clock_monotonic();
-    lx::Timespec t{ns / 1'000'000'000, ns % 1'000'000'000};
-    if (clock == 0 || clock == 5 || clock == 8) t.sec += boot_epoch();  // REALTIME, _COARSE, _ALARM
-    return t;
-}
 
 int64_t limit(Process& p, uint64_t resource, uint64_t out) {
     if (!out) return 0;
     uint64_t value[2] = {~0ULL, ~0ULL};
-    if (resource == 3) value[0] = value[1] = 8 << 20;     // RLIMIT_STACK
+    // RLIMIT_STACK: the first thread's stack, as the loader maps it. glibc
+    // gives each new thread a stack this size, and memory here is not lazy.
+    if (resource == 3) value[0] = value[1] = kStackBytes;
     if (resource == 7) value[0] = value[1] = kMaxFds;     // RLIMIT_NOFILE
     if (resource >= 16) return -lx::kEINVAL;
     return copy_out(p, out, value, sizeof value) ? -lx::kEFAULT : 0;
@@ -125,15 +121,16 @@ int64_t sigaction(Process& p, uint64_t signal, uint64_t act, uint64_t old) {
 }
 
 int64_t sigprocmask(Process& p, uint64_t how, uint64_t set, uint64_t old) {
-    if (old && copy_out(p, old, &p.sigmask, sizeof p.sigmask)) return -lx::kEFAULT;
+    uint64_t& current = p.task().sigmask;  // the calling thread's
+    if (old && copy_out(p, old, &current, sizeof current)) return -lx::kEFAULT;
     if (!set) return 0;
     uint64_t mask;
     if (copy_in(p, set, &mask, sizeof mask)) return -lx::kEFAULT;
-    if (how == 0) p.sigmask |= mask;
-    else if (how == 1) p.sigmask &= ~mask;
-    else if (how == 2) p.sigmask = mask;
+    if (how == 0) current |= mask;
+    else if (how == 1) current &= ~mask;
+    else if (how == 2) current = mask;
     else return -lx::kEINVAL;
-    p.sigmask &= ~(1ULL << 8 | 1ULL << 18);  // SIGKILL and SIGSTOP cannot be blocked
+    current &= ~(1ULL << 8 | 1ULL << 18);  // SIGKILL and SIGSTOP cannot be blocked
     return 0;
 }
 
@@ -205,6 +202,7 @@ int64_t poll(Process& p, uint64_t fds, uint64_t count) {
 // while a helper is still reading waits for that helper's line.
 struct Waiting {
     Process* p;
+    uint32_t task;  // the waiting thread's index
     Handle saved;
     uint64_t to, size, sleep_ns;
     uint64_t generation;
@@ -227,25 +225,40 @@ void take_pending(Process& p, uint64_t to, uint64_t size, int64_t* result) {
     *result = static_cast<int64_t>(n);
 }
 
-// One per program: it waits in at most one call at a time. Not on the heap,
-// which is not for two threads at once.
-Waiting g_waiting[kMaxProcesses];
-uint64_t g_owner[kMaxProcesses];
+// One per thread of a program (slot * kMaxThreads + index): it waits in at
+// most one call at a time. Not on the heap, which is not for two threads at once.
+Waiting g_waiting[kMaxProcesses * kMaxThreads];
+uint64_t g_owner[kMaxProcesses * kMaxThreads];
 uint64_t g_generation;
+
+uint32_t wait_index(const Process& p, uint32_t task) { return p.slot * kMaxThreads + task; }
 
 void take_line(Process& p, uint64_t to, uint64_t size, int64_t* result);
 
-bool claim(uint32_t slot, uint64_t generation) {
-    return generation && __atomic_compare_exchange_n(&g_owner[slot], &generation, 0, false, __ATOMIC_SEQ_CST,
+bool claim(uint32_t index, uint64_t generation) {
+    return generation && __atomic_compare_exchange_n(&g_owner[index], &generation, 0, false, __ATOMIC_SEQ_CST,
                                                      __ATOMIC_SEQ_CST);
+}
+
+// The thread of p whose console read waits (0: none): its index in g_waiting, and its generation.
+uint64_t console_reader(const Process& p, uint32_t* index) {
+    for (uint32_t t = 0; t < kMaxThreads; ++t) {
+        uint32_t i = wait_index(p, t);
+        uint64_t generation = __atomic_load_n(&g_owner[i], __ATOMIC_SEQ_CST);
+        if (generation && g_waiting[i].generation == generation && !g_waiting[i].sleep_ns) {
+            *index = i;
+            return generation;
+        }
+    }
+    return 0;
 }
 
 void wait_thread(void* arg) {
     Waiting w = *static_cast<Waiting*>(arg);
-    uint32_t slot = w.p->slot;
+    uint32_t index = wait_index(*w.p, w.task);
     if (w.sleep_ns) {
         sys::thread_sleep(w.sleep_ns);
-        if (claim(slot, w.generation)) w.p->running = true, answer(w.saved, 0);
+        if (claim(index, w.generation)) w.p->tasks[w.task].running = true, answer(w.saved, 0);
         return;
     }
     Process& p = *w.p;
@@ -259,7 +272,8 @@ void wait_thread(void* arg) {
         if (e < 0 || !r.interrupted || r.eof) break;
         __atomic_store_n(&p.reading, false, __ATOMIC_SEQ_CST);
         bool idle = false;
-        if (!__atomic_load_n(&g_owner[slot], __ATOMIC_SEQ_CST) ||
+        uint32_t any;
+        if (!console_reader(p, &any) ||
             !__atomic_compare_exchange_n(&p.reading, &idle, true, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
             return;  // nobody waits, or a new helper reads for them
     }
@@ -274,25 +288,27 @@ void wait_thread(void* arg) {
         p.pending_size = n, p.pending_used = 0;
     }
     __atomic_store_n(&p.reading, false, __ATOMIC_SEQ_CST);
-    // Whichever read waits now (this helper's, or one made since) gets the line.
-    uint64_t generation = __atomic_load_n(&g_owner[slot], __ATOMIC_SEQ_CST);
-    const Waiting& current = g_waiting[slot];
-    if (!generation || current.generation != generation || current.sleep_ns || !claim(slot, generation)) return;
+    // Whichever read waits now (this helper's, or one made since, in any thread) gets the line.
+    uint32_t reader = 0;
+    uint64_t generation = console_reader(p, &reader);
+    const Waiting& current = g_waiting[reader];
+    if (!generation || !claim(reader, generation)) return;
     int64_t result = 0;
     take_line(p, current.to, current.size, &result);
-    p.running = true;
+    p.tasks[current.task].running = true;
     answer(current.saved, result);
 }
 
 // Saves the call's reply for a helper thread to answer (a new one, unless a
 // console read is still in flight); false if it cannot.
 bool wait_later(Process& p, uint64_t to, uint64_t size, uint64_t sleep_ns, uint64_t remaining = 0) {
-    Waiting* w = &g_waiting[p.slot];
+    uint32_t index = wait_index(p, p.current);
+    Waiting* w = &g_waiting[index];
     auto saved = sys::ipc_reply_save();
     if (!saved.ok()) return false;
     uint64_t deadline = sleep_ns ? static_cast<uint64_t>(sys::clock_monotonic()) + sleep_ns : 0;
-    *w = Waiting{&p, saved.value(), to, size, sleep_ns, ++g_generation, deadline, remaining};
-    __atomic_store_n(&g_owner[p.slot], w->generation, __ATOMIC_SEQ_CST);
+    *w = Waiting{&p, p.current, saved.value(), to, size, sleep_ns, ++g_generation, deadline, remaining};
+    __atomic_store_n(&g_owner[index], w->generation, __ATOMIC_SEQ_CST);
     if (!sleep_ns) {
         bool idle = false;
         if (!__atomic_compare_exchange_n(&p.reading, &idle, true, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
@@ -300,7 +316,7 @@ bool wait_later(Process& p, uint64_t to, uint64_t size, uint64_t sleep_ns, uint6
         if (p.pending_used < p.pending_size || p.pending_eof || p.pending_error) {
             // Its line came in meanwhile (and found no read waiting): take it.
             p.reading = false;
-            if (claim(p.slot, w->generation)) {
+            if (claim(index, w->generation)) {
                 int64_t result = 0;
                 take_line(p, to, size, &result);
                 answer(saved.value(), result);
@@ -312,7 +328,7 @@ bool wait_later(Process& p, uint64_t to, uint64_t size, uint64_t sleep_ns, uint6
     int64_t t = start_thread(wait_thread, w, 16, 32 * 1024);
     if (t < 0) {
         p.reading = false;
-        if (claim(p.slot, w->generation)) answer(saved.value(), -lx::kEAGAIN);
+        if (claim(index, w->generation)) answer(saved.value(), -lx::kEAGAIN);
         return true;
     }
     sys::handle_close(static_cast<Handle>(t));
@@ -351,9 +367,9 @@ void serve(Process& p, uint64_t rax, CallState& s) {
     // Calls that need no arguments: no register read.
     switch (number) {
         case lx::kGetpid:
-        case lx::kGettid:
         case lx::kGetpgrp:
         case lx::kSetsid: r = static_cast<int64_t>(p.pid); return;
+        case lx::kGettid: r = static_cast<int64_t>(p.task().tid); return;
         case lx::kGetuid:
         case lx::kGeteuid:
         case lx::kGetgid:
@@ -362,15 +378,16 @@ void serve(Process& p, uint64_t rax, CallState& s) {
         case lx::kGetgroups: r = 0; return;  // root, in no supplementary group
         default: break;
     }
-    if (sys::thread_regs_read(p.thread, &s.regs) != kOk) {
+    Task& t = p.task();
+    if (sys::thread_regs_read(t.thread, &s.regs) != kOk) {
         r = -lx::kEFAULT;
         return;
     }
     s.have_regs = true;
     const uint64_t a[6] = {s.regs.rdi, s.regs.rsi, s.regs.rdx, s.regs.r10, s.regs.r8, s.regs.r9};
     // If it waits and a signal's handler has SA_RESTART: calls Linux restarts then.
-    p.call = number;
-    p.restartable = number == lx::kRead || number == lx::kWrite || number == lx::kReadv ||
+    t.call = number;
+    t.restartable = number == lx::kRead || number == lx::kWrite || number == lx::kReadv ||
                     number == lx::kWritev || number == lx::kWait4 || number == lx::kFcntl;
     // A read of the console waits for a line on a thread of its own.
     if (number == lx::kRead && a[0] < kMaxFds && p.fds[a[0]].kind == Fd::kConsole) {
@@ -399,14 +416,14 @@ void serve(Process& p, uint64_t rax, CallState& s) {
         case lx::kArchPrctl:
             if (a[0] == lx::kArchSetFs) {
                 s.regs.fs_base = a[1];
-                r = sys::thread_regs_write(p.thread, &s.regs) == kOk ? 0 : -lx::kEPERM;
+                r = sys::thread_regs_write(t.thread, &s.regs) == kOk ? 0 : -lx::kEPERM;
             } else if (a[0] == lx::kArchGetFs) {
                 r = copy_out(p, a[1], &s.regs.fs_base, sizeof s.regs.fs_base) ? -lx::kEFAULT : 0;
             } else {
                 r = -lx::kEINVAL;
             }
             return;
-        case lx::kSetTidAddress: r = static_cast<int64_t>(p.pid); return;
+        case lx::kSetTidAddress: t.clear_tid = a[0], r = static_cast<int64_t>(t.tid); return;
         case lx::kSetRobustList: r = 0; return;
         case lx::kRseq: r = -lx::kENOSYS; return;  // glibc goes on without it
         case lx::kPrlimit64: r = a[0] && a[0] != p.pid ? -lx::kESRCH : limit(p, a[1], a[3]); return;
@@ -416,14 +433,14 @@ void serve(Process& p, uint64_t rax, CallState& s) {
         case lx::kRtSigaction: r = sigaction(p, a[0], a[1], a[2]); return;
         case lx::kRtSigprocmask: r = sigprocmask(p, a[0], a[1], a[2]); return;
         case lx::kRtSigpending: {
-            uint64_t pending = p.sigpending & p.sigmask;
+            uint64_t pending = (p.sigpending | t.sigpending) & t.sigmask;
             r = a[1] != 8 ? -lx::kEINVAL : copy_out(p, a[0], &pending, 8) ? -lx::kEFAULT : 0;
             return;
         }
         case lx::kRtSigsuspend:
         case lx::kPause: {
             // Waits, with this mask (sigsuspend), until a signal is delivered: always EINTR.
-            uint64_t mask = p.sigmask;
+            uint64_t mask = t.sigmask;
             if (number == lx::kRtSigsuspend && a[1] != 8) {
                 r = -lx::kEINVAL;
                 return;
@@ -432,50 +449,50 @@ void serve(Process& p, uint64_t rax, CallState& s) {
                 r = -lx::kEFAULT;
                 return;
             }
-            p.saved_mask = p.sigmask, p.mask_saved = true;
-            p.sigmask = mask & ~(1ULL << 8 | 1ULL << 18);
+            t.saved_mask = t.sigmask, t.mask_saved = true;
+            t.sigmask = mask & ~(1ULL << 8 | 1ULL << 18);
             r = -lx::kEINTR;  // at once if a signal is ready: the mask comes back after its handler
-            if (signal_waiting(p)) return;
-            if (wait_here(p, p.suspend, 0, 0)) s.later = true;
-            else p.sigmask = p.saved_mask, p.mask_saved = false, r = -lx::kENOMEM;
+            if (signal_waiting(p, t)) return;
+            if (wait_here(p, t.suspend, 0, 0)) s.later = true;
+            else t.sigmask = t.saved_mask, t.mask_saved = false, r = -lx::kENOMEM;
             return;
         }
         case lx::kSigaltstack: r = 0; return;
         case lx::kUmask: r = p.umask, p.umask = a[0] & 0777; return;
         case lx::kGetrandom: r = random_bytes(p, a[0], a[1]); return;
         case lx::kClockGettime: {
-            lx::Timespec t = now(a[0]);
-            r = copy_out(p, a[1], &t, sizeof t) ? -lx::kEFAULT : 0;
+            lx::Timespec now = clock_now(a[0]);
+            r = copy_out(p, a[1], &now, sizeof now) ? -lx::kEFAULT : 0;
             return;
         }
         case lx::kClockGetres: {
-            lx::Timespec t{0, 1};
-            r = a[1] && copy_out(p, a[1], &t, sizeof t) ? -lx::kEFAULT : 0;
+            lx::Timespec resolution{0, 1};
+            r = a[1] && copy_out(p, a[1], &resolution, sizeof resolution) ? -lx::kEFAULT : 0;
             return;
         }
         case lx::kGettimeofday: {
-            lx::Timespec t = now(0);
-            int64_t tv[2] = {t.sec, t.nsec / 1000};
+            lx::Timespec now = clock_now(0);
+            int64_t tv[2] = {now.sec, now.nsec / 1000};
             r = a[0] && copy_out(p, a[0], tv, sizeof tv) ? -lx::kEFAULT : 0;
             return;
         }
         case lx::kTime: {
-            int64_t t = now(0).sec;
-            r = a[0] && copy_out(p, a[0], &t, sizeof t) ? -lx::kEFAULT : t;
+            int64_t seconds = clock_now(0).sec;
+            r = a[0] && copy_out(p, a[0], &seconds, sizeof seconds) ? -lx::kEFAULT : seconds;
             return;
         }
         case lx::kNanosleep:
         case lx::kClockNanosleep: {
-            lx::Timespec t;
+            lx::Timespec span;
             uint64_t from = number == lx::kNanosleep ? a[0] : a[2];
-            if (copy_in(p, from, &t, sizeof t)) {
+            if (copy_in(p, from, &span, sizeof span)) {
                 r = -lx::kEFAULT;
-            } else if (t.sec < 0 || t.nsec < 0 || t.nsec >= 1'000'000'000) {
+            } else if (span.sec < 0 || span.nsec < 0 || span.nsec >= 1'000'000'000) {
                 r = -lx::kEINVAL;
             } else if (number == lx::kClockNanosleep && (a[1] & 1)) {
                 r = -lx::kENOSYS;  // TIMER_ABSTIME: not yet
             } else {
-                uint64_t ns = static_cast<uint64_t>(t.sec) * 1'000'000'000 + static_cast<uint64_t>(t.nsec);
+                uint64_t ns = static_cast<uint64_t>(span.sec) * 1'000'000'000 + static_cast<uint64_t>(span.nsec);
                 uint64_t remaining = number == lx::kNanosleep ? a[1] : a[3];
                 if (ns == 0) r = 0;
                 else if (wait_later(p, 0, 0, ns, remaining)) s.later = true;
@@ -484,7 +501,7 @@ void serve(Process& p, uint64_t rax, CallState& s) {
             return;
         }
         case lx::kPoll: r = poll(p, a[0], a[1]); return;
-        case lx::kFutex: r = (a[1] & 127) == 1 ? 0 : -lx::kEAGAIN; return;  // one thread: nobody to wake or wait for
+        case lx::kFutex: r = futex(p, a, s); return;
         case lx::kSchedGetaffinity: {
             uint64_t mask = 1;
             r = a[1] < sizeof mask ? -lx::kEINVAL : copy_out(p, a[2], &mask, sizeof mask) ? -lx::kEFAULT : 8;
@@ -500,27 +517,43 @@ void serve(Process& p, uint64_t rax, CallState& s) {
         case lx::kGetsid: r = static_cast<int64_t>(p.pid); return;
         case lx::kRtSigreturn: r = sigreturn(p, s); return;
         case lx::kKill:
+        case lx::kTkill:
         case lx::kTgkill: {
-            int64_t target = static_cast<int32_t>(number == lx::kKill ? a[0] : a[1]);
-            uint64_t signal = number == lx::kKill ? a[1] : a[2];
+            // kill(pid, signal) names a process; tkill(tid, signal) and tgkill(pid, tid, signal) a thread.
+            int64_t target = static_cast<int32_t>(a[0]);
+            int64_t tid = number == lx::kKill ? 0 : static_cast<int32_t>(number == lx::kTkill ? a[0] : a[1]);
+            uint64_t signal = number == lx::kTgkill ? a[2] : a[1];
             Process* q = nullptr;
-            if (target == 0 || target == -1 || static_cast<uint64_t>(target) == p.pid) q = &p;
-            for (Process& other : g_processes)
-                if (!q && other.used && !other.zombie && other.pid == static_cast<uint64_t>(target)) q = &other;
-            if (!q) r = -lx::kESRCH;
+            Task* to = nullptr;
+            if (number == lx::kKill && (target == 0 || target == -1 || static_cast<uint64_t>(target) == p.pid)) q = &p;
+            for (Process& other : g_processes) {
+                if (q || !other.used || other.zombie) continue;
+                if (number == lx::kKill && other.pid == static_cast<uint64_t>(target)) q = &other;
+                if (number == lx::kTgkill && other.pid != static_cast<uint64_t>(target)) continue;
+                for (Task& u : other.tasks)
+                    if (number != lx::kKill && u.thread != kNoHandle && u.tid == static_cast<uint64_t>(tid)) q = &other, to = &u;
+            }
+            if (!q || (number != lx::kKill && tid <= 0)) r = q || number == lx::kKill ? -lx::kESRCH : -lx::kEINVAL;
             else if (signal > 64) r = -lx::kEINVAL;
             else if (signal == 0) r = 0;
             else {
                 r = 0;
-                raise_signal(*q, static_cast<int>(signal));
+                raise_signal(*q, static_cast<int>(signal), to);
                 // Another program stopped in a call that waits hears of it when it next
                 // stops here; one that the signal ends by default ends now.
-                if (q != &p && signal_waiting(*q) && (signal == 9 || q->sigactions[signal][0] == 0))
+                if (q != &p && any_signal_waiting(*q) && (signal == 9 || q->sigactions[signal][0] == 0))
                     end(*q, 0, static_cast<int64_t>(signal));
             }
             return;
         }
         case lx::kExit:
+            if (exit_thread(p, t)) {  // another thread goes on
+                s.thread_ended = true;
+                return;
+            }
+            end(p, static_cast<int64_t>(a[0] & 0xff));
+            s.ended = true;
+            return;
         case lx::kExitGroup:
             end(p, static_cast<int64_t>(a[0] & 0xff));
             s.ended = true;
@@ -532,21 +565,30 @@ void serve(Process& p, uint64_t rax, CallState& s) {
     }
 }
 
+lx::Timespec clock_now(uint64_t clock) {
+    int64_t ns = sys::clock_monotonic();
+    lx::Timespec t{ns / 1'000'000'000, ns % 1'000'000'000};
+    if (clock == 0 || clock == 5 || clock == 8) t.sec += boot_epoch();  // REALTIME, _COARSE, _ALARM
+    return t;
+}
+
 }  // namespace personality
 
 namespace personality {
 
-bool take_helper_wait(Process& p, Handle* saved, bool* restartable) {
-    uint64_t generation = __atomic_load_n(&g_owner[p.slot], __ATOMIC_SEQ_CST);
-    const Waiting& w = g_waiting[p.slot];
-    if (!generation || w.generation != generation || w.p != &p || !claim(p.slot, generation)) return false;
+bool take_helper_wait(Process& p, Task& t, Handle* saved, bool* restartable) {
+    uint32_t task = static_cast<uint32_t>(&t - p.tasks), index = wait_index(p, task);
+    uint64_t generation = __atomic_load_n(&g_owner[index], __ATOMIC_SEQ_CST);
+    const Waiting& w = g_waiting[index];
+    if (!generation || w.generation != generation || w.p != &p || w.task != task || !claim(index, generation))
+        return false;
     *saved = w.saved;
     *restartable = w.sleep_ns == 0;  // a console read; a sleep is not restarted (it tells the time left)
     if (w.sleep_ns && w.remaining) {
         int64_t left = static_cast<int64_t>(w.deadline) - sys::clock_monotonic();
         if (left < 0) left = 0;
-        lx::Timespec t{left / 1'000'000'000, left % 1'000'000'000};
-        copy_out(p, w.remaining, &t, sizeof t);
+        lx::Timespec rest{left / 1'000'000'000, left % 1'000'000'000};
+        copy_out(p, w.remaining, &rest, sizeof rest);
     }
     return true;
 }

@@ -105,7 +105,7 @@ char* proc_text(Process& p, const char* path) {
     format_to(text, 512,
               "Name:\t%s\nState:\tR (running)\nPid:\t%lu\nPPid:\t%lu\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n"
               "SigPnd:\t%016lx\nSigBlk:\t%016lx\nSigIgn:\t%016lx\nSigCgt:\t%016lx\n",
-              comm, q->pid, parent ? parent->pid : 1, q->sigpending, q->sigmask, ignored, caught);
+              comm, q->pid, parent ? parent->pid : 1, q->sigpending | q->task().sigpending, q->task().sigmask, ignored, caught);
     return text;
 }
 

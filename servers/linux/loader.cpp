@@ -18,7 +18,7 @@ namespace {
 
 constexpr uint64_t kPage = 4096;
 constexpr uint64_t kPieBase = 0x5555'5555'0000;
-constexpr uint64_t kStackTop = 0x7fff'fff0'0000, kStackSize = 1 << 20;
+constexpr uint64_t kStackTop = 0x7fff'fff0'0000, kStackSize = kStackBytes;
 constexpr uint64_t kLowest = 0x10000, kHighest = 0x7f00'0000'0000;
 
 struct Ehdr {

@@ -1,7 +1,7 @@
 // linux: the Linux personality. Runs unmodified static x86-64 Linux programs
 // as Mica processes made foreign (kFaultForeign): their `syscall`
 // instructions arrive here as fault messages, badged with the program's
-// slot, and are served from the Linux ABI (calls.cpp, files.cpp) with the
+// slot and the thread's index (threads.cpp), and are served from the Linux ABI (calls.cpp, files.cpp) with the
 // capabilities this server has — the file system, the console — and no
 // more. The program itself holds no Mica handle and can make no Mica call.
 // A fault of the program (a bad pointer, an invalid instruction) ends it as
@@ -56,7 +56,7 @@ int64_t run(const proto::personality::Run::Request& q, proto::personality::Run::
     if (e == kOk) {
         auto thread = sys::thread_create(p->process, entry, stack, 0, 15);
         e = thread.error();
-        p->thread = thread.ok() ? thread.value() : kNoHandle;
+        p->tasks[0].thread = thread.ok() ? thread.value() : kNoHandle;
     }
     ProcessInfo info{};
     if (e == kOk) e = sys::process_info(p->process, &info);
@@ -67,9 +67,10 @@ int64_t run(const proto::personality::Run::Request& q, proto::personality::Run::
     }
     if (e == kOk) {
         p->pid = info.pid;
+        p->tasks[0].tid = info.pid;
         open_console_fds(*p);
-        e = sys::thread_start(p->thread);
-        p->running = e == kOk;
+        e = sys::thread_start(p->tasks[0].thread);
+        p->tasks[0].running = e == kOk;
     }
     if (e != kOk) {
         if (given.ok()) sys::handle_close(given.value());
@@ -111,32 +112,42 @@ int64_t signal_of(uint64_t vector) {
 bool on_fault(const Message& m, uint64_t badge, Message& reply) {
     Process* p = from_badge(badge);
     if (!p || m.label != kFaultLabel) return true;  // kErrInvalidArgument
+    Task& t = p->task();
+    if (t.exiting) {  // another thread's execve ends it
+        release_task(*p, t);
+        reply = Message{kFaultExitThread, 0, 0, 0};
+        return true;
+    }
     if (m.w0 == kFaultInterrupt) {
         // Stopped by thread_interrupt, busy in its own code: its signal now.
-        p->running = false;
+        t.running = false;
         ThreadRegs r;
-        bool alive = sys::thread_regs_read(p->thread, &r) == kOk && deliver_signals(*p, r);
-        if (alive && p->used && sys::thread_regs_write(p->thread, &r) != kOk) alive = false;
+        bool alive = sys::thread_regs_read(t.thread, &r) == kOk && deliver_signals(*p, t, r);
+        if (alive && p->used && sys::thread_regs_write(t.thread, &r) != kOk) alive = false;
         reply = Message{alive && p->used ? 0u : 1u, 0, 0, 0};
-        p->running = alive && p->used;
+        t.running = alive && p->used;
         return true;
     }
     if (m.w0 == kFaultSyscall) {
-        p->running = false;
+        t.running = false;
         CallState s;
         serve(*p, m.w1, s);
         if (s.later) {
-            interrupt(*p);  // a signal already pending ends the wait it just began
+            interrupt(*p, t);  // a signal already pending ends the wait it just began
             return false;
         }
-        if (!s.ended && p->used && signal_waiting(*p)) {
-            // A signal to deliver on the way back: from the registers the call leaves.
-            if (!s.have_regs && sys::thread_regs_read(p->thread, &s.regs) != kOk) s.ended = true;
-            if (!s.regs_changed) s.regs.rax = static_cast<uint64_t>(s.result);
-            if (!s.ended && !deliver_signals(*p, s.regs)) s.ended = true;
-            else if (!s.ended && sys::thread_regs_write(p->thread, &s.regs) == kOk) s.regs_changed = true;
+        if (s.thread_ended) {
+            reply = Message{kFaultExitThread, 0, 0, 0};
+            return true;
         }
-        p->running = !s.ended && p->used;
+        if (!s.ended && p->used && signal_waiting(*p, t)) {
+            // A signal to deliver on the way back: from the registers the call leaves.
+            if (!s.have_regs && sys::thread_regs_read(t.thread, &s.regs) != kOk) s.ended = true;
+            if (!s.regs_changed) s.regs.rax = static_cast<uint64_t>(s.result);
+            if (!s.ended && !deliver_signals(*p, t, s.regs)) s.ended = true;
+            else if (!s.ended && sys::thread_regs_write(t.thread, &s.regs) == kOk) s.regs_changed = true;
+        }
+        t.running = !s.ended && p->used;
         if (s.ended) reply = Message{1, 0, 0, 0};
         else if (s.regs_changed) reply = Message{0, 0, 0, 0};  // the registers as written (execve, signals)
         else reply = Message{kFaultReturn, static_cast<uint64_t>(s.result), 0, 0};
@@ -156,7 +167,7 @@ void signal_tree(Process& p, int signal) {
     for (Process& c : g_processes)
         if (c.used && !c.zombie && c.parent == static_cast<int32_t>(p.slot) && &c != &p) signal_tree(c, signal);
     raise_signal(p, signal);
-    if (p.used && signal_waiting(p) && (signal == 9 || p.sigactions[signal][0] == 0)) end(p, 0, signal);
+    if (p.used && any_signal_waiting(p) && (signal == 9 || p.sigactions[signal][0] == 0)) end(p, 0, signal);
 }
 
 // Ends `p` and every program it started, and theirs.
@@ -179,9 +190,12 @@ void sweep() {
 }  // namespace
 
 Process* from_badge(uint64_t badge) {
-    if (!(badge & kBadgeBit) || (badge & ~kBadgeBit) >= kMaxProcesses) return nullptr;
-    Process& p = g_processes[badge & ~kBadgeBit];
-    return p.used ? &p : nullptr;
+    uint64_t slot = badge & 0xff, index = (badge >> 8) & 0xff;
+    if ((badge & ~0xffffULL) != kBadgeBit || slot >= kMaxProcesses || index >= kMaxThreads) return nullptr;
+    Process& p = g_processes[slot];
+    if (!p.used || p.tasks[index].thread == kNoHandle) return nullptr;
+    p.current = static_cast<uint32_t>(index);
+    return &p;
 }
 
 void release(Process& p) {

@@ -136,16 +136,32 @@ int64_t unmap(Process& p, uint64_t start, uint64_t size) {
     return kOk;
 }
 
+// The mapping holding `at` inside it (not at its start) becomes two, the
+// second with a handle of its own to the same memory.
+int64_t split(Process& p, uint64_t at) {
+    Vma* v = find(p, at);
+    if (!v || v->start == at) return kOk;
+    if (p.vma_count == kMaxVmas) return kErrLimit;
+    auto dup = sys::handle_duplicate(v->memory, kRightsSame);
+    if (!dup.ok()) return dup.error();
+    Vma tail{at, v->end, dup.value(), v->offset + (at - v->start), v->perms};
+    v->end = at;
+    return insert(p, tail);
+}
+
 int64_t protect(Process& p, uint64_t start, uint64_t size, uint32_t perms) {
     uint64_t end = start + size;
+    if (end < start) return kErrNotFound;
     for (uint64_t at = start; at < end;) {
         Vma* v = find(p, at);
         if (!v) return kErrNotFound;
         at = v->end;
     }
+    // Mappings are split where the change begins and ends (a thread's stack
+    // and its guard page), so that our list says what the program may touch.
+    if (int64_t e = split(p, start)) return e;
+    if (int64_t e = split(p, end)) return e;
     if (int64_t e = sys::vm_protect(p.process, start, size, perms)) return e;
-    // Record the new permissions on whole mappings only (a part keeps the
-    // old ones in our list: copies through it may be refused, never allowed wrongly).
     for (uint32_t i = 0; i < p.vma_count; ++i)
         if (p.vmas[i].start >= start && p.vmas[i].end <= end) p.vmas[i].perms = perms;
     return kOk;

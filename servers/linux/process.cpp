@@ -15,7 +15,7 @@ namespace personality {
 namespace {
 
 constexpr uint64_t kCloneVm = 0x100, kCloneVfork = 0x4000, kCloneThread = 0x10000,
-                   kCloneChildSettid = 0x01000000, kCloneSettls = 0x80000;
+                   kCloneChildSettid = 0x01000000, kCloneChildCleartid = 0x200000, kCloneSettls = 0x80000;
 constexpr uint64_t kWnohang = 1;
 constexpr uint64_t kChildQuota = 1 << 20;  // its page tables and threads; its memory is ours
 
@@ -60,7 +60,7 @@ int64_t copy_mapping(Process& to, const Vma& v, uint64_t rsp) {
 
 int64_t fork(Process& p, const uint64_t* a, CallState& s) {
     uint64_t flags = a[0];
-    if (flags & kCloneThread) return -lx::kENOSYS;  // threads: not yet
+    if (flags & kCloneThread) return new_thread(p, a, s.regs);
     if ((flags & kCloneVm) && !(flags & kCloneVfork)) return -lx::kENOSYS;
     int64_t e = kOk;
     Process* c = new_process(p.name, &e);
@@ -69,7 +69,7 @@ int64_t fork(Process& p, const uint64_t* a, CallState& s) {
     copy_string(c->exe, sizeof c->exe, p.exe);
     copy_string(c->cwd, sizeof c->cwd, p.cwd);
     c->brk_base = p.brk_base, c->brk = p.brk, c->brk_mapped = p.brk_mapped, c->mmap_top = p.mmap_top;
-    c->umask = p.umask, c->sigmask = p.sigmask;
+    c->umask = p.umask, c->tasks[0].sigmask = p.task().sigmask;  // only the calling thread is copied
     memcpy(c->sigactions, p.sigactions, sizeof c->sigactions);
     c->parent = static_cast<int32_t>(p.slot);
     for (uint32_t i = 0; e == kOk && i < p.vma_count; ++i) e = copy_mapping(*c, p.vmas[i], s.regs.rsp);
@@ -80,9 +80,9 @@ int64_t fork(Process& p, const uint64_t* a, CallState& s) {
     if (e == kOk) {
         auto thread = sys::thread_create(c->process, regs.rip, regs.rsp & ~15ULL, 0, 15);
         e = thread.error();
-        c->thread = thread.ok() ? thread.value() : kNoHandle;
+        c->tasks[0].thread = thread.ok() ? thread.value() : kNoHandle;
     }
-    if (e == kOk) e = sys::thread_regs_write(c->thread, &regs);
+    if (e == kOk) e = sys::thread_regs_write(c->tasks[0].thread, &regs);
     ProcessInfo info{};
     if (e == kOk) e = sys::process_info(c->process, &info);
     if (e != kOk) {
@@ -91,6 +91,7 @@ int64_t fork(Process& p, const uint64_t* a, CallState& s) {
         return e == kErrQuotaExceeded || e == kErrNoMemory || e == kErrLimit ? -lx::kEAGAIN : -lx::kENOMEM;
     }
     c->pid = info.pid;
+    c->tasks[0].tid = info.pid;
     for (uint32_t i = 0; i < kMaxFds; ++i) {
         Fd& f = p.fds[i];
         if (f.kind == Fd::kFree) continue;
@@ -102,11 +103,12 @@ int64_t fork(Process& p, const uint64_t* a, CallState& s) {
         int32_t tid = static_cast<int32_t>(c->pid);
         copy_out(*c, a[3], &tid, sizeof tid);
     }
-    if (sys::thread_start(c->thread) != kOk) {
+    if (flags & kCloneChildCleartid) c->tasks[0].clear_tid = a[3];
+    if (sys::thread_start(c->tasks[0].thread) != kOk) {
         end(*c, 0, 9);
         return -lx::kEAGAIN;
     }
-    c->running = true;
+    c->tasks[0].running = true;
     return static_cast<int64_t>(c->pid);
 }
 
@@ -192,7 +194,10 @@ int64_t execve(Process& p, const uint64_t* a, CallState& s) {
         copy_string(script, sizeof script, path);
         copy_string(path, sizeof path, interpreter);
     }
-    // The old image goes.
+    // The old image goes, and every other thread; this one becomes the first (its tid the pid).
+    end_other_threads(p, p.task());
+    p.task().tid = p.pid;
+    p.task().clear_tid = 0;
     for (uint32_t i = 0; i < p.vma_count; ++i) {
         sys::vm_unmap(p.process, p.vmas[i].start, p.vmas[i].end - p.vmas[i].start);
         sys::handle_close(p.vmas[i].memory);
@@ -222,7 +227,7 @@ int64_t execve(Process& p, const uint64_t* a, CallState& s) {
     r.rip = entry, r.rsp = stack, r.rflags = 0x202;
     r.fpu[0] = 0x7f, r.fpu[1] = 0x03;    // FCW 0x037f
     r.fpu[24] = 0x80, r.fpu[25] = 0x1f;  // MXCSR 0x1f80
-    if (sys::thread_regs_write(p.thread, &r) != kOk) {
+    if (sys::thread_regs_write(p.task().thread, &r) != kOk) {
         end(p, 0, 9);
         s.ended = true;
         return 0;
@@ -294,8 +299,9 @@ Process* parent_of(const Process& p) {
 }
 
 void answer(Waiter& w, int64_t result) {
-    if (w.slot >= 0 && g_processes[w.slot].waiting_in == &w) g_processes[w.slot].waiting_in = nullptr;
-    if (w.slot >= 0 && w.saved != kNoHandle) g_processes[w.slot].running = true;
+    Task* t = w.slot >= 0 ? &g_processes[w.slot].tasks[w.task] : nullptr;
+    if (t && t->waiting_in == &w) t->waiting_in = nullptr;
+    if (t && w.saved != kNoHandle) t->running = true;
     if (w.saved != kNoHandle) sys::ipc_reply_to(w.saved, Message{kFaultReturn, static_cast<uint64_t>(result), 0, 0});
     w = Waiter{};
 }
@@ -303,8 +309,8 @@ void answer(Waiter& w, int64_t result) {
 bool wait_here(Process& p, Waiter& w, uint64_t address, uint64_t size) {
     auto saved = sys::ipc_reply_save();
     if (!saved.ok()) return false;
-    w = Waiter{saved.value(), static_cast<int32_t>(p.slot), address, size, 0};
-    p.waiting_in = &w;
+    w = Waiter{saved.value(), static_cast<int32_t>(p.slot), p.current, address, size, 0};
+    p.task().waiting_in = &w;
     return true;
 }
 
@@ -318,20 +324,13 @@ void free_resources(Process& p) {
              p.missing_more ? ", and more" : "");
         p.missing_count = 0;
     }
+    for (Task& t : p.tasks) release_task(p, t);  // their waits too
     locks_release(p, nullptr);
     close_all(p);
     for (uint32_t i = 0; i < p.vma_count; ++i) sys::handle_close(p.vmas[i].memory);
     p.vma_count = 0;
-    if (p.thread != kNoHandle) sys::handle_close(p.thread);
-    p.thread = kNoHandle;
     if (p.wait.saved != kNoHandle) sys::handle_close(p.wait.saved);
     p.wait = Waiter{};
-    if (p.suspend.saved != kNoHandle) sys::handle_close(p.suspend.saved);
-    p.suspend = Waiter{};
-    p.waiting_in = nullptr;
-    Handle helper = kNoHandle;
-    bool restartable = false;
-    if (take_helper_wait(p, &helper, &restartable)) sys::handle_close(helper);
 }
 
 void end(Process& p, int64_t code, int64_t signal) {
@@ -354,9 +353,9 @@ void end(Process& p, int64_t code, int64_t signal) {
     if (parent->wait.saved != kNoHandle && matches(p, *parent, parent->wait_pid)) {
         uint64_t address = parent->wait.address;
         Handle saved = parent->wait.saved;
+        uint32_t task = parent->wait.task;
         parent->wait = Waiter{};
-        parent->wait.saved = saved;
-        parent->waiting_in = nullptr;
+        parent->wait.saved = saved, parent->wait.slot = static_cast<int32_t>(parent->slot), parent->wait.task = task;
         int64_t r = reap(*parent, parent->wait_pid, address);
         answer(parent->wait, r);
     }

@@ -1,4 +1,4 @@
-// A Linux process as the personality keeps it: the Mica process and thread
+// A Linux process as the personality keeps it: the Mica process and threads
 // that run it, the memory it has mapped (each mapping a memory object the
 // personality made, so the personality reads and writes the program's
 // memory through those objects, never by mapping it into itself), its file
@@ -8,14 +8,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "linux_abi.h"
 #include "mica/files.h"
 #include "mica/runtime.h"
 
 namespace personality {
 
 // Descriptors: 1,024, as Linux's default RLIMIT_NOFILE (ash keeps saved ones at 256 and up).
-constexpr uint32_t kMaxVmas = 128, kMaxFds = 1024, kMaxProcesses = 16, kMaxMissing = 8;
-constexpr uint64_t kBadgeBit = 1ULL << 44;  // fault badges: kBadgeBit | process slot
+constexpr uint32_t kMaxVmas = 256, kMaxFds = 1024, kMaxProcesses = 16, kMaxMissing = 8, kMaxThreads = 32;
+constexpr uint64_t kStackBytes = 1 << 20;  // a program's first stack (RLIMIT_STACK says so)
+// Fault badges: kBadgeBit | thread index << 8 | process slot.
+constexpr uint64_t kBadgeBit = 1ULL << 44;
 
 // [start, end) of the program's address space backed by `memory` from `offset`.
 struct Vma {
@@ -46,6 +49,7 @@ struct Fd {
 struct Waiter {
     mica::Handle saved = mica::kNoHandle;
     int32_t slot = -1;      // the waiting process's
+    uint32_t task = 0;      // and its thread's index
     uint64_t address = 0;   // its buffer
     uint64_t size = 0;
     uint64_t done = 0;      // writes: bytes already taken
@@ -61,11 +65,45 @@ struct Pipe {
     uint8_t data[kPipeBytes];
 };
 
+// One thread of a Linux process (a Linux task): its Mica thread and what is
+// its own rather than its process's — its id, its signal mask and the
+// signals sent to it alone, the call it is in.
+struct Task {
+    mica::Handle thread = mica::kNoHandle;  // kNoHandle: a free entry
+    uint64_t tid = 0;        // the first thread's is the pid
+    uint64_t clear_tid = 0;  // set_tid_address, CLONE_CHILD_CLEARTID: zeroed and woken as it ends
+    bool running = false;    // in its own code (not stopped here): a signal needs thread_interrupt
+    // The call being served, or waited in: its number (for a restart), whether
+    // SA_RESTART restarts it after a handler (else it fails with EINTR), and
+    // the Waiter holding its reply while it waits (null: none, or a helper
+    // thread's wait in calls.cpp, or a futex wait).
+    uint64_t call = 0;
+    bool restartable = false;
+    Waiter* waiting_in = nullptr;
+    uint64_t sigmask = 0;
+    uint64_t sigpending = 0;          // sent to this thread (tgkill); the process's own are Process::sigpending
+    uint64_t saved_mask = 0;          // rt_sigsuspend's caller's mask, back once its handler is entered
+    bool mask_saved = false;
+    Waiter suspend;                   // an rt_sigsuspend or pause that waits
+    // A futex wait (futex.cpp): its reply and word (in `futex`), which wakes
+    // may end it, and when it times out (0: never). `futex_generation` is
+    // nonzero while it waits; whoever clears it (a wake, the timer, a
+    // signal, the end) answers.
+    Waiter futex;
+    uint32_t futex_bitset = 0;
+    uint64_t futex_deadline = 0;
+    uint64_t futex_generation = 0;
+    bool exiting = false;             // ended by execve in another thread: its next stop ends it
+};
+
 struct Process {
     bool used = false;
     uint32_t slot = 0;
     uint64_t pid = 0;  // Mica's, which is also the Linux pid it sees
-    mica::Handle process = mica::kNoHandle, thread = mica::kNoHandle;
+    mica::Handle process = mica::kNoHandle;
+    Task tasks[kMaxThreads];  // its threads; [0] is the first (when it has not ended)
+    uint32_t current = 0;     // the one whose call is being served
+    Task& task() { return tasks[current]; }
     char name[32] = "";
     char exe[256] = "";   // its Linux path, for /proc/self/exe
     char cwd[1024] = "/";
@@ -75,20 +113,8 @@ struct Process {
     uint64_t mmap_top = 0;  // mappings without a hint are placed below this
     Fd fds[kMaxFds];
     uint32_t umask = 022;
-    uint64_t sigmask = 0;
-    uint64_t sigpending = 0;
+    uint64_t sigpending = 0;          // sent to the process: any thread not blocking one takes it
     uint64_t sigactions[65][4] = {};  // handler, flags, restorer, mask
-    uint64_t saved_mask = 0;          // rt_sigsuspend's caller's mask, back once its handler is entered
-    bool mask_saved = false;
-    Waiter suspend;                   // an rt_sigsuspend or pause that waits
-    // The call being served, or waited in: its number (for a restart), whether
-    // SA_RESTART restarts it after a handler (else it fails with EINTR), and
-    // the Waiter holding its reply while it waits (null: none, or a helper
-    // thread's wait in calls.cpp).
-    uint64_t call = 0;
-    bool restartable = false;
-    Waiter* waiting_in = nullptr;
-    bool running = false;             // in its own code (not stopped here): a signal needs thread_interrupt
     char pending_input[4096];         // console input read but not yet taken
     uint32_t pending_size = 0, pending_used = 0;
     bool reading = false;             // a helper thread reads a line from the console for it
@@ -109,8 +135,12 @@ extern Process g_processes[kMaxProcesses];
 extern mica::Handle g_console;
 extern mica::Handle g_endpoint;  // linux:, where programs' faults arrive (badged)
 
-// The process a fault badge names, or null.
+// The process a fault badge names (its `current` set to the thread the
+// badge names), or null.
 Process* from_badge(uint64_t badge);
+// A badge for thread `index` of p.
+inline uint64_t badge_of(const Process& p, uint32_t index) { return kBadgeBit | index << 8 | p.slot; }
+uint32_t live_threads(const Process& p);
 // Frees what the personality held for `p` (its process is gone or going).
 void release(Process& p);
 
@@ -145,25 +175,43 @@ struct CallState {
     mica::ThreadRegs regs;
     int64_t result = 0;
     bool ended = false;
+    bool thread_ended = false;  // the calling thread ended, its process goes on
     bool later = false;  // answered later (the call was saved)
     bool regs_changed = false;
     bool have_regs = false;  // `regs` were read (or written) while serving
 };
 void serve(Process& p, uint64_t number, CallState& s);
-// Signals (signal.cpp): one sent to p is pending until p next stops here;
-// deliver_signals then enters a handler (r changed: write it) or takes the
-// default action (false: p has ended).
-void raise_signal(Process& p, int signal);
-bool signal_waiting(const Process& p);
-bool deliver_signals(Process& p, mica::ThreadRegs& r);
-// p waits in a call and an unblocked signal is pending: the call ends (EINTR,
+// Signals (signal.cpp): one sent to p (or to its thread t, `to_thread`) is
+// pending until a thread that does not block it next stops here;
+// deliver_signals then enters a handler on thread t (r changed: write it) or
+// takes the default action (false: p has ended).
+void raise_signal(Process& p, int signal, Task* to_thread = nullptr);
+bool signal_waiting(const Process& p, const Task& t);
+bool any_signal_waiting(const Process& p);  // for some thread of p
+bool deliver_signals(Process& p, Task& t, mica::ThreadRegs& r);
+// t waits in a call and an unblocked signal is pending: the call ends (EINTR,
 // or restarted after the handler if it has SA_RESTART and the call allows)
-// and the signal is delivered. raise_signal does it for the process it signals.
-void interrupt(Process& p);
+// and the signal is delivered. raise_signal does it for the thread it picks.
+void interrupt(Process& p, Task& t);
 // A wait on a helper thread (calls.cpp: a console read, a sleep) taken back
 // from it: its saved reply, and whether a restart may repeat the call. False if none.
-bool take_helper_wait(Process& p, mica::Handle* saved, bool* restartable);
+bool take_helper_wait(Process& p, Task& t, mica::Handle* saved, bool* restartable);
+// Futexes (futex.cpp): the call, a wake of `count` waiters of the word at
+// `address` (the number woken), and a wait taken back (its saved reply; false if none).
+int64_t futex(Process& p, const uint64_t* a, CallState& s);
+int64_t futex_wake(Process& p, uint64_t address, uint64_t count, uint32_t bitset = ~0u);
+bool futex_take(Task& t, mica::Handle* saved);
+// A new thread of p (clone with CLONE_THREAD), running from `regs`; its tid.
+int64_t new_thread(Process& p, const uint64_t* a, const mica::ThreadRegs& regs);
+// The calling thread ends (exit): true if p goes on, false if it was p's last.
+bool exit_thread(Process& p, Task& t);
+// Every thread of p but t ends (execve).
+void end_other_threads(Process& p, Task& t);
+// Frees what p holds for thread t (its handle, its waits).
+void release_task(Process& p, Task& t);
 int64_t sigreturn(Process& p, CallState& s);
+// The time on a Linux clock (REALTIME and its variants: from the RTC; else since boot).
+lx::Timespec clock_now(uint64_t clock);
 // fork, execve, wait4 (process.cpp); pipes (pipe.cpp).
 bool serve_process_call(Process& p, uint64_t number, const uint64_t* a, CallState& s);
 int64_t pipe_create(Process& p, uint64_t fds_address, uint64_t flags);

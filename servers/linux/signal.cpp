@@ -9,6 +9,10 @@
 // call fails with EINTR — or, when the handler has SA_RESTART and the call
 // is one Linux restarts, the frame holds the registers that make the call
 // again after rt_sigreturn. Not yet: SA_ONSTACK.
+//
+// A signal sent to a process is taken by one of its threads that does not
+// block it (the one being served first); one sent to a thread (tgkill) waits
+// for that thread. Each thread has its own mask.
 #include "linux_abi.h"
 #include "mica/strings.h"
 #include "process.h"
@@ -65,13 +69,13 @@ bool ignored_by_default(int signal) {
 }
 
 // Builds the frame and points the registers at the handler.
-int64_t enter_handler(Process& p, int signal, ThreadRegs& r) {
+int64_t enter_handler(Process& p, Task& t, int signal, ThreadRegs& r) {
     const uint64_t* action = p.sigactions[signal];
     uint64_t sp = r.rsp - 128;                    // below the red zone
     uint64_t fpstate = (sp - 512) & ~63ULL;       // the FXSAVE image, aligned
     uint64_t frame_at = ((fpstate - sizeof(Frame)) & ~15ULL) - 8;  // as after a call: RSP + 8 aligned
     // After rt_sigsuspend, the handler returns to the caller's own mask.
-    uint64_t old_mask = p.mask_saved ? p.saved_mask : p.sigmask;
+    uint64_t old_mask = t.mask_saved ? t.saved_mask : t.sigmask;
     Frame f{};
     f.return_address = action[2];
     f.uc.mcontext = Sigcontext{r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rdi, r.rsi, r.rbp, r.rbx,
@@ -81,7 +85,7 @@ int64_t enter_handler(Process& p, int signal, ThreadRegs& r) {
     f.info.signo = signal;
     f.info.code = 0;  // SI_USER
     if (copy_out(p, fpstate, r.fpu, sizeof r.fpu) || copy_out(p, frame_at, &f, sizeof f)) return -lx::kEFAULT;
-    p.mask_saved = false;
+    t.mask_saved = false;
     r.rdi = static_cast<uint64_t>(signal);
     r.rsi = frame_at + offsetof(Frame, info);
     r.rdx = frame_at + offsetof(Frame, uc);
@@ -89,80 +93,96 @@ int64_t enter_handler(Process& p, int signal, ThreadRegs& r) {
     r.rsp = frame_at;
     r.rip = action[0];
     r.rflags &= ~(1ULL << 10);  // DF clear, as the ABI wants at a call
-    p.sigmask |= action[3] | (action[1] & kSaNodefer ? 0 : bit(signal));
+    t.sigmask |= action[3] | (action[1] & kSaNodefer ? 0 : bit(signal));
     if (action[1] & kSaResethand) p.sigactions[signal][0] = kSigDefault;
     return 0;
 }
 
 }  // namespace
 
-void raise_signal(Process& p, int signal) {
+void raise_signal(Process& p, int signal, Task* to_thread) {
     if (signal < 1 || signal > 64) return;
     uint64_t handler = p.sigactions[signal][0];
     if (handler == kSigIgnore || (handler == kSigDefault && ignored_by_default(signal))) return;
+    if (to_thread) {
+        to_thread->sigpending |= bit(signal);
+        if (!(to_thread->sigmask & bit(signal))) interrupt(p, *to_thread);
+        return;
+    }
     p.sigpending |= bit(signal);
-    if (!(p.sigmask & bit(signal))) interrupt(p);
+    Task* taker = nullptr;
+    if (p.task().thread != kNoHandle && !(p.task().sigmask & bit(signal))) taker = &p.task();
+    for (Task& t : p.tasks)
+        if (!taker && t.thread != kNoHandle && !t.exiting && !(t.sigmask & bit(signal))) taker = &t;
+    if (taker) interrupt(p, *taker);
 }
 
-void interrupt(Process& p) {
-    if (!p.used || p.zombie || !signal_waiting(p)) return;
+void interrupt(Process& p, Task& t) {
+    if (!p.used || p.zombie || t.thread == kNoHandle || t.exiting || !signal_waiting(p, t)) return;
     Handle saved = kNoHandle;
     bool restartable = false;
     int64_t result = -lx::kEINTR;
-    if (Waiter* w = p.waiting_in) {
+    if (Waiter* w = t.waiting_in) {
         saved = w->saved;
         if (w->done) result = static_cast<int64_t>(w->done);  // a pipe write cut short: what it wrote
-        else restartable = p.restartable;
+        else restartable = t.restartable;
         *w = Waiter{};
-        p.waiting_in = nullptr;
-    } else if (!take_helper_wait(p, &saved, &restartable)) {
+        t.waiting_in = nullptr;
+    } else if (!futex_take(t, &saved) && !take_helper_wait(p, t, &saved, &restartable)) {
         // Not waiting: served now (delivered on the way back), or running its
         // own code, which may make no call for a long time: stop it.
-        if (p.running && p.thread != kNoHandle) sys::thread_interrupt(p.thread);
+        if (t.running) sys::thread_interrupt(t.thread);
         return;
     }
-    int first = __builtin_ctzll(p.sigpending & ~p.sigmask) + 1;
+    int first = __builtin_ctzll((t.sigpending | p.sigpending) & ~t.sigmask) + 1;
     ThreadRegs r;
-    if (sys::thread_regs_read(p.thread, &r) != kOk) {
+    if (sys::thread_regs_read(t.thread, &r) != kOk) {
         sys::handle_close(saved);
         return;
     }
     if (restartable && result == -lx::kEINTR && (p.sigactions[first][1] & kSaRestart)) {
         r.rip -= 2;  // back onto the syscall instruction, the call's number in RAX again
-        r.rax = p.call;
+        r.rax = t.call;
     } else {
         r.rax = static_cast<uint64_t>(result);
     }
-    bool alive = deliver_signals(p, r);
-    if (alive && sys::thread_regs_write(p.thread, &r) == kOk) {
+    bool alive = deliver_signals(p, t, r);
+    if (alive && sys::thread_regs_write(t.thread, &r) == kOk) {
         sys::ipc_reply_to(saved, Message{0, 0, 0, 0});
-        p.running = true;
+        t.running = true;
     } else {
         sys::handle_close(saved);
     }
 }
 
-bool signal_waiting(const Process& p) { return (p.sigpending & ~p.sigmask) != 0; }
+bool signal_waiting(const Process& p, const Task& t) { return ((t.sigpending | p.sigpending) & ~t.sigmask) != 0; }
 
-bool deliver_signals(Process& p, ThreadRegs& r) {
-    uint64_t ready = p.sigpending & ~p.sigmask;
+bool any_signal_waiting(const Process& p) {
+    for (const Task& t : p.tasks)
+        if (t.thread != kNoHandle && signal_waiting(p, t)) return true;
+    return false;
+}
+
+bool deliver_signals(Process& p, Task& t, ThreadRegs& r) {
+    uint64_t ready = (t.sigpending | p.sigpending) & ~t.sigmask;
     // SIGKILL and SIGSTOP cannot be blocked (sigprocmask sees to it).
     for (int signal = 1; ready && signal <= 64; ++signal) {
         if (!(ready & bit(signal))) continue;
-        p.sigpending &= ~bit(signal);
+        if (t.sigpending & bit(signal)) t.sigpending &= ~bit(signal);
+        else p.sigpending &= ~bit(signal);
         uint64_t handler = p.sigactions[signal][0];
         if (handler == kSigDefault) {
             end(p, 0, signal);
             return false;
         }
         if (handler == kSigIgnore) continue;
-        if (enter_handler(p, signal, r) != 0) {  // no room for the frame: as Linux, SIGSEGV
+        if (enter_handler(p, t, signal, r) != 0) {  // no room for the frame: as Linux, SIGSEGV
             end(p, 0, 11);
             return false;
         }
         return true;  // one at a time; the rest when it next stops
     }
-    if (p.mask_saved) p.sigmask = p.saved_mask, p.mask_saved = false;  // no handler ran: rt_sigsuspend's mask ends
+    if (t.mask_saved) t.sigmask = t.saved_mask, t.mask_saved = false;  // no handler ran: rt_sigsuspend's mask ends
     return true;
 }
 
@@ -185,13 +205,13 @@ int64_t sigreturn(Process& p, CallState& s) {
         s.ended = true;
         return 0;
     }
-    if (sys::thread_regs_write(p.thread, &n) != kOk) {  // a frame the program garbled
+    if (sys::thread_regs_write(p.task().thread, &n) != kOk) {  // a frame the program garbled
         end(p, 0, 11);
         s.ended = true;
         return 0;
     }
     r = n;
-    p.sigmask = f.uc.sigmask & ~(1ULL << 8 | 1ULL << 18);
+    p.task().sigmask = f.uc.sigmask & ~(1ULL << 8 | 1ULL << 18);
     s.regs_changed = true;
     return 0;
 }
