@@ -202,6 +202,58 @@ int64_t Volume::mkdir(const char* path) {
     return finish(fs_, fs_->write_inode(n.parent, n.dir));
 }
 
+int64_t Volume::symlink(const char* path, const char* target) {
+    if (fs_->read_only) return kErrReadOnly;
+    if (!target) return kErrInvalidArgument;
+    size_t length = 0;
+    while (length < fs_->block_size && target[length]) ++length;
+    if (length == 0) return kErrNotFound;  // as Linux: an empty target is ENOENT
+    if (length >= fs_->block_size) return kErrNameTooLong;
+    Named n;
+    if (int64_t r = name_in_dir(fs_, path, &n); r < 0) return r;
+    if (n.found == kOk) return kErrAlreadyExists;
+    if (n.found != kErrNotFound) return n.found;
+    uint32_t ino;
+    int64_t r = fs_->alloc_inode(n.parent, false, &ino);
+    if (r < 0) return finish(fs_, r);
+    DiskInode in;
+    r = fs_->init_inode(ino, &in, kModeSymlink | 0777);
+    if (r >= 0) {
+        in.links = 1;
+        if (length < sizeof in.block) {  // a fast link: the target in the block array, as mke2fs and Linux
+            memcpy(in.block, target, length);
+            in.size = static_cast<uint32_t>(length);
+        } else {  // a slow one: the target in a block of its own
+            r = fs_->write_data(ino, in, 0, reinterpret_cast<const uint8_t*>(target), static_cast<uint32_t>(length));
+        }
+    }
+    if (r >= 0) r = fs_->write_inode(ino, in);
+    if (r >= 0) r = fs_->add_entry(n.parent, n.dir, n.name, n.len, ino, in.mode);
+    if (r < 0) fs_->release(ino, in);
+    return finish(fs_, r);
+}
+
+int64_t Volume::link(const char* existing, const char* path) {
+    if (fs_->read_only) return kErrReadOnly;
+    uint32_t ino;
+    DiskInode in;
+    if (int64_t r = inode_at(fs_, existing, &ino, &in); r < 0) return r;
+    if (reserved(fs_, ino)) return kErrCorrupt;
+    if (is_dir(in)) return kErrIsDirectory;  // no hard links to directories
+    if (in.links >= kLinkMax) return mica::kErrLimit;
+    Named n;
+    if (int64_t r = name_in_dir(fs_, path, &n); r < 0) return r;
+    if (n.found == kOk) return kErrAlreadyExists;
+    if (n.found != kErrNotFound) return n.found;
+    int64_t r = fs_->add_entry(n.parent, n.dir, n.name, n.len, ino, in.mode);
+    if (r >= 0) {
+        in.links++;
+        in.ctime = fs_->now();
+        r = fs_->write_inode(ino, in);
+    }
+    return finish(fs_, r);
+}
+
 int64_t Volume::unlink(const char* path) {
     if (fs_->read_only) return kErrReadOnly;
     Named n;

@@ -282,7 +282,8 @@ uint32_t g_group_size = 0;
 static_assert(sizeof(proto::fs::Write::Reply) == 4 && sizeof(proto::fs::Create::Reply) == 4 &&
               sizeof(proto::fs::Truncate::Reply) == 4 && sizeof(proto::fs::Unlink::Reply) == 4 &&
               sizeof(proto::fs::Mkdir::Reply) == 4 && sizeof(proto::fs::Rmdir::Reply) == 4 &&
-              sizeof(proto::fs::Rename::Reply) == 4 && sizeof(proto::fs::Chmod::Reply) == 4);
+              sizeof(proto::fs::Rename::Reply) == 4 && sizeof(proto::fs::Chmod::Reply) == 4 &&
+              sizeof(proto::fs::Symlink::Reply) == 4 && sizeof(proto::fs::Link::Reply) == 4);
 
 void commit_group() {
     int64_t e = g_volume ? g_volume->commit() : kOk;
@@ -437,6 +438,22 @@ int64_t rename(const proto::fs::Rename::Request& q, proto::fs::Rename::Reply&, r
     return in_group(v, c, [&](uint32_t*) { return v->rename(q.from, q.to); });
 }
 
+int64_t symlink(const proto::fs::Symlink::Request& q, proto::fs::Symlink::Reply&, rpc::Call& c) {
+    if (must_wait()) return c.postpone();
+    if (!bounded(q.target)) return kErrNameTooLong;
+    ext2::Volume* v;
+    if (int64_t e = volume_for(q.path, &v); e < 0) return e;
+    return in_group(v, c, [&](uint32_t*) { return v->symlink(q.path, q.target); });
+}
+
+int64_t link(const proto::fs::Link::Request& q, proto::fs::Link::Reply&, rpc::Call& c) {
+    if (must_wait()) return c.postpone();
+    if (!bounded(q.to)) return kErrNameTooLong;
+    ext2::Volume* v;
+    if (int64_t e = volume_for(q.from, &v); e < 0) return e;
+    return in_group(v, c, [&](uint32_t*) { return v->link(q.from, q.to); });
+}
+
 int64_t sync(const proto::fs::Sync::Request& q, proto::fs::Sync::Reply&, rpc::Call& c) {
     if (must_wait()) return c.postpone();
     ext2::Volume* v;
@@ -468,7 +485,7 @@ int main() {
     const Handle endpoint = service_endpoint("ext2fs");
     ext2::Volume* v;
     volume(&v);  // mount now if the disk is there (errors are logged; requests try again)
-    rpc::Server server(endpoint);
+    rpc::Server<18> server(endpoint);
     server.on<proto::fs::Stat>(stat);
     server.on<proto::fs::Read>(read);
     server.on<proto::fs::ReadDir>(readdir);
@@ -482,6 +499,8 @@ int main() {
     server.on<proto::fs::Sync>(sync);
     server.on<proto::fs::StatFs>(statfs);
     server.on<proto::fs::Chmod>(chmod);
+    server.on<proto::fs::Symlink>(symlink);
+    server.on<proto::fs::Link>(link);
     server.on_background(shrink_step);
     server.on_idle(checkpoint, kCheckpointAfter);
     server.on_quiet(commit_group);

@@ -542,6 +542,43 @@ int64_t rename(Process& p, int64_t from_dir, uint64_t from_address, int64_t to_d
     return e < 0 ? err(e) : 0;
 }
 
+// symlink, symlinkat: a link at `path` holding `target` as it is.
+int64_t symlink(Process& p, uint64_t target_address, int64_t dirfd, uint64_t path_address) {
+    static proto::fs::Symlink::Request q;
+    q = {};
+    if (int64_t e = read_string(p, target_address, q.target, sizeof q.target)) return err(e);
+    if (!q.target[0]) return -lx::kENOENT;
+    char path[1024];
+    if (int64_t e = read_path(p, dirfd, path_address, path, sizeof path)) return e;
+    files::Name n;
+    if (int64_t e = linux_name(p, path, &n, false)) return err(e);
+    mica::copy_string(q.path, sizeof q.path, n.path);
+    proto::fs::Symlink::Reply r;
+    int64_t e = rpc::call<proto::fs::Symlink>(n.endpoint, q, &r);
+    return e < 0 ? err(e) : 0;
+}
+
+// link, linkat: `to` becomes a second name of the file `from` names (a
+// symbolic link itself, unless AT_SYMLINK_FOLLOW).
+int64_t link(Process& p, int64_t from_dir, uint64_t from_address, int64_t to_dir, uint64_t to_address, uint64_t flags) {
+    constexpr uint64_t kAtSymlinkFollow = 0x400;
+    if (flags & ~kAtSymlinkFollow) return -lx::kEINVAL;
+    char from[1024], to[1024];
+    if (int64_t e = read_path(p, from_dir, from_address, from, sizeof from)) return e;
+    if (int64_t e = read_path(p, to_dir, to_address, to, sizeof to)) return e;
+    static files::Name a, b;
+    if (int64_t e = linux_name(p, from, &a, flags & kAtSymlinkFollow)) return err(e);
+    if (int64_t e = linux_name(p, to, &b, false)) return err(e);
+    static proto::fs::Link::Request q;
+    mica::copy_string(q.from, sizeof q.from, a.path);
+    mica::copy_string(q.to, sizeof q.to, b.path);
+    proto::fs::Link::Reply r;
+    int64_t e = rpc::call<proto::fs::Link>(a.endpoint, q, &r);
+    if (e == kErrIsDirectory) return -lx::kEPERM;
+    if (e == kErrLimit) return -lx::kEMLINK;
+    return e < 0 ? err(e) : 0;
+}
+
 int64_t chdir(Process& p, uint64_t path_address) {
     char path[1024];
     if (int64_t e = read_string(p, path_address, path, sizeof path)) return err(e);
@@ -662,6 +699,37 @@ int64_t link_target(const files::Name& n, char* out, size_t size) {
     return link_target(n, out, size, r);
 }
 
+namespace {
+
+// The first symbolic link among the directories of n's path: `full` becomes
+// the name with the link's target in its place (relative to the link's
+// directory, or absolute on file:). False if there is none.
+bool middle_link(const files::Name& n, char* full, size_t size) {
+    static files::Name prefix;
+    static char target[1024];
+    for (const char* c = n.path + 1; *c; ++c) {
+        if (*c != '/') continue;
+        prefix = n;
+        size_t length = static_cast<size_t>(c - n.path);
+        prefix.path[length] = '\0';
+        proto::fs::Stat::Reply r;
+        int64_t e = link_target(prefix, target, sizeof target, r);
+        if (e == kErrInvalidArgument) continue;  // a directory (or a file: the walk's own ENOTDIR)
+        if (e != kOk) return false;
+        if (target[0] == '/') {
+            format_to(full, size, "file:%s%s", target, c);
+        } else {
+            while (length > 0 && prefix.path[length - 1] != '/') --length;
+            prefix.path[length] = '\0';
+            format_to(full, size, "file:%s%s%s", prefix.path, target, c);
+        }
+        return true;
+    }
+    return false;
+}
+
+}  // namespace
+
 int64_t linux_name(Process& p, const char* path, files::Name* out, bool follow, proto::fs::Stat::Reply* st) {
     proto::fs::Stat::Reply unused;
     if (!st) st = &unused;
@@ -674,11 +742,13 @@ int64_t linux_name(Process& p, const char* path, files::Name* out, bool follow, 
     for (int links = 0;; ++links) {
         if (strlen(full) >= proto::fs::kPathMax) return kErrNameTooLong;
         if (int64_t e = files::resolve(full, "file:/", out)) return e;
-        if (!follow) {
-            if (st != &unused && files::stat(*out, st) != kOk) st->type = 0;
-            return kOk;
-        }
-        if (link_target(*out, target, sizeof target, *st) != kOk) return kOk;
+        int64_t e = follow ? link_target(*out, target, sizeof target, *st) : files::stat(*out, st);
+        if (e != kOk && e != kErrInvalidArgument) st->type = 0;
+        // The file server's walk stops at a link in the middle of a path
+        // (ENOTDIR): the personality follows it, as Linux does.
+        if (e == kErrNotDirectory && links < 40 && middle_link(*out, full, sizeof full)) continue;
+        if (e == kErrNotDirectory && links == 40) return kErrLimit;
+        if (!follow || e != kOk) return kOk;
         if (links == 40) return kErrLimit;  // ELOOP
         // A relative target is relative to the link's directory.
         if (target[0] == '/') {
@@ -798,6 +868,12 @@ bool serve_file_call(Process& p, uint64_t number, const uint64_t* a, CallState& 
             return true;
         case lx::kRename: r = rename(p, lx::kAtFdCwd, a[0], lx::kAtFdCwd, a[1]); return true;
         case lx::kRenameat: r = rename(p, static_cast<int32_t>(a[0]), a[1], static_cast<int32_t>(a[2]), a[3]); return true;
+        case lx::kSymlink: r = symlink(p, a[0], lx::kAtFdCwd, a[1]); return true;
+        case lx::kSymlinkat: r = symlink(p, a[0], static_cast<int32_t>(a[1]), a[2]); return true;
+        case lx::kLink: r = link(p, lx::kAtFdCwd, a[0], lx::kAtFdCwd, a[1], 0); return true;
+        case lx::kLinkat:
+            r = link(p, static_cast<int32_t>(a[0]), a[1], static_cast<int32_t>(a[2]), a[3], a[4]);
+            return true;
         case lx::kReadlink: r = readlink(p, lx::kAtFdCwd, a[0], a[1], a[2]); return true;
         case lx::kReadlinkat: r = readlink(p, static_cast<int32_t>(a[0]), a[1], a[2], a[3]); return true;
         case lx::kFtruncate:

@@ -247,7 +247,7 @@ void free_resources(Process& p);
 
 // The Linux path `path` (relative to p's cwd) as a Mica name on file:; a
 // symbolic link at the end of it is followed (up to 40 of them) unless
-// `follow` is false. Links in the middle of a path are not followed yet.
+// `follow` is false; links in the middle are followed always.
 // With `st`, what it names is stat'ed too (st->type 0: it does not exist),
 // saving the caller a request to the file server.
 int64_t linux_name(Process& p, const char* path, mica::files::Name* out, bool follow = true,

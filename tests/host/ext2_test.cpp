@@ -460,6 +460,49 @@ TEST_F(Ext2, ChmodSetsPermissionBits) {
     EXPECT_NE(debugfs("stat /d").find("Type: directory    Mode:  0700"), std::string::npos);
 }
 
+// Symbolic links, fast (in the inode) and slow (a block), and hard links:
+// read back here, by debugfs, and found consistent by e2fsck.
+TEST_F(Ext2, SymbolicAndHardLinks) {
+    write_file(src / "d" / "f", "data");
+    make("");
+    mount();
+    std::string long_target = "d/" + std::string(100, 'x');
+    ASSERT_EQ(vol->symlink("fast", "d/f"), kOk);
+    ASSERT_EQ(vol->symlink("d/slow", long_target.c_str()), kOk);
+    EXPECT_EQ(vol->symlink("fast", "elsewhere"), kErrAlreadyExists);
+    EXPECT_EQ(vol->symlink("empty", ""), kErrNotFound);
+    EXPECT_EQ(vol->symlink("huge", std::string(5000, 'y').c_str()), kErrNameTooLong);
+    EXPECT_EQ(vol->symlink("no/such/dir", "x"), kErrNotFound);
+    ext2::Stat st;
+    ASSERT_EQ(vol->stat("fast", &st), kOk);
+    EXPECT_EQ(st.type, ext2::kSymlink);
+    EXPECT_EQ(st.size, 3u);
+    EXPECT_EQ(st.blocks512, 0u);  // fast: no block
+    EXPECT_EQ(read_all("fast"), "d/f");
+    ASSERT_EQ(vol->stat("d/slow", &st), kOk);
+    EXPECT_EQ(st.size, long_target.size());
+    EXPECT_GT(st.blocks512, 0u);
+    EXPECT_EQ(read_all("d/slow"), long_target);
+
+    ASSERT_EQ(vol->link("d/f", "hard"), kOk);
+    EXPECT_EQ(vol->link("d/f", "hard"), kErrAlreadyExists);
+    EXPECT_EQ(vol->link("d", "dir_link"), kErrIsDirectory);
+    EXPECT_EQ(vol->link("missing", "x"), kErrNotFound);
+    ASSERT_EQ(vol->stat("hard", &st), kOk);
+    EXPECT_EQ(st.links, 2u);
+    EXPECT_EQ(read_all("hard"), "data");
+    ASSERT_EQ(vol->unlink("d/f"), kOk);
+    EXPECT_EQ(read_all("hard"), "data");  // the other name keeps the file
+    ASSERT_EQ(vol->stat("hard", &st), kOk);
+    EXPECT_EQ(st.links, 1u);
+    expect_fsck_clean();
+    EXPECT_NE(debugfs("stat /fast").find("Fast link dest: \"d/f\""), std::string::npos);
+    EXPECT_NE(debugfs("cat /d/slow").find(long_target), std::string::npos);
+    ASSERT_EQ(vol->unlink("d/slow"), kOk);
+    ASSERT_EQ(vol->unlink("fast"), kOk);
+    expect_fsck_clean();
+}
+
 // Older or slimmer formats: revision 0, no filetype, small inodes, and a
 // file that needs triple indirect blocks and the large_file feature.
 TEST_F(Ext2, OtherFormats) {

@@ -84,6 +84,12 @@ public:
     // otherwise kOk for a file and kErrIsDirectory for a directory.
     int64_t create(const char* path, bool exclusive);
     int64_t mkdir(const char* path);
+    // A symbolic link to `target` (1 to block size - 1 bytes): fast (in the
+    // inode) under 60 bytes, as Linux makes them, else in a block of its own.
+    int64_t symlink(const char* path, const char* target);
+    // A second name for a file (kErrIsDirectory for a directory; kErrLimit
+    // at ext2's 32,000 links).
+    int64_t link(const char* existing, const char* path);
     int64_t unlink(const char* path);  // not for directories (kErrIsDirectory)
     int64_t rmdir(const char* path);   // empty directories only; never the root
     // Replaces an existing file, or an empty directory by a directory. Moving a

@@ -136,4 +136,19 @@ struct Chmod {
     struct Reply { uint32_t unused; };
 };
 
+// A symbolic link at `path` to `target` (a NUL-terminated name, kept as
+// it is: not resolved, not checked).
+struct Symlink {
+    static constexpr uint64_t kLabel = 0x20e;
+    struct Request { char path[kPathMax]; char target[kPathMax]; };
+    struct Reply { uint32_t unused; };
+};
+
+// `to` becomes a second name of the file `from` (not of a directory).
+struct Link {
+    static constexpr uint64_t kLabel = 0x20f;
+    struct Request { char from[kPathMax]; char to[kPathMax]; };
+    struct Reply { uint32_t unused; };
+};
+
 }  // namespace proto::fs
