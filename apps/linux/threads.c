@@ -6,17 +6,22 @@
  * and prints "linux-threads: PART ok" or a FAILED line; the last line is
  * "linux-threads: done, N failures". Runs the same on Linux.
  *
+ * The poll part waits for descriptors while other threads write, close and
+ * signal: poll, ppoll, select and pselect, with and without timeouts.
+ *
  *   linux-threads            every part
  *   linux-threads exec-done  (what the execve part runs: prints a line)
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -277,6 +282,118 @@ static void execs(const char* self) {
     printf("linux-threads: exec ok\n");
 }
 
+/* --- poll and select: waiting for pipes that other threads write and close --- */
+static int p_pipe[2];
+
+static long since_ms(const struct timespec* start) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
+}
+
+static void pause_ms(long ms) {
+    struct timespec pause = {ms / 1000, (ms % 1000) * 1000000};
+    nanosleep(&pause, NULL);
+}
+
+static void* write_later(void* arg) {
+    pause_ms(20);
+    if (write(p_pipe[1], "x", 1) != 1) return NULL;
+    if (arg) close(p_pipe[1]);
+    return NULL;
+}
+
+static volatile int p_usr2;
+static void on_usr2(int signal) { (void)signal, ++p_usr2; }
+
+static void* signal_later(void* arg) {
+    pause_ms(20);
+    pthread_kill(*(pthread_t*)arg, SIGUSR2);
+    return NULL;
+}
+
+static void polls(void) {
+    struct timespec start;
+    char c;
+    if (pipe(p_pipe)) check("poll", 0, "pipe");
+    struct pollfd fds[3] = {{p_pipe[0], POLLIN, 0}, {1000, POLLIN, 0}, {-1, POLLIN, 0}};
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    int n = poll(fds, 1, 50);
+    check("poll", n == 0 && fds[0].revents == 0, "an empty pipe times out: 0");
+    check("poll", since_ms(&start) >= 45, "after its timeout");
+    n = poll(fds, 3, 0);
+    check("poll", n == 1 && fds[1].revents == POLLNVAL && fds[2].revents == 0, "POLLNVAL for a closed descriptor, a negative one skipped");
+    pthread_t writer;
+    pthread_create(&writer, NULL, write_later, NULL);
+    n = poll(fds, 1, -1);
+    check("poll", n == 1 && fds[0].revents == POLLIN, "woken by another thread's write");
+    check("poll", read(p_pipe[0], &c, 1) == 1 && c == 'x', "the byte written");
+    pthread_join(writer, NULL);
+
+    /* select: a timeout, then a write. */
+    fd_set set;
+    FD_ZERO(&set);
+    FD_SET(p_pipe[0], &set);
+    struct timeval tv = {0, 30000};
+    check("poll", select(p_pipe[0] + 1, &set, NULL, NULL, &tv) == 0 && !FD_ISSET(p_pipe[0], &set), "select times out, its set emptied");
+    pthread_create(&writer, NULL, write_later, NULL);
+    FD_SET(p_pipe[0], &set);
+    check("poll", select(p_pipe[0] + 1, &set, NULL, NULL, NULL) == 1 && FD_ISSET(p_pipe[0], &set), "select woken by a write");
+    check("poll", read(p_pipe[0], &c, 1) == 1, "read after select");
+    pthread_join(writer, NULL);
+    FD_ZERO(&set);
+    FD_SET(p_pipe[1], &set);
+    check("poll", select(p_pipe[1] + 1, NULL, &set, NULL, NULL) == 1, "select: an empty pipe can be written");
+
+    /* A signal ends a poll that waits: EINTR (poll is never restarted). */
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_usr2;
+    sigaction(SIGUSR2, &action, NULL);
+    pthread_t self = pthread_self(), signaller;
+    pthread_create(&signaller, NULL, signal_later, &self);
+    errno = 0;
+    n = poll(fds, 1, 5000);
+    check("poll", n == -1 && errno == EINTR, "a signal's handler ends it with EINTR");
+    pthread_join(signaller, NULL);
+
+    /* The signal blocked and pending: ppoll with a mask that blocks it too
+       waits on for the write; one with an empty mask ends at once. */
+    sigset_t mask, empty, old;
+    sigemptyset(&mask);
+    sigemptyset(&empty);
+    sigaddset(&mask, SIGUSR2);
+    pthread_sigmask(SIG_BLOCK, &mask, &old);
+    pthread_create(&signaller, NULL, signal_later, &self);
+    pthread_join(signaller, NULL);
+    pthread_create(&writer, NULL, write_later, NULL);
+    struct timespec limit = {5, 0};
+    p_usr2 = 0;
+    n = ppoll(fds, 1, &limit, &mask);
+    check("poll", n == 1 && fds[0].revents == POLLIN && p_usr2 == 0, "ppoll's mask held the signal off until the write");
+    check("poll", read(p_pipe[0], &c, 1) == 1, "read after ppoll");
+    pthread_join(writer, NULL);
+    errno = 0;
+    n = ppoll(fds, 1, &limit, &empty);
+    check("poll", n == -1 && errno == EINTR && p_usr2 == 1, "ppoll's own mask lets the pending signal in: EINTR");
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+    /* The other end closed: POLLHUP for the reader, POLLERR for a writer. */
+    pthread_create(&writer, NULL, write_later, (void*)1);
+    pthread_join(writer, NULL);
+    check("poll", read(p_pipe[0], &c, 1) == 1, "the last byte");
+    n = poll(fds, 1, 1000);
+    check("poll", n == 1 && (fds[0].revents & POLLHUP), "POLLHUP once no writer is left");
+    int other[2];
+    if (pipe(other)) check("poll", 0, "pipe");
+    close(other[0]);
+    struct pollfd w = {other[1], POLLOUT, 0};
+    check("poll", poll(&w, 1, 1000) == 1 && (w.revents & POLLERR), "POLLERR once no reader is left");
+    close(other[1]);
+    close(p_pipe[0]);
+    printf("linux-threads: poll ok\n");
+}
+
 /* --- detached threads that end on their own, many times over --- */
 static void* nothing(void* arg) { return arg; }
 
@@ -305,6 +422,7 @@ int main(int argc, char** argv) {
     signals();
     forks();
     execs(argv[0]);
+    polls();
     churn();
     printf("linux-threads: done, %d failures\n", failures);
     return failures != 0;

@@ -74,6 +74,7 @@ struct Line {
 Line g_editing;
 bool g_too_long = false;  // more was typed than a line holds: it ends as "too long"
 Handle g_reader = kNoHandle;
+uint64_t g_reader_badge = 0;  // whose read it is (Cancel)
 Handle g_interrupt = kNoHandle;  // signalled on Ctrl-C while a program runs
 bool g_after_cr = false;
 
@@ -116,6 +117,7 @@ void finish_line(bool eof, bool interrupted) {
     r.eof = eof;
     r.interrupted = interrupted;
     r.too_long = too_long;
+    r.cancelled = 0;
     memcpy(r.data, g_editing.text, r.size);
     rpc::reply_later<proto::console::ReadLine>(g_reader, kOk, r, proto::console::ReadLine::kMinReply + r.size);
     g_reader = kNoHandle;
@@ -235,7 +237,18 @@ int64_t read_line(const proto::console::ReadLine::Request&, proto::console::Read
     auto saved = c.defer();
     if (!saved.ok()) return saved.error();
     g_reader = saved.value();
+    g_reader_badge = c.badge;
     drain();  // it may be typed already
+    return kOk;
+}
+
+int64_t cancel(const proto::console::Cancel::Request&, proto::console::Cancel::Reply&, rpc::Call& c) {
+    if (g_reader == kNoHandle || g_reader_badge != c.badge) return kOk;  // not the caller's to cancel
+    static proto::console::ReadLine::Reply r;
+    r = {};
+    r.cancelled = 1;
+    rpc::reply_later<proto::console::ReadLine>(g_reader, kOk, r, proto::console::ReadLine::kMinReply);
+    g_reader = kNoHandle;  // the line being typed stays for the next reader
     return kOk;
 }
 
@@ -254,6 +267,7 @@ int main() {
     server.on<proto::console::ReadLine>(read_line);
     server.on<proto::console::Input>(keys);
     server.on<proto::console::Interrupt>(interrupt_op);
+    server.on<proto::console::Cancel>(cancel);
     server.on_notification(on_interrupt);
     server.run();
 }

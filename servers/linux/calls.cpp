@@ -169,28 +169,6 @@ int64_t sysinfo(Process& p, uint64_t to) {
     return copy_out(p, to, &out, sizeof out) ? -lx::kEFAULT : 0;
 }
 
-// poll: files and devices are always ready; the console is ready to write,
-// and to read when a line is waiting (or the caller will wait anyway).
-int64_t poll(Process& p, uint64_t fds, uint64_t count) {
-    if (count > kMaxFds * 4) return -lx::kEINVAL;
-    int64_t ready = 0;
-    for (uint64_t i = 0; i < count; ++i) {
-        struct {
-            int32_t fd;
-            int16_t events, revents;
-        } e;
-        if (copy_in(p, fds + i * sizeof e, &e, sizeof e)) return -lx::kEFAULT;
-        e.revents = 0;
-        if (e.fd >= 0) {
-            if (e.fd >= static_cast<int32_t>(kMaxFds) || p.fds[e.fd].kind == Fd::kFree) e.revents = 0x20;  // POLLNVAL
-            else e.revents = static_cast<int16_t>(e.events & (1 | 4));                                       // POLLIN, POLLOUT
-        }
-        if (e.revents) ++ready;
-        if (copy_out(p, fds + i * sizeof e, &e, sizeof e)) return -lx::kEFAULT;
-    }
-    return ready;
-}
-
 // Work that waits (a console line, a sleep) runs on a thread of its own, so
 // that the personality goes on serving every other program (and init's
 // liveness probe); it answers the saved call when done — unless a signal
@@ -267,6 +245,10 @@ void wait_thread(void* arg) {
     int64_t e;
     for (;;) {
         e = rpc::call<proto::console::ReadLine>(g_console, q, &r);
+        if (e >= 0 && r.cancelled) {  // its program ended (console_cancel): nothing for anyone
+            __atomic_store_n(&p.reading, false, __ATOMIC_SEQ_CST);
+            return;
+        }
         // Ctrl-C: the shell makes it SIGINT, which interrupts the read; the
         // line typed so far is gone, as on a terminal. Read on while a read waits.
         if (e < 0 || !r.interrupted || r.eof) break;
@@ -288,16 +270,47 @@ void wait_thread(void* arg) {
         p.pending_size = n, p.pending_used = 0;
     }
     __atomic_store_n(&p.reading, false, __ATOMIC_SEQ_CST);
-    // Whichever read waits now (this helper's, or one made since, in any thread) gets the line.
+    // Whichever read waits now (this helper's, or one made since, in any thread) gets the line;
+    // if none does, a poll may be waiting for it.
     uint32_t reader = 0;
     uint64_t generation = console_reader(p, &reader);
     const Waiting& current = g_waiting[reader];
-    if (!generation || !claim(reader, generation)) return;
+    if (!generation || !claim(reader, generation)) {
+        wake_main();
+        return;
+    }
     int64_t result = 0;
     take_line(p, current.to, current.size, &result);
     p.tasks[current.task].running = true;
     answer(current.saved, result);
 }
+
+// For a poll: a helper reads a line for p that no read waits for yet (it
+// stays pending, and the helper wakes the main thread).
+Waiting g_prefetch[kMaxProcesses];
+
+}  // namespace
+
+void console_cancel(Process& p) {
+    if (!__atomic_load_n(&p.reading, __ATOMIC_SEQ_CST)) return;
+    proto::console::Cancel::Request q{};
+    proto::console::Cancel::Reply r;
+    // The helper (above us in priority) has its answer, and is gone, before ours comes.
+    rpc::call<proto::console::Cancel>(g_console, q, &r);
+}
+
+void console_prefetch(Process& p) {
+    bool idle = false;
+    if (p.pending_used < p.pending_size || p.pending_eof || p.pending_error || g_console == kNoHandle ||
+        !__atomic_compare_exchange_n(&p.reading, &idle, true, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+        return;  // a line is there, or a helper is reading one
+    g_prefetch[p.slot] = Waiting{&p, 0, kNoHandle, 0, 0, 0, 0, 0, 0};
+    int64_t t = start_thread(wait_thread, &g_prefetch[p.slot], 16, 32 * 1024);
+    if (t < 0) p.reading = false;
+    else sys::handle_close(static_cast<Handle>(t));
+}
+
+namespace {
 
 // Saves the call's reply for a helper thread to answer (a new one, unless a
 // console read is still in flight); false if it cannot.
@@ -500,7 +513,10 @@ void serve(Process& p, uint64_t rax, CallState& s) {
             }
             return;
         }
-        case lx::kPoll: r = poll(p, a[0], a[1]); return;
+        case lx::kPoll:
+        case lx::kPpoll:
+        case lx::kSelect:
+        case lx::kPselect6: r = poll_call(p, number, a, s); return;
         case lx::kFutex: r = futex(p, a, s); return;
         case lx::kSchedGetaffinity: {
             uint64_t mask = 1;

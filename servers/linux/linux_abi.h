@@ -14,7 +14,7 @@ enum Sys : uint64_t {
     kLseek = 8, kMmap = 9, kMprotect = 10, kMunmap = 11, kBrk = 12, kRtSigaction = 13,
     kRtSigprocmask = 14, kRtSigreturn = 15, kIoctl = 16, kPread64 = 17, kPwrite64 = 18, kReadv = 19, kWritev = 20,
     kAccess = 21, kPipe = 22, kSchedYield = 24, kMadvise = 28, kDup = 32, kDup2 = 33, kPause = 34, kNanosleep = 35,
-    kGetpid = 39, kSendfile = 40, kSocket = 41, kClone = 56, kFork = 57, kVfork = 58, kExecve = 59, kExit = 60, kWait4 = 61,
+    kSelect = 23, kGetpid = 39, kSendfile = 40, kSocket = 41, kClone = 56, kFork = 57, kVfork = 58, kExecve = 59, kExit = 60, kWait4 = 61,
     kKill = 62, kUname = 63, kFcntl = 72, kFsync = 74, kFdatasync = 75, kFtruncate = 77,
     kGetcwd = 79, kChdir = 80, kRename = 82, kMkdir = 83, kRmdir = 84, kUnlink = 87,
     kLink = 86, kSymlink = 88, kReadlink = 89, kChmod = 90, kFchmod = 91, kUmask = 95, kGettimeofday = 96, kGetrlimit = 97, kSysinfo = 99,
@@ -24,7 +24,7 @@ enum Sys : uint64_t {
     kSchedGetaffinity = 204, kGetdents64 = 217, kSetTidAddress = 218, kClockGettime = 228,
     kClockGetres = 229, kClockNanosleep = 230, kExitGroup = 231, kTgkill = 234, kOpenat = 257,
     kMkdirat = 258, kNewfstatat = 262, kUnlinkat = 263, kRenameat = 264, kLinkat = 265, kSymlinkat = 266, kReadlinkat = 267,
-    kFchmodat = 268, kFaccessat = 269, kSetRobustList = 273, kUtimensat = 280, kDup3 = 292, kPipe2 = 293, kPrlimit64 = 302, kGetrandom = 318,
+    kFchmodat = 268, kFaccessat = 269, kPselect6 = 270, kPpoll = 271, kSetRobustList = 273, kUtimensat = 280, kDup3 = 292, kPipe2 = 293, kPrlimit64 = 302, kGetrandom = 318,
     kRseq = 334, kClone3 = 435, kFaccessat2 = 439,
 };
 

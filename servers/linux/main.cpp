@@ -218,9 +218,13 @@ int main() {
     g_endpoint = service_endpoint("linux");
     g_console = files::scheme_endpoint("console");
     if (g_console == kNoHandle) print("linux: no console; programs' output is lost\n");
-    static rpc::Server<3> server(g_endpoint);
+    static rpc::Server<4> server(g_endpoint);
     server.on<proto::personality::Run>(run);
     server.on<proto::personality::Signal>(signal_group);
+    server.on<Wake>([](const Wake::Request&, Wake::Reply&, rpc::Call&) -> int64_t {
+        poll_wake();  // a helper saw a change (a console line, a poll's deadline)
+        return kOk;
+    });
     server.on_other(on_fault);
     server.on_idle(sweep, 1'000'000'000);
     server.run();

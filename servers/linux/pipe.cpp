@@ -52,6 +52,9 @@ int64_t fill(Pipe& pipe, Process& p, uint64_t from, uint64_t size) {
 // After a change: a waiting reader gets data (or its end of file), a
 // waiting writer goes on.
 void settle(Pipe& pipe) {
+    struct AfterPolls {  // polls see what changed, once the pipe has settled
+        ~AfterPolls() { poll_wake(); }
+    } after;
     for (bool moved = true; moved;) {
         moved = false;
         if (Process* r = waiting(pipe.reader); r && (pipe.used || pipe.writers == 0)) {

@@ -325,6 +325,7 @@ void free_resources(Process& p) {
         p.missing_count = 0;
     }
     for (Task& t : p.tasks) release_task(p, t);  // their waits too
+    console_cancel(p);  // a console line read for it would be lost to whoever reads next
     locks_release(p, nullptr);
     close_all(p);
     for (uint32_t i = 0; i < p.vma_count; ++i) sys::handle_close(p.vmas[i].memory);

@@ -94,6 +94,13 @@ struct Task {
     uint64_t futex_deadline = 0;
     uint64_t futex_generation = 0;
     bool exiting = false;             // ended by execve in another thread: its next stop ends it
+    // A poll, ppoll, select or pselect6 that waits (poll.cpp): its reply,
+    // the call and its arguments (looked at again at each wake), and when it
+    // times out (0: never).
+    Waiter poll;
+    uint64_t poll_number = 0;
+    uint64_t poll_args[6] = {};
+    uint64_t poll_deadline = 0;
 };
 
 struct Process {
@@ -201,6 +208,23 @@ bool take_helper_wait(Process& p, Task& t, mica::Handle* saved, bool* restartabl
 int64_t futex(Process& p, const uint64_t* a, CallState& s);
 int64_t futex_wake(Process& p, uint64_t address, uint64_t count, uint32_t bitset = ~0u);
 bool futex_take(Task& t, mica::Handle* saved);
+// Starts the timer thread if it is not running, and has it look at the deadlines again.
+void timer_watch();
+// poll, ppoll, select, pselect6 (poll.cpp); poll_wake looks at every call
+// that waits again (on the main thread, after a change).
+int64_t poll_call(Process& p, uint64_t number, const uint64_t* a, CallState& s);
+void poll_wake();
+// From a helper thread: the main thread runs poll_wake (a Wake message).
+void wake_main();
+struct Wake {
+    static constexpr uint64_t kLabel = 0x9f0;
+    struct Request { uint32_t unused; };
+    struct Reply { uint32_t unused; };
+};
+// A helper reads the console's next line for p (if none does yet), for a
+// poll; console_cancel takes a helper's read of the console back (p ends).
+void console_prefetch(Process& p);
+void console_cancel(Process& p);
 // A new thread of p (clone with CLONE_THREAD), running from `regs`; its tid.
 int64_t new_thread(Process& p, const uint64_t* a, const mica::ThreadRegs& regs);
 // The calling thread ends (exit): true if p goes on, false if it was p's last.

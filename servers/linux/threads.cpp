@@ -15,6 +15,7 @@
 // signal, the end of the thread — answers it, so no two answer.
 #include "linux_abi.h"
 #include "mica/process.h"
+#include "mica/rpc.h"
 #include "process.h"
 
 using namespace mica;
@@ -47,13 +48,19 @@ void answer_futex(Task& t, Handle saved, int64_t result) {
 
 // Times timed waits out. At priority 16, above the personality's main
 // thread, on the same CPU: it runs while the main thread is stopped, and
-// claims a wait before it answers.
+// claims a futex wait before it answers; a poll that is due it leaves to
+// the main thread (wake_main), which may touch the program's memory.
 void timer_thread(void*) {
     for (;;) {
         uint64_t now = static_cast<uint64_t>(sys::clock_monotonic()), next = ~0ULL;
+        bool polls_due = false;
         for (Process& p : g_processes) {
             if (!p.used) continue;
             for (Task& t : p.tasks) {
+                if (t.poll.saved != kNoHandle && t.poll_deadline) {
+                    if (t.poll_deadline <= now) polls_due = true;
+                    else next = t.poll_deadline < next ? t.poll_deadline : next;
+                }
                 uint64_t generation = __atomic_load_n(&t.futex_generation, __ATOMIC_SEQ_CST);
                 if (!generation || !t.futex_deadline) continue;
                 if (t.futex_deadline > now) {
@@ -64,8 +71,27 @@ void timer_thread(void*) {
                 if (claim(t, generation)) answer_futex(t, saved, -lx::kETIMEDOUT);
             }
         }
+        if (polls_due) {
+            wake_main();
+            continue;
+        }
         sys::notification_wait(g_timer, next == ~0ULL ? kWaitForever : next - now);
     }
+}
+
+bool start_timer() {
+    if (g_timer != kNoHandle) return true;
+    auto n = sys::notification_create();
+    if (!n.ok()) return false;
+    g_timer = n.value();  // before the thread, which waits on it at once
+    int64_t t = start_thread(timer_thread, nullptr, 16, 16 * 1024);
+    if (t < 0) {
+        sys::handle_close(g_timer);
+        g_timer = kNoHandle;
+        return false;
+    }
+    sys::handle_close(static_cast<Handle>(t));
+    return true;
 }
 
 // The deadline (clock_monotonic) of a wait with `timeout` (0: none), relative
@@ -97,17 +123,7 @@ int64_t wait(Process& p, uint64_t address, uint32_t value, uint32_t bitset, uint
     if (copy_in(p, address, &word, sizeof word)) return -lx::kEFAULT;
     if (word != value) return -lx::kEAGAIN;
     if (deadline && deadline <= static_cast<uint64_t>(sys::clock_monotonic())) return -lx::kETIMEDOUT;
-    if (deadline && g_timer == kNoHandle) {
-        auto n = sys::notification_create();
-        if (!n.ok()) return -lx::kENOMEM;
-        int64_t t = start_thread(timer_thread, nullptr, 16, 16 * 1024);
-        if (t < 0) {
-            sys::handle_close(n.value());
-            return -lx::kENOMEM;
-        }
-        sys::handle_close(static_cast<Handle>(t));
-        g_timer = n.value();
-    }
+    if (deadline && !start_timer()) return -lx::kENOMEM;
     auto saved = sys::ipc_reply_save();
     if (!saved.ok()) return -lx::kENOMEM;
     Task& t = p.task();
@@ -199,6 +215,16 @@ bool futex_take(Task& t, Handle* saved) {
     t.futex = Waiter{};
     *saved = h;
     return true;
+}
+
+void timer_watch() {
+    if (start_timer()) sys::notification_signal(g_timer, 1);
+}
+
+void wake_main() {
+    Wake::Request q{};
+    Wake::Reply r;
+    rpc::call<Wake>(g_endpoint, q, &r);
 }
 
 uint32_t live_threads(const Process& p) {

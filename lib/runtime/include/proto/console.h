@@ -16,12 +16,16 @@ struct Write {
 
 // Waits for a line of up to mica::kLineMax bytes (UTF-8 passes through).
 // `eof`: Ctrl-D on an empty line; `interrupted`: Ctrl-C; `too_long`: more
-// was typed than a line holds (`data` is then empty: never a cut line).
+// was typed than a line holds (`data` is then empty: never a cut line);
+// `cancelled`: its caller gave up the read (Cancel), nothing was taken.
 struct ReadLine {
     static constexpr uint64_t kLabel = 0x302;
     static constexpr bool kIdempotent = true;
     struct Request { uint32_t unused; };
-    struct Reply { uint32_t size; uint32_t eof; uint32_t interrupted; uint32_t too_long; char data[4096]; };
+    struct Reply {
+        uint32_t size, eof, interrupted, too_long, cancelled, reserved;
+        char data[4096];
+    };
     static constexpr uint32_t kMinReply = offsetof(Reply, data);
 };
 
@@ -31,6 +35,16 @@ struct ReadLine {
 struct Interrupt {
     static constexpr uint64_t kLabel = 0x304;
     static constexpr bool kIdempotent = true;
+    struct Request { uint32_t unused; };
+    struct Reply { uint32_t unused; };
+};
+
+// The caller's own ReadLine that waits (one made through the same badged
+// handle) is answered at once as `cancelled`; what was typed of the line
+// so far stays for the next reader. For a reader that reads ahead and no
+// longer wants the line (the Linux personality, when its program ends).
+struct Cancel {
+    static constexpr uint64_t kLabel = 0x305;
     struct Request { uint32_t unused; };
     struct Reply { uint32_t unused; };
 };
