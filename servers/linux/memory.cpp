@@ -31,6 +31,24 @@ int64_t insert(Process& p, const Vma& v) {
     return kOk;
 }
 
+// What one program may have mapped: half of the personality's quota (read
+// once), so that a program that takes all it can leaves the others room.
+uint64_t program_share() {
+    static uint64_t share = 0;
+    if (!share) {
+        ProcessInfo self{};
+        share = sys::process_info(startup().self_process, &self) == kOk && self.quota_bytes ? self.quota_bytes / 2
+                                                                                           : 32ULL << 20;
+    }
+    return share;
+}
+
+uint64_t mapped_bytes(const Process& p) {
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < p.vma_count; ++i) total += p.vmas[i].end - p.vmas[i].start;
+    return total;
+}
+
 void remove_at(Process& p, uint32_t i) {
     for (; i + 1 < p.vma_count; ++i) p.vmas[i] = p.vmas[i + 1];
     --p.vma_count;
@@ -83,6 +101,8 @@ int64_t read_string(Process& p, uint64_t address, char* out, size_t size) {
 
 int64_t map_anonymous(Process& p, uint64_t start, uint64_t size, uint32_t perms, Handle* memory) {
     if (start % kPage || size % kPage || size == 0) return kErrInvalidArgument;
+    // Its share (every mapping counts, shared read-only segments too: a bound, not a bill).
+    if (mapped_bytes(p) + size > program_share()) return kErrQuotaExceeded;
     auto made = sys::memory_create(size);
     if (!made.ok()) return made.error();
     Handle m = made.value();
