@@ -150,6 +150,10 @@ int64_t use_mask(Process& p, Task& t, uint64_t number, const uint64_t* a) {
     return 0;
 }
 
+// Programs (bit: slot) that may have a thread waiting in a poll: a wake
+// looks at those alone (a pipe's every move asks for one).
+uint32_t g_polling;
+
 void end_mask(Task& t) {
     if (t.mask_saved) t.sigmask = t.saved_mask, t.mask_saved = false;
 }
@@ -176,6 +180,7 @@ int64_t poll_call(Process& p, uint64_t number, const uint64_t* a, CallState& s) 
     t.poll_number = number;
     memcpy(t.poll_args, a, sizeof t.poll_args);
     t.poll_deadline = deadline;
+    g_polling |= 1u << p.slot;
     if (deadline) timer_watch();
     if (console) console_prefetch(p);
     s.later = true;
@@ -183,21 +188,26 @@ int64_t poll_call(Process& p, uint64_t number, const uint64_t* a, CallState& s) 
 }
 
 void poll_wake() {
+    if (!g_polling) return;
     uint64_t now = static_cast<uint64_t>(sys::clock_monotonic());
-    for (Process& p : g_processes) {
-        if (!p.used || p.zombie) continue;
+    for (uint32_t bits = g_polling; bits; bits &= bits - 1) {
+        uint32_t slot = static_cast<uint32_t>(__builtin_ctz(bits));
+        Process& p = g_processes[slot];
+        bool waits = false;
         for (Task& t : p.tasks) {
-            if (t.poll.saved == kNoHandle) continue;
+            if (!p.used || p.zombie || t.poll.saved == kNoHandle) continue;
             bool console = false, over = t.poll_deadline && t.poll_deadline <= now;
             int64_t r = scan(p, t.poll_number, t.poll_args, false, &console);
             if (r == 0 && over) r = scan(p, t.poll_number, t.poll_args, true, &console);
             if (r != 0 || over) {
                 end_mask(t);
                 answer(t.poll, r);
-            } else if (console) {
-                console_prefetch(p);
+            } else {
+                waits = true;
+                if (console) console_prefetch(p);
             }
         }
+        if (!waits) g_polling &= ~(1u << slot);
     }
 }
 

@@ -17,6 +17,7 @@ namespace personality {
 // Descriptors: 1,024, as Linux's default RLIMIT_NOFILE (ash keeps saved ones at 256 and up).
 constexpr uint32_t kMaxVmas = 256, kMaxFds = 1024, kMaxProcesses = 16, kMaxMissing = 8, kMaxThreads = 32;
 constexpr uint64_t kStackBytes = 1 << 20;  // a program's first stack (RLIMIT_STACK says so)
+static_assert(kMaxProcesses <= 32);  // poll.cpp keeps a bit per process
 // Fault badges: kBadgeBit | thread index << 8 | process slot.
 constexpr uint64_t kBadgeBit = 1ULL << 44;
 
