@@ -75,6 +75,9 @@ Line g_editing;
 bool g_too_long = false;  // more was typed than a line holds: it ends as "too long"
 Handle g_reader = kNoHandle;
 uint64_t g_reader_badge = 0;  // whose read it is (Cancel)
+// A raw read (ReadRaw) instead of a line: the bytes typed so far.
+bool g_raw = false, g_raw_echo = false, g_raw_isig = false;
+proto::console::ReadRaw::Reply g_raw_reply;
 Handle g_interrupt = kNoHandle;  // signalled on Ctrl-C while a program runs
 bool g_after_cr = false;
 
@@ -129,7 +132,30 @@ void interrupt() {
     if (g_interrupt != kNoHandle) sys::notification_signal(g_interrupt, 1);
 }
 
+void raw_input(char c) {
+    if (c == 0x03 && g_raw_isig) {
+        if (g_raw_echo) write("^C\n", 3);
+        interrupt();
+        return;
+    }
+    g_raw_reply.data[g_raw_reply.size++] = c;
+    if (g_raw_echo) write(&c, 1);
+}
+
+void finish_raw(bool cancelled) {
+    g_raw_reply.cancelled = cancelled;
+    rpc::reply_later<proto::console::ReadRaw>(g_reader, kOk, g_raw_reply,
+                                               proto::console::ReadRaw::kMinReply + g_raw_reply.size);
+    g_reader = kNoHandle;
+    g_raw = false;
+    g_raw_reply.size = 0;
+}
+
 void input(char c) {
+    if (g_raw) {
+        raw_input(c);
+        return;
+    }
     if (g_escape == 1) {
         g_escape = c == '[' ? 2 : 0;
         return;
@@ -196,13 +222,16 @@ bool type_ahead(char c) {
 
 // Takes what the UART (and the keyboard) hold while a reader waits (a
 // finished line ends the wait), or while Ctrl-C must be seen.
+bool taking() { return g_reader != kNoHandle && !(g_raw && g_raw_reply.size == sizeof g_raw_reply.data); }
+
 void drain() {
-    while (g_reader != kNoHandle && g_key_head != g_key_tail) input(g_keys[g_key_head++ % sizeof g_keys]);
-    while ((g_reader != kNoHandle || g_interrupt != kNoHandle) && (in8(kBase + kLsr) & 0x01)) {
+    while (taking() && g_key_head != g_key_tail) input(g_keys[g_key_head++ % sizeof g_keys]);
+    while ((taking() || g_interrupt != kNoHandle) && (in8(kBase + kLsr) & 0x01)) {
         char c = static_cast<char>(in8(kBase + kData));
-        if (g_reader != kNoHandle) input(c);
+        if (taking()) input(c);
         else if (!type_ahead(c)) break;
     }
+    if (g_raw && g_raw_reply.size) finish_raw(false);  // a raw read takes what there is
 }
 
 int64_t keys(const proto::console::Input::Request& q, proto::console::Input::Reply&, rpc::Call&) {
@@ -242,8 +271,24 @@ int64_t read_line(const proto::console::ReadLine::Request&, proto::console::Read
     return kOk;
 }
 
+int64_t read_raw(const proto::console::ReadRaw::Request& q, proto::console::ReadRaw::Reply&, rpc::Call& c) {
+    if (g_reader != kNoHandle) return kErrBadState;  // one reader at a time
+    auto saved = c.defer();
+    if (!saved.ok()) return saved.error();
+    g_reader = saved.value();
+    g_reader_badge = c.badge;
+    g_raw = true, g_raw_echo = q.echo, g_raw_isig = q.isig;
+    g_raw_reply.size = 0;
+    drain();  // it may be typed already
+    return kOk;
+}
+
 int64_t cancel(const proto::console::Cancel::Request&, proto::console::Cancel::Reply&, rpc::Call& c) {
     if (g_reader == kNoHandle || g_reader_badge != c.badge) return kOk;  // not the caller's to cancel
+    if (g_raw) {
+        finish_raw(true);
+        return kOk;
+    }
     static proto::console::ReadLine::Reply r;
     r = {};
     r.cancelled = 1;
@@ -268,6 +313,7 @@ int main() {
     server.on<proto::console::Input>(keys);
     server.on<proto::console::Interrupt>(interrupt_op);
     server.on<proto::console::Cancel>(cancel);
+    server.on<proto::console::ReadRaw>(read_raw);
     server.on_notification(on_interrupt);
     server.run();
 }

@@ -134,6 +134,8 @@ int64_t sigprocmask(Process& p, uint64_t how, uint64_t set, uint64_t old) {
     return 0;
 }
 
+constexpr uint32_t kIsig = 0x1, kIcanon = 0x2, kEcho = 0x8, kIcrnl = 0x100;
+
 uint64_t g_random = 0x2545'f491'4f6c'dd1d;
 int64_t random_bytes(Process& p, uint64_t to, uint64_t size) {
     uint8_t chunk[256];
@@ -212,6 +214,7 @@ uint64_t g_generation;
 uint32_t wait_index(const Process& p, uint32_t task) { return p.slot * kMaxThreads + task; }
 
 void take_line(Process& p, uint64_t to, uint64_t size, int64_t* result);
+void read_raw(Process& p);
 
 bool claim(uint32_t index, uint64_t generation) {
     return generation && __atomic_compare_exchange_n(&g_owner[index], &generation, 0, false, __ATOMIC_SEQ_CST,
@@ -243,6 +246,10 @@ void wait_thread(void* arg) {
     static proto::console::ReadLine::Request q;
     static proto::console::ReadLine::Reply r;
     int64_t e;
+    if (!(g_termios.lflag & kIcanon)) {
+        read_raw(p);
+        return;
+    }
     for (;;) {
         e = rpc::call<proto::console::ReadLine>(g_console, q, &r);
         if (e >= 0 && r.cancelled) {  // its program ended (console_cancel): nothing for anyone
@@ -346,6 +353,40 @@ bool wait_later(Process& p, uint64_t to, uint64_t size, uint64_t sleep_ns, uint6
     }
     sys::handle_close(static_cast<Handle>(t));
     return true;
+}
+
+// Raw mode: the bytes typed, as they come (CR made NL under ICRNL), for
+// whichever read waits, else kept (and a poll told).
+void read_raw(Process& p) {
+    static proto::console::ReadRaw::Request q;
+    static proto::console::ReadRaw::Reply r;
+    q.echo = (g_termios.lflag & kEcho) != 0;
+    q.isig = (g_termios.lflag & kIsig) != 0;
+    int64_t e = rpc::call<proto::console::ReadRaw>(g_console, q, &r);
+    if (e >= 0 && r.cancelled) {
+        __atomic_store_n(&p.reading, false, __ATOMIC_SEQ_CST);
+        return;
+    }
+    if (e < 0) {
+        p.pending_error = true;
+    } else {
+        uint32_t n = r.size < sizeof p.pending_input ? r.size : sizeof p.pending_input;
+        for (uint32_t i = 0; i < n; ++i)
+            p.pending_input[i] = r.data[i] == '\r' && (g_termios.iflag & kIcrnl) ? '\n' : r.data[i];
+        p.pending_size = n, p.pending_used = 0;
+    }
+    __atomic_store_n(&p.reading, false, __ATOMIC_SEQ_CST);
+    uint32_t reader = 0;
+    uint64_t generation = console_reader(p, &reader);
+    const Waiting& current = g_waiting[reader];
+    if (!generation || !claim(reader, generation)) {
+        wake_main();
+        return;
+    }
+    int64_t result = 0;
+    take_line(p, current.to, current.size, &result);
+    p.tasks[current.task].running = true;
+    answer(current.saved, result);
 }
 
 // The console's next bytes for a read: a pending line, its end, or its error.
@@ -579,6 +620,19 @@ void serve(Process& p, uint64_t rax, CallState& s) {
             r = -lx::kENOSYS;
             return;
     }
+}
+
+lx::Termios g_termios;
+
+void reset_termios() {
+    lx::Termios t{};
+    t.iflag = 0x500;   // ICRNL | IXON
+    t.oflag = 0x5;     // OPOST | ONLCR
+    t.cflag = 0xbf;    // B38400 | CS8 | CREAD
+    t.lflag = 0x8a3b;  // ISIG ICANON ECHO ECHOE ECHOK ECHOCTL ECHOKE IEXTEN
+    const uint8_t cc[] = {3, 28, 127, 21, 4, 0, 1, 0, 17, 19, 26, 0, 18, 15, 23, 22};
+    memcpy(t.cc, cc, sizeof cc);
+    g_termios = t;
 }
 
 lx::Timespec clock_now(uint64_t clock) {

@@ -656,18 +656,15 @@ int64_t ioctl(Process& p, uint64_t fd, uint64_t request, uint64_t arg) {
     if (!f) return -lx::kEBADF;
     if (f->kind != Fd::kConsole) return -lx::kENOTTY;
     switch (request) {
-        case lx::kTcgets: {
-            // Canonical mode with echo, as the console's line discipline works.
-            lx::Termios t{};
-            t.iflag = 0x500;            // ICRNL | IXON
-            t.oflag = 0x5;              // OPOST | ONLCR
-            t.cflag = 0xbf;             // B38400 | CS8 | CREAD
-            t.lflag = 0x8a3b;           // ISIG ICANON ECHO ECHOE ECHOK ECHOCTL ECHOKE IEXTEN
-            const uint8_t cc[] = {3, 28, 127, 21, 4, 0, 1, 0, 17, 19, 26, 0, 18, 15, 23, 22};
-            memcpy(t.cc, cc, sizeof cc);
-            return copy_out(p, arg, &t, sizeof t) ? -lx::kEFAULT : 0;
+        case lx::kTcgets: return copy_out(p, arg, &g_termios, sizeof g_termios) ? -lx::kEFAULT : 0;
+        case lx::kTcsets: case lx::kTcsetsw: case lx::kTcsetsf: {
+            // Kept and obeyed in what the console can do: canonical or raw
+            // (ICANON), echo (ECHO), Ctrl-C as SIGINT (ISIG), CR as NL (ICRNL).
+            lx::Termios t;
+            if (copy_in(p, arg, &t, sizeof t)) return -lx::kEFAULT;
+            g_termios = t;
+            return 0;
         }
-        case lx::kTcsets: case lx::kTcsetsw: case lx::kTcsetsf: return 0;  // modes other than canonical: not yet
         case lx::kTiocgwinsz: {
             lx::Winsize w{24, 80, 0, 0};
             return copy_out(p, arg, &w, sizeof w) ? -lx::kEFAULT : 0;

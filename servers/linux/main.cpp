@@ -68,6 +68,7 @@ int64_t run(const proto::personality::Run::Request& q, proto::personality::Run::
     if (e == kOk) {
         p->pid = info.pid;
         p->tasks[0].tid = info.pid;
+        p->from_shell = true;
         open_console_fds(*p);
         e = sys::thread_start(p->tasks[0].thread);
         p->tasks[0].running = e == kOk;
@@ -216,6 +217,7 @@ int main() {
     if (sys::thread_info(startup().self_thread, &self) == kOk)
         sys::thread_set_affinity(startup().self_thread, 1ULL << self.cpu);
     g_endpoint = service_endpoint("linux");
+    reset_termios();  // canonical, with echo
     g_console = files::scheme_endpoint("console");
     if (g_console == kNoHandle) print("linux: no console; programs' output is lost\n");
     static rpc::Server<4> server(g_endpoint);

@@ -336,6 +336,7 @@ void free_resources(Process& p) {
 
 void end(Process& p, int64_t code, int64_t signal) {
     if (!p.used || p.zombie) return;
+    if (p.from_shell) reset_termios();
     sys::process_kill(p.process, signal ? 128 + signal : code);
     // Its children lose their parent: zombies go, the others run on.
     for (Process& c : g_processes) {

@@ -133,6 +133,7 @@ struct Process {
     } missing[8];                     // system calls it made that are not implemented (ENOSYS)
     uint32_t missing_count = 0, missing_more = 0;
     int32_t parent = -1;              // its parent's slot (-1: started by the shell, or orphaned)
+    bool from_shell = false;          // started by Run: the console's modes are reset when it ends
     bool zombie = false;              // ended, its status kept for its parent's wait4
     uint64_t wait_status = 0;         // as wait4 reports it
     Waiter wait;                      // a wait4 that waits (address: where the status goes)
@@ -235,6 +236,11 @@ void end_other_threads(Process& p, Task& t);
 // Frees what p holds for thread t (its handle, its waits).
 void release_task(Process& p, Task& t);
 int64_t sigreturn(Process& p, CallState& s);
+// The console's terminal modes (one console, so one set, as a tty has):
+// TCGETS, TCSETS. Back to canonical with echo when a program the shell
+// started ends (as the shell would see to on Linux).
+extern lx::Termios g_termios;
+void reset_termios();
 // The time on a Linux clock (REALTIME and its variants: from the RTC; else since boot).
 lx::Timespec clock_now(uint64_t clock);
 // fork, execve, wait4 (process.cpp); pipes (pipe.cpp).

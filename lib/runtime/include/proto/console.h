@@ -39,7 +39,19 @@ struct Interrupt {
     struct Reply { uint32_t unused; };
 };
 
-// The caller's own ReadLine that waits (one made through the same badged
+// Waits for typed bytes and answers with those there are (1 to 256), as
+// typed: no line editing, no history; echoed only if `echo`; Ctrl-C, when
+// `isig`, interrupts the foreground program (Interrupt) instead of arriving.
+// A terminal's raw mode (a Linux program's termios without ICANON).
+struct ReadRaw {
+    static constexpr uint64_t kLabel = 0x306;
+    static constexpr bool kIdempotent = true;
+    struct Request { uint32_t echo, isig; };
+    struct Reply { uint32_t size, cancelled; char data[256]; };
+    static constexpr uint32_t kMinReply = offsetof(Reply, data);
+};
+
+// The caller's own ReadLine (or ReadRaw) that waits (one made through the same badged
 // handle) is answered at once as `cancelled`; what was typed of the line
 // so far stays for the next reader. For a reader that reads ahead and no
 // longer wants the line (the Linux personality, when its program ends).
