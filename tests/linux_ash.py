@@ -49,8 +49,11 @@ def run_on_host(build, suite, modules, tmp):
     results = {}
     env = {"PATH": applets, "HOME": "/", "TERM": "vt100"}
     for module in modules:
-        r = subprocess.run([busybox, "sh", "run-all", module], cwd=work, env=env, stdin=subprocess.DEVNULL,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=600)
+        # As on Mica (Mica.module): run-all under `sh -c`, which matters to
+        # what the tests see (the outer ash ignores SIGQUIT and passes that on).
+        r = subprocess.run([busybox, "sh", "-c", f"cd {work} && sh run-all {module} </dev/null"], cwd=work,
+                           env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=600)
         for line in r.stdout.decode("utf-8", "replace").splitlines():
             m = RESULT.match(line)
             if m:
