@@ -270,6 +270,13 @@ int64_t Fs::read_data(DiskInode& in, uint64_t offset, uint8_t* buffer, uint32_t 
         int64_t r = map(in, lb, false, nullptr, &first, nullptr);
         if (r < 0) return done ? done : r;
         uint64_t end = pos + (length - done);
+        if (const uint8_t* cached = first ? data_find(first) : nullptr) {  // seen before: from memory
+            uint64_t block_end = (lb + 1) * block_size;
+            uint32_t take = static_cast<uint32_t>((block_end < end ? block_end : end) - pos);
+            memcpy(buffer + done, cached + (pos - lb * block_size), take);
+            done += take;
+            continue;
+        }
         uint64_t last_lb = (end - 1) / block_size;
         n = 1;
         while (n < run_blocks && lb + n <= last_lb) {
@@ -283,6 +290,7 @@ int64_t Fs::read_data(DiskInode& in, uint64_t offset, uint8_t* buffer, uint32_t 
         } else {
             r = device->read(sector_of(first), n * sectors_per_block, run);
             if (r < 0) return done ? done : r;
+            for (uint32_t i = 0; i < n; ++i) data_put(first + i, run + size_t{i} * block_size);
         }
         uint64_t run_start = lb * block_size;
         uint64_t run_end = run_start + uint64_t{n} * block_size;
@@ -304,7 +312,10 @@ static int64_t zero_tail(Fs& fs, DiskInode& in, uint64_t old_size) {
     r = fs.device->read(fs.sector_of(b), fs.sectors_per_block, fs.run);
     if (r < 0) return r;
     memset(fs.run + within, 0, fs.block_size - within);
-    return fs.device->write(fs.sector_of(b), fs.sectors_per_block, fs.run);
+    fs.data_forget(b);
+    r = fs.device->write(fs.sector_of(b), fs.sectors_per_block, fs.run);
+    if (r >= 0) fs.data_put(b, fs.run);
+    return r;
 }
 
 int64_t Fs::resize(DiskInode& in, uint64_t size) {
@@ -388,11 +399,13 @@ int64_t Fs::write_data(uint32_t ino, DiskInode& in, uint64_t offset, const uint8
         uint64_t run_end = run_start + uint64_t{n} * block_size;
         uint32_t take = static_cast<uint32_t>((run_end < end ? run_end : end) - pos);
         memcpy(run + (pos - run_start), buffer + done, take);
+        for (uint32_t i = 0; i < n; ++i) data_forget(first + i);  // the device's copy may change
         int64_t r = device->write(sector_of(first), n * sectors_per_block, run);
         if (r < 0) {
             error = r;
             break;
         }
+        for (uint32_t i = 0; i < n; ++i) data_put(first + i, run + size_t{i} * block_size);
         done += take;
     }
     uint64_t new_size = offset + done > size ? offset + done : size;

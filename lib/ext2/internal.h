@@ -161,6 +161,27 @@ struct Fs {
     uint32_t gdt_blocks = 0;
     bool* gdt_dirty = nullptr;        // per table block
     uint8_t* run = nullptr;           // kMaxRunBytes of staging for data transfers
+    // File data recently read or written, kDataCacheBytes, direct-mapped by
+    // block number (tag 0: empty; block 0 never holds file data). Every
+    // write of a data block goes through data_put and a freed block is
+    // forgotten, so what it holds is what the device holds: reads of data
+    // seen before do not go to the device. Without memory for it, none.
+    static constexpr uint32_t kDataCacheBytes = 1 << 20;
+    uint8_t* data = nullptr;
+    uint32_t* data_tags = nullptr;
+    uint32_t data_slots = 0;
+    const uint8_t* data_find(uint32_t block) const {
+        if (!data_slots || data_tags[block % data_slots] != block) return nullptr;
+        return data + size_t{block % data_slots} * block_size;
+    }
+    void data_put(uint32_t block, const uint8_t* in) {
+        if (!data_slots) return;
+        data_tags[block % data_slots] = block;
+        memcpy(data + size_t{block % data_slots} * block_size, in, block_size);
+    }
+    void data_forget(uint32_t block) {
+        if (data_slots && data_tags[block % data_slots] == block) data_tags[block % data_slots] = 0;
+    }
     uint8_t* head = nullptr;          // while loading: the device's first kHeadBytes
     Cache cache;
     uint32_t (*clock)() = nullptr;

@@ -42,6 +42,8 @@ Fs::~Fs() {
     delete[] gdt;
     delete[] gdt_dirty;
     delete[] run;
+    delete[] data;
+    delete[] data_tags;
 }
 
 uint64_t Fs::max_file_size() const {
@@ -193,6 +195,13 @@ int64_t Fs::load(BlockDevice* dev) {
     gdt_dirty = new (std::nothrow) bool[gdt_blocks];
     run = new (std::nothrow) uint8_t[kMaxRunBytes];
     if (!gdt || !gdt_dirty || !run) return kErrNoMemory;
+    if (!data) {  // the file-data cache: a bonus, so no memory for it is no error
+        data_slots = kDataCacheBytes / block_size;
+        data = new (std::nothrow) uint8_t[kDataCacheBytes];
+        data_tags = new (std::nothrow) uint32_t[data_slots];
+        if (!data || !data_tags) data_slots = 0;
+    }
+    for (uint32_t i = 0; i < data_slots; ++i) data_tags[i] = 0;
     for (uint32_t i = 0; i < gdt_blocks; ++i) {
         gdt_dirty[i] = false;
         uint8_t* to = gdt + size_t{i} * block_size;

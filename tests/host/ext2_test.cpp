@@ -460,6 +460,42 @@ TEST_F(Ext2, ChmodSetsPermissionBits) {
     EXPECT_NE(debugfs("stat /d").find("Type: directory    Mode:  0700"), std::string::npos);
 }
 
+// The file-data cache follows every change: overwrites, a shrink and a
+// regrow (the tail comes back as zeros), blocks freed by one file and
+// reused by another, and a file larger than the cache; what a fresh mount
+// (no cache) reads is the same.
+TEST_F(Ext2, DataCacheFollowsEveryChange) {
+    make("", "16M");
+    mount();
+    std::string a = pattern(8192, 1);
+    ASSERT_EQ(vol->create("f", true), kOk);
+    ASSERT_EQ(put("f", a), 8192);
+    EXPECT_EQ(read_all("f"), a);
+    EXPECT_EQ(read_all("f"), a);  // the second time from the cache
+    std::string patch = pattern(3000, 2);
+    ASSERT_EQ(put("f", patch, 2000), 3000);
+    a.replace(2000, 3000, patch);
+    EXPECT_EQ(read_all("f"), a);
+    ASSERT_EQ(vol->truncate("f", 100), kOk);
+    ASSERT_EQ(put("f", "end", 5000), 3);
+    std::string grown = a.substr(0, 100) + std::string(4900, '\0') + "end";
+    EXPECT_EQ(read_all("f"), grown);
+    ASSERT_EQ(vol->unlink("f"), kOk);
+    std::string b = pattern(8192, 3);
+    ASSERT_EQ(vol->create("g", true), kOk);
+    ASSERT_EQ(put("g", b), 8192);  // likely in the blocks f had
+    EXPECT_EQ(read_all("g"), b);
+    std::string big = pattern(3 << 20, 4);  // three times the cache
+    ASSERT_EQ(vol->create("big", true), kOk);
+    ASSERT_EQ(put("big", big), static_cast<int64_t>(big.size()));
+    EXPECT_EQ(read_all("big"), big);
+    EXPECT_EQ(read_all("g"), b);
+    mount();  // afresh: no cache
+    EXPECT_EQ(read_all("g"), b);
+    EXPECT_EQ(read_all("big"), big);
+    expect_fsck_clean();
+}
+
 // Symbolic links, fast (in the inode) and slow (a block), and hard links:
 // read back here, by debugfs, and found consistent by e2fsck.
 TEST_F(Ext2, SymbolicAndHardLinks) {
