@@ -234,6 +234,24 @@ uint64_t console_reader(const Process& p, uint32_t* index) {
     return 0;
 }
 
+// The helper's console input is in: whichever read waits now (the
+// helper's, or one made since, in any thread) gets it; if none does, a poll
+// may be waiting for it.
+void hand_over(Process& p) {
+    __atomic_store_n(&p.reading, false, __ATOMIC_SEQ_CST);
+    uint32_t reader = 0;
+    uint64_t generation = console_reader(p, &reader);
+    const Waiting& current = g_waiting[reader];
+    if (!generation || !claim(reader, generation)) {
+        wake_main();
+        return;
+    }
+    int64_t result = 0;
+    take_line(p, current.to, current.size, &result);
+    p.tasks[current.task].running = true;
+    answer(current.saved, result);
+}
+
 void wait_thread(void* arg) {
     Waiting w = *static_cast<Waiting*>(arg);
     uint32_t index = wait_index(*w.p, w.task);
@@ -276,20 +294,7 @@ void wait_thread(void* arg) {
         p.pending_input[n++] = '\n';
         p.pending_size = n, p.pending_used = 0;
     }
-    __atomic_store_n(&p.reading, false, __ATOMIC_SEQ_CST);
-    // Whichever read waits now (this helper's, or one made since, in any thread) gets the line;
-    // if none does, a poll may be waiting for it.
-    uint32_t reader = 0;
-    uint64_t generation = console_reader(p, &reader);
-    const Waiting& current = g_waiting[reader];
-    if (!generation || !claim(reader, generation)) {
-        wake_main();
-        return;
-    }
-    int64_t result = 0;
-    take_line(p, current.to, current.size, &result);
-    p.tasks[current.task].running = true;
-    answer(current.saved, result);
+    hand_over(p);
 }
 
 // For a poll: a helper reads a line for p that no read waits for yet (it
@@ -375,18 +380,7 @@ void read_raw(Process& p) {
             p.pending_input[i] = r.data[i] == '\r' && (g_termios.iflag & kIcrnl) ? '\n' : r.data[i];
         p.pending_size = n, p.pending_used = 0;
     }
-    __atomic_store_n(&p.reading, false, __ATOMIC_SEQ_CST);
-    uint32_t reader = 0;
-    uint64_t generation = console_reader(p, &reader);
-    const Waiting& current = g_waiting[reader];
-    if (!generation || !claim(reader, generation)) {
-        wake_main();
-        return;
-    }
-    int64_t result = 0;
-    take_line(p, current.to, current.size, &result);
-    p.tasks[current.task].running = true;
-    answer(current.saved, result);
+    hand_over(p);
 }
 
 // The console's next bytes for a read: a pending line, its end, or its error.
