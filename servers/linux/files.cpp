@@ -527,13 +527,21 @@ int64_t chmod(Process& p, int64_t dirfd, uint64_t path_address, uint64_t mode) {
     return e < 0 ? err(e) : 0;
 }
 
-int64_t rename(Process& p, int64_t from_dir, uint64_t from_address, int64_t to_dir, uint64_t to_address) {
+// The two names of rename and link (each relative to its directory
+// descriptor), into a and b; 0 or a Linux error. `to` is never followed.
+int64_t two_names(Process& p, int64_t from_dir, uint64_t from_address, int64_t to_dir, uint64_t to_address,
+                  bool follow_from, files::Name* a, files::Name* b) {
     char from[1024], to[1024];
     if (int64_t e = read_path(p, from_dir, from_address, from, sizeof from)) return e;
     if (int64_t e = read_path(p, to_dir, to_address, to, sizeof to)) return e;
+    if (int64_t e = linux_name(p, from, a, follow_from)) return err(e);
+    if (int64_t e = linux_name(p, to, b, false)) return err(e);
+    return 0;
+}
+
+int64_t rename(Process& p, int64_t from_dir, uint64_t from_address, int64_t to_dir, uint64_t to_address) {
     static files::Name a, b;
-    if (int64_t e = linux_name(p, from, &a, false)) return err(e);
-    if (int64_t e = linux_name(p, to, &b, false)) return err(e);
+    if (int64_t e = two_names(p, from_dir, from_address, to_dir, to_address, false, &a, &b)) return e;
     static proto::fs::Rename::Request q;
     mica::copy_string(q.from, sizeof q.from, a.path);
     mica::copy_string(q.to, sizeof q.to, b.path);
@@ -563,12 +571,9 @@ int64_t symlink(Process& p, uint64_t target_address, int64_t dirfd, uint64_t pat
 int64_t link(Process& p, int64_t from_dir, uint64_t from_address, int64_t to_dir, uint64_t to_address, uint64_t flags) {
     constexpr uint64_t kAtSymlinkFollow = 0x400;
     if (flags & ~kAtSymlinkFollow) return -lx::kEINVAL;
-    char from[1024], to[1024];
-    if (int64_t e = read_path(p, from_dir, from_address, from, sizeof from)) return e;
-    if (int64_t e = read_path(p, to_dir, to_address, to, sizeof to)) return e;
     static files::Name a, b;
-    if (int64_t e = linux_name(p, from, &a, flags & kAtSymlinkFollow)) return err(e);
-    if (int64_t e = linux_name(p, to, &b, false)) return err(e);
+    if (int64_t e = two_names(p, from_dir, from_address, to_dir, to_address, flags & kAtSymlinkFollow, &a, &b))
+        return e;
     static proto::fs::Link::Request q;
     mica::copy_string(q.from, sizeof q.from, a.path);
     mica::copy_string(q.to, sizeof q.to, b.path);
