@@ -166,16 +166,20 @@ struct Fs {
     // write of a data block goes through data_put and a freed block is
     // forgotten, so what it holds is what the device holds: reads of data
     // seen before do not go to the device. Without memory for it, none.
+    // It is allocated at the first block put in it, not at mount: a server
+    // restarting after a crash answers sooner without it.
     static constexpr uint32_t kDataCacheBytes = 1 << 20;
     uint8_t* data = nullptr;
     uint32_t* data_tags = nullptr;
     uint32_t data_slots = 0;
+    bool data_tried = false;
+    bool data_allocate();
     const uint8_t* data_find(uint32_t block) const {
         if (!data_slots || data_tags[block % data_slots] != block) return nullptr;
         return data + size_t{block % data_slots} * block_size;
     }
     void data_put(uint32_t block, const uint8_t* in) {
-        if (!data_slots) return;
+        if (!data_slots && !data_allocate()) return;
         data_tags[block % data_slots] = block;
         memcpy(data + size_t{block % data_slots} * block_size, in, block_size);
     }

@@ -46,6 +46,19 @@ Fs::~Fs() {
     delete[] data_tags;
 }
 
+// The file-data cache is a bonus: no memory for it is no error, and it is
+// not asked for again.
+bool Fs::data_allocate() {
+    if (data_tried) return false;
+    data_tried = true;
+    data = new (std::nothrow) uint8_t[kDataCacheBytes];
+    data_tags = new (std::nothrow) uint32_t[kDataCacheBytes / block_size];
+    if (!data || !data_tags) return false;
+    data_slots = kDataCacheBytes / block_size;
+    for (uint32_t i = 0; i < data_slots; ++i) data_tags[i] = 0;
+    return true;
+}
+
 uint64_t Fs::max_file_size() const {
     // What the block map can address, kept well inside 32-bit i_blocks.
     uint64_t p = pointers;
@@ -195,12 +208,6 @@ int64_t Fs::load(BlockDevice* dev) {
     gdt_dirty = new (std::nothrow) bool[gdt_blocks];
     run = new (std::nothrow) uint8_t[kMaxRunBytes];
     if (!gdt || !gdt_dirty || !run) return kErrNoMemory;
-    if (!data) {  // the file-data cache: a bonus, so no memory for it is no error
-        data_slots = kDataCacheBytes / block_size;
-        data = new (std::nothrow) uint8_t[kDataCacheBytes];
-        data_tags = new (std::nothrow) uint32_t[data_slots];
-        if (!data || !data_tags) data_slots = 0;
-    }
     for (uint32_t i = 0; i < data_slots; ++i) data_tags[i] = 0;
     for (uint32_t i = 0; i < gdt_blocks; ++i) {
         gdt_dirty[i] = false;
