@@ -7,7 +7,8 @@ PROGRAM is `lua` (Debian's lua5.4: the `lua` interpreter, lua.c and the
 library), `sqlite3` (Debian's sqlite3: the `sqlite3` shell, shell.c and
 the amalgamation) or `ash_test` (busybox's shell test suite, a folder: the
 source package's shell/ash_test with its helper programs built and the
-build configuration of Debian's busybox-static as its .config). Each is
+build configuration of Debian's busybox-static as its .config) or `lwip`
+(a folder: lwIP's src/ as published, for servers/net to compile). Each is
 built once, static, with the host's gcc and glibc, and written to
 OUT/PROGRAM; a rebuild finds it there.
 
@@ -167,7 +168,15 @@ def build_ash_test(work, output):
         must(["gcc", "-static", "-O2", "-o", helper, f"{helper}.c"], output, f"compiling ash_test's {helper}")
 
 
-PROGRAMS = {"lua": build_lua, "sqlite3": build_sqlite3, "ash_test": build_ash_test}
+def copy_lwip(work, output):
+    # Not a program: lwIP's sources as published (Debian's patches applied),
+    # which servers/net compiles for Mica with its own port layer.
+    tree = fetch_source(work, "lwip")
+    shutil.copytree(os.path.join(tree, "src"), os.path.join(output, "src"))
+    shutil.copy(os.path.join(tree, "COPYING"), output)
+
+
+PROGRAMS = {"lua": build_lua, "sqlite3": build_sqlite3, "ash_test": build_ash_test, "lwip": copy_lwip}
 
 
 def main():
@@ -182,7 +191,7 @@ def main():
     for program in args.programs:
         output = os.path.join(out, program)
         # A folder is complete when it holds .built (the build system may make it empty beforehand).
-        built = os.path.join(output, ".built") if program == "ash_test" else output
+        built = os.path.join(output, ".built") if program in ("ash_test", "lwip") else output
         if os.path.isfile(built):
             os.utime(built)
             continue

@@ -37,6 +37,13 @@ enum Error : int64_t {
     // Protocols.
     kErrProtocol = -26,        // a reply whose shape is not what the protocol declares
     kErrUnsupported = -27,     // a format or feature this system does not implement
+    // Networks.
+    kErrConnectionReset = -28,    // the peer reset the connection, or the stack restarted under it
+    kErrConnectionRefused = -29,  // nothing listens at the address
+    kErrAddressInUse = -30,       // the local address and port are taken
+    kErrNotConnected = -31,       // a stream socket with no connection
+    kErrInProgress = -32,         // a non-blocking connect goes on in the background
+    kErrUnreachable = -33,        // no route to the address, or no answer to ARP
 };
 
 constexpr const char* error_name(int64_t e) {
@@ -69,6 +76,12 @@ constexpr const char* error_name(int64_t e) {
         case kErrReadOnly: return "read-only";
         case kErrProtocol: return "malformed reply";
         case kErrUnsupported: return "not supported";
+        case kErrConnectionReset: return "connection reset";
+        case kErrConnectionRefused: return "connection refused";
+        case kErrAddressInUse: return "address in use";
+        case kErrNotConnected: return "not connected";
+        case kErrInProgress: return "in progress";
+        case kErrUnreachable: return "unreachable";
         default: return "unknown error";
     }
 }
