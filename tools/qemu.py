@@ -384,6 +384,7 @@ def run_test_once(args):
         deadline = time.monotonic() + args.timeout
         output = ""      # everything so far
         cursor = 0       # where the next --expect starts looking
+        captured = {}    # named groups of the expects so far, for @{name}
         failure = None
         step = 0
         rejects = [re.compile(r) for r in args.reject or []]
@@ -441,8 +442,11 @@ def run_test_once(args):
                         failure = "QEMU closed its input"
                     step += 1
                     continue
+                # @{name}: what an earlier expect caught in (?P<name>...).
+                value = re.sub(r"@\{(\w+)\}", lambda g: re.escape(captured.get(g.group(1), "\0")), value)
                 m = re.compile(value, re.M).search(output, cursor)
                 if m:
+                    captured.update({k: v for k, v in m.groupdict().items() if v is not None})
                     cursor = m.end()
                     step += 1
                     continue

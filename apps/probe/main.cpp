@@ -21,6 +21,7 @@
 #include "proto/fs.h"
 #include "proto/init.h"
 #include "proto/log.h"
+#include "proto/net.h"
 #include "proto/ns.h"
 #include "proto/pci.h"
 #include "proto/rtc.h"
@@ -162,6 +163,11 @@ bool serves(const char* scheme, Handle ep) {
         proto::rtc::Now::Reply r;
         return rpc::call<proto::rtc::Now>(ep, q, &r) == kOk;
     }
+    if (!strcmp(scheme, "net")) {
+        proto::net::Interface::Request q{};
+        proto::net::Interface::Reply r;
+        return rpc::call<proto::net::Interface>(ep, q, &r) == kOk;
+    }
     if (!strcmp(scheme, "keyboard")) {  // it serves nothing but its supervisor: it must still answer
         uint32_t none = 0;
         int64_t e = rpc::call_raw(ep, 0x4242, &none, sizeof none, &none, sizeof none, rpc::Extras{.timeout_ns = kAnswerWithin});
@@ -283,6 +289,14 @@ int main() {
                 typed<proto::disk::Flush>(name, ep);
             } else if (!strcmp(name, "rtc")) {
                 typed<proto::rtc::Now>(name, ep);
+            } else if (!strcmp(name, "net")) {
+                // Random socket numbers name no socket, so nothing here waits
+                // (Ping would: the malformed messages cover it).
+                namespace pn = proto::net;
+                typed<pn::Socket>(name, ep), typed<pn::Bind>(name, ep), typed<pn::Listen>(name, ep);
+                typed<pn::Accept>(name, ep), typed<pn::Connect>(name, ep), typed<pn::Send>(name, ep);
+                typed<pn::Receive>(name, ep), typed<pn::Close>(name, ep), typed<pn::Shutdown>(name, ep);
+                typed<pn::Wait>(name, ep), typed<pn::Status>(name, ep), typed<pn::Interface>(name, ep);
             } else if (!strcmp(name, "console") || !strcmp(name, "screen") || !strcmp(name, "keyboard")) {
                 // Typed nonsense here would be typed into the shell or drawn on
                 // the screen; the malformed messages above are the test.

@@ -149,7 +149,7 @@ Job g_jobs[8];
 // may use, plus what the manifest's `program` line for it grants; init's
 // control protocol only if that line says control=yes. The shell's own
 // rights (its uses=, control) are never passed on wholesale.
-constexpr const char* kProgramSchemes = "file,initfs,console,rtc,log";
+constexpr const char* kProgramSchemes = "file,initfs,console,rtc,net,log";
 
 struct Delegation {
     Handle ns = kNoHandle, log = kNoHandle;
