@@ -18,6 +18,7 @@
 // repeats to the next incarnation (every disk request is idempotent). The
 // new incarnation resets the device first, which stops any DMA the old one
 // had started.
+#include "mica/clients.h"
 #include "mica/log.h"
 #include "mica/process.h"
 #include "mica/rpc.h"
@@ -338,32 +339,12 @@ int free_slot() {
     }
 }
 
-// Who may use the disk: the services whose manifest line says uses=disk
-// (init's clients=), programs a `program` line grants it to (programs=), and
-// init. ns hands disk: handles to no one else, and they carry their
-// holder's badge; this refuses the rest in case one leaks.
-bool listed(const char* key, uint64_t value) {
-    char text[64];
-    if (!cmdline_value(key, text, sizeof text)) return false;
-    for (const char* p = text; *p;) {
-        if (Words::parse(p) == value) return true;
-        const char* comma = strchr(p, ',');
-        p = comma ? comma + 1 : p + strlen(p);
-    }
-    return false;
-}
-
-bool allowed(uint64_t badge) {
-    if (badge == kSupervisorBadge) return true;
-    return is_delegated(badge) ? listed("programs", badge_grant(badge)) : listed("clients", badge);
-}
-
 // One client's requests in flight take at most this many of the slots, so
 // that another always finds one; past it, kErrLimit.
 constexpr uint32_t kSlotsPerClient = kSlots - 2;
 
 int64_t admit(const rpc::Call& c) {
-    if (!allowed(c.badge)) return kErrAccessDenied;
+    if (!client_allowed(c.badge)) return kErrAccessDenied;
     uint32_t mine = 0;
     for (const Slot& s : g_slots) mine += s.busy && s.badge == c.badge;
     return mine >= kSlotsPerClient ? kErrLimit : kOk;
@@ -388,7 +369,7 @@ int64_t start(uint32_t type, uint64_t sector, uint32_t count, const void* data, 
 }
 
 int64_t info(const proto::disk::Info::Request&, proto::disk::Info::Reply& r, rpc::Call& c) {
-    if (!allowed(c.badge)) return kErrAccessDenied;
+    if (!client_allowed(c.badge)) return kErrAccessDenied;
     r.sectors = g_sectors;
     r.sector_size = proto::disk::kSectorSize;
     r.read_only = g_read_only;
