@@ -14,6 +14,7 @@
 // Needs a network card (./mica run --net user) and a `program nettest
 // uses=netdev control=yes` line in the manifest. Ends with "nettest: passed"
 // and status 0, or "nettest: FAILED" and status 1.
+#include "mica/control.h"
 #include "mica/files.h"
 #include "mica/process.h"
 #include "mica/rpc.h"
@@ -313,18 +314,10 @@ void refused_attachments() {
 
 // --- a new incarnation of the driver -------------------------------------------------------------
 
-uint64_t pid_of(Handle init, const char* name) {
-    static proto::init::Ps::Reply r;
-    if (rpc::call<proto::init::Ps>(init, proto::init::Ps::Request{}, &r) != kOk) return 0;
-    for (uint32_t i = 0; i < r.count; ++i)
-        if (!strcmp(r.services[i].name, name) && r.services[i].state == kProcessRunning) return r.services[i].pid;
-    return 0;
-}
-
 void restart() {
     Handle init = startup_handle(kSlotControl);
     if (init == kNoHandle) return fail("kill=yes needs init's control (a program line with control=yes)");
-    uint64_t before = pid_of(init, "netdev");
+    uint64_t before = running_pid("netdev");
     proto::init::Kill::Request q{};
     copy_string(q.name, sizeof q.name, "netdev");
     q.how = proto::init::kKill;
@@ -332,7 +325,7 @@ void restart() {
     proto::init::Kill::Reply r;
     if (int64_t e = rpc::call<proto::init::Kill>(init, q, &r); e < 0) return fail("killing netdev", e);
     uint64_t pid = 0, t0 = now();
-    while (now() - t0 < kAnswerWithin && ((pid = pid_of(init, "netdev")) == 0 || pid == before))
+    while (now() - t0 < kAnswerWithin && ((pid = running_pid("netdev")) == 0 || pid == before))
         sys::thread_sleep(10 * kMs);
     if (!pid || pid == before) return fail("no new incarnation of netdev");
     print("nettest: netdev killed (pid %lu), a new incarnation runs (pid %lu)\n", before, pid);
