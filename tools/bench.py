@@ -43,7 +43,7 @@ import mkiso  # noqa: E402
 BANNER = re.compile(rb"Mica \d+\.\d+\.\d+")
 PROMPT = b"mica> "
 QEMU = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-m", "256M", "-display", "none",
-        "-no-reboot", "-monitor", "none", "-serial", "stdio",
+        "-no-reboot", "-monitor", "none", "-serial", "stdio", "-nic", "none",
         "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
 
 

@@ -52,7 +52,7 @@ def main():
             disk = os.path.join(tmp, "disk.img")
             subprocess.run(["cp", "--sparse=always", args.disk, disk], check=True)
             cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-m", "256M", "-display", "none",
-                   "-no-reboot", "-monitor", "none", "-serial", "stdio",
+                   "-no-reboot", "-monitor", "none", "-serial", "stdio", "-nic", "none",
                    "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-cdrom", args.iso, "-boot", "d",
                    "-drive", f"file={disk},if=none,id=disk0,format=raw",
                    "-device", "virtio-blk-pci,drive=disk0,disable-legacy=on", "-smp", str(args.smp)] + coverage_args()

@@ -35,6 +35,8 @@ the same steps, one a line, in the order they run, and the boot set-up:
     memory SIZE        the machine's memory (256M if the script does not say)
     machine pc|q35     the machine type (pc if the script does not say)
     smp N              N CPUs (1 if the script does not say)
+    net none|user      a network card on QEMU's user networking (user), or
+                       none (none if the script does not say)
 One space separates the word from its text, and the text is the rest of the
 line, spaces included (`expect mica> ` waits for the prompt and its space).
 A line starting with '#' is a comment; blank lines are ignored. What the
@@ -72,11 +74,40 @@ def coverage_args():
     return ["-d", "in_asm", "-dfilter", "0xffffffff80000000..0xffffffffffffffff", "-D", path]
 
 
+def free_port():
+    """A TCP port on the host's loopback that nothing listens on now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def network_args(net, port=None, guestfwd=None):
+    """The network card: none unless asked (QEMU's default one would cost
+    firmware time, its option ROM, on every boot). `user`: a virtio-net card
+    on QEMU's user networking, restricted to the host (restrict=on: the
+    guest reaches no one but QEMU's own gateway, DHCP and DNS), with a free
+    port on the host's loopback forwarded to the guest's port 80 (`port`:
+    that one; None: a free one), and `guestfwd` (such as
+    "tcp:10.0.2.100:80-tcp:127.0.0.1:8080") sending the guest's connections
+    to an address of QEMU's network on to one of the host's loopback.
+    No option ROM (romfile=): iPXE would cost every boot firmware time.
+
+    The card sits in PCI slot 5 on purpose: the kernel gives a legacy
+    interrupt line to one driver only, and on both machines, through both
+    firmwares, slots 3, 4 and 7 share IRQ 11 with the disk (slot 3, or 2 on
+    q35) while slots 5 and 6 get IRQ 10."""
+    if net != "user":
+        return ["-nic", "none"]
+    port = port or free_port()
+    print(f"qemu: network: 127.0.0.1:{port} on the host reaches port 80 in Mica", file=sys.stderr, flush=True)
+    forward = f",guestfwd={guestfwd}" if guestfwd else ""
+    return ["-netdev", f"user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:{port}-:80{forward}",
+            "-device", "virtio-net-pci,netdev=net0,disable-legacy=on,addr=5,romfile="]
+
+
 def build_command(args, iso, workdir, serial):
-    # No network card: Mica has no driver for one yet, and QEMU's default
-    # NIC costs firmware time (its option ROM) on every boot.
     cmd = ["qemu-system-x86_64", "-machine", args.machine, "-m", args.memory, "-smp", str(args.smp),
-           "-no-reboot", "-nic", "none", *([] if args.gui else ["-display", "none"]),
+           "-no-reboot", *([] if args.gui else ["-display", "none"]),
            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
            "-cdrom", iso, "-boot", "d"]
     if args.kvm:
@@ -98,6 +129,9 @@ def build_command(args, iso, workdir, serial):
     if disk:
         cmd += ["-drive", f"file={disk},if=none,id=disk0,format=raw",
                 "-device", "virtio-blk-pci,drive=disk0,disable-legacy=on"]
+    # boottime.py and linux_host.py make their own args, without these.
+    cmd += network_args(getattr(args, "net", None), getattr(args, "net_port", None),
+                        getattr(args, "net_guestfwd", None))
     cmd += serial + coverage_args()
     if args.debug:
         cmd += ["-s", "-S"]
@@ -208,6 +242,7 @@ class ScriptError(Exception):
 # A script's disk lines: which of the build directory's images is copied.
 SCRIPT_DISKS = {"none": None, "copy": "disk.img", "large": "disk-large.img", "ext4": "disk-ext4.img"}
 MACHINES = ("pc", "q35")
+NETWORKS = ("none", "user")
 MEMORY_SIZE = re.compile(r"[1-9][0-9]*[MG]")
 
 
@@ -250,7 +285,7 @@ def read_script(path):
             else:
                 rejects.append(text)
             continue
-        if word not in ("cmdline", "uefi", "disk", "timeout", "exit", "memory", "machine", "smp"):
+        if word not in ("cmdline", "uefi", "disk", "timeout", "exit", "memory", "machine", "smp", "net"):
             raise ScriptError(f"{where}: unknown line {line!r}")
         if word in setup:
             raise ScriptError(f"{where}: a second '{word}' line")
@@ -273,6 +308,10 @@ def read_script(path):
         elif word == "machine":
             if text not in MACHINES:
                 raise ScriptError(f"{where}: 'machine' wants pc or q35, not {text!r}")
+            setup[word] = text
+        elif word == "net":
+            if text not in NETWORKS:
+                raise ScriptError(f"{where}: 'net' wants none or user, not {text!r}")
             setup[word] = text
         elif word == "smp":
             if not text.isdigit() or not 1 <= int(text) <= 16:
@@ -304,7 +343,7 @@ def apply_script(args):
     given = {"cmdline": bool(args.cmdline), "uefi": args.uefi, "disk": bool(args.disk or args.disk_copy),
              "timeout": args.timeout > 0, "exit": args.exit is not None,
              "memory": args.memory is not None, "machine": args.machine is not None,
-             "smp": args.smp is not None}
+             "smp": args.smp is not None, "net": args.net is not None}
     for word, value in setup.items():
         if given[word]:
             raise ScriptError(f"{args.script} sets '{word}', and so does the command line")
@@ -523,6 +562,9 @@ def main():
     parser.add_argument("--timeout", type=float, default=0, help="seconds; 0 means none (run) or 60 (test)")
     parser.add_argument("--debug", action="store_true", help="wait for gdb on localhost:1234")
     parser.add_argument("--gui", action="store_true", help="show the VGA display too (serial stays the console)")
+    parser.add_argument("--net", choices=NETWORKS, help="user: a virtio-net card on QEMU's user networking, "
+                        "restricted to the host, a free port of its loopback forwarded to port 80 (printed); "
+                        "none: no network card (the default)")
     parser.add_argument("--disk", help="attach this raw disk image (virtio-blk), written in place")
     parser.add_argument("--disk-copy", help="attach a private copy of this disk image")
     parser.add_argument("--transcript", help="test: save the serial output in this file")
@@ -551,6 +593,7 @@ def main():
     args.memory = args.memory or "256M"
     args.machine = args.machine or "pc"
     args.smp = args.smp or 1
+    args.net = args.net or "none"
     if not MEMORY_SIZE.fullmatch(args.memory):
         parser.error(f"--memory wants a size such as 32M or 4G, not {args.memory!r}")
     if args.cmdline and not args.image:

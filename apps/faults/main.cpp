@@ -15,6 +15,7 @@
 // through an operation can leave the disk needing e2fsck, so for the file
 // server a kill becomes a crash (crashes take effect between operations).
 #include "format.h"
+#include "mica/control.h"
 #include "mica/files.h"
 #include "mica/process.h"
 #include "mica/rpc.h"
@@ -106,16 +107,6 @@ void run_workload(void* arg) {
 // --- injecting -------------------------------------------------------------------------
 
 Handle g_init;
-
-// The pid of service `name`'s running incarnation (0: none).
-uint64_t pid_of(const char* name) {
-    proto::init::Ps::Request q{};
-    static proto::init::Ps::Reply r;
-    if (rpc::call<proto::init::Ps>(g_init, q, &r) != kOk) return 0;
-    for (uint32_t i = 0; i < r.count; ++i)
-        if (!strcmp(r.services[i].name, name) && r.services[i].state == kProcessRunning) return r.services[i].pid;
-    return 0;
-}
 
 // Asks the service a question only it can answer.
 bool answers(const char* name) {
@@ -218,7 +209,7 @@ int main() {
             copy_string(how_name, sizeof how_name, "crash");
         }
         ++by_how[how];
-        uint64_t before = pid_of(target);
+        uint64_t before = running_pid(target);
         proto::init::Kill::Request q{};
         copy_string(q.name, sizeof q.name, target);
         q.how = how;
@@ -245,7 +236,8 @@ int main() {
         }
         // Back when a new incarnation runs and answers.
         uint64_t pid = 0;
-        while (now() - t0 < kRecoveryLimit && ((pid = pid_of(target)) == 0 || pid == before)) sys::thread_sleep(kMs);
+        while (now() - t0 < kRecoveryLimit && ((pid = running_pid(target)) == 0 || pid == before))
+            sys::thread_sleep(kMs);
         if (pid && pid != before && answers(target)) {
             ++restarts;
             uint64_t took = now() - t0;

@@ -12,6 +12,7 @@
 // none was restarted meanwhile (init's process list). Run from the shell:
 //   probe [seed=S] [rounds=N]
 #include "format.h"
+#include "mica/control.h"
 #include "mica/files.h"
 #include "mica/rpc.h"
 #include "mica/strings.h"
@@ -176,15 +177,6 @@ bool serves(const char* scheme, Handle ep) {
     proto::fs::Stat::Request q{};
     proto::fs::Stat::Reply r;
     return rpc::call<proto::fs::Stat>(ep, q, &r) == kOk;  // the root of any file scheme
-}
-
-const proto::init::ServiceInfo* service_info(const char* service) {
-    proto::init::Ps::Request q{};
-    static proto::init::Ps::Reply r;
-    if (rpc::call<proto::init::Ps>(startup_handle(kSlotControl), q, &r) != kOk) return nullptr;
-    for (uint32_t i = 0; i < r.count; ++i)
-        if (!strcmp(r.services[i].name, service)) return &r.services[i];
-    return nullptr;
 }
 
 uint32_t restarts(const char* service) {

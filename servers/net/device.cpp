@@ -42,17 +42,21 @@ int64_t attach() {
     g_frames->receive.tail = 0;
     g_frames->transmit.head = 0;
     g_frames->transmit.tail = 0;
+    // Fresh copies each time: a handle sent is consumed even when the call
+    // then meets a restarting driver (our next check() attaches again).
     auto memory = sys::handle_duplicate(g_memory, kRightRead | kRightWrite | kRightMap | kRightTransfer);
     if (!memory.ok()) return memory.error();
     nd::Attach::Request q{};
     nd::Attach::Reply r;
-    int64_t e = rpc::call<nd::Attach>(g_driver, q, &r, rpc::Extras{.send_handle = memory.value()});
+    rpc::Extras extras{.send_handle = memory.value(), .send_rights = kRightRead | kRightWrite | kRightMap};
+    int64_t e = rpc::call<nd::Attach>(g_driver, q, &r, extras);
     if (e < 0) return e;
     auto wake = sys::handle_duplicate(g_wake, kRightSignal | kRightTransfer);
     if (!wake.ok()) return wake.error();
     nd::Wake::Request wq{1};
     nd::Wake::Reply wr;
-    if ((e = rpc::call<nd::Wake>(g_driver, wq, &wr, rpc::Extras{.send_handle = wake.value()})) < 0) return e;
+    extras = rpc::Extras{.send_handle = wake.value(), .send_rights = kRightSignal};
+    if ((e = rpc::call<nd::Wake>(g_driver, wq, &wr, extras)) < 0) return e;
     memcpy(g_netif.hwaddr, r.mac, 6);
     g_mtu = r.mtu >= 576 && r.mtu <= 1500 ? r.mtu : 1500;
     g_attached = true;
