@@ -92,17 +92,19 @@ def network_args(net, port=None, guestfwd=None):
     to an address of QEMU's network on to one of the host's loopback.
     No option ROM (romfile=): iPXE would cost every boot firmware time.
 
-    The card sits in PCI slot 5 on purpose: the kernel gives a legacy
-    interrupt line to one driver only, and on both machines, through both
-    firmwares, slots 3, 4 and 7 share IRQ 11 with the disk (slot 3, or 2 on
-    q35) while slots 5 and 6 get IRQ 10."""
-    if net != "user":
+    The card sits in PCI slot 5: on both machines, through both firmwares,
+    slots 3, 4 and 7 share IRQ 11 with the disk (slot 3, or 2 on q35) while
+    slots 5 and 6 get IRQ 10. `shared` puts it in slot 4, for the test of
+    two drivers on one level-triggered line."""
+    if net not in ("user", "shared"):
         return ["-nic", "none"]
+    # shared: slot 4, on IRQ 11 with the disk (level-triggered lines shared).
+    slot = 4 if net == "shared" else 5
     port = port or free_port()
     print(f"qemu: network: 127.0.0.1:{port} on the host reaches port 80 in Mica", file=sys.stderr, flush=True)
     forward = f",guestfwd={guestfwd}" if guestfwd else ""
     return ["-netdev", f"user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:{port}-:80{forward}",
-            "-device", "virtio-net-pci,netdev=net0,disable-legacy=on,addr=5,romfile="]
+            "-device", f"virtio-net-pci,netdev=net0,disable-legacy=on,addr={slot},romfile="]
 
 
 def build_command(args, iso, workdir, serial):
@@ -242,7 +244,7 @@ class ScriptError(Exception):
 # A script's disk lines: which of the build directory's images is copied.
 SCRIPT_DISKS = {"none": None, "copy": "disk.img", "large": "disk-large.img", "ext4": "disk-ext4.img"}
 MACHINES = ("pc", "q35")
-NETWORKS = ("none", "user")
+NETWORKS = ("none", "user", "shared")
 MEMORY_SIZE = re.compile(r"[1-9][0-9]*[MG]")
 
 
@@ -565,6 +567,9 @@ def main():
     parser.add_argument("--net", choices=NETWORKS, help="user: a virtio-net card on QEMU's user networking, "
                         "restricted to the host, a free port of its loopback forwarded to port 80 (printed); "
                         "none: no network card (the default)")
+    parser.add_argument("--net-guestfwd", metavar="RULE", help="with --net user: QEMU's guestfwd rule, such as "
+                        "tcp:10.0.2.100:80-tcp:127.0.0.1:8080 (Mica's connections to 10.0.2.100:80 reach the host's "
+                        "127.0.0.1:8080)")
     parser.add_argument("--disk", help="attach this raw disk image (virtio-blk), written in place")
     parser.add_argument("--disk-copy", help="attach a private copy of this disk image")
     parser.add_argument("--transcript", help="test: save the serial output in this file")

@@ -94,6 +94,20 @@ int main() {
         print("fetch: %s: %s\n", words[0], reinterpret_cast<char*>(g_buffer));
         return 1;
     }
+    // The body ends at Content-Length when the head says it, else when the
+    // server closes (HTTP/1.0).
+    uint64_t expected = ~0ull;
+    for (size_t i = 0; i + 16 < body; ++i) {
+        if (g_buffer[i] != '\n') continue;
+        const char* line = reinterpret_cast<const char*>(g_buffer + i + 1);
+        const char* name = "content-length:";
+        size_t k = 0;
+        while (name[k] && (line[k] | 0x20) == name[k]) ++k;
+        if (name[k]) continue;
+        expected = 0;
+        for (line += k; *line == ' ';) ++line;
+        for (; *line >= '0' && *line <= '9'; ++line) expected = expected * 10 + static_cast<uint64_t>(*line - '0');
+    }
     uint64_t total = 0;
     uint32_t crc = 0;
     auto take = [&](const uint8_t* data, size_t length) -> int64_t {
@@ -105,7 +119,7 @@ int main() {
         return w < 0 ? w : kOk;
     };
     if (int64_t w = take(g_buffer + body, used - body)) e = w;
-    while (e >= 0) {
+    while (e >= 0 && total < expected) {
         int64_t got = net::receive(s, g_buffer, sizeof g_buffer);
         if (got <= 0) {
             e = got;
@@ -114,8 +128,9 @@ int main() {
         e = take(g_buffer, static_cast<size_t>(got));
     }
     net::close(s);
-    if (e < 0) {
-        print("fetch: %s: %s after %lu bytes\n", words[0], error_name(e), total);
+    if (e < 0 || (expected != ~0ull && total != expected)) {
+        print("fetch: %s: %s after %lu bytes\n", words[0], e < 0 ? error_name(e) : "the body is not as long as said",
+              total);
         return 1;
     }
     print("fetch: %lu bytes, crc32 %08x\n", total, crc);

@@ -314,16 +314,25 @@ void refused_attachments() {
 
 // --- a new incarnation of the driver -------------------------------------------------------------
 
+int64_t control(Handle init, const char* service, proto::init::KillHow how) {
+    proto::init::Kill::Request q{};
+    copy_string(q.name, sizeof q.name, service);
+    q.how = how;
+    q.injected = 1;
+    proto::init::Kill::Reply r;
+    return rpc::call<proto::init::Kill>(init, q, &r);
+}
+
 void restart() {
     Handle init = startup_handle(kSlotControl);
     if (init == kNoHandle) return fail("kill=yes needs init's control (a program line with control=yes)");
+    // The real stack (net:) would attach to the new incarnation within
+    // 200 ms and spoil the look at an unattached driver: it is made to
+    // stop answering first, so that it does nothing until init, seconds
+    // later, finds it hung and restarts it.
+    if (running_pid("net") && control(init, "net", proto::init::kHang) < 0) return fail("holding the network stack");
     uint64_t before = running_pid("netdev");
-    proto::init::Kill::Request q{};
-    copy_string(q.name, sizeof q.name, "netdev");
-    q.how = proto::init::kKill;
-    q.injected = 1;
-    proto::init::Kill::Reply r;
-    if (int64_t e = rpc::call<proto::init::Kill>(init, q, &r); e < 0) return fail("killing netdev", e);
+    if (int64_t e = control(init, "netdev", proto::init::kKill); e < 0) return fail("killing netdev", e);
     uint64_t pid = 0, t0 = now();
     while (now() - t0 < kAnswerWithin && ((pid = running_pid("netdev")) == 0 || pid == before))
         sys::thread_sleep(10 * kMs);

@@ -200,9 +200,23 @@ void flush() {
     }
 }
 
+// A new incarnation of the driver knows no stack: transmitting finds
+// that out (Kick), but a stack that only waits to receive would not, so
+// every kCheckNs the driver is asked whether we are still attached.
+constexpr uint64_t kCheckNs = 200'000'000;
+
 void check() {
-    if (!g_up || g_attached) return;
-    if (attach() == kOk) logf("net: attached to the network driver again");
+    if (!g_up) return;
+    uint64_t now = static_cast<uint64_t>(sys::clock_monotonic());
+    static uint64_t next_check;
+    if (g_attached && now >= next_check) {
+        next_check = now + kCheckNs;
+        nd::Info::Request q{};
+        nd::Info::Reply r;
+        if (rpc::call<nd::Info>(g_driver, q, &r, rpc::Extras{.timeout_ns = 50'000'000}) == kOk && !r.attached)
+            g_attached = false;
+    }
+    if (!g_attached && attach() == kOk) logf("net: attached to the network driver again");
 }
 
 netif* interface() { return g_up ? &g_netif : nullptr; }
