@@ -6,21 +6,34 @@ namespace {
 IrqLine* g_lines[arch::kIrqLines];
 }
 
-IrqLine* IrqLine::lookup(unsigned irq) { return irq < arch::kIrqLines ? g_lines[irq] : nullptr; }
-
 bool IrqLine::claim() {
-    if (g_lines[irq]) return false;
+    for (IrqLine* l = g_lines[irq]; l; l = l->next)
+        if (!l->level || !level) return false;
+    next = g_lines[irq];
     g_lines[irq] = this;
     return true;
 }
 
+void IrqLine::ack() {
+    pending = false;
+    for (IrqLine* l = g_lines[irq]; l; l = l->next)
+        if (l->pending) return;
+    arch::irq_set_masked(irq, false);
+}
+
 IrqLine::~IrqLine() {
-    if (g_lines[irq] == this) {
-        arch::irq_set_masked(irq, true);
-        g_lines[irq] = nullptr;
+    for (IrqLine** at = &g_lines[irq]; *at; at = &(*at)->next) {
+        if (*at != this) continue;
+        *at = next;
+        if (!g_lines[irq]) arch::irq_set_masked(irq, true);
+        else if (pending) ack();  // the others may be waiting for this one
+        return;
     }
 }
 
 void irq_fired(unsigned irq) {
-    if (IrqLine* line = IrqLine::lookup(irq)) line->notification->signal(line->bits);
+    for (IrqLine* l = irq < arch::kIrqLines ? g_lines[irq] : nullptr; l; l = l->next) {
+        l->pending = true;
+        l->notification->signal(l->bits);
+    }
 }

@@ -16,20 +16,24 @@ public:
 
 // A legacy interrupt line bound to notification bits. When the interrupt
 // arrives the line is masked and the bits are signalled; irq_ack unmasks it.
+// Level-triggered lines may share an IRQ (PCI INTx: devices on one pin):
+// every holder is signalled, and the IRQ is unmasked once all have acked.
 class IrqLine final : public KObject {
 public:
     static constexpr ObjectType kType = ObjectType::irq_line;
     static constexpr uint32_t kDefaultRights = mica::kRightWrite | mica::kRightDuplicate | mica::kRightTransfer;
-    IrqLine(unsigned irq, Notification* notification, uint64_t bits)
-        : KObject(kType), irq(irq), notification(notification), bits(bits) {}
+    IrqLine(unsigned irq, Notification* notification, uint64_t bits, bool level)
+        : KObject(kType), irq(irq), notification(notification), bits(bits), level(level) {}
     ~IrqLine() override;
 
-    // The line for `irq`, if one exists.
-    static IrqLine* lookup(unsigned irq);
-    // Claims `irq` for this line; false if another line has it.
+    // Joins the lines of `irq`; false if one there, or this one, is edge-triggered.
     bool claim();
+    void ack();
 
     const unsigned irq;
     Ref<Notification> notification;
     const uint64_t bits;
+    const bool level;
+    IrqLine* next = nullptr;  // the IRQ's other lines
+    bool pending = false;     // fired, not yet acknowledged
 };

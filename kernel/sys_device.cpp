@@ -53,15 +53,14 @@ int64_t sys_irq_create(Handle resource, uint32_t irq, uint32_t flags, Handle not
     if (irq >= arch::kIrqLines || bits == 0 || (bits & ~Notification::kBitsMask) || flags > kIrqLevel)
         return kErrInvalidArgument;
     if (!r->allows(kResourceIrq, irq, 1)) return kErrAccessDenied;
-    if (IrqLine::lookup(irq)) return kErrAlreadyExists;
     Charge charge(self.quota(), sizeof(IrqLine));
     if (!charge) return kErrQuotaExceeded;
-    Ref<IrqLine> line(new (std::nothrow) IrqLine(irq, n.get(), bits));
+    Ref<IrqLine> line(new (std::nothrow) IrqLine(irq, n.get(), bits, flags == kIrqLevel));
     if (!line) return kErrNoMemory;
+    if (!line->claim()) return kErrAlreadyExists;
     if (!arch::irq_route(irq, flags == kIrqLevel)) return kErrNoMemory;
     int64_t h = self.handles().add(line.get(), IrqLine::kDefaultRights, self.quota());
     if (h < 0) return h;
-    line->claim();
     line->charge_to(self.quota(), sizeof(IrqLine));
     charge.commit();
     arch::irq_set_masked(irq, false);
@@ -71,6 +70,6 @@ int64_t sys_irq_create(Handle resource, uint32_t irq, uint32_t flags, Handle not
 int64_t sys_irq_ack(Handle irq) {
     Ref<IrqLine> line;
     if (int64_t e = current_process().get(irq, kRightWrite, &line)) return e;
-    arch::irq_set_masked(line->irq, false);
+    line->ack();
     return kOk;
 }
