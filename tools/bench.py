@@ -15,7 +15,10 @@ File throughput boots the whole system with a copy of the disk image and
 runs apps/fsbench from the shell: MiB/s through file: by the clock (plain
 TCG), and the cycle count of one 4 KiB read under icount. The Linux
 personality's figures (linux.*) come the same way from the static Linux
-program apps/linux/bench.c, under icount.
+program apps/linux/bench.c, under icount, and the network's (net.*) from
+apps/net/netbench: a 1-byte TCP round trip over the loopback in
+instructions, and a loopback stream's MiB/s (by the clock, under icount:
+a trend only).
 
 Several CPUs: the same image booted with -smp 2 and -smp 4 measures a call
 to a server on another CPU (ipc.call_reply.cross_core) and the unmapping of
@@ -178,6 +181,11 @@ def main():
     if args.disk and wanted("linux."):
         for metric, value, unit in run_fsbench(args.iso, args.disk, icount=True, command=b"linux-bench",
                                                done="linux-bench-done"):
+            emit(metric, value, "instructions" if unit == "ticks" else unit)
+
+    if args.disk and wanted("net."):
+        for metric, value, unit in run_fsbench(args.iso, args.disk, icount=True, command=b"netbench",
+                                               done="netbench-done"):
             emit(metric, value, "instructions" if unit == "ticks" else unit)
 
     if any(wanted(m) for m in ("boot.to_banner.bios_tcg", "boot.to_shell.bios_tcg")):

@@ -60,6 +60,7 @@ void waker(void*) {
 int64_t tick(const Tick::Request&, Tick::Reply&, rpc::Call&) {
     net::device::receive();
     net::device::check();
+    net::sweep();
     return kOk;
 }
 

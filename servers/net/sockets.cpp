@@ -3,7 +3,9 @@
 // operations waiting on it are looked at again (settle, calls.cpp).
 #include "sockets.h"
 
+#include "mica/rpc.h"
 #include "mica/runtime.h"
+#include "proto/ns.h"
 
 extern "C" {
 #include "lwip/tcp.h"
@@ -151,6 +153,30 @@ void on_datagram(void* arg, udp_pcb*, pbuf* p, const ip_addr_t* from, u16_t port
 }
 
 }  // namespace
+
+// A program's sockets outlive it unless someone notices it has ended: ns
+// knows (the shell releases a program's delegation when it ends), so once a
+// second each delegated badge that holds sockets is looked up there, and
+// the sockets of one no longer in force are closed (a listening port is
+// free again). A service's badge (the Linux personality's) is its own
+// business.
+void sweep() {
+    static uint64_t next;
+    uint64_t now = static_cast<uint64_t>(sys::clock_monotonic());
+    if (now < next) return;
+    next = now + 1'000'000'000;
+    for (uint32_t i = 0; i < kMaxSockets; ++i) {
+        uint64_t badge = g_sockets[i].badge;
+        bool first = g_sockets[i].used && is_delegated(badge);
+        for (uint32_t j = 0; first && j < i; ++j) first = !(g_sockets[j].used && g_sockets[j].badge == badge);
+        if (!first) continue;
+        proto::ns::Alive::Request q{badge};
+        proto::ns::Alive::Reply r;
+        if (rpc::call<proto::ns::Alive>(startup_handle(kSlotNamespace), q, &r) != kErrNotFound) continue;
+        for (Socket& s : g_sockets)
+            if (s.used && s.badge == badge) close(s);
+    }
+}
 
 void start_sockets() {
     // A different number each incarnation, so sockets of the last are known.

@@ -76,5 +76,7 @@ void peer_end(const Socket& s, uint32_t* address, uint16_t* port);
 // Something changed: the operations waiting may finish (calls.cpp).
 void settle();
 void start_sockets();
+// Closes the sockets of programs that have ended (at most once a second).
+void sweep();
 
 }  // namespace net

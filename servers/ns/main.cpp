@@ -200,6 +200,11 @@ int64_t release(const proto::ns::Release::Request& q, proto::ns::Release::Reply&
     return kOk;
 }
 
+int64_t alive(const proto::ns::Alive::Request& q, proto::ns::Alive::Reply&, rpc::Call& c) {
+    if (waits(c)) return c.postpone();
+    return is_delegated(q.badge) && client(q.badge) ? kOk : kErrNotFound;
+}
+
 int64_t ready(const proto::ns::Ready::Request&, proto::ns::Ready::Reply&, rpc::Call& c) {
     if (!from_init(c)) return kErrAccessDenied;
     g_ready = true;
@@ -225,6 +230,7 @@ int main() {
     server.on<proto::ns::Lookup>(lookup);
     server.on<proto::ns::Delegate>(delegate);
     server.on<proto::ns::Release>(release);
+    server.on<proto::ns::Alive>(alive);
     server.on<proto::ns::Schemes>(schemes);
     server.on<proto::ns::Ready>(ready);
     server.on_background([] { return false; });

@@ -4,7 +4,10 @@
 # `bench ipc.call_reply.same_core`. On demand only (it downloads Debian's
 # kernel package, about 70 MB): not part of ./mica test or ./mica bench.
 #
-#   tools/linux_pipe/run.sh
+#   tools/linux_pipe/run.sh [tcp]
+#
+# With `tcp`: a 1-byte TCP round trip over Linux's loopback instead
+# (tcp_pingpong.c), for comparison with `bench net.tcp.rr`.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 work=${MICA_LINUX_WORK:-/tmp/mica-linux-pipe}
@@ -15,7 +18,9 @@ if ! ls boot/vmlinuz-* >/dev/null 2>&1; then
     apt-get download "$package" >/dev/null 2>&1
     dpkg-deb -x linux-image-*.deb .
 fi
-gcc -O2 -static -o init "$here/pipe_pingpong.c"
+program=pipe_pingpong
+[[ ${1:-} == tcp ]] && program=tcp_pingpong
+gcc -O2 -static -o init "$here/$program.c"
 python3 "$here/make_initramfs.py" init initramfs.cpio
 kernel=$(ls boot/vmlinuz-* | head -n 1)
 # Linux does not power QEMU off from an initramfs /init reliably: stop it
@@ -27,5 +32,5 @@ timeout 900 qemu-system-x86_64 -accel tcg -cpu max -m 256M -display none -no-reb
         case $line in
             bench*) echo "${line%ticks*}instructions" | tr -d '\r' ;;
         esac
-        case $line in *roundtrip.max*) pkill -f "initrd initramfs.cpio" || true; break ;; esac
+        case $line in *roundtrip.max*|*tcp_rr.max*) pkill -f "initrd initramfs.cpio" || true; break ;; esac
     done

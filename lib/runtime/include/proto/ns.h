@@ -77,6 +77,16 @@ struct Release {
     struct Reply { uint32_t unused; };
 };
 
+// Whether a delegation is still in force (kOk) or was released
+// (kErrNotFound): the program it was made for has ended. Servers that hold
+// state per client (net:'s sockets) ask, to free what a program left.
+struct Alive {
+    static constexpr uint64_t kLabel = 0x40a;
+    static constexpr bool kIdempotent = true;
+    struct Request { uint64_t badge; };
+    struct Reply { uint32_t unused; };
+};
+
 // Init has told a new incarnation everything (Register, Allow, Grant,
 // Launcher): requests made before this wait for it, so that a lookup
 // caught by a restart of ns is answered as the old incarnation would have.
