@@ -207,10 +207,13 @@ Socket* make(uint64_t badge, uint32_t kind, int64_t* error) {
 void close(Socket& s) {
     if (s.tcp) {
         tcp_arg(s.tcp, nullptr);
-        tcp_recv(s.tcp, nullptr);  // lwIP's default takes what still comes
-        tcp_sent(s.tcp, nullptr);
-        tcp_err(s.tcp, nullptr);
-        if (s.state == proto::net::kListening) tcp_accept(s.tcp, nullptr);
+        if (s.state == proto::net::kListening) {
+            tcp_accept(s.tcp, nullptr);  // a listening pcb has no other callbacks (lwIP asserts)
+        } else {
+            tcp_recv(s.tcp, nullptr);  // lwIP's default takes what still comes
+            tcp_sent(s.tcp, nullptr);
+            tcp_err(s.tcp, nullptr);
+        }
         if (!s.handed_out) tcp_backlog_accepted(s.tcp);
         // Data not taken is lost: the peer learns it from a reset, as on Linux.
         if (s.chain_count || tcp_close(s.tcp) != ERR_OK) tcp_abort(s.tcp);
