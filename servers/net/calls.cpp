@@ -267,7 +267,7 @@ int64_t op_shutdown(const pn::Shutdown::Request& q, pn::Shutdown::Reply&, rpc::C
 }
 
 int64_t op_wait(const pn::Wait::Request& q, pn::Wait::Reply& r, rpc::Call& c) {
-    if (q.count > pn::kMaxWait) return kErrInvalidArgument;
+    if (q.count == 0 || q.count > pn::kMaxWait) return kErrInvalidArgument;  // on nothing it would be a sleep
     if (try_wait(q, c.badge, r) || q.timeout_ns == 0) return kOk;
     Pending* p = nullptr;
     if (int64_t e = keep(pn::Wait::kLabel, c, &p, deadline_after(q.timeout_ns))) return e;

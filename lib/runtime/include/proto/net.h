@@ -101,7 +101,7 @@ struct Shutdown {
 
 // Waits until one of the sockets has one of the events asked for, or
 // `timeout_ns` passes (0: do not wait; ~0: no limit). The reply has each
-// socket's events (0 for all: the time ran out).
+// socket's events (0 for all: the time ran out). `count` is 1 to kMaxWait.
 struct Wait {
     static constexpr uint64_t kLabel = 0xb0a;
     struct Request {
