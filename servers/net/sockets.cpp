@@ -377,6 +377,14 @@ uint32_t events(const Socket& s) {
     return e;
 }
 
+void fire_watches(void (*signal)(uint64_t badge)) {
+    for (Socket& s : g_sockets) {
+        if (!s.used || !s.watched || !(events(s) & (s.watched | proto::net::kFailed))) continue;
+        s.watched = 0;
+        signal(s.badge);
+    }
+}
+
 void local_end(const Socket& s, uint32_t* address, uint16_t* port) {
     *address = 0, *port = 0;
     if (s.tcp) *address = from_ip(&s.tcp->local_ip), *port = s.tcp->local_port;
