@@ -48,6 +48,18 @@ ip_addr_t to_ip(uint32_t address) {
 }
 uint32_t from_ip(const ip_addr_t* a) { return a ? lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(a))) : 0; }
 
+// Whether a socket listens at the port on an address that overlaps
+// `address` (0: any). lwIP lets two pcbs with SOF_REUSEADDR bind one port
+// and refuses only the second listen; Linux refuses such a bind at once.
+bool listened(uint32_t address, uint16_t port) {
+    for (const Socket& s : g_sockets) {
+        if (!s.used || s.state != proto::net::kListening || !s.tcp || s.tcp->local_port != port) continue;
+        uint32_t at = from_ip(&s.tcp->local_ip);
+        if (!at || !address || at == address) return true;
+    }
+    return false;
+}
+
 void forget_received(Socket& s) {
     for (uint32_t i = 0; i < s.chain_count; ++i) pbuf_free(s.chains[i]);
     s.chain_count = 0;
@@ -234,6 +246,7 @@ int64_t bind(Socket& s, uint32_t address, uint16_t port, uint16_t* bound) {
         return kOk;
     }
     if (s.state != proto::net::kFresh) return kErrBadState;
+    if (port && listened(address, port)) return kErrAddressInUse;
     if (!s.tcp && !(s.tcp = tcp_new())) return kErrNoMemory;
     watch(s);
     ip_set_option(s.tcp, SOF_REUSEADDR);  // a restarted server binds its port at once
