@@ -28,7 +28,7 @@ static void expect(const char* what, long got, long want) {
 }
 
 enum { EPERM = 1, ENOENT = 2, EBADF = 9, ECHILD = 10, EAGAIN = 11, ENOMEM = 12, EACCES = 13, EFAULT = 14, ENOTDIR = 20,
-       EINVAL = 22, EDEADLK = 35, ENOSYS = 38 };
+       EINVAL = 22, EDEADLK = 35, ENOSYS = 38, ENOTSOCK = 88, ENOPROTOOPT = 92, EAFNOSUPPORT = 97 };
 #define BAD ((void*)0x10)
 #define KERNEL ((void*)0xffff800000001000UL)
 
@@ -65,7 +65,20 @@ static void bad_arguments(void) {
     expect("brk to 2^62 leaves it", S(12, 1L << 62, 0, 0), brk);
     long zero = S(2, "/dev/zero", 0, 0);
     expect("read of 2^62 bytes past a mapping", S(0, zero, buffer, 1L << 62), -EFAULT);
+    expect("bind on a file", S(49, zero, buffer, 16), -ENOTSOCK);
     S(3, zero, 0, 0);
+    /* Sockets (AF_INET over net:; no other family). */
+    expect("socket(AF_UNIX)", S(41, 1, 1, 0), -EAFNOSUPPORT);
+    expect("socket(AF_INET6)", S(41, 10, 1, 0), -EAFNOSUPPORT);
+    long sock = S(41, 2, 1, 0);
+    expect("socket(AF_INET, SOCK_STREAM)", sock >= 3, 1);
+    expect("bind from a bad pointer", S(49, sock, BAD, 16), -EFAULT);
+    expect("bind with a short address", S(49, sock, buffer, 8), -EINVAL);
+    expect("connect with an address too long", S(42, sock, buffer, 4096), -EINVAL);
+    expect("getsockname with a bad length pointer", S(51, sock, buffer, BAD), -EFAULT);
+    expect("getsockopt of an unknown option", sys6(55, sock, 1, 9999, (long)buffer, (long)(buffer + 64), 0), -ENOPROTOOPT);
+    expect("sendto from a kernel address", sys6(44, sock, (long)KERNEL, 5, 0, 0, 0), -EFAULT);
+    S(3, sock, 0, 0);
 }
 
 /* Byte-range locks between two processes: conflicts, F_GETLK, a waiting
@@ -156,11 +169,13 @@ static long argument(void) {
     }
 }
 
-/* Calls that neither end this program, nor block it, nor start others. */
+/* Calls that neither end this program, nor block it, nor start others (no
+ * accept, connect, recv or send: on a blocking socket they wait). */
 static const short kCalls[] = {1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13, 14, 16, 17, 18, 20, 21, 22, 28, 32,
                                33, 39, 63, 72, 74, 75, 77, 79, 80, 83, 84, 87, 89, 95, 96, 97, 99, 102, 104,
                                107, 108, 110, 137, 157, 158, 186, 201, 204, 217, 218, 228, 229, 257, 258,
-                               262, 263, 267, 269, 273, 292, 293, 302, 318, 334, 500, 1000};
+                               262, 263, 267, 269, 273, 292, 293, 302, 318, 334, 500, 1000,
+                               41, 48, 49, 50, 51, 52, 53, 54, 55};  /* sockets: calls that never wait */
 
 static long parse(const char* s) {
     long v = 0;

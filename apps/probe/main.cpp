@@ -289,6 +289,7 @@ int main() {
                 typed<pn::Accept>(name, ep), typed<pn::Connect>(name, ep), typed<pn::Send>(name, ep);
                 typed<pn::Receive>(name, ep), typed<pn::Close>(name, ep), typed<pn::Shutdown>(name, ep);
                 typed<pn::Wait>(name, ep), typed<pn::Status>(name, ep), typed<pn::Interface>(name, ep);
+                typed<pn::Notify>(name, ep), typed<pn::Watch>(name, ep);
             } else if (!strcmp(name, "console") || !strcmp(name, "screen") || !strcmp(name, "keyboard")) {
                 // Typed nonsense here would be typed into the shell or drawn on
                 // the screen; the malformed messages above are the test.

@@ -436,7 +436,9 @@ void serve(Process& p, uint64_t rax, CallState& s) {
     // If it waits and a signal's handler has SA_RESTART: calls Linux restarts then.
     t.call = number;
     t.restartable = number == lx::kRead || number == lx::kWrite || number == lx::kReadv ||
-                    number == lx::kWritev || number == lx::kWait4 || number == lx::kFcntl;
+                    number == lx::kWritev || number == lx::kWait4 || number == lx::kFcntl ||
+                    number == lx::kAccept || number == lx::kAccept4 || number == lx::kSendto ||
+                    number == lx::kRecvfrom || number == lx::kSendmsg || number == lx::kRecvmsg;
     // A read of the console waits for a line on a thread of its own.
     if (number == lx::kRead && a[0] < kMaxFds && p.fds[a[0]].kind == Fd::kConsole) {
         if (a[2] == 0) {
@@ -450,7 +452,8 @@ void serve(Process& p, uint64_t rax, CallState& s) {
         }
         return;
     }
-    if (serve_file_call(p, number, a, s) || serve_process_call(p, number, a, s)) return;
+    if (serve_socket_call(p, number, a, s) || serve_file_call(p, number, a, s) || serve_process_call(p, number, a, s))
+        return;
     switch (number) {
         case lx::kBrk: r = brk(p, a[0]); return;
         case lx::kMmap: r = mmap(p, a); return;

@@ -21,8 +21,6 @@ uint8_t g_buffer[proto::fs::kChunk];
 
 int64_t err(int64_t mica_error) { return -lx::errno_of(mica_error); }
 
-Fd* fd_of(Process& p, uint64_t fd) { return fd < kMaxFds && p.fds[fd].kind != Fd::kFree ? &p.fds[fd] : nullptr; }
-
 // A name argument of a *at call: read from the program, and made absolute
 // against the directory `dirfd` holds when it is relative (against the
 // current directory when dirfd is AT_FDCWD, as every non-*at call).
@@ -38,12 +36,6 @@ int64_t read_path(Process& p, int64_t dirfd, uint64_t address, char* out, size_t
     if (n >= sizeof joined || n >= size) return -lx::kENAMETOOLONG;
     mica::copy_string(out, size, joined);
     return 0;
-}
-
-int64_t free_fd(Process& p, uint64_t from = 0) {
-    for (uint64_t i = from; i < kMaxFds; ++i)
-        if (p.fds[i].kind == Fd::kFree) return static_cast<int64_t>(i);
-    return -lx::kEMFILE;
 }
 
 // The device files made up here, by Linux path.
@@ -185,6 +177,7 @@ int64_t stat_fd(Process& p, uint64_t fd, uint64_t out) {
     } else {
         device_stat(f->kind, st, f->text);
         if (f->pipe) st.mode = lx::kSIfFifo | 0600, st.rdev = 0;
+        if (f->socket) st.mode = lx::kSIfSock | 0777, st.rdev = 0;
     }
     return copy_out(p, out, &st, sizeof st) ? -lx::kEFAULT : 0;
 }
@@ -324,11 +317,11 @@ int64_t statfs(Process& p, const files::Name& n, uint64_t to) {
 }
 
 // sendfile from a file to the console, a file or a made-up device, through
-// our buffer; to a pipe (which may have to wait) the caller falls back on
-// read and write.
+// our buffer; to a pipe or a socket (which may have to wait) the caller
+// falls back on read and write.
 int64_t sendfile(Process& p, Fd* out, Fd* in, uint64_t offset_address, uint64_t count) {
     if (!out || !in) return -lx::kEBADF;
-    if (in->kind != Fd::kFile || out->pipe || out->kind == Fd::kDirectory) return -lx::kEINVAL;
+    if (in->kind != Fd::kFile || out->pipe || out->socket || out->kind == Fd::kDirectory) return -lx::kEINVAL;
     uint64_t at = in->offset;
     if (offset_address && copy_in(p, offset_address, &at, sizeof at)) return -lx::kEFAULT;
     uint32_t n = count < sizeof g_buffer ? static_cast<uint32_t>(count) : sizeof g_buffer;
@@ -410,7 +403,7 @@ int64_t vector_io(Process& p, uint64_t fd, uint64_t iov, uint64_t count, bool wr
 int64_t seek(Process& p, uint64_t fd, int64_t offset, uint64_t whence) {
     Fd* f = fd_of(p, fd);
     if (!f) return -lx::kEBADF;
-    if (f->kind == Fd::kConsole || f->pipe) return -lx::kESPIPE;
+    if (f->kind == Fd::kConsole || f->pipe || f->socket) return -lx::kESPIPE;
     if (f->kind != Fd::kFile && !text_of(f->kind, f->text)) return 0;
     int64_t base = 0;
     if (whence == kSeekCur) {
@@ -607,6 +600,7 @@ int64_t readlink(Process& p, int64_t dirfd, uint64_t path_address, uint64_t to, 
         const Fd& f = p.fds[fd];
         if (f.name) mica::copy_string(target, sizeof target, f.name->path);
         else if (f.pipe) format_to(target, sizeof target, "pipe:[%lu]", reinterpret_cast<uint64_t>(f.pipe) >> 4 & 0xffffff);
+        else if (f.socket) format_to(target, sizeof target, "socket:[%lu]", socket_number(f));
         else if (f.kind == Fd::kConsole) mica::copy_string(target, sizeof target, "/dev/console");
         else if (f.kind == Fd::kFdFolder) mica::copy_string(target, sizeof target, "/proc/self/fd");
         else format_to(target, sizeof target, "/dev/%s", f.kind == Fd::kNull ? "null" : f.kind == Fd::kZero ? "zero" : "urandom");
@@ -634,8 +628,7 @@ int64_t dup(Process& p, uint64_t old_fd, int64_t new_fd, bool cloexec, uint64_t 
     }
     p.fds[new_fd] = *f;
     p.fds[new_fd].cloexec = cloexec;
-    if (f->shares) ++*f->shares;
-    if (f->pipe) pipe_attach(p.fds[new_fd]);
+    fd_attach(p.fds[new_fd]);
     return new_fd;
 }
 
@@ -659,6 +652,7 @@ int64_t fcntl(Process& p, uint64_t fd, uint64_t cmd, uint64_t arg, CallState& s)
 int64_t ioctl(Process& p, uint64_t fd, uint64_t request, uint64_t arg) {
     Fd* f = fd_of(p, fd);
     if (!f) return -lx::kEBADF;
+    if (f->socket) return socket_ioctl(p, *f, request, arg);
     if (f->kind != Fd::kConsole) return -lx::kENOTTY;
     switch (request) {
         case lx::kTcgets: return copy_out(p, arg, &g_termios, sizeof g_termios) ? -lx::kEFAULT : 0;
@@ -775,6 +769,21 @@ void close_fd(Process& p, Fd& f) {
     Fd old = f;
     f = Fd{};
     if (old.pipe) pipe_detach(old);
+    if (old.socket) socket_detach(old);
+}
+
+Fd* fd_of(Process& p, uint64_t fd) { return fd < kMaxFds && p.fds[fd].kind != Fd::kFree ? &p.fds[fd] : nullptr; }
+
+int64_t free_fd(Process& p, uint64_t from) {
+    for (uint64_t i = from; i < kMaxFds; ++i)
+        if (p.fds[i].kind == Fd::kFree) return static_cast<int64_t>(i);
+    return -lx::kEMFILE;
+}
+
+void fd_attach(Fd& f) {
+    if (f.shares) ++*f.shares;
+    if (f.pipe) pipe_attach(f);
+    if (f.socket) socket_attach(f);
 }
 
 void open_console_fds(Process& p) {
@@ -910,7 +919,6 @@ bool serve_file_call(Process& p, uint64_t number, const uint64_t* a, CallState& 
             if (Fd* f = fd(0); f && f->name) r = statfs(p, *f->name, a[1]);
             else r = f ? -lx::kEINVAL : -lx::kEBADF;
             return true;
-        case lx::kSocket: r = -lx::kEAFNOSUPPORT; return true;  // no network yet
         case lx::kIoctl: r = ioctl(p, a[0], a[1], a[2]); return true;
         default: return false;
     }

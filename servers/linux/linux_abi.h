@@ -14,7 +14,9 @@ enum Sys : uint64_t {
     kLseek = 8, kMmap = 9, kMprotect = 10, kMunmap = 11, kBrk = 12, kRtSigaction = 13,
     kRtSigprocmask = 14, kRtSigreturn = 15, kIoctl = 16, kPread64 = 17, kPwrite64 = 18, kReadv = 19, kWritev = 20,
     kAccess = 21, kPipe = 22, kSchedYield = 24, kMadvise = 28, kDup = 32, kDup2 = 33, kPause = 34, kNanosleep = 35,
-    kSelect = 23, kGetpid = 39, kSendfile = 40, kSocket = 41, kClone = 56, kFork = 57, kVfork = 58, kExecve = 59, kExit = 60, kWait4 = 61,
+    kSelect = 23, kGetpid = 39, kSendfile = 40, kSocket = 41, kConnect = 42, kAccept = 43, kSendto = 44,
+    kRecvfrom = 45, kSendmsg = 46, kRecvmsg = 47, kShutdown = 48, kBind = 49, kListen = 50, kGetsockname = 51,
+    kGetpeername = 52, kSocketpair = 53, kSetsockopt = 54, kGetsockopt = 55, kClone = 56, kFork = 57, kVfork = 58, kExecve = 59, kExit = 60, kWait4 = 61,
     kKill = 62, kUname = 63, kFcntl = 72, kFsync = 74, kFdatasync = 75, kFtruncate = 77,
     kGetcwd = 79, kChdir = 80, kRename = 82, kMkdir = 83, kRmdir = 84, kUnlink = 87,
     kLink = 86, kSymlink = 88, kReadlink = 89, kChmod = 90, kFchmod = 91, kUmask = 95, kGettimeofday = 96, kGetrlimit = 97, kSysinfo = 99,
@@ -24,7 +26,7 @@ enum Sys : uint64_t {
     kSchedGetaffinity = 204, kGetdents64 = 217, kSetTidAddress = 218, kClockGettime = 228,
     kClockGetres = 229, kClockNanosleep = 230, kExitGroup = 231, kTgkill = 234, kOpenat = 257,
     kMkdirat = 258, kNewfstatat = 262, kUnlinkat = 263, kRenameat = 264, kLinkat = 265, kSymlinkat = 266, kReadlinkat = 267,
-    kFchmodat = 268, kFaccessat = 269, kPselect6 = 270, kPpoll = 271, kSetRobustList = 273, kUtimensat = 280, kDup3 = 292, kPipe2 = 293, kPrlimit64 = 302, kGetrandom = 318,
+    kFchmodat = 268, kFaccessat = 269, kPselect6 = 270, kPpoll = 271, kSetRobustList = 273, kUtimensat = 280, kDup3 = 292, kPipe2 = 293, kAccept4 = 288, kPrlimit64 = 302, kGetrandom = 318,
     kRseq = 334, kClone3 = 435, kFaccessat2 = 439,
 };
 
@@ -32,7 +34,11 @@ enum Errno : int64_t {
     kEPERM = 1, kENOENT = 2, kESRCH = 3, kEINTR = 4, kEIO = 5, kE2BIG = 7, kENOEXEC = 8, kEBADF = 9, kECHILD = 10,
     kEAGAIN = 11, kENOMEM = 12, kEACCES = 13, kEFAULT = 14, kEEXIST = 17, kENOTDIR = 20,
     kEISDIR = 21, kEINVAL = 22, kEMFILE = 24, kENOTTY = 25, kENOSPC = 28, kESPIPE = 29,
-    kEROFS = 30, kEMLINK = 31, kEPIPE = 32, kERANGE = 34, kEDEADLK = 35, kENAMETOOLONG = 36, kENOLCK = 37, kENOSYS = 38, kENOTEMPTY = 39, kEOVERFLOW = 75, kEAFNOSUPPORT = 97, kETIMEDOUT = 110,
+    kEROFS = 30, kEMLINK = 31, kEPIPE = 32, kERANGE = 34, kEDEADLK = 35, kENAMETOOLONG = 36, kENOLCK = 37, kENOSYS = 38, kENOTEMPTY = 39, kEOVERFLOW = 75,
+    kENOTSOCK = 88, kEDESTADDRREQ = 89, kEMSGSIZE = 90, kENOPROTOOPT = 92, kEPROTONOSUPPORT = 93,
+    kESOCKTNOSUPPORT = 94, kEOPNOTSUPP = 95, kEAFNOSUPPORT = 97, kEADDRINUSE = 98, kENETUNREACH = 101,
+    kECONNRESET = 104, kEISCONN = 106, kENOTCONN = 107, kETIMEDOUT = 110, kECONNREFUSED = 111,
+    kEALREADY = 114, kEINPROGRESS = 115,
 };
 
 // A Mica error as the errno a Linux program expects for it.
@@ -53,6 +59,14 @@ inline int64_t errno_of(int64_t e) {
         case mica::kErrLimit: return kEAGAIN;
         case mica::kErrInvalidArgument:
         case mica::kErrOutOfRange: return kEINVAL;
+        case mica::kErrWouldBlock: return kEAGAIN;
+        case mica::kErrTimedOut: return kETIMEDOUT;
+        case mica::kErrConnectionReset: return kECONNRESET;
+        case mica::kErrConnectionRefused: return kECONNREFUSED;
+        case mica::kErrAddressInUse: return kEADDRINUSE;
+        case mica::kErrNotConnected: return kENOTCONN;
+        case mica::kErrInProgress: return kEINPROGRESS;
+        case mica::kErrUnreachable: return kENETUNREACH;
         default: return kEIO;
     }
 }
@@ -73,7 +87,8 @@ constexpr uint64_t kMapShared = 1, kMapPrivate = 2, kMapFixed = 0x10, kMapAnonym
                    kMapFixedNoreplace = 0x100000;
 
 // file types in st_mode
-constexpr uint32_t kSIfReg = 0100000, kSIfDir = 0040000, kSIfLnk = 0120000, kSIfChr = 0020000, kSIfFifo = 0010000;
+constexpr uint32_t kSIfSock = 0140000, kSIfReg = 0100000, kSIfDir = 0040000, kSIfLnk = 0120000,
+                   kSIfChr = 0020000, kSIfFifo = 0010000;
 
 struct Stat {  // struct stat on x86-64
     uint64_t dev, ino, nlink;
@@ -131,9 +146,14 @@ enum Aux : uint64_t {
     kAtExecfn = 31,
 };
 
+// poll's events
+constexpr int16_t kPollIn = 0x1, kPollOut = 0x4, kPollErr = 0x8, kPollHup = 0x10, kPollNval = 0x20,
+                  kPollRdnorm = 0x40, kPollWrnorm = 0x100;
+
 // ioctl requests
 constexpr uint64_t kTcgets = 0x5401, kTcsets = 0x5402, kTcsetsw = 0x5403, kTcsetsf = 0x5404,
-                   kTiocgpgrp = 0x540f, kTiocspgrp = 0x5410, kTiocgwinsz = 0x5413;
+                   kTiocgpgrp = 0x540f, kTiocspgrp = 0x5410, kTiocgwinsz = 0x5413,
+                   kFionread = 0x541b, kFionbio = 0x5421;
 
 constexpr uint64_t kArchSetFs = 0x1002, kArchGetFs = 0x1003;
 

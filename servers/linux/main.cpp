@@ -6,7 +6,7 @@
 // more. The program itself holds no Mica handle and can make no Mica call.
 // A fault of the program (a bad pointer, an invalid instruction) ends it as
 // Linux's default action for the signal would (status 128 + signal).
-// Startup slots: kSlotEndpoint (linux:), kSlotNamespace (file, console, rtc).
+// Startup slots: kSlotEndpoint (linux:), kSlotNamespace (file, console, rtc, net).
 #include "linux_abi.h"
 #include "mica/rpc.h"
 #include "mica/strings.h"
@@ -224,7 +224,10 @@ int main() {
     server.on<proto::personality::Run>(run);
     server.on<proto::personality::Signal>(signal_group);
     server.on<Wake>([](const Wake::Request&, Wake::Reply&, rpc::Call&) -> int64_t {
-        poll_wake();  // a helper saw a change (a console line, a poll's deadline)
+        // A helper saw a change: net: signalled (a socket moved), a console
+        // line came, a poll's deadline passed.
+        socket_wake();
+        poll_wake();
         return kOk;
     });
     server.on_other(on_fault);

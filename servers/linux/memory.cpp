@@ -85,6 +85,10 @@ int64_t copy_out(Process& p, uint64_t address, const void* data, size_t size) {
     });
 }
 
+int64_t check_out(Process& p, uint64_t address, size_t size) {
+    return walk(p, address, size, true, [](Handle, uint64_t, size_t, size_t) { return kOk; });
+}
+
 int64_t read_string(Process& p, uint64_t address, char* out, size_t size) {
     size_t got = 0;
     while (got < size) {

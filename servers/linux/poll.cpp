@@ -6,14 +6,18 @@
 // arguments, and it is looked at again by poll_wake, on the personality's
 // main thread, whenever something may have changed: a pipe moved or lost
 // an end (pipe.cpp), a console line came in for its program, or a poll's
-// deadline passed (the timer thread, threads.cpp). The last two happen on
-// helper threads, which send the main thread a Wake message rather than
-// touch a program's memory themselves.
+// deadline passed (the timer thread, threads.cpp), a socket had news
+// (net: signals; sockets.cpp). The last three happen on helper threads,
+// which send the main thread a Wake message rather than touch a program's
+// memory themselves.
 //
 // Ready: files and devices always; a pipe's read end when it holds bytes
 // (POLLHUP once no writer is left), its write end when 4,096 bytes fit (PIPE_BUF;
 // POLLERR once no reader is left); the console for writing always, for
-// reading when a line is waiting (a helper reads one for a program that polls).
+// reading when a line is waiting (a helper reads one for a program that polls);
+// a socket as net: says (POLLIN: data, a connection to accept or the
+// peer's end; POLLOUT: room to send; POLLERR and POLLHUP: the connection
+// failed), a watch armed on it when it is not ready.
 #include "linux_abi.h"
 #include "mica/strings.h"
 #include "process.h"
@@ -23,7 +27,8 @@ using namespace mica;
 namespace personality {
 namespace {
 
-constexpr int16_t kIn = 0x1, kOut = 0x4, kErr = 0x8, kHup = 0x10, kNval = 0x20, kRdnorm = 0x40, kWrnorm = 0x100;
+constexpr int16_t kIn = lx::kPollIn, kOut = lx::kPollOut, kErr = lx::kPollErr, kHup = lx::kPollHup,
+                  kNval = lx::kPollNval, kRdnorm = lx::kPollRdnorm, kWrnorm = lx::kPollWrnorm;
 constexpr uint64_t kMaxPollFds = kMaxFds;
 
 struct PollFd {
@@ -31,9 +36,10 @@ struct PollFd {
     int16_t events, revents;
 };
 
-// What descriptor `fd` is ready for, as poll's bits. *console is set when a
-// console line would make it readable and none is there yet.
-int16_t ready(Process& p, int64_t fd, bool* console) {
+// What descriptor `fd` is ready for, as poll's bits (a socket says only of
+// those `wanted`, and its errors). *console is set when a console line
+// would make it readable and none is there yet.
+int16_t ready(Process& p, int64_t fd, int16_t wanted, bool* console) {
     if (fd < 0 || fd >= static_cast<int64_t>(kMaxFds) || p.fds[fd].kind == Fd::kFree) return kNval;
     const Fd& f = p.fds[fd];
     switch (f.kind) {
@@ -47,6 +53,7 @@ int16_t ready(Process& p, int64_t fd, bool* console) {
             if (!line) *console = true;
             return static_cast<int16_t>(kOut | kWrnorm | (line ? kIn | kRdnorm : 0));
         }
+        case Fd::kSocket: return socket_ready(f, wanted);
         default: return kIn | kOut | kRdnorm | kWrnorm;
     }
 }
@@ -61,7 +68,7 @@ int64_t scan_poll(Process& p, uint64_t fds, uint64_t count, bool* console) {
         e.revents = 0;
         if (e.fd >= 0) {
             bool wants_console = false;
-            int16_t r = ready(p, e.fd, &wants_console);
+            int16_t r = ready(p, e.fd, e.events, &wants_console);
             e.revents = static_cast<int16_t>(r & (e.events | kErr | kHup | kNval));
             if (wants_console && (e.events & (kIn | kRdnorm))) *console = true;
         }
@@ -88,7 +95,8 @@ int64_t scan_select(Process& p, const uint64_t* a, bool clear, bool* console) {
         bool read = in[0][word] & bit, write = in[1][word] & bit;
         if (!read && !write && !(in[2][word] & bit)) continue;
         bool wants_console = false;
-        int16_t r = ready(p, static_cast<int64_t>(fd), &wants_console);
+        int16_t r = ready(p, static_cast<int64_t>(fd), static_cast<int16_t>((read ? kIn : 0) | (write ? kOut : 0)),
+                          &wants_console);
         if (r & kNval) return -lx::kEBADF;
         if (read && (r & (kIn | kHup | kErr))) out[0][word] |= bit, ++count;
         if (write && (r & (kOut | kErr))) out[1][word] |= bit, ++count;

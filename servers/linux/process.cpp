@@ -96,8 +96,7 @@ int64_t fork(Process& p, const uint64_t* a, CallState& s) {
         Fd& f = p.fds[i];
         if (f.kind == Fd::kFree) continue;
         c->fds[i] = f;
-        if (f.shares) ++*f.shares;
-        if (f.pipe) pipe_attach(c->fds[i]);
+        fd_attach(c->fds[i]);
     }
     if (flags & kCloneChildSettid) {
         int32_t tid = static_cast<int32_t>(c->pid);

@@ -30,10 +30,11 @@ struct Vma {
 };
 
 struct Pipe;
+struct Socket;  // a socket of net: (sockets.cpp)
 
 struct Fd {
     enum Kind : uint8_t { kFree, kConsole, kFile, kDirectory, kNull, kZero, kRandom, kPipeRead, kPipeWrite,
-                          kPasswd, kGroup, kFdFolder, kText };  // kFdFolder: /proc/self/fd; kText: made up
+                          kPasswd, kGroup, kFdFolder, kText, kSocket };  // kFdFolder: /proc/self/fd; kText: made up
     Kind kind = kFree;
     bool cloexec = false;
     uint64_t flags = 0;   // open flags (access mode, O_APPEND, O_NONBLOCK)
@@ -43,6 +44,7 @@ struct Fd {
     mica::files::Name* name = nullptr;  // files and directories (heap)
     uint32_t* shares = nullptr;         // how many descriptors share `name` (dup)
     Pipe* pipe = nullptr;               // pipes' ends
+    Socket* socket = nullptr;           // sockets (heap, counted as a pipe's ends are)
     char* text = nullptr;               // kText: its contents, made when opened (heap, shared as name is)
 };
 
@@ -102,6 +104,12 @@ struct Task {
     uint64_t poll_number = 0;
     uint64_t poll_args[6] = {};
     uint64_t poll_deadline = 0;
+    // A socket call that waits (sockets.cpp): its reply (`done`: what a
+    // send has sent so far), the call and its arguments, tried again at
+    // each wake.
+    Waiter socket;
+    uint64_t socket_number = 0;
+    uint64_t socket_args[6] = {};
 };
 
 struct Process {
@@ -158,6 +166,8 @@ void release(Process& p);
 // not mapped (or, for copy_out, not writable).
 int64_t copy_in(Process& p, uint64_t address, void* out, size_t size);
 int64_t copy_out(Process& p, uint64_t address, const void* data, size_t size);
+// kErrBadAddress unless copy_out could write every byte (nothing is written).
+int64_t check_out(Process& p, uint64_t address, size_t size);
 // A NUL-terminated string of at most size - 1 bytes; kErrNameTooLong beyond.
 int64_t read_string(Process& p, uint64_t address, char* out, size_t size);
 // Maps new zeroed memory at [start, start + size) (page-aligned) with `perms`.
@@ -257,6 +267,25 @@ bool wait_here(Process& p, Waiter& w, uint64_t address, uint64_t size);
 bool serve_file_call(Process& p, uint64_t number, const uint64_t* a, CallState& s);
 void close_all(Process& p);
 void close_fd(Process& p, Fd& f);  // its locks on the file go too
+// Descriptor `fd` of p, or null if it is not open.
+Fd* fd_of(Process& p, uint64_t fd);
+// The lowest free descriptor from `from`, or -EMFILE.
+int64_t free_fd(Process& p, uint64_t from = 0);
+// One more descriptor holds what f holds (dup, fork): f is that copy.
+void fd_attach(Fd& f);
+// Sockets over net: (sockets.cpp): the socket calls, and read, write, readv
+// and writev on a socket; false if `number` is none of them.
+bool serve_socket_call(Process& p, uint64_t number, const uint64_t* a, CallState& s);
+// The waiting socket calls tried again (on the main thread, at a Wake).
+void socket_wake();
+// poll's bits for a socket, of those `wanted` and the errors; when it has
+// none, net: is asked to wake us at its next change.
+int16_t socket_ready(const Fd& f, int16_t wanted);
+void socket_attach(Fd& f);
+void socket_detach(Fd& f);  // the last descriptor's close closes it on net:
+int64_t socket_ioctl(Process& p, Fd& f, uint64_t request, uint64_t arg);
+// What /proc/self/fd/N names for it: "socket:[N]".
+uint64_t socket_number(const Fd& f);
 // Byte-range locks (locks.cpp): fcntl F_GETLK, F_SETLK, F_SETLKW on f;
 // locks_release drops p's locks on `path` (null: on every file, and its
 // waits, as p ends).

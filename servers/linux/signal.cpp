@@ -4,11 +4,11 @@
 // Linux does, by a signal frame on the program's stack (its registers, FPU
 // state and mask in a ucontext, a siginfo) and a jump to the handler, which
 // returns through sa_restorer to rt_sigreturn; one with the default action
-// ends the program or is dropped. A program waiting in a call (a pipe, wait4,
-// a lock, the console, a sleep, rt_sigsuspend) is interrupted at once: the
-// call fails with EINTR — or, when the handler has SA_RESTART and the call
-// is one Linux restarts, the frame holds the registers that make the call
-// again after rt_sigreturn. Not yet: SA_ONSTACK.
+// ends the program or is dropped. A program waiting in a call (a pipe, a
+// socket, wait4, a lock, the console, a sleep, rt_sigsuspend) is
+// interrupted at once: the call fails with EINTR — or, when the handler has
+// SA_RESTART and the call is one Linux restarts, the frame holds the
+// registers that make the call again after rt_sigreturn. Not yet: SA_ONSTACK.
 //
 // A signal sent to a process is taken by one of its threads that does not
 // block it (the one being served first); one sent to a thread (tgkill) waits

@@ -1,7 +1,8 @@
 // The operations of net: (proto/net.h). One that cannot finish now is kept
 // with its saved reply (at most kMaxPending) and tried again whenever
 // something changes (settle): data or a connection arrived, room to send,
-// an error, or a deadline.
+// an error, or a deadline. A client that must not wait here arms a Watch
+// instead, and is signalled (its Notify notification) at such a change.
 #include "calls.h"
 
 #include "mica/runtime.h"
@@ -41,6 +42,25 @@ struct Pending {
 };
 Pending g_pending[kMaxPending];
 pn::Receive::Reply g_receive;  // a large reply, built in one place
+
+// The notifications of clients that watch (Notify): one per badge.
+constexpr uint32_t kMaxNotified = 8;
+struct Notified {
+    uint64_t badge = 0;
+    Handle notification = kNoHandle;  // kNoHandle: a free entry
+    uint64_t bits = 0;
+};
+Notified g_notified[kMaxNotified];
+
+Notified* notified(uint64_t badge) {
+    for (Notified& n : g_notified)
+        if (n.notification != kNoHandle && n.badge == badge) return &n;
+    return nullptr;
+}
+
+void signal_watcher(uint64_t badge) {
+    if (Notified* n = notified(badge)) sys::notification_signal(n->notification, n->bits);
+}
 
 // Keeps `c` to be answered later; kErrLimit when too many wait.
 int64_t keep(uint64_t label, const rpc::Call& c, Pending** out, uint64_t deadline = 0) {
@@ -165,6 +185,7 @@ void settle() {
                 break;
         }
     }
+    fire_watches(signal_watcher);
     settling = false;
 }
 
@@ -267,7 +288,7 @@ int64_t op_shutdown(const pn::Shutdown::Request& q, pn::Shutdown::Reply&, rpc::C
 }
 
 int64_t op_wait(const pn::Wait::Request& q, pn::Wait::Reply& r, rpc::Call& c) {
-    if (q.count > pn::kMaxWait) return kErrInvalidArgument;
+    if (q.count == 0 || q.count > pn::kMaxWait) return kErrInvalidArgument;  // on nothing it would be a sleep
     if (try_wait(q, c.badge, r) || q.timeout_ns == 0) return kOk;
     Pending* p = nullptr;
     if (int64_t e = keep(pn::Wait::kLabel, c, &p, deadline_after(q.timeout_ns))) return e;
@@ -284,6 +305,31 @@ int64_t op_status(const pn::Status::Request& q, pn::Status::Reply& r, rpc::Call&
     peer_end(*s, &r.peer_address, &r.peer_port);
     r.readable = readable(*s);
     r.writable = writable(*s);
+    r.error = static_cast<int32_t>(s->error);
+    return kOk;
+}
+
+int64_t op_notify(const pn::Notify::Request& q, pn::Notify::Reply&, rpc::Call& c) {
+    HandleInfo info{};
+    if (!q.bits || sys::handle_info(c.received_handle, &info) != kOk || info.type != ObjectType::notification ||
+        !(info.rights & kRightSignal))
+        return kErrInvalidArgument;
+    Notified* n = notified(c.badge);
+    for (Notified& free : g_notified)
+        if (!n && free.notification == kNoHandle) n = &free;
+    if (!n) return kErrLimit;
+    if (n->notification != kNoHandle) sys::handle_close(n->notification);
+    *n = Notified{c.badge, c.take_handle(), q.bits};
+    return kOk;
+}
+
+int64_t op_watch(const pn::Watch::Request& q, pn::Watch::Reply& r, rpc::Call& c) {
+    int64_t error;
+    Socket* s = find(q.socket, c.badge, &error);
+    if (!s) return error;
+    if ((r.events = events(*s) & (q.events | pn::kFailed))) return kOk;
+    if (!notified(c.badge)) return kErrBadState;  // nobody to tell: Notify first
+    s->watched |= q.events | pn::kFailed;
     return kOk;
 }
 

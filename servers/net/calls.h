@@ -19,6 +19,8 @@ int64_t op_close(const pn::Close::Request& q, pn::Close::Reply& r, mica::rpc::Ca
 int64_t op_shutdown(const pn::Shutdown::Request& q, pn::Shutdown::Reply& r, mica::rpc::Call& c);
 int64_t op_wait(const pn::Wait::Request& q, pn::Wait::Reply& r, mica::rpc::Call& c);
 int64_t op_status(const pn::Status::Request& q, pn::Status::Reply& r, mica::rpc::Call& c);
+int64_t op_notify(const pn::Notify::Request& q, pn::Notify::Reply& r, mica::rpc::Call& c);
+int64_t op_watch(const pn::Watch::Request& q, pn::Watch::Reply& r, mica::rpc::Call& c);
 
 // Ping's wait (ping.cpp sends, calls.cpp keeps the caller).
 int64_t keep_ping(const mica::rpc::Call& c, uint64_t timeout_ns, uint16_t sequence, uint32_t address);

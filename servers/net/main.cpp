@@ -117,7 +117,7 @@ int main() {
     if (!net::device::start(g_wake)) logf("net: no network device; the loopback alone");
     if (start_thread(waker, nullptr, 16, 16 * 1024) < 0) return 1;
     namespace pn = proto::net;
-    rpc::Server<16> server(g_endpoint);
+    rpc::Server<20> server(g_endpoint);
     server.on<Tick>(then_after<Tick, tick>);
     server.on<pn::Socket>(then_after<pn::Socket, net::op_socket>);
     server.on<pn::Bind>(then_after<pn::Bind, net::op_bind>);
@@ -130,6 +130,8 @@ int main() {
     server.on<pn::Shutdown>(then_after<pn::Shutdown, net::op_shutdown>);
     server.on<pn::Wait>(then_after<pn::Wait, net::op_wait>);
     server.on<pn::Status>(then_after<pn::Status, net::op_status>);
+    server.on<pn::Notify>(net::op_notify);
+    server.on<pn::Watch>(net::op_watch);
     server.on<pn::Interface>(interface);
     server.on<pn::Ping>(then_after<pn::Ping, net::op_ping>);
     server.run();

@@ -50,6 +50,18 @@ ip_addr_t to_ip(uint32_t address) {
 }
 uint32_t from_ip(const ip_addr_t* a) { return a ? lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(a))) : 0; }
 
+// Whether a socket listens at the port on an address that overlaps
+// `address` (0: any). lwIP lets two pcbs with SOF_REUSEADDR bind one port
+// and refuses only the second listen; Linux refuses such a bind at once.
+bool listened(uint32_t address, uint16_t port) {
+    for (const Socket& s : g_sockets) {
+        if (!s.used || s.state != proto::net::kListening || !s.tcp || s.tcp->local_port != port) continue;
+        uint32_t at = from_ip(&s.tcp->local_ip);
+        if (!at || !address || at == address) return true;
+    }
+    return false;
+}
+
 void forget_received(Socket& s) {
     for (uint32_t i = 0; i < s.chain_count; ++i) pbuf_free(s.chains[i]);
     s.chain_count = 0;
@@ -233,10 +245,13 @@ Socket* make(uint64_t badge, uint32_t kind, int64_t* error) {
 void close(Socket& s) {
     if (s.tcp) {
         tcp_arg(s.tcp, nullptr);
-        tcp_recv(s.tcp, nullptr);  // lwIP's default takes what still comes
-        tcp_sent(s.tcp, nullptr);
-        tcp_err(s.tcp, nullptr);
-        if (s.state == proto::net::kListening) tcp_accept(s.tcp, nullptr);
+        if (s.state == proto::net::kListening) {
+            tcp_accept(s.tcp, nullptr);  // a listening pcb has no other callbacks (lwIP asserts)
+        } else {
+            tcp_recv(s.tcp, nullptr);  // lwIP's default takes what still comes
+            tcp_sent(s.tcp, nullptr);
+            tcp_err(s.tcp, nullptr);
+        }
         if (!s.handed_out) tcp_backlog_accepted(s.tcp);
         // Data not taken is lost: the peer learns it from a reset, as on Linux.
         if (s.chain_count || tcp_close(s.tcp) != ERR_OK) tcp_abort(s.tcp);
@@ -257,6 +272,7 @@ int64_t bind(Socket& s, uint32_t address, uint16_t port, uint16_t* bound) {
         return kOk;
     }
     if (s.state != proto::net::kFresh) return kErrBadState;
+    if (port && listened(address, port)) return kErrAddressInUse;
     if (!s.tcp && !(s.tcp = tcp_new())) return kErrNoMemory;
     watch(s);
     ip_set_option(s.tcp, SOF_REUSEADDR);  // a restarted server binds its port at once
@@ -398,6 +414,14 @@ uint32_t events(const Socket& s) {
     if (readable(s) || s.peer_done || s.waiting_count) e |= kReadable;
     if (writable(s)) e |= kWritable;
     return e;
+}
+
+void fire_watches(void (*signal)(uint64_t badge)) {
+    for (Socket& s : g_sockets) {
+        if (!s.used || !s.watched || !(events(s) & (s.watched | proto::net::kFailed))) continue;
+        s.watched = 0;
+        signal(s.badge);
+    }
 }
 
 void local_end(const Socket& s, uint32_t* address, uint16_t* port) {

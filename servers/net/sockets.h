@@ -48,6 +48,7 @@ struct Socket {
     uint32_t waiting[16];
     uint32_t waiting_count = 0;
     bool handed_out = true;  // false while it waits in its listener's queue
+    uint32_t watched = 0;    // events a Watch waits for (its owner is signalled once one comes)
 };
 
 // The socket `id` names if `badge` owns it: nullptr and *error otherwise
@@ -72,6 +73,10 @@ int64_t shutdown(Socket& s, uint32_t how);
 uint32_t events(const Socket& s);
 void local_end(const Socket& s, uint32_t* address, uint16_t* port);
 void peer_end(const Socket& s, uint32_t* address, uint16_t* port);
+
+// Disarms each watch whose socket has one of its events, and tells
+// `signal` whose it was.
+void fire_watches(void (*signal)(uint64_t badge));
 
 // Something changed: the operations waiting may finish (calls.cpp).
 void settle();

@@ -9,6 +9,9 @@
 // Calls that cannot finish at once (Accept, Connect, Receive, Send with the
 // send buffer full, Wait) are answered when they can, unless the request
 // says kNonBlocking: then kErrWouldBlock (kErrInProgress for Connect).
+// A client that must never wait in net: (the Linux personality, whose one
+// thread serves many programs) calls with kNonBlocking always, and learns
+// when to try again from Watch and a notification it gave with Notify.
 // Addresses are IPv4, in host byte order (10.0.2.15 is 0x0a00020f).
 #pragma once
 
@@ -21,7 +24,7 @@ constexpr uint32_t kChunk = 32768;  // data per Send or Receive
 constexpr uint32_t kMaxWait = 16;   // sockets per Wait
 enum Kind : uint32_t { kStream = 1, kDatagram = 2 };
 enum Flags : uint32_t { kNonBlocking = 1 };
-// Wait's events.
+// Wait's and Watch's events.
 enum Events : uint32_t { kReadable = 1, kWritable = 2, kFailed = 4 };
 
 struct Socket {
@@ -101,7 +104,7 @@ struct Shutdown {
 
 // Waits until one of the sockets has one of the events asked for, or
 // `timeout_ns` passes (0: do not wait; ~0: no limit). The reply has each
-// socket's events (0 for all: the time ran out).
+// socket's events (0 for all: the time ran out). `count` is 1 to kMaxWait.
 struct Wait {
     static constexpr uint64_t kLabel = 0xb0a;
     struct Request {
@@ -123,7 +126,7 @@ struct Status {
         uint16_t local_port, peer_port;
         uint32_t readable;  // bytes waiting to be received
         uint32_t writable;  // bytes Send would take now
-        uint32_t unused;
+        int32_t error;      // why the connection ended (kErrConnectionRefused, ...); 0 while it has not
     };
 };
 
@@ -152,6 +155,26 @@ struct Ping {
     static constexpr uint64_t kLabel = 0xb0d;
     struct Request { uint32_t address; uint16_t sequence; uint16_t size; uint64_t timeout_ns; };
     struct Reply { uint64_t rtt_ns; uint32_t ttl; uint32_t size; };
+};
+
+// The notification (with the request: signal right) that Watch signals
+// for the calling badge, replacing one given before. The server keeps a
+// few (kErrLimit beyond); a new incarnation of it knows none, and answers
+// Watch with kErrBadState until the client gives one again.
+struct Notify {
+    static constexpr uint64_t kLabel = 0xb0e;
+    struct Request { uint64_t bits; };  // what to signal
+    struct Reply { uint32_t unused; };
+};
+
+// The socket's `events` (and kFailed) it has now; if none, 0, and a watch
+// is armed: the next time the socket has one of them, the caller's
+// notification is signalled, once (a client that wants to hear again
+// watches again). Watches of one socket add up; closing it drops them.
+struct Watch {
+    static constexpr uint64_t kLabel = 0xb0f;
+    struct Request { uint64_t socket; uint32_t events; uint32_t unused; };
+    struct Reply { uint32_t events; uint32_t unused; };
 };
 
 }  // namespace proto::net
