@@ -107,7 +107,7 @@ def main():
     work = tempfile.mkdtemp(prefix="mica-net-")
     served = os.path.join(work, "served")
     os.makedirs(served)
-    blob = os.urandom(1 << 20)
+    blob = os.urandom(4 << 20)
     with open(os.path.join(served, "blob"), "wb") as f:
         f.write(blob)
     server = host_server(served)
@@ -188,11 +188,12 @@ def main():
               f"{(killed_seconds - seconds) / kills * 1000:.0f} ms a kill; the driver answered again "
               f"{sorted(back)[len(back) // 2]:.1f} ms (median) after its death")
 
-        m = mica.command("fetch http://10.0.2.100/blob file:/blob", r"fetch: (\d+) bytes, crc32 ([0-9a-f]{8})|fetch: .*",
-                         120)
+        m = mica.command("fetch http://10.0.2.100/blob file:/blob",
+                         r"fetch: (\d+) bytes, crc32 ([0-9a-f]{8}) \((\d+) ms\)|fetch: .*", 120)
         if not m.group(1) or int(m.group(1)) != len(blob) or m.group(2) != f"{zlib.crc32(blob):08x}":
             raise AssertionError(f"Mica's fetch from the host: {m.group(0)}")
-        print("net_test: Mica's fetch from the host's HTTP server intact")
+        print(f"net_test: Mica's fetch of {len(blob) >> 20} MiB from the host's HTTP server intact, "
+              f"{len(blob) / max(int(m.group(3)), 1) * 1000 / (1 << 20):.2f} MiB/s (into file:)")
 
         mica.send("poweroff\n")
         proc.wait(60)

@@ -56,6 +56,7 @@ int main() {
             return 1;
         }
     }
+    uint64_t started = static_cast<uint64_t>(sys::clock_monotonic());
     net::Socket s;
     int64_t e = net::open(&s, proto::net::kStream);
     if (e >= 0) e = net::connect(s, address, port);
@@ -133,6 +134,7 @@ int main() {
               total);
         return 1;
     }
-    print("fetch: %lu bytes, crc32 %08x\n", total, crc);
+    uint64_t ms = (static_cast<uint64_t>(sys::clock_monotonic()) - started) / 1'000'000;
+    print("fetch: %lu bytes, crc32 %08x (%lu ms)\n", total, crc, ms);
     return 0;
 }
