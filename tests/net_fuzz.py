@@ -30,7 +30,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tools"))
 import qemu  # noqa: E402
-from net_test import Console  # noqa: E402
+from net_test import Console, machine  # noqa: E402
 
 OUR_MAC = bytes.fromhex("020000000001")
 OUR_IP = bytes([10, 0, 3, 2])
@@ -187,11 +187,9 @@ def main():
     rng = random.Random(args.seed)
     wire = Wire()
     qemu_port = qemu.free_port()
-    cmd = ["qemu-system-x86_64", "-machine", "pc", "-m", "256M", "-accel", "tcg", "-cpu", "max", "-no-reboot",
-           "-display", "none", "-serial", "stdio", "-monitor", "none",
-           "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-cdrom", args.iso, "-boot", "d",
-           "-netdev", f"socket,id=net0,udp=127.0.0.1:{wire.port},localaddr=127.0.0.1:{qemu_port}",
-           "-device", "virtio-net-pci,netdev=net0,disable-legacy=on,addr=5,romfile="]
+    cmd = machine(args.iso, None, [
+        "-netdev", f"socket,id=net0,udp=127.0.0.1:{wire.port},localaddr=127.0.0.1:{qemu_port}",
+        "-device", "virtio-net-pci,netdev=net0,disable-legacy=on,addr=5,romfile="])
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     mica = Console(proc)
     failed = None

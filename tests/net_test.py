@@ -81,6 +81,19 @@ class Console:
         return m
 
 
+def machine(iso, disk, network):
+    """QEMU's command line for one Mica machine with its serial console on
+    stdio: the boot image, a disk image (used in place) or none, and the
+    -netdev/-device arguments of its network card."""
+    cmd = ["qemu-system-x86_64", "-machine", "pc", "-m", "256M", "-accel", "tcg", "-cpu", "max", "-no-reboot",
+           "-display", "none", "-serial", "stdio", "-monitor", "none",
+           "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-cdrom", iso, "-boot", "d"]
+    if disk:
+        cmd += ["-drive", f"file={disk},if=none,id=disk0,format=raw",
+                "-device", "virtio-blk-pci,drive=disk0,disable-legacy=on"]
+    return cmd + network
+
+
 def fetch(url, timeout=120):
     with urllib.request.urlopen(url, timeout=timeout) as r:
         return r.read()
@@ -114,12 +127,8 @@ def main():
     port = qemu.free_port()
     disk = os.path.join(work, "disk.img")
     subprocess.run(["cp", "--sparse=always", args.disk, disk], check=True)
-    cmd = ["qemu-system-x86_64", "-machine", "pc", "-m", "256M", "-accel", "tcg", "-cpu", "max",
-           "-no-reboot", "-display", "none", "-serial", "stdio", "-monitor", "none",
-           "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-cdrom", args.iso, "-boot", "d",
-           "-drive", f"file={disk},if=none,id=disk0,format=raw",
-           "-device", "virtio-blk-pci,drive=disk0,disable-legacy=on"]
-    cmd += qemu.network_args("user", port, f"tcp:10.0.2.100:80-tcp:127.0.0.1:{server.server_address[1]}")
+    cmd = machine(args.iso, disk, qemu.network_args(
+        "user", port, f"tcp:10.0.2.100:80-tcp:127.0.0.1:{server.server_address[1]}"))
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     mica = Console(proc)
     base = f"http://127.0.0.1:{port}"
