@@ -26,6 +26,7 @@
 
 #include "linux_abi.h"
 #include "mica/files.h"
+#include "mica/log.h"
 #include "mica/process.h"
 #include "mica/rpc.h"
 #include "mica/strings.h"
@@ -135,6 +136,11 @@ bool reach_net() {
     }
     sys::handle_close(static_cast<Handle>(t));
     notify();  // if it fails, the first Watch gives it again
+    // Sockets an earlier incarnation of ours left (its programs are gone).
+    pn::Forget::Request fq{};
+    pn::Forget::Reply fr;
+    if (rpc::call<pn::Forget>(g_net, fq, &fr) == kOk && fr.closed)
+        logf("linux: net: %u sockets of an earlier incarnation closed", fr.closed);
     return true;
 }
 

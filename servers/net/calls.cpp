@@ -281,6 +281,12 @@ int64_t op_close(const pn::Close::Request& q, pn::Close::Reply&, rpc::Call& c) {
     return kOk;
 }
 
+int64_t op_forget(const pn::Forget::Request&, pn::Forget::Reply& r, rpc::Call& c) {
+    r.closed = forget_client(c.badge);
+    settle();  // requests waiting on them end
+    return kOk;
+}
+
 int64_t op_shutdown(const pn::Shutdown::Request& q, pn::Shutdown::Reply&, rpc::Call& c) {
     int64_t error;
     Socket* s = find(q.socket, c.badge, &error);

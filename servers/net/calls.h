@@ -16,6 +16,7 @@ int64_t op_connect(const pn::Connect::Request& q, pn::Connect::Reply& r, mica::r
 int64_t op_send(const pn::Send::Request& q, pn::Send::Reply& r, mica::rpc::Call& c);
 int64_t op_receive(const pn::Receive::Request& q, pn::Receive::Reply& r, mica::rpc::Call& c);
 int64_t op_close(const pn::Close::Request& q, pn::Close::Reply& r, mica::rpc::Call& c);
+int64_t op_forget(const pn::Forget::Request& q, pn::Forget::Reply& r, mica::rpc::Call& c);
 int64_t op_shutdown(const pn::Shutdown::Request& q, pn::Shutdown::Reply& r, mica::rpc::Call& c);
 int64_t op_wait(const pn::Wait::Request& q, pn::Wait::Reply& r, mica::rpc::Call& c);
 int64_t op_status(const pn::Status::Request& q, pn::Status::Reply& r, mica::rpc::Call& c);

@@ -128,6 +128,7 @@ int main() {
     server.on<pn::Receive>(then_after<pn::Receive, net::op_receive>);
     server.on<pn::Close>(then_after<pn::Close, net::op_close>);
     server.on<pn::Shutdown>(then_after<pn::Shutdown, net::op_shutdown>);
+    server.on<pn::Forget>(then_after<pn::Forget, net::op_forget>);
     server.on<pn::Wait>(then_after<pn::Wait, net::op_wait>);
     server.on<pn::Status>(then_after<pn::Status, net::op_status>);
     server.on<pn::Notify>(net::op_notify);

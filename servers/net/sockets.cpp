@@ -184,10 +184,18 @@ void sweep() {
         if (!first) continue;
         proto::ns::Alive::Request q{badge};
         proto::ns::Alive::Reply r;
-        if (rpc::call<proto::ns::Alive>(startup_handle(kSlotNamespace), q, &r) != kErrNotFound) continue;
-        for (Socket& s : g_sockets)
-            if (s.used && s.badge == badge) close(s);
+        if (rpc::call<proto::ns::Alive>(startup_handle(kSlotNamespace), q, &r) == kErrNotFound) forget_client(badge);
     }
+}
+
+uint32_t forget_client(uint64_t badge) {
+    uint32_t closed = 0;
+    for (Socket& s : g_sockets) {
+        if (!s.used || s.badge != badge) continue;
+        close(s);
+        ++closed;
+    }
+    return closed;
 }
 
 void start_sockets() {

@@ -83,5 +83,7 @@ void settle();
 void start_sockets();
 // Closes the sockets of programs that have ended (at most once a second).
 void sweep();
+// Closes every socket of `badge`; how many.
+uint32_t forget_client(uint64_t badge);
 
 }  // namespace net

@@ -177,4 +177,13 @@ struct Watch {
     struct Reply { uint32_t events; uint32_t unused; };
 };
 
+// Closes every socket of the calling badge: a client that restarted (the
+// Linux personality) forgets what its earlier incarnation held, so that
+// its ports are free again. The reply says how many were closed.
+struct Forget {
+    static constexpr uint64_t kLabel = 0xb10;
+    struct Request { uint32_t unused; };
+    struct Reply { uint32_t closed; };
+};
+
 }  // namespace proto::net
