@@ -63,7 +63,7 @@ int64_t sys_irq_create(Handle resource, uint32_t irq, uint32_t flags, Handle not
     if (h < 0) return h;
     line->charge_to(self.quota(), sizeof(IrqLine));
     charge.commit();
-    arch::irq_set_masked(irq, false);
+    line->ack();  // unmasked unless a line it shares the IRQ with awaits an ack
     return h;
 }
 
