@@ -101,26 +101,24 @@ int64_t connect(Socket& s, uint32_t address, uint16_t port, uint32_t flags) {
 namespace {
 pn::Send::Request g_send;      // large messages, not on the stack
 pn::Receive::Reply g_receive;
-}  // namespace
 
-int64_t send_to(Socket& s, const void* data, uint32_t length, uint32_t address, uint16_t port) {
+int64_t send_chunk(Socket& s, const void* data, uint32_t length, uint32_t flags, uint32_t address, uint16_t port) {
     if (length > pn::kChunk) length = pn::kChunk;
-    g_send.socket = s.id, g_send.flags = 0, g_send.length = length;
+    g_send.socket = s.id, g_send.flags = flags, g_send.length = length;
     g_send.address = address, g_send.port = port;
     memcpy(g_send.data, data, length);
     pn::Send::Reply r;
     int64_t e = call<pn::Send>(g_send, &r, pn::Send::kMinRequest + length);
     return e < 0 ? e : r.sent;
 }
+}  // namespace
+
+int64_t send_to(Socket& s, const void* data, uint32_t length, uint32_t address, uint16_t port) {
+    return send_chunk(s, data, length, 0, address, port);
+}
 
 int64_t send(Socket& s, const void* data, uint32_t length, uint32_t flags) {
-    if (length > pn::kChunk) length = pn::kChunk;
-    g_send.socket = s.id, g_send.flags = flags, g_send.length = length;
-    g_send.address = 0, g_send.port = 0;
-    memcpy(g_send.data, data, length);
-    pn::Send::Reply r;
-    int64_t e = call<pn::Send>(g_send, &r, pn::Send::kMinRequest + length);
-    return e < 0 ? e : r.sent;
+    return send_chunk(s, data, length, flags, 0, 0);
 }
 
 int64_t send_all(Socket& s, const void* data, size_t length) {

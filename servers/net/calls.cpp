@@ -75,6 +75,16 @@ int64_t keep(uint64_t label, const rpc::Call& c, Pending** out, uint64_t deadlin
     return kErrLimit;
 }
 
+// keep, with a copy of the request in `field`, for settle() to try again.
+template <class Request>
+int64_t keep_request(Request Pending::*field, uint64_t label, const Request& q, const rpc::Call& c,
+                     uint64_t deadline = 0) {
+    Pending* p = nullptr;
+    if (int64_t e = keep(label, c, &p, deadline)) return e;
+    p->*field = q;
+    return kOk;
+}
+
 template <class Op>
 void answer(Pending& p, int64_t status, const typename Op::Reply& r, uint32_t size = sizeof(typename Op::Reply)) {
     rpc::reply_later<Op>(p.saved, status, r, size);
@@ -216,10 +226,7 @@ int64_t op_accept(const pn::Accept::Request& q, pn::Accept::Reply& r, rpc::Call&
     int64_t status;
     if (try_accept(q, c.badge, &status, r)) return status;
     if (q.flags & pn::kNonBlocking) return kErrWouldBlock;
-    Pending* p = nullptr;
-    if (int64_t e = keep(pn::Accept::kLabel, c, &p)) return e;
-    p->accept = q;
-    return kOk;
+    return keep_request(&Pending::accept, pn::Accept::kLabel, q, c);
 }
 
 int64_t op_connect(const pn::Connect::Request& q, pn::Connect::Reply& r, rpc::Call& c) {
@@ -234,10 +241,7 @@ int64_t op_connect(const pn::Connect::Request& q, pn::Connect::Reply& r, rpc::Ca
     int64_t status;
     if (try_connect(q, c.badge, &status, r)) return status;
     if (q.flags & pn::kNonBlocking) return kErrInProgress;
-    Pending* p = nullptr;
-    if (int64_t e = keep(pn::Connect::kLabel, c, &p)) return e;
-    p->connect = q;
-    return kOk;
+    return keep_request(&Pending::connect, pn::Connect::kLabel, q, c);
 }
 
 int64_t op_send(const pn::Send::Request& q, pn::Send::Reply& r, rpc::Call& c) {
@@ -266,10 +270,7 @@ int64_t op_receive(const pn::Receive::Request& q, pn::Receive::Reply& r, rpc::Ca
         return status;
     }
     if (q.flags & pn::kNonBlocking) return kErrWouldBlock;
-    Pending* p = nullptr;
-    if (int64_t e = keep(pn::Receive::kLabel, c, &p)) return e;
-    p->receive = q;
-    return kOk;
+    return keep_request(&Pending::receive, pn::Receive::kLabel, q, c);
 }
 
 int64_t op_close(const pn::Close::Request& q, pn::Close::Reply&, rpc::Call& c) {
@@ -296,10 +297,7 @@ int64_t op_shutdown(const pn::Shutdown::Request& q, pn::Shutdown::Reply&, rpc::C
 int64_t op_wait(const pn::Wait::Request& q, pn::Wait::Reply& r, rpc::Call& c) {
     if (q.count == 0 || q.count > pn::kMaxWait) return kErrInvalidArgument;  // on nothing it would be a sleep
     if (try_wait(q, c.badge, r) || q.timeout_ns == 0) return kOk;
-    Pending* p = nullptr;
-    if (int64_t e = keep(pn::Wait::kLabel, c, &p, deadline_after(q.timeout_ns))) return e;
-    p->wait = q;
-    return kOk;
+    return keep_request(&Pending::wait, pn::Wait::kLabel, q, c, deadline_after(q.timeout_ns));
 }
 
 int64_t op_status(const pn::Status::Request& q, pn::Status::Reply& r, rpc::Call& c) {
