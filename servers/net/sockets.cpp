@@ -171,12 +171,13 @@ void on_datagram(void* arg, udp_pcb*, pbuf* p, const ip_addr_t* from, u16_t port
 // second each delegated badge that holds sockets is looked up there, and
 // the sockets of one no longer in force are closed (a listening port is
 // free again). A service's badge (the Linux personality's) is its own
-// business.
-void sweep() {
+// business. A bind that finds its port taken sweeps at once (`now`), so a
+// port held only by an ended program is never reported as in use.
+void sweep(bool now) {
     static uint64_t next;
-    uint64_t now = static_cast<uint64_t>(sys::clock_monotonic());
-    if (now < next) return;
-    next = now + 1'000'000'000;
+    uint64_t clock = static_cast<uint64_t>(sys::clock_monotonic());
+    if (clock < next && !now) return;
+    next = clock + 1'000'000'000;
     for (uint32_t i = 0; i < kMaxSockets; ++i) {
         uint64_t badge = g_sockets[i].badge;
         bool first = g_sockets[i].used && is_delegated(badge);
@@ -275,11 +276,14 @@ void close(Socket& s) {
 int64_t bind(Socket& s, uint32_t address, uint16_t port, uint16_t* bound) {
     ip_addr_t a = to_ip(address);
     if (s.kind == proto::net::kDatagram) {
-        if (err_t e = udp_bind(s.udp, &a, port)) return error_of(e);
+        err_t e = udp_bind(s.udp, &a, port);
+        if (e == ERR_USE) sweep(true), e = udp_bind(s.udp, &a, port);
+        if (e) return error_of(e);
         *bound = s.udp->local_port;
         return kOk;
     }
     if (s.state != proto::net::kFresh) return kErrBadState;
+    if (port && listened(address, port)) sweep(true);
     if (port && listened(address, port)) return kErrAddressInUse;
     if (!s.tcp && !(s.tcp = tcp_new())) return kErrNoMemory;
     watch(s);

@@ -81,8 +81,9 @@ void fire_watches(void (*signal)(uint64_t badge));
 // Something changed: the operations waiting may finish (calls.cpp).
 void settle();
 void start_sockets();
-// Closes the sockets of programs that have ended (at most once a second).
-void sweep();
+// Closes the sockets of programs that have ended (at most once a second,
+// unless `now`).
+void sweep(bool now = false);
 // Closes every socket of `badge`; how many.
 uint32_t forget_client(uint64_t badge);
 
