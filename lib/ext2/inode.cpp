@@ -56,6 +56,7 @@ int64_t Fs::init_inode(uint32_t ino, DiskInode* out, uint16_t mode) {
     r = cache.get(p.block, true, &b);
     if (r < 0) return r;
     uint8_t* raw = b->data + p.offset;
+    uint32_t generation = get32(raw + offsetof(DiskInode, generation)) + 1;
     memset(raw, 0, inode_size);
     // Large inodes: claim the fixed extra fields as Linux does, so tools see
     // a well-formed (empty) in-inode attribute area.
@@ -65,6 +66,7 @@ int64_t Fs::init_inode(uint32_t ino, DiskInode* out, uint16_t mode) {
     memset(out, 0, sizeof(DiskInode));
     uint32_t t = now();
     out->mode = mode;
+    out->generation = generation;
     out->atime = out->ctime = out->mtime = t;
     return write_inode(ino, *out);
 }
@@ -241,7 +243,9 @@ int64_t Fs::release(uint32_t ino, DiskInode& in) {
         write_inode(ino, in);
         return r;
     }
+    uint32_t generation = in.generation;  // kept: the next file here is of the next one
     memset(&in, 0, sizeof in);
+    in.generation = generation;
     // e2fsck reads a dtime below s_inodes_count as an orphan list link, so
     // without a real clock the deletion time stays 0 (mode 0 says "free").
     if (now() > inodes_count) in.dtime = now();

@@ -39,7 +39,8 @@ constexpr uint32_t kInodesCount = 0, kBlocksCount = 4, kFreeBlocks = 12, kFreeIn
                    kFirstDataBlock = 20, kLogBlockSize = 24, kBlocksPerGroup = 32,
                    kInodesPerGroup = 40, kWtime = 48, kMagic = 56, kRevLevel = 76,
                    kFirstIno = 84, kInodeSize = 88, kCompat = 92, kIncompat = 96,
-                   kRoCompat = 100, kVolumeName = 120, kJournalInum = 224, kJournalDev = 228;
+                   kRoCompat = 100, kVolumeName = 120, kJournalInum = 224, kJournalDev = 228,
+                   kLastOrphan = 232;
 }
 constexpr uint32_t kCompatHasJournal = 0x4;
 constexpr uint32_t kIncompatFiletype = 0x2, kIncompatRecover = 0x4;
@@ -191,6 +192,7 @@ struct Fs {
     uint32_t (*clock)() = nullptr;
     Journal* journal = nullptr;  // null: ext2, every commit writes in place
     bool deferred = false;       // calls leave their commit to Volume::commit
+    bool (*held)(uint32_t ino) = nullptr;  // Volume::set_holder
 
     ~Fs();
     uint32_t now() const { return clock ? clock() : 0; }
@@ -223,7 +225,9 @@ struct Fs {
     // inode.cpp
     int64_t read_inode(uint32_t ino, DiskInode* out);
     int64_t write_inode(uint32_t ino, const DiskInode& in);
-    int64_t init_inode(uint32_t ino, DiskInode* out, uint16_t mode);  // zeroed, in use
+    // Zeroed and in use, of the next generation (a stale node of the inode's
+    // last file does not find the new one).
+    int64_t init_inode(uint32_t ino, DiskInode* out, uint16_t mode);
     // Physical block of logical block `lblock` (0: a hole). With create, holes
     // are filled: `goal` is where to look first and advances past what was
     // allocated, `fresh` tells a new data block (its contents are garbage).

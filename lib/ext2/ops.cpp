@@ -24,12 +24,30 @@ constexpr uint32_t kMaxAncestors = Volume::kMaxPath;
 bool reserved(const Fs* fs, uint32_t ino) { return ino != kRootIno && ino < fs->first_ino; }
 
 // Drops one link to `ino` (from a directory entry already removed); the last
-// one frees it.
+// one frees it, unless the inode is held open: then it becomes an orphan,
+// linked into the superblock's list through its dtime (the ext3 layout).
 int64_t drop_link(Fs* fs, uint32_t ino, DiskInode& in) {
     if (in.links == 0) return kErrCorrupt;
-    if (--in.links == 0) return fs->release(ino, in);
     in.ctime = fs->now();
+    if (--in.links == 0) {
+        if (!fs->held || !fs->held(ino)) return fs->release(ino, in);
+        in.dtime = get32(fs->super + sb::kLastOrphan);
+        put32(fs->super + sb::kLastOrphan, ino);
+        fs->super_dirty = true;
+    }
     return fs->write_inode(ino, in);
+}
+
+// The orphan list is walked at most this far: a longer one is a cycle.
+constexpr uint32_t kMaxOrphans = 65536;
+
+// The inode a node names, if it is still that file: a number in range and
+// not reserved, in use (a freed inode has mode 0), of the same generation.
+int64_t node_at(Fs* fs, Node n, DiskInode* in) {
+    if (n.inode == 0 || n.inode > fs->inodes_count || reserved(fs, n.inode)) return kErrNotFound;
+    int64_t r = fs->read_inode(n.inode, in);
+    if (r < 0) return r;
+    return in->mode == 0 || in->generation != n.generation ? kErrNotFound : kOk;
 }
 
 // kErrInvalidArgument if `dir` is `ancestor` or lies below it.
@@ -81,7 +99,31 @@ int64_t inode_at(Fs* fs, const char* path, uint32_t* ino, DiskInode* in) {
 namespace {
 Stat stat_of(uint32_t ino, const DiskInode& in) {
     return Stat{ino, api_type(in.mode), in.mode, in.links, in.uid, in.gid,
-                file_size(in), in.blocks512, in.atime, in.mtime, in.ctime};
+                file_size(in), in.blocks512, in.atime, in.mtime, in.ctime, in.generation};
+}
+
+// What the path and node forms of read, write and truncate share.
+int64_t read_from(Fs* fs, DiskInode& in, uint64_t offset, void* buffer, uint32_t length) {
+    if (is_dir(in)) return kErrIsDirectory;
+    if (!is_file(in) && !is_symlink(in)) return kErrInvalidArgument;
+    return fs->read_data(in, offset, static_cast<uint8_t*>(buffer), length);
+}
+
+int64_t write_to(Fs* fs, uint32_t ino, DiskInode& in, uint64_t offset, const void* buffer, uint32_t length) {
+    if (is_dir(in)) return kErrIsDirectory;
+    if (!is_file(in)) return kErrInvalidArgument;
+    int64_t r = fs->write_data(ino, in, offset, static_cast<const uint8_t*>(buffer), length);
+    int64_t w = fs->write_inode(ino, in);
+    return finish(fs, r < 0 ? r : (w < 0 ? w : r));
+}
+
+int64_t resize_to(Fs* fs, uint32_t ino, DiskInode& in, uint64_t size) {
+    if (is_dir(in)) return kErrIsDirectory;
+    if (!is_file(in)) return kErrInvalidArgument;
+    int64_t r = fs->resize(in, size);
+    in.mtime = in.ctime = fs->now();
+    int64_t w = fs->write_inode(ino, in);
+    return finish(fs, r < 0 ? r : w);
 }
 }  // namespace
 
@@ -107,10 +149,7 @@ int64_t Volume::read(const char* path, uint64_t offset, void* buffer, uint32_t l
     uint32_t ino;
     DiskInode in;
     int64_t r = inode_at(fs_, path, &ino, &in);
-    if (r < 0) return r;
-    if (is_dir(in)) return kErrIsDirectory;
-    if (!is_file(in) && !is_symlink(in)) return kErrInvalidArgument;
-    return fs_->read_data(in, offset, static_cast<uint8_t*>(buffer), length);
+    return r < 0 ? r : read_from(fs_, in, offset, buffer, length);
 }
 
 int64_t Volume::write(const char* path, uint64_t offset, const void* buffer, uint32_t length) {
@@ -118,12 +157,7 @@ int64_t Volume::write(const char* path, uint64_t offset, const void* buffer, uin
     uint32_t ino;
     DiskInode in;
     int64_t r = inode_at(fs_, path, &ino, &in);
-    if (r < 0) return r;
-    if (is_dir(in)) return kErrIsDirectory;
-    if (!is_file(in)) return kErrInvalidArgument;
-    r = fs_->write_data(ino, in, offset, static_cast<const uint8_t*>(buffer), length);
-    int64_t w = fs_->write_inode(ino, in);
-    return finish(fs_, r < 0 ? r : (w < 0 ? w : r));
+    return r < 0 ? r : write_to(fs_, ino, in, offset, buffer, length);
 }
 
 int64_t Volume::truncate(const char* path, uint64_t size) {
@@ -131,13 +165,97 @@ int64_t Volume::truncate(const char* path, uint64_t size) {
     uint32_t ino;
     DiskInode in;
     int64_t r = inode_at(fs_, path, &ino, &in);
+    return r < 0 ? r : resize_to(fs_, ino, in, size);
+}
+
+// --- nodes ------------------------------------------------------------------------------
+
+int64_t Volume::node(const char* path, Node* out) {
+    uint32_t ino;
+    DiskInode in;
+    int64_t r = inode_at(fs_, path, &ino, &in);
     if (r < 0) return r;
-    if (is_dir(in)) return kErrIsDirectory;
-    if (!is_file(in)) return kErrInvalidArgument;
-    r = fs_->resize(in, size);
-    in.mtime = in.ctime = fs_->now();
-    int64_t w = fs_->write_inode(ino, in);
-    return finish(fs_, r < 0 ? r : w);
+    *out = Node{ino, in.generation};
+    return kOk;
+}
+
+int64_t Volume::stat(Node n, Stat* out) {
+    DiskInode in;
+    int64_t r = node_at(fs_, n, &in);
+    if (r < 0) return r;
+    *out = stat_of(n.inode, in);
+    return kOk;
+}
+
+int64_t Volume::read(Node n, uint64_t offset, void* buffer, uint32_t length) {
+    DiskInode in;
+    int64_t r = node_at(fs_, n, &in);
+    return r < 0 ? r : read_from(fs_, in, offset, buffer, length);
+}
+
+int64_t Volume::write(Node n, uint64_t offset, const void* buffer, uint32_t length) {
+    if (fs_->read_only) return kErrReadOnly;
+    DiskInode in;
+    int64_t r = node_at(fs_, n, &in);
+    return r < 0 ? r : write_to(fs_, n.inode, in, offset, buffer, length);
+}
+
+int64_t Volume::truncate(Node n, uint64_t size) {
+    if (fs_->read_only) return kErrReadOnly;
+    DiskInode in;
+    int64_t r = node_at(fs_, n, &in);
+    return r < 0 ? r : resize_to(fs_, n.inode, in, size);
+}
+
+int64_t Volume::set_times(Node n, uint32_t atime, uint32_t mtime) {
+    if (fs_->read_only) return kErrReadOnly;
+    DiskInode in;
+    int64_t r = node_at(fs_, n, &in);
+    if (r < 0) return r;
+    in.atime = atime, in.mtime = mtime, in.ctime = fs_->now();
+    return finish(fs_, fs_->write_inode(n.inode, in));
+}
+
+void Volume::set_holder(bool (*held)(uint32_t inode)) { fs_->held = held; }
+
+int64_t Volume::release(Node n) {
+    if (fs_->read_only) return kOk;
+    DiskInode in;
+    int64_t r = node_at(fs_, n, &in);
+    if (r < 0) return r == kErrNotFound ? kOk : r;
+    if (in.links != 0) return kOk;
+    // Off the list: the one before it (or the superblock) takes its link.
+    uint32_t at = get32(fs_->super + sb::kLastOrphan);
+    if (at == n.inode) {
+        put32(fs_->super + sb::kLastOrphan, in.dtime);
+        fs_->super_dirty = true;
+    } else {
+        for (uint32_t step = 0;; ++step) {
+            if (at == 0 || step == kMaxOrphans || at > fs_->inodes_count || reserved(fs_, at)) return kErrCorrupt;
+            DiskInode before;
+            if ((r = fs_->read_inode(at, &before)) < 0) return r;
+            if (before.dtime == n.inode) {
+                before.dtime = in.dtime;
+                if ((r = fs_->write_inode(at, before)) < 0) return finish(fs_, r);
+                break;
+            }
+            at = before.dtime;
+        }
+    }
+    return finish(fs_, fs_->release(n.inode, in));
+}
+
+int64_t Volume::orphans(Node* out, uint32_t max) {
+    uint32_t count = 0;
+    uint32_t at = get32(fs_->super + sb::kLastOrphan);
+    for (uint32_t step = 0; at != 0; ++step) {
+        if (step == kMaxOrphans || at > fs_->inodes_count || reserved(fs_, at)) return kErrCorrupt;
+        DiskInode in;
+        if (int64_t r = fs_->read_inode(at, &in); r < 0) return r;
+        if (count < max) out[count++] = Node{at, in.generation};
+        at = in.dtime;
+    }
+    return count;
 }
 
 int64_t Volume::chmod(const char* path, uint32_t mode) {

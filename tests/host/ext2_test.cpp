@@ -539,6 +539,128 @@ TEST_F(Ext2, SymbolicAndHardLinks) {
     expect_fsck_clean();
 }
 
+// Nodes: an open file is found by inode and generation, through renames and
+// after its last name goes; a held file then is an orphan (on the
+// superblock's list, as ext3 keeps it) until released, and a stale node
+// (freed, or its inode used again) finds nothing.
+std::set<uint32_t> g_held;
+bool held(uint32_t inode) { return g_held.count(inode) != 0; }
+
+TEST_F(Ext2, NodesAndOrphans) {
+    for (const char* type : {"ext2", "ext3"}) {
+        SCOPED_TRACE(type);
+        unmount();
+        Shell mk = run(std::string("/usr/sbin/mke2fs -q -F -t ") + type + " " + img + " 8M 2>&1");
+        ASSERT_EQ(mk.status, 0) << mk.out;
+        mount();
+        vol->set_holder(held);
+        g_held.clear();
+        ext2::FsStat before;
+        ASSERT_EQ(vol->statfs(&before), kOk);
+        std::string data = pattern(20000, 5);
+        ASSERT_EQ(vol->create("a", true), kOk);
+        ASSERT_EQ(put("a", data), 20000);
+        ext2::Node n;
+        ASSERT_EQ(vol->node("a", &n), kOk);
+        ext2::Stat st;
+        ASSERT_EQ(vol->stat(n, &st), kOk);
+        EXPECT_EQ(st.inode, n.inode);
+        EXPECT_EQ(st.generation, n.generation);
+        EXPECT_EQ(st.size, 20000u);
+
+        // Renamed: the node still reads and writes it.
+        ASSERT_EQ(vol->mkdir("d"), kOk);
+        ASSERT_EQ(vol->rename("a", "d/b"), kOk);
+        char buffer[100];
+        ASSERT_EQ(vol->read(n, 100, buffer, 100), 100);
+        EXPECT_EQ(std::string(buffer, 100), data.substr(100, 100));
+        ASSERT_EQ(vol->write(n, 20000, "tail", 4), 4);
+        EXPECT_EQ(read_all("d/b"), data + "tail");
+
+        // Unlinked while held: an orphan, still there by node.
+        g_held.insert(n.inode);
+        ASSERT_EQ(vol->unlink("d/b"), kOk);
+        EXPECT_EQ(vol->stat("d/b", &st), kErrNotFound);
+        ASSERT_EQ(vol->stat(n, &st), kOk);
+        EXPECT_EQ(st.links, 0u);
+        ASSERT_EQ(vol->truncate(n, 10000), kOk);
+        ASSERT_EQ(vol->read(n, 9990, buffer, 100), 10);
+        ext2::Node listed[4];
+        ASSERT_EQ(vol->orphans(listed, 4), 1);
+        EXPECT_EQ(listed[0].inode, n.inode);
+        EXPECT_EQ(listed[0].generation, n.generation);
+        ASSERT_EQ(vol->set_times(n, 1000, 2000), kOk);
+        ASSERT_EQ(vol->stat(n, &st), kOk);
+        EXPECT_EQ(st.mtime, 2000u);
+
+        // A second orphan, by a rename over a held file; released in the
+        // other order, so one leaves the middle of the list.
+        ASSERT_EQ(vol->create("c", true), kOk);
+        ASSERT_EQ(vol->create("e", true), kOk);
+        ext2::Node c;
+        ASSERT_EQ(vol->node("c", &c), kOk);
+        g_held.insert(c.inode);
+        ASSERT_EQ(vol->rename("e", "c"), kOk);
+        ASSERT_EQ(vol->orphans(listed, 4), 2);
+        // What a crash would leave: the list survives a mount.
+        mount();
+        vol->set_holder(held);
+        ASSERT_EQ(vol->orphans(listed, 4), 2);
+        ASSERT_EQ(vol->release(n), kOk);
+        ASSERT_EQ(vol->orphans(listed, 4), 1);
+        EXPECT_EQ(listed[0].inode, c.inode);
+        EXPECT_EQ(vol->stat(n, &st), kErrNotFound);  // freed: stale
+        ASSERT_EQ(vol->release(c), kOk);
+        ASSERT_EQ(vol->orphans(listed, 4), 0);
+        EXPECT_EQ(vol->release(c), kOk);  // twice: nothing to do
+
+        // A file with a name is not freed by a release.
+        ext2::Node e;
+        ASSERT_EQ(vol->node("c", &e), kOk);
+        ASSERT_EQ(vol->release(e), kOk);
+        ASSERT_EQ(vol->stat("c", &st), kOk);
+
+        // The freed inode used again is a new generation: the old node is stale.
+        g_held.clear();
+        ASSERT_EQ(vol->create("again", true), kOk);
+        ext2::Node again;
+        ASSERT_EQ(vol->node("again", &again), kOk);
+        if (again.inode == n.inode) {
+            EXPECT_NE(again.generation, n.generation);
+        }
+        EXPECT_EQ(vol->read(n, 0, buffer, 1), kErrNotFound);
+        ext2::Node bogus[] = {{0, 0}, {1, 0}, {1u << 30, 0}, {again.inode, again.generation + 1}};
+        for (ext2::Node b : bogus) EXPECT_EQ(vol->stat(b, &st), kErrNotFound) << b.inode;
+        ASSERT_EQ(vol->unlink("again"), kOk);
+        ASSERT_EQ(vol->unlink("c"), kOk);
+        ASSERT_EQ(vol->rmdir("d"), kOk);
+        ext2::FsStat after;
+        ASSERT_EQ(vol->statfs(&after), kOk);
+        EXPECT_EQ(after.free_inodes, before.free_inodes);
+        EXPECT_EQ(after.free_blocks, before.free_blocks);
+        expect_fsck_clean();
+    }
+}
+
+// An orphan left by a crash is what e2fsck expects: it frees it (and
+// finds nothing else to fix).
+TEST_F(Ext2, OrphanLeftForE2fsck) {
+    make("-j");
+    mount();
+    vol->set_holder([](uint32_t) { return true; });
+    ASSERT_EQ(vol->create("tmp", true), kOk);
+    ASSERT_EQ(put("tmp", pattern(50000, 6)), 50000);
+    ASSERT_EQ(vol->unlink("tmp"), kOk);
+    ext2::Node listed[2];
+    ASSERT_EQ(vol->orphans(listed, 2), 1);
+    unmount();
+    Shell r = run("/usr/sbin/e2fsck -fy " + img + " 2>&1");
+    EXPECT_LE(r.status, 1) << r.out;
+    expect_fsck_clean();
+    mount();
+    EXPECT_EQ(vol->orphans(listed, 2), 0);
+}
+
 // Older or slimmer formats: revision 0, no filetype, small inodes, and a
 // file that needs triple indirect blocks and the large_file feature.
 TEST_F(Ext2, OtherFormats) {

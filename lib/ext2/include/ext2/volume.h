@@ -30,6 +30,16 @@ struct Stat {
     uint32_t inode, type, mode, links, uid, gid;
     uint64_t size, blocks512;
     uint32_t atime, mtime, ctime;
+    uint32_t generation;  // with `inode`, the file's Node
+};
+
+// A file named by its inode rather than by a path: the number and the
+// generation it had when it was looked up. A node finds the same file after
+// a rename, and after the unlink of its last name while someone holds it
+// (an orphan, below); once the inode is freed, or freed and used again (a
+// new generation), the node is stale: kErrNotFound.
+struct Node {
+    uint32_t inode, generation;
 };
 
 struct DirEntry {
@@ -96,6 +106,26 @@ public:
     // directory fixes its '..' and the link counts; moving a directory into
     // itself is kErrInvalidArgument.
     int64_t rename(const char* from, const char* to);
+    // The same by node: what an open file does, with no path walk.
+    int64_t node(const char* path, Node* out);
+    int64_t stat(Node n, Stat* out);
+    int64_t read(Node n, uint64_t offset, void* buffer, uint32_t length);
+    int64_t write(Node n, uint64_t offset, const void* buffer, uint32_t length);
+    int64_t truncate(Node n, uint64_t size);
+    int64_t set_times(Node n, uint32_t atime, uint32_t mtime);
+
+    // Orphans. When an unlink or a rename drops an inode's last name and
+    // `held(inode)` says it is open somewhere, the inode is not freed: it
+    // goes on the superblock's orphan list (as ext3 and ext4 keep theirs,
+    // so e2fsck and Linux free it after a crash) until release(). Without
+    // a holder, the last name frees the inode at once, as before.
+    void set_holder(bool (*held)(uint32_t inode));
+    // The last holder of `n` let go: an orphan leaves the list and is freed;
+    // a file with a name, or a stale node, is left alone.
+    int64_t release(Node n);
+    // Up to `max` of the orphan list's nodes; how many were written.
+    int64_t orphans(Node* out, uint32_t max);
+
     // The index-th entry ('.' and '..' skipped); kErrNotFound past the end.
     int64_t readdir(const char* path, uint32_t index, DirEntry* out);
     // The first entry at byte `cursor` of the directory or after (0: the
