@@ -44,6 +44,7 @@ enum Error : int64_t {
     kErrNotConnected = -31,       // a stream socket with no connection
     kErrInProgress = -32,         // a non-blocking connect goes on in the background
     kErrUnreachable = -33,        // no route to the address, or no answer to ARP
+    kErrStale = -34,              // a server's object from before its restart: open it again
 };
 
 constexpr const char* error_name(int64_t e) {
@@ -82,6 +83,7 @@ constexpr const char* error_name(int64_t e) {
         case kErrNotConnected: return "not connected";
         case kErrInProgress: return "in progress";
         case kErrUnreachable: return "unreachable";
+        case kErrStale: return "stale (server restarted)";
         default: return "unknown error";
     }
 }

@@ -11,6 +11,20 @@ namespace {
 // Large requests live here, not on a thread's stack; one caller at a time.
 proto::fs::Read::Reply g_read_reply;
 proto::fs::Write::Request g_write_request;
+proto::fs::NodeWrite::Request g_node_write;
+
+// A request by node; if the server restarted since the node was handed out
+// (kErrStale), the file is held again and the request made once more.
+template <class F>
+int64_t by_node(const Name& n, F request) {
+    int64_t e = request();
+    if (e != kErrStale) return e;
+    proto::fs::Reopen::Request q{n.node};
+    proto::fs::Reopen::Reply r;
+    if (int64_t re = rpc::call<proto::fs::Reopen>(n.endpoint, q, &r); re < 0) return re;
+    n.node = r.node;
+    return request();
+}
 
 }  // namespace
 
@@ -43,13 +57,21 @@ int64_t resolve(const char* name, const char* cwd, Name* out) {
 }
 
 int64_t read(const Name& n, uint64_t offset, void* buffer, uint32_t length) {
-    proto::fs::Read::Request q{};
-    copy_string(q.path, sizeof q.path, n.path);
-    q.offset = offset;
-    q.length = length < proto::fs::kChunk ? length : proto::fs::kChunk;
-    int64_t e = rpc::call<proto::fs::Read>(n.endpoint, q, &g_read_reply);
+    length = length < proto::fs::kChunk ? length : proto::fs::kChunk;
+    int64_t e;
+    if (n.node.inode) {
+        e = by_node(n, [&] {
+            proto::fs::NodeRead::Request q{n.node, offset, length, 0};
+            return rpc::call<proto::fs::NodeRead>(n.endpoint, q, &g_read_reply);
+        });
+    } else {
+        static proto::fs::Read::Request q;
+        copy_string(q.path, sizeof q.path, n.path);
+        q.offset = offset, q.length = length;
+        e = rpc::call<proto::fs::Read>(n.endpoint, q, &g_read_reply);
+    }
     if (e < 0) return e;
-    uint32_t got = g_read_reply.size <= q.length ? g_read_reply.size : q.length;
+    uint32_t got = g_read_reply.size <= length ? g_read_reply.size : length;
     memcpy(buffer, g_read_reply.data, got);
     return got;
 }
@@ -61,12 +83,21 @@ int64_t write(const Name& n, uint64_t offset, const void* buffer, uint32_t lengt
     // A short write (the disk filled part-way) is asked again for the rest,
     // so that the caller hears the server's reason (no space left) for it.
     while (length > 0) {
-        g_write_request.offset = offset;
-        g_write_request.length = length;
-        memcpy(g_write_request.data, data, length);
         proto::fs::Write::Reply r;
-        int64_t e = rpc::call<proto::fs::Write>(n.endpoint, g_write_request, &r, {},
-                                                proto::fs::Write::kMinRequest + length);
+        int64_t e;
+        if (n.node.inode) {
+            g_node_write.offset = offset, g_node_write.length = length;
+            memcpy(g_node_write.data, data, length);
+            e = by_node(n, [&] {
+                g_node_write.node = n.node;
+                return rpc::call<proto::fs::NodeWrite>(n.endpoint, g_node_write, &r, {},
+                                                       proto::fs::NodeWrite::kMinRequest + length);
+            });
+        } else {
+            g_write_request.offset = offset, g_write_request.length = length;
+            memcpy(g_write_request.data, data, length);
+            e = rpc::call<proto::fs::Write>(n.endpoint, g_write_request, &r, {}, proto::fs::Write::kMinRequest + length);
+        }
         if (e < 0) return e;
         if (r.written == 0 || r.written > length) return kErrIo;  // no progress, and no reason
         offset += r.written, data += r.written, length -= r.written;
@@ -75,14 +106,20 @@ int64_t write(const Name& n, uint64_t offset, const void* buffer, uint32_t lengt
 }
 
 int64_t stat(const Name& n, proto::fs::Stat::Reply* out) {
-    proto::fs::Stat::Request q{};
-    copy_string(q.path, sizeof q.path, n.path);
     *out = {};
+    if (n.node.inode)
+        return by_node(n, [&] { return rpc::call<proto::fs::NodeStat>(n.endpoint, proto::fs::NodeStat::Request{n.node}, out); });
+    static proto::fs::Stat::Request q;
+    copy_string(q.path, sizeof q.path, n.path);
     return rpc::call<proto::fs::Stat>(n.endpoint, q, out);
 }
 
 int64_t truncate(const Name& n, uint64_t size) {
-    proto::fs::Truncate::Request t{};
+    if (n.node.inode) {
+        proto::fs::NodeTruncate::Reply r;
+        return by_node(n, [&] { return rpc::call<proto::fs::NodeTruncate>(n.endpoint, {n.node, size}, &r); });
+    }
+    static proto::fs::Truncate::Request t;
     copy_string(t.path, sizeof t.path, n.path);
     t.size = size;
     proto::fs::Truncate::Reply tr;
@@ -102,6 +139,43 @@ int64_t create(const Name& n) {
     copy_string(q.path, sizeof q.path, n.path);
     proto::fs::Create::Reply r;
     return rpc::call<proto::fs::Create>(n.endpoint, q, &r);
+}
+
+int64_t open(Name& n, uint32_t flags, proto::fs::Stat::Reply* out) {
+    static proto::fs::Open::Request q;
+    copy_string(q.path, sizeof q.path, n.path);
+    q.flags = flags;
+    proto::fs::Open::Reply r;
+    int64_t e = rpc::call<proto::fs::Open>(n.endpoint, q, &r);
+    if (e == kOk) {
+        n.node = r.node;
+        *out = r.stat;
+        return kOk;
+    }
+    n.node = {};
+    if (e != kErrUnsupported) return e;
+    if (flags & proto::fs::kOpenCreate) {
+        static proto::fs::Create::Request c;
+        copy_string(c.path, sizeof c.path, n.path);
+        c.exclusive = (flags & proto::fs::kOpenExclusive) != 0;
+        proto::fs::Create::Reply cr;
+        if ((e = rpc::call<proto::fs::Create>(n.endpoint, c, &cr)) < 0) return e;
+    }
+    return stat(n, out);
+}
+
+int64_t close(Name& n) {
+    if (!n.node.inode) return kOk;
+    proto::fs::Close::Reply r;
+    int64_t e = rpc::call<proto::fs::Close>(n.endpoint, proto::fs::Close::Request{n.node}, &r);
+    n.node = {};
+    return e;
+}
+
+int64_t set_times(const Name& n, uint32_t atime, uint32_t mtime) {
+    if (!n.node.inode) return kErrUnsupported;
+    proto::fs::SetTimes::Reply r;
+    return by_node(n, [&] { return rpc::call<proto::fs::SetTimes>(n.endpoint, {n.node, atime, mtime}, &r); });
 }
 
 int64_t make_empty(const Name& n) {

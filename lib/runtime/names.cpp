@@ -42,6 +42,7 @@ bool normalize(const char* in, char* out, size_t size) {
 }  // namespace
 
 int64_t fold_name(const char* name, const char* cwd, Name* out) {
+    out->node = {};  // by path
     const char* colon = strchr(name, ':');
     const char* slash = strchr(name, '/');
     char joined[2 * proto::fs::kPathMax];

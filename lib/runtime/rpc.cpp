@@ -63,7 +63,8 @@ int64_t Dispatcher::dispatch(uint64_t label, const uint8_t* request, uint32_t si
     const Entry* e = nullptr;
     for (int i = 0; i < count_; ++i)
         if (entries_[i].label == label) e = &entries_[i];
-    if (!e || size < e->min_request || size > e->request_size) return kErrInvalidArgument;
+    if (!e) return kErrUnsupported;  // an operation this server does not have
+    if (size < e->min_request || size > e->request_size) return kErrInvalidArgument;
     // A variable tail (up to 32 KiB) is not cleared for every message: a
     // handler checks what a request carried against Call::request_size, and
     // a reply sends only the part its handler filled (Call::reply_size; the

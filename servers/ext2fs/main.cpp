@@ -1,7 +1,8 @@
 // ext2fs: the file server. Serves an ext2 file system on the disk (disk:,
-// found through the namespace) as `file:`, with the stateless file protocol
-// (proto/fs.h). The format itself is lib/ext2; this is the glue: requests
-// in, block reads and writes out.
+// found through the namespace) as `file:`, with the file protocol
+// (proto/fs.h): requests by path, and open files by node (inode). The
+// format itself is lib/ext2; this is the glue: requests in, block reads and
+// writes out.
 //
 // Nothing acknowledged lives only here: lib/ext2 writes every block an
 // operation changed before the operation returns, so this server can be
@@ -154,6 +155,8 @@ uint32_t now() {
 ext2::Volume* g_volume = nullptr;
 Disk* g_disk = nullptr;
 
+void after_mount(ext2::Volume* v);  // open files: the orphans a mount finds
+
 // Mounts on first use (and tries again on later requests if that failed:
 // the disk may have been restarting).
 int64_t volume(ext2::Volume** out) {
@@ -186,6 +189,7 @@ int64_t volume(ext2::Volume** out) {
             return e;
         }
         g_volume->set_clock(now);
+        after_mount(g_volume);
         ext2::FsStat s;
         g_volume->statfs(&s);
         logf("ext2fs: mounted '%s' in %lu.%03lu ms: %lu of %lu blocks of %u bytes free, %u of %u inodes free%s%s",
@@ -317,33 +321,139 @@ int64_t in_group(ext2::Volume* v, rpc::Call& c, F change, uint32_t* word = nullp
     return kOk;
 }
 
+// --- open files -------------------------------------------------------------------------------
+
+// Who holds which inode open: an entry per client and node, with a count.
+// A file whose last name goes while an entry holds it stays as an orphan
+// (lib/ext2 keeps the on-disk list) until the last Close. Entries live in
+// this incarnation only: nodes carry g_incarnation, so a client with a node
+// from before a restart hears kErrStale and holds it again by Reopen. The
+// orphans a mount finds wait kGrace for that (clients notice a restart at
+// their next request), then go, as do those a crash of the machine left.
+struct Hold {
+    uint64_t badge;
+    uint32_t inode, generation, count;
+};
+constexpr uint32_t kMaxHolds = 1024;
+Hold g_holds[kMaxHolds];
+uint32_t g_incarnation;
+
+constexpr uint32_t kMaxGrace = 64;
+constexpr uint64_t kGrace = 30'000'000'000;
+ext2::Node g_grace[kMaxGrace];  // orphans the mount found, not yet held again
+uint32_t g_grace_count;
+uint64_t g_grace_end;
+
+uint64_t clock_now() { return static_cast<uint64_t>(sys::clock_monotonic()); }
+
+bool held(uint32_t inode) {
+    for (const Hold& h : g_holds)
+        if (h.count && h.inode == inode) return true;
+    for (uint32_t i = 0; i < g_grace_count; ++i)
+        if (g_grace[i].inode == inode) return true;
+    return false;
+}
+
+void after_mount(ext2::Volume* v) {
+    v->set_holder(held);
+    int64_t n = v->orphans(g_grace, kMaxGrace);
+    g_grace_count = n > 0 ? static_cast<uint32_t>(n) : 0;
+    g_grace_end = clock_now() + kGrace;
+    if (g_grace_count) logf("ext2fs: %u orphaned files wait %lu s to be opened again", g_grace_count, kGrace / 1'000'000'000);
+}
+
+// The grace period is over: orphans nobody holds again are freed, those the
+// list had beyond kMaxGrace too.
+void end_grace() {
+    if (!g_volume || g_volume->read_only() || clock_now() < g_grace_end) return;
+    g_grace_end = ~0ULL;
+    g_grace_count = 0;
+    ext2::Node left[kMaxGrace];
+    for (int64_t n; (n = g_volume->orphans(left, kMaxGrace)) > 0;) {
+        uint32_t freed = 0;
+        for (int64_t i = 0; i < n; ++i)
+            if (!held(left[i].inode) && g_volume->release(left[i]) == kOk) ++freed;
+        if (!freed) break;
+    }
+}
+
+Hold* hold_of(uint64_t badge, const proto::fs::Node& n) {
+    for (Hold& h : g_holds)
+        if (h.count && h.badge == badge && h.inode == n.inode && h.generation == n.generation) return &h;
+    return nullptr;
+}
+
+// One hold less on `h`'s file; the last frees an orphan (the caller commits).
+void drop(Hold& h) {
+    if (--h.count) return;
+    if (!held(h.inode)) g_volume->release(ext2::Node{h.inode, h.generation});
+}
+
+// Closes what programs that have ended left open: their delegations are
+// gone from ns (the shell releases them), as net: finds for sockets. A
+// service's badge (the Linux personality's) closes its own (CloseAll).
+void sweep(bool now) {
+    static uint64_t next;
+    if (!now && clock_now() < next) return;
+    next = clock_now() + 1'000'000'000;
+    for (uint32_t i = 0; i < kMaxHolds; ++i) {
+        uint64_t badge = g_holds[i].badge;
+        bool first = g_holds[i].count && is_delegated(badge);
+        for (uint32_t j = 0; first && j < i; ++j) first = !(g_holds[j].count && g_holds[j].badge == badge);
+        if (!first) continue;
+        proto::ns::Alive::Request q{badge};
+        proto::ns::Alive::Reply r;
+        if (rpc::call<proto::ns::Alive>(startup_handle(kSlotNamespace), q, &r) != kErrNotFound) continue;
+        for (Hold& h : g_holds)
+            if (h.count && h.badge == badge) h.count = 1, drop(h);
+    }
+}
+
+// The file `n` names: kErrStale if it is from another incarnation.
+int64_t node_for(const proto::fs::Node& n, ext2::Volume** v, ext2::Node* out) {
+    if (n.incarnation != g_incarnation) return kErrStale;
+    if (int64_t e = volume(v); e < 0) return e;
+    *out = ext2::Node{n.inode, n.generation};
+    return kOk;
+}
+
 // --- the file protocol ---------------------------------------------------------------------
+
+void fill(const ext2::Stat& s, proto::fs::Stat::Reply& r) {
+    r.size = visible_size(s.inode, s.size), r.type = s.type, r.mode = s.mode, r.links = s.links, r.inode = s.inode;
+    r.blocks = s.blocks512, r.mtime = s.mtime, r.ctime = s.ctime, r.atime = s.atime, r.uid = s.uid, r.gid = s.gid;
+    r.generation = s.generation;
+}
 
 int64_t stat(const proto::fs::Stat::Request& q, proto::fs::Stat::Reply& r, rpc::Call&) {
     ext2::Volume* v;
     if (int64_t e = volume_for(q.path, &v); e < 0) return e;
     ext2::Stat s;
     if (int64_t e = v->stat(q.path, &s); e < 0) return e;
-    r.size = visible_size(s.inode, s.size), r.type = s.type, r.mode = s.mode, r.links = s.links, r.inode = s.inode;
-    r.blocks = s.blocks512, r.mtime = s.mtime, r.ctime = s.ctime, r.atime = s.atime, r.uid = s.uid, r.gid = s.gid;
+    fill(s, r);
     return kOk;
+}
+
+// Nothing past the new size of a file being truncated.
+uint32_t readable(uint32_t inode, uint64_t offset, uint32_t length) {
+    if (!g_shrink.active || inode != g_shrink.inode) return length;
+    if (offset >= g_shrink.target) return 0;
+    return g_shrink.target - offset < length ? static_cast<uint32_t>(g_shrink.target - offset) : length;
 }
 
 int64_t read(const proto::fs::Read::Request& q, proto::fs::Read::Reply& r, rpc::Call& c) {
     ext2::Volume* v;
     if (int64_t e = volume_for(q.path, &v); e < 0) return e;
     uint32_t length = q.length < sizeof r.data ? q.length : sizeof r.data;
-    if (g_shrink.active) {  // nothing past the new size of a file being truncated
-        ext2::Stat s;
-        if (v->stat(q.path, &s) == kOk && s.inode == g_shrink.inode)
-            length = q.offset >= g_shrink.target ? 0 : g_shrink.target - q.offset < length ? g_shrink.target - q.offset : length;
-    }
+    ext2::Stat s;
+    if (g_shrink.active && v->stat(q.path, &s) == kOk) length = readable(s.inode, q.offset, length);
     int64_t n = v->read(q.path, q.offset, r.data, length);
     if (n < 0) return n;
     r.size = static_cast<uint32_t>(n);
     c.reply_size = proto::fs::Read::kMinReply + r.size;
     return n;
 }
+
 
 int64_t readdir(const proto::fs::ReadDir::Request& q, proto::fs::ReadDir::Reply& r, rpc::Call&) {
     ext2::Volume* v;
@@ -461,12 +571,145 @@ int64_t sync(const proto::fs::Sync::Request& q, proto::fs::Sync::Reply&, rpc::Ca
     return v->sync();
 }
 
+// --- open files: the operations ---------------------------------------------------------------
+
+// Holds `node` for `badge` (a table full is swept of ended programs' holds
+// first).
+int64_t hold(uint64_t badge, ext2::Node node) {
+    proto::fs::Node n{node.inode, node.generation, g_incarnation, 0};
+    if (Hold* h = hold_of(badge, n)) {
+        if (h->count == UINT32_MAX) return kErrLimit;
+        ++h->count;
+        return kOk;
+    }
+    for (int pass = 0; pass < 2; ++pass) {
+        for (Hold& h : g_holds)
+            if (!h.count) {
+                h = Hold{badge, node.inode, node.generation, 1};
+                for (uint32_t i = 0; i < g_grace_count; ++i)  // held again: no longer waiting
+                    if (g_grace[i].inode == node.inode) g_grace[i--] = g_grace[--g_grace_count];
+                return kOk;
+            }
+        sweep(true);
+    }
+    return kErrLimit;
+}
+
+int64_t opened(ext2::Volume* v, uint64_t badge, ext2::Node node, proto::fs::Open::Reply& r) {
+    ext2::Stat s;
+    if (int64_t e = v->stat(node, &s); e < 0) return e;
+    if (int64_t e = hold(badge, node); e < 0) return e;
+    r.node = proto::fs::Node{node.inode, node.generation, g_incarnation, 0};
+    fill(s, r.stat);
+    return kOk;
+}
+
+int64_t open(const proto::fs::Open::Request& q, proto::fs::Open::Reply& r, rpc::Call& c) {
+    ext2::Volume* v;
+    if (int64_t e = volume_for(q.path, &v); e < 0) return e;
+    if (q.flags & ~(proto::fs::kOpenCreate | proto::fs::kOpenExclusive)) return kErrInvalidArgument;
+    ext2::Node node;
+    int64_t e = v->node(q.path, &node);
+    bool make = q.flags & proto::fs::kOpenCreate && (e == kErrNotFound || (e == kOk && q.flags & proto::fs::kOpenExclusive));
+    if (make) {
+        if (must_wait()) return c.postpone();
+        if ((e = v->create(q.path, q.flags & proto::fs::kOpenExclusive)) < 0) return e;
+        e = v->node(q.path, &node);
+    }
+    return e < 0 ? e : opened(v, c.badge, node, r);
+}
+
+int64_t reopen(const proto::fs::Reopen::Request& q, proto::fs::Reopen::Reply& r, rpc::Call& c) {
+    ext2::Volume* v;
+    if (int64_t e = volume(&v); e < 0) return e;
+    return opened(v, c.badge, ext2::Node{q.node.inode, q.node.generation}, r);
+}
+
+int64_t close(const proto::fs::Close::Request& q, proto::fs::Close::Reply&, rpc::Call& c) {
+    if (q.node.incarnation != g_incarnation) return kOk;  // nobody holds it since the restart
+    Hold* h = hold_of(c.badge, q.node);
+    if (!h) return kErrNotFound;
+    if (h->count > 1) return --h->count, kOk;
+    if (must_wait()) return c.postpone();
+    return in_group(g_volume, c, [&](uint32_t*) { return drop(*h), int64_t{kOk}; });
+}
+
+int64_t close_all(const proto::fs::CloseAll::Request&, proto::fs::CloseAll::Reply& r, rpc::Call& c) {
+    if (must_wait()) return c.postpone();
+    for (Hold& h : g_holds)
+        if (h.count && h.badge == c.badge) h.count = 1, drop(h), ++r.closed;
+    return kOk;
+}
+
+int64_t node_stat(const proto::fs::NodeStat::Request& q, proto::fs::NodeStat::Reply& r, rpc::Call&) {
+    ext2::Volume* v;
+    ext2::Node node;
+    if (int64_t e = node_for(q.node, &v, &node); e < 0) return e;
+    ext2::Stat s;
+    if (int64_t e = v->stat(node, &s); e < 0) return e;
+    fill(s, r);
+    return kOk;
+}
+
+int64_t node_read(const proto::fs::NodeRead::Request& q, proto::fs::NodeRead::Reply& r, rpc::Call& c) {
+    ext2::Volume* v;
+    ext2::Node node;
+    if (int64_t e = node_for(q.node, &v, &node); e < 0) return e;
+    uint32_t length = readable(node.inode, q.offset, q.length < sizeof r.data ? q.length : sizeof r.data);
+    int64_t n = v->read(node, q.offset, r.data, length);
+    if (n < 0) return n;
+    r.size = static_cast<uint32_t>(n);
+    c.reply_size = proto::fs::NodeRead::kMinReply + r.size;
+    return n;
+}
+
+int64_t node_write(const proto::fs::NodeWrite::Request& q, proto::fs::NodeWrite::Reply& r, rpc::Call& c) {
+    if (must_wait()) return c.postpone();
+    ext2::Volume* v;
+    ext2::Node node;
+    if (int64_t e = node_for(q.node, &v, &node); e < 0) return e;
+    if (q.length > sizeof q.data || c.request_size < proto::fs::NodeWrite::kMinRequest + q.length)
+        return kErrInvalidArgument;  // says more than it carries
+    return in_group(
+        v, c,
+        [&](uint32_t* written) {
+            int64_t n = v->write(node, q.offset, q.data, q.length);
+            if (n < 0) return n;
+            *written = static_cast<uint32_t>(n);
+            return int64_t{kOk};
+        },
+        &r.written);
+}
+
+// A truncate by node is done in one go (the steps of a long shrink above go
+// by path).
+int64_t node_truncate(const proto::fs::NodeTruncate::Request& q, proto::fs::NodeTruncate::Reply&, rpc::Call& c) {
+    if (must_wait()) return c.postpone();
+    ext2::Volume* v;
+    ext2::Node node;
+    if (int64_t e = node_for(q.node, &v, &node); e < 0) return e;
+    return in_group(v, c, [&](uint32_t*) { return v->truncate(node, q.size); });
+}
+
+int64_t set_times(const proto::fs::SetTimes::Request& q, proto::fs::SetTimes::Reply&, rpc::Call& c) {
+    if (must_wait()) return c.postpone();
+    ext2::Volume* v;
+    ext2::Node node;
+    if (int64_t e = node_for(q.node, &v, &node); e < 0) return e;
+    return in_group(v, c, [&](uint32_t*) { return v->set_times(node, q.atime, q.mtime); });
+}
+
 // Idle for a while: the journal is emptied (its blocks are all in place
-// already), so that the disk is clean without a recovery.
+// already), so that the disk is clean without a recovery; programs that
+// ended let go of their files, and the orphans' grace period may end.
 constexpr uint64_t kCheckpointAfter = 100'000'000;
 void checkpoint() {
-    if (g_volume) g_volume->checkpoint();
+    if (!g_volume) return;
+    sweep(false);
+    end_grace();
+    g_volume->checkpoint();
 }
+
 
 int64_t statfs(const proto::fs::StatFs::Request&, proto::fs::StatFs::Reply& r, rpc::Call&) {
     ext2::Volume* v;
@@ -483,9 +726,10 @@ int64_t statfs(const proto::fs::StatFs::Request&, proto::fs::StatFs::Reply& r, r
 
 int main() {
     const Handle endpoint = service_endpoint("ext2fs");
+    g_incarnation = static_cast<uint32_t>(clock_now() >> 10) | 1;  // a different one each time
     ext2::Volume* v;
     volume(&v);  // mount now if the disk is there (errors are logged; requests try again)
-    rpc::Server<18> server(endpoint);
+    rpc::Server<27> server(endpoint);
     server.on<proto::fs::Stat>(stat);
     server.on<proto::fs::Read>(read);
     server.on<proto::fs::ReadDir>(readdir);
@@ -501,6 +745,15 @@ int main() {
     server.on<proto::fs::Chmod>(chmod);
     server.on<proto::fs::Symlink>(symlink);
     server.on<proto::fs::Link>(link);
+    server.on<proto::fs::Open>(open);
+    server.on<proto::fs::Reopen>(reopen);
+    server.on<proto::fs::Close>(close);
+    server.on<proto::fs::CloseAll>(close_all);
+    server.on<proto::fs::NodeStat>(node_stat);
+    server.on<proto::fs::NodeRead>(node_read);
+    server.on<proto::fs::NodeWrite>(node_write);
+    server.on<proto::fs::NodeTruncate>(node_truncate);
+    server.on<proto::fs::SetTimes>(set_times);
     server.on_background(shrink_step);
     server.on_idle(checkpoint, kCheckpointAfter);
     server.on_quiet(commit_group);

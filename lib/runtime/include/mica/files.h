@@ -15,6 +15,10 @@ struct Name {
     char scheme[32];
     char path[proto::fs::kPathMax];       // '/'-rooted, within the scheme
     char text[proto::fs::kPathMax + 32];  // scheme:path, for messages
+    // Set by open(): read, write, stat and truncate then go by node, not by
+    // path (after a restart of the server, a transparent Reopen renews it).
+    // Zero: by path.
+    mutable proto::fs::Node node;
 };
 
 // kErrInvalidArgument (no scheme), kErrNameTooLong, or the namespace's
@@ -38,6 +42,17 @@ int64_t stat(const Name& n, proto::fs::Stat::Reply* out);
 int64_t truncate(const Name& n, uint64_t size);
 // Sets the permission bits of `n` (mode & 07777).
 int64_t chmod(const Name& n, uint32_t mode);
+// Opens `n` (flags: proto::fs::kOpenCreate, kOpenExclusive) and says what it
+// is: from then on it names its file, not its path, through renames and an
+// unlink of the name, until close(). A scheme without open files
+// (kErrUnsupported) leaves `n` by path, made and looked at as Create and
+// Stat would.
+int64_t open(Name& n, uint32_t flags, proto::fs::Stat::Reply* out);
+// Lets go of what open() opened (nothing for a name by path).
+int64_t close(Name& n);
+// Sets the access and modification times of an open `n`.
+int64_t set_times(const Name& n, uint32_t atime, uint32_t mtime);
+
 // Creates `n` if it does not exist (an empty file); kOk if it does.
 int64_t create(const Name& n);
 // Creates `n` if needed and cuts it to nothing.

@@ -1,12 +1,18 @@
 // The file protocol: what a scheme serving files answers (initfs:, pci: and
 // the ext2 server's file:). Paths are relative to the scheme, '/'-separated.
 //
-// The protocol is stateless, as NFS is: every request names its file by
-// path and carries its own offset, so there are no open-file handles for a
-// crash to lose. A restarted file server answers the next request as the
-// old one would have, and the client runtime repeats a request caught in the
-// crash (operations marked kIdempotent). "Opening" a file is Stat (it
-// exists) or Create (make it if it does not).
+// Requests name a file by path and carry their own offset, so a restarted
+// file server answers the next request as the old one would have, and the
+// client runtime repeats a request caught in the crash (operations marked
+// kIdempotent).
+//
+// Open files (below, from Open on) name an inode instead: a Node. A node
+// reaches its file with no path walk, after a rename, and after an unlink
+// of its last name: the server keeps such a file (an orphan) until its
+// last Close. A node carries the server's incarnation: one from before a
+// restart is answered kErrStale, and the client opens it again by Reopen
+// (an orphan waits a grace period for that). Servers without open files
+// (initfs:, pci:) answer Open kErrUnsupported; clients then use paths.
 #pragma once
 
 #include <stddef.h>
@@ -32,6 +38,8 @@ struct Stat {
         uint64_t blocks;  // 512-byte units allocated
         uint32_t mtime, ctime, atime;  // seconds since 1970
         uint32_t uid, gid;
+        uint32_t generation;  // the inode's (0 where the scheme has none)
+        uint32_t reserved;
     };
 };
 
@@ -148,6 +156,91 @@ struct Symlink {
 struct Link {
     static constexpr uint64_t kLabel = 0x20f;
     struct Request { char from[kPathMax]; char to[kPathMax]; };
+    struct Reply { uint32_t unused; };
+};
+
+// --- open files ---------------------------------------------------------------
+
+// An open file: its inode, the inode's generation (a freed and reused inode
+// is another file), and the server incarnation that handed it out.
+struct Node {
+    uint32_t inode, generation;
+    uint32_t incarnation, reserved;
+};
+
+// Opens what `path` names (a file, directory or link, not followed): the
+// caller holds it until Close. kOpenCreate makes a regular file if the name
+// is free, kOpenExclusive then insists on making it. Made again after a
+// crash of the server, an Open holds the file in the new incarnation (the
+// old one's holds went with it); an exclusive one may then find it made.
+enum OpenFlags : uint32_t { kOpenCreate = 1, kOpenExclusive = 2 };
+struct Open {
+    static constexpr uint64_t kLabel = 0x210;
+    static constexpr bool kIdempotent = true;
+    struct Request { char path[kPathMax]; uint32_t flags; uint32_t reserved; };
+    struct Reply { Node node; Stat::Reply stat; };
+};
+
+// Holds `node` again after a restart (kErrNotFound: the file is gone).
+struct Reopen {
+    static constexpr uint64_t kLabel = 0x211;
+    static constexpr bool kIdempotent = true;
+    struct Request { Node node; };
+    using Reply = Open::Reply;
+};
+
+// Lets go of one Open or Reopen of `node`; the last one frees an orphan.
+struct Close {
+    static constexpr uint64_t kLabel = 0x212;
+    static constexpr bool kIdempotent = true;
+    struct Request { Node node; };
+    struct Reply { uint32_t unused; };
+};
+
+// Lets go of everything the caller holds (a client starting afresh).
+struct CloseAll {
+    static constexpr uint64_t kLabel = 0x213;
+    static constexpr bool kIdempotent = true;
+    struct Request { uint32_t unused; };
+    struct Reply { uint32_t closed; };
+};
+
+struct NodeStat {
+    static constexpr uint64_t kLabel = 0x214;
+    static constexpr bool kIdempotent = true;
+    struct Request { Node node; };
+    using Reply = Stat::Reply;
+};
+
+// As Read and Write, by node.
+struct NodeRead {
+    static constexpr uint64_t kLabel = 0x215;
+    static constexpr bool kIdempotent = true;
+    struct Request { Node node; uint64_t offset; uint32_t length; uint32_t reserved; };
+    using Reply = Read::Reply;
+    static constexpr uint32_t kMinReply = Read::kMinReply;
+};
+
+struct NodeWrite {
+    static constexpr uint64_t kLabel = 0x216;
+    static constexpr bool kIdempotent = true;
+    struct Request { Node node; uint64_t offset; uint32_t length; uint32_t reserved; char data[kChunk]; };
+    static constexpr uint32_t kMinRequest = offsetof(Request, data);
+    using Reply = Write::Reply;
+};
+
+struct NodeTruncate {
+    static constexpr uint64_t kLabel = 0x217;
+    static constexpr bool kIdempotent = true;
+    struct Request { Node node; uint64_t size; };
+    struct Reply { uint32_t unused; };
+};
+
+// Sets the access and modification times (seconds since 1970).
+struct SetTimes {
+    static constexpr uint64_t kLabel = 0x218;
+    static constexpr bool kIdempotent = true;
+    struct Request { Node node; uint32_t atime, mtime; };
     struct Reply { uint32_t unused; };
 };
 
