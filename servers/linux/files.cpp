@@ -6,6 +6,7 @@
 // it is not there).
 #include "format.h"
 #include "linux_abi.h"
+#include "mica/log.h"
 #include "mica/rpc.h"
 #include "mica/strings.h"
 #include "process.h"
@@ -105,7 +106,7 @@ void fill_stat(const proto::fs::Stat::Reply& r, lx::Stat& st) {
     st = lx::Stat{};
     st.dev = 1;
     st.ino = r.inode;
-    st.nlink = r.links ? r.links : 1;
+    st.nlink = r.links || r.inode ? r.links : 1;  // 0: unlinked while open; no inodes: a scheme without links
     uint32_t type = r.type == proto::fs::kDirectory ? lx::kSIfDir : r.type == proto::fs::kSymlink ? lx::kSIfLnk : lx::kSIfReg;
     st.mode = type | (r.mode & 07777);
     st.uid = r.uid, st.gid = r.gid;
@@ -196,6 +197,56 @@ int64_t access(Process& p, int64_t dirfd, uint64_t path_address) {
 
 int64_t dup(Process& p, uint64_t old_fd, int64_t new_fd, bool cloexec, uint64_t lowest);
 
+// Files an earlier incarnation of ours held open (its programs are gone)
+// are let go once, before this one opens its first.
+void forget_earlier(const files::Name& n) {
+    static bool done = false;
+    if (done) return;
+    done = true;
+    proto::fs::CloseAll::Reply r;
+    if (rpc::call<proto::fs::CloseAll>(n.endpoint, {}, &r) == kOk && r.closed)
+        logf("linux: file: %u files an earlier incarnation held closed", r.closed);
+}
+
+// utimensat and futimens (no path): each time is now (UTIME_NOW, or no
+// times at all), left as it is (UTIME_OMIT), or the one given; seconds
+// are what ext2 keeps.
+int64_t utimens(Process& p, int64_t dirfd, uint64_t path_address, uint64_t times_address, uint64_t flags) {
+    constexpr int64_t kNow = (1 << 30) - 1, kOmit = (1 << 30) - 2;
+    if (flags & ~uint64_t{lx::kAtSymlinkNofollow}) return -lx::kEINVAL;
+    lx::Timespec t[2] = {{0, kNow}, {0, kNow}};
+    if (times_address && copy_in(p, times_address, t, sizeof t)) return -lx::kEFAULT;
+    for (const lx::Timespec& one : t)
+        if (one.nsec != kNow && one.nsec != kOmit && (one.nsec < 0 || one.nsec >= 1'000'000'000 || one.sec < 0))
+            return -lx::kEINVAL;
+    static files::Name own;
+    const files::Name* target;
+    if (!path_address) {
+        Fd* f = fd_of(p, static_cast<uint64_t>(dirfd));
+        if (!f) return -lx::kEBADF;
+        if (!f->name) return 0;  // the console, a pipe: nothing to keep times on
+        target = f->name;
+    } else {
+        char path[1024];
+        if (int64_t e = read_path(p, dirfd, path_address, path, sizeof path)) return e;
+        if (device(path)) return 0;
+        proto::fs::Stat::Reply r;
+        if (int64_t e = linux_name(p, path, &own, !(flags & lx::kAtSymlinkNofollow), &r)) return err(e);
+        if (!r.type) return -lx::kENOENT;
+        if (int64_t e = files::open(own, 0, &r)) return err(e);
+        target = &own;
+    }
+    proto::fs::Stat::Reply now_;
+    int64_t e = files::stat(*target, &now_);
+    uint32_t seconds = static_cast<uint32_t>(clock_now(0).sec);
+    auto pick = [&](const lx::Timespec& one, uint32_t old) {
+        return one.nsec == kNow ? seconds : one.nsec == kOmit ? old : static_cast<uint32_t>(one.sec);
+    };
+    if (e == kOk) e = files::set_times(*target, pick(t[0], now_.atime), pick(t[1], now_.mtime));
+    if (target == &own) files::close(own);
+    return e == kErrUnsupported ? 0 : e < 0 ? err(e) : 0;  // initfs: keeps no times
+}
+
 int64_t open(Process& p, int64_t dirfd, uint64_t path_address, uint64_t flags, uint64_t mode) {
     char path[1024];
     if (int64_t e = read_path(p, dirfd, path_address, path, sizeof path)) return e;
@@ -221,27 +272,28 @@ int64_t open(Process& p, int64_t dirfd, uint64_t path_address, uint64_t flags, u
     auto* name = static_cast<files::Name*>(malloc(sizeof(files::Name)));
     auto* shares = static_cast<uint32_t*>(malloc(sizeof(uint32_t)));
     auto fail = [&](int64_t e) {
+        if (name) files::close(*name);
         free(name);
         free(shares);
         return e;
     };
     if (!name || !shares) return fail(-lx::kENOMEM);
+    name->node = {};
+    // The file is opened by node (inode), so that it stays this file through
+    // a rename or an unlink of its name, as on Linux.
     proto::fs::Stat::Reply r;
     if (int64_t e = linux_name(p, path, name, true, &r)) return fail(err(e));
-    int64_t e = r.type ? kOk : kErrNotFound;
+    bool existed = r.type != 0;
     bool writing = (flags & lx::kOAccMode) != lx::kORdOnly;
-    if (e == kErrNotFound && (flags & lx::kOCreat)) {
-        proto::fs::Create::Request q{};
-        mica::copy_string(q.path, sizeof q.path, name->path);
-        q.exclusive = (flags & lx::kOExcl) != 0;
-        proto::fs::Create::Reply cr;
-        if ((e = rpc::call<proto::fs::Create>(name->endpoint, q, &cr)) < 0) return fail(err(e));
+    if (existed && (flags & lx::kOCreat) && (flags & lx::kOExcl)) return fail(-lx::kEEXIST);
+    if (!existed && !(flags & lx::kOCreat)) return fail(-lx::kENOENT);
+    uint32_t how = existed ? 0 : proto::fs::kOpenCreate | (flags & lx::kOExcl ? uint32_t{proto::fs::kOpenExclusive} : 0u);
+    forget_earlier(*name);
+    int64_t e = files::open(*name, how, &r);
+    if (e == kOk && !existed) {
         // The file server makes it 0644; the program asked for mode, less its umask.
         uint32_t want = static_cast<uint32_t>(mode & ~static_cast<uint64_t>(p.umask) & 07777);
-        if (want != 0644 && (e = files::chmod(*name, want)) < 0) return fail(err(e));
-        e = files::stat(*name, &r);
-    } else if (e == kOk && (flags & lx::kOCreat) && (flags & lx::kOExcl)) {
-        return fail(-lx::kEEXIST);
+        if (want != 0644 && (e = files::chmod(*name, want)) == kOk) r.mode = want;
     }
     if (e != kOk) return fail(err(e));
     bool directory = r.type == proto::fs::kDirectory;
@@ -762,6 +814,7 @@ int64_t linux_name(Process& p, const char* path, files::Name* out, bool follow, 
 void close_fd(Process& p, Fd& f) {
     if (f.kind == Fd::kFile && f.name) locks_release(p, f.name->path);
     if (f.shares && --*f.shares == 0) {
+        if (f.name) files::close(*f.name);
         free(f.name);
         free(f.text);
         free(f.shares);
@@ -901,11 +954,7 @@ bool serve_file_call(Process& p, uint64_t number, const uint64_t* a, CallState& 
             r = a[0] == a[1] ? -lx::kEINVAL : dup(p, a[0], static_cast<int32_t>(a[1]), (a[2] & lx::kOCloexec) != 0);
             return true;
         case lx::kFcntl: r = fcntl(p, a[0], a[1], a[2], s); return true;
-        case lx::kUtimensat:
-            // The file protocol cannot set times yet: the file must exist, and keeps its times.
-            if (a[1] == 0) r = fd(0) ? 0 : -lx::kEBADF;
-            else r = access(p, static_cast<int32_t>(a[0]), a[1]);
-            return true;
+        case lx::kUtimensat: r = utimens(p, static_cast<int32_t>(a[0]), a[1], a[2], a[3]); return true;
         case lx::kSendfile: r = sendfile(p, fd(0), fd(1), a[2], a[3]); return true;
         case lx::kStatfs: {
             char path[1024];
