@@ -141,12 +141,13 @@ int64_t create(const Name& n) {
     return rpc::call<proto::fs::Create>(n.endpoint, q, &r);
 }
 
-int64_t open(Name& n, uint32_t flags, proto::fs::Stat::Reply* out) {
+int64_t open(Name& n, uint32_t flags, proto::fs::Stat::Reply* out, uint32_t mode, bool* created) {
     static proto::fs::Open::Request q;
     copy_string(q.path, sizeof q.path, n.path);
-    q.flags = flags;
+    q.flags = flags, q.mode = mode;
     proto::fs::Open::Reply r;
     int64_t e = rpc::call<proto::fs::Open>(n.endpoint, q, &r);
+    if (created) *created = e == kOk && r.created;
     if (e == kOk) {
         n.node = r.node;
         *out = r.stat;

@@ -336,6 +336,12 @@ struct Hold {
 };
 constexpr uint32_t kMaxHolds = 1024;
 Hold g_holds[kMaxHolds];
+uint32_t g_hold_top;  // entries at and after it are free: the scans stop there
+
+struct Holds {  // the entries in use and the free ones among them
+    Hold* begin() const { return g_holds; }
+    Hold* end() const { return g_holds + g_hold_top; }
+};
 uint32_t g_incarnation;
 
 constexpr uint32_t kMaxGrace = 64;
@@ -347,7 +353,7 @@ uint64_t g_grace_end;
 uint64_t clock_now() { return static_cast<uint64_t>(sys::clock_monotonic()); }
 
 bool held(uint32_t inode) {
-    for (const Hold& h : g_holds)
+    for (const Hold& h : Holds{})
         if (h.count && h.inode == inode) return true;
     for (uint32_t i = 0; i < g_grace_count; ++i)
         if (g_grace[i].inode == inode) return true;
@@ -378,7 +384,7 @@ void end_grace() {
 }
 
 Hold* hold_of(uint64_t badge, const proto::fs::Node& n) {
-    for (Hold& h : g_holds)
+    for (Hold& h : Holds{})
         if (h.count && h.badge == badge && h.inode == n.inode && h.generation == n.generation) return &h;
     return nullptr;
 }
@@ -386,6 +392,7 @@ Hold* hold_of(uint64_t badge, const proto::fs::Node& n) {
 // One hold less on `h`'s file; the last frees an orphan (the caller commits).
 void drop(Hold& h) {
     if (--h.count) return;
+    while (g_hold_top && !g_holds[g_hold_top - 1].count) --g_hold_top;
     if (!held(h.inode)) g_volume->release(ext2::Node{h.inode, h.generation});
 }
 
@@ -396,7 +403,7 @@ void sweep(bool now) {
     static uint64_t next;
     if (!now && clock_now() < next) return;
     next = clock_now() + 1'000'000'000;
-    for (uint32_t i = 0; i < kMaxHolds; ++i) {
+    for (uint32_t i = 0; i < g_hold_top; ++i) {
         uint64_t badge = g_holds[i].badge;
         bool first = g_holds[i].count && is_delegated(badge);
         for (uint32_t j = 0; first && j < i; ++j) first = !(g_holds[j].count && g_holds[j].badge == badge);
@@ -404,7 +411,7 @@ void sweep(bool now) {
         proto::ns::Alive::Request q{badge};
         proto::ns::Alive::Reply r;
         if (rpc::call<proto::ns::Alive>(startup_handle(kSlotNamespace), q, &r) != kErrNotFound) continue;
-        for (Hold& h : g_holds)
+        for (Hold& h : Holds{})
             if (h.count && h.badge == badge) h.count = 1, drop(h);
     }
 }
@@ -586,6 +593,7 @@ int64_t hold(uint64_t badge, ext2::Node node) {
         for (Hold& h : g_holds)
             if (!h.count) {
                 h = Hold{badge, node.inode, node.generation, 1};
+                if (&h - g_holds >= g_hold_top) g_hold_top = static_cast<uint32_t>(&h - g_holds + 1);
                 for (uint32_t i = 0; i < g_grace_count; ++i)  // held again: no longer waiting
                     if (g_grace[i].inode == node.inode) g_grace[i--] = g_grace[--g_grace_count];
                 return kOk;
@@ -607,14 +615,19 @@ int64_t opened(ext2::Volume* v, uint64_t badge, ext2::Node node, proto::fs::Open
 int64_t open(const proto::fs::Open::Request& q, proto::fs::Open::Reply& r, rpc::Call& c) {
     ext2::Volume* v;
     if (int64_t e = volume_for(q.path, &v); e < 0) return e;
-    if (q.flags & ~(proto::fs::kOpenCreate | proto::fs::kOpenExclusive)) return kErrInvalidArgument;
+    if (q.flags & ~(proto::fs::kOpenCreate | proto::fs::kOpenExclusive | proto::fs::kOpenMode)) return kErrInvalidArgument;
     ext2::Node node;
     int64_t e = v->node(q.path, &node);
     bool make = q.flags & proto::fs::kOpenCreate && (e == kErrNotFound || (e == kOk && q.flags & proto::fs::kOpenExclusive));
     if (make) {
         if (must_wait()) return c.postpone();
-        if ((e = v->create(q.path, q.flags & proto::fs::kOpenExclusive)) < 0) return e;
-        e = v->node(q.path, &node);
+        v->set_deferred(true);  // made and given its mode in one transaction
+        e = v->create(q.path, q.flags & proto::fs::kOpenExclusive);
+        if (e == kOk && q.flags & proto::fs::kOpenMode && (q.mode & 07777) != 0644) e = v->chmod(q.path, q.mode);
+        v->set_deferred(false);
+        int64_t committed = v->commit();
+        if (e < 0 || (e = committed) < 0 || (e = v->node(q.path, &node)) < 0) return e;
+        r.created = 1;
     }
     return e < 0 ? e : opened(v, c.badge, node, r);
 }
@@ -636,7 +649,7 @@ int64_t close(const proto::fs::Close::Request& q, proto::fs::Close::Reply&, rpc:
 
 int64_t close_all(const proto::fs::CloseAll::Request&, proto::fs::CloseAll::Reply& r, rpc::Call& c) {
     if (must_wait()) return c.postpone();
-    for (Hold& h : g_holds)
+    for (Hold& h : Holds{})
         if (h.count && h.badge == c.badge) h.count = 1, drop(h), ++r.closed;
     return kOk;
 }

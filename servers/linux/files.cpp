@@ -280,22 +280,27 @@ int64_t open(Process& p, int64_t dirfd, uint64_t path_address, uint64_t flags, u
     if (!name || !shares) return fail(-lx::kENOMEM);
     name->node = {};
     // The file is opened by node (inode), so that it stays this file through
-    // a rename or an unlink of its name, as on Linux.
+    // a rename or an unlink of its name, as on Linux. Most names hold no
+    // link: one Open does. A link (the file itself, to follow, or one in
+    // the middle of the name: ENOTDIR from the server) takes linux_name's
+    // walk first.
+    uint32_t how = 0;
+    if (flags & lx::kOCreat) how = proto::fs::kOpenCreate | proto::fs::kOpenMode;
+    if (flags & lx::kOCreat && flags & lx::kOExcl) how |= proto::fs::kOpenExclusive;
+    uint32_t want = static_cast<uint32_t>(mode & ~static_cast<uint64_t>(p.umask) & 07777);  // less the umask
     proto::fs::Stat::Reply r;
-    if (int64_t e = linux_name(p, path, name, true, &r)) return fail(err(e));
-    bool existed = r.type != 0;
-    bool writing = (flags & lx::kOAccMode) != lx::kORdOnly;
-    if (existed && (flags & lx::kOCreat) && (flags & lx::kOExcl)) return fail(-lx::kEEXIST);
-    if (!existed && !(flags & lx::kOCreat)) return fail(-lx::kENOENT);
-    uint32_t how = existed ? 0 : proto::fs::kOpenCreate | (flags & lx::kOExcl ? uint32_t{proto::fs::kOpenExclusive} : 0u);
-    forget_earlier(*name);
-    int64_t e = files::open(*name, how, &r);
-    if (e == kOk && !existed) {
-        // The file server makes it 0644; the program asked for mode, less its umask.
-        uint32_t want = static_cast<uint32_t>(mode & ~static_cast<uint64_t>(p.umask) & 07777);
-        if (want != 0644 && (e = files::chmod(*name, want)) == kOk) r.mode = want;
+    int64_t e = plain_name(p, path, name);
+    if (e == kOk) forget_earlier(*name), e = files::open(*name, how, &r, want);
+    if (e == kErrNotDirectory || (e == kOk && r.type == proto::fs::kSymlink)) {
+        files::close(*name);
+        if ((e = linux_name(p, path, name, true, &r))) return fail(err(e));
+        bool existed = r.type != 0;
+        if (existed && (flags & lx::kOCreat) && (flags & lx::kOExcl)) return fail(-lx::kEEXIST);
+        if (!existed && !(flags & lx::kOCreat)) return fail(-lx::kENOENT);
+        e = files::open(*name, existed ? 0 : how, &r, want);
     }
     if (e != kOk) return fail(err(e));
+    bool writing = (flags & lx::kOAccMode) != lx::kORdOnly;
     bool directory = r.type == proto::fs::kDirectory;
     if (directory && writing) return fail(-lx::kEISDIR);
     if (!directory && (flags & lx::kODirectory)) return fail(-lx::kENOTDIR);
@@ -778,15 +783,32 @@ bool middle_link(const files::Name& n, char* full, size_t size) {
 
 }  // namespace
 
+namespace {
+char g_full[2200];
+
+// Always an absolute name on file: (a Linux name may hold a ':').
+const char* full_name(Process& p, const char* path) {
+    if (path[0] == '/') format_to(g_full, sizeof g_full, "file:%s", path);
+    else format_to(g_full, sizeof g_full, "file:%s/%s", p.cwd, path);
+    return g_full;
+}
+}  // namespace
+
+int64_t plain_name(Process& p, const char* path, files::Name* out) {
+    if (!*path) return kErrNotFound;
+    const char* full = full_name(p, path);
+    return strlen(full) >= proto::fs::kPathMax ? kErrNameTooLong : files::resolve(full, "file:/", out);
+}
+
 int64_t linux_name(Process& p, const char* path, files::Name* out, bool follow, proto::fs::Stat::Reply* st) {
     proto::fs::Stat::Reply unused;
     if (!st) st = &unused;
     st->type = 0;
     if (!*path) return kErrNotFound;
-    static char full[2200], target[1024];
-    // Always an absolute name on file: (a Linux name may hold a ':').
-    if (path[0] == '/') format_to(full, sizeof full, "file:%s", path);
-    else format_to(full, sizeof full, "file:%s/%s", p.cwd, path);
+    static char target[1024];
+    char* full = g_full;
+    const size_t size = sizeof g_full;
+    full_name(p, path);
     for (int links = 0;; ++links) {
         if (strlen(full) >= proto::fs::kPathMax) return kErrNameTooLong;
         if (int64_t e = files::resolve(full, "file:/", out)) return e;
@@ -794,19 +816,19 @@ int64_t linux_name(Process& p, const char* path, files::Name* out, bool follow, 
         if (e != kOk && e != kErrInvalidArgument) st->type = 0;
         // The file server's walk stops at a link in the middle of a path
         // (ENOTDIR): the personality follows it, as Linux does.
-        if (e == kErrNotDirectory && links < 40 && middle_link(*out, full, sizeof full)) continue;
+        if (e == kErrNotDirectory && links < 40 && middle_link(*out, full, size)) continue;
         if (e == kErrNotDirectory && links == 40) return kErrLimit;
         if (!follow || e != kOk) return kOk;
         if (links == 40) return kErrLimit;  // ELOOP
         // A relative target is relative to the link's directory.
         if (target[0] == '/') {
-            format_to(full, sizeof full, "file:%s", target);
+            format_to(full, size, "file:%s", target);
         } else {
             char* slash = nullptr;
             for (char* c = out->path; *c; ++c)
                 if (*c == '/') slash = c;
             if (slash) *slash = '\0';
-            format_to(full, sizeof full, "file:%s/%s", out->path, target);
+            format_to(full, size, "file:%s/%s", out->path, target);
         }
     }
 }

@@ -305,6 +305,8 @@ Process* new_process(const char* name, int64_t* error);
 // logs the unimplemented calls it made.
 void free_resources(Process& p);
 
+// `path` on file: as it is, no link followed (most names hold none).
+int64_t plain_name(Process& p, const char* path, mica::files::Name* out);
 // The Linux path `path` (relative to p's cwd) as a Mica name on file:; a
 // symbolic link at the end of it is followed (up to 40 of them) unless
 // `follow` is false; links in the middle are followed always.

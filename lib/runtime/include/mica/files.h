@@ -42,12 +42,13 @@ int64_t stat(const Name& n, proto::fs::Stat::Reply* out);
 int64_t truncate(const Name& n, uint64_t size);
 // Sets the permission bits of `n` (mode & 07777).
 int64_t chmod(const Name& n, uint32_t mode);
-// Opens `n` (flags: proto::fs::kOpenCreate, kOpenExclusive) and says what it
-// is: from then on it names its file, not its path, through renames and an
-// unlink of the name, until close(). A scheme without open files
-// (kErrUnsupported) leaves `n` by path, made and looked at as Create and
-// Stat would.
-int64_t open(Name& n, uint32_t flags, proto::fs::Stat::Reply* out);
+// Opens `n` (flags: proto::fs::kOpenCreate, kOpenExclusive, kOpenMode with
+// `mode`, the permission bits of a file it makes) and says what it is, and
+// whether it was made (`created`, if given): from then on `n` names its
+// file, not its path, through renames and an unlink of the name, until
+// close(). A scheme without open files (kErrUnsupported) leaves `n` by
+// path, made and looked at as Create and Stat would.
+int64_t open(Name& n, uint32_t flags, proto::fs::Stat::Reply* out, uint32_t mode = 0, bool* created = nullptr);
 // Lets go of what open() opened (nothing for a name by path).
 int64_t close(Name& n);
 // Sets the access and modification times of an open `n`.

@@ -170,15 +170,16 @@ struct Node {
 
 // Opens what `path` names (a file, directory or link, not followed): the
 // caller holds it until Close. kOpenCreate makes a regular file if the name
-// is free, kOpenExclusive then insists on making it. Made again after a
+// is free (0644, or `mode` with kOpenMode), kOpenExclusive then insists on
+// making it; `created` says it did. Made again after a
 // crash of the server, an Open holds the file in the new incarnation (the
 // old one's holds went with it); an exclusive one may then find it made.
-enum OpenFlags : uint32_t { kOpenCreate = 1, kOpenExclusive = 2 };
+enum OpenFlags : uint32_t { kOpenCreate = 1, kOpenExclusive = 2, kOpenMode = 4 };
 struct Open {
     static constexpr uint64_t kLabel = 0x210;
     static constexpr bool kIdempotent = true;
-    struct Request { char path[kPathMax]; uint32_t flags; uint32_t reserved; };
-    struct Reply { Node node; Stat::Reply stat; };
+    struct Request { char path[kPathMax]; uint32_t flags; uint32_t mode; };
+    struct Reply { Node node; Stat::Reply stat; uint32_t created, reserved; };
 };
 
 // Holds `node` again after a restart (kErrNotFound: the file is gone).
