@@ -642,7 +642,10 @@ int64_t close(const proto::fs::Close::Request& q, proto::fs::Close::Reply&, rpc:
     if (q.node.incarnation != g_incarnation) return kOk;  // nobody holds it since the restart
     Hold* h = hold_of(c.badge, q.node);
     if (!h) return kErrNotFound;
-    if (h->count > 1) return --h->count, kOk;
+    // Only the last hold of an orphan changes the disk (and waits for a commit).
+    ext2::Stat s;
+    bool orphan = h->count == 1 && g_volume->stat(ext2::Node{h->inode, h->generation}, &s) == kOk && s.links == 0;
+    if (!orphan) return drop(*h), kOk;
     if (must_wait()) return c.postpone();
     return in_group(g_volume, c, [&](uint32_t*) { return drop(*h), int64_t{kOk}; });
 }
