@@ -34,4 +34,5 @@ def start_mica(build, tmp):
                               kvm=False, icount=False, uefi=False,
                               disk=None, disk_copy=os.path.join(build, "disk.img"), debug=False, qemu_arg=None)
     cmd = qemu.build_command(args, os.path.join(build, "mica.iso"), tmp, ["-monitor", "none", "-serial", "stdio"])
-    return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            preexec_fn=qemu.die_with_parent)

@@ -190,7 +190,8 @@ def main():
     cmd = machine(args.iso, None, [
         "-netdev", f"socket,id=net0,udp=127.0.0.1:{wire.port},localaddr=127.0.0.1:{qemu_port}",
         "-device", "virtio-net-pci,netdev=net0,disable-legacy=on,addr=5,romfile="])
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            preexec_fn=qemu.die_with_parent)
     mica = Console(proc)
     failed = None
     timer = threading.Timer(600, proc.kill)

@@ -87,7 +87,7 @@ def main():
                 "-netdev", f"socket,id=net0,udp=127.0.0.1:{switch.port(i)},localaddr=127.0.0.1:{qemu.free_port()}",
                 "-device", f"virtio-net-pci,netdev=net0,disable-legacy=on,addr=5,romfile=,mac={mac}"])
             procs.append(subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                          stderr=subprocess.STDOUT))
+                                          stderr=subprocess.STDOUT, preexec_fn=qemu.die_with_parent))
             machines.append(Console(procs[-1]))
         for i, m in enumerate(machines):
             m.expect("mica> ")

@@ -129,7 +129,8 @@ def main():
     subprocess.run(["cp", "--sparse=always", args.disk, disk], check=True)
     cmd = machine(args.iso, disk, qemu.network_args(
         "user", port, f"tcp:10.0.2.100:80-tcp:127.0.0.1:{server.server_address[1]}"))
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            preexec_fn=qemu.die_with_parent)
     mica = Console(proc)
     base = f"http://127.0.0.1:{port}"
     failed = None

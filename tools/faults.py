@@ -27,7 +27,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qemu import coverage_args  # noqa: E402
+from qemu import coverage_args, die_with_parent  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SBIN = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
@@ -56,7 +56,8 @@ def main():
                    "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-cdrom", args.iso, "-boot", "d",
                    "-drive", f"file={disk},if=none,id=disk0,format=raw",
                    "-device", "virtio-blk-pci,drive=disk0,disable-legacy=on", "-smp", str(args.smp)] + coverage_args()
-            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    preexec_fn=die_with_parent)
             out, sent, powered, start = b"", False, False, time.monotonic()
             hang = False
             while True:

@@ -160,11 +160,19 @@ def describe(status):
     return 3, f"QEMU exited with status {status} without a report from the kernel (triple fault or reset?)"
 
 
+def die_with_parent():
+    """Popen's preexec_fn for QEMU: it ends when the harness that started it
+    does (PR_SET_PDEATHSIG), so a test killed at its timeout by ctest leaves
+    no QEMU behind, running on."""
+    import ctypes
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+
+
 def run_piped(cmd, timeout):
     """Input from a pipe waits until the shell's first prompt: the firmware
     (OVMF reads the serial line too) and the boot loader would otherwise eat
     it. Output is passed through as it comes."""
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, preexec_fn=die_with_parent)
     prompt = threading.Event()
 
     def feed():
@@ -421,7 +429,7 @@ def run_test_once(args):
         cmd += ["-d", "cpu_reset,guest_errors", "-D", reset_log]
         print("qemu:", " ".join(cmd), flush=True)
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+                                stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent)
         deadline = time.monotonic() + args.timeout
         output = ""      # everything so far
         cursor = 0       # where the next --expect starts looking
