@@ -5,10 +5,19 @@
 // of 8 MiB one way (`net.tcp.stream`, MiB/s by the clock). The echoing
 // thread makes its calls with buffers of its own: the socket library's are
 // for one thread.
+//
+// `netbench serve [port=80]` is the other end of tools/linux_pipe/
+// net_throughput.py --mica, with the protocol of that tool's Linux guest
+// (tcp_stream.c), so that streams between the host and Mica and between the
+// host and Linux are timed alike: "PING" -> "PONG"; "GET N" -> N MiB, then
+// the end; "PUT N" and N MiB -> "OK <bytes>"; "QUIT" ends it. One line, then
+// the data, per connection.
+#include "format.h"
 #include "mica/files.h"
 #include "mica/net.h"
 #include "mica/process.h"
 #include "mica/rpc.h"
+#include "mica/strings.h"
 #include "mica/words.h"
 
 using namespace mica;
@@ -53,11 +62,65 @@ int fail(const char* what, int64_t e) {
     return 1;
 }
 
+// One connection of `serve`: false after QUIT.
+bool serve_one(net::Socket& c) {
+    char line[32];
+    uint32_t length = 0, have = 0;
+    int64_t got = 0;
+    while (length < sizeof line - 1) {  // the request line (data may follow it in the same chunk)
+        if ((got = net::receive(c, g_chunk, sizeof g_chunk)) <= 0) return true;
+        uint32_t i = 0;
+        while (i < got && g_chunk[i] != '\n' && length < sizeof line - 1) line[length++] = static_cast<char>(g_chunk[i++]);
+        if (i < got) {
+            have = static_cast<uint32_t>(got) - i - 1;  // bytes of data after the newline
+            break;
+        }
+    }
+    line[length] = '\0';
+    uint64_t mib = 0;
+    for (const char* d = line + 4; *d >= '0' && *d <= '9'; ++d) mib = mib * 10 + static_cast<uint64_t>(*d - '0');
+    if (!strcmp(line, "PING")) {
+        net::send_all(c, "PONG\n", 5);
+    } else if (!strncmp(line, "GET ", 4)) {
+        for (uint64_t sent = 0; sent < mib << 20; sent += sizeof g_chunk)
+            if (net::send_all(c, g_chunk, sizeof g_chunk) < 0) break;
+    } else if (!strncmp(line, "PUT ", 4)) {
+        uint64_t total = have;
+        while (total < mib << 20 && (got = net::receive(c, g_chunk, sizeof g_chunk)) > 0) total += static_cast<uint64_t>(got);
+        char answer[32];
+        net::send_all(c, answer, format_to(answer, sizeof answer, "OK %lu\n", total));
+    } else if (!strcmp(line, "QUIT")) {
+        return false;
+    }
+    return true;
+}
+
+int serve(uint16_t port) {
+    net::Socket listener;
+    int64_t e = net::open(&listener, pn::kStream);
+    if (e >= 0) e = net::bind(listener, 0, port);
+    if (e >= 0) e = net::listen(listener, 4);
+    if (e < 0) return fail("listening", e);
+    print("netbench: serving streams on port %u\n", port);
+    for (bool more = true; more;) {
+        net::Socket c;
+        if ((e = net::accept(listener, &c)) < 0) return fail("accepting", e);
+        more = serve_one(c);
+        net::close(c);
+    }
+    net::close(listener);
+    return 0;
+}
+
 }  // namespace
 
 int main() {
     Words words(startup().cmdline);
-    if (!words.accepts("", 0, 0, "netbench")) return 2;
+    if (words.count() >= 1 && !strcmp(words[0], "serve")) {
+        if (!words.accepts("port", 1, 1, "netbench serve [port=N]")) return 2;
+        return serve(static_cast<uint16_t>(Words::parse(words.value("port", "80"))));
+    }
+    if (!words.accepts("", 0, 0, "netbench [serve [port=N]]")) return 2;
     net::Socket listener, s;
     int64_t e = net::open(&listener, pn::kStream);
     if (e >= 0) e = net::bind(listener, 0x7f000001, kPort);
