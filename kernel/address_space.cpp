@@ -61,7 +61,8 @@ int64_t AddressSpace::init(Quota& quota) {
 
 void AddressSpace::destroy() {
     if (!alive()) return;
-    for (Mapping* m = mappings_.front(); m; m = mappings_.next(m)) remove_pages(m->base, m->size);
+    // The tables go whole, with no page unmapped one by one: their leaves
+    // name frames of memory objects, which those objects free.
     shootdown();
     while (Mapping* m = mappings_.front()) free_mapping(m);
     tables_.destroy(frames_);
