@@ -51,7 +51,8 @@ Fd::Kind device(const char* path) {
                                    {"/dev/stdin", Fd::kConsole},   {"/dev/stdout", Fd::kConsole},
                                    {"/dev/stderr", Fd::kConsole},  {"/etc/passwd", Fd::kPasswd},
                                    {"/etc/group", Fd::kGroup},     {"/proc/self/fd", Fd::kFdFolder},
-                                   {"/proc/self/fd/", Fd::kFdFolder}};
+                                   {"/proc/self/fd/", Fd::kFdFolder}, {"/proc", Fd::kProcFolder},
+                                   {"/proc/", Fd::kProcFolder}};
     for (const Dev& d : kDevices)
         if (!strcmp(path, d.path)) return d.kind;
     return Fd::kFree;
@@ -65,28 +66,98 @@ const char* text_of(Fd::Kind kind, const char* text = nullptr) {
     return kind == Fd::kText ? text : nullptr;
 }
 
-// /proc/self/status, /proc/self/comm and /proc/PID/... of a program the
-// personality runs: made when opened (heap), or null if `path` is none.
-char* proc_text(Process& p, const char* path) {
+// The program /proc/PID or /proc/self names (the rest of the path after
+// it in *rest: "" or "/..."), or null.
+Process* proc_process(Process& p, const char* path, const char** rest) {
     if (strncmp(path, "/proc/", 6) != 0) return nullptr;
-    const char* rest = path + 6;
+    const char* at = path + 6;
     Process* q = nullptr;
-    if (!strncmp(rest, "self/", 5)) {
-        q = &p, rest += 5;
+    if (!strncmp(at, "self", 4)) {
+        q = &p, at += 4;
     } else {
         uint64_t pid = 0;
-        while (*rest >= '0' && *rest <= '9') pid = pid * 10 + static_cast<uint64_t>(*rest++ - '0');
-        if (*rest++ != '/') return nullptr;
+        const char* digits = at;
+        while (*at >= '0' && *at <= '9') pid = pid * 10 + static_cast<uint64_t>(*at++ - '0');
+        if (at == digits) return nullptr;
         for (Process& o : g_processes)
             if (o.used && !o.zombie && o.pid == pid) q = &o;
     }
-    if (!q || (strcmp(rest, "status") != 0 && strcmp(rest, "comm") != 0)) return nullptr;
-    auto* text = static_cast<char*>(malloc(512));
+    if (*at && *at != '/') return nullptr;
+    *rest = at;
+    return q;
+}
+
+// /proc's files that are the system's: memory, time since boot, the mounts.
+char* system_text(const char* name) {
+    constexpr size_t kSize = 512;
+    SystemInfo info{};
+    sys::system_info(&info);
+    uint64_t seconds = info.uptime_ns / 1'000'000'000, hundredths = info.uptime_ns / 10'000'000 % 100;
+    uint32_t running = 0;
+    uint64_t last = 0;
+    for (const Process& o : g_processes)
+        if (o.used && !o.zombie) ++running, last = o.pid > last ? o.pid : last;
+    auto* text = static_cast<char*>(malloc(kSize));
     if (!text) return nullptr;
-    char comm[16];
-    mica::copy_string(comm, sizeof comm, q->name);  // Linux keeps 15 bytes of it
-    if (rest[0] == 'c') {
-        format_to(text, 512, "%s\n", comm);
+    if (!strcmp(name, "meminfo")) {
+        uint64_t total = info.total_frames * 4, free = info.free_frames * 4;  // KiB
+        format_to(text, kSize, "MemTotal:       %8lu kB\nMemFree:        %8lu kB\nMemAvailable:   %8lu kB\n"
+                  "Buffers:               0 kB\nCached:                0 kB\nSwapTotal:             0 kB\n"
+                  "SwapFree:              0 kB\n", total, free, free);
+    } else if (!strcmp(name, "uptime")) {
+        format_to(text, kSize, "%lu.%02lu 0.00\n", seconds, hundredths);
+    } else if (!strcmp(name, "loadavg")) {
+        format_to(text, kSize, "0.00 0.00 0.00 1/%u %lu\n", running, last);
+    } else if (!strcmp(name, "mounts")) {
+        format_to(text, kSize, "file: / ext3 rw 0 0\nproc /proc proc rw 0 0\n");
+    } else {
+        free(text);
+        return nullptr;
+    }
+    return text;
+}
+
+const char* const kProcFiles[] = {"meminfo", "uptime", "loadavg", "mounts"};
+
+// /proc/self/status, comm, cmdline and stat (and /proc/PID/...) of a program
+// the personality runs, and /proc's own files: made when opened (heap; its
+// length in *length: cmdline holds NULs), or null if `path` is none.
+char* proc_text(Process& p, const char* path, uint32_t* length) {
+    const char* rest;
+    Process* q = proc_process(p, path, &rest);
+    if (!q) {
+        char* text = strncmp(path, "/proc/", 6) ? nullptr : system_text(path + 6);
+        if (text) *length = static_cast<uint32_t>(strlen(text));
+        return text;
+    }
+    ++rest;  // the '/'
+    bool status = !strcmp(rest, "status"), comm = !strcmp(rest, "comm"), stat = !strcmp(rest, "stat"),
+         cmdline = !strcmp(rest, "cmdline");
+    if (!status && !comm && !stat && !cmdline) return nullptr;
+    constexpr size_t kSize = 4096;
+    auto* text = static_cast<char*>(malloc(kSize));
+    if (!text) return nullptr;
+    char comm_name[16];
+    mica::copy_string(comm_name, sizeof comm_name, q->name);  // Linux keeps 15 bytes of it
+    Process* parent = parent_of(*q);
+    if (comm) {
+        *length = static_cast<uint32_t>(format_to(text, kSize, "%s\n", comm_name));
+        return text;
+    }
+    if (cmdline) {  // the argv strings, each ending in a NUL, read from the program's memory
+        uint64_t size = q->arg_end - q->arg_start < kSize ? q->arg_end - q->arg_start : kSize;
+        *length = copy_in(*q, q->arg_start, text, size) == kOk ? static_cast<uint32_t>(size) : 0;
+        return text;
+    }
+    if (stat) {  // the fields of proc(5), those Mica has no figure for as 0
+        uint64_t vsize = 0;
+        for (uint32_t i = 0; i < q->vma_count; ++i) vsize += q->vmas[i].end - q->vmas[i].start;
+        uint64_t start = q->started_ns / 10'000'000;  // clock ticks (100 a second) since boot
+        format_to(text, kSize, "%lu (%s) R %lu %lu %lu 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 %u 0 %lu %lu %lu "
+                  "18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+                  q->pid, comm_name, parent ? parent->pid : 1, q->pid, q->pid, live_threads(*q), start, vsize,
+                  vsize / 4096);
+        *length = static_cast<uint32_t>(strlen(text));
         return text;
     }
     uint64_t ignored = 0, caught = 0;
@@ -94,11 +165,11 @@ char* proc_text(Process& p, const char* path) {
         if (q->sigactions[s][0] == 1) ignored |= 1ULL << (s - 1);
         else if (q->sigactions[s][0] != 0) caught |= 1ULL << (s - 1);
     }
-    Process* parent = parent_of(*q);
-    format_to(text, 512,
+    format_to(text, kSize,
               "Name:\t%s\nState:\tR (running)\nPid:\t%lu\nPPid:\t%lu\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n"
               "SigPnd:\t%016lx\nSigBlk:\t%016lx\nSigIgn:\t%016lx\nSigCgt:\t%016lx\n",
-              comm, q->pid, parent ? parent->pid : 1, q->sigpending | q->task().sigpending, q->task().sigmask, ignored, caught);
+              comm_name, q->pid, parent ? parent->pid : 1, q->sigpending | q->task().sigpending, q->task().sigmask, ignored, caught);
+    *length = static_cast<uint32_t>(strlen(text));
     return text;
 }
 
@@ -126,6 +197,8 @@ void device_stat(Fd::Kind kind, lx::Stat& st, const char* made_up = nullptr) {
     st.blksize = 4096;
     if (const char* text = text_of(kind, made_up)) st.mode = lx::kSIfReg | 0644, st.rdev = 0, st.size = static_cast<int64_t>(strlen(text));
     if (kind == Fd::kFdFolder) st.mode = lx::kSIfDir | 0500, st.rdev = 0, st.nlink = 2;
+    if (kind == Fd::kProcFolder) st.mode = lx::kSIfDir | 0555, st.rdev = 0, st.nlink = 2;
+    if (kind == Fd::kText) st.size = 0;  // as Linux's /proc files
 }
 
 // The descriptor N that "/proc/self/fd/N" or "/dev/fd/N" names, if open; else -1.
@@ -157,6 +230,11 @@ int64_t stat_path(Process& p, int64_t dirfd, uint64_t path_address, uint64_t out
         st.size = 64, st.blksize = 4096;
     } else if (Fd::Kind k = device(path)) {
         device_stat(k, st);
+    } else if (const char* rest; proc_process(p, path, &rest) && (!*rest || !strcmp(rest, "/"))) {
+        device_stat(Fd::kProcFolder, st);  // /proc/PID, /proc/self
+    } else if (uint32_t length; char* text = proc_text(p, path, &length)) {
+        free(text);
+        device_stat(Fd::kText, st, "");
     } else {
         files::Name n;
         proto::fs::Stat::Reply r;
@@ -260,13 +338,14 @@ int64_t open(Process& p, int64_t dirfd, uint64_t path_address, uint64_t flags, u
         f = Fd{k, (flags & lx::kOCloexec) != 0, flags};
         return fd;
     }
-    if (char* text = proc_text(p, path)) {
+    uint32_t length;
+    if (char* text = proc_text(p, path, &length)) {
         auto* shares = static_cast<uint32_t*>(malloc(sizeof(uint32_t)));
         if (!shares) return free(text), -lx::kENOMEM;
         if ((flags & lx::kOAccMode) != lx::kORdOnly) return free(text), free(shares), -lx::kEACCES;
         *shares = 1;
         f = Fd{Fd::kText, (flags & lx::kOCloexec) != 0, flags};
-        f.text = text, f.shares = shares;
+        f.text = text, f.shares = shares, f.index = length;
         return fd;
     }
     auto* name = static_cast<files::Name*>(malloc(sizeof(files::Name)));
@@ -323,7 +402,8 @@ int64_t read_fd(Process& p, Fd& f, uint64_t to, uint64_t size, int64_t offset) {
         case Fd::kGroup:
         case Fd::kText: {
             const char* text = text_of(f.kind, f.text);
-            uint64_t length = strlen(text), at = offset < 0 ? f.offset : static_cast<uint64_t>(offset);
+            uint64_t length = f.kind == Fd::kText ? f.index : strlen(text);
+            uint64_t at = offset < 0 ? f.offset : static_cast<uint64_t>(offset);
             got = at < length ? static_cast<int64_t>(length - at < n ? length - at : n) : 0;
             if (got) memcpy(g_buffer, text + at, static_cast<size_t>(got));
             if (offset < 0) f.offset += static_cast<uint64_t>(got);
@@ -520,6 +600,32 @@ int64_t getdents(Process& p, uint64_t fd, uint64_t to, uint64_t size) {
         if (!used && (f->index < 2 || f->offset < kMaxFds)) return -lx::kEINVAL;
         return copy_out(p, to, out, used) ? -lx::kEFAULT : static_cast<int64_t>(used);
     }
+    if (f->kind == Fd::kProcFolder) {
+        // ".", "..", "self", a directory per program (by slot), then /proc's files;
+        // f->offset: the next of these to look at.
+        constexpr uint64_t kFiles = sizeof kProcFiles / sizeof kProcFiles[0];
+        constexpr uint64_t kEnd = 3 + kMaxProcesses + kFiles;
+        for (; f->offset < kEnd; ++f->offset) {
+            char name[24];
+            uint64_t i = f->offset;
+            uint8_t type = 4;
+            if (i < 3) {
+                mica::copy_string(name, sizeof name, i == 0 ? "." : i == 1 ? ".." : "self");
+                type = i == 2 ? 10 : 4;
+            } else if (i < 3 + kMaxProcesses) {
+                const Process& o = g_processes[i - 3];
+                if (!o.used || o.zombie) continue;
+                format_to(name, sizeof name, "%lu", o.pid);
+            } else {
+                mica::copy_string(name, sizeof name, kProcFiles[i - 3 - kMaxProcesses]);
+                type = 8;
+            }
+            if (!entry(2000 + i, name, type)) break;
+            ++f->index;
+        }
+        if (!used && f->offset < kEnd) return -lx::kEINVAL;
+        return copy_out(p, to, out, used) ? -lx::kEFAULT : static_cast<int64_t>(used);
+    }
     if (f->kind != Fd::kDirectory) return -lx::kENOTDIR;
     while (!f->dir_done) {
         static proto::fs::ReadDir::Request q;
@@ -652,6 +758,8 @@ int64_t readlink(Process& p, int64_t dirfd, uint64_t path_address, uint64_t to, 
     static char target[1024];
     if (!strcmp(path, "/proc/self/exe")) {
         mica::copy_string(target, sizeof target, p.exe);
+    } else if (!strcmp(path, "/proc/self")) {
+        format_to(target, sizeof target, "%lu", p.pid);
     } else if (int64_t fd = fd_entry(p, path); fd >= 0) {
         // What the descriptor holds, named as Linux names it.
         const Fd& f = p.fds[fd];

@@ -178,6 +178,8 @@ int64_t load_program(Process& p, const char* path, const char* strings, uint32_t
     uint64_t platform_at = put("x86_64", 7);
     uint64_t execfn_at = put(path, strlen(path) + 1);
     uint64_t strings_at = put(strings, size);
+    p.arg_start = p.arg_end = strings_at;
+    for (uint32_t i = 0; i < argc && p.arg_end < strings_at + size; ++i) p.arg_end += strlen(strings + (p.arg_end - strings_at)) + 1;
     used = (used + 15) & ~15ULL;
     uint64_t aux[][2] = {{lx::kAtPhdr, phdr_address}, {lx::kAtPhent, sizeof(Phdr)}, {lx::kAtPhnum, eh.phnum},
                          {lx::kAtPagesz, kPage}, {lx::kAtBase, 0}, {lx::kAtFlags, 0},

@@ -275,6 +275,7 @@ Process* new_process(const char* name, int64_t* error) {
         return nullptr;
     }
     copy_string(c->name, sizeof c->name, name);
+    c->started_ns = static_cast<uint64_t>(sys::clock_monotonic());
     auto made = sys::process_create(name, strlen(name), kChildQuota);
     int64_t e = made.error();
     if (made.ok()) {

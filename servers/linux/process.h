@@ -34,12 +34,13 @@ struct Socket;  // a socket of net: (sockets.cpp)
 
 struct Fd {
     enum Kind : uint8_t { kFree, kConsole, kFile, kDirectory, kNull, kZero, kRandom, kPipeRead, kPipeWrite,
-                          kPasswd, kGroup, kFdFolder, kText, kSocket };  // kFdFolder: /proc/self/fd; kText: made up
+                          kPasswd, kGroup, kFdFolder, kText, kSocket, kProcFolder };
+    // kFdFolder: /proc/self/fd; kProcFolder: /proc; kText: made up (/proc's files)
     Kind kind = kFree;
     bool cloexec = false;
     uint64_t flags = 0;   // open flags (access mode, O_APPEND, O_NONBLOCK)
     uint64_t offset = 0;  // files: the position; directories: the listing's cursor
-    uint32_t index = 0;   // directories: entries listed so far
+    uint32_t index = 0;   // directories: entries listed so far; kText: its length
     bool dir_done = false;
     mica::files::Name* name = nullptr;  // files and directories (heap)
     uint32_t* shares = nullptr;         // how many descriptors share `name` (dup)
@@ -122,6 +123,8 @@ struct Process {
     Task& task() { return tasks[current]; }
     char name[32] = "";
     char exe[256] = "";   // its Linux path, for /proc/self/exe
+    uint64_t arg_start = 0, arg_end = 0;  // where its argv strings are (/proc/PID/cmdline)
+    uint64_t started_ns = 0;              // when it was made (fork or Run): /proc/PID/stat
     char cwd[1024] = "/";
     Vma vmas[kMaxVmas];
     uint32_t vma_count = 0;
