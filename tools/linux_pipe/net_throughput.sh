@@ -24,14 +24,7 @@
 # By the clock, so the load of the host shows in it. About a minute in all.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-work=${MICA_LINUX_WORK:-/tmp/mica-linux-pipe}
-mkdir -p "$work"
-cd "$work"
-if ! ls boot/vmlinuz-* >/dev/null 2>&1; then
-    package=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-/ {print $2; exit}')
-    apt-get download "$package" >/dev/null 2>&1
-    dpkg-deb -x linux-image-*.deb .
-fi
+source "$here/kernel.sh"
 kernel=$(ls boot/vmlinuz-* | head -n 1)
 version=${kernel#boot/vmlinuz-}
 modules=lib/modules/$version

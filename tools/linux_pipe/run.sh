@@ -10,14 +10,7 @@
 # (tcp_pingpong.c), for comparison with `bench net.tcp.rr`.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-work=${MICA_LINUX_WORK:-/tmp/mica-linux-pipe}
-mkdir -p "$work"
-cd "$work"
-if ! ls boot/vmlinuz-* >/dev/null 2>&1; then
-    package=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-/ {print $2; exit}')
-    apt-get download "$package" >/dev/null 2>&1
-    dpkg-deb -x linux-image-*.deb .
-fi
+source "$here/kernel.sh"
 program=pipe_pingpong
 [[ ${1:-} == tcp ]] && program=tcp_pingpong
 gcc -O2 -static -o init "$here/$program.c"
