@@ -2,9 +2,11 @@
 // mica/clients.h.
 #include "mica/clients.h"
 
+#include "mica/rpc.h"
 #include "mica/runtime.h"
 #include "mica/strings.h"
 #include "mica/words.h"
+#include "proto/ns.h"
 
 namespace mica {
 
@@ -27,6 +29,14 @@ bool listed(const char* key, uint64_t value) {
 bool client_allowed(uint64_t badge) {
     if (badge == kSupervisorBadge) return true;
     return is_delegated(badge) ? listed("programs", badge_grant(badge)) : listed("clients", badge);
+}
+
+bool program_ended(uint64_t badge) {
+    if (!is_delegated(badge)) return false;
+    proto::ns::Alive::Request q{badge};
+    proto::ns::Alive::Reply r;
+    return rpc::call<proto::ns::Alive>(startup_handle(kSlotNamespace), q, &r, rpc::Extras{.timeout_ns = 100'000'000}) ==
+           kErrNotFound;
 }
 
 }  // namespace mica

@@ -16,6 +16,7 @@
 #include <new>
 
 #include "ext2/volume.h"
+#include "mica/clients.h"
 #include "mica/log.h"
 #include "mica/rpc.h"
 #include "mica/strings.h"
@@ -407,10 +408,7 @@ void sweep(bool now) {
         uint64_t badge = g_holds[i].badge;
         bool first = g_holds[i].count && is_delegated(badge);
         for (uint32_t j = 0; first && j < i; ++j) first = !(g_holds[j].count && g_holds[j].badge == badge);
-        if (!first) continue;
-        proto::ns::Alive::Request q{badge};
-        proto::ns::Alive::Reply r;
-        if (rpc::call<proto::ns::Alive>(startup_handle(kSlotNamespace), q, &r) != kErrNotFound) continue;
+        if (!first || !program_ended(badge)) continue;
         for (Hold& h : Holds{})
             if (h.count && h.badge == badge) h.count = 1, drop(h);
     }

@@ -3,9 +3,9 @@
 // operations waiting on it are looked at again (settle, calls.cpp).
 #include "sockets.h"
 
+#include "mica/clients.h"
 #include "mica/rpc.h"
 #include "mica/runtime.h"
-#include "proto/ns.h"
 
 extern "C" {
 #include "lwip/tcp.h"
@@ -182,10 +182,7 @@ void sweep(bool now) {
         uint64_t badge = g_sockets[i].badge;
         bool first = g_sockets[i].used && is_delegated(badge);
         for (uint32_t j = 0; first && j < i; ++j) first = !(g_sockets[j].used && g_sockets[j].badge == badge);
-        if (!first) continue;
-        proto::ns::Alive::Request q{badge};
-        proto::ns::Alive::Reply r;
-        if (rpc::call<proto::ns::Alive>(startup_handle(kSlotNamespace), q, &r) == kErrNotFound) forget_client(badge);
+        if (first && program_ended(badge)) forget_client(badge);
     }
 }
 

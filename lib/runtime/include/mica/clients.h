@@ -14,4 +14,11 @@ namespace mica {
 // or from init.
 bool client_allowed(uint64_t badge);
 
+// Whether the program a delegated badge was made for has ended: ns's Alive
+// says its delegation was released (the shell releases it at the end).
+// False for a service's badge, and when ns does not answer within 100 ms
+// (restarting): servers that keep state per client (file:'s open files,
+// net:'s sockets) ask again later.
+bool program_ended(uint64_t badge);
+
 }  // namespace mica
