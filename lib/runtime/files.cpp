@@ -134,9 +134,10 @@ int64_t chmod(const Name& n, uint32_t mode) {
     return rpc::call<proto::fs::Chmod>(n.endpoint, q, &r);
 }
 
-int64_t create(const Name& n) {
+int64_t create(const Name& n, bool exclusive) {
     proto::fs::Create::Request q{};
     copy_string(q.path, sizeof q.path, n.path);
+    q.exclusive = exclusive;
     proto::fs::Create::Reply r;
     return rpc::call<proto::fs::Create>(n.endpoint, q, &r);
 }
@@ -155,13 +156,7 @@ int64_t open(Name& n, uint32_t flags, proto::fs::Stat::Reply* out, uint32_t mode
     }
     n.node = {};
     if (e != kErrUnsupported) return e;
-    if (flags & proto::fs::kOpenCreate) {
-        static proto::fs::Create::Request c;
-        copy_string(c.path, sizeof c.path, n.path);
-        c.exclusive = (flags & proto::fs::kOpenExclusive) != 0;
-        proto::fs::Create::Reply cr;
-        if ((e = rpc::call<proto::fs::Create>(n.endpoint, c, &cr)) < 0) return e;
-    }
+    if (flags & proto::fs::kOpenCreate && (e = create(n, flags & proto::fs::kOpenExclusive)) < 0) return e;
     return stat(n, out);
 }
 

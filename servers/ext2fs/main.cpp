@@ -390,11 +390,12 @@ Hold* hold_of(uint64_t badge, const proto::fs::Node& n) {
     return nullptr;
 }
 
-// One hold less on `h`'s file; the last frees an orphan (the caller commits).
-void drop(Hold& h) {
+// One hold less on `h`'s file; the last frees an orphan (the caller commits),
+// unless the caller has seen that the file still has a name (`named`).
+void drop(Hold& h, bool named = false) {
     if (--h.count) return;
     while (g_hold_top && !g_holds[g_hold_top - 1].count) --g_hold_top;
-    if (!held(h.inode)) g_volume->release(ext2::Node{h.inode, h.generation});
+    if (!named && !held(h.inode)) g_volume->release(ext2::Node{h.inode, h.generation});
 }
 
 // Closes what programs that have ended left open: their delegations are
@@ -642,8 +643,8 @@ int64_t close(const proto::fs::Close::Request& q, proto::fs::Close::Reply&, rpc:
     if (!h) return kErrNotFound;
     // Only the last hold of an orphan changes the disk (and waits for a commit).
     ext2::Stat s;
-    bool orphan = h->count == 1 && g_volume->stat(ext2::Node{h->inode, h->generation}, &s) == kOk && s.links == 0;
-    if (!orphan) return drop(*h), kOk;
+    bool looked = h->count == 1 && g_volume->stat(ext2::Node{h->inode, h->generation}, &s) == kOk;
+    if (!looked || s.links) return drop(*h, looked), kOk;  // a name seen: no second look at the inode
     if (must_wait()) return c.postpone();
     return in_group(g_volume, c, [&](uint32_t*) { return drop(*h), int64_t{kOk}; });
 }

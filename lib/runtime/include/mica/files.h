@@ -54,8 +54,9 @@ int64_t close(Name& n);
 // Sets the access and modification times of an open `n`.
 int64_t set_times(const Name& n, uint32_t atime, uint32_t mtime);
 
-// Creates `n` if it does not exist (an empty file); kOk if it does.
-int64_t create(const Name& n);
+// Creates `n` if it does not exist (an empty file); kOk if it does, unless
+// `exclusive` (kErrAlreadyExists).
+int64_t create(const Name& n, bool exclusive = false);
 // Creates `n` if needed and cuts it to nothing.
 int64_t make_empty(const Name& n);
 
