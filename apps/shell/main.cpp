@@ -193,9 +193,10 @@ constexpr int64_t kInterrupted = -130;
 // console signals our notification on Ctrl-C while the program runs (and
 // keeps what is typed for whoever reads next); a notification cannot be
 // waited for together with a process, so the two are polled in turn.
-// For a Linux program (linux_pid != 0), Ctrl-C asks the personality to send
-// SIGINT to it and what it started, as a terminal does; it ends them unless
-// they catch it.
+// For a Linux program (linux_pid != 0), Ctrl-C, Ctrl-Z and Ctrl-\ ask the
+// personality to send SIGINT, SIGTSTP and SIGQUIT to its session's
+// foreground process group, as a terminal does (the console signals bits 1,
+// 2 and 4); a Mica program ignores the last two.
 int64_t wait_in_foreground(Handle process, uint64_t linux_pid = 0) {
     HandleResult n = sys::notification_create();
     HandleResult give = n.ok() ? sys::handle_duplicate(n.value(), kRightSignal | kRightTransfer) : n;
@@ -207,17 +208,20 @@ int64_t wait_in_foreground(Handle process, uint64_t linux_pid = 0) {
     for (;;) {
         int64_t e = sys::process_wait(process, armed ? 10'000'000 : kWaitForever, &status);
         if (e == kOk) break;
-        if (armed && sys::notification_wait(n.value(), 0) > 0) {
+        int64_t keys = armed ? sys::notification_wait(n.value(), 0) : 0;
+        if (keys > 0 && (linux_pid || (keys & 1))) {
             if (linux_pid) {
                 HandleResult proof = sys::handle_duplicate(process, kRightsSame);
-                proto::personality::Signal::Request sq{linux_pid, 2, 0};
+                uint32_t signal = keys & 1 ? 2 : keys & 4 ? 3 : 20;  // SIGINT, SIGQUIT, SIGTSTP
+                proto::personality::Signal::Request sq{linux_pid, signal, 0};
                 proto::personality::Signal::Reply sr;
                 Handle personality = scheme_endpoint("linux");
                 if (proof.ok() && personality != kNoHandle &&
                     rpc::call<proto::personality::Signal>(personality, sq, &sr,
                                                           rpc::Extras{.send_handle = proof.value()}) == kOk)
                     continue;  // it ends, or it caught the signal and goes on
-                sys::process_kill(process, kInterrupted);  // no personality to ask: end it
+                if (!(keys & 1)) continue;
+                sys::process_kill(process, kInterrupted);  // no personality to ask: Ctrl-C ends it
             } else {
                 sys::process_kill(process, kInterrupted);
             }
@@ -362,6 +366,7 @@ bool run_linux(int argc, char** argv) {
         return true;
     }
     q.argc = static_cast<uint32_t>(argc), q.envc = sizeof env / sizeof env[0], q.size = used;
+    q.flags = background ? proto::personality::kRunBackground : 0;
     Handle personality = scheme_endpoint("linux");
     Handle process = kNoHandle;
     proto::personality::Run::Reply r;

@@ -76,7 +76,8 @@ bool g_too_long = false;  // more was typed than a line holds: it ends as "too l
 Handle g_reader = kNoHandle;
 uint64_t g_reader_badge = 0;  // whose read it is (Cancel)
 // A raw read (ReadRaw) instead of a line: the bytes typed so far.
-bool g_raw = false, g_raw_echo = false, g_raw_isig = false;
+bool g_raw = false, g_raw_echo = false;
+uint32_t g_raw_isig = 0;  // the keys that interrupt rather than arrive (as Interrupt's bits)
 proto::console::ReadRaw::Reply g_raw_reply;
 Handle g_interrupt = kNoHandle;  // signalled on Ctrl-C while a program runs
 bool g_after_cr = false;
@@ -128,14 +129,20 @@ void finish_line(bool eof, bool interrupted) {
     g_too_long = false;
 }
 
-void interrupt() {
-    if (g_interrupt != kNoHandle) sys::notification_signal(g_interrupt, 1);
+// Ctrl-C, Ctrl-Z, Ctrl-\: the foreground program's notification bit (0: none).
+uint32_t signal_key(char c) { return c == 0x03 ? 1 : c == 0x1a ? 2 : c == 0x1c ? 4 : 0; }
+
+// Shows the key (^C, ^Z, ^\) and signals the foreground program's notification.
+void interrupt(char c) {
+    char shown[] = {'^', static_cast<char>(c + '@'), '\n'};
+    write(shown, 3);
+    if (g_interrupt != kNoHandle) sys::notification_signal(g_interrupt, signal_key(c));
 }
 
 void raw_input(char c) {
-    if (c == 0x03 && g_raw_isig) {
-        if (g_raw_echo) write("^C\n", 3);
-        interrupt();
+    if (signal_key(c) & g_raw_isig) {
+        if (g_raw_echo) interrupt(c);
+        else if (g_interrupt != kNoHandle) sys::notification_signal(g_interrupt, signal_key(c));
         return;
     }
     g_raw_reply.data[g_raw_reply.size++] = c;
@@ -184,11 +191,12 @@ void input(char c) {
             --g_editing.size;
             write("\b \b", 3);
         }
-    } else if (c == 0x03) {  // Ctrl-C: the line is dropped (and a foreground program ended)
-        write("^C\n", 3);
+    } else if (c == 0x03 || (signal_key(c) && g_interrupt != kNoHandle)) {
+        // Ctrl-C (and, with a program in the foreground, Ctrl-Z and Ctrl-\):
+        // the line is dropped and the program signalled.
         g_editing.size = 0;
         finish_line(false, true);
-        interrupt();
+        interrupt(c);
     } else if (c == 0x04) {  // Ctrl-D: end of input on an empty line
         if (g_editing.size == 0) finish_line(true, false);
     } else if (static_cast<uint8_t>(c) >= 0x20) {  // text, UTF-8 included
@@ -206,13 +214,13 @@ void input(char c) {
 char g_keys[kLineMax + 1];
 uint32_t g_key_head = 0, g_key_tail = 0;
 
-// A byte with no reader waiting: Ctrl-C interrupts the foreground program
-// (and drops what was typed ahead, as a terminal does); the rest waits.
+// A byte with no reader waiting: Ctrl-C (Ctrl-Z, Ctrl-\) interrupts the
+// foreground program (and drops what was typed ahead, as a terminal does);
+// the rest waits.
 bool type_ahead(char c) {
-    if (c == 0x03 && g_interrupt != kNoHandle) {
-        write("^C\n", 3);
+    if (signal_key(c) && g_interrupt != kNoHandle) {
         g_key_head = g_key_tail;
-        interrupt();
+        interrupt(c);
         return true;
     }
     if (g_key_tail - g_key_head == sizeof g_keys) return false;

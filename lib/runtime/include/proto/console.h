@@ -29,9 +29,10 @@ struct ReadLine {
     static constexpr uint32_t kMinReply = offsetof(Reply, data);
 };
 
-// While a program runs in the foreground: Ctrl-C signals the notification
-// sent with this request (bit 1), and typed input is kept for whoever reads
-// next. Without a handle, it stops. One at a time; the last one wins.
+// While a program runs in the foreground: Ctrl-C, Ctrl-Z and Ctrl-\ signal
+// the notification sent with this request (bits 1, 2 and 4), and typed
+// input is kept for whoever reads next. Without a handle, it stops (Ctrl-C
+// then only ends a line being read). One at a time; the last one wins.
 struct Interrupt {
     static constexpr uint64_t kLabel = 0x304;
     static constexpr bool kIdempotent = true;
@@ -40,9 +41,10 @@ struct Interrupt {
 };
 
 // Waits for typed bytes and answers with those there are (1 to 256), as
-// typed: no line editing, no history; echoed only if `echo`; Ctrl-C, when
-// `isig`, interrupts the foreground program (Interrupt) instead of arriving.
-// A terminal's raw mode (a Linux program's termios without ICANON).
+// typed: no line editing, no history; echoed only if `echo`; the keys in
+// `isig` (Interrupt's bits: 1 Ctrl-C, 2 Ctrl-Z, 4 Ctrl-\) interrupt the
+// foreground program (Interrupt) instead of arriving. A terminal's raw
+// mode (a Linux program's termios without ICANON).
 struct ReadRaw {
     static constexpr uint64_t kLabel = 0x306;
     static constexpr bool kIdempotent = true;

@@ -15,7 +15,9 @@ constexpr uint32_t kStringsMax = 60 * 1024;  // argv and environment, NUL-termin
 // console. The reply carries the process handle (wait and manage rights):
 // the caller waits for it, and may kill it (Ctrl-C) like any program. Its
 // exit status is what it passed to exit_group, or 128 + the signal that
-// ended it.
+// ended it. It leads a new session, whose terminal the console becomes
+// (with it in front) unless `flags` has kRunBackground.
+constexpr uint32_t kRunBackground = 1;
 struct Run {
     static constexpr uint64_t kLabel = 0x901;
     struct Request {
@@ -23,17 +25,18 @@ struct Run {
         char cwd[1024];
         uint32_t argc, envc;
         uint32_t size;  // bytes used in `strings`
-        uint32_t reserved;
+        uint32_t flags;
         char strings[kStringsMax];
     };
     static constexpr uint32_t kMinRequest = offsetof(Request, strings);
     struct Reply { uint64_t pid; };
 };
 
-// Sends `signal` to the program `pid` started by Run and to every program
-// it started, as a terminal does to its foreground process group (Ctrl-C:
-// SIGINT). The caller must hold the process handle Run gave it (sent with
-// the request, so that nobody else can signal programs that are not theirs).
+// Sends `signal` to the foreground process group of the session of the
+// program `pid` started by Run, as a terminal does (Ctrl-C: SIGINT, Ctrl-Z:
+// SIGTSTP, Ctrl-\: SIGQUIT). The caller must hold the process handle Run
+// gave it (sent with the request, so that nobody else can signal programs
+// that are not theirs).
 struct Signal {
     static constexpr uint64_t kLabel = 0x902;
     struct Request { uint64_t pid; uint32_t signal; uint32_t reserved; };
