@@ -366,7 +366,9 @@ void read_raw(Process& p) {
     static proto::console::ReadRaw::Request q;
     static proto::console::ReadRaw::Reply r;
     q.echo = (g_termios.lflag & kEcho) != 0;
-    q.isig = (g_termios.lflag & kIsig) != 0;
+    // The keys that signal under ISIG, if still the console's (VINTR, VSUSP, VQUIT).
+    const uint8_t* cc = g_termios.cc;
+    q.isig = !(g_termios.lflag & kIsig) ? 0 : (cc[0] == 3 ? 1 : 0) | (cc[10] == 26 ? 2 : 0) | (cc[1] == 28 ? 4 : 0);
     int64_t e = rpc::call<proto::console::ReadRaw>(g_console, q, &r);
     if (e >= 0 && r.cancelled) {
         __atomic_store_n(&p.reading, false, __ATOMIC_SEQ_CST);
@@ -414,9 +416,8 @@ void serve(Process& p, uint64_t rax, CallState& s) {
     uint64_t number = static_cast<uint32_t>(rax);  // as Linux: the low 32 bits name the call
     // Calls that need no arguments: no register read.
     switch (number) {
-        case lx::kGetpid:
-        case lx::kGetpgrp:
-        case lx::kSetsid: r = static_cast<int64_t>(p.pid); return;
+        case lx::kGetpid: r = static_cast<int64_t>(p.pid); return;
+        case lx::kGetpgrp: r = static_cast<int64_t>(p.pgid); return;
         case lx::kGettid: r = static_cast<int64_t>(p.task().tid); return;
         case lx::kGetuid:
         case lx::kGeteuid:
@@ -441,7 +442,9 @@ void serve(Process& p, uint64_t rax, CallState& s) {
                     number == lx::kRecvfrom || number == lx::kSendmsg || number == lx::kRecvmsg;
     // A read of the console waits for a line on a thread of its own.
     if (number == lx::kRead && a[0] < kMaxFds && p.fds[a[0]].kind == Fd::kConsole) {
-        if (a[2] == 0) {
+        if (int64_t e = tty_access(p, 21, s)) {  // from the background: SIGTTIN
+            r = e < 0 ? e : 0;
+        } else if (a[2] == 0) {
             r = 0;
         } else if (p.pending_used < p.pending_size || p.pending_eof || p.pending_error) {
             take_line(p, a[1], a[2], &r);
@@ -452,7 +455,8 @@ void serve(Process& p, uint64_t rax, CallState& s) {
         }
         return;
     }
-    if (serve_socket_call(p, number, a, s) || serve_file_call(p, number, a, s) || serve_process_call(p, number, a, s))
+    if (serve_socket_call(p, number, a, s) || serve_file_call(p, number, a, s) || serve_process_call(p, number, a, s) ||
+        serve_job_call(p, number, a, s))
         return;
     switch (number) {
         case lx::kBrk: r = brk(p, a[0]); return;
@@ -566,37 +570,54 @@ void serve(Process& p, uint64_t rax, CallState& s) {
             else if (a[0] == 16) r = copy_out(p, a[1], p.name, 16) ? -lx::kEFAULT : 0;     // PR_GET_NAME
             else r = -lx::kEINVAL;
             return;
-        case lx::kSetpgid: r = 0; return;
-        case lx::kGetpgid:
-        case lx::kGetsid: r = static_cast<int64_t>(p.pid); return;
         case lx::kRtSigreturn: r = sigreturn(p, s); return;
-        case lx::kKill:
+        case lx::kKill: {
+            // kill(pid, signal): a program (pid > 0), the caller's group (0),
+            // every program but the caller (-1), the group -pid (< -1).
+            int64_t target = static_cast<int32_t>(a[0]);
+            int signal = static_cast<int>(a[1]);
+            if (a[1] > 64) {
+                r = -lx::kEINVAL;
+            } else if (target > 0) {
+                Process* q = nullptr;
+                for (Process& other : g_processes)
+                    if (other.used && !other.zombie && other.pid == static_cast<uint64_t>(target)) q = &other;
+                r = q ? 0 : -lx::kESRCH;
+                if (q && signal) send_signal(*q, signal, nullptr, &p);
+            } else if (target == -1) {
+                bool any = false;
+                for (Process& other : g_processes) {
+                    if (!other.used || other.zombie || &other == &p) continue;
+                    any = true;
+                    if (signal) send_signal(other, signal, nullptr, &p);
+                }
+                r = any ? 0 : -lx::kESRCH;
+            } else {
+                r = signal_group(target ? static_cast<uint64_t>(-target) : p.pgid, signal, &p) ? 0 : -lx::kESRCH;
+            }
+            s.ended = !p.used || p.zombie;  // it killed itself
+            return;
+        }
         case lx::kTkill:
         case lx::kTgkill: {
-            // kill(pid, signal) names a process; tkill(tid, signal) and tgkill(pid, tid, signal) a thread.
-            int64_t target = static_cast<int32_t>(a[0]);
-            int64_t tid = number == lx::kKill ? 0 : static_cast<int32_t>(number == lx::kTkill ? a[0] : a[1]);
+            // tkill(tid, signal) and tgkill(pid, tid, signal) name a thread.
+            int64_t tid = static_cast<int32_t>(number == lx::kTkill ? a[0] : a[1]);
             uint64_t signal = number == lx::kTgkill ? a[2] : a[1];
             Process* q = nullptr;
             Task* to = nullptr;
-            if (number == lx::kKill && (target == 0 || target == -1 || static_cast<uint64_t>(target) == p.pid)) q = &p;
             for (Process& other : g_processes) {
                 if (q || !other.used || other.zombie) continue;
-                if (number == lx::kKill && other.pid == static_cast<uint64_t>(target)) q = &other;
-                if (number == lx::kTgkill && other.pid != static_cast<uint64_t>(target)) continue;
+                if (number == lx::kTgkill && other.pid != static_cast<uint64_t>(static_cast<int32_t>(a[0]))) continue;
                 for (Task& u : other.tasks)
-                    if (number != lx::kKill && u.thread != kNoHandle && u.tid == static_cast<uint64_t>(tid)) q = &other, to = &u;
+                    if (u.thread != kNoHandle && u.tid == static_cast<uint64_t>(tid)) q = &other, to = &u;
             }
-            if (!q || (number != lx::kKill && tid <= 0)) r = q || number == lx::kKill ? -lx::kESRCH : -lx::kEINVAL;
-            else if (signal > 64) r = -lx::kEINVAL;
+            if (tid <= 0 || signal > 64) r = -lx::kEINVAL;
+            else if (!q) r = -lx::kESRCH;
             else if (signal == 0) r = 0;
             else {
                 r = 0;
-                raise_signal(*q, static_cast<int>(signal), to);
-                // Another program stopped in a call that waits hears of it when it next
-                // stops here; one that the signal ends by default ends now.
-                if (q != &p && any_signal_waiting(*q) && (signal == 9 || q->sigactions[signal][0] == 0))
-                    end(*q, 0, static_cast<int64_t>(signal));
+                send_signal(*q, static_cast<int>(signal), to, &p);
+                s.ended = !p.used || p.zombie;
             }
             return;
         }

@@ -153,10 +153,13 @@ char* proc_text(Process& p, const char* path, uint32_t* length) {
         uint64_t vsize = 0;
         for (uint32_t i = 0; i < q->vma_count; ++i) vsize += q->vmas[i].end - q->vmas[i].start;
         uint64_t start = q->started_ns / 10'000'000;  // clock ticks (100 a second) since boot
-        format_to(text, kSize, "%lu (%s) R %lu %lu %lu 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 %u 0 %lu %lu %lu "
+        // The console is /dev/console (5, 1): the terminal of g_tty_sid.
+        bool tty = q->sid == g_tty_sid && g_tty_sid;
+        format_to(text, kSize, "%lu (%s) %c %lu %lu %lu %d %ld 4194304 0 0 0 0 0 0 0 0 20 0 %u 0 %lu %lu %lu "
                   "18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
-                  q->pid, comm_name, parent ? parent->pid : 1, q->pid, q->pid, live_threads(*q), start, vsize,
-                  vsize / 4096);
+                  q->pid, comm_name, q->stopped ? 'T' : 'R', parent ? parent->pid : 1, q->pgid, q->sid,
+                  tty ? 5 << 8 | 1 : 0, tty ? static_cast<int64_t>(g_tty_pgrp) : -1, live_threads(*q), start,
+                  vsize, vsize / 4096);
         *length = static_cast<uint32_t>(strlen(text));
         return text;
     }
@@ -166,9 +169,9 @@ char* proc_text(Process& p, const char* path, uint32_t* length) {
         else if (q->sigactions[s][0] != 0) caught |= 1ULL << (s - 1);
     }
     format_to(text, kSize,
-              "Name:\t%s\nState:\tR (running)\nPid:\t%lu\nPPid:\t%lu\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n"
+              "Name:\t%s\nState:\t%s\nPid:\t%lu\nPPid:\t%lu\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n"
               "SigPnd:\t%016lx\nSigBlk:\t%016lx\nSigIgn:\t%016lx\nSigCgt:\t%016lx\n",
-              comm_name, q->pid, parent ? parent->pid : 1, q->sigpending | q->task().sigpending, q->task().sigmask, ignored, caught);
+              comm_name, q->stopped ? "T (stopped)" : "R (running)", q->pid, parent ? parent->pid : 1, q->sigpending | q->task().sigpending, q->task().sigmask, ignored, caught);
     *length = static_cast<uint32_t>(strlen(text));
     return text;
 }
@@ -814,7 +817,7 @@ int64_t fcntl(Process& p, uint64_t fd, uint64_t cmd, uint64_t arg, CallState& s)
     }
 }
 
-int64_t ioctl(Process& p, uint64_t fd, uint64_t request, uint64_t arg) {
+int64_t ioctl(Process& p, uint64_t fd, uint64_t request, uint64_t arg, CallState& s) {
     Fd* f = fd_of(p, fd);
     if (!f) return -lx::kEBADF;
     if (f->socket) return socket_ioctl(p, *f, request, arg);
@@ -826,6 +829,7 @@ int64_t ioctl(Process& p, uint64_t fd, uint64_t request, uint64_t arg) {
             // (ICANON), echo (ECHO), Ctrl-C as SIGINT (ISIG), CR as NL (ICRNL).
             lx::Termios t;
             if (copy_in(p, arg, &t, sizeof t)) return -lx::kEFAULT;
+            if (int64_t e = tty_access(p, 22, s)) return e;  // from the background: SIGTTOU
             g_termios = t;
             return 0;
         }
@@ -833,11 +837,7 @@ int64_t ioctl(Process& p, uint64_t fd, uint64_t request, uint64_t arg) {
             lx::Winsize w{24, 80, 0, 0};
             return copy_out(p, arg, &w, sizeof w) ? -lx::kEFAULT : 0;
         }
-        case lx::kTiocgpgrp: {
-            int32_t pgrp = static_cast<int32_t>(p.pid);
-            return copy_out(p, arg, &pgrp, sizeof pgrp) ? -lx::kEFAULT : 0;
-        }
-        case lx::kTiocspgrp: return 0;
+        case lx::kTiocgpgrp: case lx::kTiocspgrp: case lx::kTiocgsid: return tty_ioctl(p, request, arg, s);
         default: return -lx::kEINVAL;
     }
 }
@@ -1098,7 +1098,7 @@ bool serve_file_call(Process& p, uint64_t number, const uint64_t* a, CallState& 
             if (Fd* f = fd(0); f && f->name) r = statfs(p, *f->name, a[1]);
             else r = f ? -lx::kEINVAL : -lx::kEBADF;
             return true;
-        case lx::kIoctl: r = ioctl(p, a[0], a[1], a[2]); return true;
+        case lx::kIoctl: r = ioctl(p, a[0], a[1], a[2], s); return true;
         default: return false;
     }
 }

@@ -152,7 +152,7 @@ constexpr int16_t kPollIn = 0x1, kPollOut = 0x4, kPollErr = 0x8, kPollHup = 0x10
 
 // ioctl requests
 constexpr uint64_t kTcgets = 0x5401, kTcsets = 0x5402, kTcsetsw = 0x5403, kTcsetsf = 0x5404,
-                   kTiocgpgrp = 0x540f, kTiocspgrp = 0x5410, kTiocgwinsz = 0x5413,
+                   kTiocgpgrp = 0x540f, kTiocspgrp = 0x5410, kTiocgwinsz = 0x5413, kTiocgsid = 0x5429,
                    kFionread = 0x541b, kFionbio = 0x5421;
 
 constexpr uint64_t kArchSetFs = 0x1002, kArchGetFs = 0x1003;

@@ -39,7 +39,6 @@ const char* base_name(const char* path) {
 }
 
 void sweep();
-void signal_tree(Process& p, int signal);
 
 int64_t run(const proto::personality::Run::Request& q, proto::personality::Run::Reply& reply, rpc::Call& call) {
     sweep();  // what a Ctrl-C ended a moment ago is given back first
@@ -69,6 +68,9 @@ int64_t run(const proto::personality::Run::Request& q, proto::personality::Run::
         p->pid = info.pid;
         p->tasks[0].tid = info.pid;
         p->from_shell = true;
+        // It leads a session of its own, the console's unless it runs in the background.
+        p->pgid = p->sid = info.pid;
+        if (!(q.flags & proto::personality::kRunBackground)) g_tty_sid = g_tty_pgrp = info.pid;
         open_console_fds(*p);
         e = sys::thread_start(p->tasks[0].thread);
         p->tasks[0].running = e == kOk;
@@ -85,15 +87,21 @@ int64_t run(const proto::personality::Run::Request& q, proto::personality::Run::
 }
 
 // Signal: the caller proves it may by sending the program's process handle.
-int64_t signal_group(const proto::personality::Signal::Request& q, proto::personality::Signal::Reply&,
-                     rpc::Call& call) {
+// The signal goes to the foreground group of the program's session (the
+// program's own group if the console is another session's). A group that
+// Mica's shell waits for and that is stopped cannot be continued by anyone
+// else: Ctrl-C and Ctrl-\ continue it too, so that they end it.
+int64_t terminal_signal(const proto::personality::Signal::Request& q, proto::personality::Signal::Reply&,
+                        rpc::Call& call) {
     if (q.signal == 0 || q.signal > 64 || call.received_handle == kNoHandle) return kErrInvalidArgument;
     HandleInfo sent{}, ours{};
     if (sys::handle_info(call.received_handle, &sent) != kOk) return kErrInvalidArgument;
     for (Process& p : g_processes) {
         if (!p.used || p.zombie || p.pid != q.pid || p.parent >= 0) continue;
         if (sys::handle_info(p.process, &ours) != kOk || ours.koid != sent.koid) return kErrAccessDenied;
-        signal_tree(p, static_cast<int>(q.signal));
+        uint64_t group = g_tty_sid == p.sid && g_tty_pgrp ? g_tty_pgrp : p.pgid;
+        if (!signal_group(group, static_cast<int>(q.signal))) send_signal(p, static_cast<int>(q.signal));
+        else if ((q.signal == 2 || q.signal == 3) && orphaned(group)) signal_group(group, 18);  // SIGCONT
         return kOk;
     }
     return kErrNotFound;
@@ -119,6 +127,23 @@ bool on_fault(const Message& m, uint64_t badge, Message& reply) {
         reply = Message{kFaultExitThread, 0, 0, 0};
         return true;
     }
+    if (p->stopped && (m.w0 == kFaultInterrupt || m.w0 == kFaultSyscall)) {
+        // Its program is stopped: it waits until it continues (a call is then made again).
+        ThreadRegs r;
+        bool ok = true;
+        if (m.w0 == kFaultSyscall) {
+            ok = sys::thread_regs_read(t.thread, &r) == kOk;
+            r.rip -= 2, r.rax = m.w1;  // back onto the syscall instruction
+            ok = ok && sys::thread_regs_write(t.thread, &r) == kOk;
+        }
+        if (ok) {
+            hold(*p, t);
+            return false;
+        }
+        end(*p, 0, 9);
+        reply = Message{1, 0, 0, 0};
+        return true;
+    }
     if (m.w0 == kFaultInterrupt) {
         // Stopped by thread_interrupt, busy in its own code: its signal now.
         t.running = false;
@@ -133,6 +158,13 @@ bool on_fault(const Message& m, uint64_t badge, Message& reply) {
         t.running = false;
         CallState s;
         serve(*p, m.w1, s);
+        if (s.restart && !s.ended) {  // made again: back onto the syscall instruction
+            if (!s.have_regs && sys::thread_regs_read(t.thread, &s.regs) != kOk) s.ended = true;
+            s.regs.rip -= 2, s.regs.rax = m.w1;
+            if (!s.ended && sys::thread_regs_write(t.thread, &s.regs) != kOk) s.ended = true;
+            s.regs_changed = s.have_regs = true;
+        }
+        if (!p->used || p->zombie) s.ended = true;
         if (s.later) {
             interrupt(*p, t);  // a signal already pending ends the wait it just began
             return false;
@@ -140,6 +172,19 @@ bool on_fault(const Message& m, uint64_t badge, Message& reply) {
         if (s.thread_ended) {
             reply = Message{kFaultExitThread, 0, 0, 0};
             return true;
+        }
+        if (!s.ended && p->stopped) {
+            // It stopped its own program (a stop signal to itself, SIGTTIN):
+            // it goes on, with the call's result, when the program continues.
+            if (!s.regs_changed) {
+                if (!s.have_regs && sys::thread_regs_read(t.thread, &s.regs) != kOk) s.ended = true;
+                s.regs.rax = static_cast<uint64_t>(s.result);
+                if (!s.ended && sys::thread_regs_write(t.thread, &s.regs) != kOk) s.ended = true;
+            }
+            if (!s.ended) {
+                hold(*p, t);
+                return false;
+            }
         }
         if (!s.ended && p->used && signal_waiting(*p, t)) {
             // A signal to deliver on the way back: from the registers the call leaves.
@@ -160,15 +205,6 @@ bool on_fault(const Message& m, uint64_t badge, Message& reply) {
     end(*p, 0, signal_of(vector));
     reply = Message{1, 0, 0, 0};
     return true;
-}
-
-// Sends `signal` to p and everything it started: handled ones are pending,
-// those whose default action ends a program end it now.
-void signal_tree(Process& p, int signal) {
-    for (Process& c : g_processes)
-        if (c.used && !c.zombie && c.parent == static_cast<int32_t>(p.slot) && &c != &p) signal_tree(c, signal);
-    raise_signal(p, signal);
-    if (p.used && any_signal_waiting(p) && (signal == 9 || p.sigactions[signal][0] == 0)) end(p, 0, signal);
 }
 
 // Ends `p` and every program it started, and theirs.
@@ -222,7 +258,7 @@ int main() {
     if (g_console == kNoHandle) print("linux: no console; programs' output is lost\n");
     static rpc::Server<4> server(g_endpoint);
     server.on<proto::personality::Run>(run);
-    server.on<proto::personality::Signal>(signal_group);
+    server.on<proto::personality::Signal>(terminal_signal);
     server.on<Wake>([](const Wake::Request&, Wake::Reply&, rpc::Call&) -> int64_t {
         // A helper saw a change: net: signalled (a socket moved), a console
         // line came, a poll's deadline passed.

@@ -16,7 +16,7 @@ namespace {
 
 constexpr uint64_t kCloneVm = 0x100, kCloneVfork = 0x4000, kCloneThread = 0x10000,
                    kCloneChildSettid = 0x01000000, kCloneChildCleartid = 0x200000, kCloneSettls = 0x80000;
-constexpr uint64_t kWnohang = 1;
+constexpr uint64_t kWnohang = 1, kWuntraced = 2, kWcontinued = 8;
 constexpr uint64_t kChildQuota = 1 << 20;  // its page tables and threads; its memory is ours
 
 Process* new_slot() {
@@ -72,6 +72,7 @@ int64_t fork(Process& p, const uint64_t* a, CallState& s) {
     c->umask = p.umask, c->tasks[0].sigmask = p.task().sigmask;  // only the calling thread is copied
     memcpy(c->sigactions, p.sigactions, sizeof c->sigactions);
     c->parent = static_cast<int32_t>(p.slot);
+    c->pgid = p.pgid, c->sid = p.sid;
     for (uint32_t i = 0; e == kOk && i < p.vma_count; ++i) e = copy_mapping(*c, p.vmas[i], s.regs.rsp);
     ThreadRegs regs = s.regs;
     regs.rax = 0;  // fork returns 0 in the child
@@ -216,6 +217,7 @@ int64_t execve(Process& p, const uint64_t* a, CallState& s) {
     for (const char* c = named; *c; ++c)
         if (*c == '/') base = c + 1;
     copy_string(p.name, sizeof p.name, base);
+    p.execed = true;
     for (Fd& f : p.fds)
         if (f.kind != Fd::kFree && f.cloexec) close_fd(p, f);
     for (auto& action : p.sigactions)
@@ -235,33 +237,43 @@ int64_t execve(Process& p, const uint64_t* a, CallState& s) {
     return 0;
 }
 
+// wait4's pid: that child (> 0), any (-1), one in the caller's group (0),
+// one in the group -pid (< -1).
 bool matches(const Process& child, const Process& parent, int64_t pid) {
-    return child.used && child.parent == static_cast<int32_t>(parent.slot) && (pid == -1 || pid == 0 || static_cast<uint64_t>(pid) == child.pid);
+    if (!child.used || child.parent != static_cast<int32_t>(parent.slot)) return false;
+    if (pid > 0) return child.pid == static_cast<uint64_t>(pid);
+    return pid == -1 || child.pgid == (pid == 0 ? parent.pgid : static_cast<uint64_t>(-pid));
 }
 
-// A zombie child `pid` names (-1, 0: any), reaped: its pid, 0 if none has
-// ended yet, -ECHILD if there is no such child.
-int64_t reap(Process& p, int64_t pid, uint64_t status_address) {
+// A child `pid` names with news for wait4 (`options`): an end (the zombie
+// is reaped), or a stop or continuation (WUNTRACED, WCONTINUED: told once).
+// Its pid, 0 if none has news yet, -ECHILD if there is no such child.
+int64_t reap(Process& p, int64_t pid, uint64_t options, uint64_t status_address) {
     bool any = false;
     for (Process& c : g_processes) {
         if (!matches(c, p, pid)) continue;
         any = true;
-        if (!c.zombie) continue;
-        int32_t status = static_cast<int32_t>(c.wait_status);
+        bool stop = c.change > 0 && (options & kWuntraced), go_on = c.change < 0 && (options & kWcontinued);
+        if (!c.zombie && !stop && !go_on) continue;
+        int32_t status = c.zombie ? static_cast<int32_t>(c.wait_status) : stop ? c.change << 8 | 0x7f : 0xffff;
         if (status_address && copy_out(p, status_address, &status, sizeof status)) return -lx::kEFAULT;
-        int64_t reaped = static_cast<int64_t>(c.pid);
-        release(c);
-        return reaped;
+        int64_t found = static_cast<int64_t>(c.pid);
+        if (c.zombie) release(c);
+        else c.change = 0;
+        return found;
     }
     return any ? 0 : -lx::kECHILD;
 }
 
 int64_t wait4(Process& p, const uint64_t* a, CallState& s) {
     int64_t pid = static_cast<int32_t>(a[0]);
-    int64_t r = reap(p, pid, a[1]);
+    if (a[2] & ~(kWnohang | kWuntraced | kWcontinued | 0xe0000000ULL)) return -lx::kEINVAL;  // and __WNOTHREAD, __WALL, __WCLONE
+    if (pid == static_cast<int32_t>(0x80000000)) return -lx::kESRCH;  // INT_MIN: Linux has no group to negate
+    int64_t r = reap(p, pid, a[2], a[1]);
     if (r != 0 || (a[2] & kWnohang)) return r;
     if (p.wait.saved != kNoHandle || !wait_here(p, p.wait, a[1], 0)) return -lx::kEAGAIN;
     p.wait_pid = pid;
+    p.wait_options = a[2];
     s.later = true;
     return 0;
 }
@@ -338,31 +350,44 @@ void end(Process& p, int64_t code, int64_t signal) {
     if (!p.used || p.zombie) return;
     if (p.from_shell) reset_termios();
     sys::process_kill(p.process, signal ? 128 + signal : code);
-    // Its children lose their parent: zombies go, the others run on.
+    p.zombie = true;  // no longer in its group: the checks below see it gone
+    p.stopped = false;
+    // Its children lose their parent: zombies go, the others run on, and
+    // their groups, like its own, may be orphaned now.
+    uint64_t groups[kMaxProcesses];
+    uint32_t count = 0;
+    groups[count++] = p.pgid;
     for (Process& c : g_processes) {
         if (!c.used || c.parent != static_cast<int32_t>(p.slot) || &c == &p) continue;
-        if (c.zombie) release(c);
-        else c.parent = -1;
+        if (c.zombie) {
+            release(c);
+        } else {
+            c.parent = -1;
+            if (count < kMaxProcesses) groups[count++] = c.pgid;
+        }
     }
+    after_end(p, groups, count);
     Process* parent = parent_of(p);
     if (!parent) {
         release(p);
         return;
     }
     free_resources(p);
-    p.zombie = true;
     p.wait_status = signal ? static_cast<uint64_t>(signal) : static_cast<uint64_t>(code & 0xff) << 8;
-    if (parent->wait.saved != kNoHandle && matches(p, *parent, parent->wait_pid)) {
-        uint64_t address = parent->wait.address;
-        Handle saved = parent->wait.saved;
-        uint32_t task = parent->wait.task;
-        parent->wait = Waiter{};
-        parent->wait.saved = saved, parent->wait.slot = static_cast<int32_t>(parent->slot), parent->wait.task = task;
-        int64_t r = reap(*parent, parent->wait_pid, address);
-        answer(parent->wait, r);
-    }
+    child_changed(p);
     // SIGCHLD (dropped unless it has a handler) after the wait it ends, as on Linux.
-    raise_signal(*parent, 17);
+    send_signal(*parent, 17);
+}
+
+void child_changed(Process& c) {
+    Process* parent = parent_of(c);
+    if (!parent || parent->wait.saved == kNoHandle || !matches(c, *parent, parent->wait_pid)) return;
+    Waiter& w = parent->wait;
+    Handle saved = w.saved;
+    w.saved = kNoHandle;  // reap may release c; the wait is ours until answered
+    int64_t r = reap(*parent, parent->wait_pid, parent->wait_options, w.address);
+    w.saved = saved;
+    if (r != 0) answer(w, r);
 }
 
 bool serve_process_call(Process& p, uint64_t number, const uint64_t* a, CallState& s) {

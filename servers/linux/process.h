@@ -30,6 +30,7 @@ struct Vma {
 };
 
 struct Pipe;
+struct CallState;  // a call being served (below)
 struct Socket;  // a socket of net: (sockets.cpp)
 
 struct Fd {
@@ -111,6 +112,9 @@ struct Task {
     Waiter socket;
     uint64_t socket_number = 0;
     uint64_t socket_args[6] = {};
+    // Its process stopped (jobs.cpp) when it came here: the reply that lets
+    // it go on (the registers as written), sent when the process continues.
+    mica::Handle held = mica::kNoHandle;
 };
 
 struct Process {
@@ -149,6 +153,15 @@ struct Process {
     uint64_t wait_status = 0;         // as wait4 reports it
     Waiter wait;                      // a wait4 that waits (address: where the status goes)
     int64_t wait_pid = 0;
+    uint64_t wait_options = 0;        // its WNOHANG, WUNTRACED, WCONTINUED
+    // Job control (jobs.cpp): its process group and session, whether it ran
+    // execve since its fork (its parent's setpgid then fails), whether a
+    // stop signal stopped it, and a stop (its signal) or continuation (-1)
+    // its parent's wait4 has not yet been told of.
+    uint64_t pgid = 0, sid = 0;
+    bool execed = false;
+    bool stopped = false;
+    int32_t change = 0;
 };
 
 extern Process g_processes[kMaxProcesses];
@@ -163,6 +176,41 @@ inline uint64_t badge_of(const Process& p, uint32_t index) { return kBadgeBit | 
 uint32_t live_threads(const Process& p);
 // Frees what the personality held for `p` (its process is gone or going).
 void release(Process& p);
+
+// --- job control (jobs.cpp) ---
+// The console's session and its foreground process group (0: none), as a
+// terminal keeps them: Ctrl-C, Ctrl-Z and Ctrl-\ go to that group, and a
+// program of the session in another group that reads the console stops
+// (SIGTTIN).
+extern uint64_t g_tty_sid, g_tty_pgrp;
+// Sends `signal` to q (to its thread `to`, if given), as kill does: SIGKILL
+// ends it; SIGCONT continues it; a stop signal with the default action
+// stops it (SIGTSTP, SIGTTIN, SIGTTOU not in an orphaned group); others
+// are pending, and one whose default action ends a program ends q at once
+// unless q is `caller` (which finds it on its way back).
+void send_signal(Process& q, int signal, Task* to = nullptr, const Process* caller = nullptr);
+// To every program in process group `pgid`; false if it has none.
+bool signal_group(uint64_t pgid, int signal, const Process* caller = nullptr);
+// No member of the group has a parent in the same session but another group.
+bool orphaned(uint64_t pgid);
+// Thread t of the stopped p came here: its reply is kept until p continues.
+void hold(Process& p, Task& t);
+// p ended (a zombie now, its children without a parent): of `groups` (its
+// own and its children's), one this left orphaned with a stopped program
+// gets SIGHUP and SIGCONT; a session leader's end takes the console from
+// its session, and the foreground group gets SIGHUP.
+void after_end(Process& p, const uint64_t* groups, uint32_t count);
+// setpgid, getpgid, getpgrp, setsid, getsid; false if `number` is none of them.
+bool serve_job_call(Process& p, uint64_t number, const uint64_t* a, CallState& s);
+// TIOCGPGRP, TIOCSPGRP, TIOCGSID on the console.
+int64_t tty_ioctl(Process& p, uint64_t request, uint64_t arg, CallState& s);
+// A read (SIGTTIN) or terminal change (SIGTTOU) of the console by p: 0 if
+// it may go on; else -EIO, or 1 when p's group was stopped and the call is
+// made again once it continues (s.restart).
+int64_t tty_access(Process& p, int signal, CallState& s);
+// Its parent's wait4 that waits is answered if c's change (an end, a stop,
+// a continuation) is one it waits for.
+void child_changed(Process& c);
 
 // --- its memory (memory.cpp) ---
 // Copies between the program's memory and ours; kErrBadAddress for any byte
@@ -201,6 +249,7 @@ struct CallState {
     bool later = false;  // answered later (the call was saved)
     bool regs_changed = false;
     bool have_regs = false;  // `regs` were read (or written) while serving
+    bool restart = false;    // the call is made again (its process stopped first: when it continues)
 };
 void serve(Process& p, uint64_t number, CallState& s);
 // Signals (signal.cpp): one sent to p (or to its thread t, `to_thread`) is

@@ -64,8 +64,9 @@ struct Frame {
 uint64_t bit(int signal) { return 1ULL << (signal - 1); }
 
 bool ignored_by_default(int signal) {
+    // Stop signals with the default action stop the program (jobs.cpp) rather than arrive.
     return signal == kSigchld || signal == kSigurg || signal == kSigwinch || signal == kSigcont ||
-           signal == kSigstop || signal == kSigtstp || signal == kSigttin || signal == kSigttou;  // no job control yet
+           signal == kSigstop || signal == kSigtstp || signal == kSigttin || signal == kSigttou;
 }
 
 // Builds the frame and points the registers at the handler.
@@ -118,7 +119,8 @@ void raise_signal(Process& p, int signal, Task* to_thread) {
 }
 
 void interrupt(Process& p, Task& t) {
-    if (!p.used || p.zombie || t.thread == kNoHandle || t.exiting || !signal_waiting(p, t)) return;
+    // A stopped program hears of it when it continues (jobs.cpp).
+    if (!p.used || p.zombie || p.stopped || t.thread == kNoHandle || t.exiting || !signal_waiting(p, t)) return;
     Handle saved = kNoHandle;
     bool restartable = false;
     int64_t result = -lx::kEINTR;

@@ -315,6 +315,7 @@ void release_task(Process& p, Task& t) {
         *w = Waiter{};
     }
     if (t.suspend.saved != kNoHandle) sys::handle_close(t.suspend.saved);
+    if (t.held != kNoHandle) sys::handle_close(t.held);
     if (t.thread != kNoHandle) sys::handle_close(t.thread);
     t = Task{};
 }

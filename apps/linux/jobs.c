@@ -1,0 +1,327 @@
+/*
+ * linux-jobs: job control as a static glibc program sees it through the
+ * Linux personality. One line per check ("linux-jobs: ok ..." or
+ * "linux-jobs: FAILED ..."), then "linux-jobs: done, N checks, M failures".
+ *
+ * The parts: process groups (setpgid and its errors, getpgid, getsid,
+ * setsid), stopping and continuing (SIGSTOP of a sleeping child, of one
+ * busy in its own code, of one making calls; wait4 with WUNTRACED and
+ * WCONTINUED; SIGCHLD; a signal to a stopped child waits for SIGCONT),
+ * signals and waits by group (kill(-pgid), waitpid(0), waitpid(-pgid)), an
+ * orphaned group with a stopped member (SIGHUP, SIGCONT), and, when
+ * standard input is a terminal whose session this program leads (as when
+ * Mica's shell starts it), the terminal: tcgetpgrp, tcsetpgrp, TIOCGSID,
+ * SIGTTIN for a read from the background (EIO when ignored), and SIGTSTP
+ * dropped for an orphaned group.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+static int checks, failures;
+
+static void check(const char* part, int ok, const char* what) {
+    ++checks;
+    if (!ok) ++failures;
+    printf("linux-jobs: %s %s: %s", ok ? "ok" : "FAILED", part, what);
+    if (!ok) printf(" (errno %d: %s)", errno, strerror(errno));
+    printf("\n");
+    fflush(stdout);
+}
+
+static void nap(long ms) {
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&t, NULL);
+}
+
+/* A child that waits for signals (in its own group if `own_group`). */
+static pid_t sleeper(int own_group) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (own_group) setpgid(0, 0);
+        for (;;) pause();
+    }
+    if (own_group) setpgid(pid, pid);  /* both sides, as shells do: whichever comes first */
+    return pid;
+}
+
+static volatile int g_chld;
+static void on_chld(int s) { (void)s; ++g_chld; }
+
+static char stat_state(pid_t pid) {
+    char path[64], text[256];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return '?';
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n <= 0) return '?';
+    text[n] = '\0';
+    char* close_paren = strrchr(text, ')');
+    return close_paren && close_paren[1] == ' ' ? close_paren[2] : '?';
+}
+
+static void groups(void) {
+    check("groups", getpgrp() == getpgid(0), "getpgrp is getpgid(0)");
+    check("groups", getsid(0) > 0 && getsid(getpid()) == getsid(0), "getsid");
+    pid_t a = sleeper(1);
+    check("groups", getpgid(a) == a, "setpgid(child, child) makes a group");
+    check("groups", getsid(a) == getsid(0), "the child stays in our session");
+    errno = 0;
+    check("groups", setpgid(a, 99999) == -1 && errno == EPERM, "a group not in the session: EPERM");
+    errno = 0;
+    check("groups", setpgid(99999, 0) == -1 && errno == ESRCH, "no such process: ESRCH");
+    errno = 0;
+    check("groups", setpgid(0, -1) == -1 && errno == EINVAL, "a negative group: EINVAL");
+    errno = 0;
+    check("groups", getpgid(99999) == -1 && errno == ESRCH, "getpgid of nobody: ESRCH");
+    kill(a, SIGKILL);
+    waitpid(a, NULL, 0);
+
+    /* A child leaves for a session of its own; then it leads a group, so a second setsid fails. */
+    pid_t c = fork();
+    if (c == 0) {
+        int ok = setsid() == getpid() && getsid(0) == getpid() && getpgrp() == getpid();
+        errno = 0;
+        ok = ok && setsid() == -1 && errno == EPERM;
+        errno = 0;
+        ok = ok && tcgetpgrp(0) == -1 && errno == ENOTTY;  /* no controlling terminal there */
+        _exit(ok ? 0 : 1);
+    }
+    int status = -1;
+    waitpid(c, &status, 0);
+    check("groups", WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "setsid: a new session and group; again: EPERM; no terminal: ENOTTY");
+
+    /* setpgid of a child that has run execve: EACCES. */
+    pid_t e = fork();
+    if (e == 0) {
+        execl("/bin/sleep", "sleep", "5", (char*)NULL);
+        _exit(127);
+    }
+    nap(300);
+    errno = 0;
+    check("groups", setpgid(e, e) == -1 && errno == EACCES, "setpgid after the child's execve: EACCES");
+    kill(e, SIGKILL);
+    waitpid(e, NULL, 0);
+}
+
+static void stopping(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_chld;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGCHLD, &sa, NULL);
+
+    pid_t a = sleeper(0);
+    int status = 0;
+    g_chld = 0;
+    kill(a, SIGSTOP);
+    pid_t got = waitpid(a, &status, WUNTRACED);
+    check("stop", got == a && WIFSTOPPED(status) && WSTOPSIG(status) == SIGSTOP, "WUNTRACED reports SIGSTOP");
+    nap(50);
+    check("stop", g_chld >= 1, "the parent got SIGCHLD for the stop");
+    check("stop", stat_state(a) == 'T', "/proc/PID/stat says T");
+    check("stop", waitpid(a, &status, WUNTRACED | WNOHANG) == 0, "a stop is reported once");
+    kill(a, SIGCONT);
+    got = waitpid(a, &status, WCONTINUED);
+    check("stop", got == a && WIFCONTINUED(status), "WCONTINUED reports SIGCONT");
+    kill(a, SIGSTOP);
+    waitpid(a, &status, WUNTRACED);
+    kill(a, SIGTERM);
+    nap(100);
+    check("stop", waitpid(a, &status, WNOHANG) == 0, "SIGTERM waits while it is stopped");
+    kill(a, SIGCONT);
+    got = waitpid(a, &status, 0);
+    check("stop", got == a && WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM, "continued, SIGTERM ends it");
+
+    /* Busy in its own code, making no call: stopped all the same. */
+    int fds[2];
+    pipe(fds);
+    pid_t b = fork();
+    if (b == 0) {
+        write(fds[1], "b", 1);
+        for (volatile unsigned long i = 0;; ++i) {
+        }
+    }
+    char byte;
+    read(fds[0], &byte, 1);
+    kill(b, SIGSTOP);
+    got = waitpid(b, &status, WUNTRACED);
+    check("stop", got == b && WIFSTOPPED(status), "a child busy in its own code stops");
+    kill(b, SIGKILL);
+    got = waitpid(b, &status, 0);
+    check("stop", got == b && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "SIGKILL ends a stopped child");
+    close(fds[0]);
+    close(fds[1]);
+
+    /* Making calls: none gets through while it is stopped. */
+    pipe(fds);
+    pid_t d = fork();
+    if (d == 0) {
+        close(fds[0]);
+        for (;;) {
+            write(fds[1], "d", 1);
+            nap(5);
+        }
+    }
+    close(fds[1]);
+    read(fds[0], &byte, 1);
+    kill(d, SIGSTOP);
+    got = waitpid(d, &status, WUNTRACED);
+    check("stop", got == d && WIFSTOPPED(status), "a child making calls stops");
+    nap(50);
+    fcntl(fds[0], F_SETFL, O_NONBLOCK);
+    char buf[256];
+    while (read(fds[0], buf, sizeof buf) > 0) {
+    }
+    nap(200);
+    errno = 0;
+    check("stop", read(fds[0], buf, sizeof buf) == -1 && errno == EAGAIN, "it writes nothing while stopped");
+    fcntl(fds[0], F_SETFL, 0);
+    kill(d, SIGCONT);
+    check("stop", read(fds[0], buf, 1) == 1, "and writes again once continued");
+    kill(d, SIGKILL);
+    waitpid(d, NULL, 0);
+    close(fds[0]);
+    sa.sa_handler = SIG_DFL;
+    sigaction(SIGCHLD, &sa, NULL);
+}
+
+static void by_group(void) {
+    pid_t e1 = sleeper(1);
+    pid_t e2 = fork();
+    if (e2 == 0) {
+        setpgid(0, e1);
+        for (;;) pause();
+    }
+    setpgid(e2, e1);
+    check("group", getpgid(e2) == e1, "a second child joins the first's group");
+    check("group", kill(-e1, SIGTERM) == 0, "kill(-pgid) to the group");
+    int s1 = 0, s2 = 0;
+    pid_t w1 = waitpid(-e1, &s1, 0), w2 = waitpid(-e1, &s2, 0);
+    check("group", ((w1 == e1 && w2 == e2) || (w1 == e2 && w2 == e1)) && WIFSIGNALED(s1) && WTERMSIG(s1) == SIGTERM &&
+                       WIFSIGNALED(s2) && WTERMSIG(s2) == SIGTERM,
+          "both ended by it; waitpid(-pgid) reaps them");
+    errno = 0;
+    check("group", waitpid(-e1, NULL, WNOHANG) == -1 && errno == ECHILD, "then the group has no child: ECHILD");
+    errno = 0;
+    check("group", kill(-99999, SIGTERM) == -1 && errno == ESRCH, "kill of no group: ESRCH");
+
+    /* waitpid(0): children in our own group only. */
+    pid_t other = sleeper(1);
+    pid_t mine = fork();
+    if (mine == 0) {
+        nap(100);
+        _exit(7);
+    }
+    int status = 0;
+    pid_t got = waitpid(0, &status, 0);
+    check("group", got == mine && WIFEXITED(status) && WEXITSTATUS(status) == 7, "waitpid(0) takes our group's child");
+    kill(other, SIGKILL);
+    waitpid(other, NULL, 0);
+}
+
+static void on_hup(int s) {
+    (void)s;
+    write(3, "H", 1);
+    _exit(0);
+}
+
+/* A child leaves a grandchild stopped in a group of its own and ends: the
+ * group is orphaned with a stopped member, so it gets SIGHUP and SIGCONT. */
+static void orphans(void) {
+    int fds[2];
+    pipe(fds);
+    pid_t o = fork();
+    if (o == 0) {
+        pid_t g = fork();
+        if (g == 0) {
+            dup2(fds[1], 3);
+            signal(SIGHUP, on_hup);
+            setpgid(0, 0);
+            write(3, "s", 1);
+            kill(getpid(), SIGSTOP);
+            for (;;) pause();
+        }
+        char byte;
+        read(fds[0], &byte, 1);
+        int status;
+        waitpid(g, &status, WUNTRACED);  /* stopped */
+        _exit(WIFSTOPPED(status) ? 0 : 1);
+    }
+    close(fds[1]);
+    int status = -1;
+    waitpid(o, &status, 0);
+    check("orphans", WIFEXITED(status) && WEXITSTATUS(status) == 0, "the grandchild stopped itself");
+    char byte = 0;
+    ssize_t n = read(fds[0], &byte, 1);
+    check("orphans", n == 1 && byte == 'H', "orphaned and stopped, it got SIGHUP (and SIGCONT to take it)");
+    close(fds[0]);
+}
+
+static void terminal(void) {
+    pid_t front = tcgetpgrp(0);
+    check("tty", front == getpgrp(), "tcgetpgrp: our group is in front");
+    pid_t sid = 0;
+    check("tty", ioctl(0, TIOCGSID, &sid) == 0 && sid == getsid(0), "TIOCGSID is our session");
+
+    pid_t t = fork();
+    if (t == 0) {
+        setpgid(0, 0);
+        char c;
+        read(0, &c, 1);  /* from the background: SIGTTIN stops it */
+        _exit(3);
+    }
+    setpgid(t, t);
+    int status = 0;
+    pid_t got = waitpid(t, &status, WUNTRACED);
+    check("tty", got == t && WIFSTOPPED(status) && WSTOPSIG(status) == SIGTTIN, "a read from the background: SIGTTIN");
+    kill(t, SIGKILL);
+    waitpid(t, NULL, 0);
+
+    pid_t u = fork();
+    if (u == 0) {
+        setpgid(0, 0);
+        signal(SIGTTIN, SIG_IGN);
+        char c;
+        errno = 0;
+        _exit(read(0, &c, 1) == -1 && errno == EIO ? 0 : 1);
+    }
+    setpgid(u, u);
+    waitpid(u, &status, 0);
+    check("tty", WIFEXITED(status) && WEXITSTATUS(status) == 0, "with SIGTTIN ignored: EIO");
+
+    pid_t v = sleeper(1);
+    check("tty", tcsetpgrp(0, v) == 0 && tcgetpgrp(0) == v, "tcsetpgrp puts a child's group in front");
+    signal(SIGTTOU, SIG_IGN);  /* as shells do: we are in the background now */
+    check("tty", tcsetpgrp(0, getpgrp()) == 0 && tcgetpgrp(0) == getpgrp(), "and ours back (SIGTTOU ignored)");
+    signal(SIGTTOU, SIG_DFL);
+    errno = 0;
+    check("tty", tcsetpgrp(0, 99999) == -1 && errno == ESRCH, "no such group: ESRCH");
+    kill(v, SIGKILL);
+    waitpid(v, NULL, 0);
+
+    /* We lead the session and our parent is outside it: our group is orphaned, SIGTSTP is dropped. */
+    raise(SIGTSTP);
+    check("tty", 1, "SIGTSTP to an orphaned group does not stop it");
+}
+
+int main(void) {
+    groups();
+    stopping();
+    by_group();
+    orphans();
+    if (isatty(0) && getsid(0) == getpid()) terminal();
+    printf("linux-jobs: done, %d checks, %d failures\n", checks, failures);
+    return failures != 0;
+}
