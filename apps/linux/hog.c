@@ -7,13 +7,57 @@
  * refusal was clean, frees it and allocates 1 MiB again.
  *
  *   linux-hog [MIB]   stop at MIB even if not refused (default: no limit)
+ *   linux-hog stack   the stack instead: a read into a 512 KiB buffer on it
+ *                     not yet touched, a recursion 768 KiB deep, and a
+ *                     child that recurses without end gets SIGSEGV (at
+ *                     RLIMIT_STACK); one line each, "linux-hog: stack ..."
  */
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+/* 64 KiB a level, touched, and kept from being optimised away. */
+static long deep(long levels) {
+    volatile char frame[64 << 10];
+    frame[0] = (char)levels;
+    frame[sizeof frame - 1] = 1;
+    return levels ? deep(levels - 1) + frame[0] : frame[sizeof frame - 1];
+}
+
+static __attribute__((noinline)) int read_onto_stack(void) {
+    char buffer[512 << 10];  /* its low end is far below anything touched yet */
+    int fd = open("/dev/zero", O_RDONLY);
+    memset(buffer + sizeof buffer - 64, 1, 64);
+    size_t got = 0;  /* from its low end up */
+    for (ssize_t n = 1; n > 0 && got < sizeof buffer; got += n > 0 ? (size_t)n : 0) n = read(fd, buffer + got, sizeof buffer - got);
+    close(fd);
+    int ok = got == sizeof buffer && buffer[0] == 0 && buffer[sizeof buffer - 1] == 0;
+    printf("linux-hog: stack: a read into 512 KiB of it: %s\n", ok ? "ok" : "FAILED");
+    fflush(stdout);
+    return ok;
+}
+
+static int stack(void) {
+    int ok = read_onto_stack();
+    long sum = deep(12);  /* 768 KiB */
+    printf("linux-hog: stack: 768 KiB deep: %s\n", sum == 12 * 13 / 2 + 1 ? "ok" : "FAILED");
+    ok = ok && sum == 12 * 13 / 2 + 1;
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) _exit((int)deep(1 << 20));  /* 64 GiB: never */
+    int status = 0;
+    waitpid(child, &status, 0);
+    int segv = WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV;
+    printf("linux-hog: stack: past its limit: %s\n", segv ? "SIGSEGV" : "FAILED");
+    return ok && segv ? 0 : 1;
+}
+
 int main(int argc, char** argv) {
+    if (argc > 1 && !strcmp(argv[1], "stack")) return stack();
     long limit = argc > 1 ? atol(argv[1]) : -1;
     static void* blocks[65536];
     long got = 0;

@@ -18,7 +18,7 @@ namespace {
 
 constexpr uint64_t kPage = 4096;
 constexpr uint64_t kPieBase = 0x5555'5555'0000;
-constexpr uint64_t kStackTop = 0x7fff'fff0'0000, kStackSize = kStackBytes;
+constexpr uint64_t kStackTop = 0x7fff'fff0'0000;
 constexpr uint64_t kLowest = 0x10000, kHighest = 0x7f00'0000'0000;
 
 struct Ehdr {
@@ -155,16 +155,19 @@ int64_t load_program(Process& p, const char* path, const char* strings, uint32_t
     }
     if (!highest) return kErrCorrupt;
     p.brk_base = p.brk = p.brk_mapped = highest;
-    p.mmap_top = kStackTop - kStackSize - (16ULL << 20);
+    p.mmap_top = kStackTop - kStackBytes - (16ULL << 20);
     mica::copy_string(p.exe, sizeof p.exe, path);
 
-    // The stack: strings at the top, then the vectors below them.
+    // The stack: strings at the top, then the vectors below them; it grows
+    // down as it is used (grow_stack).
     Handle stack_memory;
-    if (int64_t e = map_anonymous(p, kStackTop - kStackSize, kStackSize, kVmRead | kVmWrite, &stack_memory))
+    if (int64_t e = map_anonymous(p, kStackTop - kStackFirst, kStackFirst, kVmRead | kVmWrite, &stack_memory))
         return e;
-    if (int64_t e = sys::vm_map(p.process, kStackTop - kStackSize, stack_memory, 0, kStackSize, kVmRead | kVmWrite))
+    if (int64_t e = sys::vm_map(p.process, kStackTop - kStackFirst, stack_memory, 0, kStackFirst, kVmRead | kVmWrite))
         return e;
+    p.stack_bottom = kStackTop - kStackFirst, p.stack_limit = kStackTop - kStackBytes;
     constexpr uint32_t kImage = 96 * 1024;  // what the top of the stack holds: strings and vectors
+    static_assert(kImage < kStackFirst);
     auto* image = static_cast<uint8_t*>(malloc(kImage));
     if (!image) return kErrNoMemory;
     uint64_t top = kStackTop - 16, used = 0;
@@ -205,7 +208,7 @@ int64_t load_program(Process& p, const char* path, const char* strings, uint32_t
         v[w++] = 0;
     }
     for (auto& a : aux) v[w++] = a[0], v[w++] = a[1];
-    int64_t e = sys::memory_write(stack_memory, kStackSize - 16 - used, image + kImage - used, used);
+    int64_t e = sys::memory_write(stack_memory, kStackFirst - 16 - used, image + kImage - used, used);
     free(image);
     *entry = eh.entry + base;
     *stack = top - used;

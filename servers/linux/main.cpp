@@ -200,6 +200,10 @@ bool on_fault(const Message& m, uint64_t badge, Message& reply) {
         return true;
     }
     uint64_t vector = m.w0 & 0xffff'ffff;
+    if (vector == 14 && grow_stack(*p, m.w1)) {  // the stack, used further down than ever
+        reply = Message{0, 0, 0, 0};
+        return true;
+    }
     print("linux: %s (pid %lu): signal %ld (exception %lu at pc %#lx, address %#lx): ended\n", p->name, p->pid,
           signal_of(vector), vector, m.w2, m.w1);
     end(*p, 0, signal_of(vector));

@@ -60,6 +60,7 @@ int64_t walk(Process& p, uint64_t address, size_t size, bool write, Fn fn) {
     size_t done = 0;
     while (done < size) {
         Vma* v = find(p, address + done);
+        if (!v && grow_stack(p, address + done)) v = find(p, address + done);  // a buffer on the stack, untouched
         if (!v || (write && !(v->perms & kVmWrite)) || !(v->perms & kVmRead)) return kErrBadAddress;
         uint64_t at = address + done;
         size_t n = v->end - at < size - done ? v->end - at : size - done;
@@ -189,6 +190,16 @@ int64_t protect(Process& p, uint64_t start, uint64_t size, uint32_t perms) {
     for (uint32_t i = 0; i < p.vma_count; ++i)
         if (p.vmas[i].start >= start && p.vmas[i].end <= end) p.vmas[i].perms = perms;
     return kOk;
+}
+
+bool grow_stack(Process& p, uint64_t address) {
+    if (address < p.stack_limit || address >= p.stack_bottom) return false;
+    uint64_t room = p.stack_bottom - p.stack_limit, mapped = kStackBytes - room;
+    uint64_t bottom = p.stack_bottom - (mapped < room ? mapped : room);
+    if (bottom > (address & ~(kPage - 1))) bottom = address & ~(kPage - 1);
+    if (map_anonymous(p, bottom, p.stack_bottom - bottom, kVmRead | kVmWrite) != kOk) return false;
+    p.stack_bottom = bottom;
+    return true;
 }
 
 uint64_t find_free(Process& p, uint64_t size) {

@@ -69,6 +69,7 @@ int64_t fork(Process& p, const uint64_t* a, CallState& s) {
     copy_string(c->exe, sizeof c->exe, p.exe);
     copy_string(c->cwd, sizeof c->cwd, p.cwd);
     c->brk_base = p.brk_base, c->brk = p.brk, c->brk_mapped = p.brk_mapped, c->mmap_top = p.mmap_top;
+    c->stack_bottom = p.stack_bottom, c->stack_limit = p.stack_limit;
     c->umask = p.umask, c->tasks[0].sigmask = p.task().sigmask;  // only the calling thread is copied
     memcpy(c->sigactions, p.sigactions, sizeof c->sigactions);
     c->parent = static_cast<int32_t>(p.slot);

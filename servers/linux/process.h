@@ -16,7 +16,12 @@ namespace personality {
 
 // Descriptors: 1,024, as Linux's default RLIMIT_NOFILE (ash keeps saved ones at 256 and up).
 constexpr uint32_t kMaxVmas = 256, kMaxFds = 1024, kMaxProcesses = 16, kMaxMissing = 8, kMaxThreads = 32;
-constexpr uint64_t kStackBytes = 1 << 20;  // a program's first stack (RLIMIT_STACK says so)
+// A program's stack: kStackFirst mapped at first, grown down on a fault
+// below it (or a call's pointer there) to at most kStackBytes, which
+// RLIMIT_STACK says. (Linux's default is 8 MiB; glibc gives each thread a
+// stack of RLIMIT_STACK, and mmap here takes the memory at once, so 8 MiB
+// would cost 8 MiB a thread.)
+constexpr uint64_t kStackBytes = 1 << 20, kStackFirst = 128 << 10;
 static_assert(kMaxProcesses <= 32);  // poll.cpp keeps a bit per process
 // Fault badges: kBadgeBit | thread index << 8 | process slot.
 constexpr uint64_t kBadgeBit = 1ULL << 44;
@@ -133,6 +138,7 @@ struct Process {
     Vma vmas[kMaxVmas];
     uint32_t vma_count = 0;
     uint64_t brk_base = 0, brk = 0, brk_mapped = 0;
+    uint64_t stack_bottom = 0, stack_limit = 0;  // the stack's lowest mapped byte; how far down it may grow
     uint64_t mmap_top = 0;  // mappings without a hint are placed below this
     Fd fds[kMaxFds];
     uint32_t umask = 022;
@@ -230,6 +236,9 @@ int64_t unmap(Process& p, uint64_t start, uint64_t size);
 int64_t protect(Process& p, uint64_t start, uint64_t size, uint32_t perms);
 // A free range of `size` bytes below p.mmap_top, or 0.
 uint64_t find_free(Process& p, uint64_t size);
+// `address` is below p's stack, within its limit: the stack now reaches it
+// (twice as much mapped, at least). False if it cannot.
+bool grow_stack(Process& p, uint64_t address);
 
 // --- programs (loader.cpp) ---
 // Loads the ELF file `path` into the new process p and builds its first
