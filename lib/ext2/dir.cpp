@@ -87,7 +87,13 @@ int64_t touch_dir(Fs& fs, uint32_t ino, DiskInode& dir) {
 
 }  // namespace
 
-int64_t Fs::lookup(DiskInode& dir, const char* name, uint32_t len, uint32_t* ino) {
+int64_t Fs::lookup(uint32_t dir_ino, DiskInode& dir, const char* name, uint32_t len, uint32_t* ino) {
+    uint32_t known;
+    if (names.find(dir_ino, name, len, &known)) {
+        if (!known) return kErrNotFound;
+        *ino = known;
+        return kOk;
+    }
     int64_t r = walk(*this, dir, [&](Cache::Buf* buf, uint32_t off, int32_t) -> int64_t {
         const uint8_t* rec = buf->data + off;
         if (!same_name(rec, name, len)) return 0;
@@ -95,11 +101,13 @@ int64_t Fs::lookup(DiskInode& dir, const char* name, uint32_t len, uint32_t* ino
         return 1;
     });
     if (r < 0) return r;
+    names.keep(dir_ino, name, len, r == 1 ? *ino : 0);
     return r == 1 ? kOk : kErrNotFound;
 }
 
 int64_t Fs::add_entry(uint32_t dir_ino, DiskInode& dir, const char* name, uint32_t len,
                       uint32_t ino, uint16_t mode) {
+    names.changed();
     uint32_t need = align4(kHeader + len);
     int64_t r = walk(*this, dir, [&](Cache::Buf* buf, uint32_t off, int32_t) -> int64_t {
         uint8_t* rec = buf->data + off;
@@ -140,6 +148,7 @@ int64_t Fs::add_entry(uint32_t dir_ino, DiskInode& dir, const char* name, uint32
 }
 
 int64_t Fs::remove_entry(uint32_t dir_ino, DiskInode& dir, const char* name, uint32_t len) {
+    names.changed();
     int64_t r = walk(*this, dir, [&](Cache::Buf* buf, uint32_t off, int32_t prev) -> int64_t {
         uint8_t* rec = buf->data + off;
         if (!same_name(rec, name, len)) return 0;
@@ -159,6 +168,7 @@ int64_t Fs::remove_entry(uint32_t dir_ino, DiskInode& dir, const char* name, uin
 
 int64_t Fs::retarget_entry(uint32_t dir_ino, DiskInode& dir, const char* name, uint32_t len,
                            uint32_t ino, uint16_t mode) {
+    names.changed();
     int64_t r = walk(*this, dir, [&](Cache::Buf* buf, uint32_t off, int32_t) -> int64_t {
         uint8_t* rec = buf->data + off;
         if (!same_name(rec, name, len)) return 0;
@@ -223,6 +233,7 @@ int64_t Fs::entry_at(DiskInode& dir, uint32_t index, DirEntry* out) {
 }
 
 int64_t Fs::make_dir_block(uint32_t ino, uint32_t parent, DiskInode& in) {
+    names.changed();
     uint32_t goal = first_goal(ino), b;
     int64_t r = map(in, 0, true, &goal, &b, nullptr);
     if (r < 0) return r;

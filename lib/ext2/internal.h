@@ -148,6 +148,44 @@ uint32_t journal_replayed(bool reset);  // transactions the last mount replayed
 int64_t unsupported_feature(const char* what, const char* name);
 constexpr int64_t kReplayed = 1;  // load: the journal was replayed; load again
 
+// Names looked up in directories, found or not: a lookup of a name seen
+// before does not scan its directory again (a scan is linear: /bin holds
+// hundreds of names). Direct-mapped by a hash of the directory's inode and
+// the name. Every change of any directory's entries (add, remove,
+// retarget) starts a new generation, in which nothing older counts.
+struct NameCache {
+    static constexpr uint32_t kSlots = 512, kLongest = 47;  // longer names are not kept
+    struct Slot {
+        uint64_t generation;  // 0: empty
+        uint32_t dir, ino;    // ino 0: the directory has no such name
+        uint8_t len;
+        char name[kLongest];
+    };
+    Slot* slots = nullptr;  // allocated at the first keep; without memory, none
+    uint64_t generation = 1;
+    Slot* slot(uint32_t dir, const char* name, uint32_t len) const {
+        uint32_t h = dir * 0x9e3779b1u;
+        for (uint32_t i = 0; i < len; ++i) h = (h ^ static_cast<uint8_t>(name[i])) * 0x01000193u;
+        return slots ? &slots[h % kSlots] : nullptr;
+    }
+    // True if known: *ino is the entry's inode, or 0 for a name not there.
+    bool find(uint32_t dir, const char* name, uint32_t len, uint32_t* ino) const {
+        const Slot* s = slot(dir, name, len);
+        if (!s || s->generation != generation || s->dir != dir || s->len != len || memcmp(s->name, name, len)) return false;
+        *ino = s->ino;
+        return true;
+    }
+    void keep(uint32_t dir, const char* name, uint32_t len, uint32_t ino) {
+        if (len > kLongest) return;
+        if (!slots && !(slots = new (std::nothrow) Slot[kSlots]())) return;
+        Slot* s = slot(dir, name, len);
+        *s = Slot{generation, dir, ino, static_cast<uint8_t>(len), {}};
+        memcpy(s->name, name, len);
+    }
+    void changed() { ++generation; }
+    ~NameCache() { delete[] slots; }
+};
+
 // The mounted file system. Functions return kOk or a negative error.
 struct Fs {
     BlockDevice* device = nullptr;
@@ -193,6 +231,7 @@ struct Fs {
     Journal* journal = nullptr;  // null: ext2, every commit writes in place
     bool deferred = false;       // calls leave their commit to Volume::commit
     bool (*held)(uint32_t ino) = nullptr;  // Volume::set_holder
+    NameCache names;
 
     ~Fs();
     uint32_t now() const { return clock ? clock() : 0; }
@@ -245,7 +284,8 @@ struct Fs {
     int64_t resize(DiskInode& in, uint64_t size);
 
     // dir.cpp
-    int64_t lookup(DiskInode& dir, const char* name, uint32_t len, uint32_t* ino);
+    // `dir` is inode dir_ino, a directory.
+    int64_t lookup(uint32_t dir_ino, DiskInode& dir, const char* name, uint32_t len, uint32_t* ino);
     int64_t add_entry(uint32_t dir_ino, DiskInode& dir, const char* name, uint32_t len,
                       uint32_t ino, uint16_t mode);
     int64_t remove_entry(uint32_t dir_ino, DiskInode& dir, const char* name, uint32_t len);

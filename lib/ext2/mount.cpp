@@ -147,6 +147,7 @@ int64_t unsupported_feature(const char* what, const char* name) {
 
 int64_t Fs::load(BlockDevice* dev) {
     device = dev;
+    names.changed();  // loaded again after a replay: what was looked up before counts no more
     uint64_t sectors = dev->sector_count();
     if (sectors < kHeadBytes / kSectorSize) return kErrCorrupt;
     // One read for the superblock, the block that holds it and the first

@@ -61,7 +61,7 @@ int64_t check_not_below(Fs* fs, uint32_t dir, uint32_t ancestor) {
         if (r < 0) return r;
         if (!is_dir(in)) return kErrCorrupt;
         uint32_t up;
-        r = fs->lookup(in, "..", 2, &up);
+        r = fs->lookup(cur, in, "..", 2, &up);
         if (r < 0) return r == kErrNotFound ? kErrCorrupt : r;
         if (up == cur) return kErrCorrupt;  // only the root is its own parent
         cur = up;
@@ -84,7 +84,7 @@ int64_t name_in_dir(Fs* fs, const char* path, Named* n) {
     if (r < 0) return r;
     r = fs->read_inode(n->parent, &n->dir);
     if (r < 0) return r;
-    n->found = fs->lookup(n->dir, n->name, n->len, &n->ino);
+    n->found = fs->lookup(n->parent, n->dir, n->name, n->len, &n->ino);
     return kOk;
 }
 
@@ -422,7 +422,7 @@ int64_t Volume::rename(const char* from, const char* to) {
     DiskInode fdir, tdir, sin, din;
     r = fs_->read_inode(fp, &fdir);
     if (r < 0) return r;
-    r = fs_->lookup(fdir, fname, flen, &src);
+    r = fs_->lookup(fp, fdir, fname, flen, &src);
     if (r < 0) return r;
     if (reserved(fs_, src)) return kErrCorrupt;
     if (fp == tp && flen == tlen && memcmp(fname, tname, flen) == 0) return kOk;
@@ -440,7 +440,7 @@ int64_t Volume::rename(const char* from, const char* to) {
         if (tdir.links >= kLinkMax) return kErrNoSpace;
     }
 
-    r = fs_->lookup(tdir, tname, tlen, &dst);
+    r = fs_->lookup(tp, tdir, tname, tlen, &dst);
     if (r == kOk) {
         if (dst == src) return kOk;  // two names of one file
         if (reserved(fs_, dst) || dst == kRootIno) return kErrCorrupt;

@@ -24,11 +24,19 @@ int64_t walk_components(Fs& fs, const char* path, size_t n, uint32_t* out) {
         size_t start = i;
         while (i < n && path[i] != '/') ++i;
         if (i - start > kNameMax) return kErrNameTooLong;
+        // A name known in `cur` makes cur a directory (an inode becomes
+        // something else only after its names are gone): no need to read it.
+        uint32_t len = static_cast<uint32_t>(i - start), next;
+        if (fs.names.find(cur, path + start, len, &next)) {
+            if (!next) return kErrNotFound;
+            cur = next;
+            continue;
+        }
         DiskInode dir;
         int64_t r = fs.read_inode(cur, &dir);
         if (r < 0) return r;
         if (!is_dir(dir)) return kErrNotDirectory;
-        r = fs.lookup(dir, path + start, static_cast<uint32_t>(i - start), &cur);
+        r = fs.lookup(cur, dir, path + start, len, &cur);
         if (r < 0) return r;
     }
     *out = cur;

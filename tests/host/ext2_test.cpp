@@ -1035,6 +1035,51 @@ TEST_F(Ext2, RandomOperationsMatchModel) {
 
 // A listing by cursors reads each directory block once (issue 15, item 8:
 // `ls` by index rescanned the directory for every entry, quadratic).
+// Names looked up are remembered (a second lookup in a large directory
+// scans nothing), and every change of a directory's entries is seen: an
+// unlink, a create of a name that was missing, renames over and away,
+// a directory removed and made again under the same name.
+TEST_F(Ext2, NameCacheFollowsEveryChange) {
+    for (int i = 0; i < 400; ++i) write_file(src / "bin" / ("applet-" + std::to_string(i)), "x");
+    make("-b 4096", "16M");
+    mount();
+    ext2::Stat st, again;
+    ASSERT_EQ(vol->stat("bin/applet-399", &st), kOk);
+    uint64_t before = vol->block_visits();
+    ASSERT_EQ(vol->stat("bin/applet-399", &again), kOk);
+    EXPECT_EQ(again.inode, st.inode);
+    EXPECT_LE(vol->block_visits() - before, 2u);  // the inode's table block; no directory block
+    EXPECT_EQ(vol->stat("bin/missing", &st), kErrNotFound);
+    EXPECT_EQ(vol->stat("bin/missing", &st), kErrNotFound);  // remembered as missing
+    ASSERT_EQ(vol->create("bin/missing", true), kOk);
+    EXPECT_EQ(vol->stat("bin/missing", &st), kOk);
+    ASSERT_EQ(vol->unlink("bin/applet-399"), kOk);
+    EXPECT_EQ(vol->stat("bin/applet-399", &st), kErrNotFound);
+    ext2::Stat a, b;
+    ASSERT_EQ(vol->stat("bin/applet-1", &a), kOk);
+    ASSERT_EQ(vol->stat("bin/applet-2", &b), kOk);
+    ASSERT_EQ(vol->rename("bin/applet-1", "bin/applet-2"), kOk);  // over an existing name
+    EXPECT_EQ(vol->stat("bin/applet-1", &st), kErrNotFound);
+    ASSERT_EQ(vol->stat("bin/applet-2", &st), kOk);
+    EXPECT_EQ(st.inode, a.inode);
+    ASSERT_EQ(vol->mkdir("d"), kOk);
+    ASSERT_EQ(vol->create("d/inside", true), kOk);
+    ASSERT_EQ(vol->stat("d/inside", &st), kOk);
+    ASSERT_EQ(vol->rename("d", "e"), kOk);
+    EXPECT_EQ(vol->stat("d/inside", &st), kErrNotFound);
+    EXPECT_EQ(vol->stat("e/inside", &st), kOk);
+    ASSERT_EQ(vol->unlink("e/inside"), kOk);
+    ASSERT_EQ(vol->rmdir("e"), kOk);
+    ASSERT_EQ(vol->mkdir("e"), kOk);  // likely the same inode number
+    EXPECT_EQ(vol->stat("e/inside", &st), kErrNotFound);
+    mount();  // afresh: what it finds on the disk agrees
+    EXPECT_EQ(vol->stat("bin/applet-1", &st), kErrNotFound);
+    ASSERT_EQ(vol->stat("bin/applet-2", &st), kOk);
+    EXPECT_EQ(st.inode, a.inode);
+    EXPECT_EQ(vol->stat("bin/missing", &st), kOk);
+    expect_fsck_clean();
+}
+
 TEST_F(Ext2, ListingByCursorIsLinear) {
     constexpr int kFiles = 3000;
     for (int i = 0; i < kFiles; ++i) write_file(src / "many" / ("file-number-" + std::to_string(i)), "x");
