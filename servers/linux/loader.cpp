@@ -126,6 +126,12 @@ int64_t load_program(Process& p, const char* path, const char* strings, uint32_t
     if (int64_t e = linux_name(p, path, &file)) return e;
     proto::fs::Stat::Reply st;
     if (int64_t e = files::stat(file, &st)) return e;
+    return load_program(p, path, file, st, strings, argc, envc, size, entry, stack);
+}
+
+int64_t load_program(Process& p, const char* path, const files::Name& file, const proto::fs::Stat::Reply& st,
+                     const char* strings, uint32_t argc, uint32_t envc, uint32_t size, uint64_t* entry,
+                     uint64_t* stack) {
     if (st.type != proto::fs::kFile) return kErrIsDirectory;
     if (st.mode && !(st.mode & 0111)) return kErrAccessDenied;  // no execute bit: EACCES, as Linux (even for root)
     Ehdr eh;

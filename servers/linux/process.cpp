@@ -154,8 +154,9 @@ int64_t execve(Process& p, const uint64_t* a, CallState& s) {
     proto::fs::Stat::Reply st;
     for (int level = 0;; ++level) {
         char head[256] = {};
-        if (int64_t e = linux_name(p, path, &n)) return -lx::errno_of(e);
-        if (int64_t e = files::stat(n, &st)) return -lx::errno_of(e);
+        if (int64_t e = linux_name(p, path, &n, true, &st)) return -lx::errno_of(e);
+        if (st.type == 0)  // it is not there: why, precisely
+            if (int64_t e = files::stat(n, &st)) return -lx::errno_of(e);
         if (st.type == proto::fs::kDirectory) return -lx::kEACCES;
         if (st.mode && !(st.mode & 0111)) return -lx::kEACCES;  // no execute bit (even for root)
         int64_t got = files::read(n, 0, head, sizeof head - 1);
@@ -205,8 +206,8 @@ int64_t execve(Process& p, const uint64_t* a, CallState& s) {
     }
     p.vma_count = 0;
     uint64_t entry = 0, stack = 0;
-    if (int64_t e = load_program(p, path, strings, static_cast<uint32_t>(argc), static_cast<uint32_t>(envc), used,
-                                 &entry, &stack)) {
+    if (int64_t e = load_program(p, path, n, st, strings, static_cast<uint32_t>(argc), static_cast<uint32_t>(envc),
+                                 used, &entry, &stack)) {
         print("linux: %s (pid %lu): execve %s failed after the old program was gone: %s\n", p.name, p.pid, path,
               error_name(e));
         end(p, 0, 9);

@@ -245,6 +245,10 @@ bool grow_stack(Process& p, uint64_t address);
 // thread's stack (argv, envp, auxv); `entry` and `stack` receive where it starts.
 int64_t load_program(Process& p, const char* path, const char* strings, uint32_t argc, uint32_t envc,
                      uint32_t size, uint64_t* entry, uint64_t* stack);
+// The same, for `path` already found as `file` (links followed), stat'ed as `st`.
+int64_t load_program(Process& p, const char* path, const mica::files::Name& file, const proto::fs::Stat::Reply& st,
+                     const char* strings, uint32_t argc, uint32_t envc, uint32_t size, uint64_t* entry,
+                     uint64_t* stack);
 
 // --- system calls (calls.cpp, files.cpp) ---
 // Serves the call the thread of `p` stopped at; false if it is answered later.
