@@ -53,6 +53,10 @@ uint64_t FrameAllocator::allocate_contiguous(size_t count, size_t align, uint64_
     size_t end = frames_;
     if (limit != kNone && limit / kFrameSize < end) end = limit / kFrameSize;
     for (size_t start = 0; start + count <= end && start + count > start;) {
+        if (start % 64 == 0 && bitmap_[start / 64] == ~0ULL) {  // 64 frames in use: passed in one step
+            start = (start + 64 + align - 1) / align * align;
+            continue;
+        }
         size_t run = 0;
         while (run < count && !used(start + run)) ++run;
         if (run == count) {

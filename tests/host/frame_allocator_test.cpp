@@ -81,3 +81,24 @@ TEST_F(FrameAllocatorTest, ContiguousRunsAreAlignedAndBounded) {
     EXPECT_TRUE(fa.free(b, 8));
     EXPECT_EQ(fa.free_frames(), kFrames - 1);
 }
+
+// Contiguous runs past many words of used frames (whole words are passed
+// in one step): the run found is always the lowest aligned one a frame by
+// frame search finds, for alignments below, at and above a word's 64.
+TEST_F(FrameAllocatorTest, ContiguousRunsMatchAFrameByFrameSearch) {
+    unsigned seed = 7;
+    auto next = [&] { return seed = seed * 1103515245u + 12345u, seed >> 16; };
+    for (int round = 0; round < 200; ++round) {
+        fa.release_range(0, kFrames * kPage);
+        fa.reserve_range(0, (next() % 900) * kPage);  // a long used prefix
+        for (int i = 0; i < 20; ++i) fa.reserve_range((next() % kFrames) * kPage, kPage);  // and scattered ones
+        size_t count = 1 + next() % 40, align = size_t{1} << (next() % 8);
+        size_t expected = FrameAllocator::kNone;
+        for (size_t start = 0; start + count <= kFrames && expected == FrameAllocator::kNone; start += align) {
+            bool all_free = true;
+            for (size_t f = start; f < start + count && all_free; ++f) all_free = !(bitmap[f / 64] >> (f % 64) & 1);
+            if (all_free) expected = start * kPage;
+        }
+        EXPECT_EQ(fa.allocate_contiguous(count, align), expected) << "round " << round;
+    }
+}
