@@ -242,7 +242,7 @@ Process* from_badge(uint64_t badge) {
 void release(Process& p) {
     free_resources(p);
     if (p.process != kNoHandle) sys::handle_close(p.process);
-    p = Process{};
+    p.reset();  // its descriptors are free: free_resources closed them
 }
 
 }  // namespace personality

@@ -23,7 +23,7 @@ Process* new_slot() {
     for (Process& q : g_processes)
         if (!q.used) {
             uint32_t slot = static_cast<uint32_t>(&q - g_processes);
-            q = Process{};
+            q.reset();  // never used, or released: its descriptors are free
             q.used = true;
             q.slot = slot;
             return &q;
