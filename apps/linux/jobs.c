@@ -13,6 +13,11 @@
  * Mica's shell starts it), the terminal: tcgetpgrp, tcsetpgrp, TIOCGSID,
  * SIGTTIN for a read from the background (EIO when ignored), and SIGTSTP
  * dropped for an orphaned group.
+ *
+ * "linux-jobs raw" instead checks reads of the terminal in raw mode with
+ * VMIN 0: with VTIME 0 a read returns 0 at once, with VTIME 3 after about
+ * 0.3 s; then it says "type a key" and a read with VTIME 100 returns the
+ * key typed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -316,7 +321,42 @@ static void terminal(void) {
     check("tty", 1, "SIGTSTP to an orphaned group does not stop it");
 }
 
-int main(void) {
+static double seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static int raw(void) {
+    struct termios saved, t;
+    if (tcgetattr(0, &saved) != 0) return 1;
+    t = saved;
+    t.c_lflag &= ~(ICANON | ECHO);
+    t.c_cc[VMIN] = 0, t.c_cc[VTIME] = 0;
+    tcsetattr(0, TCSANOW, &t);
+    char c;
+    double start = seconds();
+    ssize_t n = read(0, &c, 1);
+    check("raw", n == 0 && seconds() - start < 0.2, "VMIN 0, VTIME 0: a read returns 0 at once");
+    t.c_cc[VTIME] = 3;
+    tcsetattr(0, TCSANOW, &t);
+    start = seconds();
+    n = read(0, &c, 1);
+    double took = seconds() - start;
+    check("raw", n == 0 && took > 0.25 && took < 2, "VMIN 0, VTIME 3: 0 after about 0.3 s");
+    t.c_cc[VTIME] = 100;
+    tcsetattr(0, TCSANOW, &t);
+    printf("linux-jobs: raw: type a key\n");
+    fflush(stdout);
+    n = read(0, &c, 1);
+    check("raw", n == 1 && c == 'k', "VMIN 0, VTIME 100: the key typed");
+    tcsetattr(0, TCSANOW, &saved);
+    printf("linux-jobs: done, %d checks, %d failures\n", checks, failures);
+    return failures != 0;
+}
+
+int main(int argc, char** argv) {
+    if (argc > 1 && !strcmp(argv[1], "raw")) return raw();
     groups();
     stopping();
     by_group();

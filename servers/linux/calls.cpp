@@ -135,6 +135,7 @@ int64_t sigprocmask(Process& p, uint64_t how, uint64_t set, uint64_t old) {
 }
 
 constexpr uint32_t kIsig = 0x1, kIcanon = 0x2, kEcho = 0x8, kIcrnl = 0x100;
+constexpr uint32_t kVtime = 5, kVmin = 6;  // c_cc indices
 
 uint64_t g_random = 0x2545'f491'4f6c'dd1d;
 int64_t random_bytes(Process& p, uint64_t to, uint64_t size) {
@@ -360,6 +361,19 @@ bool wait_later(Process& p, uint64_t to, uint64_t size, uint64_t sleep_ns, uint6
     return true;
 }
 
+// Raw mode with VMIN 0 and VTIME > 0: a second helper answers the read
+// with 0 (nothing came) after VTIME tenths of a second, if the reader has
+// not answered first; what comes later stays pending for the next read.
+Waiting g_timeouts[kMaxProcesses * kMaxThreads];
+
+void time_out_read(Process& p, uint64_t ns) {
+    uint32_t index = wait_index(p, p.current);
+    g_timeouts[index] = g_waiting[index];
+    g_timeouts[index].sleep_ns = ns;
+    int64_t t = start_thread(wait_thread, &g_timeouts[index], 16, 32 * 1024);
+    if (t >= 0) sys::handle_close(static_cast<Handle>(t));
+}
+
 // Raw mode: the bytes typed, as they come (CR made NL under ICRNL), for
 // whichever read waits, else kept (and a poll told).
 void read_raw(Process& p) {
@@ -448,8 +462,13 @@ void serve(Process& p, uint64_t rax, CallState& s) {
             r = 0;
         } else if (p.pending_used < p.pending_size || p.pending_eof || p.pending_error) {
             take_line(p, a[1], a[2], &r);
+        } else if (!(g_termios.lflag & kIcanon) && g_termios.cc[kVmin] == 0 && g_termios.cc[kVtime] == 0) {
+            console_prefetch(p);  // VMIN 0, VTIME 0: nothing has come; a helper looks for what comes
+            r = 0;
         } else if (wait_later(p, a[1], a[2], 0)) {
             s.later = true;
+            if (!(g_termios.lflag & kIcanon) && g_termios.cc[kVmin] == 0)  // VMIN 0: at most VTIME tenths
+                time_out_read(p, g_termios.cc[kVtime] * 100'000'000ULL);
         } else {
             r = -lx::kENOMEM;
         }
