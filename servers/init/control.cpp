@@ -54,8 +54,12 @@ int64_t kill(const proto::init::Kill::Request& q, proto::init::Kill::Reply& r, r
         const uint64_t labels[] = {0, rpc::kCrashLabel, rpc::kHangLabel, rpc::kCorruptRegisterLabel,
                                    rpc::kCorruptReplyLabel, rpc::kCrashAfterLabel};
         uint32_t count = q.count, none = 0;
-        rpc::call_raw(s->held.supervise, labels[q.how], &count, sizeof count, &none, 0,
-                      rpc::Extras{.timeout_ns = 100'000'000});
+        int64_t e = rpc::call_raw(s->held.supervise, labels[q.how], &count, sizeof count, &none, 0,
+                                  rpc::Extras{.timeout_ns = 100'000'000});
+        if (e == kErrTimedOut) {  // too busy to take it within 100 ms: nothing was done
+            s->policy.injected = false;
+            return kErrTimedOut;
+        }
         return kOk;
     }
     logf("init: killing %s (pid %lu) as asked", s->name(), s->run.pid);
