@@ -74,8 +74,9 @@ public:
     uint64_t root() const { return root_; }
 
 private:
-    uint64_t* leaf(uintptr_t virt, TableFrames* frames) const;
     uint64_t root_ = 0;
+    uint64_t* last_leaf_ = nullptr;  // map: the leaf table of the 2 MiB region last_region_ (kept: only destroy frees tables)
+    uintptr_t last_region_ = ~0ULL;
 };
 
 // --- devices ------------------------------------------------------------------

@@ -85,11 +85,14 @@ void arch::PageTables::destroy(TableFrames& frames) {
         if (top[i] & kPresent) free_tables(top[i] & kAddressMask, 3, frames);
     frames.give_back(root_);
     root_ = 0;
+    last_region_ = ~0ULL;
 }
 
 bool arch::PageTables::map(uintptr_t virt, uint64_t phys, unsigned flags, TableFrames& frames) {
     KASSERT(!((flags & kMapWrite) && (flags & kMapExec)));
-    uint64_t* e = entry_at(root_, virt, 1, &frames);
+    // A mapping's pages share leaf tables: the walk from the root is made once per table.
+    uint64_t* e = virt >> 21 == last_region_ ? &last_leaf_[index_at(virt, 1)] : entry_at(root_, virt, 1, &frames);
+    if (e) last_region_ = virt >> 21, last_leaf_ = e - index_at(virt, 1);
     if (!e || (*e & kPresent)) return false;
     *e = (phys & kAddressMask) | leaf_bits(virt, flags);
     return true;
