@@ -614,8 +614,7 @@ void serve(Process& p, uint64_t rax, CallState& s) {
             } else {
                 r = signal_group(target ? static_cast<uint64_t>(-target) : p.pgid, signal, &p) ? 0 : -lx::kESRCH;
             }
-            s.ended = !p.used || p.zombie;  // it killed itself
-            return;
+            return;  // on_fault sees it if it killed itself
         }
         case lx::kTkill:
         case lx::kTgkill: {
@@ -636,7 +635,6 @@ void serve(Process& p, uint64_t rax, CallState& s) {
             else {
                 r = 0;
                 send_signal(*q, static_cast<int>(signal), to, &p);
-                s.ended = !p.used || p.zombie;
             }
             return;
         }

@@ -133,7 +133,7 @@ bool on_fault(const Message& m, uint64_t badge, Message& reply) {
         bool ok = true;
         if (m.w0 == kFaultSyscall) {
             ok = sys::thread_regs_read(t.thread, &r) == kOk;
-            r.rip -= 2, r.rax = m.w1;  // back onto the syscall instruction
+            rewind_call(r, m.w1);
             ok = ok && sys::thread_regs_write(t.thread, &r) == kOk;
         }
         if (ok) {
@@ -158,9 +158,9 @@ bool on_fault(const Message& m, uint64_t badge, Message& reply) {
         t.running = false;
         CallState s;
         serve(*p, m.w1, s);
-        if (s.restart && !s.ended) {  // made again: back onto the syscall instruction
+        if (s.restart && !s.ended) {
             if (!s.have_regs && sys::thread_regs_read(t.thread, &s.regs) != kOk) s.ended = true;
-            s.regs.rip -= 2, s.regs.rax = m.w1;
+            rewind_call(s.regs, m.w1);
             if (!s.ended && sys::thread_regs_write(t.thread, &s.regs) != kOk) s.ended = true;
             s.regs_changed = s.have_regs = true;
         }

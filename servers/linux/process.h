@@ -274,6 +274,9 @@ struct CallState {
     bool restart = false;    // the call is made again (its process stopped first: when it continues)
 };
 void serve(Process& p, uint64_t number, CallState& s);
+// r is set to make call `number` again: back onto its syscall instruction (2
+// bytes), the number in RAX again, as the thread is resumed.
+inline void rewind_call(mica::ThreadRegs& r, uint64_t number) { r.rip -= 2, r.rax = number; }
 // Signals (signal.cpp): one sent to p (or to its thread t, `to_thread`) is
 // pending until a thread that does not block it next stops here;
 // deliver_signals then enters a handler on thread t (r changed: write it) or

@@ -143,8 +143,7 @@ void interrupt(Process& p, Task& t) {
         return;
     }
     if (restartable && result == -lx::kEINTR && (p.sigactions[first][1] & kSaRestart)) {
-        r.rip -= 2;  // back onto the syscall instruction, the call's number in RAX again
-        r.rax = t.call;
+        rewind_call(r, t.call);
     } else {
         r.rax = static_cast<uint64_t>(result);
     }
