@@ -58,16 +58,17 @@ uint32_t perms_of(uint32_t flags) {
     return perms;
 }
 
-// Read-only segments of the programs loaded last, kept filled: a program
-// started again (every fork+exec of a shell's commands) maps the same
-// memory instead of reading its text from the disk again. A file is known
-// by its inode, size and modification time.
+// Segments of the programs loaded last, kept filled: a program started
+// again (every fork+exec of a shell's commands) maps the same memory for a
+// read-only segment, and copies its writable ones from a copy of their
+// file bytes kept here, instead of reading them from the disk again. A file
+// is known by its inode, size and modification time.
 struct CachedSegment {
     uint32_t inode, mtime;
     uint64_t file_size, vaddr, memsz;
     Handle memory = kNoHandle;
 };
-CachedSegment g_cache[16];
+CachedSegment g_cache[24];
 uint32_t g_cache_next = 0;
 
 CachedSegment* cached(const proto::fs::Stat::Reply& st, const Phdr& ph) {
@@ -78,9 +79,14 @@ CachedSegment* cached(const proto::fs::Stat::Reply& st, const Phdr& ph) {
     return nullptr;
 }
 
-void keep(const proto::fs::Stat::Reply& st, const Phdr& ph, Handle memory) {
-    auto copy = sys::handle_duplicate(memory, kRightsSame);
+void keep(const proto::fs::Stat::Reply& st, const Phdr& ph, Handle memory, bool shared, uint64_t filled) {
+    // A writable segment's memory is the program's to change: its file bytes are copied.
+    auto copy = shared ? sys::handle_duplicate(memory, kRightsSame) : sys::memory_create(filled);
     if (!copy.ok()) return;
+    if (!shared && copy_memory(memory, 0, copy.value(), 0, filled) != kOk) {
+        sys::handle_close(copy.value());
+        return;
+    }
     CachedSegment& c = g_cache[g_cache_next++ % (sizeof g_cache / sizeof g_cache[0])];
     if (c.memory != kNoHandle) sys::handle_close(c.memory);  // mappings keep their memory alive
     c = CachedSegment{st.inode, st.mtime, st.size, ph.vaddr, ph.memsz, copy.value()};
@@ -93,13 +99,19 @@ int64_t load_segment(Process& p, const files::Name& file, const proto::fs::Stat:
     uint32_t perms = perms_of(ph.flags);
     if (perms == 0) perms = kVmRead;
     bool shared = !(perms & kVmWrite);
-    if (CachedSegment* c = shared ? cached(st, ph) : nullptr) {
+    CachedSegment* c = cached(st, ph);
+    if (c && shared) {
         auto dup = sys::handle_duplicate(c->memory, kRightsSame);
         if (!dup.ok()) return dup.error();
         return map_memory(p, start, end - start, perms, dup.value());
     }
     Handle m;
     if (int64_t e = map_anonymous(p, start, end - start, perms, &m)) return e;
+    uint64_t filled = round_up(ph.vaddr + base - start + ph.filesz);  // the pages the file's bytes reach
+    if (c) {
+        if (int64_t e = copy_memory(c->memory, 0, m, 0, filled)) return e;
+        return sys::vm_map(p.process, start, m, 0, end - start, perms);
+    }
     static uint8_t chunk[proto::fs::kChunk];
     for (uint64_t done = 0; done < ph.filesz;) {
         uint32_t n = ph.filesz - done < sizeof chunk ? static_cast<uint32_t>(ph.filesz - done) : sizeof chunk;
@@ -107,7 +119,7 @@ int64_t load_segment(Process& p, const files::Name& file, const proto::fs::Stat:
         if (int64_t e = sys::memory_write(m, ph.vaddr + base - start + done, chunk, n)) return e;
         done += n;
     }
-    if (shared) keep(st, ph, m);
+    if (filled) keep(st, ph, m, shared, filled);
     return sys::vm_map(p.process, start, m, 0, end - start, perms);
 }
 
@@ -164,16 +176,11 @@ int64_t load_program(Process& p, const char* path, const files::Name& file, cons
     p.mmap_top = kStackTop - kStackBytes - (16ULL << 20);
     mica::copy_string(p.exe, sizeof p.exe, path);
 
-    // The stack: strings at the top, then the vectors below them; it grows
-    // down as it is used (grow_stack).
-    Handle stack_memory;
-    if (int64_t e = map_anonymous(p, kStackTop - kStackFirst, kStackFirst, kVmRead | kVmWrite, &stack_memory))
-        return e;
-    if (int64_t e = sys::vm_map(p.process, kStackTop - kStackFirst, stack_memory, 0, kStackFirst, kVmRead | kVmWrite))
-        return e;
-    p.stack_bottom = kStackTop - kStackFirst, p.stack_limit = kStackTop - kStackBytes;
+    // The stack: strings at the top, then the vectors below them, made here
+    // first; then as much is mapped as they take and kStackFirst more. It
+    // grows down as it is used (grow_stack).
     constexpr uint32_t kImage = 96 * 1024;  // what the top of the stack holds: strings and vectors
-    static_assert(kImage < kStackFirst);
+    static_assert(kImage + kStackFirst < kStackBytes);
     auto* image = static_cast<uint8_t*>(malloc(kImage));
     if (!image) return kErrNoMemory;
     uint64_t top = kStackTop - 16, used = 0;
@@ -214,7 +221,12 @@ int64_t load_program(Process& p, const char* path, const files::Name& file, cons
         v[w++] = 0;
     }
     for (auto& a : aux) v[w++] = a[0], v[w++] = a[1];
-    int64_t e = sys::memory_write(stack_memory, kStackFirst - 16 - used, image + kImage - used, used);
+    uint64_t first = (used + 16 + kStackFirst + kPage - 1) & ~(kPage - 1);
+    Handle stack_memory;
+    int64_t e = map_anonymous(p, kStackTop - first, first, kVmRead | kVmWrite, &stack_memory);
+    if (e == kOk) e = sys::memory_write(stack_memory, first - 16 - used, image + kImage - used, used);
+    if (e == kOk) e = sys::vm_map(p.process, kStackTop - first, stack_memory, 0, first, kVmRead | kVmWrite);
+    p.stack_bottom = kStackTop - first, p.stack_limit = kStackTop - kStackBytes;
     free(image);
     *entry = eh.entry + base;
     *stack = top - used;

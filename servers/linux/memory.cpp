@@ -124,6 +124,16 @@ int64_t map_anonymous(Process& p, uint64_t start, uint64_t size, uint32_t perms,
     return kOk;
 }
 
+int64_t copy_memory(Handle from, uint64_t from_offset, Handle to, uint64_t to_offset, uint64_t size) {
+    static uint8_t chunk[64 * 1024];
+    for (uint64_t done = 0; done < size; done += sizeof chunk) {
+        uint64_t n = size - done < sizeof chunk ? size - done : sizeof chunk;
+        if (int64_t e = sys::memory_read(from, from_offset + done, chunk, n)) return e;
+        if (int64_t e = sys::memory_write(to, to_offset + done, chunk, n)) return e;
+    }
+    return kOk;
+}
+
 int64_t map_memory(Process& p, uint64_t start, uint64_t size, uint32_t perms, Handle memory) {
     int64_t e = sys::vm_map(p.process, start, memory, 0, size, perms);
     if (e == kOk && (e = insert(p, Vma{start, start + size, memory, 0, perms})) != kOk) sys::vm_unmap(p.process, start, size);

@@ -47,14 +47,9 @@ int64_t copy_mapping(Process& to, const Vma& v, uint64_t rsp) {
     }
     Handle m;
     if (int64_t e = map_anonymous(to, v.start, size, v.perms, &m)) return e;
-    static uint8_t chunk[64 * 1024];
     uint64_t from = 0;
     if (rsp >= v.start + 128 && rsp <= v.end) from = (rsp - 128 - v.start) & ~4095ULL;
-    for (uint64_t done = from; done < size; done += sizeof chunk) {
-        uint64_t n = size - done < sizeof chunk ? size - done : sizeof chunk;
-        if (int64_t e = sys::memory_read(v.memory, v.offset + done, chunk, n)) return e;
-        if (int64_t e = sys::memory_write(m, done, chunk, n)) return e;
-    }
+    if (int64_t e = copy_memory(v.memory, v.offset + from, m, from, size - from)) return e;
     return sys::vm_map(to.process, v.start, m, 0, size, v.perms);
 }
 

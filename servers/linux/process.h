@@ -16,12 +16,12 @@ namespace personality {
 
 // Descriptors: 1,024, as Linux's default RLIMIT_NOFILE (ash keeps saved ones at 256 and up).
 constexpr uint32_t kMaxVmas = 256, kMaxFds = 1024, kMaxProcesses = 16, kMaxMissing = 8, kMaxThreads = 32;
-// A program's stack: kStackFirst mapped at first, grown down on a fault
-// below it (or a call's pointer there) to at most kStackBytes, which
+// A program's stack: its arguments, environment and vectors, and kStackFirst
+// below them, mapped at first, grown down on a fault below it (or a call's pointer there) to at most kStackBytes, which
 // RLIMIT_STACK says. (Linux's default is 8 MiB; glibc gives each thread a
 // stack of RLIMIT_STACK, and mmap here takes the memory at once, so 8 MiB
 // would cost 8 MiB a thread.)
-constexpr uint64_t kStackBytes = 1 << 20, kStackFirst = 128 << 10;
+constexpr uint64_t kStackBytes = 1 << 20, kStackFirst = 32 << 10;
 static_assert(kMaxProcesses <= 32);  // poll.cpp keeps a bit per process
 // Fault badges: kBadgeBit | thread index << 8 | process slot.
 constexpr uint64_t kBadgeBit = 1ULL << 44;
@@ -240,6 +240,8 @@ int64_t read_string(Process& p, uint64_t address, char* out, size_t size);
 int64_t map_anonymous(Process& p, uint64_t start, uint64_t size, uint32_t perms, mica::Handle* memory = nullptr);
 // Maps `memory` (from its start; the mapping takes the handle) at [start, start + size).
 int64_t map_memory(Process& p, uint64_t start, uint64_t size, uint32_t perms, mica::Handle memory);
+// `size` bytes of memory object `from` at `from_offset` into `to` at `to_offset`.
+int64_t copy_memory(mica::Handle from, uint64_t from_offset, mica::Handle to, uint64_t to_offset, uint64_t size);
 // Unmaps [start, start + size), splitting mappings that reach past it.
 int64_t unmap(Process& p, uint64_t start, uint64_t size);
 int64_t protect(Process& p, uint64_t start, uint64_t size, uint32_t perms);
