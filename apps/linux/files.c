@@ -8,7 +8,9 @@
  * with no name, kept for a forked child, freed at the last close: the free
  * inode count comes back), a file renamed while open, two descriptors of
  * one unlinked file, the temporary-file pattern (mkstemp, unlink, use),
- * and utimensat/futimens (times given, UTIME_NOW, UTIME_OMIT, errors).
+ * utimensat/futimens (times given, UTIME_NOW, UTIME_OMIT, errors), and a
+ * position shared by the descriptors dup and fork make (one open file
+ * description: `cmd > file` where cmd and the shell both write).
  *
  * "linux-files hold DIR" instead opens, unlinks and writes a file in DIR,
  * says "holding", waits 4 seconds (time for the file server to be killed
@@ -169,6 +171,27 @@ static void times(const char* dir) {
     unlink(path);
 }
 
+static void shared(const char* dir) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/shared", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    check("shared", fd >= 0 && write_all(fd, "ab", 2) == 0, "opened, 2 bytes written");
+    pid_t child = fork();
+    if (child == 0) _exit(write_all(fd, "cde", 3) == 0 && lseek(fd, 0, SEEK_CUR) == 5 ? 0 : 1);
+    int status = -1;
+    waitpid(child, &status, 0);
+    check("shared", WIFEXITED(status) && WEXITSTATUS(status) == 0, "a forked child writes 3 more after them");
+    check("shared", lseek(fd, 0, SEEK_CUR) == 5, "the parent's position moved with the child's write: 5");
+    int copy = dup(fd);
+    check("shared", copy >= 0 && write_all(copy, "f", 1) == 0 && lseek(fd, 0, SEEK_CUR) == 6,
+          "a write through a dup moves the original's position: 6");
+    check("shared", lseek(copy, 1, SEEK_SET) == 1 && lseek(fd, 0, SEEK_CUR) == 1, "and so does a seek");
+    check("shared", read_matches(fd, 0, "abcdef", 6), "the file holds all six bytes in order");
+    close(copy);
+    close(fd);
+    unlink(path);
+}
+
 static void hold(const char* dir) {
     char path[256];
     snprintf(path, sizeof path, "%s/held", dir);
@@ -196,6 +219,7 @@ int main(int argc, char** argv) {
         renamed(dir);
         temporary(dir);
         times(dir);
+        shared(dir);
     }
     printf("linux-files: done, %d checks, %d failures\n", checks, failures);
     return failures ? 1 : 0;

@@ -343,16 +343,16 @@ int64_t open(Process& p, int64_t dirfd, uint64_t path_address, uint64_t flags, u
     }
     uint32_t length;
     if (char* text = proc_text(p, path, &length)) {
-        auto* shares = static_cast<uint32_t*>(malloc(sizeof(uint32_t)));
+        auto* shares = static_cast<Shared*>(malloc(sizeof(Shared)));
         if (!shares) return free(text), -lx::kENOMEM;
         if ((flags & lx::kOAccMode) != lx::kORdOnly) return free(text), free(shares), -lx::kEACCES;
-        *shares = 1;
+        *shares = Shared{};
         f = Fd{Fd::kText, (flags & lx::kOCloexec) != 0, flags};
         f.text = text, f.shares = shares, f.index = length;
         return fd;
     }
     auto* name = static_cast<files::Name*>(malloc(sizeof(files::Name)));
-    auto* shares = static_cast<uint32_t*>(malloc(sizeof(uint32_t)));
+    auto* shares = static_cast<Shared*>(malloc(sizeof(Shared)));
     auto fail = [&](int64_t e) {
         if (name) files::close(*name);
         free(name);
@@ -388,7 +388,7 @@ int64_t open(Process& p, int64_t dirfd, uint64_t path_address, uint64_t flags, u
     if (!directory && (flags & lx::kODirectory)) return fail(-lx::kENOTDIR);
     if (!directory && writing && (flags & lx::kOTrunc) && r.size)
         if ((e = files::truncate(*name, 0)) != kOk) return fail(err(e));
-    *shares = 1;
+    *shares = Shared{};
     f = Fd{directory ? Fd::kDirectory : Fd::kFile, (flags & lx::kOCloexec) != 0, flags};
     f.name = name, f.shares = shares;
     return fd;
@@ -406,10 +406,10 @@ int64_t read_fd(Process& p, Fd& f, uint64_t to, uint64_t size, int64_t offset) {
         case Fd::kText: {
             const char* text = text_of(f.kind, f.text);
             uint64_t length = f.kind == Fd::kText ? f.index : strlen(text);
-            uint64_t at = offset < 0 ? f.offset : static_cast<uint64_t>(offset);
+            uint64_t at = offset < 0 ? f.position() : static_cast<uint64_t>(offset);
             got = at < length ? static_cast<int64_t>(length - at < n ? length - at : n) : 0;
             if (got) memcpy(g_buffer, text + at, static_cast<size_t>(got));
-            if (offset < 0) f.offset += static_cast<uint64_t>(got);
+            if (offset < 0) f.position() += static_cast<uint64_t>(got);
             return copy_out(p, to, g_buffer, static_cast<size_t>(got)) ? -lx::kEFAULT : got;
         }
         case Fd::kZero: memset(g_buffer, 0, n), got = n; break;
@@ -419,13 +419,13 @@ int64_t read_fd(Process& p, Fd& f, uint64_t to, uint64_t size, int64_t offset) {
             break;
         case Fd::kDirectory: return -lx::kEISDIR;
         case Fd::kFile:
-            got = files::read(*f.name, offset < 0 ? f.offset : static_cast<uint64_t>(offset), g_buffer, n);
+            got = files::read(*f.name, offset < 0 ? f.position() : static_cast<uint64_t>(offset), g_buffer, n);
             if (got < 0) return err(got);
             break;
         default: return -lx::kEBADF;
     }
     if (copy_out(p, to, g_buffer, static_cast<size_t>(got))) return -lx::kEFAULT;
-    if (offset < 0 && f.kind == Fd::kFile) f.offset += static_cast<uint64_t>(got);
+    if (offset < 0 && f.kind == Fd::kFile) f.position() += static_cast<uint64_t>(got);
     return got;
 }
 
@@ -462,7 +462,7 @@ int64_t statfs(Process& p, const files::Name& n, uint64_t to) {
 int64_t sendfile(Process& p, Fd* out, Fd* in, uint64_t offset_address, uint64_t count) {
     if (!out || !in) return -lx::kEBADF;
     if (in->kind != Fd::kFile || out->pipe || out->socket || out->kind == Fd::kDirectory) return -lx::kEINVAL;
-    uint64_t at = in->offset;
+    uint64_t at = in->position();
     if (offset_address && copy_in(p, offset_address, &at, sizeof at)) return -lx::kEFAULT;
     uint32_t n = count < sizeof g_buffer ? static_cast<uint32_t>(count) : sizeof g_buffer;
     int64_t got = files::read(*in->name, at, g_buffer, n);
@@ -478,14 +478,14 @@ int64_t sendfile(Process& p, Fd* out, Fd* in, uint64_t offset_address, uint64_t 
         }
     } else if (out->kind == Fd::kFile) {
         if ((out->flags & lx::kOAccMode) == lx::kORdOnly) return -lx::kEBADF;
-        if (int64_t e = files::write(*out->name, out->offset, g_buffer, static_cast<uint32_t>(got)); e < 0) return err(e);
-        out->offset += static_cast<uint64_t>(got);
+        if (int64_t e = files::write(*out->name, out->position(), g_buffer, static_cast<uint32_t>(got)); e < 0) return err(e);
+        out->position() += static_cast<uint64_t>(got);
     }
     if (offset_address) {
         at += static_cast<uint64_t>(put);
         if (copy_out(p, offset_address, &at, sizeof at)) return -lx::kEFAULT;
     } else {
-        in->offset += static_cast<uint64_t>(put);
+        in->position() += static_cast<uint64_t>(put);
     }
     return put;
 }
@@ -500,7 +500,7 @@ int64_t write_fd(Process& p, Fd& f, uint64_t from, uint64_t size, int64_t offset
         case Fd::kFile: break;
         default: return -lx::kEBADF;
     }
-    uint64_t at = offset >= 0 ? static_cast<uint64_t>(offset) : f.offset;
+    uint64_t at = offset >= 0 ? static_cast<uint64_t>(offset) : f.position();
     if (offset < 0 && (f.flags & lx::kOAppend)) {
         proto::fs::Stat::Reply r;
         if (int64_t e = files::stat(*f.name, &r)) return err(e);
@@ -519,7 +519,7 @@ int64_t write_fd(Process& p, Fd& f, uint64_t from, uint64_t size, int64_t offset
         }
         done += n;
     }
-    if (offset < 0) f.offset = at + done;
+    if (offset < 0) f.position() = at + done;
     return static_cast<int64_t>(done);
 }
 
@@ -547,7 +547,7 @@ int64_t seek(Process& p, uint64_t fd, int64_t offset, uint64_t whence) {
     if (f->kind != Fd::kFile && !text_of(f->kind, f->text)) return 0;
     int64_t base = 0;
     if (whence == kSeekCur) {
-        base = static_cast<int64_t>(f->offset);
+        base = static_cast<int64_t>(f->position());
     } else if (whence == kSeekEnd && text_of(f->kind, f->text)) {
         base = static_cast<int64_t>(strlen(text_of(f->kind, f->text)));
     } else if (whence == kSeekEnd) {
@@ -558,7 +558,7 @@ int64_t seek(Process& p, uint64_t fd, int64_t offset, uint64_t whence) {
         return -lx::kEINVAL;
     }
     if (__builtin_add_overflow(base, offset, &base) || base < 0) return -lx::kEINVAL;
-    f->offset = static_cast<uint64_t>(base);
+    f->position() = static_cast<uint64_t>(base);
     return base;
 }
 
@@ -584,33 +584,33 @@ int64_t getdents(Process& p, uint64_t fd, uint64_t to, uint64_t size) {
         return true;
     };
     if (f->kind == Fd::kFdFolder) {
-        // ".", "..", then each open descriptor (this one too), as links; f->offset: the next to look at.
-        while (f->index < 2 || f->offset < kMaxFds) {
+        // ".", "..", then each open descriptor (this one too), as links; f->position(): the next to look at.
+        while (f->index < 2 || f->position() < kMaxFds) {
             char name[8];
             if (f->index < 2) {
                 if (!entry(f->index + 1, f->index ? ".." : ".", 4)) break;
             } else {
-                if (p.fds[f->offset].kind == Fd::kFree) {
-                    ++f->offset;
+                if (p.fds[f->position()].kind == Fd::kFree) {
+                    ++f->position();
                     continue;
                 }
-                format_to(name, sizeof name, "%lu", f->offset);
-                if (!entry(1000 + f->offset, name, 10)) break;
-                ++f->offset;
+                format_to(name, sizeof name, "%lu", f->position());
+                if (!entry(1000 + f->position(), name, 10)) break;
+                ++f->position();
             }
             ++f->index;
         }
-        if (!used && (f->index < 2 || f->offset < kMaxFds)) return -lx::kEINVAL;
+        if (!used && (f->index < 2 || f->position() < kMaxFds)) return -lx::kEINVAL;
         return copy_out(p, to, out, used) ? -lx::kEFAULT : static_cast<int64_t>(used);
     }
     if (f->kind == Fd::kProcFolder) {
         // ".", "..", "self", a directory per program (by slot), then /proc's files;
-        // f->offset: the next of these to look at.
+        // f->position(): the next of these to look at.
         constexpr uint64_t kFiles = sizeof kProcFiles / sizeof kProcFiles[0];
         constexpr uint64_t kEnd = 3 + kMaxProcesses + kFiles;
-        for (; f->offset < kEnd; ++f->offset) {
+        for (; f->position() < kEnd; ++f->position()) {
             char name[24];
-            uint64_t i = f->offset;
+            uint64_t i = f->position();
             uint8_t type = 4;
             if (i < 3) {
                 mica::copy_string(name, sizeof name, i == 0 ? "." : i == 1 ? ".." : "self");
@@ -626,7 +626,7 @@ int64_t getdents(Process& p, uint64_t fd, uint64_t to, uint64_t size) {
             if (!entry(2000 + i, name, type)) break;
             ++f->index;
         }
-        if (!used && f->offset < kEnd) return -lx::kEINVAL;
+        if (!used && f->position() < kEnd) return -lx::kEINVAL;
         return copy_out(p, to, out, used) ? -lx::kEFAULT : static_cast<int64_t>(used);
     }
     if (f->kind != Fd::kDirectory) return -lx::kENOTDIR;
@@ -634,7 +634,7 @@ int64_t getdents(Process& p, uint64_t fd, uint64_t to, uint64_t size) {
         static proto::fs::ReadDir::Request q;
         proto::fs::ReadDir::Reply r;
         mica::copy_string(q.path, sizeof q.path, f->name->path);
-        q.index = f->index, q.cursor = f->offset;
+        q.index = f->index, q.cursor = f->position();
         int64_t e = rpc::call<proto::fs::ReadDir>(f->name->endpoint, q, &r);
         if (e == kErrNotFound) {
             f->dir_done = true;
@@ -658,7 +658,7 @@ int64_t getdents(Process& p, uint64_t fd, uint64_t to, uint64_t size) {
         out[used + 18] = type;
         memcpy(out + used + 19, r.name, name_length);
         used += length;
-        f->index++, f->offset = r.next;
+        f->index++, f->position() = r.next;
     }
     return copy_out(p, to, out, used) ? -lx::kEFAULT : static_cast<int64_t>(used);
 }
@@ -943,7 +943,7 @@ int64_t linux_name(Process& p, const char* path, files::Name* out, bool follow, 
 
 void close_fd(Process& p, Fd& f) {
     if (f.kind == Fd::kFile && f.name) locks_release(p, f.name->path);
-    if (f.shares && --*f.shares == 0) {
+    if (f.shares && --f.shares->count == 0) {
         if (f.name) files::close(*f.name);
         free(f.name);
         free(f.text);
@@ -964,7 +964,7 @@ int64_t free_fd(Process& p, uint64_t from) {
 }
 
 void fd_attach(Fd& f) {
-    if (f.shares) ++*f.shares;
+    if (f.shares) ++f.shares->count;
     if (f.pipe) pipe_attach(f);
     if (f.socket) socket_attach(f);
 }

@@ -158,7 +158,7 @@ int64_t lock_call(Process& p, Fd& f, uint64_t cmd, uint64_t address, CallState& 
     if (f.kind != Fd::kFile || !f.name) return -lx::kEINVAL;
     int64_t base = 0;
     if (fl.whence == 1) {
-        base = static_cast<int64_t>(f.offset);
+        base = static_cast<int64_t>(f.position());
     } else if (fl.whence == 2) {
         proto::fs::Stat::Reply st;
         if (files::stat(*f.name, &st) != kOk) return -lx::kEIO;

@@ -38,6 +38,14 @@ struct Pipe;
 struct CallState;  // a call being served (below)
 struct Socket;  // a socket of net: (sockets.cpp)
 
+// What dup and fork share of a descriptor that names a file, a directory or
+// made-up text (Linux's open file description): how many descriptors hold
+// its name or text, and the position, which a read or write by any of them moves.
+struct Shared {
+    uint32_t count = 1;
+    uint64_t offset = 0;
+};
+
 struct Fd {
     enum Kind : uint8_t { kFree, kConsole, kFile, kDirectory, kNull, kZero, kRandom, kPipeRead, kPipeWrite,
                           kPasswd, kGroup, kFdFolder, kText, kSocket, kProcFolder };
@@ -45,14 +53,15 @@ struct Fd {
     Kind kind = kFree;
     bool cloexec = false;
     uint64_t flags = 0;   // open flags (access mode, O_APPEND, O_NONBLOCK)
-    uint64_t offset = 0;  // files: the position; directories: the listing's cursor
+    uint64_t offset = 0;  // the position, or the listing's cursor, when there are no `shares`
     uint32_t index = 0;   // directories: entries listed so far; kText: its length
     bool dir_done = false;
     mica::files::Name* name = nullptr;  // files and directories (heap)
-    uint32_t* shares = nullptr;         // how many descriptors share `name` (dup)
+    Shared* shares = nullptr;           // with the descriptors dup and fork made of it
     Pipe* pipe = nullptr;               // pipes' ends
     Socket* socket = nullptr;           // sockets (heap, counted as a pipe's ends are)
     char* text = nullptr;               // kText: its contents, made when opened (heap, shared as name is)
+    uint64_t& position() { return shares ? shares->offset : offset; }
 };
 
 // A call that waits: answered later through its saved reply.
