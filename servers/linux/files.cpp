@@ -397,36 +397,48 @@ int64_t open(Process& p, int64_t dirfd, uint64_t path_address, uint64_t flags, u
 // Reads into the program's memory at `to`; `offset` < 0: at the descriptor's position.
 int64_t read_fd(Process& p, Fd& f, uint64_t to, uint64_t size, int64_t offset) {
     if ((f.flags & lx::kOAccMode) == lx::kOWrOnly) return -lx::kEBADF;
-    uint32_t n = size < sizeof g_buffer ? static_cast<uint32_t>(size) : sizeof g_buffer;
-    int64_t got = 0;
     switch (f.kind) {
         case Fd::kNull: return 0;
         case Fd::kPasswd:
         case Fd::kGroup:
         case Fd::kText: {
+            uint32_t n = size < sizeof g_buffer ? static_cast<uint32_t>(size) : sizeof g_buffer;
             const char* text = text_of(f.kind, f.text);
             uint64_t length = f.kind == Fd::kText ? f.index : strlen(text);
             uint64_t at = offset < 0 ? f.position() : static_cast<uint64_t>(offset);
-            got = at < length ? static_cast<int64_t>(length - at < n ? length - at : n) : 0;
+            int64_t got = at < length ? static_cast<int64_t>(length - at < n ? length - at : n) : 0;
             if (got) memcpy(g_buffer, text + at, static_cast<size_t>(got));
             if (offset < 0) f.position() += static_cast<uint64_t>(got);
             return copy_out(p, to, g_buffer, static_cast<size_t>(got)) ? -lx::kEFAULT : got;
         }
-        case Fd::kZero: memset(g_buffer, 0, n), got = n; break;
+        case Fd::kZero:
         case Fd::kRandom:
-            for (uint32_t i = 0; i < n; ++i) g_buffer[i] = static_cast<uint8_t>(sys::clock_monotonic() * 2654435761u >> 13);
-            got = n;
-            break;
+        case Fd::kFile: break;
         case Fd::kDirectory: return -lx::kEISDIR;
-        case Fd::kFile:
-            got = files::read(*f.name, offset < 0 ? f.position() : static_cast<uint64_t>(offset), g_buffer, n);
-            if (got < 0) return err(got);
-            break;
         default: return -lx::kEBADF;
     }
-    if (copy_out(p, to, g_buffer, static_cast<size_t>(got))) return -lx::kEFAULT;
-    if (offset < 0 && f.kind == Fd::kFile) f.position() += static_cast<uint64_t>(got);
-    return got;
+    // As on Linux, all that was asked for (a file: up to its end), however large.
+    uint64_t at = offset < 0 ? f.position() : static_cast<uint64_t>(offset), done = 0;
+    while (done < size) {
+        uint32_t n = size - done < sizeof g_buffer ? static_cast<uint32_t>(size - done) : sizeof g_buffer;
+        int64_t got = n;
+        if (f.kind == Fd::kZero) {
+            memset(g_buffer, 0, n);
+        } else if (f.kind == Fd::kRandom) {
+            for (uint32_t i = 0; i < n; ++i) g_buffer[i] = static_cast<uint8_t>(sys::clock_monotonic() * 2654435761u >> 13);
+        } else if ((got = files::read(*f.name, at + done, g_buffer, n)) < 0) {
+            if (!done) return err(got);
+            break;
+        }
+        if (copy_out(p, to + done, g_buffer, static_cast<size_t>(got))) {
+            if (!done) return -lx::kEFAULT;
+            break;
+        }
+        done += static_cast<uint64_t>(got);
+        if (static_cast<uint32_t>(got) < n) break;  // the end of the file
+    }
+    if (offset < 0 && f.kind == Fd::kFile) f.position() = at + done;
+    return static_cast<int64_t>(done);
 }
 
 int64_t write_console(Process& p, uint64_t from, uint64_t size) {

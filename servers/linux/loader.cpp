@@ -174,7 +174,7 @@ int64_t load_program(Process& p, const char* path, const files::Name& file, cons
     if (!highest) return kErrCorrupt;
     p.brk_base = p.brk = p.brk_mapped = highest;
     p.mmap_top = kStackTop - kStackBytes - (16ULL << 20);
-    mica::copy_string(p.exe, sizeof p.exe, path);
+    mica::copy_string(p.exe, sizeof p.exe, file.path);  // as Linux: absolute, its links followed
 
     // The stack: strings at the top, then the vectors below them, made here
     // first; then as much is mapped as they take and kStackFirst more. It
