@@ -7,8 +7,10 @@ PROGRAM is `lua` (Debian's lua5.4: the `lua` interpreter, lua.c and the
 library), `sqlite3` (Debian's sqlite3: the `sqlite3` shell, shell.c and
 the amalgamation) or `ash_test` (busybox's shell test suite, a folder: the
 source package's shell/ash_test with its helper programs built and the
-build configuration of Debian's busybox-static as its .config) or `lwip`
-(a folder: lwIP's src/ as published, for servers/net to compile). Each is
+build configuration of Debian's busybox-static as its .config) or
+`applet_test` (busybox's applet tests, a folder: the source package's
+testsuite/ as published, and that .config beside it) or `lwip` (a folder:
+lwIP's src/ as published, for servers/net to compile). Each is
 built once, static, with the host's gcc and glibc, and written to
 OUT/PROGRAM; a rebuild finds it there.
 
@@ -168,6 +170,14 @@ def build_ash_test(work, output):
         must(["gcc", "-static", "-O2", "-o", helper, f"{helper}.c"], output, f"compiling ash_test's {helper}")
 
 
+def copy_applet_test(work, output):
+    # testsuite/runtest finds the build's configuration in $bindir/.config
+    # (which applets and features the busybox binary has): Debian's busybox-static.
+    tree = fetch_source(work, "busybox")
+    shutil.copytree(os.path.join(tree, "testsuite"), os.path.join(output, "testsuite"), symlinks=True)
+    shutil.copy(os.path.join(tree, "debian", "config", "pkg", "static"), os.path.join(output, ".config"))
+
+
 def copy_lwip(work, output):
     # Not a program: lwIP's sources as published (Debian's patches applied),
     # which servers/net compiles for Mica with its own port layer.
@@ -176,7 +186,8 @@ def copy_lwip(work, output):
     shutil.copy(os.path.join(tree, "COPYING"), output)
 
 
-PROGRAMS = {"lua": build_lua, "sqlite3": build_sqlite3, "ash_test": build_ash_test, "lwip": copy_lwip}
+PROGRAMS = {"lua": build_lua, "sqlite3": build_sqlite3, "ash_test": build_ash_test, "applet_test": copy_applet_test,
+            "lwip": copy_lwip}
 
 
 def main():
@@ -191,7 +202,7 @@ def main():
     for program in args.programs:
         output = os.path.join(out, program)
         # A folder is complete when it holds .built (the build system may make it empty beforehand).
-        built = os.path.join(output, ".built") if program in ("ash_test", "lwip") else output
+        built = os.path.join(output, ".built") if program in ("ash_test", "applet_test", "lwip") else output
         if os.path.isfile(built):
             os.utime(built)
             continue
