@@ -36,6 +36,7 @@ int64_t drain(Pipe& pipe, Process& p, uint64_t to, uint64_t size) {
 
 // Moves from the writer's buffer into the pipe, as much as fits.
 int64_t fill(Pipe& pipe, Process& p, uint64_t from, uint64_t size) {
+    if (!pipe.data && size && !(pipe.data = static_cast<uint8_t*>(malloc(kPipeBytes)))) return -lx::kENOMEM;
     uint64_t moved = 0;
     while (moved < size && pipe.used < kPipeBytes) {
         uint32_t tail = (pipe.head + pipe.used) % kPipeBytes;
@@ -94,6 +95,7 @@ int64_t pipe_create(Process& p, uint64_t fds_address, uint64_t flags) {
     if (!pipe) return -lx::kENOMEM;
     pipe->readers = pipe->writers = 0;
     pipe->head = pipe->used = 0;
+    pipe->data = nullptr;
     pipe->reader = pipe->writer = Waiter{};
     if (copy_out(p, fds_address, fds, sizeof fds)) {
         free(pipe);
@@ -122,6 +124,7 @@ void pipe_detach(Fd& f) {
         // Nobody can wait on it any more (a waiter holds a descriptor).
         if (pipe.reader.saved != kNoHandle) sys::handle_close(pipe.reader.saved);
         if (pipe.writer.saved != kNoHandle) sys::handle_close(pipe.writer.saved);
+        free(pipe.data);
         free(&pipe);
         return;
     }

@@ -74,14 +74,15 @@ struct Waiter {
     uint64_t done = 0;      // writes: bytes already taken
 };
 
-// A pipe: a ring of kPipeBytes in the personality, a reader and a writer
-// that may be waiting for the other.
+// A pipe: a ring of kPipeBytes in the personality (from the first write
+// on: a program may hold hundreds of pipes it never writes), a reader and a
+// writer that may be waiting for the other.
 constexpr uint32_t kPipeBytes = 65536;
 struct Pipe {
     uint32_t readers = 0, writers = 0;
     uint32_t head = 0, used = 0;
     Waiter reader, writer;
-    uint8_t data[kPipeBytes];
+    uint8_t* data;
 };
 
 // One thread of a Linux process (a Linux task): its Mica thread and what is
