@@ -132,11 +132,30 @@ char* proc_text(Process& p, const char* path, uint32_t* length) {
     }
     ++rest;  // the '/'
     bool status = !strcmp(rest, "status"), comm = !strcmp(rest, "comm"), stat = !strcmp(rest, "stat"),
-         cmdline = !strcmp(rest, "cmdline");
-    if (!status && !comm && !stat && !cmdline) return nullptr;
-    constexpr size_t kSize = 4096;
+         cmdline = !strcmp(rest, "cmdline"), maps = !strcmp(rest, "maps");
+    if (!status && !comm && !stat && !cmdline && !maps) return nullptr;
+    // maps: a line of at most 64 bytes and the program's name per mapping.
+    size_t kSize = maps ? q->vma_count * (64 + sizeof q->exe) + 1 : 4096;
     auto* text = static_cast<char*>(malloc(kSize));
     if (!text) return nullptr;
+    if (maps) {  // proc(5): the heap and the stack by name, the program's segments by its path
+        size_t at = 0;
+        text[0] = '\0';
+        for (uint32_t i = 0; i < q->vma_count; ++i) {
+            const Vma& v = q->vmas[i];
+            const char* name = v.exe ? q->exe : v.start >= q->brk_base && v.end <= q->brk_mapped ? "[heap]"
+                               : q->stack_limit && v.start >= q->stack_limit ? "[stack]" : "";
+            at += format_to(text + at, kSize - at, "%08lx-%08lx %c%c%cp %08lx 00:%02x %-8lu %s\n", v.start, v.end,
+                            v.perms & kVmRead ? 'r' : '-', v.perms & kVmWrite ? 'w' : '-',
+                            v.perms & kVmExec ? 'x' : '-', v.offset, v.exe ? 1 : 0, v.exe ? q->exe_inode : 0, name);
+            if (at >= kSize) {
+                at = kSize - 1;
+                break;
+            }
+        }
+        *length = static_cast<uint32_t>(at);
+        return text;
+    }
     char comm_name[16];
     mica::copy_string(comm_name, sizeof comm_name, q->name);  // Linux keeps 15 bytes of it
     Process* parent = parent_of(*q);

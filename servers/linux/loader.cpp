@@ -172,9 +172,11 @@ int64_t load_program(Process& p, const char* path, const files::Name& file, cons
         if (previous_end > highest) highest = previous_end;
     }
     if (!highest) return kErrCorrupt;
+    for (uint32_t i = 0; i < p.vma_count; ++i) p.vmas[i].exe = true;  // all there is yet: its segments
     p.brk_base = p.brk = p.brk_mapped = highest;
     p.mmap_top = kStackTop - kStackBytes - (16ULL << 20);
     mica::copy_string(p.exe, sizeof p.exe, file.path);  // as Linux: absolute, its links followed
+    p.exe_inode = st.inode;
 
     // The stack: strings at the top, then the vectors below them, made here
     // first; then as much is mapped as they take and kStackFirst more. It

@@ -163,7 +163,7 @@ int64_t unmap(Process& p, uint64_t start, uint64_t size) {
                 if (!dup.ok()) return dup.error();
                 h = dup.value();
             }
-            if (int64_t e = insert(p, Vma{end, v.end, h, v.offset + (end - v.start), v.perms})) return e;
+            if (int64_t e = insert(p, Vma{end, v.end, h, v.offset + (end - v.start), v.perms, v.exe})) return e;
         }
         if (!head && !tail) sys::handle_close(v.memory);
     }
@@ -179,7 +179,7 @@ int64_t split(Process& p, uint64_t at) {
     if (p.vma_count == kMaxVmas) return kErrLimit;
     auto dup = sys::handle_duplicate(v->memory, kRightsSame);
     if (!dup.ok()) return dup.error();
-    Vma tail{at, v->end, dup.value(), v->offset + (at - v->start), v->perms};
+    Vma tail{at, v->end, dup.value(), v->offset + (at - v->start), v->perms, v->exe};
     v->end = at;
     return insert(p, tail);
 }

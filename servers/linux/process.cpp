@@ -62,6 +62,7 @@ int64_t fork(Process& p, const uint64_t* a, CallState& s) {
     if (!c) return e == kErrNoMemory ? -lx::kENOMEM : -lx::kEAGAIN;
     // Everything but the pid is the parent's.
     copy_string(c->exe, sizeof c->exe, p.exe);
+    c->exe_inode = p.exe_inode;
     copy_string(c->cwd, sizeof c->cwd, p.cwd);
     c->brk_base = p.brk_base, c->brk = p.brk, c->brk_mapped = p.brk_mapped, c->mmap_top = p.mmap_top;
     c->stack_bottom = p.stack_bottom, c->stack_limit = p.stack_limit;
@@ -70,6 +71,7 @@ int64_t fork(Process& p, const uint64_t* a, CallState& s) {
     c->parent = static_cast<int32_t>(p.slot);
     c->pgid = p.pgid, c->sid = p.sid;
     for (uint32_t i = 0; e == kOk && i < p.vma_count; ++i) e = copy_mapping(*c, p.vmas[i], s.regs.rsp);
+    for (uint32_t i = 0; e == kOk && i < p.vma_count; ++i) c->vmas[i].exe = p.vmas[i].exe;  // in the same order
     ThreadRegs regs = s.regs;
     regs.rax = 0;  // fork returns 0 in the child
     if (flags & kCloneSettls) regs.fs_base = a[4];

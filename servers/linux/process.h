@@ -32,6 +32,7 @@ struct Vma {
     mica::Handle memory = mica::kNoHandle;
     uint64_t offset = 0;
     uint32_t perms = 0;  // mica::VmPerms
+    bool exe = false;    // a segment of the program's file (/proc/PID/maps names it)
 };
 
 struct Pipe;
@@ -143,6 +144,7 @@ struct ProcessState {
     Task& task() { return tasks[current]; }
     char name[32] = "";
     char exe[256] = "";   // its Linux path, for /proc/self/exe
+    uint64_t exe_inode = 0;
     uint64_t arg_start = 0, arg_end = 0;  // where its argv strings are (/proc/PID/cmdline)
     uint64_t started_ns = 0;              // when it was made (fork or Run): /proc/PID/stat
     char cwd[1024] = "/";
