@@ -17,7 +17,8 @@
  * "linux-jobs raw" instead checks reads of the terminal in raw mode with
  * VMIN 0: with VTIME 0 a read returns 0 at once, with VTIME 3 after about
  * 0.3 s; then it says "type a key" and a read with VTIME 100 returns the
- * key typed.
+ * key typed; then with VMIN 3 it says "type three keys", a child says "and
+ * two more" a second later, and one read must return all three ("xyz").
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -350,6 +351,22 @@ static int raw(void) {
     fflush(stdout);
     n = read(0, &c, 1);
     check("raw", n == 1 && c == 'k', "VMIN 0, VTIME 100: the key typed");
+    /* VMIN 3: one key, then (when a child says so, a second later) two more. */
+    t.c_cc[VMIN] = 3, t.c_cc[VTIME] = 0;
+    tcsetattr(0, TCSANOW, &t);
+    printf("linux-jobs: raw: type three keys\n");
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+        usleep(1000000);
+        printf("linux-jobs: raw: and two more\n");
+        fflush(stdout);
+        _exit(0);
+    }
+    char keys[8];
+    n = read(0, keys, sizeof keys);
+    check("raw", n == 3 && !memcmp(keys, "xyz", 3), "VMIN 3: one read takes three keys typed apart");
+    waitpid(child, NULL, 0);
     tcsetattr(0, TCSANOW, &saved);
     printf("linux-jobs: done, %d checks, %d failures\n", checks, failures);
     return failures != 0;

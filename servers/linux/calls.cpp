@@ -215,7 +215,7 @@ uint64_t g_generation;
 uint32_t wait_index(const Process& p, uint32_t task) { return p.slot * kMaxThreads + task; }
 
 void take_line(Process& p, uint64_t to, uint64_t size, int64_t* result);
-void read_raw(Process& p);
+void read_raw(Process& p, uint64_t size);
 
 bool claim(uint32_t index, uint64_t generation) {
     return generation && __atomic_compare_exchange_n(&g_owner[index], &generation, 0, false, __ATOMIC_SEQ_CST,
@@ -266,7 +266,7 @@ void wait_thread(void* arg) {
     static proto::console::ReadLine::Reply r;
     int64_t e;
     if (!(g_termios.lflag & kIcanon)) {
-        read_raw(p);
+        read_raw(p, w.size);
         return;
     }
     for (;;) {
@@ -375,27 +375,34 @@ void time_out_read(Process& p, uint64_t ns) {
 }
 
 // Raw mode: the bytes typed, as they come (CR made NL under ICRNL), for
-// whichever read waits, else kept (and a poll told).
-void read_raw(Process& p) {
+// whichever read waits (of `size` bytes; 0: none yet), else kept (and a
+// poll told). With VMIN above 1 the read has at least VMIN bytes (or its
+// size), however far apart they were typed.
+void read_raw(Process& p, uint64_t size) {
     static proto::console::ReadRaw::Request q;
     static proto::console::ReadRaw::Reply r;
     q.echo = (g_termios.lflag & kEcho) != 0;
     // The keys that signal under ISIG, if still the console's (VINTR, VSUSP, VQUIT).
     const uint8_t* cc = g_termios.cc;
     q.isig = !(g_termios.lflag & kIsig) ? 0 : (cc[0] == 3 ? 1 : 0) | (cc[10] == 26 ? 2 : 0) | (cc[1] == 28 ? 4 : 0);
-    int64_t e = rpc::call<proto::console::ReadRaw>(g_console, q, &r);
-    if (e >= 0 && r.cancelled) {
-        __atomic_store_n(&p.reading, false, __ATOMIC_SEQ_CST);
-        return;
-    }
-    if (e < 0) {
-        p.pending_error = true;
-    } else {
-        uint32_t n = r.size < sizeof p.pending_input ? r.size : sizeof p.pending_input;
+    uint64_t want = cc[kVmin] < size ? cc[kVmin] : size;
+    uint32_t have = 0;
+    do {
+        int64_t e = rpc::call<proto::console::ReadRaw>(g_console, q, &r);
+        if (e >= 0 && r.cancelled) {
+            __atomic_store_n(&p.reading, false, __ATOMIC_SEQ_CST);
+            return;
+        }
+        if (e < 0) {
+            p.pending_error = true;
+            break;
+        }
+        uint32_t n = r.size < sizeof p.pending_input - have ? r.size : sizeof p.pending_input - have;
         for (uint32_t i = 0; i < n; ++i)
-            p.pending_input[i] = r.data[i] == '\r' && (g_termios.iflag & kIcrnl) ? '\n' : r.data[i];
-        p.pending_size = n, p.pending_used = 0;
-    }
+            p.pending_input[have + i] = r.data[i] == '\r' && (g_termios.iflag & kIcrnl) ? '\n' : r.data[i];
+        have += n;
+    } while (have < want && have < sizeof p.pending_input);
+    p.pending_size = have, p.pending_used = 0;
     hand_over(p);
 }
 
