@@ -137,15 +137,34 @@ int64_t sigprocmask(Process& p, uint64_t how, uint64_t set, uint64_t old) {
 constexpr uint32_t kIsig = 0x1, kIcanon = 0x2, kEcho = 0x8, kIcrnl = 0x100;
 constexpr uint32_t kVtime = 5, kVmin = 6;  // c_cc indices
 
-uint64_t g_random = 0x2545'f491'4f6c'dd1d;
+}  // namespace
+
+// The CPU's RDRAND where it has one (CPUID.1:ECX bit 30), mixed with the
+// clock into a xorshift state.
+void fill_random(uint8_t* out, size_t size) {
+    static uint64_t state = 0x2545'f491'4f6c'dd1d;
+    static int rdrand = -1;
+    if (rdrand < 0) {
+        uint32_t a = 1, b, c = 0, d;
+        asm volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+        rdrand = c >> 30 & 1;
+    }
+    for (size_t i = 0; i < size; i += 8) {
+        uint64_t hardware = 0;
+        uint8_t ok = 0;
+        if (rdrand) asm volatile("rdrand %0; setc %1" : "=r"(hardware), "=qm"(ok));
+        state ^= (ok ? hardware : 0) ^ static_cast<uint64_t>(sys::clock_monotonic());
+        state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+        for (size_t j = 0; j < 8 && i + j < size; ++j) out[i + j] = static_cast<uint8_t>(state >> (8 * j));
+    }
+}
+
+namespace {
+
 int64_t random_bytes(Process& p, uint64_t to, uint64_t size) {
     uint8_t chunk[256];
     uint64_t n = size < sizeof chunk ? size : sizeof chunk;  // short, as Linux may be
-    for (uint64_t i = 0; i < n; ++i) {
-        g_random ^= static_cast<uint64_t>(sys::clock_monotonic());
-        g_random ^= g_random << 13, g_random ^= g_random >> 7, g_random ^= g_random << 17;
-        chunk[i] = static_cast<uint8_t>(g_random);
-    }
+    fill_random(chunk, n);
     return copy_out(p, to, chunk, n) ? -lx::kEFAULT : static_cast<int64_t>(n);
 }
 

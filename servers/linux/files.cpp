@@ -444,7 +444,7 @@ int64_t read_fd(Process& p, Fd& f, uint64_t to, uint64_t size, int64_t offset) {
         if (f.kind == Fd::kZero) {
             memset(g_buffer, 0, n);
         } else if (f.kind == Fd::kRandom) {
-            for (uint32_t i = 0; i < n; ++i) g_buffer[i] = static_cast<uint8_t>(sys::clock_monotonic() * 2654435761u >> 13);
+            fill_random(g_buffer, n);
         } else if ((got = files::read(*f.name, at + done, g_buffer, n)) < 0) {
             if (!done) return err(got);
             break;

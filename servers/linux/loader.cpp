@@ -123,13 +123,6 @@ int64_t load_segment(Process& p, const files::Name& file, const proto::fs::Stat:
     return sys::vm_map(p.process, start, m, 0, end - start, perms);
 }
 
-uint64_t g_random = 0x9e37'79b9'7f4a'7c15;
-uint64_t next_random() {
-    g_random ^= static_cast<uint64_t>(sys::clock_monotonic());
-    g_random ^= g_random << 13, g_random ^= g_random >> 7, g_random ^= g_random << 17;
-    return g_random;
-}
-
 }  // namespace
 
 int64_t load_program(Process& p, const char* path, const char* strings, uint32_t argc, uint32_t envc,
@@ -191,7 +184,8 @@ int64_t load_program(Process& p, const char* path, const files::Name& file, cons
         memcpy(image + kImage - used, data, n);
         return top - used;
     };
-    uint64_t random[2] = {next_random(), next_random()};
+    uint64_t random[2];  // AT_RANDOM: glibc's stack protector and pointer guard
+    fill_random(reinterpret_cast<uint8_t*>(random), sizeof random);
     uint64_t random_at = put(random, sizeof random);
     uint64_t platform_at = put("x86_64", 7);
     uint64_t execfn_at = put(path, strlen(path) + 1);

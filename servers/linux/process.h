@@ -288,6 +288,8 @@ struct CallState {
     bool restart = false;    // the call is made again (its process stopped first: when it continues)
 };
 void serve(Process& p, uint64_t number, CallState& s);
+// Random bytes for getrandom, /dev/urandom and AT_RANDOM (calls.cpp).
+void fill_random(uint8_t* out, size_t size);
 // r is set to make call `number` again: back onto its syscall instruction (2
 // bytes), the number in RAX again, as the thread is resumed.
 inline void rewind_call(mica::ThreadRegs& r, uint64_t number) { r.rip -= 2, r.rax = number; }
