@@ -69,6 +69,7 @@ struct CachedSegment {
     Handle memory = kNoHandle;
 };
 CachedSegment g_cache[24];
+constexpr uint64_t kMaxCopied = 1 << 20;  // the largest writable segment whose file bytes are kept
 uint32_t g_cache_next = 0;
 
 CachedSegment* cached(const proto::fs::Stat::Reply& st, const Phdr& ph) {
@@ -119,7 +120,8 @@ int64_t load_segment(Process& p, const files::Name& file, const proto::fs::Stat:
         if (int64_t e = sys::memory_write(m, ph.vaddr + base - start + done, chunk, n)) return e;
         done += n;
     }
-    if (filled) keep(st, ph, m, shared, filled);
+    // A copy costs the personality memory of its own: not for a large one.
+    if (filled && (shared || filled <= kMaxCopied)) keep(st, ph, m, shared, filled);
     return sys::vm_map(p.process, start, m, 0, end - start, perms);
 }
 
