@@ -25,7 +25,6 @@ import argparse
 import collections
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -98,23 +97,8 @@ def run_on_host(build, applets, tmp):
 
 def run_on_mica(mica, applet, stall):
     """Runs one applet's tests on Mica: its results, and whether it stalled."""
-    mica.send(f"sh -c 'export bindir=/bb && {runtest_command(applet)}'\n".encode())
-    text, last_progress = b"", time.monotonic()
-    while True:
-        before = len(mica.seen)
-        if not mica.read(1.0):
-            raise SystemExit("linux_applets: QEMU ended:\n" + mica.seen[-3000:].decode("utf-8", "replace"))
-        if len(mica.seen) != before:
-            last_progress = time.monotonic()
-        if PROMPT in mica.seen:
-            text += mica.wait_for(PROMPT, 1)
-            return parse(text.decode("utf-8", "replace"), applet, {}), False
-        if time.monotonic() - last_progress > stall:
-            text += mica.seen
-            mica.seen = b""
-            mica.send(b"\x03")
-            mica.stuck = mica.wait_for(PROMPT, 30) is None
-            return parse(text.decode("utf-8", "replace"), applet, {}), True
+    text, stalled = mica.run(f"sh -c 'export bindir=/bb && {runtest_command(applet)}'\n", stall)
+    return parse(text.decode("utf-8", "replace"), applet, {}), stalled
 
 
 def main():

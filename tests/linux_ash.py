@@ -99,28 +99,34 @@ class Mica:
         self.proc.stdin.write(text)
         self.proc.stdin.flush()
 
-    def module(self, module, stall):
-        """Runs one module; its results, and the test that stalled (or None)."""
-        # Standard input is /dev/null, on the host too: no test reads the console.
-        self.send(f"sh -c 'cd /ash_test && sh run-all {module} </dev/null'\n".encode())
-        results, text, last_progress = {}, b"", time.monotonic()
+    def run(self, line, stall):
+        """Types `line`; its output up to the next prompt, and whether it printed nothing
+        for `stall` seconds first (then it got Ctrl-C; `stuck` if no prompt came back)."""
+        self.send(line.encode())
+        text, last_progress = b"", time.monotonic()
         while True:
             before = len(self.seen)
             if not self.read(1.0):
-                raise SystemExit("linux_ash: QEMU ended:\n" + self.seen[-3000:].decode("utf-8", "replace"))
+                raise SystemExit("QEMU ended:\n" + self.seen[-3000:].decode("utf-8", "replace"))
             if len(self.seen) != before:
                 last_progress = time.monotonic()
             if PROMPT in self.seen:
-                text += self.wait_for(PROMPT, 1)
-                break
+                return text + self.wait_for(PROMPT, 1), False
             if time.monotonic() - last_progress > stall:
                 text += self.seen
                 self.seen = b""
                 self.send(b"\x03")
                 self.stuck = self.wait_for(PROMPT, 30) is None
-                stalled = re.findall(r"(ash-[^/\s]+/\S+?):\s*$", text.decode("utf-8", "replace"), re.M)
-                return self.parse(text, results), (stalled[-1] if stalled else module)
-        return self.parse(text, results), None
+                return text, True
+
+    def module(self, module, stall):
+        """Runs one module; its results, and the test that stalled (or None)."""
+        # Standard input is /dev/null, on the host too: no test reads the console.
+        text, stalled = self.run(f"sh -c 'cd /ash_test && sh run-all {module} </dev/null'\n", stall)
+        if not stalled:
+            return self.parse(text, {}), None
+        names = re.findall(r"(ash-[^/\s]+/\S+?):\s*$", text.decode("utf-8", "replace"), re.M)
+        return self.parse(text, {}), (names[-1] if names else module)
 
     @staticmethod
     def parse(text, results):
