@@ -65,7 +65,7 @@ struct DiskInode {
 static_assert(sizeof(DiskInode) == 128);
 
 constexpr uint16_t kModeTypeMask = 0xF000, kModeFile = 0x8000, kModeDir = 0x4000,
-                   kModeSymlink = 0xA000;
+                   kModeSymlink = 0xA000, kModeFifo = 0x1000;
 constexpr uint32_t kIndexFlag = 0x1000;  // EXT2_INDEX_FL: hashed directory
 constexpr uint32_t kXattrMagic = 0xEA020000;
 

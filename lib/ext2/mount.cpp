@@ -20,7 +20,7 @@ uint8_t dirent_type(uint16_t mode) {
         case kModeDir: return 2;
         case 0x2000: return 3;  // character device
         case 0x6000: return 4;  // block device
-        case 0x1000: return 5;  // fifo
+        case kModeFifo: return 5;
         case 0xC000: return 6;  // socket
         case kModeSymlink: return 7;
         default: return 0;

@@ -269,29 +269,48 @@ int64_t Volume::chmod(const char* path, uint32_t mode) {
     return finish(fs_, fs_->write_inode(ino, in));
 }
 
+namespace {
+
+// A new inode of `mode` (a file or a FIFO: no blocks) named by n.
+int64_t make_node(Fs* fs, Named& n, uint16_t mode) {
+    uint32_t ino;
+    int64_t r = fs->alloc_inode(n.parent, false, &ino);
+    if (r < 0) return finish(fs, r);
+    DiskInode in;
+    r = fs->init_inode(ino, &in, mode);
+    if (r >= 0) {
+        in.links = 1;
+        r = fs->write_inode(ino, in);
+    }
+    if (r >= 0) r = fs->add_entry(n.parent, n.dir, n.name, n.len, ino, in.mode);
+    if (r < 0) fs->release(ino, in);
+    return finish(fs, r);
+}
+
+}  // namespace
+
 int64_t Volume::create(const char* path, bool exclusive) {
     if (fs_->read_only) return kErrReadOnly;
     Named n;
     if (int64_t r = name_in_dir(fs_, path, &n); r < 0) return r;
-    DiskInode in;
     if (n.found == kOk) {
         if (exclusive) return kErrAlreadyExists;
+        DiskInode in;
         int64_t r = fs_->read_inode(n.ino, &in);
         if (r < 0) return r;
         return is_dir(in) ? kErrIsDirectory : kOk;
     }
     if (n.found != kErrNotFound) return n.found;
-    uint32_t ino;
-    int64_t r = fs_->alloc_inode(n.parent, false, &ino);
-    if (r < 0) return finish(fs_, r);
-    r = fs_->init_inode(ino, &in, kNewFileMode);
-    if (r >= 0) {
-        in.links = 1;
-        r = fs_->write_inode(ino, in);
-    }
-    if (r >= 0) r = fs_->add_entry(n.parent, n.dir, n.name, n.len, ino, in.mode);
-    if (r < 0) fs_->release(ino, in);
-    return finish(fs_, r);
+    return make_node(fs_, n, kNewFileMode);
+}
+
+int64_t Volume::make_fifo(const char* path, uint32_t mode) {
+    if (fs_->read_only) return kErrReadOnly;
+    Named n;
+    if (int64_t r = name_in_dir(fs_, path, &n); r < 0) return r;
+    if (n.found == kOk) return kErrAlreadyExists;
+    if (n.found != kErrNotFound) return n.found;
+    return make_node(fs_, n, static_cast<uint16_t>(kModeFifo | (mode & 07777)));
 }
 
 int64_t Volume::mkdir(const char* path) {

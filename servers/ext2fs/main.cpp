@@ -288,7 +288,8 @@ static_assert(sizeof(proto::fs::Write::Reply) == 4 && sizeof(proto::fs::Create::
               sizeof(proto::fs::Truncate::Reply) == 4 && sizeof(proto::fs::Unlink::Reply) == 4 &&
               sizeof(proto::fs::Mkdir::Reply) == 4 && sizeof(proto::fs::Rmdir::Reply) == 4 &&
               sizeof(proto::fs::Rename::Reply) == 4 && sizeof(proto::fs::Chmod::Reply) == 4 &&
-              sizeof(proto::fs::Symlink::Reply) == 4 && sizeof(proto::fs::Link::Reply) == 4);
+              sizeof(proto::fs::Symlink::Reply) == 4 && sizeof(proto::fs::Link::Reply) == 4 &&
+              sizeof(proto::fs::MakeFifo::Reply) == 4);
 
 void commit_group() {
     int64_t e = g_volume ? g_volume->commit() : kOk;
@@ -562,6 +563,13 @@ int64_t symlink(const proto::fs::Symlink::Request& q, proto::fs::Symlink::Reply&
     return in_group(v, c, [&](uint32_t*) { return v->symlink(q.path, q.target); });
 }
 
+int64_t make_fifo(const proto::fs::MakeFifo::Request& q, proto::fs::MakeFifo::Reply&, rpc::Call& c) {
+    if (must_wait()) return c.postpone();
+    ext2::Volume* v;
+    if (int64_t e = volume_for(q.path, &v); e < 0) return e;
+    return in_group(v, c, [&](uint32_t*) { return v->make_fifo(q.path, q.mode); });
+}
+
 int64_t link(const proto::fs::Link::Request& q, proto::fs::Link::Reply&, rpc::Call& c) {
     if (must_wait()) return c.postpone();
     if (!bounded(q.to)) return kErrNameTooLong;
@@ -744,7 +752,7 @@ int main() {
     g_incarnation = static_cast<uint32_t>(clock_now() >> 10) | 1;  // a different one each time
     ext2::Volume* v;
     volume(&v);  // mount now if the disk is there (errors are logged; requests try again)
-    rpc::Server<27> server(endpoint);
+    rpc::Server<28> server(endpoint);
     server.on<proto::fs::Stat>(stat);
     server.on<proto::fs::Read>(read);
     server.on<proto::fs::ReadDir>(readdir);
@@ -759,6 +767,7 @@ int main() {
     server.on<proto::fs::StatFs>(statfs);
     server.on<proto::fs::Chmod>(chmod);
     server.on<proto::fs::Symlink>(symlink);
+    server.on<proto::fs::MakeFifo>(make_fifo);
     server.on<proto::fs::Link>(link);
     server.on<proto::fs::Open>(open);
     server.on<proto::fs::Reopen>(reopen);

@@ -539,6 +539,33 @@ TEST_F(Ext2, SymbolicAndHardLinks) {
     expect_fsck_clean();
 }
 
+// Named pipes: a FIFO inode with its permission bits, listed with its
+// type, refused where a name exists, and seen as a FIFO by debugfs and e2fsck.
+TEST_F(Ext2, Fifos) {
+    make("");
+    mount();
+    ASSERT_EQ(vol->make_fifo("pipe", 0640), kOk);
+    EXPECT_EQ(vol->make_fifo("pipe", 0640), kErrAlreadyExists);
+    EXPECT_EQ(vol->make_fifo("no/such/dir", 0640), kErrNotFound);
+    ext2::Stat st;
+    ASSERT_EQ(vol->stat("pipe", &st), kOk);
+    EXPECT_EQ(st.type, ext2::kOther);
+    EXPECT_EQ(st.mode, 010640u);
+    EXPECT_EQ(st.size, 0u);
+    EXPECT_EQ(st.blocks512, 0u);
+    char byte;
+    EXPECT_EQ(vol->read("pipe", 0, &byte, 1), kErrInvalidArgument);
+    ext2::DirEntry e;
+    bool listed = false;
+    for (uint32_t i = 0; vol->readdir("", i, &e) == kOk; ++i)
+        if (!strcmp(e.name, "pipe")) listed = e.type == ext2::kOther;
+    EXPECT_TRUE(listed);
+    expect_fsck_clean();
+    EXPECT_NE(debugfs("stat /pipe").find("Type: FIFO"), std::string::npos);
+    ASSERT_EQ(vol->unlink("pipe"), kOk);
+    expect_fsck_clean();
+}
+
 // Nodes: an open file is found by inode and generation, through renames and
 // after its last name goes; a held file then is an orphan (on the
 // superblock's list, as ext3 keeps it) until released, and a stale node

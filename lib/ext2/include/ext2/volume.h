@@ -97,6 +97,9 @@ public:
     // A symbolic link to `target` (1 to block size - 1 bytes): fast (in the
     // inode) under 60 bytes, as Linux makes them, else in a block of its own.
     int64_t symlink(const char* path, const char* target);
+    // A named pipe (a FIFO inode: no data, no blocks) with the permission
+    // bits of `mode`; stat gives it type kOther and the FIFO type in `mode`.
+    int64_t make_fifo(const char* path, uint32_t mode);
     // A second name for a file (kErrIsDirectory for a directory; kErrLimit
     // at ext2's 32,000 links).
     int64_t link(const char* existing, const char* path);

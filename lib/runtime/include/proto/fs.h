@@ -159,6 +159,15 @@ struct Link {
     struct Reply { uint32_t unused; };
 };
 
+// A named pipe (FIFO) at `path` with the permission bits of `mode`; Stat
+// then says kOther, and its `mode` holds the FIFO type (0010000). The
+// server keeps the name only: the pipe itself is its clients' business.
+struct MakeFifo {
+    static constexpr uint64_t kLabel = 0x219;
+    struct Request { char path[kPathMax]; uint32_t mode; uint32_t reserved; };
+    struct Reply { uint32_t unused; };
+};
+
 // --- open files ---------------------------------------------------------------
 
 // An open file: its inode, the inode's generation (a freed and reused inode
