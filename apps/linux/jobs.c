@@ -12,7 +12,9 @@
  * standard input is a terminal whose session this program leads (as when
  * Mica's shell starts it), the terminal: tcgetpgrp, tcsetpgrp, TIOCGSID,
  * SIGTTIN for a read from the background (EIO when ignored), and SIGTSTP
- * dropped for an orphaned group.
+ * dropped for an orphaned group. Last, timers: alarm's remaining seconds,
+ * a periodic ITIMER_REAL's SIGALRMs, getitimer, a blocking read ended by
+ * SIGALRM (EINTR), and a forked child that has no timer.
  *
  * "linux-jobs raw" instead checks reads of the terminal in raw mode with
  * VMIN 0: with VTIME 0 a read returns 0 at once, with VTIME 3 after about
@@ -28,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
@@ -372,6 +375,54 @@ static int raw(void) {
     return failures != 0;
 }
 
+static volatile int g_alarms;
+static void on_alarm(int signal) { (void)signal; ++g_alarms; }
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void timers(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sigaction(SIGALRM, &sa, NULL);
+    check("timers", alarm(0) == 0, "alarm(0) with none set: 0");
+    alarm(5);
+    unsigned left = alarm(0);
+    check("timers", left == 5, "alarm(5), then alarm(0): 5 seconds were left");
+    struct itimerval every = {{0, 50000}, {0, 50000}}, got;
+    double start = now_s();
+    check("timers", setitimer(ITIMER_REAL, &every, NULL) == 0, "setitimer: every 50 ms");
+    check("timers", getitimer(ITIMER_REAL, &got) == 0 && got.it_interval.tv_usec == 50000 && got.it_value.tv_sec == 0 &&
+                        got.it_value.tv_usec > 0 && got.it_value.tv_usec <= 50000, "getitimer: the interval, and under 50 ms left");
+    sigset_t none;
+    sigemptyset(&none);
+    while (g_alarms < 3) sigsuspend(&none);
+    double took = now_s() - start;
+    struct itimerval off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &off, &got);
+    check("timers", took >= 0.14 && took < 3, "three SIGALRMs, after 150 ms or so");
+    check("timers", got.it_interval.tv_usec == 50000, "disarmed: the old timer given back");
+    check("timers", getitimer(ITIMER_REAL, &got) == 0 && !got.it_value.tv_sec && !got.it_value.tv_usec, "getitimer: none left");
+    int fds[2];
+    if (pipe(fds) != 0) fds[0] = fds[1] = -1;
+    char byte;
+    alarm(1);
+    check("timers", read(fds[0], &byte, 1) == -1 && errno == EINTR, "a read that waits, ended by SIGALRM: EINTR");
+    close(fds[0]);
+    close(fds[1]);
+    alarm(100);
+    pid_t child = fork();
+    if (child == 0) _exit(alarm(0) == 0 ? 0 : 1);
+    int status = -1;
+    waitpid(child, &status, 0);
+    check("timers", WIFEXITED(status) && WEXITSTATUS(status) == 0, "a forked child has no timer");
+    check("timers", alarm(0) >= 99, "the parent keeps its own");
+}
+
 int main(int argc, char** argv) {
     if (argc > 1 && !strcmp(argv[1], "raw")) return raw();
     groups();
@@ -379,6 +430,7 @@ int main(int argc, char** argv) {
     by_group();
     orphans();
     if (isatty(0) && getsid(0) == getpid()) terminal();
+    timers();
     printf("linux-jobs: done, %d checks, %d failures\n", checks, failures);
     return failures != 0;
 }

@@ -58,6 +58,10 @@ static void bad_arguments(void) {
     expect("lseek before the start", S(8, S(2, "/README", 0, 0), -5, 0), -EINVAL);
     expect("writev of 2000 buffers", S(20, 1, buffer, 2000), -EINVAL);
     expect("rt_sigaction of signal 0", sys6(13, 0, 0, 0, 8, 0, 0), -EINVAL);
+    static const long too_many_usec[4] = {0, 0, 0, 1000000};
+    expect("setitimer from a bad pointer", S(38, 0, BAD, 0), -EFAULT);
+    expect("setitimer of 1,000,000 microseconds", S(38, 0, too_many_usec, 0), -EINVAL);
+    expect("getitimer into a bad pointer", S(36, 0, BAD, 0), -EFAULT);
     expect("unknown call 1000", S(1000, 0, 0, 0), -ENOSYS);
     /* As Linux: the number is RAX's low 32 bits (2^62 is read(0, 0, 0)). */
     expect("call 2^62", S(1L << 62, 0, 0, 0), 0);
@@ -172,7 +176,7 @@ static long argument(void) {
 /* Calls that neither end this program, nor block it, nor start others (no
  * accept, connect, recv or send: on a blocking socket they wait). */
 static const short kCalls[] = {1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13, 14, 16, 17, 18, 20, 21, 22, 28, 32,
-                               33, 39, 63, 72, 74, 75, 77, 79, 80, 83, 84, 87, 89, 95, 96, 97, 99, 102, 104,
+                               33, 36, 39, 63, 72, 74, 75, 77, 79, 80, 83, 84, 87, 89, 95, 96, 97, 99, 102, 104,
                                107, 108, 110, 137, 157, 158, 186, 201, 204, 217, 218, 228, 229, 257, 258,
                                262, 263, 267, 269, 273, 292, 293, 302, 318, 334, 500, 1000,
                                41, 48, 49, 50, 51, 52, 53, 54, 55};  /* sockets: calls that never wait */

@@ -530,6 +530,9 @@ void serve(Process& p, uint64_t rax, CallState& s) {
         case lx::kGetrlimit: r = limit(p, a[0], a[1]); return;
         case lx::kUname: r = uname(p, a[0]); return;
         case lx::kSysinfo: r = sysinfo(p, a[0]); return;
+        case lx::kAlarm:
+        case lx::kGetitimer:
+        case lx::kSetitimer: r = itimer(p, number, a); return;
         case lx::kRtSigaction: r = sigaction(p, a[0], a[1], a[2]); return;
         case lx::kRtSigprocmask: r = sigprocmask(p, a[0], a[1], a[2]); return;
         case lx::kRtSigpending: {

@@ -13,7 +13,7 @@ enum Sys : uint64_t {
     kRead = 0, kWrite = 1, kOpen = 2, kClose = 3, kStat = 4, kFstat = 5, kLstat = 6, kPoll = 7,
     kLseek = 8, kMmap = 9, kMprotect = 10, kMunmap = 11, kBrk = 12, kRtSigaction = 13,
     kRtSigprocmask = 14, kRtSigreturn = 15, kIoctl = 16, kPread64 = 17, kPwrite64 = 18, kReadv = 19, kWritev = 20,
-    kAccess = 21, kPipe = 22, kSchedYield = 24, kMadvise = 28, kDup = 32, kDup2 = 33, kPause = 34, kNanosleep = 35,
+    kAccess = 21, kPipe = 22, kSchedYield = 24, kMadvise = 28, kDup = 32, kDup2 = 33, kPause = 34, kNanosleep = 35, kGetitimer = 36, kAlarm = 37, kSetitimer = 38,
     kSelect = 23, kGetpid = 39, kSendfile = 40, kSocket = 41, kConnect = 42, kAccept = 43, kSendto = 44,
     kRecvfrom = 45, kSendmsg = 46, kRecvmsg = 47, kShutdown = 48, kBind = 49, kListen = 50, kGetsockname = 51,
     kGetpeername = 52, kSocketpair = 53, kSetsockopt = 54, kGetsockopt = 55, kClone = 56, kFork = 57, kVfork = 58, kExecve = 59, kExit = 60, kWait4 = 61,

@@ -265,8 +265,9 @@ int main() {
     server.on<proto::personality::Signal>(terminal_signal);
     server.on<Wake>([](const Wake::Request&, Wake::Reply&, rpc::Call&) -> int64_t {
         // A helper saw a change: net: signalled (a socket moved), a console
-        // line came, a poll's deadline passed.
+        // line came, a poll's deadline or an alarm passed.
         socket_wake();
+        alarm_wake();
         poll_wake();
         return kOk;
     });

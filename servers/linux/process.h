@@ -147,6 +147,9 @@ struct ProcessState {
     uint64_t exe_inode = 0;
     uint64_t arg_start = 0, arg_end = 0;  // where its argv strings are (/proc/PID/cmdline)
     uint64_t started_ns = 0;              // when it was made (fork or Run): /proc/PID/stat
+    // ITIMER_REAL (setitimer, alarm): when SIGALRM is next sent (clock_monotonic; 0: not
+    // set), and then every `alarm_interval` ns. The timer thread watches it; a fork's child has none.
+    uint64_t alarm_deadline = 0, alarm_interval = 0;
     char cwd[1024] = "/";
     Vma vmas[kMaxVmas];
     uint32_t vma_count = 0;
@@ -315,6 +318,10 @@ int64_t futex_wake(Process& p, uint64_t address, uint64_t count, uint32_t bitset
 bool futex_take(Task& t, mica::Handle* saved);
 // Starts the timer thread if it is not running, and has it look at the deadlines again.
 void timer_watch();
+// alarm, setitimer, getitimer (ITIMER_REAL); alarm_wake sends SIGALRM to
+// the programs whose timer is due (on the main thread, at a Wake).
+int64_t itimer(Process& p, uint64_t number, const uint64_t* a);
+void alarm_wake();
 // poll, ppoll, select, pselect6 (poll.cpp); poll_wake looks at every call
 // that waits again (on the main thread, after a change).
 int64_t poll_call(Process& p, uint64_t number, const uint64_t* a, CallState& s);

@@ -56,6 +56,10 @@ void timer_thread(void*) {
         bool polls_due = false;
         for (Process& p : g_processes) {
             if (!p.used) continue;
+            if (uint64_t alarm = __atomic_load_n(&p.alarm_deadline, __ATOMIC_SEQ_CST)) {
+                if (alarm <= now) polls_due = true;  // SIGALRM, sent by the main thread
+                else next = alarm < next ? alarm : next;
+            }
             for (Task& t : p.tasks) {
                 if (t.poll.saved != kNoHandle && t.poll_deadline) {
                     if (t.poll_deadline <= now) polls_due = true;
@@ -77,6 +81,18 @@ void timer_thread(void*) {
         }
         sys::notification_wait(g_timer, next == ~0ULL ? kWaitForever : next - now);
     }
+}
+
+// ITIMER_REAL in microseconds, as setitimer takes it.
+struct Itimerval {
+    int64_t interval_sec, interval_usec, value_sec, value_usec;
+};
+
+void put_itimer(const Process& p, uint64_t now, Itimerval* out) {
+    uint64_t left = p.alarm_deadline > now ? p.alarm_deadline - now : p.alarm_deadline ? 1000 : 0;
+    *out = Itimerval{static_cast<int64_t>(p.alarm_interval / 1'000'000'000),
+                     static_cast<int64_t>(p.alarm_interval % 1'000'000'000 / 1000),
+                     static_cast<int64_t>(left / 1'000'000'000), static_cast<int64_t>((left % 1'000'000'000 + 999) / 1000)};
 }
 
 bool start_timer() {
@@ -215,6 +231,47 @@ bool futex_take(Task& t, Handle* saved) {
     t.futex = Waiter{};
     *saved = h;
     return true;
+}
+
+int64_t itimer(Process& p, uint64_t number, const uint64_t* a) {
+    constexpr uint64_t kFar = 1ULL << 32;  // seconds: no overflow, and as good as never
+    uint64_t now = static_cast<uint64_t>(sys::clock_monotonic());
+    Itimerval old, next{};
+    put_itimer(p, now, &old);
+    if (number == lx::kAlarm) {
+        next.value_sec = static_cast<int64_t>(a[0] & 0xffffffff);
+    } else {
+        if (a[0] != 0) return -lx::kEINVAL;  // ITIMER_VIRTUAL, ITIMER_PROF: CPU time is not counted
+        if (number == lx::kGetitimer) return copy_out(p, a[1], &old, sizeof old) ? -lx::kEFAULT : 0;
+        if (a[1] && copy_in(p, a[1], &next, sizeof next)) return -lx::kEFAULT;
+        if (next.interval_usec < 0 || next.interval_usec >= 1'000'000 || next.value_usec < 0 ||
+            next.value_usec >= 1'000'000 || next.interval_sec < 0 || next.value_sec < 0)
+            return -lx::kEINVAL;
+        if (a[2] && copy_out(p, a[2], &old, sizeof old)) return -lx::kEFAULT;
+    }
+    auto ns = [&](int64_t sec, int64_t usec) {
+        return (static_cast<uint64_t>(sec) > kFar ? kFar : static_cast<uint64_t>(sec)) * 1'000'000'000 +
+               static_cast<uint64_t>(usec) * 1000;
+    };
+    uint64_t value = ns(next.value_sec, next.value_usec);
+    p.alarm_interval = value ? ns(next.interval_sec, next.interval_usec) : 0;
+    __atomic_store_n(&p.alarm_deadline, value ? now + value : 0, __ATOMIC_SEQ_CST);
+    if (value) timer_watch();
+    if (number != lx::kAlarm) return 0;
+    // alarm: the seconds the last one had left, rounded, and at least 1 if it had any.
+    int64_t left = old.value_sec + (old.value_usec >= 500'000);
+    return left ? left : old.value_usec ? 1 : 0;
+}
+
+void alarm_wake() {
+    uint64_t now = static_cast<uint64_t>(sys::clock_monotonic());
+    for (Process& p : g_processes) {
+        if (!p.used || !p.alarm_deadline || p.alarm_deadline > now) continue;
+        uint64_t next = 0;
+        if (p.alarm_interval && !p.zombie) next = p.alarm_deadline + p.alarm_interval > now ? p.alarm_deadline + p.alarm_interval : now + p.alarm_interval;
+        __atomic_store_n(&p.alarm_deadline, next, __ATOMIC_SEQ_CST);
+        if (!p.zombie) raise_signal(p, 14);  // SIGALRM
+    }
 }
 
 void timer_watch() {
