@@ -10,7 +10,9 @@
  * one unlinked file, the temporary-file pattern (mkstemp, unlink, use),
  * utimensat/futimens (times given, UTIME_NOW, UTIME_OMIT, errors), and a
  * position shared by the descriptors dup and fork make (one open file
- * description: `cmd > file` where cmd and the shell both write).
+ * description: `cmd > file` where cmd and the shell both write), and named
+ * pipes (mkfifo: an open waits for the other end, O_NONBLOCK's ENXIO, a
+ * signal ending a waiting open with no reader left behind, O_RDWR).
  *
  * "linux-files hold DIR" instead opens, unlinks and writes a file in DIR,
  * says "holding", waits 4 seconds (time for the file server to be killed
@@ -20,6 +22,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,6 +195,63 @@ static void shared(const char* dir) {
     unlink(path);
 }
 
+static void on_alarm(int signal) { (void)signal; }
+
+static void fifos(const char* dir) {
+    char path[256], other[256];
+    snprintf(path, sizeof path, "%s/fifo", dir);
+    snprintf(other, sizeof other, "%s/fifo-file", dir);
+    unlink(path);
+    unlink(other);
+    check("fifo", mkfifo(path, 0640) == 0, "mkfifo");
+    check("fifo", mkfifo(path, 0640) == -1 && errno == EEXIST, "again: EEXIST");
+    struct stat st;
+    check("fifo", stat(path, &st) == 0 && S_ISFIFO(st.st_mode) && (st.st_mode & 0777) == (0640 & ~umask(022)) &&
+                      st.st_size == 0, "stat: a FIFO, its mode less the umask, empty");
+    check("fifo", mknod(other, S_IFREG | 0600, 0) == 0 && stat(other, &st) == 0 && S_ISREG(st.st_mode),
+          "mknod S_IFREG: an empty file");
+    unlink(other);
+    check("fifo", open(path, O_WRONLY | O_NONBLOCK) == -1 && errno == ENXIO, "O_WRONLY|O_NONBLOCK, no reader: ENXIO");
+    int reader = open(path, O_RDONLY | O_NONBLOCK);
+    char buf[64];
+    check("fifo", reader >= 0 && read(reader, buf, sizeof buf) == 0, "O_RDONLY|O_NONBLOCK opens; no writer: end of file");
+    int writer = open(path, O_WRONLY | O_NONBLOCK);
+    check("fifo", writer >= 0 && write(writer, "one", 3) == 3 && read(reader, buf, sizeof buf) == 3 &&
+                      !memcmp(buf, "one", 3), "with a reader, O_WRONLY|O_NONBLOCK opens; bytes go through");
+    close(writer);
+    close(reader);
+
+    // A child opens to write and waits for this reader; the bytes and the end of file come through.
+    pid_t child = fork();
+    if (child == 0) {
+        int w = open(path, O_WRONLY);
+        _exit(w >= 0 && write_all(w, "hello, fifo", 11) == 0 ? 0 : 1);
+    }
+    usleep(200000);  // the child waits in its open
+    reader = open(path, O_RDONLY);
+    ssize_t n = 0, got;
+    while (reader >= 0 && (got = read(reader, buf + n, sizeof buf - (size_t)n)) > 0) n += got;
+    int status = -1;
+    waitpid(child, &status, 0);
+    check("fifo", n == 11 && !memcmp(buf, "hello, fifo", 11) && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "a writer's open waits for the reader; its bytes, then end of file");
+    close(reader);
+
+    // A reader's open that waits, ended by a signal: EINTR, and no reader stays behind.
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sigaction(SIGALRM, &sa, NULL);
+    alarm(1);
+    check("fifo", open(path, O_RDONLY) == -1 && errno == EINTR, "a waiting open ended by SIGALRM: EINTR");
+    check("fifo", open(path, O_WRONLY | O_NONBLOCK) == -1 && errno == ENXIO, "and it left no reader: ENXIO");
+    int both = open(path, O_RDWR);
+    check("fifo", both >= 0 && write(both, "x", 1) == 1 && read(both, buf, 1) == 1 && buf[0] == 'x',
+          "O_RDWR opens at once, reads what it wrote");
+    close(both);
+    check("fifo", unlink(path) == 0, "unlinked");
+}
+
 static void hold(const char* dir) {
     char path[256];
     snprintf(path, sizeof path, "%s/held", dir);
@@ -220,6 +280,7 @@ int main(int argc, char** argv) {
         temporary(dir);
         times(dir);
         shared(dir);
+        fifos(dir);
     }
     printf("linux-files: done, %d checks, %d failures\n", checks, failures);
     return failures ? 1 : 0;

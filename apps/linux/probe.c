@@ -62,6 +62,8 @@ static void bad_arguments(void) {
     expect("setitimer from a bad pointer", S(38, 0, BAD, 0), -EFAULT);
     expect("setitimer of 1,000,000 microseconds", S(38, 0, too_many_usec, 0), -EINVAL);
     expect("getitimer into a bad pointer", S(36, 0, BAD, 0), -EFAULT);
+    expect("mknod of a bad path", S(133, BAD, 010600, 0), -EFAULT);
+    expect("mknodat of no known type", sys6(259, -100, (long)"/tmp/probe-node", 0170600, 0, 0, 0), -EINVAL);
     expect("unknown call 1000", S(1000, 0, 0, 0), -ENOSYS);
     /* As Linux: the number is RAX's low 32 bits (2^62 is read(0, 0, 0)). */
     expect("call 2^62", S(1L << 62, 0, 0, 0), 0);

@@ -479,7 +479,8 @@ void serve(Process& p, uint64_t rax, CallState& s) {
     t.restartable = number == lx::kRead || number == lx::kWrite || number == lx::kReadv ||
                     number == lx::kWritev || number == lx::kWait4 || number == lx::kFcntl ||
                     number == lx::kAccept || number == lx::kAccept4 || number == lx::kSendto ||
-                    number == lx::kRecvfrom || number == lx::kSendmsg || number == lx::kRecvmsg;
+                    number == lx::kRecvfrom || number == lx::kSendmsg || number == lx::kRecvmsg ||
+                    number == lx::kOpen || number == lx::kOpenat;  // a FIFO's open waits
     // A read of the console waits for a line on a thread of its own.
     if (number == lx::kRead && a[0] < kMaxFds && p.fds[a[0]].kind == Fd::kConsole) {
         if (int64_t e = tty_access(p, 21, s)) {  // from the background: SIGTTIN

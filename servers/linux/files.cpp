@@ -201,6 +201,7 @@ void fill_stat(const proto::fs::Stat::Reply& r, lx::Stat& st) {
     st.ino = r.inode;
     st.nlink = r.links || r.inode ? r.links : 1;  // 0: unlinked while open; no inodes: a scheme without links
     uint32_t type = r.type == proto::fs::kDirectory ? lx::kSIfDir : r.type == proto::fs::kSymlink ? lx::kSIfLnk : lx::kSIfReg;
+    if (r.type == proto::fs::kOther) type = r.mode & lx::kSIfMt;  // a FIFO (ext2 gives the inode's whole mode)
     st.mode = type | (r.mode & 07777);
     st.uid = r.uid, st.gid = r.gid;
     st.size = static_cast<int64_t>(r.size);
@@ -347,7 +348,7 @@ int64_t utimens(Process& p, int64_t dirfd, uint64_t path_address, uint64_t times
     return e == kErrUnsupported ? 0 : e < 0 ? err(e) : 0;  // initfs: keeps no times
 }
 
-int64_t open(Process& p, int64_t dirfd, uint64_t path_address, uint64_t flags, uint64_t mode) {
+int64_t open(Process& p, int64_t dirfd, uint64_t path_address, uint64_t flags, uint64_t mode, CallState& s) {
     char path[1024];
     if (int64_t e = read_path(p, dirfd, path_address, path, sizeof path)) return e;
     // /dev/fd/N and /proc/self/fd/N: descriptor N again (bash's and ash's <(...) pass these).
@@ -401,6 +402,10 @@ int64_t open(Process& p, int64_t dirfd, uint64_t path_address, uint64_t flags, u
         e = files::open(*name, existed ? 0 : how, &r, want);
     }
     if (e != kOk) return fail(err(e));
+    if (r.type == proto::fs::kOther && (r.mode & lx::kSIfMt) == lx::kSIfFifo) {
+        fail(0);  // the pipe is ours; the name was only the way to it
+        return fifo_open(p, fd, r.inode, r.generation, flags, s);
+    }
     bool writing = (flags & lx::kOAccMode) != lx::kORdOnly;
     bool directory = r.type == proto::fs::kDirectory;
     if (directory && writing) return fail(-lx::kEISDIR);
@@ -681,7 +686,7 @@ int64_t getdents(Process& p, uint64_t fd, uint64_t to, uint64_t size) {
         uint64_t ino = f->index + 2;
         int64_t next = f->index + 1;
         uint16_t reclen = static_cast<uint16_t>(length);
-        uint8_t type = r.type == proto::fs::kDirectory ? 4 : r.type == proto::fs::kSymlink ? 10 : 8;
+        uint8_t type = r.type == proto::fs::kDirectory ? 4 : r.type == proto::fs::kSymlink ? 10 : r.type == proto::fs::kOther ? 0 : 8;
         memset(out + used, 0, length);
         memcpy(out + used, &ino, 8);
         memcpy(out + used + 8, &next, 8);
@@ -753,6 +758,33 @@ int64_t symlink(Process& p, uint64_t target_address, int64_t dirfd, uint64_t pat
     mica::copy_string(q.path, sizeof q.path, n.path);
     proto::fs::Symlink::Reply r;
     int64_t e = rpc::call<proto::fs::Symlink>(n.endpoint, q, &r);
+    return e < 0 ? err(e) : 0;
+}
+
+// mknod, mknodat: a named pipe, or an empty file (S_IFREG or no type);
+// devices and sockets are refused, as to a program without CAP_MKNOD.
+int64_t mknod(Process& p, int64_t dirfd, uint64_t path_address, uint64_t mode) {
+    uint64_t type = mode & lx::kSIfMt;
+    if (type == lx::kSIfChr || type == lx::kSIfBlk || type == lx::kSIfSock) return -lx::kEPERM;
+    if (type && type != lx::kSIfReg && type != lx::kSIfFifo) return -lx::kEINVAL;
+    char path[1024];
+    if (int64_t e = read_path(p, dirfd, path_address, path, sizeof path)) return e;
+    files::Name n;
+    if (int64_t e = linux_name(p, path, &n, false)) return err(e);
+    uint32_t bits = static_cast<uint32_t>(mode & ~static_cast<uint64_t>(p.umask) & 07777);
+    int64_t e;
+    if (type == lx::kSIfFifo) {
+        static proto::fs::MakeFifo::Request q;
+        q = {};
+        mica::copy_string(q.path, sizeof q.path, n.path);
+        q.mode = bits;
+        proto::fs::MakeFifo::Reply r;
+        e = rpc::call<proto::fs::MakeFifo>(n.endpoint, q, &r);
+    } else {
+        proto::fs::Stat::Reply r;
+        e = files::open(n, proto::fs::kOpenCreate | proto::fs::kOpenExclusive | proto::fs::kOpenMode, &r, bits);
+        if (e == kOk) files::close(n);
+    }
     return e < 0 ? err(e) : 0;
 }
 
@@ -1026,8 +1058,8 @@ bool serve_file_call(Process& p, uint64_t number, const uint64_t* a, CallState& 
         case lx::kPwrite64: {
             Fd* f = fd(0);
             if (!f) r = -lx::kEBADF;
-            else if (f->kind == Fd::kPipeWrite && number == lx::kWrite) r = pipe_write(p, *f, a[1], a[2], s);
-            else if (f->pipe) r = f->kind == Fd::kPipeWrite ? -lx::kESPIPE : -lx::kEBADF;
+            else if (pipe_writes(*f) && number == lx::kWrite) r = pipe_write(p, *f, a[1], a[2], s);
+            else if (f->pipe) r = pipe_writes(*f) ? -lx::kESPIPE : -lx::kEBADF;
             else r = write_fd(p, *f, a[1], a[2], number == lx::kPwrite64 ? static_cast<int64_t>(a[3]) : -1);
             return true;
         }
@@ -1039,15 +1071,17 @@ bool serve_file_call(Process& p, uint64_t number, const uint64_t* a, CallState& 
                 for (uint64_t i = 0; i < a[2] && i < 1024 && v.len == 0; ++i)
                     if (copy_in(p, a[1] + i * sizeof v, &v, sizeof v)) v = {0, 0}, i = 1024;
                 bool in = number == lx::kReadv;
-                if ((f->kind == Fd::kPipeRead) != in) r = -lx::kEBADF;
+                if (in ? !pipe_reads(*f) : !pipe_writes(*f)) r = -lx::kEBADF;
                 else r = in ? pipe_read(p, *f, v.base, v.len, s) : pipe_write(p, *f, v.base, v.len, s);
             } else {
                 r = vector_io(p, a[0], a[1], a[2], number == lx::kWritev);
             }
             return true;
         }
-        case lx::kOpen: r = open(p, lx::kAtFdCwd, a[0], a[1], a[2]); return true;
-        case lx::kOpenat: r = open(p, static_cast<int32_t>(a[0]), a[1], a[2], a[3]); return true;
+        case lx::kOpen: r = open(p, lx::kAtFdCwd, a[0], a[1], a[2], s); return true;
+        case lx::kOpenat: r = open(p, static_cast<int32_t>(a[0]), a[1], a[2], a[3], s); return true;
+        case lx::kMknod: r = mknod(p, lx::kAtFdCwd, a[0], a[1]); return true;
+        case lx::kMknodat: r = mknod(p, static_cast<int32_t>(a[0]), a[1], a[2]); return true;
         case lx::kClose:
             if (Fd* f = fd(0)) close_fd(p, *f), r = 0;
             else r = -lx::kEBADF;

@@ -19,19 +19,19 @@ enum Sys : uint64_t {
     kGetpeername = 52, kSocketpair = 53, kSetsockopt = 54, kGetsockopt = 55, kClone = 56, kFork = 57, kVfork = 58, kExecve = 59, kExit = 60, kWait4 = 61,
     kKill = 62, kUname = 63, kFcntl = 72, kFsync = 74, kFdatasync = 75, kFtruncate = 77,
     kGetcwd = 79, kChdir = 80, kRename = 82, kMkdir = 83, kRmdir = 84, kUnlink = 87,
-    kLink = 86, kSymlink = 88, kReadlink = 89, kChmod = 90, kFchmod = 91, kUmask = 95, kGettimeofday = 96, kGetrlimit = 97, kSysinfo = 99,
+    kLink = 86, kSymlink = 88, kReadlink = 89, kChmod = 90, kFchmod = 91, kUmask = 95, kMknod = 133, kGettimeofday = 96, kGetrlimit = 97, kSysinfo = 99,
     kGetuid = 102, kGetgid = 104, kGeteuid = 107, kGetegid = 108, kSetpgid = 109, kGetppid = 110,
     kGetpgrp = 111, kSetsid = 112, kGetgroups = 115, kGetpgid = 121, kGetsid = 124, kRtSigpending = 127, kRtSigsuspend = 130, kSigaltstack = 131, kStatfs = 137, kFstatfs = 138,
     kPrctl = 157, kArchPrctl = 158, kGettid = 186, kTkill = 200, kTime = 201, kFutex = 202,
     kSchedGetaffinity = 204, kGetdents64 = 217, kSetTidAddress = 218, kClockGettime = 228,
     kClockGetres = 229, kClockNanosleep = 230, kExitGroup = 231, kTgkill = 234, kOpenat = 257,
-    kMkdirat = 258, kNewfstatat = 262, kUnlinkat = 263, kRenameat = 264, kLinkat = 265, kSymlinkat = 266, kReadlinkat = 267,
+    kMkdirat = 258, kMknodat = 259, kNewfstatat = 262, kUnlinkat = 263, kRenameat = 264, kLinkat = 265, kSymlinkat = 266, kReadlinkat = 267,
     kFchmodat = 268, kFaccessat = 269, kPselect6 = 270, kPpoll = 271, kSetRobustList = 273, kUtimensat = 280, kDup3 = 292, kPipe2 = 293, kAccept4 = 288, kPrlimit64 = 302, kGetrandom = 318,
     kRseq = 334, kClone3 = 435, kFaccessat2 = 439,
 };
 
 enum Errno : int64_t {
-    kEPERM = 1, kENOENT = 2, kESRCH = 3, kEINTR = 4, kEIO = 5, kE2BIG = 7, kENOEXEC = 8, kEBADF = 9, kECHILD = 10,
+    kEPERM = 1, kENOENT = 2, kESRCH = 3, kEINTR = 4, kEIO = 5, kENXIO = 6, kE2BIG = 7, kENOEXEC = 8, kEBADF = 9, kECHILD = 10,
     kEAGAIN = 11, kENOMEM = 12, kEACCES = 13, kEFAULT = 14, kEEXIST = 17, kENOTDIR = 20,
     kEISDIR = 21, kEINVAL = 22, kEMFILE = 24, kENOTTY = 25, kENOSPC = 28, kESPIPE = 29,
     kEROFS = 30, kEMLINK = 31, kEPIPE = 32, kERANGE = 34, kEDEADLK = 35, kENAMETOOLONG = 36, kENOLCK = 37, kENOSYS = 38, kENOTEMPTY = 39, kEOVERFLOW = 75,
@@ -88,7 +88,7 @@ constexpr uint64_t kMapShared = 1, kMapPrivate = 2, kMapFixed = 0x10, kMapAnonym
 
 // file types in st_mode
 constexpr uint32_t kSIfSock = 0140000, kSIfReg = 0100000, kSIfDir = 0040000, kSIfLnk = 0120000,
-                   kSIfChr = 0020000, kSIfFifo = 0010000;
+                   kSIfChr = 0020000, kSIfFifo = 0010000, kSIfBlk = 0060000, kSIfMt = 0170000;
 
 struct Stat {  // struct stat on x86-64
     uint64_t dev, ino, nlink;

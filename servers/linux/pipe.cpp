@@ -2,7 +2,8 @@
 // an empty pipe, or a write to a full one, waits (its call saved) until the
 // other side moves; the last writer's close is the reader's end of file,
 // and a write with no reader left ends the writer with SIGPIPE, as Linux's
-// default action does.
+// default action does. A named pipe (a FIFO inode of file:) is the same
+// pipe, made at its first open and gone with its last close, as Linux's.
 #include "linux_abi.h"
 #include "mica/strings.h"
 #include "process.h"
@@ -13,6 +14,8 @@ namespace personality {
 namespace {
 
 constexpr int64_t kSigpipe = 13;
+
+Pipe* g_fifos = nullptr;  // the FIFOs open, through Pipe::next_fifo
 
 Process* waiting(const Waiter& w) {
     if (w.saved == kNoHandle || w.slot < 0) return nullptr;
@@ -48,6 +51,20 @@ int64_t fill(Pipe& pipe, Process& p, uint64_t from, uint64_t size) {
         moved += run;
     }
     return static_cast<int64_t>(moved);
+}
+
+// Opens of FIFO `pipe` that wait for the other end: those that have one now return.
+void fifo_wake(Pipe& pipe) {
+    for (Process& p : g_processes) {
+        if (!p.used || p.zombie) continue;
+        for (Task& t : p.tasks) {
+            if (t.fifo_fd < 0 || t.fifo_open.saved == kNoHandle || p.fds[t.fifo_fd].pipe != &pipe) continue;
+            if (pipe_reads(p.fds[t.fifo_fd]) ? pipe.writers == 0 : pipe.readers == 0) continue;
+            int64_t fd = t.fifo_fd;
+            t.fifo_fd = -1;
+            answer(t.fifo_open, fd);
+        }
+    }
 }
 
 // After a change: a waiting reader gets data (or its end of file), a
@@ -93,10 +110,7 @@ int64_t pipe_create(Process& p, uint64_t fds_address, uint64_t flags) {
     }
     auto* pipe = static_cast<Pipe*>(malloc(sizeof(Pipe)));
     if (!pipe) return -lx::kENOMEM;
-    pipe->readers = pipe->writers = 0;
-    pipe->head = pipe->used = 0;
-    pipe->data = nullptr;
-    pipe->reader = pipe->writer = Waiter{};
+    *pipe = Pipe{};
     if (copy_out(p, fds_address, fds, sizeof fds)) {
         free(pipe);
         return -lx::kEFAULT;
@@ -111,19 +125,53 @@ int64_t pipe_create(Process& p, uint64_t fds_address, uint64_t flags) {
     return 0;
 }
 
+int64_t fifo_open(Process& p, int64_t fd, uint32_t inode, uint32_t generation, uint64_t flags, CallState& s) {
+    uint64_t mode = flags & lx::kOAccMode;
+    if (mode == lx::kOAccMode) return -lx::kEINVAL;
+    Pipe* pipe = g_fifos;
+    while (pipe && (pipe->inode != inode || pipe->generation != generation)) pipe = pipe->next_fifo;
+    bool nonblock = flags & lx::kONonblock;
+    if (mode == lx::kOWrOnly && nonblock && (!pipe || pipe->readers == 0)) return -lx::kENXIO;
+    if (!pipe) {
+        if (!(pipe = static_cast<Pipe*>(malloc(sizeof(Pipe))))) return -lx::kENOMEM;
+        *pipe = Pipe{};
+        pipe->inode = inode, pipe->generation = generation;
+        pipe->next_fifo = g_fifos;
+        g_fifos = pipe;
+    }
+    Fd& f = p.fds[fd];
+    f = Fd{mode == lx::kOWrOnly ? Fd::kPipeWrite : Fd::kPipeRead, (flags & lx::kOCloexec) != 0,
+           flags & (lx::kOAccMode | lx::kONonblock)};
+    f.pipe = pipe;
+    pipe_attach(f);  // an open waiting for this end returns
+    if (mode == lx::kORdWr || nonblock || (mode == lx::kOWrOnly ? pipe->readers : pipe->writers)) return fd;
+    Task& t = p.task();
+    if (!wait_here(p, t.fifo_open, 0, 0)) {
+        close_fd(p, f);
+        return -lx::kENOMEM;
+    }
+    t.fifo_fd = static_cast<int32_t>(fd);
+    s.later = true;
+    return 0;
+}
+
 void pipe_attach(Fd& f) {
-    if (f.kind == Fd::kPipeRead) ++f.pipe->readers;
-    else ++f.pipe->writers;
+    if (pipe_reads(f)) ++f.pipe->readers;
+    if (pipe_writes(f)) ++f.pipe->writers;
+    if (f.pipe->inode) fifo_wake(*f.pipe);
 }
 
 void pipe_detach(Fd& f) {
     Pipe& pipe = *f.pipe;
-    if (f.kind == Fd::kPipeRead) --pipe.readers;
-    else --pipe.writers;
+    if (pipe_reads(f)) --pipe.readers;
+    if (pipe_writes(f)) --pipe.writers;
     if (pipe.readers == 0 && pipe.writers == 0) {
         // Nobody can wait on it any more (a waiter holds a descriptor).
         if (pipe.reader.saved != kNoHandle) sys::handle_close(pipe.reader.saved);
         if (pipe.writer.saved != kNoHandle) sys::handle_close(pipe.writer.saved);
+        Pipe** link = &g_fifos;
+        while (*link && *link != &pipe) link = &(*link)->next_fifo;
+        if (*link) *link = pipe.next_fifo;
         free(pipe.data);
         free(&pipe);
         return;

@@ -78,13 +78,22 @@ struct Waiter {
 // A pipe: a ring of kPipeBytes in the personality (from the first write
 // on: a program may hold hundreds of pipes it never writes), a reader and a
 // writer that may be waiting for the other.
+// A named pipe (FIFO) is a pipe too, found by its inode while some
+// descriptor has it open.
 constexpr uint32_t kPipeBytes = 65536;
 struct Pipe {
     uint32_t readers = 0, writers = 0;
     uint32_t head = 0, used = 0;
     Waiter reader, writer;
-    uint8_t* data;
+    uint8_t* data = nullptr;
+    uint32_t inode = 0, generation = 0;  // a FIFO's (0: an anonymous pipe)
+    Pipe* next_fifo = nullptr;
 };
+// A pipe's end reads, writes, or (a FIFO opened O_RDWR) both.
+inline bool pipe_reads(const Fd& f) { return f.kind == Fd::kPipeRead; }
+inline bool pipe_writes(const Fd& f) {
+    return f.kind == Fd::kPipeWrite || (f.kind == Fd::kPipeRead && (f.flags & lx::kOAccMode) == lx::kORdWr);
+}
 
 // One thread of a Linux process (a Linux task): its Mica thread and what is
 // its own rather than its process's — its id, its signal mask and the
@@ -128,6 +137,10 @@ struct Task {
     Waiter socket;
     uint64_t socket_number = 0;
     uint64_t socket_args[6] = {};
+    // An open of a FIFO that waits for its other end (pipe.cpp): its reply,
+    // and the descriptor it returns, already open (closed if a signal ends the wait).
+    Waiter fifo_open;
+    int32_t fifo_fd = -1;
     // Its process stopped (jobs.cpp) when it came here: the reply that lets
     // it go on (the registers as written), sent when the process continues.
     mica::Handle held = mica::kNoHandle;
@@ -359,6 +372,10 @@ int64_t pipe_create(Process& p, uint64_t fds_address, uint64_t flags);
 int64_t pipe_read(Process& p, Fd& f, uint64_t to, uint64_t size, CallState& s);
 int64_t pipe_write(Process& p, Fd& f, uint64_t from, uint64_t size, CallState& s);
 void pipe_attach(Fd& f);  // one more descriptor for this end
+// Opens the FIFO (inode, generation) as descriptor fd of p (free) for
+// `flags`: a reader waits for a writer and a writer for a reader, unless
+// O_NONBLOCK (a writer then fails with ENXIO) or O_RDWR.
+int64_t fifo_open(Process& p, int64_t fd, uint32_t inode, uint32_t generation, uint64_t flags, CallState& s);
 void pipe_detach(Fd& f);  // one fewer: the last writer's close is the reader's end of file
 // Answers a waiting call (and forgets it).
 void answer(Waiter& w, int64_t result);

@@ -136,6 +136,7 @@ void interrupt(Process& p, Task& t) {
         if (t.running) sys::thread_interrupt(t.thread);
         return;
     }
+    if (t.fifo_fd >= 0) close_fd(p, p.fds[t.fifo_fd]), t.fifo_fd = -1;  // a FIFO's open: not opened after all
     int first = __builtin_ctzll((t.sigpending | p.sigpending) & ~t.sigmask) + 1;
     ThreadRegs r;
     if (sys::thread_regs_read(t.thread, &r) != kOk) {
