@@ -713,6 +713,23 @@ int64_t path_call(Process& p, int64_t dirfd, uint64_t path_address) {
     return e < 0 ? err(e) : 0;
 }
 
+// mkdir, mkdirat: file: makes a directory 0755; other bits (less the
+// umask) are set after, as the one who made it may.
+int64_t mkdir(Process& p, int64_t dirfd, uint64_t path_address, uint64_t mode) {
+    char path[1024];
+    if (int64_t e = read_path(p, dirfd, path_address, path, sizeof path)) return e;
+    files::Name n;
+    if (int64_t e = linux_name(p, path, &n, false)) return err(e);
+    static proto::fs::Mkdir::Request q;
+    q = {};
+    mica::copy_string(q.path, sizeof q.path, n.path);
+    proto::fs::Mkdir::Reply r;
+    int64_t e = rpc::call<proto::fs::Mkdir>(n.endpoint, q, &r);
+    uint32_t bits = static_cast<uint32_t>(mode & ~static_cast<uint64_t>(p.umask) & 07777);
+    if (e == kOk && bits != 0755) e = files::chmod(n, bits);
+    return e < 0 ? err(e) : 0;
+}
+
 int64_t chmod(Process& p, int64_t dirfd, uint64_t path_address, uint64_t mode) {
     char path[1024];
     if (int64_t e = read_path(p, dirfd, path_address, path, sizeof path)) return e;
@@ -1109,8 +1126,8 @@ bool serve_file_call(Process& p, uint64_t number, const uint64_t* a, CallState& 
             return true;
         }
         case lx::kChdir: r = chdir(p, a[0]); return true;
-        case lx::kMkdir: r = path_call<proto::fs::Mkdir>(p, lx::kAtFdCwd, a[0]); return true;
-        case lx::kMkdirat: r = path_call<proto::fs::Mkdir>(p, static_cast<int32_t>(a[0]), a[1]); return true;
+        case lx::kMkdir: r = mkdir(p, lx::kAtFdCwd, a[0], a[1]); return true;
+        case lx::kMkdirat: r = mkdir(p, static_cast<int32_t>(a[0]), a[1], a[2]); return true;
         case lx::kRmdir: r = path_call<proto::fs::Rmdir>(p, lx::kAtFdCwd, a[0]); return true;
         case lx::kUnlink: r = path_call<proto::fs::Unlink>(p, lx::kAtFdCwd, a[0]); return true;
         case lx::kUnlinkat: {
