@@ -58,11 +58,14 @@ void Dispatcher::add(uint64_t label, uint32_t min_request, uint32_t request_size
     entries_[count_++] = Entry{label, min_request, request_size, min_reply, reply_size, handler, invoke};
 }
 
-int64_t Dispatcher::dispatch(uint64_t label, const uint8_t* request, uint32_t size, Call& call, uint8_t* reply,
+const Dispatcher::Entry* Dispatcher::find(uint64_t label) const {
+    for (int i = count_ - 1; i >= 0; --i)  // the last one added wins
+        if (entries_[i].label == label) return &entries_[i];
+    return nullptr;
+}
+
+int64_t Dispatcher::dispatch(const Entry* e, const uint8_t* request, uint32_t size, Call& call, uint8_t* reply,
                              uint32_t* reply_size) {
-    const Entry* e = nullptr;
-    for (int i = 0; i < count_; ++i)
-        if (entries_[i].label == label) e = &entries_[i];
     if (!e) return kErrUnsupported;  // an operation this server does not have
     if (size < e->min_request || size > e->request_size) return kErrInvalidArgument;
     // A variable tail (up to 32 KiB) is not cleared for every message: a
@@ -109,7 +112,7 @@ bool Dispatcher::serve_postponed(uint8_t* reply) {
         call.received_handle = kept.handle;
         call.kept_reply = kept.saved;  // what defer() gives (this thread holds another call now)
         uint32_t reply_size = 0;
-        int64_t status = dispatch(kept.label, kept.data, kept.size, call, reply, &reply_size);
+        int64_t status = dispatch(find(kept.label), kept.data, kept.size, call, reply, &reply_size);
         started |= call.background;
         if (call.quiet && quiet_) quiet_due_ = true;
         if (call.postponed && !call.deferred) {  // not yet: it waits again, in its place
@@ -237,9 +240,8 @@ void Dispatcher::run() {
             memcpy(&detail::g_crash_after, g_request, 4);
             status = kOk;
         } else {
-            bool known = false;
-            for (int i = 0; i < count_; ++i) known |= entries_[i].label == m.label;
-            if (known) status = dispatch(m.label, g_request, exchange.recv_size, call, g_reply, &reply_size);
+            const Entry* known = find(m.label);
+            if (known) status = dispatch(known, g_request, exchange.recv_size, call, g_reply, &reply_size);
             else if (other_) {
                 whole_answer = true;
                 if (!other_(m, badge, answer)) call.deferred = true;

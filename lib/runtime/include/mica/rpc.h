@@ -219,8 +219,10 @@ private:
     }
     void add(uint64_t label, uint32_t min_request, uint32_t request_size, uint32_t min_reply, uint32_t reply_size,
              Erased handler, Invoke invoke);
-    // Runs the handler of `label` on `request`; the reply's size in *reply_size.
-    int64_t dispatch(uint64_t label, const uint8_t* request, uint32_t size, Call& call, uint8_t* reply,
+    // The operation of `label` (the last added, if twice), or null.
+    const Entry* find(uint64_t label) const;
+    // Runs e's handler on `request` (kErrUnsupported without one); the reply's size in *reply_size.
+    int64_t dispatch(const Entry* e, const uint8_t* request, uint32_t size, Call& call, uint8_t* reply,
                      uint32_t* reply_size);
     // Keeps a postponed request (or answers kErrLimit); serves them again.
     void keep(uint64_t label, const uint8_t* request, Call& call);
