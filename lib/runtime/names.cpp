@@ -61,7 +61,7 @@ int64_t fold_name(const char* name, const char* cwd, Name* out) {
         } else {
             // Too long to join is too long: folding a cut-off part of the
             // name would give another file's name (".." near the cut).
-            if (format_to(joined, sizeof joined, "%s/%s", scheme_end + 1, name) >= sizeof joined)
+            if (join(joined, sizeof joined, scheme_end + 1, "/", name) >= sizeof joined)
                 return kErrNameTooLong;
             path = joined;
         }
@@ -71,7 +71,7 @@ int64_t fold_name(const char* name, const char* cwd, Name* out) {
     memcpy(out->scheme, scheme, n);
     out->scheme[n] = '\0';
     if (!normalize(path, out->path, sizeof out->path)) return kErrNameTooLong;
-    format_to(out->text, sizeof out->text, "%s:%s", out->scheme, out->path);
+    join(out->text, sizeof out->text, out->scheme, ":", out->path);
     return kOk;
 }
 

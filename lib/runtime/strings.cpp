@@ -28,6 +28,18 @@ extern "C" char* strchr(const char* s, int c) {
 }
 #endif
 
+size_t mica::join(char* dst, size_t size, const char* a, const char* b, const char* c) {
+    size_t at = 0;
+    const char* parts[] = {a, b, c};
+    for (const char* part : parts) {
+        size_t n = strlen(part);
+        if (at < size) memcpy(dst + at, part, at + n < size ? n : size - at);
+        at += n;
+    }
+    if (size) dst[at < size ? at : size - 1] = '\0';
+    return at;
+}
+
 size_t mica::copy_string(char* dst, size_t size, const char* src) {
     if (size == 0) return 0;
     size_t n = strnlen(src, size - 1);

@@ -53,6 +53,7 @@ Fd::Kind device(const char* path) {
                                    {"/etc/group", Fd::kGroup},     {"/proc/self/fd", Fd::kFdFolder},
                                    {"/proc/self/fd/", Fd::kFdFolder}, {"/proc", Fd::kProcFolder},
                                    {"/proc/", Fd::kProcFolder}};
+    if (strncmp(path, "/dev/", 5) && strncmp(path, "/etc/", 5) && strncmp(path, "/proc", 5)) return Fd::kFree;
     for (const Dev& d : kDevices)
         if (!strcmp(path, d.path)) return d.kind;
     return Fd::kFree;
@@ -976,8 +977,9 @@ char g_full[2200];
 
 // Always an absolute name on file: (a Linux name may hold a ':').
 const char* full_name(Process& p, const char* path) {
-    if (path[0] == '/') format_to(g_full, sizeof g_full, "file:%s", path);
-    else format_to(g_full, sizeof g_full, "file:%s/%s", p.cwd, path);
+    bool absolute = path[0] == '/';
+    size_t n = join(g_full, sizeof g_full, "file:", absolute ? "" : p.cwd, absolute ? "" : "/");
+    if (n < sizeof g_full) copy_string(g_full + n, sizeof g_full - n, path);
     return g_full;
 }
 }  // namespace

@@ -2,6 +2,7 @@
 // (mica::files::fold_name, lib/runtime/names.cpp): the text part of
 // files::resolve, which every program's names go through.
 #include "mica/files.h"
+#include "mica/strings.h"
 
 #include <gtest/gtest.h>
 
@@ -132,4 +133,18 @@ TEST(FileNames, TheWholeNameIsAlwaysInText) {
     Name n{};
     ASSERT_EQ(fold_name((scheme + ":" + path).c_str(), "file:/", &n), kOk);
     EXPECT_EQ(std::string(n.text), scheme + ":" + path);
+}
+
+// mica::join, which fold_name and the Linux personality join names with:
+// the parts in order, cut to the buffer, and the whole length returned.
+TEST(Join, PartsInOrderCutToTheBuffer) {
+    char out[8];
+    EXPECT_EQ(mica::join(out, sizeof out, "ab", "/", "cd"), 5u);
+    EXPECT_STREQ(out, "ab/cd");
+    EXPECT_EQ(mica::join(out, sizeof out, "file:", "/home"), 10u);  // too long: cut, and said so
+    EXPECT_STREQ(out, "file:/h");
+    EXPECT_EQ(mica::join(out, sizeof out, "", "", ""), 0u);
+    EXPECT_STREQ(out, "");
+    EXPECT_EQ(mica::join(out, 1, "x", "y"), 2u);
+    EXPECT_STREQ(out, "");
 }
