@@ -74,9 +74,14 @@ public:
     uint64_t root() const { return root_; }
 
 private:
+    // The leaf entry of `virt` (tables made on the way when `frames` is given;
+    // null if missing), through the leaf table of the 2 MiB region last looked
+    // at: a mapping's pages, and IPC buffers used again, cost one walk. Kept
+    // (only destroy frees tables); the kernel lock serializes its users.
+    uint64_t* leaf(uintptr_t virt, TableFrames* frames) const;
     uint64_t root_ = 0;
-    uint64_t* last_leaf_ = nullptr;  // map: the leaf table of the 2 MiB region last_region_ (kept: only destroy frees tables)
-    uintptr_t last_region_ = ~0ULL;
+    mutable uint64_t* last_leaf_ = nullptr;  // the leaf table of the region last_region_
+    mutable uintptr_t last_region_ = ~0ULL;
 };
 
 // --- devices ------------------------------------------------------------------

@@ -90,16 +90,20 @@ void arch::PageTables::destroy(TableFrames& frames) {
 
 bool arch::PageTables::map(uintptr_t virt, uint64_t phys, unsigned flags, TableFrames& frames) {
     KASSERT(!((flags & kMapWrite) && (flags & kMapExec)));
-    // A mapping's pages share leaf tables: the walk from the root is made once per table.
-    uint64_t* e = virt >> 21 == last_region_ ? &last_leaf_[index_at(virt, 1)] : entry_at(root_, virt, 1, &frames);
-    if (e) last_region_ = virt >> 21, last_leaf_ = e - index_at(virt, 1);
+    uint64_t* e = leaf(virt, &frames);
     if (!e || (*e & kPresent)) return false;
     *e = (phys & kAddressMask) | leaf_bits(virt, flags);
     return true;
 }
 
+uint64_t* arch::PageTables::leaf(uintptr_t virt, TableFrames* frames) const {
+    if (virt >> 21 != last_region_) last_leaf_ = entry_at(root_, virt & ~0x1fffffULL, 1, frames);
+    last_region_ = last_leaf_ ? virt >> 21 : ~0ULL;
+    return last_leaf_ ? &last_leaf_[index_at(virt, 1)] : nullptr;
+}
+
 bool arch::PageTables::unmap(uintptr_t virt, uint64_t* phys) {
-    uint64_t* e = entry_at(root_, virt, 1, nullptr);
+    uint64_t* e = leaf(virt, nullptr);
     if (!e || !(*e & kPresent)) return false;
     if (phys) *phys = *e & kAddressMask;
     *e = 0;
@@ -109,7 +113,7 @@ bool arch::PageTables::unmap(uintptr_t virt, uint64_t* phys) {
 
 bool arch::PageTables::protect(uintptr_t virt, unsigned flags) {
     KASSERT(!((flags & kMapWrite) && (flags & kMapExec)));
-    uint64_t* e = entry_at(root_, virt, 1, nullptr);
+    uint64_t* e = leaf(virt, nullptr);
     if (!e || !(*e & kPresent)) return false;
     *e = (*e & kAddressMask) | leaf_bits(virt, flags);
     if (is_current(root_) || virt >= kUserTop) flush(virt);
@@ -117,17 +121,12 @@ bool arch::PageTables::protect(uintptr_t virt, unsigned flags) {
 }
 
 bool arch::PageTables::query(uintptr_t virt, uint64_t* phys, unsigned* flags) const {
-    uint64_t* e = entry_at(root_, virt, 1, nullptr);
+    uint64_t* e = leaf(virt, nullptr);
     if (!e || !(*e & kPresent)) return false;
     if (phys) *phys = *e & kAddressMask;
-    if (flags) {
-        unsigned f = 0;
-        if (*e & kWritable) f |= kMapWrite;
-        if (!(*e & kNoExecute)) f |= kMapExec;
-        if (*e & kUser) f |= kMapUser;
-        if (*e & kNoCache) f |= kMapUncached;
-        *flags = f;
-    }
+    if (flags)
+        *flags = (*e & kWritable ? kMapWrite : 0u) | (*e & kNoExecute ? 0u : kMapExec) | (*e & kUser ? kMapUser : 0u) |
+                 (*e & kNoCache ? kMapUncached : 0u);
     return true;
 }
 
