@@ -6,6 +6,11 @@
 #   MICA_PROFILE_START=ipc_fastpath_call MICA_PROFILE_SKIP=50 \
 #     gdb -q -batch -x tools/gdb_path_profile.py build/kernel/kernel.elf
 #
+# Or, to profile a program already running (QEMU started with -s):
+#   ./mica run --qemu-arg -s        (and start the program from the shell)
+#   MICA_PROFILE_START="sys_ipc_call if label == 530" MICA_PROFILE_DETACH=1 \
+#     MICA_PROFILE_USER=build/servers/ext2fs/ext2fs gdb -q -batch -x ...
+#
 # It stops at the SKIP-th arrival at START, then steps until it arrives there
 # again, and prints the instruction count per function and in order.
 import collections
@@ -58,4 +63,6 @@ if detail:
 print("SEQUENCE")
 for name, n in order:
     print(f"{n:5d} {name}")
-gdb.execute("kill")
+# MICA_PROFILE_DETACH=1 leaves the guest running (QEMU started with -s, not
+# halted: another trip can be profiled without a new boot).
+gdb.execute("detach" if os.environ.get("MICA_PROFILE_DETACH") else "kill", to_string=True)
