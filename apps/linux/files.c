@@ -12,7 +12,8 @@
  * position shared by the descriptors dup and fork make (one open file
  * description: `cmd > file` where cmd and the shell both write), and named
  * pipes (mkfifo: an open waits for the other end, O_NONBLOCK's ENXIO, a
- * signal ending a waiting open with no reader left behind, O_RDWR).
+ * signal ending a waiting open with no reader left behind, O_RDWR), and
+ * 150 files unlinked while open, then closed: every inode comes back.
  *
  * "linux-files hold DIR" instead opens, unlinks and writes a file in DIR,
  * says "holding", waits 4 seconds (time for the file server to be killed
@@ -195,6 +196,26 @@ static void shared(const char* dir) {
     unlink(path);
 }
 
+/* Many files open at once, unlinked, then closed: every inode comes back
+ * (the personality sends last closes to file: in batches). */
+static void many(const char* dir) {
+    enum { kFiles = 150 };
+    static int fds[kFiles];
+    char path[256];
+    unsigned long before = free_inodes(dir);
+    int opened = 0;
+    for (int i = 0; i < kFiles; ++i) {
+        snprintf(path, sizeof path, "%s/many-%d", dir, i);
+        fds[i] = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+        if (fds[i] >= 0 && write(fds[i], "x", 1) == 1 && unlink(path) == 0) ++opened;
+    }
+    check("many", opened == kFiles, "150 files made, written and unlinked while open");
+    check("many", free_inodes(dir) == before - kFiles, "their inodes are held");
+    int closed = 0;
+    for (int i = 0; i < kFiles; ++i) closed += close(fds[i]) == 0;
+    check("many", closed == kFiles && free_inodes(dir) == before, "all closed: every inode is free again");
+}
+
 static void on_alarm(int signal) { (void)signal; }
 
 static void fifos(const char* dir) {
@@ -281,6 +302,7 @@ int main(int argc, char** argv) {
         times(dir);
         shared(dir);
         fifos(dir);
+        many(dir);
     }
     printf("linux-files: done, %d checks, %d failures\n", checks, failures);
     return failures ? 1 : 0;

@@ -289,7 +289,7 @@ static_assert(sizeof(proto::fs::Write::Reply) == 4 && sizeof(proto::fs::Create::
               sizeof(proto::fs::Mkdir::Reply) == 4 && sizeof(proto::fs::Rmdir::Reply) == 4 &&
               sizeof(proto::fs::Rename::Reply) == 4 && sizeof(proto::fs::Chmod::Reply) == 4 &&
               sizeof(proto::fs::Symlink::Reply) == 4 && sizeof(proto::fs::Link::Reply) == 4 &&
-              sizeof(proto::fs::MakeFifo::Reply) == 4);
+              sizeof(proto::fs::MakeFifo::Reply) == 4 && sizeof(proto::fs::CloseMany::Reply) == 4);
 
 void commit_group() {
     int64_t e = g_volume ? g_volume->commit() : kOk;
@@ -657,6 +657,39 @@ int64_t close(const proto::fs::Close::Request& q, proto::fs::Close::Reply&, rpc:
     return in_group(g_volume, c, [&](uint32_t*) { return drop(*h), int64_t{kOk}; });
 }
 
+int64_t close_many(const proto::fs::CloseMany::Request& q, proto::fs::CloseMany::Reply& r, rpc::Call& c) {
+    if (q.count > proto::fs::CloseMany::kMax ||
+        c.request_size < proto::fs::CloseMany::kMinRequest + q.count * sizeof(proto::fs::Node))
+        return kErrInvalidArgument;  // says more than it carries
+    if (must_wait()) return c.postpone();
+    // As close: holds of named files go now; the last holds of orphans
+    // together, in one commit.
+    Hold* orphans[proto::fs::CloseMany::kMax];
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < q.count; ++i) {
+        const proto::fs::Node& n = q.nodes[i];
+        Hold* h = n.incarnation == g_incarnation ? hold_of(c.badge, n) : nullptr;
+        for (uint32_t j = 0; h && j < count; ++j)
+            if (orphans[j] == h) h = nullptr;  // its only hold, named twice: let go once
+        if (!h) continue;
+        ++r.closed;
+        ext2::Stat s;
+        bool looked = h->count == 1 && g_volume->stat(ext2::Node{h->inode, h->generation}, &s) == kOk;
+        if (!looked || s.links) drop(*h, looked);
+        else orphans[count++] = h;
+    }
+    if (!count) return kOk;
+    uint32_t closed = r.closed;  // the reply's word, sent with the commit
+    return in_group(
+        g_volume, c,
+        [&](uint32_t* value) {
+            for (uint32_t i = 0; i < count; ++i) drop(*orphans[i]);
+            *value = closed;
+            return int64_t{kOk};
+        },
+        &r.closed);
+}
+
 int64_t close_all(const proto::fs::CloseAll::Request&, proto::fs::CloseAll::Reply& r, rpc::Call& c) {
     if (must_wait()) return c.postpone();
     for (Hold& h : Holds{})
@@ -752,7 +785,7 @@ int main() {
     g_incarnation = static_cast<uint32_t>(clock_now() >> 10) | 1;  // a different one each time
     ext2::Volume* v;
     volume(&v);  // mount now if the disk is there (errors are logged; requests try again)
-    rpc::Server<28> server(endpoint);
+    rpc::Server<29> server(endpoint);
     server.on<proto::fs::Stat>(stat);
     server.on<proto::fs::Read>(read);
     server.on<proto::fs::ReadDir>(readdir);
@@ -772,6 +805,7 @@ int main() {
     server.on<proto::fs::Open>(open);
     server.on<proto::fs::Reopen>(reopen);
     server.on<proto::fs::Close>(close);
+    server.on<proto::fs::CloseMany>(close_many);
     server.on<proto::fs::CloseAll>(close_all);
     server.on<proto::fs::NodeStat>(node_stat);
     server.on<proto::fs::NodeRead>(node_read);

@@ -481,6 +481,7 @@ int64_t write_console(Process& p, uint64_t from, uint64_t size) {
 
 // The file system of a name (statfs) or of a descriptor's file (fstatfs).
 int64_t statfs(Process& p, const files::Name& n, uint64_t to) {
+    flush_closes();  // what they free is counted
     proto::fs::StatFs::Request q{};
     proto::fs::StatFs::Reply r;
     if (int64_t e = rpc::call<proto::fs::StatFs>(n.endpoint, q, &r); e < 0) return err(e);
@@ -1023,10 +1024,51 @@ int64_t linux_name(Process& p, const char* path, files::Name* out, bool follow, 
     }
 }
 
+// A file's last close lets go of it on file: later, in a batch with others
+// (CloseMany), as Linux leaves the last fput to later: the batch goes when
+// it is full, before statfs (whose free counts it changes), when a program
+// ends, and at the idle sweep. Until then file: holds the file a moment
+// longer (an unlinked file's blocks come back with the batch).
+namespace {
+
+struct PendingClose {
+    Handle endpoint;
+    proto::fs::Node node;
+};
+PendingClose g_closes[proto::fs::CloseMany::kMax];
+uint32_t g_close_count;
+
+void close_later(files::Name& n) {
+    if (!n.node.inode) return;  // opened by path: nothing held
+    if (g_close_count == proto::fs::CloseMany::kMax) flush_closes();
+    g_closes[g_close_count++] = PendingClose{n.endpoint, n.node};
+    n.node = {};
+}
+
+}  // namespace
+
+void flush_closes() {
+    static proto::fs::CloseMany::Request q;
+    while (g_close_count) {
+        // Those of one server (file: alone, in practice) in one call.
+        Handle endpoint = g_closes[0].endpoint;
+        uint32_t kept = 0;
+        q.count = 0;
+        for (uint32_t i = 0; i < g_close_count; ++i) {
+            if (g_closes[i].endpoint == endpoint) q.nodes[q.count++] = g_closes[i].node;
+            else g_closes[kept++] = g_closes[i];
+        }
+        g_close_count = kept;
+        proto::fs::CloseMany::Reply r;
+        rpc::call<proto::fs::CloseMany>(endpoint, q, &r, {},
+                                        proto::fs::CloseMany::kMinRequest + q.count * sizeof q.nodes[0]);
+    }
+}
+
 void close_fd(Process& p, Fd& f) {
     if (f.kind == Fd::kFile && f.name) locks_release(p, f.name->path);
     if (f.shares && --f.shares->count == 0) {
-        if (f.name) files::close(*f.name);
+        if (f.name) close_later(*f.name);
         free(f.name);
         free(f.text);
         free(f.shares);

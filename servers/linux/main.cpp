@@ -221,6 +221,7 @@ void end_tree(Process& p, int64_t signal) {
 // Programs ended from outside (the shell's Ctrl-C, a kill): they and what
 // they started end, as a process group does on Linux.
 void sweep() {
+    flush_closes();
     for (Process& p : g_processes) {
         if (!p.used || p.zombie || p.reading) continue;
         ProcessInfo info{};

@@ -339,6 +339,7 @@ void free_resources(Process& p) {
     console_cancel(p);  // a console line read for it would be lost to whoever reads next
     locks_release(p, nullptr);
     close_all(p);
+    flush_closes();  // what it left open goes now, not at the next sweep
     for (uint32_t i = 0; i < p.vma_count; ++i) sys::handle_close(p.vmas[i].memory);
     p.vma_count = 0;
     if (p.wait.saved != kNoHandle) sys::handle_close(p.wait.saved);

@@ -384,6 +384,8 @@ bool wait_here(Process& p, Waiter& w, uint64_t address, uint64_t size);
 bool serve_file_call(Process& p, uint64_t number, const uint64_t* a, CallState& s);
 void close_all(Process& p);
 void close_fd(Process& p, Fd& f);  // its locks on the file go too
+// Sends the files' last closes that wait to go in a batch (files.cpp).
+void flush_closes();
 // Descriptor `fd` of p, or null if it is not open.
 Fd* fd_of(Process& p, uint64_t fd);
 // The lowest free descriptor from `from`, or -EMFILE.

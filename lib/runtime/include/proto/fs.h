@@ -207,6 +207,18 @@ struct Close {
     struct Reply { uint32_t unused; };
 };
 
+// Close for up to kMax nodes at once (a client that lets go of files in
+// batches); `closed` counts those it held. Nodes it does not hold, and
+// those of an earlier incarnation, are passed over.
+struct CloseMany {
+    static constexpr uint64_t kLabel = 0x21a;
+    static constexpr bool kIdempotent = true;
+    static constexpr uint32_t kMax = 64;
+    struct Request { uint32_t count, reserved; Node nodes[kMax]; };
+    static constexpr uint32_t kMinRequest = offsetof(Request, nodes);
+    struct Reply { uint32_t closed; };
+};
+
 // Lets go of everything the caller holds (a client starting afresh).
 struct CloseAll {
     static constexpr uint64_t kLabel = 0x213;
