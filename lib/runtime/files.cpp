@@ -57,6 +57,13 @@ int64_t resolve(const char* name, const char* cwd, Name* out) {
 }
 
 int64_t read(const Name& n, uint64_t offset, void* buffer, uint32_t length) {
+    const void* data;
+    int64_t got = read_view(n, offset, length, &data);
+    if (got > 0) memcpy(buffer, data, static_cast<size_t>(got));
+    return got;
+}
+
+int64_t read_view(const Name& n, uint64_t offset, uint32_t length, const void** data) {
     length = length < proto::fs::kChunk ? length : proto::fs::kChunk;
     int64_t e;
     if (n.node.inode) {
@@ -71,9 +78,8 @@ int64_t read(const Name& n, uint64_t offset, void* buffer, uint32_t length) {
         e = rpc::call<proto::fs::Read>(n.endpoint, q, &g_read_reply);
     }
     if (e < 0) return e;
-    uint32_t got = g_read_reply.size <= length ? g_read_reply.size : length;
-    memcpy(buffer, g_read_reply.data, got);
-    return got;
+    *data = g_read_reply.data;
+    return g_read_reply.size <= length ? g_read_reply.size : length;
 }
 
 int64_t write(const Name& n, uint64_t offset, const void* buffer, uint32_t length) {

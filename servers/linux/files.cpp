@@ -447,15 +447,16 @@ int64_t read_fd(Process& p, Fd& f, uint64_t to, uint64_t size, int64_t offset) {
     while (done < size) {
         uint32_t n = size - done < sizeof g_buffer ? static_cast<uint32_t>(size - done) : sizeof g_buffer;
         int64_t got = n;
+        const void* data = g_buffer;  // a file's: the reply, not copied again
         if (f.kind == Fd::kZero) {
             memset(g_buffer, 0, n);
         } else if (f.kind == Fd::kRandom) {
             fill_random(g_buffer, n);
-        } else if ((got = files::read(*f.name, at + done, g_buffer, n)) < 0) {
+        } else if ((got = files::read_view(*f.name, at + done, n, &data)) < 0) {
             if (!done) return err(got);
             break;
         }
-        if (copy_out(p, to + done, g_buffer, static_cast<size_t>(got))) {
+        if (copy_out(p, to + done, data, static_cast<size_t>(got))) {
             if (!done) return -lx::kEFAULT;
             break;
         }

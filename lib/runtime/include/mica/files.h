@@ -35,6 +35,9 @@ Handle scheme_endpoint(const char* scheme);
 
 // Up to kChunk bytes at `offset` into `buffer` (bytes read, 0 at the end).
 int64_t read(const Name& n, uint64_t offset, void* buffer, uint32_t length);
+// The same without the copy: *data points at the bytes in the runtime's
+// reply buffer, good until the next read (one thread's reads at a time).
+int64_t read_view(const Name& n, uint64_t offset, uint32_t length, const void** data);
 // Exactly `length` (<= kChunk) bytes at `offset`.
 int64_t write(const Name& n, uint64_t offset, const void* buffer, uint32_t length);
 int64_t stat(const Name& n, proto::fs::Stat::Reply* out);
