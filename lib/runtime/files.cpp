@@ -150,10 +150,11 @@ int64_t create(const Name& n, bool exclusive) {
 
 int64_t open(Name& n, uint32_t flags, proto::fs::Stat::Reply* out, uint32_t mode, bool* created) {
     static proto::fs::Open::Request q;
-    copy_string(q.path, sizeof q.path, n.path);
+    size_t length = copy_string(q.path, sizeof q.path, n.path);
     q.flags = flags, q.mode = mode;
     proto::fs::Open::Reply r;
-    int64_t e = rpc::call<proto::fs::Open>(n.endpoint, q, &r);
+    int64_t e = rpc::call<proto::fs::Open>(n.endpoint, q, &r, {},
+                                           static_cast<uint32_t>(offsetof(proto::fs::Open::Request, path) + length + 1));
     if (created) *created = e == kOk && r.created;
     if (e == kOk) {
         n.node = r.node;

@@ -620,6 +620,9 @@ int64_t opened(ext2::Volume* v, uint64_t badge, ext2::Node node, proto::fs::Open
 }
 
 int64_t open(const proto::fs::Open::Request& q, proto::fs::Open::Reply& r, rpc::Call& c) {
+    // The path ends within what came (what lies beyond is an earlier request's).
+    size_t carried = c.request_size - offsetof(proto::fs::Open::Request, path);
+    if (strnlen(q.path, carried) == carried) return kErrInvalidArgument;
     ext2::Volume* v;
     if (int64_t e = volume_for(q.path, &v); e < 0) return e;
     if (q.flags & ~(proto::fs::kOpenCreate | proto::fs::kOpenExclusive | proto::fs::kOpenMode)) return kErrInvalidArgument;

@@ -183,11 +183,13 @@ struct Node {
 // making it; `created` says it did. Made again after a
 // crash of the server, an Open holds the file in the new incarnation (the
 // old one's holds went with it); an exclusive one may then find it made.
+// The request carries its path up to the NUL only (not kPathMax bytes).
 enum OpenFlags : uint32_t { kOpenCreate = 1, kOpenExclusive = 2, kOpenMode = 4 };
 struct Open {
     static constexpr uint64_t kLabel = 0x210;
     static constexpr bool kIdempotent = true;
-    struct Request { char path[kPathMax]; uint32_t flags; uint32_t mode; };
+    struct Request { uint32_t flags; uint32_t mode; char path[kPathMax]; };
+    static constexpr uint32_t kMinRequest = offsetof(Request, path) + 1;
     struct Reply { Node node; Stat::Reply stat; uint32_t created, reserved; };
 };
 
