@@ -13,7 +13,9 @@
  * description: `cmd > file` where cmd and the shell both write), and named
  * pipes (mkfifo: an open waits for the other end, O_NONBLOCK's ENXIO, a
  * signal ending a waiting open with no reader left behind, O_RDWR), and
- * 150 files unlinked while open, then closed: every inode comes back.
+ * 150 files unlinked while open, then closed: every inode comes back; and
+ * reads right after an open (whole files of several sizes, a short read
+ * and the rest, pread, a seek first, a write in between that must be seen).
  *
  * "linux-files hold DIR" instead opens, unlinks and writes a file in DIR,
  * says "holding", waits 4 seconds (time for the file server to be killed
@@ -196,6 +198,57 @@ static void shared(const char* dir) {
     unlink(path);
 }
 
+/* Reads right after an open (the personality has the first 4 KiB come with
+ * the open): files shorter and longer than that, exactly that long, empty;
+ * a short first read and the rest; pread at 0; a seek first; and a write
+ * through another descriptor between the open and the read, which the read
+ * must see. */
+static int file_of(const char* path, size_t size, unsigned seed) {
+    fill(seed);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    int ok = fd >= 0 && write_all(fd, g_data, size) == 0;
+    if (fd >= 0) close(fd);
+    return ok;
+}
+
+static void first(const char* dir) {
+    char path[256];
+    static char got[16384];
+    snprintf(path, sizeof path, "%s/first", dir);
+    static const size_t sizes[] = {0, 10, 4095, 4096, 4097, 5000, 12000};
+    int right = 0;
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; ++i) {
+        size_t n = sizes[i];
+        int fd = file_of(path, n, (unsigned)i) ? open(path, O_RDONLY) : -1;
+        ssize_t r = fd >= 0 ? read(fd, got, sizeof got) : -1;
+        ssize_t after = fd >= 0 ? read(fd, got + (r > 0 ? r : 0), 16) : -1;
+        right += r == (ssize_t)n && after == 0 && !memcmp(got, g_data, n);
+        if (fd >= 0) close(fd);
+    }
+    check("first", right == 7, "files of 0, 10, 4095, 4096, 4097, 5000, 12000 bytes read whole, then end of file");
+    file_of(path, 9000, 7);
+    int fd = open(path, O_RDONLY);
+    ssize_t a = read(fd, got, 100), b = read(fd, got + 100, 8900);
+    check("first", a == 100 && b == 8900 && !memcmp(got, g_data, 9000), "100 bytes, then the rest");
+    close(fd);
+    fd = open(path, O_RDONLY);
+    check("first", pread(fd, got, 50, 0) == 50 && !memcmp(got, g_data, 50) && read(fd, got, 10) == 10 &&
+                       !memcmp(got, g_data, 10), "pread at 0 first (the position stays)");
+    close(fd);
+    fd = open(path, O_RDONLY);
+    check("first", lseek(fd, 4000, SEEK_SET) == 4000 && read(fd, got, 200) == 200 && !memcmp(got, g_data + 4000, 200),
+          "a seek first: bytes 4000-4199");
+    close(fd);
+    fd = open(path, O_RDONLY);
+    int other = open(path, O_WRONLY);
+    int wrote = other >= 0 && write(other, "CHANGED", 7) == 7;
+    close(other);
+    check("first", wrote && read(fd, got, 20) == 20 && !memcmp(got, "CHANGED", 7) && !memcmp(got + 7, g_data + 7, 13),
+          "a write between the open and the read is seen");
+    close(fd);
+    unlink(path);
+}
+
 /* Many files open at once, unlinked, then closed: every inode comes back
  * (the personality sends last closes to file: in batches). */
 static void many(const char* dir) {
@@ -303,6 +356,7 @@ int main(int argc, char** argv) {
         shared(dir);
         fifos(dir);
         many(dir);
+        first(dir);
     }
     printf("linux-files: done, %d checks, %d failures\n", checks, failures);
     return failures ? 1 : 0;

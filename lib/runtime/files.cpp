@@ -20,7 +20,7 @@ int64_t by_node(const Name& n, F request) {
     int64_t e = request();
     if (e != kErrStale) return e;
     proto::fs::Reopen::Request q{n.node};
-    proto::fs::Reopen::Reply r;
+    static proto::fs::Reopen::Reply r;  // 4 KiB of room for data it never has: not on the stack
     if (int64_t re = rpc::call<proto::fs::Reopen>(n.endpoint, q, &r); re < 0) return re;
     n.node = r.node;
     return request();
@@ -148,17 +148,20 @@ int64_t create(const Name& n, bool exclusive) {
     return rpc::call<proto::fs::Create>(n.endpoint, q, &r);
 }
 
-int64_t open(Name& n, uint32_t flags, proto::fs::Stat::Reply* out, uint32_t mode, bool* created) {
+int64_t open(Name& n, uint32_t flags, proto::fs::Stat::Reply* out, uint32_t mode, bool* created, const void** first,
+             uint32_t* first_size) {
     static proto::fs::Open::Request q;
+    static proto::fs::Open::Reply r;
     size_t length = copy_string(q.path, sizeof q.path, n.path);
-    q.flags = flags, q.mode = mode;
-    proto::fs::Open::Reply r;
+    q.flags = flags | (first ? proto::fs::kOpenRead : 0u), q.mode = mode;
+    if (first) *first = r.data, *first_size = 0;
     int64_t e = rpc::call<proto::fs::Open>(n.endpoint, q, &r, {},
                                            static_cast<uint32_t>(offsetof(proto::fs::Open::Request, path) + length + 1));
     if (created) *created = e == kOk && r.created;
     if (e == kOk) {
         n.node = r.node;
         *out = r.stat;
+        if (first) *first_size = r.size <= sizeof r.data ? r.size : 0;
         return kOk;
     }
     n.node = {};

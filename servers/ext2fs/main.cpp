@@ -625,7 +625,8 @@ int64_t open(const proto::fs::Open::Request& q, proto::fs::Open::Reply& r, rpc::
     if (strnlen(q.path, carried) == carried) return kErrInvalidArgument;
     ext2::Volume* v;
     if (int64_t e = volume_for(q.path, &v); e < 0) return e;
-    if (q.flags & ~(proto::fs::kOpenCreate | proto::fs::kOpenExclusive | proto::fs::kOpenMode)) return kErrInvalidArgument;
+    if (q.flags & ~(proto::fs::kOpenCreate | proto::fs::kOpenExclusive | proto::fs::kOpenMode | proto::fs::kOpenRead))
+        return kErrInvalidArgument;
     ext2::Node node;
     int64_t e = v->node(q.path, &node);
     bool make = q.flags & proto::fs::kOpenCreate && (e == kErrNotFound || (e == kOk && q.flags & proto::fs::kOpenExclusive));
@@ -639,7 +640,13 @@ int64_t open(const proto::fs::Open::Request& q, proto::fs::Open::Reply& r, rpc::
         if (e < 0 || (e = committed) < 0 || (e = v->node(q.path, &node)) < 0) return e;
         r.created = 1;
     }
-    return e < 0 ? e : opened(v, c.badge, node, r);
+    if (e < 0 || (e = opened(v, c.badge, node, r)) < 0) return e;
+    if (q.flags & proto::fs::kOpenRead && r.stat.type == proto::fs::kFile) {
+        int64_t n = v->read(node, 0, r.data, readable(node.inode, 0, proto::fs::kOpenReadBytes));
+        r.size = n > 0 ? static_cast<uint32_t>(n) : 0;  // (a failed read: the client reads later)
+        c.reply_size = proto::fs::Open::kMinReply + r.size;
+    }
+    return kOk;
 }
 
 int64_t reopen(const proto::fs::Reopen::Request& q, proto::fs::Reopen::Reply& r, rpc::Call& c) {

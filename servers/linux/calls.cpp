@@ -454,6 +454,7 @@ void unimplemented(Process& p, uint64_t number) {
 void serve(Process& p, uint64_t rax, CallState& s) {
     int64_t& r = s.result;
     uint64_t number = static_cast<uint32_t>(rax);  // as Linux: the low 32 bits name the call
+    if (number != lx::kRead && number != lx::kPread64) first_check(p, number, nullptr);
     // Calls that need no arguments: no register read.
     switch (number) {
         case lx::kGetpid: r = static_cast<int64_t>(p.pid); return;
@@ -474,6 +475,7 @@ void serve(Process& p, uint64_t rax, CallState& s) {
     }
     s.have_regs = true;
     const uint64_t a[6] = {s.regs.rdi, s.regs.rsi, s.regs.rdx, s.regs.r10, s.regs.r8, s.regs.r9};
+    first_check(p, number, a);
     // If it waits and a signal's handler has SA_RESTART: calls Linux restarts then.
     t.call = number;
     t.restartable = number == lx::kRead || number == lx::kWrite || number == lx::kReadv ||

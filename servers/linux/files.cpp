@@ -349,6 +349,20 @@ int64_t utimens(Process& p, int64_t dirfd, uint64_t path_address, uint64_t times
     return e == kErrUnsupported ? 0 : e < 0 ? err(e) : 0;  // initfs: keeps no times
 }
 
+// A file opened to read comes with its first 4 KiB (kOpenRead): kept here
+// for the opening thread's very next call, if that call reads it from 0.
+// Any other call drops them (first_check), so no event between the open
+// and that read can be seen first (a program learns of one only through a
+// call): the read returns what it would have returned had it been made at
+// the open, and saves a NodeRead.
+struct First {
+    const Fd* fd = nullptr;  // null: none kept
+    uint32_t slot = 0, task = 0;
+    const void* data = nullptr;  // in the runtime's Open reply (no other open comes first)
+    uint32_t size = 0;
+    bool whole = false;  // the file ends there
+} g_first;
+
 int64_t open(Process& p, int64_t dirfd, uint64_t path_address, uint64_t flags, uint64_t mode, CallState& s) {
     char path[1024];
     if (int64_t e = read_path(p, dirfd, path_address, path, sizeof path)) return e;
@@ -392,14 +406,18 @@ int64_t open(Process& p, int64_t dirfd, uint64_t path_address, uint64_t flags, u
     if (flags & lx::kOCreat && flags & lx::kOExcl) how |= proto::fs::kOpenExclusive;
     uint32_t want = static_cast<uint32_t>(mode & ~static_cast<uint64_t>(p.umask) & 07777);  // less the umask
     proto::fs::Stat::Reply r;
+    const void* first = nullptr;
+    uint32_t first_size = 0;
+    bool reading = (flags & lx::kOAccMode) == lx::kORdOnly && !(flags & (lx::kODirectory | lx::kOCreat));
     int64_t e = plain_name(p, path, name);
-    if (e == kOk) forget_earlier(*name), e = files::open(*name, how, &r, want);
+    if (e == kOk) forget_earlier(*name), e = files::open(*name, how, &r, want, nullptr, reading ? &first : nullptr, &first_size);
     if (e == kErrNotDirectory || (e == kOk && r.type == proto::fs::kSymlink)) {
         files::close(*name);
         if ((e = linux_name(p, path, name, true, &r))) return fail(err(e));
         bool existed = r.type != 0;
         if (existed && (flags & lx::kOCreat) && (flags & lx::kOExcl)) return fail(-lx::kEEXIST);
         if (!existed && !(flags & lx::kOCreat)) return fail(-lx::kENOENT);
+        first = nullptr;  // (none through a link)
         e = files::open(*name, existed ? 0 : how, &r, want);
     }
     if (e != kOk) return fail(err(e));
@@ -416,6 +434,8 @@ int64_t open(Process& p, int64_t dirfd, uint64_t path_address, uint64_t flags, u
     *shares = Shared{};
     f = Fd{directory ? Fd::kDirectory : Fd::kFile, (flags & lx::kOCloexec) != 0, flags};
     f.name = name, f.shares = shares;
+    if (first && r.type == proto::fs::kFile && (first_size || r.size == 0))
+        g_first = First{&f, p.slot, p.current, first, first_size, first_size < proto::fs::kOpenReadBytes || first_size == r.size};
     return fd;
 }
 
@@ -444,7 +464,16 @@ int64_t read_fd(Process& p, Fd& f, uint64_t to, uint64_t size, int64_t offset) {
     }
     // As on Linux, all that was asked for (a file: up to its end), however large.
     uint64_t at = offset < 0 ? f.position() : static_cast<uint64_t>(offset), done = 0;
-    while (done < size) {
+    bool end = false;
+    if (g_first.fd == &f) {  // what came with the open (first_check let this call through)
+        g_first.fd = nullptr;
+        if (at == 0) {
+            done = size < g_first.size ? size : g_first.size;
+            if (copy_out(p, to, g_first.data, done)) return -lx::kEFAULT;
+            end = g_first.whole;
+        }
+    }
+    while (!end && done < size) {
         uint32_t n = size - done < sizeof g_buffer ? static_cast<uint32_t>(size - done) : sizeof g_buffer;
         int64_t got = n;
         const void* data = g_buffer;  // a file's: the reply, not copied again
@@ -1064,6 +1093,12 @@ void flush_closes() {
         rpc::call<proto::fs::CloseMany>(endpoint, q, &r, {},
                                         proto::fs::CloseMany::kMinRequest + q.count * sizeof q.nodes[0]);
     }
+}
+
+void first_check(const Process& p, uint64_t number, const uint64_t* a) {
+    if (g_first.fd && !(a && (number == lx::kRead || (number == lx::kPread64 && a[3] == 0)) && a[0] < kMaxFds &&
+                        &p.fds[a[0]] == g_first.fd && p.slot == g_first.slot && p.current == g_first.task))
+        g_first.fd = nullptr;
 }
 
 void close_fd(Process& p, Fd& f) {

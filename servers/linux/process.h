@@ -386,6 +386,10 @@ void close_all(Process& p);
 void close_fd(Process& p, Fd& f);  // its locks on the file go too
 // Sends the files' last closes that wait to go in a batch (files.cpp).
 void flush_closes();
+// Call `number` of p's current thread (arguments `a`; null: not read yet)
+// is about to be served: the first bytes an open brought are dropped
+// unless this reads them (files.cpp).
+void first_check(const Process& p, uint64_t number, const uint64_t* a);
 // Descriptor `fd` of p, or null if it is not open.
 Fd* fd_of(Process& p, uint64_t fd);
 // The lowest free descriptor from `from`, or -EMFILE.

@@ -51,7 +51,11 @@ int64_t chmod(const Name& n, uint32_t mode);
 // file, not its path, through renames and an unlink of the name, until
 // close(). A scheme without open files (kErrUnsupported) leaves `n` by
 // path, made and looked at as Create and Stat would.
-int64_t open(Name& n, uint32_t flags, proto::fs::Stat::Reply* out, uint32_t mode = 0, bool* created = nullptr);
+// With `first`, the file's first bytes come too (kOpenRead): *first points
+// at them in the runtime's reply buffer, good until the next open, and
+// *first_size says how many (0 from schemes and files that give none).
+int64_t open(Name& n, uint32_t flags, proto::fs::Stat::Reply* out, uint32_t mode = 0, bool* created = nullptr,
+             const void** first = nullptr, uint32_t* first_size = nullptr);
 // Lets go of what open() opened (nothing for a name by path).
 int64_t close(Name& n);
 // Sets the access and modification times of an open `n`.

@@ -183,14 +183,18 @@ struct Node {
 // making it; `created` says it did. Made again after a
 // crash of the server, an Open holds the file in the new incarnation (the
 // old one's holds went with it); an exclusive one may then find it made.
-// The request carries its path up to the NUL only (not kPathMax bytes).
-enum OpenFlags : uint32_t { kOpenCreate = 1, kOpenExclusive = 2, kOpenMode = 4 };
+// kOpenRead: a regular file's first bytes (up to kOpenReadBytes) come
+// with the reply, `size` of them (a client that will read it at once saves
+// a NodeRead). The request carries its path up to the NUL only.
+enum OpenFlags : uint32_t { kOpenCreate = 1, kOpenExclusive = 2, kOpenMode = 4, kOpenRead = 8 };
+constexpr uint32_t kOpenReadBytes = 4096;
 struct Open {
     static constexpr uint64_t kLabel = 0x210;
     static constexpr bool kIdempotent = true;
     struct Request { uint32_t flags; uint32_t mode; char path[kPathMax]; };
     static constexpr uint32_t kMinRequest = offsetof(Request, path) + 1;
-    struct Reply { Node node; Stat::Reply stat; uint32_t created, reserved; };
+    struct Reply { Node node; Stat::Reply stat; uint32_t created, size; char data[kOpenReadBytes]; };
+    static constexpr uint32_t kMinReply = offsetof(Reply, data);
 };
 
 // Holds `node` again after a restart (kErrNotFound: the file is gone).
@@ -198,7 +202,8 @@ struct Reopen {
     static constexpr uint64_t kLabel = 0x211;
     static constexpr bool kIdempotent = true;
     struct Request { Node node; };
-    using Reply = Open::Reply;
+    using Reply = Open::Reply;  // no data
+    static constexpr uint32_t kMinReply = Open::kMinReply;
 };
 
 // Lets go of one Open or Reopen of `node`; the last one frees an orphan.
