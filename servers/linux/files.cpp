@@ -366,18 +366,22 @@ struct First {
 int64_t open(Process& p, int64_t dirfd, uint64_t path_address, uint64_t flags, uint64_t mode, CallState& s) {
     char path[1024];
     if (int64_t e = read_path(p, dirfd, path_address, path, sizeof path)) return e;
+    // What is made up here is under /dev, /etc and /proc (the rest is file:'s).
+    bool made_up = !strncmp(path, "/dev/", 5) || !strncmp(path, "/etc/", 5) || !strncmp(path, "/proc", 5);
     // /dev/fd/N and /proc/self/fd/N: descriptor N again (bash's and ash's <(...) pass these).
-    if (int64_t old = fd_entry(p, path); old >= 0) return dup(p, static_cast<uint64_t>(old), -1, (flags & lx::kOCloexec) != 0, 0);
-    if ((!strncmp(path, "/dev/fd/", 8) && path[8]) || (!strncmp(path, "/proc/self/fd/", 14) && path[14])) return -lx::kENOENT;
+    if (int64_t old = made_up ? fd_entry(p, path) : -1; old >= 0)
+        return dup(p, static_cast<uint64_t>(old), -1, (flags & lx::kOCloexec) != 0, 0);
+    if (made_up && ((!strncmp(path, "/dev/fd/", 8) && path[8]) || (!strncmp(path, "/proc/self/fd/", 14) && path[14])))
+        return -lx::kENOENT;
     int64_t fd = free_fd(p);
     if (fd < 0) return fd;
     Fd& f = p.fds[fd];
-    if (Fd::Kind k = device(path)) {
+    if (Fd::Kind k = made_up ? device(path) : Fd::kFree) {
         f = Fd{k, (flags & lx::kOCloexec) != 0, flags};
         return fd;
     }
     uint32_t length;
-    if (char* text = proc_text(p, path, &length)) {
+    if (char* text = made_up ? proc_text(p, path, &length) : nullptr) {
         auto* shares = static_cast<Shared*>(malloc(sizeof(Shared)));
         if (!shares) return free(text), -lx::kENOMEM;
         if ((flags & lx::kOAccMode) != lx::kORdOnly) return free(text), free(shares), -lx::kEACCES;
@@ -1006,19 +1010,18 @@ bool middle_link(const files::Name& n, char* full, size_t size) {
 namespace {
 char g_full[2200];
 
-// Always an absolute name on file: (a Linux name may hold a ':').
-const char* full_name(Process& p, const char* path) {
-    bool absolute = path[0] == '/';
-    size_t n = join(g_full, sizeof g_full, "file:", absolute ? "" : p.cwd, absolute ? "" : "/");
-    if (n < sizeof g_full) copy_string(g_full + n, sizeof g_full - n, path);
-    return g_full;
+// Always an absolute name on file: (a Linux name may hold a ':'), in
+// g_full; its whole length (g_full holds less if it is too long).
+size_t full_name(Process& p, const char* path) {
+    if (path[0] == '/') return join(g_full, sizeof g_full, "file:", path);
+    size_t n = join(g_full, sizeof g_full, "file:", p.cwd, "/");
+    return n < sizeof g_full ? n + join(g_full + n, sizeof g_full - n, path, "") : n;
 }
 }  // namespace
 
 int64_t plain_name(Process& p, const char* path, files::Name* out) {
     if (!*path) return kErrNotFound;
-    const char* full = full_name(p, path);
-    return strlen(full) >= proto::fs::kPathMax ? kErrNameTooLong : files::resolve(full, "file:/", out);
+    return full_name(p, path) >= proto::fs::kPathMax ? kErrNameTooLong : files::resolve(g_full, "file:/", out);
 }
 
 int64_t linux_name(Process& p, const char* path, files::Name* out, bool follow, proto::fs::Stat::Reply* st) {

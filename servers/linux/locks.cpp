@@ -48,6 +48,7 @@ struct Wait {
 };
 
 Lock g_locks[kMaxLocks];
+uint32_t g_held;  // entries of g_locks in use (none: a close has nothing to look for)
 Wait g_waits[kMaxWaits];
 
 char* copy_of(const char* text) {
@@ -90,6 +91,7 @@ bool clear(const char* path, uint64_t pid, uint64_t start, uint64_t end) {
             Lock* after = free_lock();
             *after = Lock{copy_of(l.path), pid, end, l.end, l.type};
             if (!after->path) return false;
+            ++g_held;
             l.end = start;
         } else if (l.start < start) {
             l.end = start;
@@ -98,6 +100,7 @@ bool clear(const char* path, uint64_t pid, uint64_t start, uint64_t end) {
         } else {
             free(l.path);
             l = Lock{};
+            --g_held;
         }
     }
     return true;
@@ -117,7 +120,9 @@ int64_t set(const char* path, uint64_t pid, int16_t type, uint64_t start, uint64
     if (type == kUnlock) return 0;
     entry = free_lock();
     *entry = Lock{copy_of(path), pid, start, end, type};
-    return entry->path ? 0 : -lx::kENOLCK;
+    if (!entry->path) return -lx::kENOLCK;
+    ++g_held;
+    return 0;
 }
 
 // Would pid waiting on `holder` close a circle of waits?
@@ -215,11 +220,13 @@ int64_t lock_call(Process& p, Fd& f, uint64_t cmd, uint64_t address, CallState& 
 }
 
 void locks_release(Process& p, const char* path) {
+    if (path && !g_held) return;  // (every close of a file comes here)
     bool changed = false;
     for (Lock& l : g_locks) {
         if (!l.path || l.pid != p.pid || (path && !same_file(l.path, path))) continue;
         free(l.path);
         l = Lock{};
+        --g_held;
         changed = true;
     }
     if (!path) {  // the process is going: its waits go with it
