@@ -655,14 +655,21 @@ int64_t reopen(const proto::fs::Reopen::Request& q, proto::fs::Reopen::Reply& r,
     return opened(v, c.badge, ext2::Node{q.node.inode, q.node.generation}, r);
 }
 
+// One hold less on h now, unless it is an orphan's last: only that changes
+// the disk, and the caller drops it in a commit (true).
+bool drop_unless_orphan(Hold& h) {
+    ext2::Stat s;
+    bool looked = h.count == 1 && g_volume->stat(ext2::Node{h.inode, h.generation}, &s) == kOk;
+    if (looked && !s.links) return true;
+    drop(h, looked);  // a name seen: no second look at the inode
+    return false;
+}
+
 int64_t close(const proto::fs::Close::Request& q, proto::fs::Close::Reply&, rpc::Call& c) {
     if (q.node.incarnation != g_incarnation) return kOk;  // nobody holds it since the restart
     Hold* h = hold_of(c.badge, q.node);
     if (!h) return kErrNotFound;
-    // Only the last hold of an orphan changes the disk (and waits for a commit).
-    ext2::Stat s;
-    bool looked = h->count == 1 && g_volume->stat(ext2::Node{h->inode, h->generation}, &s) == kOk;
-    if (!looked || s.links) return drop(*h, looked), kOk;  // a name seen: no second look at the inode
+    if (!drop_unless_orphan(*h)) return kOk;
     if (must_wait()) return c.postpone();
     return in_group(g_volume, c, [&](uint32_t*) { return drop(*h), int64_t{kOk}; });
 }
@@ -683,10 +690,7 @@ int64_t close_many(const proto::fs::CloseMany::Request& q, proto::fs::CloseMany:
             if (orphans[j] == h) h = nullptr;  // its only hold, named twice: let go once
         if (!h) continue;
         ++r.closed;
-        ext2::Stat s;
-        bool looked = h->count == 1 && g_volume->stat(ext2::Node{h->inode, h->generation}, &s) == kOk;
-        if (!looked || s.links) drop(*h, looked);
-        else orphans[count++] = h;
+        if (drop_unless_orphan(*h)) orphans[count++] = h;
     }
     if (!count) return kOk;
     uint32_t closed = r.closed;  // the reply's word, sent with the commit

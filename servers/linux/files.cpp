@@ -349,6 +349,11 @@ int64_t utimens(Process& p, int64_t dirfd, uint64_t path_address, uint64_t times
     return e == kErrUnsupported ? 0 : e < 0 ? err(e) : 0;  // initfs: keeps no times
 }
 
+// The permission bits a call's mode asks for, less the umask.
+uint32_t mode_bits(const Process& p, uint64_t mode) {
+    return static_cast<uint32_t>(mode & ~static_cast<uint64_t>(p.umask) & 07777);
+}
+
 // A file opened to read comes with its first 4 KiB (kOpenRead): kept here
 // for the opening thread's very next call, if that call reads it from 0.
 // Any other call drops them (first_check), so no event between the open
@@ -408,7 +413,7 @@ int64_t open(Process& p, int64_t dirfd, uint64_t path_address, uint64_t flags, u
     uint32_t how = 0;
     if (flags & lx::kOCreat) how = proto::fs::kOpenCreate | proto::fs::kOpenMode;
     if (flags & lx::kOCreat && flags & lx::kOExcl) how |= proto::fs::kOpenExclusive;
-    uint32_t want = static_cast<uint32_t>(mode & ~static_cast<uint64_t>(p.umask) & 07777);  // less the umask
+    uint32_t want = mode_bits(p, mode);
     proto::fs::Stat::Reply r;
     const void* first = nullptr;
     uint32_t first_size = 0;
@@ -735,34 +740,41 @@ int64_t getdents(Process& p, uint64_t fd, uint64_t to, uint64_t size) {
     return copy_out(p, to, out, used) ? -lx::kEFAULT : static_cast<int64_t>(used);
 }
 
-template <class Op>
-int64_t path_call(Process& p, int64_t dirfd, uint64_t path_address) {
+// The file: name of a call's path: the name itself, not what it points at.
+int64_t path_name(Process& p, int64_t dirfd, uint64_t path_address, files::Name* n) {
     char path[1024];
     if (int64_t e = read_path(p, dirfd, path_address, path, sizeof path)) return e;
-    files::Name n;
-    if (int64_t e = linux_name(p, path, &n, false)) return err(e);  // the name itself, not what it points at
+    int64_t e = linux_name(p, path, n, false);
+    return e < 0 ? err(e) : 0;
+}
+
+// Op on name n (its mode too, if Op has one); 0 or an errno.
+template <class Op>
+int64_t name_call(const files::Name& n, uint32_t mode = 0) {
     static typename Op::Request q;
     q = {};
     mica::copy_string(q.path, sizeof q.path, n.path);
+    if constexpr (requires { q.mode; }) q.mode = mode;
     typename Op::Reply r;
     int64_t e = rpc::call<Op>(n.endpoint, q, &r);
     return e < 0 ? err(e) : 0;
 }
 
+template <class Op>
+int64_t path_call(Process& p, int64_t dirfd, uint64_t path_address) {
+    files::Name n;
+    int64_t e = path_name(p, dirfd, path_address, &n);
+    return e ? e : name_call<Op>(n);
+}
+
 // mkdir, mkdirat: file: makes a directory 0755; other bits (less the
 // umask) are set after, as the one who made it may.
 int64_t mkdir(Process& p, int64_t dirfd, uint64_t path_address, uint64_t mode) {
-    char path[1024];
-    if (int64_t e = read_path(p, dirfd, path_address, path, sizeof path)) return e;
     files::Name n;
-    if (int64_t e = linux_name(p, path, &n, false)) return err(e);
-    static proto::fs::Mkdir::Request q;
-    q = {};
-    mica::copy_string(q.path, sizeof q.path, n.path);
-    proto::fs::Mkdir::Reply r;
-    int64_t e = rpc::call<proto::fs::Mkdir>(n.endpoint, q, &r);
-    uint32_t bits = static_cast<uint32_t>(mode & ~static_cast<uint64_t>(p.umask) & 07777);
-    if (e == kOk && bits != 0755) e = files::chmod(n, bits);
+    int64_t e = path_name(p, dirfd, path_address, &n);
+    if (!e) e = name_call<proto::fs::Mkdir>(n);
+    if (e || mode_bits(p, mode) == 0755) return e;
+    e = files::chmod(n, mode_bits(p, mode));
     return e < 0 ? err(e) : 0;
 }
 
@@ -820,24 +832,13 @@ int64_t mknod(Process& p, int64_t dirfd, uint64_t path_address, uint64_t mode) {
     uint64_t type = mode & lx::kSIfMt;
     if (type == lx::kSIfChr || type == lx::kSIfBlk || type == lx::kSIfSock) return -lx::kEPERM;
     if (type && type != lx::kSIfReg && type != lx::kSIfFifo) return -lx::kEINVAL;
-    char path[1024];
-    if (int64_t e = read_path(p, dirfd, path_address, path, sizeof path)) return e;
     files::Name n;
-    if (int64_t e = linux_name(p, path, &n, false)) return err(e);
-    uint32_t bits = static_cast<uint32_t>(mode & ~static_cast<uint64_t>(p.umask) & 07777);
-    int64_t e;
-    if (type == lx::kSIfFifo) {
-        static proto::fs::MakeFifo::Request q;
-        q = {};
-        mica::copy_string(q.path, sizeof q.path, n.path);
-        q.mode = bits;
-        proto::fs::MakeFifo::Reply r;
-        e = rpc::call<proto::fs::MakeFifo>(n.endpoint, q, &r);
-    } else {
-        proto::fs::Stat::Reply r;
-        e = files::open(n, proto::fs::kOpenCreate | proto::fs::kOpenExclusive | proto::fs::kOpenMode, &r, bits);
-        if (e == kOk) files::close(n);
-    }
+    if (int64_t e = path_name(p, dirfd, path_address, &n)) return e;
+    if (type == lx::kSIfFifo) return name_call<proto::fs::MakeFifo>(n, mode_bits(p, mode));
+    proto::fs::Stat::Reply r;
+    int64_t e = files::open(n, proto::fs::kOpenCreate | proto::fs::kOpenExclusive | proto::fs::kOpenMode, &r,
+                            mode_bits(p, mode));
+    if (e == kOk) files::close(n);
     return e < 0 ? err(e) : 0;
 }
 

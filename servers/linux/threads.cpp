@@ -48,21 +48,21 @@ void answer_futex(Task& t, Handle saved, int64_t result) {
 
 // Times timed waits out. At priority 16, above the personality's main
 // thread, on the same CPU: it runs while the main thread is stopped, and
-// claims a futex wait before it answers; a poll that is due it leaves to
-// the main thread (wake_main), which may touch the program's memory.
+// claims a futex wait before it answers; a poll or an alarm that is due it
+// leaves to the main thread (wake_main), which may touch the program's memory.
 void timer_thread(void*) {
     for (;;) {
         uint64_t now = static_cast<uint64_t>(sys::clock_monotonic()), next = ~0ULL;
-        bool polls_due = false;
+        bool main_due = false;
         for (Process& p : g_processes) {
             if (!p.used) continue;
             if (uint64_t alarm = __atomic_load_n(&p.alarm_deadline, __ATOMIC_SEQ_CST)) {
-                if (alarm <= now) polls_due = true;  // SIGALRM, sent by the main thread
+                if (alarm <= now) main_due = true;  // SIGALRM, sent by the main thread
                 else next = alarm < next ? alarm : next;
             }
             for (Task& t : p.tasks) {
                 if (t.poll.saved != kNoHandle && t.poll_deadline) {
-                    if (t.poll_deadline <= now) polls_due = true;
+                    if (t.poll_deadline <= now) main_due = true;
                     else next = t.poll_deadline < next ? t.poll_deadline : next;
                 }
                 uint64_t generation = __atomic_load_n(&t.futex_generation, __ATOMIC_SEQ_CST);
@@ -75,7 +75,7 @@ void timer_thread(void*) {
                 if (claim(t, generation)) answer_futex(t, saved, -lx::kETIMEDOUT);
             }
         }
-        if (polls_due) {
+        if (main_due) {
             wake_main();
             continue;
         }
@@ -268,7 +268,10 @@ void alarm_wake() {
     for (Process& p : g_processes) {
         if (!p.used || !p.alarm_deadline || p.alarm_deadline > now) continue;
         uint64_t next = 0;
-        if (p.alarm_interval && !p.zombie) next = p.alarm_deadline + p.alarm_interval > now ? p.alarm_deadline + p.alarm_interval : now + p.alarm_interval;
+        if (p.alarm_interval && !p.zombie) {  // the next period; one after now if the main thread was late
+            next = p.alarm_deadline + p.alarm_interval;
+            if (next <= now) next = now + p.alarm_interval;
+        }
         __atomic_store_n(&p.alarm_deadline, next, __ATOMIC_SEQ_CST);
         if (!p.zombie) raise_signal(p, 14);  // SIGALRM
     }
