@@ -64,8 +64,8 @@ public:
     // Maps one page. False if a table could not be had, or if `virt` is
     // already mapped (the caller unmaps first).
     bool map(uintptr_t virt, uint64_t phys, unsigned flags, TableFrames& frames);
-    // Unmaps one page; false if it was not mapped. `phys` gets the frame.
-    bool unmap(uintptr_t virt, uint64_t* phys = nullptr);
+    // Unmaps one page; false if it was not mapped.
+    bool unmap(uintptr_t virt);
     // Changes the flags of a mapped page; false if it is not mapped.
     bool protect(uintptr_t virt, unsigned flags);
     // The frame and flags of a mapped page; false if not mapped.
@@ -160,7 +160,6 @@ uint64_t clock_ns();
 uint64_t counter_hz();
 uint64_t counter();
 
-void enable_interrupts();
 // With interrupts enabled, sleeps until one arrives; returns with them off.
 void wait_for_interrupt();
 

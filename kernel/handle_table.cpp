@@ -42,7 +42,7 @@ int64_t HandleTable::grow(Quota& quota) {
     return kOk;
 }
 
-int64_t HandleTable::place(const Entry& entry, Quota& quota) {
+int64_t HandleTable::attach(const Entry& entry, Quota& quota) {
     if (free_head_ == kNoFree)
         if (int64_t error = grow(quota); error != kOk) return error;
     uint32_t index = free_head_;
@@ -56,14 +56,12 @@ int64_t HandleTable::place(const Entry& entry, Quota& quota) {
 }
 
 int64_t HandleTable::add(KObject* object, uint32_t rights, Quota& quota, uint64_t badge) {
-    int64_t handle = place(Entry{object, rights, 0, 0, badge}, quota);
+    int64_t handle = attach(Entry{object, rights, 0, 0, badge}, quota);
     if (handle < 0) return handle;
     object->ref();
     object->handle_added(rights);
     return handle;
 }
-
-int64_t HandleTable::attach(const Entry& moved, Quota& quota) { return place(moved, quota); }
 
 // A slot whose generation is used up retires for good instead of wrapping:
 // its next value would name a new object with an old handle's value.
@@ -97,11 +95,9 @@ const HandleTable::Entry* HandleTable::find(Handle handle) const {
 int64_t HandleTable::remove(Handle handle) {
     Entry e;
     if (detach(handle, &e) != kOk) return kErrBadHandle;
-    KObject* object = e.object;
-    uint32_t rights = e.rights;
     // Last: these may run arbitrary teardown, which must see a consistent table.
-    object->handle_removed(rights);
-    object->unref();
+    e.object->handle_removed(e.rights);
+    e.object->unref();
     return kOk;
 }
 

@@ -67,7 +67,6 @@ private:
     const Entry* find(mica::Handle handle) const;
 
     int64_t grow(Quota& quota);
-    int64_t place(const Entry& entry, Quota& quota);
     void release_slot(uint32_t index);
 
     Entry* entries_ = nullptr;

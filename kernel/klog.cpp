@@ -26,18 +26,14 @@ bool klog_parse_level(const char* text, LogLevel* out) {
     return false;
 }
 
-void vklog(LogLevel level, const char* fmt, va_list args) {
+void klog(LogLevel level, const char* fmt, ...) {
     if (level < g_level) return;
     kprint("[%s] ", kLevelNames[static_cast<int>(level)]);
-    vformat(console_sink, nullptr, fmt, args);
-    arch::console_write("\n", 1);
-}
-
-void klog(LogLevel level, const char* fmt, ...) {
     va_list args;
     va_start(args, fmt);
-    vklog(level, fmt, args);
+    vformat(console_sink, nullptr, fmt, args);
     va_end(args);
+    arch::console_write("\n", 1);
 }
 
 void kprint(const char* fmt, ...) {

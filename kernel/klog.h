@@ -2,12 +2,9 @@
 // below the current level (set by the `loglevel=` boot option) are dropped.
 #pragma once
 
-#include <stdarg.h>
-
 enum class LogLevel { debug, info, warn, error };
 
 void klog(LogLevel level, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
-void vklog(LogLevel level, const char* fmt, va_list args);
 
 // Formatted text with no level prefix and no newline added (panic dumps).
 void kprint(const char* fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -13,9 +13,6 @@ template <typename T = void>
 inline T* phys_to_virt(uint64_t phys) {
     return reinterpret_cast<T*>(arch::kDirectMapBase + phys);
 }
-inline uint64_t virt_to_phys(const void* direct_mapped) {
-    return reinterpret_cast<uintptr_t>(direct_mapped) - arch::kDirectMapBase;
-}
 
 FrameAllocator& frames();
 

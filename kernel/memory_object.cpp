@@ -100,36 +100,37 @@ uint64_t MemoryObject::frame_at(size_t offset) const {
     return kind_ == Kind::anonymous ? frames_[page] : base_ + page * kPage;
 }
 
-int64_t MemoryObject::read_to_user(size_t offset, uintptr_t user_dst, size_t length) const {
-    while (length > 0) {
-        size_t in_page = offset % kPage, n = kPage - in_page;
-        if (n > length) n = length;
-        if (int64_t e = arch::copy_user(reinterpret_cast<void*>(user_dst),
-                                        phys_to_virt<char>(frame_at(offset)) + in_page, n))
-            return e;
-        offset += n, user_dst += n, length -= n;
+namespace {
+// Calls `copy(piece, done, n)` for each part of [offset, offset + length) of
+// `m` that lies in one page, in order (`piece`: its kernel address, `done`:
+// how far into the range it starts); stops at the first error.
+template <typename Copy>
+int64_t for_each_piece(const MemoryObject& m, size_t offset, size_t length, Copy copy) {
+    for (size_t done = 0; done < length;) {
+        size_t in_page = (offset + done) % kPage, n = kPage - in_page;
+        if (n > length - done) n = length - done;
+        if (int64_t e = copy(phys_to_virt<char>(m.frame_at(offset + done)) + in_page, done, n)) return e;
+        done += n;
     }
     return kOk;
+}
+}  // namespace
+
+int64_t MemoryObject::read_to_user(size_t offset, uintptr_t user_dst, size_t length) const {
+    return for_each_piece(*this, offset, length, [&](char* piece, size_t done, size_t n) {
+        return arch::copy_user(reinterpret_cast<void*>(user_dst + done), piece, n);
+    });
 }
 
 int64_t MemoryObject::write_from_user(size_t offset, uintptr_t user_src, size_t length) {
-    while (length > 0) {
-        size_t in_page = offset % kPage, n = kPage - in_page;
-        if (n > length) n = length;
-        if (int64_t e = arch::copy_user(phys_to_virt<char>(frame_at(offset)) + in_page,
-                                        reinterpret_cast<const void*>(user_src), n))
-            return e;
-        offset += n, user_src += n, length -= n;
-    }
-    return kOk;
+    return for_each_piece(*this, offset, length, [&](char* piece, size_t done, size_t n) {
+        return arch::copy_user(piece, reinterpret_cast<const void*>(user_src + done), n);
+    });
 }
 
 void MemoryObject::write(size_t offset, const void* src, size_t length) {
-    auto* from = static_cast<const char*>(src);
-    while (length > 0) {
-        size_t in_page = offset % kPage, n = kPage - in_page;
-        if (n > length) n = length;
-        memcpy(phys_to_virt<char>(frame_at(offset)) + in_page, from, n);
-        offset += n, from += n, length -= n;
-    }
+    for_each_piece(*this, offset, length, [&](char* piece, size_t done, size_t n) {
+        memcpy(piece, static_cast<const char*>(src) + done, n);
+        return kOk;
+    });
 }

@@ -92,9 +92,3 @@ public:
 private:
     T* p_ = nullptr;
 };
-
-// Downcast after checking the type tag (there is no RTTI in the kernel).
-template <typename T>
-T* object_cast(KObject* o) {
-    return o && o->type() == T::kType ? static_cast<T*>(o) : nullptr;
-}

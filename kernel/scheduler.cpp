@@ -72,21 +72,18 @@ int best_queue_of_all(const Cpu& cpu, int* priority) {
     return best < 0 ? -1 : at;
 }
 
+// With one CPU, the constant 0 (no index to compute).
 HOT int best_queue(const Cpu& cpu, int* priority) {
     if (g_cpus_running > 1) return best_queue_of_all(cpu, priority);
     *priority = highest(cpu);
-    return *priority < 0 ? -1 : static_cast<int>(cpu.id);
+    return *priority < 0 ? -1 : 0;
 }
 
 // The next thread for `cpu`: the highest-priority ready thread of any CPU
 // (idle CPUs take work), which moves here.
 HOT Thread* dequeue_highest(Cpu& cpu) {
     int priority;
-    if (g_cpus_running == 1) {
-        priority = highest(cpu);
-        return priority < 0 ? nullptr : take(0, priority);
-    }
-    int at = best_queue_of_all(cpu, &priority);
+    int at = best_queue(cpu, &priority);
     return at < 0 ? nullptr : take(static_cast<unsigned>(at), priority);  // switch_now sets its cpu
 }
 
@@ -118,6 +115,16 @@ void add_sleeper(Thread* t) {
     Thread* at = g_sleepers.front();
     while (at && at->deadline <= t->deadline) at = g_sleepers.next(at);
     g_sleepers.insert_before(at, t);
+}
+
+// `t`, the running thread, waits: on `queue` if there is one, until `deadline` if there is one.
+HOT void block(Thread* t, WaitQueue* queue, uint64_t deadline) {
+    t->state = Thread::State::blocked;
+    t->wake_result = kOk;
+    t->queue = queue;
+    if (queue) queue->push_back(t);
+    t->deadline = deadline;
+    if (deadline != kNoDeadline) add_sleeper(t);
 }
 
 // After every switch, on the new thread's stack: free what the previous
@@ -220,9 +227,7 @@ void sched_make_ready(Thread* t) {
         t->ref();  // the scheduler's: dropped when the thread is reaped
         t->cpu = static_cast<uint8_t>(this_cpu().id);
     }
-    place(t);
-    enqueue(t);
-    request_preemption_by(t);
+    make_ready(t);
 }
 
 namespace {
@@ -281,12 +286,7 @@ HOT int64_t handoff(WaitQueue* queue, Thread* next, uint64_t deadline) {
     KASSERT(next->state == Thread::State::blocked && !next->queue);
     Cpu& cpu = this_cpu();
     Thread* t = cpu.current;
-    t->state = Thread::State::blocked;
-    t->wake_result = kOk;
-    t->queue = queue;
-    if (queue) queue->push_back(t);
-    t->deadline = deadline;
-    if (deadline != kNoDeadline) add_sleeper(t);
+    block(t, queue, deadline);
     next->wake_result = kOk;
     switch_now(cpu, t, next);
     return t->wake_result;
@@ -317,12 +317,7 @@ int64_t sched_block(WaitQueue* queue, uint64_t deadline) {
     Thread* t = this_cpu().current;
     KASSERT(t != this_cpu().idle);
     if (t->kill_pending) return kErrPeerClosed;
-    t->state = Thread::State::blocked;
-    t->wake_result = kOk;
-    t->queue = queue;
-    if (queue) queue->push_back(t);
-    t->deadline = deadline;
-    if (deadline != kNoDeadline) add_sleeper(t);
+    block(t, queue, deadline);
     schedule();
     return t->wake_result;
 }
@@ -403,9 +398,7 @@ void sched_set_affinity(Thread* t, uint16_t mask) {
     if (allowed(t, t->cpu)) return;
     if (t->state == Thread::State::ready) {
         unqueue(t);
-        place(t);
-        enqueue(t);
-        request_preemption_by(t);
+        make_ready(t);
     } else if (t->state == Thread::State::running) {
         g_cpus[t->cpu].need_resched = true;  // schedule() moves it
         sched_kick(t);

@@ -30,7 +30,7 @@ public:
     uintptr_t address() const { return address_; }
     bool null() const { return address_ == 0; }
 
-    // One T (for T = void: use the byte-count forms below).
+    // One T (for T = void: use the byte-count form below).
     template <typename U = T>
     int64_t read(U* out) const {
         return copy_from_user(out, address_, sizeof(U));
@@ -40,7 +40,6 @@ public:
         return copy_to_user(address_, &value, sizeof(U));
     }
     int64_t read_bytes(void* out, size_t length) const { return copy_from_user(out, address_, length); }
-    int64_t write_bytes(const void* src, size_t length) const { return copy_to_user(address_, src, length); }
 
 private:
     uintptr_t address_;

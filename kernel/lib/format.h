@@ -13,7 +13,8 @@ using FormatSink = void (*)(void* context, const char* text, size_t length);
 size_t vformat(FormatSink sink, void* context, const char* fmt, va_list args);
 
 // Formats into `buffer` (always NUL-terminated when size > 0); returns the
-// length the whole output would have had, as snprintf does.
+// length the whole output would have had, as snprintf does. User space's
+// (lib/runtime/format_to.cpp): the kernel has no use for it.
 size_t format_to(char* buffer, size_t size, const char* fmt, ...)
     __attribute__((format(printf, 3, 4)));
 size_t vformat_to(char* buffer, size_t size, const char* fmt, va_list args);

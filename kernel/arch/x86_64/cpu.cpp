@@ -149,6 +149,4 @@ bool arch::write_user_regs(Context& c, uintptr_t stack_top, const mica::ThreadRe
     return true;
 }
 
-void arch::enable_interrupts() { asm volatile("sti" ::: "memory"); }
-
 void arch::wait_for_interrupt() { asm volatile("sti; hlt; cli" ::: "memory"); }

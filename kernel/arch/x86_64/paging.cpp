@@ -102,10 +102,9 @@ uint64_t* arch::PageTables::leaf(uintptr_t virt, TableFrames* frames) const {
     return last_leaf_ ? &last_leaf_[index_at(virt, 1)] : nullptr;
 }
 
-bool arch::PageTables::unmap(uintptr_t virt, uint64_t* phys) {
+bool arch::PageTables::unmap(uintptr_t virt) {
     uint64_t* e = leaf(virt, nullptr);
     if (!e || !(*e & kPresent)) return false;
-    if (phys) *phys = *e & kAddressMask;
     *e = 0;
     if (is_current(root_) || virt >= kUserTop) flush(virt);
     return true;
