@@ -98,7 +98,9 @@ int64_t inode_at(Fs* fs, const char* path, uint32_t* ino, DiskInode* in) {
 
 namespace {
 Stat stat_of(uint32_t ino, const DiskInode& in) {
-    return Stat{ino, api_type(in.mode), in.mode, in.links, in.uid, in.gid,
+    uint32_t uid = in.uid | uint32_t{in.osd2[4]} << 16 | uint32_t{in.osd2[5]} << 24;  // with l_i_uid_high
+    uint32_t gid = in.gid | uint32_t{in.osd2[6]} << 16 | uint32_t{in.osd2[7]} << 24;
+    return Stat{ino, api_type(in.mode), in.mode, in.links, uid, gid,
                 file_size(in), in.blocks512, in.atime, in.mtime, in.ctime, in.generation};
 }
 
@@ -265,6 +267,24 @@ int64_t Volume::chmod(const char* path, uint32_t mode) {
     int64_t r = inode_at(fs_, path, &ino, &in);
     if (r < 0) return r;
     in.mode = static_cast<uint16_t>((in.mode & 0xf000) | (mode & 07777));
+    in.ctime = fs_->now();
+    return finish(fs_, fs_->write_inode(ino, in));
+}
+
+int64_t Volume::chown(const char* path, uint32_t uid, uint32_t gid) {
+    if (fs_->read_only) return kErrReadOnly;
+    uint32_t ino;
+    DiskInode in;
+    int64_t r = inode_at(fs_, path, &ino, &in);
+    if (r < 0) return r;
+    auto set = [&](uint16_t* low, size_t high_at, uint32_t id) {
+        if (id == kKeepOwner) return;
+        *low = static_cast<uint16_t>(id);
+        in.osd2[high_at] = static_cast<uint8_t>(id >> 16), in.osd2[high_at + 1] = static_cast<uint8_t>(id >> 24);
+    };
+    set(&in.uid, 4, uid);  // l_i_uid_high
+    set(&in.gid, 6, gid);  // l_i_gid_high
+    if (!is_dir(in)) in.mode &= static_cast<uint16_t>(in.mode & 010 ? ~06000 : ~04000);
     in.ctime = fs_->now();
     return finish(fs_, fs_->write_inode(ino, in));
 }

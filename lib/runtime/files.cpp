@@ -132,6 +132,14 @@ int64_t truncate(const Name& n, uint64_t size) {
     return rpc::call<proto::fs::Truncate>(n.endpoint, t, &tr);
 }
 
+int64_t chown(const Name& n, uint32_t uid, uint32_t gid) {
+    proto::fs::Chown::Request q{};
+    copy_string(q.path, sizeof q.path, n.path);
+    q.uid = uid, q.gid = gid;
+    proto::fs::Chown::Reply r;
+    return rpc::call<proto::fs::Chown>(n.endpoint, q, &r);
+}
+
 int64_t chmod(const Name& n, uint32_t mode) {
     proto::fs::Chmod::Request q{};
     copy_string(q.path, sizeof q.path, n.path);

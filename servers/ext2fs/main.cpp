@@ -289,7 +289,8 @@ static_assert(sizeof(proto::fs::Write::Reply) == 4 && sizeof(proto::fs::Create::
               sizeof(proto::fs::Mkdir::Reply) == 4 && sizeof(proto::fs::Rmdir::Reply) == 4 &&
               sizeof(proto::fs::Rename::Reply) == 4 && sizeof(proto::fs::Chmod::Reply) == 4 &&
               sizeof(proto::fs::Symlink::Reply) == 4 && sizeof(proto::fs::Link::Reply) == 4 &&
-              sizeof(proto::fs::MakeFifo::Reply) == 4 && sizeof(proto::fs::CloseMany::Reply) == 4);
+              sizeof(proto::fs::MakeFifo::Reply) == 4 && sizeof(proto::fs::CloseMany::Reply) == 4 &&
+              sizeof(proto::fs::Chown::Reply) == 4);
 
 void commit_group() {
     int64_t e = g_volume ? g_volume->commit() : kOk;
@@ -531,6 +532,14 @@ int64_t chmod(const proto::fs::Chmod::Request& q, proto::fs::Chmod::Reply&, rpc:
     ext2::Volume* v;
     if (int64_t e = volume_for(q.path, &v); e < 0) return e;
     return in_group(v, c, [&](uint32_t*) { return v->chmod(q.path, q.mode); });
+}
+
+int64_t chown(const proto::fs::Chown::Request& q, proto::fs::Chown::Reply&, rpc::Call& c) {
+    static_assert(proto::fs::Chown::kKeep == ext2::Volume::kKeepOwner);
+    if (must_wait()) return c.postpone();
+    ext2::Volume* v;
+    if (int64_t e = volume_for(q.path, &v); e < 0) return e;
+    return in_group(v, c, [&](uint32_t*) { return v->chown(q.path, q.uid, q.gid); });
 }
 
 int64_t mkdir(const proto::fs::Mkdir::Request& q, proto::fs::Mkdir::Reply&, rpc::Call& c) {
@@ -813,6 +822,7 @@ int main() {
     server.on<proto::fs::Sync>(sync);
     server.on<proto::fs::StatFs>(statfs);
     server.on<proto::fs::Chmod>(chmod);
+    server.on<proto::fs::Chown>(chown);
     server.on<proto::fs::Symlink>(symlink);
     server.on<proto::fs::MakeFifo>(make_fifo);
     server.on<proto::fs::Link>(link);

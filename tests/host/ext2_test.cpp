@@ -460,6 +460,38 @@ TEST_F(Ext2, ChmodSetsPermissionBits) {
     EXPECT_NE(debugfs("stat /d").find("Type: directory    Mode:  0700"), std::string::npos);
 }
 
+// chown sets the owner and group, 32 bits each (the high halves where Linux
+// keeps them: debugfs agrees), leaves one when asked, and takes a file's
+// set-user-ID bit (and set-group-ID when group-executable), not a directory's.
+TEST_F(Ext2, ChownSetsOwnerAndGroup) {
+    write_file(src / "f", "x");
+    write_file(src / "d" / "g", "y");
+    make("");
+    mount();
+    ASSERT_EQ(vol->chmod("f", 06755), kOk);
+    ASSERT_EQ(vol->chmod("d", 02755), kOk);
+    ASSERT_EQ(vol->chown("f", 70000, 80000), kOk);
+    ext2::Stat st;
+    ASSERT_EQ(vol->stat("f", &st), kOk);
+    EXPECT_EQ(st.uid, 70000u);
+    EXPECT_EQ(st.gid, 80000u);
+    EXPECT_EQ(st.mode & 07777, 0755u);
+    ASSERT_EQ(vol->chown("f", ext2::Volume::kKeepOwner, 5), kOk);
+    ASSERT_EQ(vol->stat("f", &st), kOk);
+    EXPECT_EQ(st.uid, 70000u);
+    EXPECT_EQ(st.gid, 5u);
+    ASSERT_EQ(vol->chown("d", 1, ext2::Volume::kKeepOwner), kOk);
+    ASSERT_EQ(vol->stat("d", &st), kOk);
+    EXPECT_EQ(st.uid, 1u);
+    EXPECT_EQ(st.mode & 07777, 02755u);
+    EXPECT_EQ(vol->chown("no/such", 0, 0), kErrNotFound);
+    EXPECT_EQ(read_all("d/g"), "y");
+    expect_fsck_clean();
+    std::string f = debugfs("stat /f");
+    EXPECT_NE(f.find("User: 70000"), std::string::npos) << f;
+    EXPECT_NE(f.find("Group:     5"), std::string::npos) << f;
+}
+
 // The file-data cache follows every change: overwrites, a shrink and a
 // regrow (the tail comes back as zeros), blocks freed by one file and
 // reused by another, and a file larger than the cache; what a fresh mount

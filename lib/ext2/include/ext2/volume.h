@@ -90,6 +90,12 @@ public:
     int64_t write(const char* path, uint64_t offset, const void* buffer, uint32_t length);
     int64_t truncate(const char* path, uint64_t size);  // shrink frees blocks; grow makes a hole
     int64_t chmod(const char* path, uint32_t mode);     // the permission bits (07777); the type stays
+    // The owner and group (32 bits each, the high halves in the inode's
+    // osd2 as Linux keeps them); kKeepOwner leaves one as it is. As on Linux,
+    // a file that is not a directory loses its set-user-ID bit, and its
+    // set-group-ID bit if group-executable.
+    static constexpr uint32_t kKeepOwner = ~0u;
+    int64_t chown(const char* path, uint32_t uid, uint32_t gid);
     // A regular file. If the name exists: kErrAlreadyExists when exclusive,
     // otherwise kOk for a file and kErrIsDirectory for a directory.
     int64_t create(const char* path, bool exclusive);

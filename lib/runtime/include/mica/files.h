@@ -45,6 +45,8 @@ int64_t stat(const Name& n, proto::fs::Stat::Reply* out);
 int64_t truncate(const Name& n, uint64_t size);
 // Sets the permission bits of `n` (mode & 07777).
 int64_t chmod(const Name& n, uint32_t mode);
+// Owner and group (proto::fs::Chown::kKeep leaves one).
+int64_t chown(const Name& n, uint32_t uid, uint32_t gid);
 // Opens `n` (flags: proto::fs::kOpenCreate, kOpenExclusive, kOpenMode with
 // `mode`, the permission bits of a file it makes) and says what it is, and
 // whether it was made (`created`, if given): from then on `n` names its

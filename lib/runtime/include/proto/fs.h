@@ -144,6 +144,17 @@ struct Chmod {
     struct Reply { uint32_t unused; };
 };
 
+// Sets the owner and group of what `path` names (kKeep: leave it); as
+// Linux's chown, a file that is not a directory loses its set-user-ID bit
+// (and set-group-ID, if group-executable).
+struct Chown {
+    static constexpr uint64_t kLabel = 0x21b;
+    static constexpr bool kIdempotent = true;
+    static constexpr uint32_t kKeep = ~0u;
+    struct Request { char path[kPathMax]; uint32_t uid, gid; };
+    struct Reply { uint32_t unused; };
+};
+
 // A symbolic link at `path` to `target` (a NUL-terminated name, kept as
 // it is: not resolved, not checked).
 struct Symlink {
