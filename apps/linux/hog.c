@@ -11,12 +11,16 @@
  *                     not yet touched, a recursion 768 KiB deep, and a
  *                     child that recurses without end gets SIGSEGV (at
  *                     RLIMIT_STACK); one line each, "linux-hog: stack ..."
+ *   linux-hog touch   maps 1 GiB (granted: its memory comes as it is
+ *                     touched), says "linux-hog: mapped 1 GiB", and touches
+ *                     every page of it; past its share it is killed
  */
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -56,8 +60,22 @@ static int stack(void) {
     return ok && segv ? 0 : 1;
 }
 
+static int touch(void) {
+    char* m = mmap(NULL, 1UL << 30, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) {
+        printf("linux-hog: FAILED to map 1 GiB\n");
+        return 1;
+    }
+    printf("linux-hog: mapped 1 GiB\n");
+    fflush(stdout);
+    for (size_t i = 0; i < 1UL << 30; i += 4096) m[i] = 1;
+    printf("linux-hog: touched all of 1 GiB\n");
+    return 0;
+}
+
 int main(int argc, char** argv) {
     if (argc > 1 && !strcmp(argv[1], "stack")) return stack();
+    if (argc > 1 && !strcmp(argv[1], "touch")) return touch();
     long limit = argc > 1 ? atol(argv[1]) : -1;
     static void* blocks[65536];
     long got = 0;

@@ -21,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -410,6 +412,144 @@ static void churn(void) {
     printf("linux-threads: churn ok\n");
 }
 
+/* --- lazy: large mappings take memory only where they are touched --- */
+enum { kLazyThreads = 24, kStackUse = 256 << 10 };
+static pthread_barrier_t l_barrier;
+
+static void* use_stack(void* arg) {
+    volatile char used[kStackUse];
+    for (long i = 0; i < kStackUse; i += 4096) used[i] = (char)(i >> 12);
+    pthread_barrier_wait(&l_barrier); /* all of them alive at once */
+    long sum = 0;
+    for (long i = 0; i < kStackUse; i += 4096) sum += used[i];
+    return (void*)(sum + (long)arg);
+}
+
+/* A field of /proc/self/status in kB, or -1. */
+static long status_kb(const char* field) {
+    FILE* f = fopen("/proc/self/status", "r");
+    char line[256];
+    long value = -1;
+    size_t n = strlen(field);
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, field, n) && line[n] == ':') value = atol(line + n + 1);
+    if (f) fclose(f);
+    return value;
+}
+
+static void lazy(void) {
+    long size_before = status_kb("VmSize"), resident_before = status_kb("VmRSS");
+    struct rlimit r;
+    check("lazy", getrlimit(RLIMIT_STACK, &r) == 0 && r.rlim_cur >= 8 << 20, "RLIMIT_STACK is 8 MiB or more");
+    /* Two mappings of 1 GiB: more than the machine has. */
+    const size_t size = 1UL << 30;
+    char* a = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char* b = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    check("lazy", a != MAP_FAILED && b != MAP_FAILED, "two mappings of 1 GiB");
+    if (a == MAP_FAILED || b == MAP_FAILED) return;
+    a[0] = 1, a[size - 1] = 2, a[size / 2 + 12345] = 3;
+    for (size_t i = 0; i < (4 << 20); i += 4096) b[i] = (char)(i >> 12); /* 4 MiB, in order */
+    int same = 1;
+    for (size_t i = 0; i < (4 << 20); i += 4096) same &= b[i] == (char)(i >> 12) && b[i + 1] == 0;
+    check("lazy", a[0] == 1 && a[size - 1] == 2 && a[size / 2 + 12345] == 3 && same, "what was written is there");
+    check("lazy", a[1] == 0 && a[size - 2] == 0 && a[size / 3] == 0 && b[5 << 20] == 0, "the rest reads as zeros");
+    long grown = status_kb("VmSize") - size_before, held = status_kb("VmRSS") - resident_before;
+    check("lazy", size_before > 0 && resident_before > 0 && grown >= 2L << 20 && held < 64L << 10,
+          "/proc/self/status: VmSize 2 GiB more, VmRSS less than 64 MiB more");
+    /* Calls read untouched memory (zeros) and write into it. */
+    int fds[2];
+    char z[100];
+    check("lazy", pipe(fds) == 0 && write(fds[1], a + size / 4, sizeof z) == (long)sizeof z, "write from untouched memory");
+    memset(z, 1, sizeof z);
+    int zeros = read(fds[0], z, sizeof z) == (long)sizeof z;
+    for (size_t i = 0; i < sizeof z; ++i) zeros &= z[i] == 0;
+    check("lazy", zeros, "which is zeros");
+    char* into = a + size / 4 * 3 + 100;
+    check("lazy", write(fds[1], "lazy", 4) == 4 && read(fds[0], into, 4) == 4 && !memcmp(into, "lazy", 4),
+          "read into untouched memory");
+    close(fds[0]), close(fds[1]);
+    /* mprotect and munmap in the middle of it */
+    check("lazy", mprotect(a + size / 8, 1 << 20, PROT_READ) == 0 && a[size / 8 + 100] == 0, "mprotect, then read");
+    check("lazy", munmap(a + size / 4 + (1 << 20), 1 << 20) == 0, "munmap of a part");
+    /* fork: the child sees what was written and zeros elsewhere; its writes are its own */
+    pid_t pid = fork();
+    if (pid == 0) {
+        int ok = a[0] == 1 && a[size - 1] == 2 && b[4096] == 1 && a[5 << 20] == 0 && !memcmp(into, "lazy", 4);
+        a[0] = 9, a[7 << 20] = 9;
+        _exit(ok ? 0 : 1);
+    }
+    int status = -1;
+    check("lazy", pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "a forked child sees the same");
+    check("lazy", a[0] == 1 && a[7 << 20] == 0, "the child's writes are its own");
+    check("lazy", munmap(a, size) == 0 && munmap(b, size) == 0, "munmap");
+    /* Threads with stacks of RLIMIT_STACK, each using 256 KiB of it, alive at once */
+    pthread_t threads[kLazyThreads];
+    pthread_barrier_init(&l_barrier, NULL, kLazyThreads);
+    int made = 0;
+    for (long i = 0; i < kLazyThreads; ++i) made += pthread_create(&threads[i], NULL, use_stack, (void*)i) == 0;
+    check("lazy", made == kLazyThreads, "24 threads with stacks of RLIMIT_STACK");
+    long want = 0;
+    for (long i = 0; i < kStackUse; i += 4096) want += (char)(i >> 12);
+    int sums = 1;
+    for (long i = 0; i < made; ++i) {
+        void* result;
+        sums &= pthread_join(threads[i], &result) == 0 && (long)result == want + i;
+    }
+    check("lazy", sums, "each used its stack");
+    pthread_barrier_destroy(&l_barrier);
+    printf("linux-threads: lazy ok\n");
+}
+
+/* --- remap: mremap shrinks, grows in place or moves, keeping the bytes --- */
+static int unreadable(const void* address) {
+    int ends[2], bad;
+    if (pipe(ends)) return 0;
+    bad = write(ends[1], address, 1) == -1 && errno == EFAULT;
+    close(ends[0]), close(ends[1]);
+    return bad;
+}
+
+static void remap(void) {
+    const size_t k = 4096;
+    char* a = mmap(NULL, 16 * k, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    check("remap", a != MAP_FAILED, "mmap of 64 KiB");
+    if (a == MAP_FAILED) return;
+    for (size_t i = 0; i < 16 * k; i += k) a[i] = (char)(i / k + 1);
+    check("remap", mremap(a, 16 * k, 8 * k, 0) == a && a[7 * k] == 8 && unreadable(a + 8 * k),
+          "shrunk in place: the rest is gone");
+    char* b = mremap(a, 8 * k, 4096 * k, MREMAP_MAYMOVE);
+    int same = b != MAP_FAILED;
+    for (size_t i = 0; same && i < 8 * k; i += k) same &= b[i] == (char)(i / k + 1);
+    check("remap", same && b[8 * k] == 0 && b[4096 * k - 1] == 0, "grown to 16 MiB (moved if it must): the bytes kept, the rest zeros");
+    if (b == MAP_FAILED) return;
+    b[4096 * k - 1] = 9;
+    /* A place made for it: MREMAP_FIXED moves it there. */
+    char* place = mmap(NULL, 8192 * k, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char* c = mremap(b, 4096 * k, 4096 * k, MREMAP_MAYMOVE | MREMAP_FIXED, place);
+    check("remap", place != MAP_FAILED && c == place && c[0] == 1 && c[7 * k] == 8 && c[4096 * k - 1] == 9 &&
+                       (b == c || unreadable(b)), "MREMAP_FIXED: moved to the place given, the old one gone");
+    /* Two mappings side by side: the first cannot grow in place. */
+    char* two = mmap(NULL, 32 * k, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    check("remap", two != MAP_FAILED && mremap(two, 16 * k, 32 * k, 0) == MAP_FAILED && errno == ENOMEM,
+          "no room after it and no MREMAP_MAYMOVE: ENOMEM");
+    check("remap", mremap(two + 1, k, 2 * k, 0) == MAP_FAILED && errno == EINVAL, "an unaligned address: EINVAL");
+    check("remap", mremap(two, k, 0, 0) == MAP_FAILED && errno == EINVAL, "a new size of 0: EINVAL");
+    check("remap", mremap(two, k, 2 * k, MREMAP_FIXED, two + 64 * k) == MAP_FAILED && errno == EINVAL,
+          "MREMAP_FIXED without MREMAP_MAYMOVE: EINVAL");
+    munmap(two, 32 * k);
+    check("remap", mremap(two, k, 2 * k, MREMAP_MAYMOVE) == MAP_FAILED && errno == EFAULT, "nothing mapped there: EFAULT");
+    munmap(c, 4096 * k);
+    if (place != MAP_FAILED && c != place) munmap(place, 8192 * k);
+    /* glibc's realloc of a large block (mmap'd) moves it with mremap */
+    char* big = malloc(1 << 20);
+    if (big) memset(big, 7, 1 << 20);
+    char* bigger = big ? realloc(big, 16 << 20) : NULL;
+    check("remap", bigger && bigger[0] == 7 && bigger[(1 << 20) - 1] == 7, "realloc from 1 to 16 MiB keeps the bytes");
+    free(bigger);
+    printf("linux-threads: remap ok\n");
+}
+
 int main(int argc, char** argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
     if (argc > 1 && !strcmp(argv[1], "exec-done")) {
@@ -424,6 +564,8 @@ int main(int argc, char** argv) {
     execs(argv[0]);
     polls();
     churn();
+    lazy();
+    remap();
     printf("linux-threads: done, %d failures\n", failures);
     return failures != 0;
 }

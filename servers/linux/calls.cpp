@@ -47,7 +47,8 @@ int64_t mmap(Process& p, const uint64_t* a) {
     if ((prot & lx::kProtWrite) && (prot & lx::kProtExec)) return -lx::kEACCES;  // W^X
     if (flags & lx::kMapShared && !(flags & lx::kMapAnonymous)) return -lx::kENOSYS;  // shared file mappings: not yet
     if (flags & (lx::kMapFixed | lx::kMapFixedNoreplace)) {
-        if (address < 0x10000 || address + size > p.mmap_top + (32ULL << 20)) return -lx::kEINVAL;
+        if (address < 0x10000 || address + size < address || address + size > p.mmap_top + (32ULL << 20))
+            return -lx::kEINVAL;
         if (flags & lx::kMapFixed) unmap(p, address, size);
     } else {
         address = find_free(p, size);
@@ -55,7 +56,12 @@ int64_t mmap(Process& p, const uint64_t* a) {
     }
     uint32_t perms = perms_of(prot);
     if (flags & lx::kMapAnonymous) {
-        if (int64_t e = map_anonymous(p, address, size, perms)) return e == kErrAlreadyExists ? -lx::kEEXIST : -lx::kENOMEM;
+        // A thread's stack, or memory not yet accessible (an arena glibc reserves), is
+        // reserved, as a large mapping is (add_anonymous); shared memory and MAP_POPULATE never.
+        bool eager = flags & (lx::kMapShared | lx::kMapPopulate);
+        bool lazy = !eager && (prot == 0 || (flags & (lx::kMapStack | lx::kMapNoreserve)));
+        int64_t e = eager ? map_anonymous(p, address, size, perms) : add_anonymous(p, address, size, perms, lazy);
+        if (e) return e == kErrAlreadyExists ? -lx::kEEXIST : -lx::kENOMEM;
         p.mmap_top = address < p.mmap_top ? address : p.mmap_top;
         return static_cast<int64_t>(address);
     }
@@ -76,6 +82,28 @@ int64_t mmap(Process& p, const uint64_t* a) {
         return -lx::kENOMEM;
     }
     return static_cast<int64_t>(address);
+}
+
+// mremap, its arguments checked here and the work done in memory.cpp's
+// remap. MREMAP_DONTUNMAP, and an old size of 0 (a second mapping of shared
+// memory), are EINVAL here.
+int64_t mremap(Process& p, const uint64_t* a) {
+    constexpr uint64_t kMayMove = 1, kFixed = 2;
+    uint64_t old = a[0], old_size = round_up(a[1]), size = round_up(a[2]), flags = a[3], to = a[4];
+    if (old % kPage || a[1] == 0 || a[2] == 0 || old_size < a[1] || size < a[2] || (flags & ~(kMayMove | kFixed)) ||
+        ((flags & kFixed) && (!(flags & kMayMove) || to % kPage)))
+        return -lx::kEINVAL;
+    if (size > (1ULL << 30) || old + old_size < old) return -lx::kENOMEM;
+    if (flags & kFixed) {
+        if (to < 0x10000 || to + size < to || to + size > p.mmap_top + (32ULL << 20) ||
+            (to < old + old_size && old < to + size))
+            return -lx::kEINVAL;
+        unmap(p, to, size);
+    }
+    uint64_t at = 0;
+    int64_t e = remap(p, old, old_size, size, flags & kFixed ? to : 0, flags & kMayMove, &at);
+    if (e == kErrBadAddress) return -lx::kEFAULT;
+    return e ? -lx::kENOMEM : static_cast<int64_t>(at);
 }
 
 // Seconds since 1970 from the real-time clock, read once.
@@ -100,8 +128,8 @@ int64_t boot_epoch() {
 int64_t limit(Process& p, uint64_t resource, uint64_t out) {
     if (!out) return 0;
     uint64_t value[2] = {~0ULL, ~0ULL};
-    // RLIMIT_STACK: the first thread's stack, as the loader maps it. glibc
-    // gives each new thread a stack this size, and memory here is not lazy.
+    // RLIMIT_STACK: how far the first thread's stack may grow. glibc gives
+    // each new thread a stack this size (reserved: memory.cpp).
     if (resource == 3) value[0] = value[1] = kStackBytes;
     if (resource == 7) value[0] = value[1] = kMaxFds;     // RLIMIT_NOFILE
     if (resource >= 16) return -lx::kEINVAL;
@@ -509,6 +537,7 @@ void serve(Process& p, uint64_t rax, CallState& s) {
     switch (number) {
         case lx::kBrk: r = brk(p, a[0]); return;
         case lx::kMmap: r = mmap(p, a); return;
+        case lx::kMremap: r = mremap(p, a); return;
         case lx::kMunmap:
             r = a[0] % kPage || a[1] == 0 ? -lx::kEINVAL : unmap(p, a[0], round_up(a[1])) ? -lx::kEINVAL : 0;
             return;

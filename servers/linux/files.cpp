@@ -169,9 +169,14 @@ char* proc_text(Process& p, const char* path, uint32_t* length) {
         *length = copy_in(*q, q->arg_start, text, size) == kOk ? static_cast<uint32_t>(size) : 0;
         return text;
     }
+    // Its size: all it has mapped and reserved; resident: what holds memory
+    // (reserved memory not yet touched does not).
+    uint64_t size = 0, resident = 0;
+    for (uint32_t i = 0; i < q->vma_count; ++i) {
+        size += q->vmas[i].end - q->vmas[i].start;
+        if (q->vmas[i].memory != kNoHandle) resident += q->vmas[i].end - q->vmas[i].start;
+    }
     if (stat) {  // the fields of proc(5), those Mica has no figure for as 0
-        uint64_t vsize = 0;
-        for (uint32_t i = 0; i < q->vma_count; ++i) vsize += q->vmas[i].end - q->vmas[i].start;
         uint64_t start = q->started_ns / 10'000'000;  // clock ticks (100 a second) since boot
         // The console is /dev/console (5, 1): the terminal of g_tty_sid.
         bool tty = q->sid == g_tty_sid && g_tty_sid;
@@ -179,7 +184,7 @@ char* proc_text(Process& p, const char* path, uint32_t* length) {
                   "18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
                   q->pid, comm_name, q->stopped ? 'T' : 'R', parent ? parent->pid : 1, q->pgid, q->sid,
                   tty ? 5 << 8 | 1 : 0, tty ? static_cast<int64_t>(g_tty_pgrp) : -1, live_threads(*q), start,
-                  vsize, vsize / 4096);
+                  size, resident / 4096);
         *length = static_cast<uint32_t>(strlen(text));
         return text;
     }
@@ -190,8 +195,10 @@ char* proc_text(Process& p, const char* path, uint32_t* length) {
     }
     format_to(text, kSize,
               "Name:\t%s\nState:\t%s\nPid:\t%lu\nPPid:\t%lu\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n"
+              "VmSize:\t%8lu kB\nVmRSS:\t%8lu kB\nThreads:\t%u\n"
               "SigPnd:\t%016lx\nSigBlk:\t%016lx\nSigIgn:\t%016lx\nSigCgt:\t%016lx\n",
-              comm_name, q->stopped ? "T (stopped)" : "R (running)", q->pid, parent ? parent->pid : 1, q->sigpending | q->task().sigpending, q->task().sigmask, ignored, caught);
+              comm_name, q->stopped ? "T (stopped)" : "R (running)", q->pid, parent ? parent->pid : 1, size >> 10,
+              resident >> 10, live_threads(*q), q->sigpending | q->task().sigpending, q->task().sigmask, ignored, caught);
     *length = static_cast<uint32_t>(strlen(text));
     return text;
 }

@@ -12,20 +12,20 @@ namespace lx {
 enum Sys : uint64_t {
     kRead = 0, kWrite = 1, kOpen = 2, kClose = 3, kStat = 4, kFstat = 5, kLstat = 6, kPoll = 7,
     kLseek = 8, kMmap = 9, kMprotect = 10, kMunmap = 11, kBrk = 12, kRtSigaction = 13,
-    kRtSigprocmask = 14, kRtSigreturn = 15, kIoctl = 16, kPread64 = 17, kPwrite64 = 18, kReadv = 19, kWritev = 20,
+    kRtSigprocmask = 14, kMremap = 25, kRtSigreturn = 15, kIoctl = 16, kPread64 = 17, kPwrite64 = 18, kReadv = 19, kWritev = 20,
     kAccess = 21, kPipe = 22, kSchedYield = 24, kMadvise = 28, kDup = 32, kDup2 = 33, kPause = 34, kNanosleep = 35, kGetitimer = 36, kAlarm = 37, kSetitimer = 38,
     kSelect = 23, kGetpid = 39, kSendfile = 40, kSocket = 41, kConnect = 42, kAccept = 43, kSendto = 44,
     kRecvfrom = 45, kSendmsg = 46, kRecvmsg = 47, kShutdown = 48, kBind = 49, kListen = 50, kGetsockname = 51,
     kGetpeername = 52, kSocketpair = 53, kSetsockopt = 54, kGetsockopt = 55, kClone = 56, kFork = 57, kVfork = 58, kExecve = 59, kExit = 60, kWait4 = 61,
     kKill = 62, kUname = 63, kFcntl = 72, kFsync = 74, kFdatasync = 75, kFtruncate = 77,
     kGetcwd = 79, kChdir = 80, kRename = 82, kMkdir = 83, kRmdir = 84, kUnlink = 87,
-    kLink = 86, kSymlink = 88, kReadlink = 89, kChmod = 90, kFchmod = 91, kUmask = 95, kMknod = 133, kGettimeofday = 96, kGetrlimit = 97, kSysinfo = 99,
+    kLink = 86, kSymlink = 88, kReadlink = 89, kChmod = 90, kFchmod = 91, kChown = 92, kFchown = 93, kLchown = 94, kUmask = 95, kMknod = 133, kGettimeofday = 96, kGetrlimit = 97, kSysinfo = 99,
     kGetuid = 102, kGetgid = 104, kGeteuid = 107, kGetegid = 108, kSetpgid = 109, kGetppid = 110,
     kGetpgrp = 111, kSetsid = 112, kGetgroups = 115, kGetpgid = 121, kGetsid = 124, kRtSigpending = 127, kRtSigsuspend = 130, kSigaltstack = 131, kStatfs = 137, kFstatfs = 138,
-    kPrctl = 157, kArchPrctl = 158, kGettid = 186, kTkill = 200, kTime = 201, kFutex = 202,
+    kPrctl = 157, kSync = 162, kSchedSetaffinity = 203, kSyncfs = 306, kArchPrctl = 158, kGettid = 186, kTkill = 200, kTime = 201, kFutex = 202,
     kSchedGetaffinity = 204, kGetdents64 = 217, kSetTidAddress = 218, kClockGettime = 228,
     kClockGetres = 229, kClockNanosleep = 230, kExitGroup = 231, kTgkill = 234, kOpenat = 257,
-    kMkdirat = 258, kMknodat = 259, kNewfstatat = 262, kUnlinkat = 263, kRenameat = 264, kLinkat = 265, kSymlinkat = 266, kReadlinkat = 267,
+    kMkdirat = 258, kMknodat = 259, kFchownat = 260, kNewfstatat = 262, kUnlinkat = 263, kRenameat = 264, kLinkat = 265, kSymlinkat = 266, kReadlinkat = 267,
     kFchmodat = 268, kFaccessat = 269, kPselect6 = 270, kPpoll = 271, kSetRobustList = 273, kUtimensat = 280, kDup3 = 292, kPipe2 = 293, kAccept4 = 288, kPrlimit64 = 302, kGetrandom = 318,
     kRseq = 334, kClone3 = 435, kFaccessat2 = 439,
 };
@@ -84,6 +84,7 @@ constexpr uint64_t kAtRemoveDir = 0x200, kAtSymlinkNofollow = 0x100, kAtEmptyPat
 // mmap
 constexpr uint64_t kProtRead = 1, kProtWrite = 2, kProtExec = 4;
 constexpr uint64_t kMapShared = 1, kMapPrivate = 2, kMapFixed = 0x10, kMapAnonymous = 0x20,
+                   kMapNoreserve = 0x4000, kMapPopulate = 0x8000, kMapStack = 0x20000,
                    kMapFixedNoreplace = 0x100000;
 
 // file types in st_mode

@@ -199,9 +199,19 @@ bool on_fault(const Message& m, uint64_t badge, Message& reply) {
         else reply = Message{kFaultReturn, static_cast<uint64_t>(s.result), 0, 0};
         return true;
     }
-    uint64_t vector = m.w0 & 0xffff'ffff;
-    if (vector == 14 && grow_stack(*p, m.w1)) {  // the stack, used further down than ever
+    uint64_t vector = m.w0 & 0xffff'ffff, error = m.w0 >> 32;
+    // A page fault: the stack used further down than ever, or memory reserved and touched for the first time.
+    uint32_t need = error & 2 ? kVmWrite : error & 16 ? kVmExec : kVmRead;
+    int64_t filled = vector == 14 && !grow_stack(*p, m.w1) ? fill(*p, m.w1, need) : kOk;
+    if (vector == 14 && filled == kOk) {
         reply = Message{0, 0, 0, 0};
+        return true;
+    }
+    if (vector == 14 && filled != kErrNotFound) {
+        // Memory it reserved and cannot have: as Linux's out-of-memory killer, SIGKILL.
+        print("linux: %s (pid %lu): out of memory at %#lx (%s): killed\n", p->name, p->pid, m.w1, error_name(filled));
+        end(*p, 0, 9);
+        reply = Message{1, 0, 0, 0};
         return true;
     }
     print("linux: %s (pid %lu): signal %ld (exception %lu at pc %#lx, address %#lx): ended\n", p->name, p->pid,

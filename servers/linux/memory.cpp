@@ -2,6 +2,18 @@
 // mappings, each a range of a memory object the personality made. Every
 // pointer a program passes is looked up here; a byte outside every mapping
 // is EFAULT, never a fault of the personality's own.
+//
+// A large anonymous mapping, a thread's stack or an arena glibc reserves is
+// only reserved (add_anonymous and calls.cpp's mmap say which): its memory
+// comes when the program first touches it (a page fault here) or passes a
+// pointer into it to a call that writes there, a chunk at a time, as Linux's
+// comes a page at a time. Touched past the program's share, the program ends
+// with SIGKILL (main.cpp), as Linux's out-of-memory killer would end it. A
+// chunk is kChunk around the page touched; touched in order from a chunk
+// beside it (a heap growing up, a stack down), twice that one, up to
+// kChunkMax: few mappings, and never much more memory than is used. Reading
+// reserved bytes gives zeros without filling them. mremap moves mappings by
+// mapping their memory objects elsewhere, without a copy.
 #include "mica/strings.h"
 #include "process.h"
 
@@ -10,13 +22,25 @@ using namespace mica;
 namespace personality {
 namespace {
 
-constexpr uint64_t kPage = 4096;
+constexpr uint64_t kPage = 4096, kChunk = 64 << 10, kChunkMax = 1 << 20;
+
+// The index of the first mapping that ends above `address` (vma_count if none).
+uint32_t first_after(const Process& p, uint64_t address) {
+    uint32_t low = 0, high = p.vma_count;
+    while (low < high) {
+        uint32_t mid = (low + high) / 2;
+        if (p.vmas[mid].end <= address) low = mid + 1;
+        else high = mid;
+    }
+    return low;
+}
 
 Vma* find(Process& p, uint64_t address) {
-    for (uint32_t i = 0; i < p.vma_count; ++i)
-        if (address >= p.vmas[i].start && address < p.vmas[i].end) return &p.vmas[i];
-    return nullptr;
+    uint32_t i = first_after(p, address);
+    return i < p.vma_count && p.vmas[i].start <= address ? &p.vmas[i] : nullptr;
 }
+
+bool reserved(const Vma& v) { return v.memory == kNoHandle; }
 
 // Inserts keeping the list sorted by start.
 int64_t insert(Process& p, const Vma& v) {
@@ -43,9 +67,11 @@ uint64_t program_share() {
     return share;
 }
 
+// What p's mappings hold (a reservation holds nothing until filled).
 uint64_t mapped_bytes(const Process& p) {
     uint64_t total = 0;
-    for (uint32_t i = 0; i < p.vma_count; ++i) total += p.vmas[i].end - p.vmas[i].start;
+    for (uint32_t i = 0; i < p.vma_count; ++i)
+        if (!reserved(p.vmas[i])) total += p.vmas[i].end - p.vmas[i].start;
     return total;
 }
 
@@ -54,15 +80,23 @@ void remove_at(Process& p, uint32_t i) {
     --p.vma_count;
 }
 
+// How walk treats reserved bytes: read as zeros, checked, or filled to be written.
+enum class Use { read, check, write };
+
 template <typename Fn>
-int64_t walk(Process& p, uint64_t address, size_t size, bool write, Fn fn) {
+int64_t walk(Process& p, uint64_t address, size_t size, Use use, Fn fn) {
     if (address + size < address) return kErrBadAddress;
+    bool write = use != Use::read;
     size_t done = 0;
     while (done < size) {
         Vma* v = find(p, address + done);
         if (!v && grow_stack(p, address + done)) v = find(p, address + done);  // a buffer on the stack, untouched
         if (!v || (write && !(v->perms & kVmWrite)) || !(v->perms & kVmRead)) return kErrBadAddress;
         uint64_t at = address + done;
+        if (reserved(*v) && use == Use::write) {
+            if (fill(p, at, kVmWrite) != kOk) return kErrBadAddress;
+            continue;
+        }
         size_t n = v->end - at < size - done ? v->end - at : size - done;
         if (int64_t e = fn(v->memory, v->offset + (at - v->start), done, n)) return e;
         done += n;
@@ -70,24 +104,67 @@ int64_t walk(Process& p, uint64_t address, size_t size, bool write, Fn fn) {
     return kOk;
 }
 
+// Whether anything is mapped or reserved in [start, start + size) (the
+// kernel would refuse a mapping over another, but knows nothing of reservations).
+bool overlaps(const Process& p, uint64_t start, uint64_t size) {
+    uint32_t i = first_after(p, start);
+    return i < p.vma_count && p.vmas[i].start < start + size;
+}
+
+bool covered(Process& p, uint64_t start, uint64_t size) {
+    for (uint64_t at = start; at < start + size;) {
+        Vma* v = find(p, at);
+        if (!v) return false;
+        at = v->end;
+    }
+    return true;
+}
+
+// Moves the mappings of [from, from + size) (all covered) to `to` (free):
+// the same memory objects mapped there, nothing copied.
+int64_t move(Process& p, uint64_t from, uint64_t size, uint64_t to) {
+    for (uint64_t at = from, end = from + size; at < end;) {
+        Vma v = *find(p, at);  // the new entries are elsewhere: `at` still finds the old ones
+        uint64_t length = (v.end < end ? v.end : end) - at, offset = v.offset + (at - v.start), there = to + (at - from);
+        at += length;
+        if (reserved(v)) {
+            if (int64_t e = reserve(p, there, length, v.perms)) return e;
+            continue;
+        }
+        if (p.vma_count == kMaxVmas) return kErrLimit;
+        auto dup = sys::handle_duplicate(v.memory, kRightsSame);
+        if (!dup.ok()) return dup.error();
+        if (int64_t e = sys::vm_map(p.process, there, dup.value(), offset, length, v.perms)) {
+            sys::handle_close(dup.value());
+            return e;
+        }
+        insert(p, Vma{there, there + length, dup.value(), offset, v.perms, v.exe, v.lazy});
+    }
+    return unmap(p, from, size);
+}
+
 }  // namespace
 
 int64_t copy_in(Process& p, uint64_t address, void* out, size_t size) {
     auto* bytes = static_cast<uint8_t*>(out);
-    return walk(p, address, size, false, [&](Handle m, uint64_t offset, size_t done, size_t n) {
+    return walk(p, address, size, Use::read, [&](Handle m, uint64_t offset, size_t done, size_t n) {
+        if (m == kNoHandle) {  // reserved: zeros
+            memset(bytes + done, 0, n);
+            return kOk;
+        }
         return sys::memory_read(m, offset, bytes + done, n) == kOk ? kOk : kErrBadAddress;
     });
 }
 
 int64_t copy_out(Process& p, uint64_t address, const void* data, size_t size) {
     auto* bytes = static_cast<const uint8_t*>(data);
-    return walk(p, address, size, true, [&](Handle m, uint64_t offset, size_t done, size_t n) {
+    return walk(p, address, size, Use::write, [&](Handle m, uint64_t offset, size_t done, size_t n) {
         return sys::memory_write(m, offset, bytes + done, n) == kOk ? kOk : kErrBadAddress;
     });
 }
 
 int64_t check_out(Process& p, uint64_t address, size_t size) {
-    return walk(p, address, size, true, [](Handle, uint64_t, size_t, size_t) { return kOk; });
+    return walk(p, address, size, Use::check, [](Handle, uint64_t, size_t, size_t) { return kOk; });
 }
 
 int64_t read_string(Process& p, uint64_t address, char* out, size_t size) {
@@ -106,6 +183,7 @@ int64_t read_string(Process& p, uint64_t address, char* out, size_t size) {
 
 int64_t map_anonymous(Process& p, uint64_t start, uint64_t size, uint32_t perms, Handle* memory) {
     if (start % kPage || size % kPage || size == 0) return kErrInvalidArgument;
+    if (overlaps(p, start, size)) return kErrAlreadyExists;
     // Its share (every mapping counts, shared read-only segments too: a bound, not a bill).
     if (mapped_bytes(p) + size > program_share()) return kErrQuotaExceeded;
     auto made = sys::memory_create(size);
@@ -124,6 +202,80 @@ int64_t map_anonymous(Process& p, uint64_t start, uint64_t size, uint32_t perms,
     return kOk;
 }
 
+int64_t reserve(Process& p, uint64_t start, uint64_t size, uint32_t perms) {
+    if (start % kPage || size % kPage || size == 0 || start + size < start) return kErrInvalidArgument;
+    if (overlaps(p, start, size)) return kErrAlreadyExists;
+    return insert(p, Vma{start, start + size, kNoHandle, 0, perms, false, true});
+}
+
+int64_t add_anonymous(Process& p, uint64_t start, uint64_t size, uint32_t perms, bool lazy) {
+    constexpr uint64_t kLazyMin = 4 << 20;
+    return lazy || size >= kLazyMin ? reserve(p, start, size, perms) : map_anonymous(p, start, size, perms);
+}
+
+int64_t remap(Process& p, uint64_t old, uint64_t old_size, uint64_t size, uint64_t to, bool may_move, uint64_t* at) {
+    if (!covered(p, old, old_size)) return kErrBadAddress;
+    if (!to && size <= old_size) {  // a shrink (or nothing) in place
+        *at = old;
+        return size < old_size ? unmap(p, old + size, old_size - size) : kOk;
+    }
+    uint32_t perms = find(p, old + old_size - 1)->perms;  // what is added allows what the last page does
+    if (!to && old + size <= p.stack_limit && !overlaps(p, old + old_size, size - old_size)) {
+        *at = old;
+        return add_anonymous(p, old + old_size, size - old_size, perms, false);
+    }
+    if (!may_move) return kErrNoMemory;
+    if (!to && !(to = find_free(p, size))) return kErrNoMemory;
+    uint64_t kept = size < old_size ? size : old_size;
+    int64_t e = move(p, old, kept, to);
+    if (e == kOk && size > kept) e = add_anonymous(p, to + kept, size - kept, perms, false);
+    if (e == kOk && old_size > kept) e = unmap(p, old + kept, old_size - kept);
+    if (e != kOk) return e;  // (what moved stays moved: the old range is gone either way)
+    *at = to;
+    if (to < p.mmap_top) p.mmap_top = to;
+    return kOk;
+}
+
+int64_t fill(Process& p, uint64_t address, uint32_t need) {
+    Vma* v = find(p, address);
+    if (!v || !reserved(*v) || (v->perms & need) != need) return kErrNotFound;
+    uint32_t i = static_cast<uint32_t>(v - p.vmas);
+    uint64_t page = address & ~(kPage - 1), start = page & ~(kChunk - 1), end = start + kChunk;
+    const Vma* below = i > 0 ? &p.vmas[i - 1] : nullptr;
+    const Vma* above = i + 1 < p.vma_count ? &p.vmas[i + 1] : nullptr;
+    auto next_size = [](const Vma* n) {
+        uint64_t size = 2 * (n->end - n->start);
+        return size < kChunk ? kChunk : size > kChunkMax ? kChunkMax : size;
+    };
+    // Touched in order from a filled chunk of the same mapping: a chunk twice that one.
+    if (below && below->lazy && !reserved(*below) && below->end == v->start && page - v->start < next_size(below)) {
+        start = v->start;
+        end = start + next_size(below);
+    } else if (above && above->lazy && !reserved(*above) && above->start == v->end &&
+               v->end - page <= next_size(above)) {
+        end = v->end;
+        start = end - next_size(above);
+    }
+    if (start < v->start) start = v->start;
+    if (end > v->end) end = v->end;
+    bool head = start > v->start, tail = end < v->end;
+    if (p.vma_count + head + tail > kMaxVmas) return kErrLimit;
+    if (mapped_bytes(p) + (end - start) > program_share()) return kErrQuotaExceeded;
+    auto made = sys::memory_create(end - start);
+    if (!made.ok()) return made.error();
+    if (int64_t e = sys::vm_map(p.process, start, made.value(), 0, end - start, v->perms)) {
+        sys::handle_close(made.value());
+        return e;
+    }
+    Vma whole = *v, chunk{start, end, made.value(), 0, whole.perms, false, true};
+    if (head) v->end = start;
+    else *v = chunk;
+    // Room was checked: neither insert fails.
+    if (head) insert(p, chunk);
+    if (tail) insert(p, Vma{end, whole.end, kNoHandle, 0, whole.perms, false, true});
+    return kOk;
+}
+
 int64_t copy_memory(Handle from, uint64_t from_offset, Handle to, uint64_t to_offset, uint64_t size) {
     static uint8_t chunk[64 * 1024];
     for (uint64_t done = 0; done < size; done += sizeof chunk) {
@@ -135,7 +287,7 @@ int64_t copy_memory(Handle from, uint64_t from_offset, Handle to, uint64_t to_of
 }
 
 int64_t map_memory(Process& p, uint64_t start, uint64_t size, uint32_t perms, Handle memory) {
-    int64_t e = sys::vm_map(p.process, start, memory, 0, size, perms);
+    int64_t e = overlaps(p, start, size) ? kErrAlreadyExists : sys::vm_map(p.process, start, memory, 0, size, perms);
     if (e == kOk && (e = insert(p, Vma{start, start + size, memory, 0, perms})) != kOk) sys::vm_unmap(p.process, start, size);
     if (e != kOk) sys::handle_close(memory);
     return e;
@@ -158,14 +310,14 @@ int64_t unmap(Process& p, uint64_t start, uint64_t size) {
         else remove_at(p, i);
         if (tail) {
             Handle h = v.memory;
-            if (head) {
+            if (head && !reserved(v)) {
                 auto dup = sys::handle_duplicate(v.memory, kRightsSame);
                 if (!dup.ok()) return dup.error();
                 h = dup.value();
             }
-            if (int64_t e = insert(p, Vma{end, v.end, h, v.offset + (end - v.start), v.perms, v.exe})) return e;
+            if (int64_t e = insert(p, Vma{end, v.end, h, v.offset + (end - v.start), v.perms, v.exe, v.lazy})) return e;
         }
-        if (!head && !tail) sys::handle_close(v.memory);
+        if (!head && !tail && !reserved(v)) sys::handle_close(v.memory);
     }
     sys::vm_unmap(p.process, start, size);  // the ranges not mapped are no error, as on Linux
     return kOk;
@@ -177,9 +329,13 @@ int64_t split(Process& p, uint64_t at) {
     Vma* v = find(p, at);
     if (!v || v->start == at) return kOk;
     if (p.vma_count == kMaxVmas) return kErrLimit;
-    auto dup = sys::handle_duplicate(v->memory, kRightsSame);
-    if (!dup.ok()) return dup.error();
-    Vma tail{at, v->end, dup.value(), v->offset + (at - v->start), v->perms, v->exe};
+    Handle h = kNoHandle;
+    if (!reserved(*v)) {
+        auto dup = sys::handle_duplicate(v->memory, kRightsSame);
+        if (!dup.ok()) return dup.error();
+        h = dup.value();
+    }
+    Vma tail{at, v->end, h, v->offset + (at - v->start), v->perms, v->exe, v->lazy};
     v->end = at;
     return insert(p, tail);
 }
@@ -196,9 +352,13 @@ int64_t protect(Process& p, uint64_t start, uint64_t size, uint32_t perms) {
     // and its guard page), so that our list says what the program may touch.
     if (int64_t e = split(p, start)) return e;
     if (int64_t e = split(p, end)) return e;
-    if (int64_t e = sys::vm_protect(p.process, start, size, perms)) return e;
-    for (uint32_t i = 0; i < p.vma_count; ++i)
-        if (p.vmas[i].start >= start && p.vmas[i].end <= end) p.vmas[i].perms = perms;
+    for (uint32_t i = 0; i < p.vma_count; ++i) {
+        Vma& v = p.vmas[i];
+        if (v.start < start || v.end > end) continue;
+        if (!reserved(v))
+            if (int64_t e = sys::vm_protect(p.process, v.start, v.end - v.start, perms)) return e;
+        v.perms = perms;
+    }
     return kOk;
 }
 

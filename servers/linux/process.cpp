@@ -37,6 +37,7 @@ Process* new_slot() {
 // is zeroed), which makes fork of a program with a large stack cheap.
 int64_t copy_mapping(Process& to, const Vma& v, uint64_t rsp) {
     uint64_t size = v.end - v.start;
+    if (v.memory == kNoHandle) return reserve(to, v.start, size, v.perms);  // still untouched
     if (!(v.perms & kVmWrite)) {
         auto dup = sys::handle_duplicate(v.memory, kRightsSame);
         if (!dup.ok()) return dup.error();
@@ -71,7 +72,8 @@ int64_t fork(Process& p, const uint64_t* a, CallState& s) {
     c->parent = static_cast<int32_t>(p.slot);
     c->pgid = p.pgid, c->sid = p.sid;
     for (uint32_t i = 0; e == kOk && i < p.vma_count; ++i) e = copy_mapping(*c, p.vmas[i], s.regs.rsp);
-    for (uint32_t i = 0; e == kOk && i < p.vma_count; ++i) c->vmas[i].exe = p.vmas[i].exe;  // in the same order
+    for (uint32_t i = 0; e == kOk && i < p.vma_count; ++i)  // in the same order
+        c->vmas[i].exe = p.vmas[i].exe, c->vmas[i].lazy = p.vmas[i].lazy;
     ThreadRegs regs = s.regs;
     regs.rax = 0;  // fork returns 0 in the child
     if (flags & kCloneSettls) regs.fs_base = a[4];
@@ -199,7 +201,7 @@ int64_t execve(Process& p, const uint64_t* a, CallState& s) {
     p.task().clear_tid = 0;
     for (uint32_t i = 0; i < p.vma_count; ++i) {
         sys::vm_unmap(p.process, p.vmas[i].start, p.vmas[i].end - p.vmas[i].start);
-        sys::handle_close(p.vmas[i].memory);
+        if (p.vmas[i].memory != kNoHandle) sys::handle_close(p.vmas[i].memory);
     }
     p.vma_count = 0;
     uint64_t entry = 0, stack = 0;
@@ -340,7 +342,8 @@ void free_resources(Process& p) {
     locks_release(p, nullptr);
     close_all(p);
     flush_closes();  // what it left open goes now, not at the next sweep
-    for (uint32_t i = 0; i < p.vma_count; ++i) sys::handle_close(p.vmas[i].memory);
+    for (uint32_t i = 0; i < p.vma_count; ++i)
+        if (p.vmas[i].memory != kNoHandle) sys::handle_close(p.vmas[i].memory);
     p.vma_count = 0;
     if (p.wait.saved != kNoHandle) sys::handle_close(p.wait.saved);
     p.wait = Waiter{};

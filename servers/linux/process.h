@@ -15,13 +15,12 @@
 namespace personality {
 
 // Descriptors: 1,024, as Linux's default RLIMIT_NOFILE (ash keeps saved ones at 256 and up).
-constexpr uint32_t kMaxVmas = 256, kMaxFds = 1024, kMaxProcesses = 16, kMaxMissing = 8, kMaxThreads = 32;
+constexpr uint32_t kMaxVmas = 1024, kMaxFds = 1024, kMaxProcesses = 16, kMaxMissing = 8, kMaxThreads = 32;
 // A program's stack: its arguments, environment and vectors, and kStackFirst
 // below them, mapped at first, grown down on a fault below it (or a call's pointer there) to at most kStackBytes, which
-// RLIMIT_STACK says. (Linux's default is 8 MiB; glibc gives each thread a
-// stack of RLIMIT_STACK, and mmap here takes the memory at once, so 8 MiB
-// would cost 8 MiB a thread.)
-constexpr uint64_t kStackBytes = 1 << 20, kStackFirst = 32 << 10;
+// RLIMIT_STACK says: 8 MiB, Linux's default. glibc gives each thread a stack
+// of RLIMIT_STACK, which mmap reserves and fills as it is touched.
+constexpr uint64_t kStackBytes = 8 << 20, kStackFirst = 32 << 10;
 static_assert(kMaxProcesses <= 32);  // poll.cpp keeps a bit per process
 // Fault badges: kBadgeBit | thread index << 8 | process slot.
 constexpr uint64_t kBadgeBit = 1ULL << 44;
@@ -33,6 +32,9 @@ struct Vma {
     uint64_t offset = 0;
     uint32_t perms = 0;  // mica::VmPerms
     bool exe = false;    // a segment of the program's file (/proc/PID/maps names it)
+    // Part of a large anonymous mapping, whose memory comes at the first
+    // touch, a chunk at a time: `memory` is kNoHandle until then (memory.cpp).
+    bool lazy = false;
 };
 
 struct Pipe;
@@ -164,8 +166,7 @@ struct ProcessState {
     // set), and then every `alarm_interval` ns. The timer thread watches it; a fork's child has none.
     uint64_t alarm_deadline = 0, alarm_interval = 0;
     char cwd[1024] = "/";
-    Vma vmas[kMaxVmas];
-    uint32_t vma_count = 0;
+    uint32_t vma_count = 0;  // of Process::vmas
     uint64_t brk_base = 0, brk = 0, brk_mapped = 0;
     uint64_t stack_bottom = 0, stack_limit = 0;  // the stack's lowest mapped byte; how far down it may grow
     uint64_t mmap_top = 0;  // mappings without a hint are placed below this
@@ -201,9 +202,10 @@ struct ProcessState {
 // A slot is made afresh by resetting its ProcessState alone: its 1,024
 // descriptors (72 KiB, most of the slot) are all free already (release
 // closes them), and rewriting them cost a fork and an exit about 9,000
-// instructions each.
+// instructions each. Its mappings (48 KiB) are those below vma_count.
 struct Process : ProcessState {
     Fd fds[kMaxFds];
+    Vma vmas[kMaxVmas];  // sorted by start, none overlapping
     void reset() { static_cast<ProcessState&>(*this) = ProcessState{}; }
 };
 
@@ -266,6 +268,24 @@ int64_t check_out(Process& p, uint64_t address, size_t size);
 int64_t read_string(Process& p, uint64_t address, char* out, size_t size);
 // Maps new zeroed memory at [start, start + size) (page-aligned) with `perms`.
 int64_t map_anonymous(Process& p, uint64_t start, uint64_t size, uint32_t perms, mica::Handle* memory = nullptr);
+// Reserves [start, start + size) for zeroed memory that comes when touched
+// (a lazy mapping). kErrAlreadyExists if anything is mapped there.
+int64_t reserve(Process& p, uint64_t start, uint64_t size, uint32_t perms);
+// New private zeroed memory at [start, start + size): reserved if `lazy` or
+// large (4 MiB or more), else taken at once (map_anonymous), so that a
+// program short of memory gets ENOMEM rather than a kill at its first touch.
+int64_t add_anonymous(Process& p, uint64_t start, uint64_t size, uint32_t perms, bool lazy);
+// mremap's work: [old, old + old_size) becomes `size` bytes, shrunk or grown
+// in place, or else (`may_move`) moved to `to` (0: anywhere free), the
+// memory objects mapped there rather than copied; added bytes read as zeros.
+// *at: where it is now. kErrBadAddress if the old range has a hole.
+int64_t remap(Process& p, uint64_t old, uint64_t old_size, uint64_t size, uint64_t to, bool may_move, uint64_t* at);
+// The program touched `address`, reserved and not yet filled, wanting
+// `need` (mica::VmPerms): the memory around it comes now. kErrNotFound if
+// the address is no such place or the mapping does not allow it;
+// kErrQuotaExceeded, kErrNoMemory or kErrLimit if there is no memory for it
+// (the program's share is used up) or no room in its list of mappings.
+int64_t fill(Process& p, uint64_t address, uint32_t need);
 // Maps `memory` (from its start; the mapping takes the handle) at [start, start + size).
 int64_t map_memory(Process& p, uint64_t start, uint64_t size, uint32_t perms, mica::Handle memory);
 // `size` bytes of memory object `from` at `from_offset` into `to` at `to_offset`.
