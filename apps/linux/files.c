@@ -9,8 +9,9 @@
  * inode count comes back), a file renamed while open, two descriptors of
  * one unlinked file, the temporary-file pattern (mkstemp, unlink, use),
  * utimensat/futimens (times given, UTIME_NOW, UTIME_OMIT, errors), and a
- * position shared by the descriptors dup and fork make (one open file
- * description: `cmd > file` where cmd and the shell both write), and named
+ * position and status flags shared by the descriptors dup and fork make (one
+ * open file description: `cmd > file` where cmd and the shell both write),
+ * owners (chown, fchown, lchown, fchownat), and named
  * pipes (mkfifo: an open waits for the other end, O_NONBLOCK's ENXIO, a
  * signal ending a waiting open with no reader left behind, O_RDWR), and
  * 150 files unlinked while open, then closed: every inode comes back; and
@@ -25,6 +26,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,6 +195,26 @@ static void shared(const char* dir) {
           "a write through a dup moves the original's position: 6");
     check("shared", lseek(copy, 1, SEEK_SET) == 1 && lseek(fd, 0, SEEK_CUR) == 1, "and so does a seek");
     check("shared", read_matches(fd, 0, "abcdef", 6), "the file holds all six bytes in order");
+    /* The status flags are the open file description's too. */
+    const int both = O_APPEND | O_NONBLOCK;
+    check("shared", fcntl(copy, F_SETFL, fcntl(copy, F_GETFL) | both) == 0 && (fcntl(fd, F_GETFL) & both) == both,
+          "F_SETFL through a dup sets the original's O_APPEND and O_NONBLOCK");
+    int other = open(path, O_RDONLY);
+    check("shared", other >= 0 && !(fcntl(other, F_GETFL) & both), "another open of the file has flags of its own");
+    close(other);
+    child = fork();
+    if (child == 0) _exit(fcntl(fd, F_SETFL, 0) == 0 ? 0 : 1);
+    waitpid(child, &status, 0);
+    check("shared", WIFEXITED(status) && WEXITSTATUS(status) == 0 && !(fcntl(copy, F_GETFL) & both),
+          "a forked child's F_SETFL clears them for the parent's descriptors");
+    int ends[2];
+    char c;
+    check("shared", pipe(ends) == 0, "pipe");
+    int reader = dup(ends[0]);
+    check("shared", fcntl(reader, F_SETFL, O_NONBLOCK) == 0 && read(ends[0], &c, 1) == -1 && errno == EAGAIN,
+          "O_NONBLOCK set through a dup of a pipe's end: a read through the end itself says EAGAIN");
+    check("shared", !(fcntl(ends[1], F_GETFL) & O_NONBLOCK), "the pipe's other end keeps its own");
+    close(reader), close(ends[0]), close(ends[1]);
     close(copy);
     close(fd);
     unlink(path);
@@ -269,6 +291,35 @@ static void many(const char* dir) {
     check("many", closed == kFiles && free_inodes(dir) == before, "all closed: every inode is free again");
 }
 
+/* chown, fchown, lchown, fchownat: owner and group kept, -1 leaving one,
+ * the set-user-ID bit taken, a link's own owner, errors. */
+static void owners(const char* dir) {
+    char path[256], link[256];
+    snprintf(path, sizeof path, "%s/owned", dir);
+    snprintf(link, sizeof link, "%s/owned-link", dir);
+    unlink(path);
+    unlink(link);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    struct stat st;
+    check("owner", fd >= 0 && chmod(path, 04755) == 0 && chown(path, 1000, 2000) == 0 && stat(path, &st) == 0 &&
+                       st.st_uid == 1000 && st.st_gid == 2000, "chown: owner 1000, group 2000");
+    check("owner", (st.st_mode & 07777) == 0755, "and the set-user-ID bit is gone");
+    check("owner", fchown(fd, -1, 3000) == 0 && fstat(fd, &st) == 0 && st.st_uid == 1000 && st.st_gid == 3000,
+          "fchown with -1: the group alone");
+    check("owner", fchownat(fd, "", 70000, -1, AT_EMPTY_PATH) == 0 && stat(path, &st) == 0 && st.st_uid == 70000,
+          "fchownat(AT_EMPTY_PATH): an owner above 65535");
+    check("owner", symlink("owned", link) == 0 && lchown(link, 5, 6) == 0 && lstat(link, &st) == 0 &&
+                       st.st_uid == 5 && st.st_gid == 6 && stat(path, &st) == 0 && st.st_uid == 70000,
+          "lchown: the link's own, not its target's");
+    check("owner", fchownat(AT_FDCWD, link, 7, 8, 0) == 0 && stat(path, &st) == 0 && st.st_uid == 7 && st.st_gid == 8,
+          "fchownat follows the link");
+    check("owner", chown("/no/such/file", 0, 0) == -1 && errno == ENOENT, "no such file: ENOENT");
+    check("owner", fchownat(AT_FDCWD, path, 0, 0, 0x4000) == -1 && errno == EINVAL, "an unknown flag: EINVAL");
+    close(fd);
+    unlink(link);
+    unlink(path);
+}
+
 static void on_alarm(int signal) { (void)signal; }
 
 static void fifos(const char* dir) {
@@ -289,10 +340,13 @@ static void fifos(const char* dir) {
     int reader = open(path, O_RDONLY | O_NONBLOCK);
     char buf[64];
     check("fifo", reader >= 0 && read(reader, buf, sizeof buf) == 0, "O_RDONLY|O_NONBLOCK opens; no writer: end of file");
+    struct pollfd pf = {reader, POLLIN, 0};
+    check("fifo", poll(&pf, 1, 0) == 0, "poll: no writer came yet, so no POLLHUP");
     int writer = open(path, O_WRONLY | O_NONBLOCK);
     check("fifo", writer >= 0 && write(writer, "one", 3) == 3 && read(reader, buf, sizeof buf) == 3 &&
                       !memcmp(buf, "one", 3), "with a reader, O_WRONLY|O_NONBLOCK opens; bytes go through");
     close(writer);
+    check("fifo", poll(&pf, 1, 0) == 1 && (pf.revents & POLLHUP), "poll after that writer closed: POLLHUP");
     close(reader);
 
     // A child opens to write and waits for this reader; the bytes and the end of file come through.
@@ -354,6 +408,7 @@ int main(int argc, char** argv) {
         temporary(dir);
         times(dir);
         shared(dir);
+        owners(dir);
         fifos(dir);
         many(dir);
         first(dir);

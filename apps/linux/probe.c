@@ -85,6 +85,17 @@ static void bad_arguments(void) {
     expect("getsockopt of an unknown option", sys6(55, sock, 1, 9999, (long)buffer, (long)(buffer + 64), 0), -ENOPROTOOPT);
     expect("sendto from a kernel address", sys6(44, sock, (long)KERNEL, 5, 0, 0, 0), -EFAULT);
     S(3, sock, 0, 0);
+    expect("sync", S(162, 0, 0, 0), 0);
+    expect("syncfs of a closed descriptor", S(306, 1000, 0, 0), -EBADF);
+    expect("syncfs", S(306, 1, 0, 0), 0);
+    unsigned long cpus[16] = {0};
+    long got = S(204, 0, sizeof cpus, cpus);
+    expect("sched_getaffinity", got > 0, 1);
+    expect("sched_setaffinity to what getaffinity gave", S(203, 0, sizeof cpus, cpus), 0);
+    expect("sched_setaffinity to no CPU", S(203, 0, 8, (unsigned long[]){0}), -EINVAL);
+    expect("sched_setaffinity from a bad pointer", S(203, 0, 8, BAD), -EFAULT);
+    expect("mremap of nothing mapped", sys6(25, 0x10000, 4096, 8192, 1, 0, 0), -EFAULT);
+    expect("fchown of a closed descriptor", S(93, 1000, 0, 0), -EBADF);
 }
 
 /* Byte-range locks between two processes: conflicts, F_GETLK, a waiting

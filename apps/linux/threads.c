@@ -170,6 +170,24 @@ static void timeouts(void) {
     deadline.tv_sec += 10;
     check("timeouts", sem_timedwait(&t_sem, &deadline) == 0, "sem_timedwait posted before its deadline");
     pthread_join(poster, NULL);
+    /* clock_nanosleep to a time (TIMER_ABSTIME), on both clocks; one past returns at once */
+    clockid_t clocks[2] = {CLOCK_MONOTONIC, CLOCK_REALTIME};
+    for (int i = 0; i < 2; ++i) {
+        clock_gettime(clocks[i], &start);
+        deadline = start;
+        deadline.tv_nsec += 50 * 1000 * 1000;
+        if (deadline.tv_nsec >= 1000000000) deadline.tv_sec++, deadline.tv_nsec -= 1000000000;
+        e = clock_nanosleep(clocks[i], TIMER_ABSTIME, &deadline, NULL);
+        clock_gettime(clocks[i], &end);
+        waited = (end.tv_sec - start.tv_sec) * 1000 + (end.tv_nsec - start.tv_nsec) / 1000000;
+        check("timeouts", e == 0 && waited >= 45 && waited < 5000, "clock_nanosleep(TIMER_ABSTIME) until 50 ms on");
+    }
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    deadline = start; /* (the monotonic clock may be under a second old) */
+    e = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    waited = (end.tv_sec - start.tv_sec) * 1000 + (end.tv_nsec - start.tv_nsec) / 1000000;
+    check("timeouts", e == 0 && waited < 20, "clock_nanosleep(TIMER_ABSTIME) to a time past: at once");
     printf("linux-threads: timeouts ok\n");
 }
 

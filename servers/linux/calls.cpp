@@ -624,11 +624,17 @@ void serve(Process& p, uint64_t rax, CallState& s) {
                 r = -lx::kEFAULT;
             } else if (span.sec < 0 || span.nsec < 0 || span.nsec >= 1'000'000'000) {
                 r = -lx::kEINVAL;
-            } else if (number == lx::kClockNanosleep && (a[1] & 1)) {
-                r = -lx::kENOSYS;  // TIMER_ABSTIME: not yet
             } else {
-                uint64_t ns = static_cast<uint64_t>(span.sec) * 1'000'000'000 + static_cast<uint64_t>(span.nsec);
+                constexpr int64_t kLongest = 10'000'000'000;  // seconds (317 years): no overflow below
+                uint64_t sec = static_cast<uint64_t>(span.sec < kLongest ? span.sec : kLongest);
+                uint64_t ns = sec * 1'000'000'000 + static_cast<uint64_t>(span.nsec);
                 uint64_t remaining = number == lx::kNanosleep ? a[1] : a[3];
+                if (number == lx::kClockNanosleep && (a[1] & 1)) {  // TIMER_ABSTIME: until then (no time left is told)
+                    lx::Timespec now = clock_now(a[0]);
+                    uint64_t at = static_cast<uint64_t>(now.sec) * 1'000'000'000 + static_cast<uint64_t>(now.nsec);
+                    ns = ns > at ? ns - at : 0;
+                    remaining = 0;
+                }
                 if (ns == 0) r = 0;
                 else if (wait_later(p, 0, 0, ns, remaining)) s.later = true;
                 else r = -lx::kENOMEM;
@@ -645,6 +651,21 @@ void serve(Process& p, uint64_t rax, CallState& s) {
             r = a[1] < sizeof mask ? -lx::kEINVAL : copy_out(p, a[2], &mask, sizeof mask) ? -lx::kEFAULT : 8;
             return;
         }
+        case lx::kSchedSetaffinity: {  // one CPU, as getaffinity says: a mask must hold it
+            uint8_t first = 0;
+            if (static_cast<int32_t>(a[0]) < 0) r = -lx::kESRCH;
+            else if (a[1] == 0 || copy_in(p, a[2], &first, 1)) r = a[1] == 0 ? -lx::kEINVAL : -lx::kEFAULT;
+            else r = first & 1 ? 0 : -lx::kEINVAL;
+            return;
+        }
+        case lx::kSync:  // every change is on the disk when its call returns (file:'s promise); closes go now
+            flush_closes();
+            r = 0;
+            return;
+        case lx::kSyncfs:
+            flush_closes();
+            r = a[0] < kMaxFds && p.fds[a[0]].kind != Fd::kFree ? 0 : -lx::kEBADF;
+            return;
         case lx::kPrctl:
             if (a[0] == 15) r = read_string(p, a[1], p.name, 16) == kOk ? 0 : -lx::kEFAULT;  // PR_SET_NAME
             else if (a[0] == 16) r = copy_out(p, a[1], p.name, 16) ? -lx::kEFAULT : 0;     // PR_GET_NAME

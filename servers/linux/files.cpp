@@ -389,7 +389,7 @@ int64_t open(Process& p, int64_t dirfd, uint64_t path_address, uint64_t flags, u
     if (fd < 0) return fd;
     Fd& f = p.fds[fd];
     if (Fd::Kind k = made_up ? device(path) : Fd::kFree) {
-        f = Fd{k, (flags & lx::kOCloexec) != 0, flags};
+        f = Fd{k, (flags & lx::kOCloexec) != 0, new_description(), flags};
         return fd;
     }
     uint32_t length;
@@ -398,7 +398,7 @@ int64_t open(Process& p, int64_t dirfd, uint64_t path_address, uint64_t flags, u
         if (!shares) return free(text), -lx::kENOMEM;
         if ((flags & lx::kOAccMode) != lx::kORdOnly) return free(text), free(shares), -lx::kEACCES;
         *shares = Shared{};
-        f = Fd{Fd::kText, (flags & lx::kOCloexec) != 0, flags};
+        f = Fd{Fd::kText, (flags & lx::kOCloexec) != 0, new_description(), flags};
         f.text = text, f.shares = shares, f.index = length;
         return fd;
     }
@@ -448,7 +448,7 @@ int64_t open(Process& p, int64_t dirfd, uint64_t path_address, uint64_t flags, u
     if (!directory && writing && (flags & lx::kOTrunc) && r.size)
         if ((e = files::truncate(*name, 0)) != kOk) return fail(err(e));
     *shares = Shared{};
-    f = Fd{directory ? Fd::kDirectory : Fd::kFile, (flags & lx::kOCloexec) != 0, flags};
+    f = Fd{directory ? Fd::kDirectory : Fd::kFile, (flags & lx::kOCloexec) != 0, new_description(), flags};
     f.name = name, f.shares = shares;
     if (first && r.type == proto::fs::kFile && (first_size || r.size == 0))
         g_first = First{&f, p.slot, p.current, first, first_size, first_size < proto::fs::kOpenReadBytes || first_size == r.size};
@@ -794,6 +794,26 @@ int64_t chmod(Process& p, int64_t dirfd, uint64_t path_address, uint64_t mode) {
     return e < 0 ? err(e) : 0;
 }
 
+// chown, lchown, fchownat: the owner and group (-1: as they are). Every
+// program is root here, so any may be given.
+int64_t chown(Process& p, int64_t dirfd, uint64_t path_address, uint64_t uid, uint64_t gid, bool follow) {
+    char path[1024];
+    if (int64_t e = read_path(p, dirfd, path_address, path, sizeof path)) return e;
+    files::Name n;
+    if (int64_t e = linux_name(p, path, &n, follow)) return err(e);
+    int64_t e = files::chown(n, static_cast<uint32_t>(uid), static_cast<uint32_t>(gid));
+    return e < 0 ? err(e) : 0;
+}
+
+// fchown, and fchownat of "" with AT_EMPTY_PATH: the file open as f. A pipe,
+// the console or a made-up file keeps no owner (stat says root): nothing to change.
+int64_t fchown(Fd* f, uint64_t uid, uint64_t gid) {
+    if (!f) return -lx::kEBADF;
+    if (!f->name) return 0;
+    int64_t e = files::chown(*f->name, static_cast<uint32_t>(uid), static_cast<uint32_t>(gid));
+    return e < 0 ? err(e) : 0;
+}
+
 // The two names of rename and link (each relative to its directory
 // descriptor), into a and b; 0 or a Linux error. `to` is never followed.
 int64_t two_names(Process& p, int64_t from_dir, uint64_t from_address, int64_t to_dir, uint64_t to_address,
@@ -933,9 +953,7 @@ int64_t fcntl(Process& p, uint64_t fd, uint64_t cmd, uint64_t arg, CallState& s)
         case 1: return f->cloexec ? 1 : 0;              // F_GETFD
         case 2: f->cloexec = arg & 1; return 0;         // F_SETFD
         case 3: return static_cast<int64_t>(f->flags);  // F_GETFL
-        case 4:                                         // F_SETFL: O_APPEND and O_NONBLOCK only
-            f->flags = (f->flags & ~(lx::kOAppend | lx::kONonblock)) | (arg & (lx::kOAppend | lx::kONonblock));
-            return 0;
+        case 4: set_status_flags(*f, arg); return 0;   // F_SETFL
         case lx::kFGetlk: case lx::kFSetlk: case lx::kFSetlkw: return lock_call(p, *f, cmd, arg, s);
         default: return -lx::kEINVAL;
     }
@@ -1134,6 +1152,22 @@ int64_t free_fd(Process& p, uint64_t from) {
     return -lx::kEMFILE;
 }
 
+uint32_t new_description() {
+    static uint32_t last = 0;
+    // 0 is for none. After 2^32 opens, a number may come again while the
+    // first to have it is still open: F_SETFL would change both.
+    return ++last ? last : ++last;
+}
+
+void set_status_flags(const Fd& f, uint64_t flags) {
+    constexpr uint64_t kStatus = lx::kOAppend | lx::kONonblock;  // what F_SETFL changes here
+    uint32_t description = f.description;
+    for (Process& q : g_processes)
+        for (uint32_t i = 0; q.used && i < kMaxFds; ++i)
+            if (q.fds[i].description == description && q.fds[i].kind != Fd::kFree)
+                q.fds[i].flags = (q.fds[i].flags & ~kStatus) | (flags & kStatus);
+}
+
 void fd_attach(Fd& f) {
     if (f.shares) ++f.shares->count;
     if (f.pipe) pipe_attach(f);
@@ -1141,7 +1175,8 @@ void fd_attach(Fd& f) {
 }
 
 void open_console_fds(Process& p) {
-    for (int i = 0; i < 3; ++i) p.fds[i] = Fd{Fd::kConsole, false, static_cast<uint64_t>(i == 0 ? lx::kORdOnly : lx::kOWrOnly)};
+    for (int i = 0; i < 3; ++i)
+        p.fds[i] = Fd{Fd::kConsole, false, new_description(), static_cast<uint64_t>(i == 0 ? lx::kORdOnly : lx::kOWrOnly)};
 }
 
 void close_all(Process& p) {
@@ -1233,6 +1268,17 @@ bool serve_file_call(Process& p, uint64_t number, const uint64_t* a, CallState& 
             else if (!f->name) r = -lx::kEINVAL;  // a pipe, the console, a made-up file
             else r = files::chmod(*f->name, static_cast<uint32_t>(a[1])) < 0 ? -lx::kEIO : 0;
             return true;
+        case lx::kChown: r = chown(p, lx::kAtFdCwd, a[0], a[1], a[2], true); return true;
+        case lx::kLchown: r = chown(p, lx::kAtFdCwd, a[0], a[1], a[2], false); return true;
+        case lx::kFchown: r = fchown(fd(0), a[1], a[2]); return true;
+        case lx::kFchownat: {
+            char first = 1;
+            if (a[4] & ~(lx::kAtSymlinkNofollow | lx::kAtEmptyPath)) r = -lx::kEINVAL;
+            else if (a[4] & lx::kAtEmptyPath && copy_in(p, a[1], &first, 1) == kOk && first == '\0')
+                r = fchown(fd(0), a[2], a[3]);
+            else r = chown(p, static_cast<int32_t>(a[0]), a[1], a[2], a[3], !(a[4] & lx::kAtSymlinkNofollow));
+            return true;
+        }
         case lx::kRename: r = rename(p, lx::kAtFdCwd, a[0], lx::kAtFdCwd, a[1]); return true;
         case lx::kRenameat: r = rename(p, static_cast<int32_t>(a[0]), a[1], static_cast<int32_t>(a[2]), a[3]); return true;
         case lx::kSymlink: r = symlink(p, a[0], lx::kAtFdCwd, a[1]); return true;

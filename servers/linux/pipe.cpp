@@ -117,8 +117,8 @@ int64_t pipe_create(Process& p, uint64_t fds_address, uint64_t flags) {
     }
     bool cloexec = flags & lx::kOCloexec;
     uint64_t nonblock = flags & lx::kONonblock;
-    p.fds[fds[0]] = Fd{Fd::kPipeRead, cloexec, lx::kORdOnly | nonblock};
-    p.fds[fds[1]] = Fd{Fd::kPipeWrite, cloexec, lx::kOWrOnly | nonblock};
+    p.fds[fds[0]] = Fd{Fd::kPipeRead, cloexec, new_description(), lx::kORdOnly | nonblock};
+    p.fds[fds[1]] = Fd{Fd::kPipeWrite, cloexec, new_description(), lx::kOWrOnly | nonblock};
     p.fds[fds[0]].pipe = p.fds[fds[1]].pipe = pipe;
     pipe_attach(p.fds[fds[0]]);
     pipe_attach(p.fds[fds[1]]);
@@ -140,9 +140,10 @@ int64_t fifo_open(Process& p, int64_t fd, uint32_t inode, uint32_t generation, u
         g_fifos = pipe;
     }
     Fd& f = p.fds[fd];
-    f = Fd{mode == lx::kOWrOnly ? Fd::kPipeWrite : Fd::kPipeRead, (flags & lx::kOCloexec) != 0,
+    f = Fd{mode == lx::kOWrOnly ? Fd::kPipeWrite : Fd::kPipeRead, (flags & lx::kOCloexec) != 0, new_description(),
            flags & (lx::kOAccMode | lx::kONonblock)};
     f.pipe = pipe;
+    f.index = pipe->writer_opens;
     pipe_attach(f);  // an open waiting for this end returns
     if (mode == lx::kORdWr || nonblock || (mode == lx::kOWrOnly ? pipe->readers : pipe->writers)) return fd;
     Task& t = p.task();
@@ -157,7 +158,7 @@ int64_t fifo_open(Process& p, int64_t fd, uint32_t inode, uint32_t generation, u
 
 void pipe_attach(Fd& f) {
     if (pipe_reads(f)) ++f.pipe->readers;
-    if (pipe_writes(f)) ++f.pipe->writers;
+    if (pipe_writes(f)) ++f.pipe->writers, ++f.pipe->writer_opens;
     if (f.pipe->inode) fifo_wake(*f.pipe);
 }
 

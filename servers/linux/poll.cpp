@@ -43,9 +43,12 @@ int16_t ready(Process& p, int64_t fd, int16_t wanted, bool* console) {
     if (fd < 0 || fd >= static_cast<int64_t>(kMaxFds) || p.fds[fd].kind == Fd::kFree) return kNval;
     const Fd& f = p.fds[fd];
     switch (f.kind) {
-        case Fd::kPipeRead:  // (a FIFO opened O_RDWR writes too)
-            return static_cast<int16_t>((f.pipe->used ? kIn | kRdnorm : 0) | (f.pipe->writers == 0 ? kHup : 0) |
+        case Fd::kPipeRead: {  // (a FIFO opened O_RDWR writes too)
+            // A FIFO's reader hears of a hang-up only from a writer that came after it opened, as on Linux.
+            bool hup = f.pipe->writers == 0 && (!f.pipe->inode || f.index != f.pipe->writer_opens);
+            return static_cast<int16_t>((f.pipe->used ? kIn | kRdnorm : 0) | (hup ? kHup : 0) |
                                         (pipe_writes(f) && kPipeBytes - f.pipe->used >= 4096 ? kOut | kWrnorm : 0));
+        }
         case Fd::kPipeWrite:
             if (f.pipe->readers == 0) return kErr;
             return kPipeBytes - f.pipe->used >= 4096 ? kOut | kWrnorm : 0;

@@ -55,9 +55,14 @@ struct Fd {
     // kFdFolder: /proc/self/fd; kProcFolder: /proc; kText: made up (/proc's files)
     Kind kind = kFree;
     bool cloexec = false;
+    // Its open file description (new_description()), which dup and fork keep:
+    // F_SETFL changes the status flags of every descriptor that has it, as Linux's.
+    uint32_t description = 0;
     uint64_t flags = 0;   // open flags (access mode, O_APPEND, O_NONBLOCK)
     uint64_t offset = 0;  // the position, or the listing's cursor, when there are no `shares`
-    uint32_t index = 0;   // directories: entries listed so far; kText: its length
+    // directories: entries listed so far; kText: its length; a FIFO's end:
+    // its pipe's writer_opens when it was opened (poll.cpp)
+    uint32_t index = 0;
     bool dir_done = false;
     mica::files::Name* name = nullptr;  // files and directories (heap)
     Shared* shares = nullptr;           // with the descriptors dup and fork made of it
@@ -89,6 +94,7 @@ struct Pipe {
     Waiter reader, writer;
     uint8_t* data = nullptr;
     uint32_t inode = 0, generation = 0;  // a FIFO's (0: an anonymous pipe)
+    uint32_t writer_opens = 0;           // writing ends attached so far
     Pipe* next_fifo = nullptr;
 };
 // A pipe's end reads, writes, or (a FIFO opened O_RDWR) both.
@@ -416,6 +422,11 @@ Fd* fd_of(Process& p, uint64_t fd);
 int64_t free_fd(Process& p, uint64_t from = 0);
 // One more descriptor holds what f holds (dup, fork): f is that copy.
 void fd_attach(Fd& f);
+// A new open file description's number (for Fd::description).
+uint32_t new_description();
+// F_SETFL, FIONBIO: O_APPEND and O_NONBLOCK of `flags` become those of
+// every descriptor, in every program, with f's open file description.
+void set_status_flags(const Fd& f, uint64_t flags);
 // Sockets over net: (sockets.cpp): the socket calls, and read, write, readv
 // and writev on a socket; false if `number` is none of them.
 bool serve_socket_call(Process& p, uint64_t number, const uint64_t* a, CallState& s);

@@ -341,7 +341,7 @@ int64_t would_block(Attempt& at, uint32_t events) {
 // Descriptor fd holds socket k (its first), with socket()'s or accept4()'s flags.
 int64_t install(Process& p, int64_t fd, Socket* k, uint64_t flags) {
     k->refs = 1;
-    p.fds[fd] = Fd{Fd::kSocket, (flags & kSockCloexec) != 0, lx::kORdWr | (flags & kSockNonblock)};
+    p.fds[fd] = Fd{Fd::kSocket, (flags & kSockCloexec) != 0, new_description(), lx::kORdWr | (flags & kSockNonblock)};
     p.fds[fd].socket = k;
     return fd;
 }
@@ -718,7 +718,7 @@ int64_t socket_ioctl(Process& p, Fd& f, uint64_t request, uint64_t arg) {
     if (request == lx::kFionbio) {
         int32_t on;
         if (copy_in(p, arg, &on, sizeof on)) return -lx::kEFAULT;
-        f.flags = on ? f.flags | lx::kONonblock : f.flags & ~lx::kONonblock;
+        set_status_flags(f, on ? f.flags | lx::kONonblock : f.flags & ~lx::kONonblock);
         return 0;
     }
     if (request != lx::kFionread) return -lx::kENOTTY;
