@@ -64,7 +64,7 @@ def runtest_command(applet):
     return f"cd /testsuite && ./runtest {applet} </dev/null"
 
 
-def run_on_host(build, applets, tmp):
+def run_on_host(build, applets, tmp, wrap=()):
     if os.geteuid() != 0:
         raise SystemExit("linux_applets: the host's run needs root (chroot, and a private mount of /dev and /proc)")
     root = os.path.join(tmp, "root")
@@ -80,7 +80,7 @@ def run_on_host(build, applets, tmp):
     script = "".join(f"echo '=== {a}'; (cd /testsuite && ./runtest {a} </dev/null 2>&1); " for a in applets)
     inner = f"chroot {root} /bin/env -i {' '.join(ENVIRONMENT)} /bin/sh -c \"$0\""
     setup = f"mount --rbind /dev {root}/dev && mount -t proc proc {root}/proc && exec {inner}"
-    r = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", setup, script],
+    r = subprocess.run(list(wrap) + ["unshare", "--mount", "--propagation", "private", "sh", "-c", setup, script],
                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=1800)
     results, applet, text = {}, None, []
     for line in r.stdout.decode("utf-8", "replace").splitlines() + ["=== "]:

@@ -40,7 +40,7 @@ def tests_of(suite, module):
                   if t.endswith(".tests") and os.path.isfile(os.path.join(suite, module, t[:-6] + ".right")))
 
 
-def run_on_host(build, suite, modules, tmp):
+def run_on_host(build, suite, modules, tmp, wrap=()):
     busybox = os.path.realpath(os.path.join(build, "debian", "busybox"))
     applets = linux_host.program_folder(build, os.path.join(tmp, "applets"))
     work = os.path.join(tmp, "ash_test")
@@ -51,7 +51,7 @@ def run_on_host(build, suite, modules, tmp):
     for module in modules:
         # As on Mica (Mica.module): run-all under `sh -c`, which matters to
         # what the tests see (the outer ash ignores SIGQUIT and passes that on).
-        r = subprocess.run([busybox, "sh", "-c", f"cd {work} && sh run-all {module} </dev/null"], cwd=work,
+        r = subprocess.run(list(wrap) + [busybox, "sh", "-c", f"cd {work} && sh run-all {module} </dev/null"], cwd=work,
                            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            timeout=600)
         for line in r.stdout.decode("utf-8", "replace").splitlines():

@@ -35,7 +35,8 @@ def interpreter(script, programs):
     return programs[extension if extension in programs else "sh"]
 
 
-def run_on_host(build, script, work):
+def run_on_host(build, script, work, wrap=()):
+    """SCRIPT's output and status on the host (WRAP: a command it runs under, such as strace)."""
     busybox = os.path.join(build, "debian", "busybox")
     bash = os.path.join(build, "debian", "bash")
     applets = linux_host.program_folder(build, os.path.join(work, "bin"))
@@ -45,7 +46,7 @@ def run_on_host(build, script, work):
     shell = interpreter(script, {"bash": [os.path.realpath(bash)], "sh": [os.path.realpath(busybox), "sh"],
                                  "lua": [os.path.realpath(os.path.join(build, "debian", "lua"))]})
     env = {"PATH": applets, "HOME": "/", "TERM": "vt100", "PWD": cwd}
-    r = subprocess.run(shell + [script], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    r = subprocess.run(list(wrap) + shell + [script], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        timeout=60)
     return r.stdout.decode("utf-8", "replace"), r.returncode
 
