@@ -72,18 +72,21 @@ int best_queue_of_all(const Cpu& cpu, int* priority) {
     return best < 0 ? -1 : at;
 }
 
-// With one CPU, the constant 0 (no index to compute).
 HOT int best_queue(const Cpu& cpu, int* priority) {
     if (g_cpus_running > 1) return best_queue_of_all(cpu, priority);
     *priority = highest(cpu);
-    return *priority < 0 ? -1 : 0;
+    return *priority < 0 ? -1 : static_cast<int>(cpu.id);
 }
 
 // The next thread for `cpu`: the highest-priority ready thread of any CPU
 // (idle CPUs take work), which moves here.
 HOT Thread* dequeue_highest(Cpu& cpu) {
     int priority;
-    int at = best_queue(cpu, &priority);
+    if (g_cpus_running == 1) {
+        priority = highest(cpu);
+        return priority < 0 ? nullptr : take(0, priority);
+    }
+    int at = best_queue_of_all(cpu, &priority);
     return at < 0 ? nullptr : take(static_cast<unsigned>(at), priority);  // switch_now sets its cpu
 }
 
