@@ -36,6 +36,11 @@ uint32_t first_after(const Process& p, uint64_t address) {
 }
 
 Vma* find(Process& p, uint64_t address) {
+    if (p.vma_count <= 16) {  // most programs: a scan costs less than a bisection
+        for (uint32_t i = 0; i < p.vma_count; ++i)
+            if (address >= p.vmas[i].start && address < p.vmas[i].end) return &p.vmas[i];
+        return nullptr;
+    }
     uint32_t i = first_after(p, address);
     return i < p.vma_count && p.vmas[i].start <= address ? &p.vmas[i] : nullptr;
 }
