@@ -153,7 +153,9 @@ class Mica:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build", required=True)
-    parser.add_argument("--stall", type=float, default=120, help="seconds without output before Ctrl-C")
+    # 300: ash-z_slow/many_ifs (6,856 checks of IFS, silent until its last line) takes about
+    # 3 minutes under QEMU's emulator (6 s on the host); 120 cut it short.
+    parser.add_argument("--stall", type=float, default=300, help="seconds without output before Ctrl-C")
     parser.add_argument("--show-failures", action="store_true", help="print run-all's diff for each failure")
     parser.add_argument("--skip-file", help="tests not counted, one per line with the reason (# comments)")
     parser.add_argument("modules", nargs="*")
