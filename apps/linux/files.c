@@ -345,8 +345,13 @@ static void fifos(const char* dir) {
     int writer = open(path, O_WRONLY | O_NONBLOCK);
     check("fifo", writer >= 0 && write(writer, "one", 3) == 3 && read(reader, buf, sizeof buf) == 3 &&
                       !memcmp(buf, "one", 3), "with a reader, O_WRONLY|O_NONBLOCK opens; bytes go through");
+    int second = open(path, O_RDONLY | O_NONBLOCK); /* opened while the writer is there */
     close(writer);
     check("fifo", poll(&pf, 1, 0) == 1 && (pf.revents & POLLHUP), "poll after that writer closed: POLLHUP");
+    struct pollfd ps = {second, POLLIN, 0};
+    check("fifo", second >= 0 && poll(&ps, 1, 0) == 1 && (ps.revents & POLLHUP),
+          "and for a reader opened while it was there");
+    close(second);
     close(reader);
 
     // A child opens to write and waits for this reader; the bytes and the end of file come through.

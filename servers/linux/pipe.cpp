@@ -143,7 +143,9 @@ int64_t fifo_open(Process& p, int64_t fd, uint32_t inode, uint32_t generation, u
     f = Fd{mode == lx::kOWrOnly ? Fd::kPipeWrite : Fd::kPipeRead, (flags & lx::kOCloexec) != 0, new_description(),
            flags & (lx::kOAccMode | lx::kONonblock)};
     f.pipe = pipe;
-    f.index = pipe->writer_opens;
+    // A reader that opens with no writer and does not wait hears no hang-up until a writer
+    // has come (Linux's rule): poll.cpp compares this with writer_opens. Any other: none to suppress.
+    f.index = nonblock && mode == lx::kORdOnly && !pipe->writers ? pipe->writer_opens : ~0u;
     pipe_attach(f);  // an open waiting for this end returns
     if (mode == lx::kORdWr || nonblock || (mode == lx::kOWrOnly ? pipe->readers : pipe->writers)) return fd;
     Task& t = p.task();

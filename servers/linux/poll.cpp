@@ -44,7 +44,8 @@ int16_t ready(Process& p, int64_t fd, int16_t wanted, bool* console) {
     const Fd& f = p.fds[fd];
     switch (f.kind) {
         case Fd::kPipeRead: {  // (a FIFO opened O_RDWR writes too)
-            // A FIFO's reader hears of a hang-up only from a writer that came after it opened, as on Linux.
+            // A FIFO's reader opened with no writer and O_NONBLOCK hears of a hang-up only once
+            // a writer has come, as on Linux (fifo_open in pipe.cpp).
             bool hup = f.pipe->writers == 0 && (!f.pipe->inode || f.index != f.pipe->writer_opens);
             return static_cast<int16_t>((f.pipe->used ? kIn | kRdnorm : 0) | (hup ? kHup : 0) |
                                         (pipe_writes(f) && kPipeBytes - f.pipe->used >= 4096 ? kOut | kWrnorm : 0));

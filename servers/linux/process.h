@@ -60,8 +60,8 @@ struct Fd {
     uint32_t description = 0;
     uint64_t flags = 0;   // open flags (access mode, O_APPEND, O_NONBLOCK)
     uint64_t offset = 0;  // the position, or the listing's cursor, when there are no `shares`
-    // directories: entries listed so far; kText: its length; a FIFO's end:
-    // its pipe's writer_opens when it was opened (poll.cpp)
+    // directories: entries listed so far; kText: its length; a FIFO's reader
+    // opened with no writer, without waiting: its pipe's writer_opens then (poll.cpp)
     uint32_t index = 0;
     bool dir_done = false;
     mica::files::Name* name = nullptr;  // files and directories (heap)
