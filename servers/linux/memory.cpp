@@ -347,12 +347,7 @@ int64_t split(Process& p, uint64_t at) {
 
 int64_t protect(Process& p, uint64_t start, uint64_t size, uint32_t perms) {
     uint64_t end = start + size;
-    if (end < start) return kErrNotFound;
-    for (uint64_t at = start; at < end;) {
-        Vma* v = find(p, at);
-        if (!v) return kErrNotFound;
-        at = v->end;
-    }
+    if (end < start || !covered(p, start, size)) return kErrNotFound;
     // Mappings are split where the change begins and ends (a thread's stack
     // and its guard page), so that our list says what the program may touch.
     if (int64_t e = split(p, start)) return e;
