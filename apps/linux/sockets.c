@@ -3,16 +3,20 @@
  * TCP/IP server) as an unmodified static glibc program uses them, over
  * 127.0.0.1. One line per check ("linux-sockets: ok ..." or "linux-sockets:
  * FAILED ..."), then "linux-sockets: done, N checks, M failures". Runs the
- * same on Linux, where only AF_UNIX differs (Linux has it; the personality
- * answers EAFNOSUPPORT, as a Linux built without it would).
+ * same on Linux (test linux.sockets.host), where only AF_UNIX differs (Linux
+ * has it; the personality answers EAFNOSUPPORT, as a Linux built without it
+ * would), and send(MSG_OOB) (Linux sends urgent data; lwIP, under net:,
+ * cannot: EOPNOTSUPP).
  *
  * The parts: TCP between a forked child and its parent (1 MiB each way
  * with a checksum, through write/recv, writev/readv and sendmsg/recvmsg;
  * shutdown and the end of the stream; getsockname, getpeername);
  * non-blocking connect with poll and SO_ERROR, accept4 with SOCK_NONBLOCK,
  * EAGAIN; select; a blocked recv ended by a signal (EINTR) or restarted
- * (SA_RESTART); UDP; refused connections and ports in use; options; bad
- * pointers (EFAULT), bad lengths (EINVAL) and families.
+ * (SA_RESTART); UDP; the receive flags (MSG_PEEK on streams and datagrams,
+ * MSG_TRUNC, MSG_WAITALL against a writer that sends in pieces, MSG_OOB's
+ * errors); refused connections and ports in use; options; bad pointers
+ * (EFAULT), bad lengths (EINVAL) and families.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -25,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -385,6 +390,232 @@ static void udp(void) {
     close(c);
 }
 
+/* --- MSG_PEEK: what is peeked at stays queued --- */
+static int waiting(int fd) {
+    int n = -1;
+    return ioctl(fd, FIONREAD, &n) == 0 ? n : -1;
+}
+
+static int readable(int fd) {
+    struct pollfd p = {fd, POLLIN, 0};
+    return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+static void peek(void) {
+    int l = listener(2);
+    int s = connect_to(port_of(l));
+    int c = accept(l, NULL, NULL);
+    check("peek", s >= 0 && c >= 0, "a connection");
+    char buffer[64] = {0};
+    errno = 0;
+    check("peek", recv(c, buffer, sizeof buffer, MSG_PEEK | MSG_DONTWAIT) == -1 && errno == EAGAIN,
+          "a peek with nothing there: EAGAIN");
+    check("peek", send(s, "hello world", 11, 0) == 11, "send 11 bytes");
+    struct pollfd p = {c, POLLIN, 0};
+    check("peek", poll(&p, 1, 5000) == 1 && (p.revents & POLLIN), "poll: POLLIN");
+    check("peek", recv(c, buffer, 5, MSG_PEEK) == 5 && !memcmp(buffer, "hello", 5), "peek at 5");
+    memset(buffer, 0, sizeof buffer);
+    check("peek", recv(c, buffer, 5, MSG_PEEK) == 5 && !memcmp(buffer, "hello", 5), "peek again: the same 5");
+    check("peek", readable(c) && waiting(c) == 11, "still POLLIN, and FIONREAD says 11");
+    struct iovec v[2] = {{buffer, 3}, {buffer + 3, 20}};
+    struct msghdr m;
+    memset(&m, 0, sizeof m);
+    m.msg_iov = v, m.msg_iovlen = 2;
+    memset(buffer, 0, sizeof buffer);
+    check("peek", recvmsg(c, &m, MSG_PEEK) == 11 && !memcmp(buffer, "hello world", 11) && m.msg_flags == 0,
+          "recvmsg(MSG_PEEK) into two iovecs: all 11");
+    check("peek", recv(c, NULL, 3, MSG_PEEK | MSG_TRUNC) == 3, "MSG_PEEK | MSG_TRUNC: 3, nothing copied");
+    memset(buffer, 0, sizeof buffer);
+    check("peek", read(c, buffer, sizeof buffer) == 11 && !memcmp(buffer, "hello world", 11),
+          "then read takes them: all 11 from the start");
+    errno = 0;
+    check("peek", !readable(c) && recv(c, buffer, sizeof buffer, MSG_DONTWAIT) == -1 && errno == EAGAIN,
+          "and they are gone: no POLLIN, EAGAIN");
+    check("peek", send(s, "abcdef", 6, 0) == 6 && poll(&p, 1, 5000) == 1, "6 more");
+    check("peek", recv(c, NULL, 2, MSG_TRUNC) == 2, "recv(MSG_TRUNC) on a stream: 2 discarded");
+    memset(buffer, 0, sizeof buffer);
+    check("peek", recv(c, buffer, sizeof buffer, 0) == 4 && !memcmp(buffer, "cdef", 4), "the rest: cdef");
+
+    /* A peek with MSG_WAITALL waits until that much has come, and takes none. */
+    pid_t child = fork();
+    if (child == 0) {
+        if (send(s, "abc", 3, 0) != 3) _exit(1);
+        pause_ms(100);
+        if (send(s, "defgh", 5, 0) != 5) _exit(1);
+        _exit(0);
+    }
+    memset(buffer, 0, sizeof buffer);
+    check("peek", recv(c, buffer, 8, MSG_PEEK | MSG_WAITALL) == 8 && !memcmp(buffer, "abcdefgh", 8),
+          "MSG_PEEK | MSG_WAITALL: all 8, sent in two pieces");
+    memset(buffer, 0, sizeof buffer);
+    check("peek", recv(c, buffer, 8, MSG_WAITALL) == 8 && !memcmp(buffer, "abcdefgh", 8), "and a receive takes them");
+    waitpid(child, NULL, 0);
+    check("peek", send(s, "xy", 2, 0) == 2 && shutdown(s, SHUT_WR) == 0, "2 more, then the end");
+    check("peek", recv(c, buffer, 10, MSG_PEEK | MSG_WAITALL) == 2,
+          "MSG_PEEK | MSG_WAITALL before the end: what there is, 2");
+    check("peek", recv(c, buffer, 10, 0) == 2 && recv(c, buffer, 10, MSG_PEEK) == 0, "taken; then a peek: the end, 0");
+    close(c);
+    close(s);
+    close(l);
+
+    /* Datagrams: the head one, cut to the buffer, stays queued. */
+    int a = socket(AF_INET, SOCK_DGRAM, 0), b = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in any = loopback(0);
+    check("peek", a >= 0 && b >= 0 && bind(a, (struct sockaddr*)&any, sizeof any) == 0 &&
+                      bind(b, (struct sockaddr*)&any, sizeof any) == 0,
+          "two datagram sockets");
+    struct sockaddr_in to = loopback(port_of(b)), from;
+    check("peek", sendto(a, "hello world", 11, 0, (struct sockaddr*)&to, sizeof to) == 11 &&
+                      sendto(a, "second", 6, 0, (struct sockaddr*)&to, sizeof to) == 6,
+          "two datagrams sent");
+    p = (struct pollfd){b, POLLIN, 0};
+    check("peek", poll(&p, 1, 5000) == 1, "poll: the first came");
+    memset(buffer, 0, sizeof buffer);
+    socklen_t fn = sizeof from;
+    check("peek", recvfrom(b, buffer, 4, MSG_PEEK, (struct sockaddr*)&from, &fn) == 4 && !memcmp(buffer, "hell", 5) &&
+                      fn == sizeof from && ntohs(from.sin_port) == port_of(a),
+          "recvfrom(MSG_PEEK) into 4 bytes: hell, and the sender");
+    check("peek", recv(b, buffer, 4, MSG_PEEK | MSG_TRUNC) == 11, "MSG_PEEK | MSG_TRUNC: the datagram's size, 11");
+    struct iovec one = {buffer, 4};
+    memset(&m, 0, sizeof m);
+    m.msg_iov = &one, m.msg_iovlen = 1;
+    check("peek", recvmsg(b, &m, MSG_PEEK) == 4 && (m.msg_flags & MSG_TRUNC), "recvmsg(MSG_PEEK): 4, and MSG_TRUNC");
+    check("peek", readable(b) && waiting(b) == 11, "still POLLIN, and FIONREAD: the head datagram's 11");
+    memset(buffer, 0, sizeof buffer);
+    check("peek", recv(b, buffer, sizeof buffer, 0) == 11 && !memcmp(buffer, "hello world", 11),
+          "recv: the whole first datagram");
+    memset(&m, 0, sizeof m);
+    m.msg_iov = &one, m.msg_iovlen = 1;
+    check("peek", recvmsg(b, &m, 0) == 4 && !memcmp(buffer, "seco", 4) && (m.msg_flags & MSG_TRUNC),
+          "recvmsg into 4 bytes: the second, cut, with MSG_TRUNC");
+    errno = 0;
+    check("peek", recv(b, buffer, sizeof buffer, MSG_DONTWAIT) == -1 && errno == EAGAIN, "its rest is lost: EAGAIN");
+    check("peek", sendto(a, "", 0, 0, (struct sockaddr*)&to, sizeof to) == 0 && poll(&p, 1, 5000) == 1,
+          "an empty datagram comes");
+    check("peek", recv(b, buffer, sizeof buffer, MSG_PEEK) == 0 && readable(b), "a peek: 0, and it stays");
+    errno = 0;
+    check("peek", recv(b, buffer, sizeof buffer, 0) == 0 && recv(b, buffer, sizeof buffer, MSG_DONTWAIT) == -1 &&
+                      errno == EAGAIN,
+          "recv takes it: 0, then EAGAIN");
+    close(a);
+    close(b);
+}
+
+/* --- MSG_WAITALL: a writer that sends in pieces --- */
+enum { kPieces = 10, kPiece = 7001 };  /* 70,010 bytes: more than one 32 KiB chunk of net: */
+static unsigned char whole[kPieces * kPiece];
+
+static void waitall(void) {
+    int l = listener(2);
+    int s = connect_to(port_of(l));
+    int c = accept(l, NULL, NULL);
+    check("waitall", s >= 0 && c >= 0, "a connection");
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_usr1;
+    sigaction(SIGUSR1, &action, NULL);
+    int before = g_signals;
+    pid_t parent = getpid();
+    pid_t child = fork();
+    if (child == 0) {
+        for (int i = 0; i < kPieces; ++i) {
+            fill(3, (long)i * kPiece, big, kPiece);
+            if (send(s, big, kPiece, 0) != kPiece) _exit(1);
+            pause_ms(20);
+        }
+        pause_ms(100);
+        if (send(s, "abc", 3, 0) != 3) _exit(1);  /* a part, then a signal */
+        pause_ms(200);
+        kill(parent, SIGUSR1);
+        pause_ms(100);
+        if (send(s, "0123456789", 10, 0) != 10) _exit(1);  /* then 10 and the end */
+        _exit(0);
+    }
+    close(s);  /* the child's end alone: its exit is the end of the stream */
+    ssize_t r = recv(c, whole, sizeof whole, MSG_WAITALL);
+    unsigned char* expect = malloc(sizeof whole);
+    if (expect) fill(3, 0, expect, sizeof whole);
+    check("waitall", r == (ssize_t)sizeof whole && expect && !memcmp(whole, expect, sizeof whole),
+          "recv(MSG_WAITALL) of 70,010 bytes sent in 10 pieces: all of them, in order");
+    free(expect);
+    char buffer[64] = {0};
+    r = recv(c, buffer, 20, MSG_WAITALL);
+    check("waitall", r == 3 && !memcmp(buffer, "abc", 3) && g_signals == before + 1,
+          "a signal in recv(MSG_WAITALL): what had come, 3");
+    signal(SIGUSR1, SIG_DFL);
+    r = recv(c, buffer, 20, MSG_WAITALL);
+    check("waitall", r == 10 && !memcmp(buffer, "0123456789", 10), "the end of the stream: what had come, 10");
+    check("waitall", recv(c, buffer, 20, MSG_WAITALL) == 0, "then 0");
+    waitpid(child, NULL, 0);
+    close(c);
+
+    /* Not blocking: what there is. */
+    s = connect_to(port_of(l));
+    c = accept(l, NULL, NULL);
+    errno = 0;
+    check("waitall", recv(c, buffer, 8, MSG_WAITALL | MSG_DONTWAIT) == -1 && errno == EAGAIN,
+          "with MSG_DONTWAIT and nothing there: EAGAIN");
+    struct pollfd p = {c, POLLIN, 0};
+    check("waitall", send(s, "ab", 2, 0) == 2 && poll(&p, 1, 5000) == 1 &&
+                         recv(c, buffer, 8, MSG_WAITALL | MSG_DONTWAIT) == 2,
+          "with MSG_DONTWAIT: the 2 there are");
+    close(c);
+    close(s);
+    close(l);
+
+    /* A datagram socket ignores it: one datagram. */
+    int a = socket(AF_INET, SOCK_DGRAM, 0), b = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in any = loopback(0);
+    bind(b, (struct sockaddr*)&any, sizeof any);
+    struct sockaddr_in to = loopback(port_of(b));
+    check("waitall", sendto(a, "short", 5, 0, (struct sockaddr*)&to, sizeof to) == 5 &&
+                         recv(b, buffer, sizeof buffer, MSG_WAITALL) == 5,
+          "a datagram socket ignores it: 5 of 64");
+    close(a);
+    close(b);
+}
+
+/* --- MSG_OOB: no urgent data to read --- */
+static void oob(void) {
+    int l = listener(2);
+    int s = connect_to(port_of(l));
+    int c = accept(l, NULL, NULL);
+    check("oob", s >= 0 && c >= 0, "a connection");
+    char buffer[8];
+    errno = 0;
+    check("oob", recv(c, buffer, sizeof buffer, MSG_OOB) == -1 && errno == EINVAL,
+          "recv(MSG_OOB) with no urgent data: EINVAL");
+    errno = 0;
+    check("oob", recv(c, buffer, sizeof buffer, MSG_OOB | MSG_PEEK) == -1 && errno == EINVAL,
+          "recv(MSG_OOB | MSG_PEEK): EINVAL");
+    errno = 0;
+    check("oob", recv(l, buffer, sizeof buffer, MSG_OOB) == -1 && errno == ENOTCONN,
+          "recv(MSG_OOB) on a listening socket: ENOTCONN");
+    check("oob", send(s, "in", 2, 0) == 2 && recv(c, buffer, sizeof buffer, 0) == 2, "the stream goes on");
+    errno = 0;
+    ssize_t r = send(s, "u", 1, MSG_OOB);
+    if (r == 1)
+        printf("linux-sockets: send(MSG_OOB): urgent data sent, as Linux can\n");
+    else
+        check("oob", r == -1 && errno == EOPNOTSUPP, "send(MSG_OOB): EOPNOTSUPP (no urgent data to send)");
+    close(c);
+    close(s);
+    close(l);
+    int a = socket(AF_INET, SOCK_DGRAM, 0), b = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in any = loopback(0);
+    bind(b, (struct sockaddr*)&any, sizeof any);
+    struct sockaddr_in to = loopback(port_of(b));
+    errno = 0;
+    check("oob", sendto(a, "x", 1, MSG_OOB, (struct sockaddr*)&to, sizeof to) == -1 && errno == EOPNOTSUPP,
+          "sendto(MSG_OOB) on a datagram socket: EOPNOTSUPP");
+    struct pollfd p = {b, POLLIN, 0};
+    check("oob", sendto(a, "dgram", 5, 0, (struct sockaddr*)&to, sizeof to) == 5 && poll(&p, 1, 5000) == 1 &&
+                     recv(b, buffer, sizeof buffer, MSG_OOB) == 5,
+          "recv(MSG_OOB) on a datagram socket: the flag ignored, the datagram");
+    close(a);
+    close(b);
+}
+
 /* --- errors: refused, in use, options, pointers, lengths, families --- */
 static void errors(void) {
     struct sockaddr_in a = loopback(free_port());
@@ -505,6 +736,9 @@ int main(void) {
     nonblocking();
     waits();
     udp();
+    peek();
+    waitall();
+    oob();
     errors();
     printf("linux-sockets: done, %d checks, %d failures\n", checks, failures);
     return failures != 0;

@@ -20,8 +20,12 @@
 // net: keeps few options: its ports can always be bound again, streams are
 // sent without delay, and its buffers are its own; so SO_REUSEADDR,
 // SO_KEEPALIVE, TCP_NODELAY, SO_RCVBUF and SO_SNDBUF are kept here only to
-// be read back. Not yet: control messages, MSG_PEEK, MSG_OOB, MSG_WAITALL
-// (a receive returns what has come, as without it), datagrams over 32 KiB.
+// be read back. MSG_PEEK is net:'s (kPeek): what is peeked at stays there,
+// the one queue that receives, poll and FIONREAD all look at. MSG_WAITALL,
+// MSG_TRUNC as Linux has them (receive()). No urgent data: lwIP sends none
+// and takes a peer's in line, so a send with MSG_OOB is EOPNOTSUPP and a
+// stream's receive with it EINVAL, as on Linux with SO_OOBINLINE. Not yet:
+// control messages, datagrams over 32 KiB, a peek past the first 32 KiB.
 #include <new>
 
 #include "linux_abi.h"
@@ -56,7 +60,8 @@ constexpr uint64_t kSockStream = 1, kSockDgram = 2, kSockNonblock = lx::kONonblo
 constexpr uint64_t kSolSocket = 1, kIpprotoTcp = 6, kIpprotoUdp = 17;
 constexpr uint64_t kSoReuseaddr = 2, kSoType = 3, kSoError = 4, kSoSndbuf = 7, kSoRcvbuf = 8, kSoKeepalive = 9,
                    kTcpNodelay = 1;
-constexpr uint64_t kMsgOob = 1, kMsgPeek = 2, kMsgDontwait = 0x40, kMsgNosignal = 0x4000;
+constexpr uint64_t kMsgOob = 1, kMsgPeek = 2, kMsgTrunc = 0x20, kMsgDontwait = 0x40, kMsgWaitall = 0x100,
+                   kMsgNosignal = 0x4000;
 constexpr int kSigpipe = 13;
 constexpr int32_t kMaxAddress = 128;       // sizeof(struct sockaddr_storage)
 constexpr uint64_t kMaxIovecs = 1024;      // UIO_MAXIOV
@@ -150,9 +155,10 @@ int64_t status(const Socket& k, pn::Status::Reply* st) {
 }
 
 // The socket's `events` it has now (and kFailed); none: a watch is armed
-// and net: signals us at its next change.
-uint32_t watch(const Socket& k, uint32_t events) {
-    pn::Watch::Request q{k.id, events, 0};
+// and net: signals us at its next change. A stream is readable here with
+// more than `beyond` bytes waiting (a peek that waits for more).
+uint32_t watch(const Socket& k, uint32_t events, uint32_t beyond = 0) {
+    pn::Watch::Request q{k.id, events, beyond};
     pn::Watch::Reply r{};
     int64_t e = net_call<pn::Watch>(q, &r);
     if (e == kErrBadState && notify() == kOk) e = net_call<pn::Watch>(q, &r);  // a new net: knows us not
@@ -275,10 +281,10 @@ int64_t gather(Process& p, const Buffers& b, uint64_t skip, uint8_t* out, uint64
     });
 }
 
-// Into the buffers from their start; with data null, only sees that they
-// can take `size` bytes.
-int64_t scatter(Process& p, const Buffers& b, const uint8_t* data, uint64_t size) {
-    return each(p, b, 0, size, [&](uint64_t address, uint64_t at, uint64_t n) -> int64_t {
+// Into the buffers from `skip` on; with data null, only sees that they can
+// take `size` bytes.
+int64_t scatter(Process& p, const Buffers& b, uint64_t skip, const uint8_t* data, uint64_t size) {
+    return each(p, b, skip, size, [&](uint64_t address, uint64_t at, uint64_t n) -> int64_t {
         return (data ? copy_out(p, address, data + at, n) : check_out(p, address, n)) ? -lx::kEFAULT : 0;
     });
 }
@@ -323,18 +329,20 @@ int64_t decode(Process& p, uint64_t number, const uint64_t* a, Transfer* t) {
 // One try of a call (the first, or again after a wait).
 struct Attempt {
     Process& p;
-    uint64_t done = 0;         // a stream's send: bytes sent in earlier tries
+    uint64_t done = 0;         // a stream's send: bytes sent in earlier tries; a receive: bytes
+                               // in the program's buffer (MSG_WAITALL)
     bool retry = false;
     bool nonblocking = false;  // the descriptor's O_NONBLOCK, or MSG_DONTWAIT
     Socket* socket = nullptr;  // the socket it is about
     uint32_t wait_for = 0;     // a blocking call that cannot go on: the events it waits for
+    uint32_t beyond = 0;       // and, readable, more than this many bytes (a peek's)
     bool sigpipe = false;      // it wrote to a connection that is gone: SIGPIPE once answered
 };
 
 // A call that would block: EAGAIN, or (blocking) a wait for `events`.
-int64_t would_block(Attempt& at, uint32_t events) {
+int64_t would_block(Attempt& at, uint32_t events, uint32_t beyond = 0) {
     if (at.nonblocking) return -lx::kEAGAIN;
-    at.wait_for = events;
+    at.wait_for = events, at.beyond = beyond;
     return 0;
 }
 
@@ -524,6 +532,7 @@ int64_t send(Attempt& at, Socket& k, const Transfer& t) {
     int64_t size = total(p, t.data);
     if (size < 0) return size;
     bool stream = k.type == kSockStream;
+    if (t.flags & kMsgOob) return -lx::kEOPNOTSUPP;  // lwIP sends no urgent data; Linux's UDP has none
     if (k.write_shut) return broken_pipe(at, t.flags);
     uint32_t address = 0;
     uint16_t port = 0;
@@ -551,31 +560,61 @@ int64_t send(Attempt& at, Socket& k, const Transfer& t) {
     return static_cast<int64_t>(at.done);
 }
 
+// A receive. MSG_PEEK leaves what it returns in net: (kPeek), so poll,
+// FIONREAD and the next receive see it as before. MSG_WAITALL (streams)
+// goes on until the buffers are full, the stream ends or fails, or a
+// signal comes (at.done: what the program has, which the signal returns);
+// with MSG_PEEK it waits until that many bytes wait in net:. MSG_TRUNC
+// returns a datagram's whole size, and discards a stream's bytes.
 int64_t receive(Attempt& at, Socket& k, const Transfer& t) {
     Process& p = at.p;
-    if (t.flags & (kMsgOob | kMsgPeek)) return -lx::kEOPNOTSUPP;
+    bool stream = k.type == kSockStream;
+    // lwIP takes a peer's urgent byte in line, as Linux with SO_OOBINLINE
+    // does, which then has none apart: EINVAL (ENOTCONN from a listening
+    // socket, which Linux checks first). Linux's UDP ignores the flag.
+    if (stream && (t.flags & kMsgOob)) return k.listening ? -lx::kENOTCONN : -lx::kEINVAL;
     int64_t size = total(p, t.data);
     if (size < 0) return size;
-    bool stream = k.type == kSockStream;
     int32_t room = 0;
     if (t.name)
         if (int64_t e = address_room(p, t.name, t.length_at, &room, stream)) return e;
-    if (stream && k.read_shut) return 0;
-    uint32_t n = static_cast<uint64_t>(size) < pn::kChunk ? static_cast<uint32_t>(size) : pn::kChunk;
-    if (int64_t e = scatter(p, t.data, nullptr, n)) return e;  // what net: gives us is not given back
-    pn::Receive::Request q{k.id, pn::kNonBlocking, n};
-    int64_t e = net_call<pn::Receive>(q, &g_receive);
-    if (e == kErrWouldBlock) return would_block(at, pn::kReadable);
-    if (e < 0) return err(e);
-    uint32_t got = g_receive.size < n ? g_receive.size : n;
-    if (int64_t failed = scatter(p, t.data, g_receive.data, got)) return failed;
-    if (t.name && put_address(p, t.name, room, t.length_at, g_receive.address, g_receive.port, stream))
-        return -lx::kEFAULT;
-    if (t.msghdr) {
-        const uint64_t none[2] = {0, 0};  // controllen and flags: no control messages, nothing cut
-        if (copy_out(p, t.msghdr + offsetof(Msghdr, controllen), none, sizeof none)) return -lx::kEFAULT;
+    if (stream && k.read_shut) return static_cast<int64_t>(at.done);
+    bool peek = (t.flags & kMsgPeek) != 0, all = stream && (t.flags & kMsgWaitall);
+    bool discard = stream && (t.flags & kMsgTrunc);  // the program's buffers are not touched
+    uint64_t want = static_cast<uint64_t>(size);
+    if (peek && want > pn::kChunk) want = pn::kChunk;  // a peek sees the first kChunk bytes
+    for (;;) {
+        uint64_t from = peek ? 0 : at.done;  // a peek looks from the start again
+        if (peek) at.done = 0;
+        uint32_t n = want - from < pn::kChunk ? static_cast<uint32_t>(want - from) : pn::kChunk;
+        if (!discard)
+            if (int64_t e = scatter(p, t.data, from, nullptr, n)) return e;  // what net: gives us is not given back
+        pn::Receive::Request q{k.id, pn::kNonBlocking | (peek ? pn::kPeek : 0u), n};
+        int64_t e = net_call<pn::Receive>(q, &g_receive);
+        if (e == kErrWouldBlock) {
+            if (at.done && at.nonblocking) return static_cast<int64_t>(at.done);
+            return would_block(at, pn::kReadable);
+        }
+        if (e < 0) return at.done ? static_cast<int64_t>(at.done) : err(e);  // the error stays for the next call
+        uint32_t got = g_receive.size < n ? g_receive.size : n;
+        if (!discard)
+            if (int64_t failed = scatter(p, t.data, from, g_receive.data, got))
+                return at.done ? static_cast<int64_t>(at.done) : failed;
+        if (t.name && put_address(p, t.name, room, t.length_at, g_receive.address, g_receive.port, stream))
+            return -lx::kEFAULT;
+        bool cut = !stream && g_receive.whole > got;
+        if (t.msghdr) {
+            const uint64_t back[2] = {0, cut ? kMsgTrunc : 0};  // controllen (no control messages) and flags
+            if (copy_out(p, t.msghdr + offsetof(Msghdr, controllen), back, sizeof back)) return -lx::kEFAULT;
+        }
+        at.done = from + got;
+        if (!stream) return (t.flags & kMsgTrunc) ? g_receive.whole : got;
+        if (!all || !got || at.done >= want || g_receive.end) return static_cast<int64_t>(at.done);
+        if (peek) {  // all there is, seen: wait for more to come
+            if (at.nonblocking) return static_cast<int64_t>(at.done);
+            return would_block(at, pn::kReadable, static_cast<uint32_t>(at.done));
+        }
     }
-    return got;
 }
 
 // One try of socket call `number`; when a blocking one cannot go on, it
@@ -613,9 +652,9 @@ int64_t run(Attempt& at, uint64_t number, const uint64_t* a) {
 // Runs the call; one that must wait has its watch armed when it returns.
 int64_t attempt(Attempt& at, uint64_t number, const uint64_t* a) {
     for (int tries = 0;; ++tries) {
-        at.wait_for = 0;
+        at.wait_for = 0, at.beyond = 0;
         int64_t r = run(at, number, a);
-        if (!at.wait_for || !watch(*at.socket, at.wait_for)) return r;
+        if (!at.wait_for || !watch(*at.socket, at.wait_for, at.beyond)) return r;
         if (tries == 2) {
             later();
             return r;

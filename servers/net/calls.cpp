@@ -119,9 +119,14 @@ bool try_receive(const pn::Receive::Request& q, uint64_t badge, int64_t* status,
     Socket* s = find(q.socket, badge, status);
     if (!s) return true;
     uint32_t length = q.length < pn::kChunk ? q.length : pn::kChunk;
-    r.size = receive(*s, r.data, length, &r.address, &r.port);
-    if (r.size || length == 0) return *status = kOk, true;
-    if (s->kind == pn::kStream) {
+    bool peek = (q.flags & pn::kPeek) != 0;
+    bool datagram = s->kind == pn::kDatagram;
+    bool waiting = datagram ? s->count != 0 : readable(*s) != 0;  // an empty datagram is one too
+    r.size = receive(*s, r.data, length, peek, &r.whole, &r.address, &r.port);
+    r.end = 0;
+    if (!datagram && (s->peer_done || s->error)) r.end = readable(*s) == (peek ? r.size : 0);
+    if (waiting || length == 0) return *status = kOk, true;
+    if (!datagram) {
         if (s->peer_done) return *status = kOk, true;  // the end: size 0
         if (s->error) return *status = s->error, true;
         if (s->state != pn::kConnected && s->state != pn::kConnecting) return *status = kErrNotConnected, true;
@@ -331,8 +336,10 @@ int64_t op_watch(const pn::Watch::Request& q, pn::Watch::Reply& r, rpc::Call& c)
     int64_t error;
     Socket* s = find(q.socket, c.badge, &error);
     if (!s) return error;
-    if ((r.events = events(*s) & (q.events | pn::kFailed))) return kOk;
+    if ((r.events = events(*s, q.beyond) & (q.events | pn::kFailed))) return kOk;
     if (!notified(c.badge)) return kErrBadState;  // nobody to tell: Notify first
+    if (q.events & pn::kReadable)  // watches add up: the first to be readable fires
+        s->beyond = s->watched & pn::kReadable && s->beyond < q.beyond ? s->beyond : q.beyond;
     s->watched |= q.events | pn::kFailed;
     return kOk;
 }

@@ -343,18 +343,25 @@ uint32_t readable(const Socket& s) {
     return n;
 }
 
-uint32_t receive(Socket& s, uint8_t* out, uint32_t length, uint32_t* address, uint16_t* port) {
+uint32_t receive(Socket& s, uint8_t* out, uint32_t length, bool peek, uint32_t* whole, uint32_t* address,
+                 uint16_t* port) {
     if (s.kind == proto::net::kDatagram) {
+        *whole = 0;
         if (!s.count) return 0;
         Datagram& d = s.datagrams[s.first];
         uint32_t n = pbuf_copy_partial(d.data, out, static_cast<u16_t>(length < 0xffff ? length : 0xffff), 0);
-        *address = d.address, *port = d.port;
+        *whole = d.data->tot_len, *address = d.address, *port = d.port;
+        if (peek) return n;
         pbuf_free(d.data);  // the rest of a datagram too long for the buffer is lost, as on Linux
         s.first = (s.first + 1) % kMaxDatagrams, --s.count;
         return n;
     }
     uint32_t done = 0;
-    while (s.chain_count && done < length) {
+    for (uint32_t i = 0; peek && i < s.chain_count && done < length; ++i) {
+        uint32_t n = length - done < s.chains[i]->tot_len ? length - done : s.chains[i]->tot_len;
+        done += pbuf_copy_partial(s.chains[i], out + done, static_cast<u16_t>(n), 0);
+    }
+    while (!peek && s.chain_count && done < length) {
         uint32_t n = length - done < s.chains[0]->tot_len ? length - done : s.chains[0]->tot_len;
         done += pbuf_copy_partial(s.chains[0], out + done, static_cast<u16_t>(n), 0);
         if (!(s.chains[0] = pbuf_free_header(s.chains[0], static_cast<u16_t>(n)))) {
@@ -362,8 +369,8 @@ uint32_t receive(Socket& s, uint8_t* out, uint32_t length, uint32_t* address, ui
             for (uint32_t i = 0; i < s.chain_count; ++i) s.chains[i] = s.chains[i + 1];
         }
     }
-    *address = 0, *port = 0;
-    if (s.tcp) {
+    *whole = done, *address = 0, *port = 0;
+    if (s.tcp && !peek) {
         for (uint32_t left = done; left;) {  // open the window again by what was taken
             u16_t n = static_cast<u16_t>(left > 0xffff ? 0xffff : left);
             tcp_recved(s.tcp, n);
@@ -416,18 +423,19 @@ int64_t shutdown(Socket& s, uint32_t how) {
     return kOk;
 }
 
-uint32_t events(const Socket& s) {
+uint32_t events(const Socket& s, uint32_t beyond) {
     using namespace proto::net;
     uint32_t e = 0;
+    bool data = s.kind == kDatagram ? s.count != 0 : readable(s) > beyond;  // an empty datagram is one too
     if (s.error) e |= kFailed | kReadable | kWritable;
-    if (readable(s) || s.peer_done || s.waiting_count) e |= kReadable;
+    if (data || s.peer_done || s.waiting_count) e |= kReadable;
     if (writable(s)) e |= kWritable;
     return e;
 }
 
 void fire_watches(void (*signal)(uint64_t badge)) {
     for (Socket& s : g_sockets) {
-        if (!s.used || !s.watched || !(events(s) & (s.watched | proto::net::kFailed))) continue;
+        if (!s.used || !s.watched || !(events(s, s.beyond) & (s.watched | proto::net::kFailed))) continue;
         s.watched = 0;
         signal(s.badge);
     }

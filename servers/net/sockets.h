@@ -49,6 +49,7 @@ struct Socket {
     uint32_t waiting_count = 0;
     bool handed_out = true;  // false while it waits in its listener's queue
     uint32_t watched = 0;    // events a Watch waits for (its owner is signalled once one comes)
+    uint32_t beyond = 0;     // a stream is readable for it with more than this waiting (Watch)
 };
 
 // The socket `id` names if `badge` owns it: nullptr and *error otherwise
@@ -64,13 +65,17 @@ int64_t listen(Socket& s, uint32_t backlog);
 int64_t connect(Socket& s, uint32_t address, uint16_t port);
 // An accepted connection waiting in `s`'s queue, handed out; or nullptr.
 Socket* take_accepted(Socket& s);
-// Bytes taken from the stream (0 when none wait); datagrams: one.
-uint32_t receive(Socket& s, uint8_t* out, uint32_t length, uint32_t* address, uint16_t* port);
+// Bytes taken from the stream (0 when none wait); datagrams: one, cut to
+// `length` (*whole: its size). A peek copies them and leaves them queued.
+uint32_t receive(Socket& s, uint8_t* out, uint32_t length, bool peek, uint32_t* whole, uint32_t* address,
+                 uint16_t* port);
 uint32_t readable(const Socket& s);
 uint32_t writable(const Socket& s);
 int64_t send(Socket& s, const uint8_t* data, uint32_t length, uint32_t address, uint16_t port, uint32_t* sent);
 int64_t shutdown(Socket& s, uint32_t how);
-uint32_t events(const Socket& s);
+// Its events; a stream is kReadable with more than `beyond` bytes waiting,
+// a datagram socket with a datagram.
+uint32_t events(const Socket& s, uint32_t beyond = 0);
 void local_end(const Socket& s, uint32_t* address, uint16_t* port);
 void peer_end(const Socket& s, uint32_t* address, uint16_t* port);
 

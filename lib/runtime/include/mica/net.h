@@ -30,7 +30,8 @@ int64_t send(Socket& s, const void* data, uint32_t length, uint32_t flags = 0);
 // All of it, or an error.
 int64_t send_all(Socket& s, const void* data, size_t length);
 int64_t send_to(Socket& s, const void* data, uint32_t length, uint32_t address, uint16_t port);
-// Bytes received; 0: the peer has finished (a stream).
+// Bytes received; 0: the peer has finished (a stream). `flags`: proto::net's
+// (kNonBlocking, kPeek).
 int64_t receive(Socket& s, void* buffer, uint32_t length, uint32_t flags = 0, uint32_t* address = nullptr,
                 uint16_t* port = nullptr);
 int64_t shutdown(Socket& s, uint32_t how);

@@ -23,7 +23,9 @@ namespace proto::net {
 constexpr uint32_t kChunk = 32768;  // data per Send or Receive
 constexpr uint32_t kMaxWait = 16;   // sockets per Wait
 enum Kind : uint32_t { kStream = 1, kDatagram = 2 };
-enum Flags : uint32_t { kNonBlocking = 1 };
+// kPeek (Receive): the bytes stay queued, a datagram at the head of its
+// queue, for the next Receive to take.
+enum Flags : uint32_t { kNonBlocking = 1, kPeek = 2 };
 // Wait's and Watch's events.
 enum Events : uint32_t { kReadable = 1, kWritable = 2, kFailed = 4 };
 
@@ -75,15 +77,18 @@ struct Send {
     struct Reply { uint32_t sent; };
 };
 
-// Size 0 from a stream: the peer will send nothing more.
+// Size 0 from a stream: the peer will send nothing more. A datagram longer
+// than `length` is cut (and, unless peeked, the rest lost); `whole` says
+// how long it was.
 struct Receive {
     static constexpr uint64_t kLabel = 0xb07;
     struct Request { uint64_t socket; uint32_t flags, length; };
     struct Reply {
         uint32_t size;
         uint32_t address;  // whence a datagram came
-        uint16_t port, unused;
-        uint32_t unused2;
+        uint16_t port;
+        uint16_t end;      // a stream: nothing will come after these bytes (the peer's end, or an error)
+        uint32_t whole;    // a datagram's size; a stream's: `size`
         uint8_t data[kChunk];
     };
     static constexpr uint32_t kMinReply = offsetof(Reply, data);
@@ -171,9 +176,11 @@ struct Notify {
 // is armed: the next time the socket has one of them, the caller's
 // notification is signalled, once (a client that wants to hear again
 // watches again). Watches of one socket add up; closing it drops them.
+// A stream is kReadable here only with more than `beyond` bytes waiting
+// (or at its end): a client that peeked at some waits for more.
 struct Watch {
     static constexpr uint64_t kLabel = 0xb0f;
-    struct Request { uint64_t socket; uint32_t events; uint32_t unused; };
+    struct Request { uint64_t socket; uint32_t events; uint32_t beyond; };
     struct Reply { uint32_t events; uint32_t unused; };
 };
 
