@@ -55,8 +55,7 @@ void AddressSpace::TableFrames::give_back(uint64_t phys) {
 
 int64_t AddressSpace::init(Quota& quota) {
     frames_.quota = &quota;
-    if (!tables_.create(frames_)) return frames_.last_error;
-    return kOk;
+    return tables_.create(frames_) ? kOk : frames_.last_error;
 }
 
 void AddressSpace::destroy() {

@@ -13,16 +13,8 @@ bool value_is(const CmdlineWord& w, const char* text) {
 }
 
 void apply_loglevel(const CmdlineWord& w, KernelOptions&) {
-    char buf[16] = {};
-    LogLevel level;
-    if (w.value && w.value_length < sizeof buf) {
-        for (size_t i = 0; i < w.value_length; ++i) buf[i] = w.value[i];
-        if (klog_parse_level(buf, &level)) {
-            klog_set_level(level);
-            return;
-        }
-    }
-    log_warn("cmdline: loglevel wants debug, info, warn or error; ignored");
+    if (!w.value || !klog_set_level(w.value, w.value_length))
+        log_warn("cmdline: loglevel wants debug, info, warn or error; ignored");
 }
 
 void apply_test_fault(const CmdlineWord& w, KernelOptions& o) {
@@ -44,8 +36,7 @@ void apply_init(const CmdlineWord& w, KernelOptions& o) {
 }
 
 void apply_fastpath(const CmdlineWord& w, KernelOptions&) {
-    if (value_is(w, "on")) g_ipc_fastpath = true;
-    else if (value_is(w, "off")) g_ipc_fastpath = false;
+    if (value_is(w, "on") || value_is(w, "off")) g_ipc_fastpath = value_is(w, "on");
     else log_warn("cmdline: ipc.fastpath wants on or off; ignored");
 }
 
@@ -106,15 +97,5 @@ KernelOptions apply_cmdline(const char* text) {
 }
 
 const char* cmdline_user_part(const char* text) {
-    for (const char* p = text; *p; ++p) {
-        if (p[0] != '-' || p[1] != '-') continue;
-        bool starts_word = p == text || p[-1] == ' ' || p[-1] == '\t';
-        bool ends_word = p[2] == '\0' || p[2] == ' ' || p[2] == '\t';
-        if (starts_word && ends_word) {
-            p += 2;
-            while (*p == ' ' || *p == '\t') ++p;
-            return p;
-        }
-    }
-    return "";
+    return cmdline_for_each(text, [](const CmdlineWord&) {});
 }

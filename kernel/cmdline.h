@@ -12,17 +12,20 @@ struct CmdlineWord {
     size_t value_length;
 };
 
-// Calls `visit` for each word of `text`, in order. Returns the word count.
+// Calls `visit` for each word of `text`, in order, up to a lone `--`;
+// returns what follows that (empty if there is none).
 template <typename Visit>
-size_t cmdline_for_each(const char* text, Visit&& visit) {
-    size_t count = 0;
+const char* cmdline_for_each(const char* text, Visit&& visit) {
     const char* p = text;
     while (*p) {
         while (*p == ' ' || *p == '\t') ++p;
         if (!*p) break;
         const char* start = p;
         while (*p && *p != ' ' && *p != '\t') ++p;
-        if (p - start == 2 && start[0] == '-' && start[1] == '-') break;
+        if (p - start == 2 && start[0] == '-' && start[1] == '-') {
+            while (*p == ' ' || *p == '\t') ++p;
+            return p;
+        }
         CmdlineWord w{start, static_cast<size_t>(p - start), nullptr, 0};
         for (const char* q = start; q < p; ++q) {
             if (*q == '=') {
@@ -33,9 +36,8 @@ size_t cmdline_for_each(const char* text, Visit&& visit) {
             }
         }
         visit(w);
-        ++count;
     }
-    return count;
+    return p;
 }
 
 // What the kernel takes from its command line.

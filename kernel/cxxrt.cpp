@@ -26,21 +26,14 @@ namespace std {
 const nothrow_t nothrow{};
 }
 
-// Kernel code allocates with `new (std::nothrow)` and handles null; a plain
-// `new` that cannot be satisfied is a kernel bug.
+// Kernel code allocates with `new (std::nothrow)` and handles null; there is
+// no plain `new` (one would fail to link).
 void* operator new(size_t size, const std::nothrow_t&) noexcept {
     return fail_alloc_now(ALLOC_SITE) ? nullptr : kernel_heap_allocate(size);
 }
 void* operator new[](size_t size, const std::nothrow_t&) noexcept {
     return fail_alloc_now(ALLOC_SITE) ? nullptr : kernel_heap_allocate(size);
 }
-
-void* operator new(size_t size) {
-    void* p = kernel_heap_allocate(size);
-    if (!p) panic("kernel heap exhausted (%zu bytes wanted)", size);
-    return p;
-}
-void* operator new[](size_t size) { return operator new(size); }
 
 void operator delete(void* p) noexcept {
     if (p && !kernel_heap().free(p)) panic("kernel heap: bad free of %p", p);

@@ -15,7 +15,6 @@
 #include "mica/startup.h"
 #include "process.h"
 #include "resource.h"
-#include "scheduler.h"
 
 using namespace mica;
 
@@ -45,7 +44,7 @@ int64_t load_segments(Process& p, const uint8_t* file, const ElfImage& image) {
         uintptr_t start = s.vaddr & ~(arch::kPageSize - 1);
         size_t size = (s.vaddr + s.memsz - start + arch::kPageSize - 1) & ~(arch::kPageSize - 1);
         Ref<MemoryObject> m;
-        if (int64_t e = MemoryObject::create_anonymous(size, p.quota(), &m)) return e;
+        if (int64_t e = MemoryObject::create(MemoryObject::Kind::anonymous, size, p.quota(), &m)) return e;
         m->write(s.vaddr - start, file + s.offset, s.filesz);
         if (int64_t e = p.address_space().map(start, m, 0, size, s.perms, kVmRead | kVmWrite | kVmExec))
             return e;
@@ -73,7 +72,7 @@ const char* start(const BootInfo& boot, const char* program, UserImage* user) {
     if (load_segments(*p, file, image)) return "cannot load the program";
 
     Ref<MemoryObject> stack;
-    if (MemoryObject::create_anonymous(kStackBytes, p->quota(), &stack) ||
+    if (MemoryObject::create(MemoryObject::Kind::anonymous, kStackBytes, p->quota(), &stack) ||
         p->address_space().map(kStackTop - kStackBytes, stack, 0, kStackBytes, kVmRead | kVmWrite,
                                 kVmRead | kVmWrite))
         return "cannot make the stack";
@@ -94,7 +93,8 @@ const char* start(const BootInfo& boot, const char* program, UserImage* user) {
             log_warn("init: boot module '%s' is not page-aligned; not passed on", b.name);
             continue;
         }
-        if (MemoryObject::create_physical(b.phys_start, b.phys_end - b.phys_start, true, p->quota(), &m))
+        if (MemoryObject::create(MemoryObject::Kind::physical, b.phys_end - b.phys_start, p->quota(), &m,
+                                 b.phys_start))
             return "cannot pass the boot modules";
         int64_t h = p->handles().add(m.get(), kModuleRights, p->quota());
         if (h < 0) return "cannot pass the boot modules";

@@ -1,14 +1,12 @@
 #include "ipc.h"
 
 #include "arch.h"
-#include "endpoint.h"
 #include "lib/string.h"
 #include "memory.h"
 #include "mica/errors.h"
 #include "panic.h"
 #include "process.h"
 #include "reply.h"
-#include "scheduler.h"
 #include "user_ptr.h"
 
 using namespace mica;

@@ -14,12 +14,10 @@ void console_sink(void*, const char* text, size_t n) { arch::console_write(text,
 
 }  // namespace
 
-void klog_set_level(LogLevel level) { g_level = level; }
-
-bool klog_parse_level(const char* text, LogLevel* out) {
+bool klog_set_level(const char* name, size_t length) {
     for (int i = 0; i < 4; ++i) {
-        if (str_equal(text, strlen(text), kLevelNames[i])) {
-            *out = static_cast<LogLevel>(i);
+        if (str_equal(name, length, kLevelNames[i])) {
+            g_level = static_cast<LogLevel>(i);
             return true;
         }
     }

@@ -12,12 +12,6 @@ using namespace mica;
 
 namespace {
 constexpr size_t kPage = arch::kPageSize;
-
-bool page_count(size_t size, size_t* pages) {
-    if (size == 0 || size > MemoryObject::kMaxBytes) return false;
-    *pages = (size + kPage - 1) / kPage;
-    return true;
-}
 }  // namespace
 
 MemoryObject::MemoryObject(Kind kind, size_t pages, Quota& quota)
@@ -38,58 +32,36 @@ MemoryObject::~MemoryObject() {
     quota_->unref();
 }
 
-int64_t MemoryObject::create_anonymous(size_t size, Quota& quota, Ref<MemoryObject>* out) {
-    size_t pages;
-    if (!page_count(size, &pages)) return kErrInvalidArgument;
-    size_t bytes = sizeof(MemoryObject) + pages * sizeof(uint64_t) + pages * kPage;
-    Charge charge(quota, bytes);
-    if (!charge) return kErrQuotaExceeded;
-    Ref<MemoryObject> m(new (std::nothrow) MemoryObject(Kind::anonymous, pages, quota));
-    if (!m) return kErrNoMemory;
-    m->frames_ = new (std::nothrow) uint64_t[pages];
-    if (!m->frames_) return kErrNoMemory;
-    for (size_t i = 0; i < pages; ++i) m->frames_[i] = FrameAllocator::kNone;
-    for (size_t i = 0; i < pages; ++i) {
-        m->frames_[i] = allocate_zeroed_frame();
-        if (m->frames_[i] == FrameAllocator::kNone) return kErrNoMemory;  // ~MemoryObject frees the rest
-    }
-    charge.commit();
-    m->charged_ = bytes;
-    *out = m;
-    return kOk;
-}
-
-int64_t MemoryObject::create_contiguous(size_t size, Quota& quota, Ref<MemoryObject>* out) {
-    size_t pages;
-    if (!page_count(size, &pages)) return kErrInvalidArgument;
-    size_t bytes = sizeof(MemoryObject) + pages * kPage;
-    Charge charge(quota, bytes);
-    if (!charge) return kErrQuotaExceeded;
-    Ref<MemoryObject> m(new (std::nothrow) MemoryObject(Kind::contiguous, pages, quota));
-    if (!m) return kErrNoMemory;
-    uint64_t base = allocate_frames(pages);
-    if (base == FrameAllocator::kNone) return kErrNoMemory;
-    memset(phys_to_virt(base), 0, pages * kPage);
-    m->base_ = base;
-    charge.commit();
-    m->charged_ = bytes;
-    *out = m;
-    return kOk;
-}
-
-int64_t MemoryObject::create_physical(uint64_t phys, size_t size, bool cached, Quota& quota,
-                                      Ref<MemoryObject>* out) {
-    size_t pages;
-    if (!page_count(size, &pages)) return kErrInvalidArgument;
+int64_t MemoryObject::create(Kind kind, size_t size, Quota& quota, Ref<MemoryObject>* out, uint64_t phys,
+                             bool cached) {
+    if (size == 0 || size > kMaxBytes) return kErrInvalidArgument;
+    size_t pages = (size + kPage - 1) / kPage;
     if (phys % kPage) return kErrAlignment;
-    Charge charge(quota, sizeof(MemoryObject));
+    size_t bytes = sizeof(MemoryObject);  // and the frames it owns, with their list if anonymous
+    if (kind == Kind::anonymous) bytes += pages * sizeof(uint64_t) + pages * kPage;
+    if (kind == Kind::contiguous) bytes += pages * kPage;
+    Charge charge(quota, bytes);
     if (!charge) return kErrQuotaExceeded;
-    Ref<MemoryObject> m(new (std::nothrow) MemoryObject(Kind::physical, pages, quota));
+    Ref<MemoryObject> m(new (std::nothrow) MemoryObject(kind, pages, quota));
     if (!m) return kErrNoMemory;
     m->base_ = phys;
     m->cached_ = cached;
+    if (kind == Kind::anonymous) {
+        m->frames_ = new (std::nothrow) uint64_t[pages];
+        if (!m->frames_) return kErrNoMemory;
+        for (size_t i = 0; i < pages; ++i) m->frames_[i] = FrameAllocator::kNone;
+        for (size_t i = 0; i < pages; ++i) {
+            m->frames_[i] = allocate_zeroed_frame();
+            if (m->frames_[i] == FrameAllocator::kNone) return kErrNoMemory;  // ~MemoryObject frees the rest
+        }
+    } else if (kind == Kind::contiguous) {
+        uint64_t base = allocate_frames(pages);
+        if (base == FrameAllocator::kNone) return kErrNoMemory;
+        memset(phys_to_virt(base), 0, pages * kPage);
+        m->base_ = base;
+    }
     charge.commit();
-    m->charged_ = sizeof(MemoryObject);
+    m->charged_ = bytes;
     *out = m;
     return kOk;
 }

@@ -25,18 +25,16 @@ public:
 
     enum class Kind : uint8_t { anonymous, contiguous, physical };
 
-    // Size is rounded up to whole pages. Errors: kErrInvalidArgument (0 or too
-    // large), kErrQuotaExceeded, kErrNoMemory.
-    static int64_t create_anonymous(size_t size, Quota& quota, Ref<MemoryObject>* out);
-    static int64_t create_contiguous(size_t size, Quota& quota, Ref<MemoryObject>* out);
-    // `cached`: ordinary memory (boot modules) rather than device registers.
-    static int64_t create_physical(uint64_t phys, size_t size, bool cached, Quota& quota,
-                                   Ref<MemoryObject>* out);
+    // Size is rounded up to whole pages. A physical object names the range at
+    // `phys`; `cached`: ordinary memory (boot modules) rather than device
+    // registers. Errors: kErrInvalidArgument (0 or too large), kErrAlignment
+    // (phys), kErrQuotaExceeded, kErrNoMemory.
+    static int64_t create(Kind kind, size_t size, Quota& quota, Ref<MemoryObject>* out, uint64_t phys = 0,
+                          bool cached = true);
 
     ~MemoryObject() override;
 
     size_t size() const { return pages_ * 4096; }
-    Kind kind() const { return kind_; }
     bool device() const { return kind_ == Kind::physical && !cached_; }
     // Physical address of the page at byte `offset` (< size()).
     uint64_t frame_at(size_t offset) const;

@@ -11,10 +11,8 @@ void Notification::signal(uint64_t bits) {
         sched_wake(t, static_cast<int64_t>(take()));
         return;
     }
-    if (bound_to) {
-        if (Thread* r = bound_to->receivers.front()) {
-            r->ipc.deliver(MessageRegs{0, take(), 0, 0}, 0);
-            sched_wake(r, mica::kIpcNotified);
-        }
+    if (Thread* r = bound_to ? bound_to->receivers.front() : nullptr) {
+        r->ipc.deliver(MessageRegs{0, take(), 0, 0}, 0);
+        sched_wake(r, mica::kIpcNotified);
     }
 }

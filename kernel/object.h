@@ -68,8 +68,6 @@ public:
     }
     Ref(const Ref& o) : Ref(o.p_) {}
     Ref(Ref&& o) : p_(o.p_) { o.p_ = nullptr; }
-    template <typename U>
-    Ref(const Ref<U>& o) : Ref(static_cast<T*>(o.get())) {}
     ~Ref() { reset(); }
 
     Ref& operator=(Ref o) {

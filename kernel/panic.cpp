@@ -40,7 +40,7 @@ bool panic_begin(const char* fmt, ...) {
     return true;
 }
 
-void print_backtrace(uintptr_t pc, uintptr_t frame_pointer, uintptr_t caller) {
+void panic_finish(uintptr_t pc, uintptr_t frame_pointer, uintptr_t caller) {
     kprint("backtrace:\n");
     print_frame(0, pc, pc);
     uintptr_t returns[32];
@@ -50,10 +50,6 @@ void print_backtrace(uintptr_t pc, uintptr_t frame_pointer, uintptr_t caller) {
     // A return address points after the call; look up the call itself so a
     // call at the very end of a function is not blamed on the next one.
     for (size_t i = 0; i < n; ++i) print_frame(static_cast<int>(i + 1), returns[i], returns[i] - 1);
-}
-
-void panic_finish(uintptr_t pc, uintptr_t frame_pointer, uintptr_t caller) {
-    print_backtrace(pc, frame_pointer, caller);
     kprint("system halted\n");
     arch::poweroff(false);
 }

@@ -12,13 +12,11 @@ bool panic_in_progress();
 // backtrace. panic_begin returns false if a panic is already under way
 // (the caller should then just halt).
 bool panic_begin(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
-// `caller` is the return address of a function that had not set up its
-// frame when it stopped (0 if it had), so that the chain misses no caller.
+// Prints the backtrace, "  #i address symbol+offset" lines: `pc` first, then
+// `caller` if given, then the return addresses found by walking frame
+// pointers. `caller` is the return address of a function that had not set
+// up its frame when it stopped (0 if it had), so that the chain misses no caller.
 [[noreturn]] void panic_finish(uintptr_t pc, uintptr_t frame_pointer, uintptr_t caller = 0);
-
-// Prints "  #i address symbol+offset" lines: `pc` first, then `caller` if
-// given, then the return addresses found by walking frame pointers.
-void print_backtrace(uintptr_t pc, uintptr_t frame_pointer, uintptr_t caller = 0);
 
 #define KASSERT(cond)                                                        \
     do {                                                                     \

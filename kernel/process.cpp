@@ -33,23 +33,21 @@ int64_t Process::create(const char* name, size_t name_length, Quota* parent, uin
     if (quota_bytes < kMinQuota || name_length >= kNameBytes) return kErrInvalidArgument;
     Ref<Quota> quota(parent ? Quota::create_child(*parent, quota_bytes) : Quota::create_root(quota_bytes));
     if (!quota) return parent && parent->limit() - parent->used() < quota_bytes ? kErrQuotaExceeded : kErrNoMemory;
-    if (!quota->charge(sizeof(Process))) return kErrQuotaExceeded;
-    auto* p = new (std::nothrow) Process(quota.get(), g_next_pid++);
-    if (!p) {
-        quota->release(sizeof(Process));
-        return kErrNoMemory;
-    }
+    Charge charge(*quota, sizeof(Process));
+    if (!charge) return kErrQuotaExceeded;
+    Ref<Process> p(new (std::nothrow) Process(quota.get(), g_next_pid++));
+    if (!p) return kErrNoMemory;
+    charge.commit();  // ~Process gives it back
     p->creator_pid_ = creator ? creator->pid_ : 0;
     for (size_t i = 0; i < name_length; ++i) p->name_[i] = name[i];
     p->name_[name_length] = '\0';
-    Ref<Process> ref(p);
     if (int64_t e = p->address_space_.init(*quota)) {
         p->state_ = State::dead;  // never listed: the last reference frees it
         return e;
     }
     p->ref();
-    g_all.push_back(p);
-    *out = ref;
+    g_all.push_back(p.get());
+    *out = p;
     return kOk;
 }
 

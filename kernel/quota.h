@@ -8,8 +8,6 @@
 
 #include <stdint.h>
 
-#include "object.h"
-
 class Quota {
 public:
     // Both return a quota with no references yet: wrap it in a Ref at once.

@@ -19,7 +19,7 @@ bool kernel_can_copy(const MemoryObject& m) { return !m.device(); }
 int64_t sys_memory_create(size_t size) {
     Process& self = current_process();
     Ref<MemoryObject> m;
-    if (int64_t e = MemoryObject::create_anonymous(size, self.quota(), &m)) return e;
+    if (int64_t e = MemoryObject::create(MemoryObject::Kind::anonymous, size, self.quota(), &m)) return e;
     return give(self, m);
 }
 
@@ -34,7 +34,8 @@ int64_t sys_memory_create_physical(Handle resource, uint64_t phys, size_t size) 
     // Device memory only, and never the interrupt controllers the kernel drives.
     if (range_overlaps_ram(phys, size) || arch::is_kernel_device(phys, size)) return kErrAccessDenied;
     Ref<MemoryObject> m;
-    if (int64_t e = MemoryObject::create_physical(phys, size, false, self.quota(), &m)) return e;
+    if (int64_t e = MemoryObject::create(MemoryObject::Kind::physical, size, self.quota(), &m, phys, false))
+        return e;
     return give(self, m);
 }
 
@@ -44,7 +45,7 @@ int64_t sys_memory_create_contiguous(Handle resource, size_t size, UserPtr<uint6
     if (int64_t e = self.get(resource, kRightManage, &r)) return e;
     if (!r->allows(kResourceDma, 0, 0)) return kErrAccessDenied;
     Ref<MemoryObject> m;
-    if (int64_t e = MemoryObject::create_contiguous(size, self.quota(), &m)) return e;
+    if (int64_t e = MemoryObject::create(MemoryObject::Kind::contiguous, size, self.quota(), &m)) return e;
     if (int64_t e = phys.write(m->frame_at(0))) return e;
     return give(self, m);
 }

@@ -1,6 +1,4 @@
 // Process system calls: create, kill, wait, inspect, exit.
-#include "arch.h"
-#include "klog.h"
 #include "process.h"
 #include "scheduler.h"
 #include "syscalls.h"
@@ -33,9 +31,7 @@ int64_t sys_process_wait(Handle process, uint64_t timeout_ns, UserPtr<int64_t> s
         if (timeout_ns == 0) return kErrWouldBlock;  // as every call that may wait
         if (int64_t e = sched_block(&target->exit_waiters(), sched_deadline(timeout_ns))) return e;
     }
-    if (!status.null())
-        if (int64_t e = status.write(target->exit_status())) return e;
-    return kOk;
+    return status.null() ? kOk : status.write(target->exit_status());
 }
 
 int64_t sys_process_info(Handle process, UserPtr<ProcessInfo> info) {

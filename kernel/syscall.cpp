@@ -3,8 +3,6 @@
 #include "syscalls.h"
 
 #include "mica/syscall_numbers.h"
-#include "process.h"
-#include "scheduler.h"
 
 using SyscallHandler = int64_t (*)(const uint64_t*);
 

@@ -3,7 +3,6 @@
 #include <new>
 
 #include "endpoint.h"
-#include "lib/string.h"
 #include "memory.h"
 #include "mica/errors.h"
 #include "panic.h"
@@ -15,10 +14,6 @@ using namespace mica;
 namespace {
 uint64_t g_next_tid = 1;
 constexpr size_t kStackBytes = Thread::kStackPages * arch::kPageSize;
-
-size_t charge_bytes() { return sizeof(Thread) + kStackBytes; }
-
-uint64_t allocate_stack() { return allocate_frames(Thread::kStackPages); }
 }  // namespace
 
 Thread::Thread(const char* name, int priority)
@@ -44,22 +39,19 @@ Thread* Thread::adopt_boot_context(const char* name) {
 
 int64_t Thread::create_user(Process& process, uintptr_t entry, uintptr_t user_stack, uintptr_t arg,
                             int priority, Ref<Thread>* out) {
-    Charge charge(process.quota(), charge_bytes());
+    Charge charge(process.quota(), sizeof(Thread) + kStackBytes);
     if (!charge) return kErrQuotaExceeded;
-    auto* t = new (std::nothrow) Thread(process.name(), priority);
+    Ref<Thread> t(new (std::nothrow) Thread(process.name(), priority));
     if (!t) return kErrNoMemory;
-    uint64_t stack = allocate_stack();
-    if (stack == FrameAllocator::kNone) {
-        delete t;
-        return kErrNoMemory;
-    }
+    uint64_t stack = allocate_frames(kStackPages);
+    if (stack == FrameAllocator::kNone) return kErrNoMemory;
     t->stack_phys_ = stack;
     t->affinity = current_thread()->affinity;
     charge.commit();
     t->process_ = &process;
     process.ref();
     arch::init_user_context(t->context, t->stack_top(), entry, user_stack, arg);
-    *out = Ref<Thread>(t);
+    *out = t;
     return kOk;
 }
 

@@ -149,16 +149,14 @@ size_t vformat(FormatSink sink, void* context, const char* fmt, va_list ap) {
                 if (!s) s = "(null)";
                 size_t n = 0;
                 while ((spec.precision < 0 || n < static_cast<size_t>(spec.precision)) && s[n]) ++n;
-                Spec text_spec = spec;
-                text_spec.zero = false;
-                emit_field(out, text_spec, s, n);
+                spec.zero = false;  // text is padded with spaces
+                emit_field(out, spec, s, n);
                 break;
             }
             case 'c': {
                 char c = static_cast<char>(va_arg(args, int));
-                Spec text_spec = spec;
-                text_spec.zero = false;
-                emit_field(out, text_spec, &c, 1);
+                spec.zero = false;
+                emit_field(out, spec, &c, 1);
                 break;
             }
             case '%': out.put("%", 1); break;

@@ -32,7 +32,6 @@ public:
     bool free(uint64_t phys, size_t count = 1);
 
     size_t free_frames() const { return free_; }
-    size_t frame_count() const { return frames_; }
 
 private:
     bool used(size_t frame) const { return bitmap_[frame / 64] >> (frame % 64) & 1; }

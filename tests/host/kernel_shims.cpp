@@ -28,8 +28,7 @@ void klog(LogLevel level, const char* fmt, ...) {
     vklog(level, fmt, args);
     va_end(args);
 }
-void klog_set_level(LogLevel) {}
-bool klog_parse_level(const char*, LogLevel*) { return false; }
+bool klog_set_level(const char*, size_t) { return false; }
 
 bool g_ipc_fastpath = true;  // kernel/ipc.cpp owns it in the kernel
 

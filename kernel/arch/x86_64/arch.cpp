@@ -13,7 +13,6 @@
 
 namespace {
 constexpr uint64_t kDirectMapBase = 0xffff800000000000;
-constexpr uint32_t kMultiboot2Magic = 0x36d76289;
 constexpr uint16_t kQemuDebugExit = 0xf4;  // isa-debug-exit: QEMU exits (v << 1) | 1
 
 BootInfo g_boot_info;
@@ -46,15 +45,12 @@ void enable_cpu_features() {
 }
 }  // namespace
 
-extern "C" [[noreturn]] void arch_boot(uint32_t magic, uint32_t info_phys) {
+// boot.S has checked the Multiboot2 magic.
+extern "C" [[noreturn]] void arch_boot(uint32_t info_phys) {
     run_global_constructors();  // before anything touches a global with one
     serial_init();
     x86::descriptors_init();
     enable_cpu_features();
-    if (magic != kMultiboot2Magic) {
-        arch::console_write("Mica: bad boot magic\n", 21);
-        arch::halt_forever();
-    }
     const auto* info = reinterpret_cast<const uint8_t*>(kDirectMapBase + info_phys);
     g_boot_info.boot_info_phys = info_phys;
     if (const char* error = parse_multiboot2(info, 1u << 20, g_boot_info)) {

@@ -35,7 +35,6 @@ _start:
         cli
         cld
         mov     $boot_stack32_top, %esp
-        mov     %eax, boot_magic
         mov     %ebx, boot_info
 
         cmp     $MB2_MAGIC_LOADER, %eax
@@ -125,8 +124,7 @@ long_mode_entry:
         mov     %ax, %gs
         movabs  $boot_stack_top, %rsp
         xor     %ebp, %ebp                      /* ends the backtrace walk */
-        mov     boot_magic, %edi
-        mov     boot_info, %esi
+        mov     boot_info, %edi
         movabs  $arch_boot, %rax
         call    *%rax
 3:      hlt
@@ -142,7 +140,6 @@ boot_gdt_end:
 boot_gdt_ptr:
         .short boot_gdt_end - boot_gdt - 1
         .long boot_gdt
-boot_magic:     .long 0
 boot_info:      .long 0
 msg_no_multiboot: .asciz "Mica: not started by a Multiboot2 loader\r\n"
 msg_no_long_mode: .asciz "Mica: this CPU has no 64-bit long mode\r\n"

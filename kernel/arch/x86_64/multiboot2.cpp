@@ -33,13 +33,9 @@ const char* tag_string(const uint8_t* start, const uint8_t* tag_end) {
 }
 
 MemoryRegion::Kind region_kind(uint32_t type) {
-    switch (type) {
-        case 1: return MemoryRegion::Kind::usable;
-        case 3: return MemoryRegion::Kind::acpi_reclaimable;
-        case 4: return MemoryRegion::Kind::acpi_nvs;
-        case 5: return MemoryRegion::Kind::bad;
-        default: return MemoryRegion::Kind::reserved;
-    }
+    using K = MemoryRegion::Kind;
+    constexpr K kKinds[] = {K::usable, K::reserved, K::acpi_reclaimable, K::acpi_nvs, K::bad};  // types 1 to 5
+    return type >= 1 && type <= 5 ? kKinds[type - 1] : K::reserved;
 }
 
 const char* read_memory_map(const uint8_t* tag, uint32_t size, BootInfo& out) {
