@@ -136,11 +136,13 @@ void init_user_context(Context& c, uintptr_t stack_top, uintptr_t entry, uintptr
 // Saves the running thread into `from` and resumes `to`. Returns when
 // something switches back to `from`.
 void switch_to(Context& from, Context& to);
-// Sets the registers a user thread finds a received message in when it
-// returns from its system call (its saved user state sits at the top of its
-// kernel stack).
-void set_message_registers(uintptr_t kernel_stack_top, uint64_t label, uint64_t w0, uint64_t w1,
-                           uint64_t w2, uint64_t badge);
+// The IPC fast path's switch, from a system call: enter_process for `to`,
+// then `from` keeps nothing on its kernel stack but its user state
+// (resumes_in_user), and `to` resumes; one that waits the same way goes
+// straight back to user mode (the kernel lock, if taken, let go once off
+// `from`'s stack).
+[[noreturn]] void switch_direct(Cpu& cpu, const PageTables& tables, uintptr_t to_stack_top, const uint8_t* io_bitmap,
+                               uint64_t io_owner, Context& from, Context& to);
 // A stopped user thread's registers (its saved user state and its context).
 // write_user_regs refuses (false) a non-canonical RIP, RSP or FS base and an
 // invalid MXCSR, and keeps RFLAGS to the bits ring 3 may set.
@@ -187,7 +189,8 @@ void init_kernel_address_space(uint64_t memory_top, TableFrames& frames);
 [[noreturn]] void cpu_main();  // a CPU start_cpus started, set up, on its own stack
 void timer_tick();
 void irq_fired(unsigned irq);  // a routed legacy interrupt arrived (and is now masked)
-int64_t syscall_dispatch(uint64_t number, const uint64_t* args);
+// `regs`: the caller's saved user state, argument i at arch::kSyscallArgs[i].
+int64_t syscall_dispatch(uint64_t number, const uint64_t* regs);
 // A user thread caused CPU exception `vector` (for a page fault, `address`
 // is the faulting address). True if its fault handler repaired it and it may
 // continue; false if its process was ended.

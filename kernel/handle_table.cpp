@@ -9,11 +9,10 @@
 using namespace mica;
 
 namespace {
-constexpr uint32_t kIndexBits = 16;
 constexpr uint16_t kGenerationMask = 0x7fff;
 
 Handle make_handle(uint32_t index, uint16_t generation) {
-    return (static_cast<uint32_t>(generation) << kIndexBits) | (index + 1);
+    return (static_cast<uint32_t>(generation) << HandleTable::kIndexBits) | (index + 1);
 }
 }  // namespace
 
@@ -81,15 +80,6 @@ int64_t HandleTable::detach(Handle handle, Entry* out) {
     if (out) *out = *e;
     release_slot((handle & 0xffff) - 1);
     return kOk;
-}
-
-const HandleTable::Entry* HandleTable::find(Handle handle) const {
-    uint32_t index = (handle & 0xffff) - 1;  // 0 wraps to a huge index
-    uint16_t generation = static_cast<uint16_t>(handle >> kIndexBits);
-    if (index >= capacity_ || (handle >> 31)) return nullptr;
-    const Entry& e = entries_[index];
-    if (!e.object || e.generation != generation) return nullptr;
-    return &e;
 }
 
 int64_t HandleTable::remove(Handle handle) {

@@ -59,12 +59,20 @@ public:
     void clear(Quota& quota);
 
     uint32_t count() const { return count_; }
+    static constexpr uint32_t kIndexBits = 16;  // a value: generation << 16 | index + 1
 
 private:
     friend class Process;     // the checkpoint
     friend class HandleTableProbe;  // host tests
     // The live entry `handle` names, or null.
-    const Entry* find(mica::Handle handle) const;
+    const Entry* find(mica::Handle handle) const {
+        uint32_t index = (handle & 0xffff) - 1;  // 0 wraps to a huge index
+        uint16_t generation = static_cast<uint16_t>(handle >> kIndexBits);
+        if (index >= capacity_ || (handle >> 31)) return nullptr;
+        const Entry& e = entries_[index];
+        if (!e.object || e.generation != generation) return nullptr;
+        return &e;
+    }
 
     int64_t grow(Quota& quota);
     void release_slot(uint32_t index);

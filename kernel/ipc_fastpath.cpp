@@ -5,68 +5,142 @@
 
 #include "endpoint.h"
 #include "ipc.h"
+#include "process.h"
 #include "reply.h"
 #include "scheduler.h"
+#include "smp.h"
+
+using mica::Handle;
+using mica::kOk;
 
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
+namespace {
+
+// The receiver a call on `ep` goes straight to, or null: the first waiting
+// one that may run on this CPU (with several server threads on one
+// endpoint, each pinned to a CPU: the local one), if it would run next
+// anyway: above every ready thread, since the general path would queue it
+// behind those of its own priority (its time limit, if any, no longer counts).
+[[gnu::always_inline]] inline Thread* fast_receiver(Endpoint& ep, const Thread* self) {
+    Thread* r = ep.receivers.front();
+    while (r && !sched_may_run_here(r)) r = ep.receivers.next(r);
+    if (unlikely(!g_ipc_fastpath || ep.closed() || !r || r->priority <= sched_highest_ready() ||
+                 r->priority < self->priority || r->kill_pending))
+        return nullptr;
+    return r;
+}
+
+// The caller a reply_recv on `ep` answers straight, or null: one still
+// waiting for exactly this reply, with no time limit, that would run next
+// (as for a call), with nothing else for the server to do once it has replied.
+[[gnu::always_inline]] inline Thread* fast_caller(Endpoint& ep, const Thread* self) {
+    Thread* c = self->ipc.reply_to;
+    if (unlikely(!g_ipc_fastpath || !c || !c->ipc.awaits_reply(self, self->ipc.reply_id) ||
+                 c->state != Thread::State::blocked || c->deadline != kNoDeadline || !ep.senders.empty() ||
+                 ep.closed() || ep.bound || c->kill_pending || c->priority <= sched_highest_ready() ||
+                 !sched_may_run_here(c)))
+        return nullptr;
+    return c;
+}
+
+// The message reaches `t`: in its user registers if it waits as the direct
+// switch left it (which then returns it straight to user mode), else in its
+// IPC state for its own way back.
+[[gnu::always_inline]] inline void deliver(Thread* t, const MessageRegs& m, uint64_t badge) {
+    if (resumes_in_user(t->context)) {
+        arch::set_message_registers(t->stack_top(), m.label, m.w0, m.w1, m.w2, badge);
+        arch::set_syscall_result(t->stack_top(), kOk);
+    } else {
+        t->ipc.deliver(m, badge);
+    }
+    t->ipc.stop_waiting();
+}
+
+// The call reaches receiver `r`, which now holds its reply.
+[[gnu::always_inline]] inline void give_call(Endpoint& ep, Thread* r, Thread* self, uint64_t badge,
+                                             const MessageRegs& m) {
+    ep.receivers.remove(r);
+    r->queue = nullptr;
+    sched_forget_deadline(r);
+    deliver(r, m, badge);
+    reply_link(*r, *self);
+    self->ipc.recv_capacity = 0;
+}
+
+// The reply reaches caller `c`; the server will wait to receive, into `area`
+// (0: none).
+[[gnu::always_inline]] inline void give_reply(Thread* c, Thread* self, const MessageRegs& m, uintptr_t area,
+                                              uint32_t capacity) {
+    deliver(c, m, 0);
+    self->ipc.reply_to = nullptr;
+    c->unref();  // still referenced by the scheduler while it exists
+    self->ipc.state = ThreadIpc::State::receiving;
+    self->ipc.recv_data = area;
+    self->ipc.recv_capacity = capacity;
+}
+
+// The direct path: `kCall` for ipc_call, else ipc_reply_recv; `kSmp` for the
+// entry that takes the kernel lock.
+template <bool kCall, bool kSmp>
+[[gnu::always_inline]] inline void direct(Handle handle, const MessageRegs& m) {
+    if (kSmp) kernel_enter_from_user();
+    Thread* self = current_thread();
+    Endpoint* ep;
+    Capability cap;
+    Thread* next;
+    if (unlikely(this_cpu().need_resched ||  // the general path's return would switch
+                 self->process()->check(handle, kCall ? mica::kRightWrite : mica::kRightRead, &ep, &cap)))
+        goto general;
+    next = kCall ? fast_receiver(*ep, self) : fast_caller(*ep, self);
+    if (unlikely(!next)) goto general;
+    if (kCall) give_call(*ep, next, self, cap.badge, m);
+    else give_reply(next, self, m, 0, 0);
+    sched_handoff_direct(kCall ? nullptr : &ep->receivers, next);
+general:
+    if (kSmp) kernel_unlock();
+}
+
+}  // namespace
+
+// Called by trap_entry.S with the registers of the system call.
+#define DIRECT(name, call, smp)                                                                 \
+    extern "C" void name(Handle h, uint64_t label, uint64_t w0, uint64_t w1, uint64_t w2) { \
+        direct<call, smp>(h, MessageRegs{label, w0, w1, w2});                                  \
+    }
+DIRECT(ipc_direct_call, true, false)
+DIRECT(ipc_direct_reply_recv, false, false)
+DIRECT(ipc_direct_call_smp, true, true)
+DIRECT(ipc_direct_reply_recv_smp, false, true)
+
+// A thread that waited as the direct switch left it, resumed by anything
+// else (the general path's reply or message, a wake-up): what follows its
+// block on the general path.
+extern "C" void ipc_fast_resumed() {
+    Thread* self = current_thread();
+    self->ipc.stop_waiting();
+    arch::set_syscall_result(self->stack_top(), ipc_complete_receive(*self, 0, self->wake_result));
+}
+
 bool ipc_fastpath_call(Endpoint& ep, uint64_t badge, int64_t* result) {
     Thread* self = current_thread();
-    // The first waiting receiver that may run on this CPU (with several
-    // server threads on one endpoint, each pinned to a CPU: the local one).
-    Thread* receiver = ep.receivers.front();
-    while (receiver && !sched_may_run_here(receiver)) receiver = ep.receivers.next(receiver);
-    // One that would run next anyway: above every ready thread, since the
-    // general path would queue it behind those of its own priority (its
-    // time limit, if any, no longer counts).
-    if (unlikely(!g_ipc_fastpath || ep.closed() || !receiver || receiver->priority <= sched_highest_ready() ||
-                 receiver->priority < self->priority))
-        return false;
-    ep.receivers.remove(receiver);
-    receiver->queue = nullptr;
-    sched_forget_deadline(receiver);
-    receiver->ipc.stop_waiting();
-    receiver->ipc.deliver(self->ipc.msg, badge);
-    reply_link(*receiver, *self);
-    self->ipc.recv_capacity = 0;
+    Thread* receiver = fast_receiver(ep, self);
+    if (!receiver) return false;
+    give_call(ep, receiver, self, badge, self->ipc.msg);
     *result = sched_handoff(nullptr, receiver);
     self->ipc.stop_waiting();
     return true;
 }
 
-namespace {
-// `b`: the server's buffer, or null (constant in each caller below, so the
-// register-only version pays nothing for the buffer's case).
-[[gnu::always_inline]] inline bool reply_recv(Endpoint& ep, const mica::IpcBuffer* b, int64_t* result) {
+bool ipc_fastpath_reply_recv(Endpoint& ep, const IpcRequest& req, int64_t* result) {
     Thread* self = current_thread();
-    Thread* caller = self->ipc.reply_to;
-    // A reply of registers alone, to a caller still waiting for exactly it,
-    // with no time limit, above every ready thread (as for a call), and
-    // nothing else for this server to do once it has replied.
-    if (unlikely(!g_ipc_fastpath || (b && (b->send_size || b->send_handle_count || !b->timeout_ns)) || !caller ||
-                 !caller->ipc.awaits_reply(self, self->ipc.reply_id) ||
-                 caller->state != Thread::State::blocked || caller->deadline != kNoDeadline ||
-                 !ep.senders.empty() || ep.closed() || ep.bound ||
-                 caller->priority <= sched_highest_ready() || !sched_may_run_here(caller)))
-        return false;
-    caller->ipc.deliver(self->ipc.msg, 0);
-    caller->ipc.stop_waiting();
-    self->ipc.reply_to = nullptr;
-    caller->unref();  // still referenced by the scheduler while it exists
-    self->ipc.state = ThreadIpc::State::receiving;
-    self->ipc.recv_data = b ? reinterpret_cast<uintptr_t>(b->recv_data) : 0;
-    self->ipc.recv_capacity = b ? b->recv_capacity : 0;
+    const mica::IpcBuffer& b = req.buffer;
+    Thread* caller = b.send_size || b.send_handle_count || !b.timeout_ns ? nullptr : fast_caller(ep, self);
+    if (!caller) return false;
+    give_reply(caller, self, self->ipc.msg, reinterpret_cast<uintptr_t>(b.recv_data), b.recv_capacity);
     ep.ref();  // while we wait in its queue, as the general path's Ref does
-    *result = b ? sched_handoff(&ep.receivers, caller, sched_deadline(b->timeout_ns))
-                : sched_handoff(&ep.receivers, caller);
+    *result = sched_handoff(&ep.receivers, caller, sched_deadline(b.timeout_ns));
     self->ipc.state = ThreadIpc::State::none;
     ep.unref();
     return true;
-}
-}  // namespace
-
-bool ipc_fastpath_reply_recv(Endpoint& ep, int64_t* result) { return reply_recv(ep, nullptr, result); }
-
-bool ipc_fastpath_reply_recv(Endpoint& ep, const IpcRequest& req, int64_t* result) {
-    return reply_recv(ep, &req.buffer, result);
 }

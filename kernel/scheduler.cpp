@@ -234,14 +234,19 @@ void sched_make_ready(Thread* t) {
 }
 
 namespace {
+// kDirect: arch::switch_direct's switch (the IPC fast path), which does not return.
+template <bool kDirect = false>
 [[gnu::always_inline]] inline void switch_now(Cpu& cpu, Thread* prev, Thread* next) {
     next->state = Thread::State::running;
     next->cpu = static_cast<uint8_t>(cpu.id);
     cpu.current = next;
     if (Process* p = next->process()) {
+        cpu.foreign = p->foreign();
+        if constexpr (kDirect)
+            arch::switch_direct(cpu, p->address_space().tables(), next->stack_top(), p->io_bitmap(),
+                                p->io_owner_id(), prev->context, next->context);
         arch::enter_process(cpu, p->address_space().tables(), next->stack_top(), p->io_bitmap(),
                             p->io_owner_id());
-        cpu.foreign = p->foreign();
     } else if (g_cpus_running > 1) {
         // Idle: off the last address space, so that no CPU runs on the
         // tables of a process that is being torn down, and a shootdown
@@ -295,6 +300,14 @@ HOT int64_t handoff(WaitQueue* queue, Thread* next, uint64_t deadline) {
     return t->wake_result;
 }
 }  // namespace
+
+void sched_handoff_direct(WaitQueue* queue, Thread* next) {
+    Cpu& cpu = this_cpu();
+    block(cpu.current, queue, kNoDeadline);
+    next->wake_result = kOk;
+    switch_now<true>(cpu, cpu.current, next);
+    __builtin_unreachable();
+}
 
 int64_t sched_handoff(WaitQueue* queue, Thread* next, uint64_t deadline) { return handoff(queue, next, deadline); }
 int64_t sched_handoff(WaitQueue* queue, Thread* next) { return handoff(queue, next, kNoDeadline); }

@@ -57,6 +57,10 @@ inline void sched_forget_deadline(Thread* t) {
     if (t->timer_node.linked()) sched_remove_sleeper(t);
 }
 int64_t sched_handoff(WaitQueue* queue, Thread* next);  // with no deadline
+// The same from a system call, with no deadline, through arch::switch_direct:
+// the current thread resumes in user mode, through ipc_fast_resumed unless
+// the fast path itself resumes it.
+[[noreturn]] void sched_handoff_direct(WaitQueue* queue, Thread* next);
 
 // The highest priority among ready threads, or -1 if none is ready.
 inline int sched_highest_ready() {

@@ -19,7 +19,7 @@
 void kernel_lock_enable();
 extern bool g_kernel_locking;  // several CPUs run
 void kernel_lock_now();
-void kernel_unlock_now();
+extern "C" void kernel_unlock_now();  // also called by the fast path's return (trap_entry.S)
 void kernel_enter_from_user_now();
 inline void kernel_lock() {
     if (g_kernel_locking) kernel_lock_now();

@@ -36,26 +36,11 @@ int64_t sys_handle_mint(Handle handle, uint32_t rights, uint64_t badge) {
     return self.handles().add(cap.object, rights, self.quota(), badge);
 }
 
-// The fast path needs no reference on the endpoint: it is done with it
-// before it switches away.
-static Endpoint* fast_endpoint(Thread* self, Handle handle, uint32_t rights, uint64_t* badge) {
-    Endpoint* ep;
-    Capability cap;
-    if (self->process()->check(handle, rights, &ep, &cap) != kOk) return nullptr;
-    *badge = cap.badge;
-    return ep;
-}
-
 int64_t sys_ipc_call(Handle endpoint, uint64_t label, uint64_t w0, uint64_t w1, uint64_t w2,
                      UserPtr<IpcBuffer> buffer) {
     Thread* self = current_thread();
     self->ipc.msg = MessageRegs{label, w0, w1, w2};
     uint64_t badge = 0;
-    int64_t result;
-    if (buffer.null()) {
-        Endpoint* fast = fast_endpoint(self, endpoint, kRightWrite, &badge);
-        if (fast && ipc_fastpath_call(*fast, badge, &result)) return ipc_complete_receive(*self, 0, result);
-    }
     Ref<Endpoint> ep;
     if (int64_t e = get_endpoint(endpoint, kRightWrite, &ep, &badge)) return e;
     IpcRequest req;
@@ -85,16 +70,11 @@ int64_t sys_ipc_reply_recv(Handle endpoint, uint64_t label, uint64_t w0, uint64_
                            UserPtr<IpcBuffer> buffer) {
     Thread* self = current_thread();
     self->ipc.msg = MessageRegs{label, w0, w1, w2};
-    int64_t result;
-    if (buffer.null()) {
-        uint64_t unused;
-        Endpoint* fast = fast_endpoint(self, endpoint, kRightRead, &unused);
-        if (fast && ipc_fastpath_reply_recv(*fast, &result)) return ipc_complete_receive(*self, 0, result);
-    }
     Ref<Endpoint> ep;
     if (int64_t e = get_endpoint(endpoint, kRightRead, &ep)) return e;
     IpcRequest req;
     if (int64_t e = ipc_read_request(buffer.address(), req)) return e;
+    int64_t result;
     if (req.present && ipc_fastpath_reply_recv(*ep, req, &result))  // a server's loop: a buffer to receive into
         return ipc_complete_receive(*self, buffer.address(), result);
     ipc_take_payload(req, self->ipc.payload);

@@ -8,6 +8,7 @@
                                  calls marked `-> handle` return HandleResult
   <out>/kernel/syscall_decls.inc the kernel's declarations of sys_name()
   <out>/kernel/syscall_table.inc the dispatch table that unpacks registers
+  (from the saved user state, at the arch's arch::kSyscallArgs)
   <out>/SYSCALLS.md              the reference page (abi/SYSCALLS.md is this
                                  file, checked in; a host test keeps it current)
 
@@ -180,7 +181,7 @@ def main():
     for c in calls:
         name, params = c.name, c.args
         unpack = ", ".join(
-            f"{kernel_type(t)}(a[{i}])" if "*" in t else f"static_cast<{t}>(a[{i}])"
+            f"{kernel_type(t)}(a[arch::kSyscallArgs[{i}]])" if "*" in t else f"static_cast<{t}>(a[arch::kSyscallArgs[{i}]])"
             for i, (t, _) in enumerate(params))
         table.append(f"    [](const uint64_t* {'a' if params else ''}) -> int64_t {{ return sys_{name}({unpack}); }},\n")
     table.append("};\n")

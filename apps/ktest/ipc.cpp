@@ -90,6 +90,63 @@ KTEST(ipc, ordering_and_many_clients) {
     sys::handle_close(g_endpoint);
 }
 
+// The fast path's direct switch (ipc_fastpath.h) saves only what the entry
+// code saved and each thread's FPU state: a thread's SSE registers and its
+// other registers survive round trips, on both sides, and a server waiting
+// as the direct switch left it wakes when its endpoint closes.
+uint64_t xmm7() {
+    uint64_t v;
+    asm volatile("movq %%xmm7, %0" : "=r"(v));
+    return v;
+}
+void set_xmm7(uint64_t v) { asm volatile("movq %0, %%xmm7" ::"r"(v) : "xmm7"); }
+
+volatile int g_fpu_server_bad = 0;
+volatile int64_t g_fpu_server_end = 1;
+void fpu_server(void*) {
+    set_xmm7(0x5e5e5e5e);
+    Message m;
+    int64_t r = sys::ipc_recv(g_endpoint, m);
+    while (r == kOk) {
+        if (xmm7() != 0x5e5e5e5e) g_fpu_server_bad = 1;
+        m = Message{m.label + 1, m.w0, m.w1, m.w2};
+        r = sys::ipc_reply_recv(g_endpoint, m);
+    }
+    g_fpu_server_end = r;
+}
+
+KTEST(ipc, direct_switch_keeps_registers) {
+    g_endpoint = EXPECT_HANDLE(sys::endpoint_create());
+    Handle caller = EXPECT_HANDLE(sys::handle_duplicate(g_endpoint, kRightWrite));
+    int64_t server = start_thread(fpu_server, nullptr, 16);
+    sys::thread_sleep(5'000'000);  // receiving by now
+    int bad = 0;
+    for (uint64_t i = 1; i <= 500; ++i) {
+        set_xmm7(0xc11e47 + i);
+        register uint64_t label asm("rsi") = i, w0 asm("rdx") = i * 3, w1 asm("r10") = ~i, w2 asm("r8") = i << 20,
+                                 buffer asm("r9") = 0;
+        int64_t status = kSysIpcCall;
+        uint64_t kept = 0x1234'5678'9abc + i, kept_after;
+        // And a callee-saved register, which no IPC register carries.
+        asm volatile("mov %[kept], %%rbx\n\tsyscall\n\tmov %%rbx, %[after]"
+                     : [after] "=&r"(kept_after), "+a"(status), "+r"(label), "+r"(w0), "+r"(w1), "+r"(w2),
+                       "+r"(buffer)
+                     : [kept] "r"(kept), "D"(caller)
+                     : "rbx", "rcx", "r11", "memory");
+        if (status != kOk || kept_after != kept || xmm7() != 0xc11e47 + i || label != i + 1 || w0 != i * 3 ||
+            w1 != ~i || w2 != i << 20)
+            ++bad;
+    }
+    EXPECT_EQ(bad, 0);
+    EXPECT_EQ(g_fpu_server_bad, 0);
+    EXPECT_EQ(g_fpu_server_end, 1);  // still serving
+    sys::handle_close(g_endpoint);   // the last handle that can receive: the server wakes
+    while (g_fpu_server_end == 1) sys::thread_yield();
+    EXPECT_EQ(g_fpu_server_end, kErrPeerClosed);
+    sys::handle_close(caller);
+    sys::handle_close(static_cast<Handle>(server));
+}
+
 KTEST(ipc, badges) {
     Handle ep = EXPECT_HANDLE(sys::endpoint_create());
     Handle a = EXPECT_HANDLE(sys::handle_mint(ep, kRightWrite | kRightDuplicate, 0xa1));

@@ -4,6 +4,7 @@
 
 #include "arch.h"
 #include "lib/string.h"
+#include "mica/syscall_numbers.h"
 #include "mica/types.h"
 #include "cpu.h"  // the generic per-CPU struct (kernel/cpu.h)
 #include "descriptors.h"
@@ -14,14 +15,15 @@ static_assert(offsetof(Cpu, self) == 0);
 static_assert(offsetof(Cpu, kernel_stack_top) == 8);  // trap_entry.S GS_KERNEL_STACK
 static_assert(offsetof(Cpu, user_rsp) == 16);         // trap_entry.S GS_USER_RSP
 static_assert(offsetof(Cpu, foreign) == 57);          // trap_entry.S GS_FOREIGN
+static_assert(mica::kSysIpcCall == 28 && mica::kSysIpcReplyRecv == 31);  // trap_entry.S
 
 extern "C" void syscall_entry();
 extern "C" void switch_context(uint64_t* save_rsp, uint64_t load_rsp);
 extern "C" void user_thread_entry();
+extern "C" void ipc_resume_entry();
 
 namespace {
 constexpr uint32_t kMsrGsBase = 0xc0000101, kMsrKernelGsBase = 0xc0000102;
-constexpr uint32_t kMsrFsBase = 0xc0000100;
 constexpr uint32_t kMsrStar = 0xc0000081, kMsrLstar = 0xc0000082, kMsrFmask = 0xc0000084;
 constexpr uint64_t kRflagsIf = 1 << 9;
 
@@ -78,7 +80,7 @@ void arch::init_cpu(Cpu& cpu) {
 void arch::init_user_context(Context& c, uintptr_t stack_top, uintptr_t entry, uintptr_t user_stack,
                              uintptr_t arg) {
     init_fpu_image(c.fpu);
-    auto* frame = reinterpret_cast<x86::TrapFrame*>(stack_top - sizeof(x86::TrapFrame));
+    x86::TrapFrame* frame = user_frame(stack_top);
     *frame = x86::TrapFrame{};
     frame->rip = entry;
     frame->cs = x86::kUserCode;
@@ -89,29 +91,20 @@ void arch::init_user_context(Context& c, uintptr_t stack_top, uintptr_t entry, u
     c.rsp = reinterpret_cast<uint64_t>(push_switch_frame(reinterpret_cast<uint64_t*>(frame),
                                                          user_thread_entry,
                                                          reinterpret_cast<uint64_t>(c.fpu)));
-}
-
-void arch::set_message_registers(uintptr_t stack_top, uint64_t label, uint64_t w0, uint64_t w1,
-                                 uint64_t w2, uint64_t badge) {
-    auto* frame = reinterpret_cast<x86::TrapFrame*>(stack_top - sizeof(x86::TrapFrame));
-    frame->rsi = label;  // the register convention of abi/mica/ipc_stubs.h
-    frame->rdx = w0;
-    frame->r10 = w1;
-    frame->r8 = w2;
-    frame->r9 = badge;
+    // r15: the user state ipc_resume_entry returns with; r14: the FPU image.
+    c.resume[0] = reinterpret_cast<uint64_t>(frame);
+    c.resume[1] = reinterpret_cast<uint64_t>(c.fpu);
+    c.resume[6] = reinterpret_cast<uint64_t>(ipc_resume_entry);
 }
 
 void arch::switch_to(Context& from, Context& to) {
     asm volatile("fxsave64 %0" : "=m"(from.fpu));
-    if (to.fs_base != from.fs_base) x86::wrmsr(kMsrFsBase, to.fs_base);
+    if (to.fs_base != from.fs_base) x86::wrmsr(x86::kMsrFsBase, to.fs_base);
     switch_context(&from.rsp, to.rsp);
     asm volatile("fxrstor64 %0" ::"m"(from.fpu));
 }
 
 namespace {
-x86::TrapFrame* user_frame(uintptr_t stack_top) {
-    return reinterpret_cast<x86::TrapFrame*>(stack_top - sizeof(x86::TrapFrame));
-}
 bool canonical(uint64_t a) { return static_cast<uint64_t>(static_cast<int64_t>(a << 16) >> 16) == a; }
 
 // The MXCSR bits this CPU accepts (FXRSTOR faults on any other).

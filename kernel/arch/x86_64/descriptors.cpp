@@ -7,6 +7,7 @@
 
 #include "cpu.h"
 #include "lib/string.h"
+#include "x86.h"
 
 namespace x86 {
 namespace {
@@ -68,6 +69,8 @@ ArchCpu g_boot_tables;
 }  // namespace
 
 extern "C" uintptr_t trap_stubs[256];  // trap_entry.S
+extern "C" [[noreturn]] void syscall_return(x86::TrapFrame* frame);  // trap_entry.S
+extern "C" void switch_context(uint64_t* save_rsp, uint64_t load_rsp);  // switch.S
 
 namespace {
 [[gnu::noinline]] void load_io_bitmap(ArchCpu& t, const uint8_t* bitmap, uint64_t owner) {
@@ -85,8 +88,9 @@ void arch::set_io_permissions(const uint8_t* bitmap, uint64_t owner) {
     t.tss.iomap_base = x86::kNoIoBitmap;  // the usual case: no ports
 }
 
-void arch::enter_process(Cpu& cpu, const PageTables& tables, uintptr_t kernel_stack_top,
-                         const uint8_t* io_bitmap, uint64_t io_owner) {
+namespace {
+[[gnu::always_inline]] inline void enter(Cpu& cpu, const arch::PageTables& tables, uintptr_t kernel_stack_top,
+                                         const uint8_t* io_bitmap, uint64_t io_owner) {
     if (cpu.active_root != tables.root()) {
         cpu.active_root = tables.root();
         asm volatile("mov %0, %%cr3" ::"r"(tables.root()) : "memory");
@@ -96,6 +100,28 @@ void arch::enter_process(Cpu& cpu, const PageTables& tables, uintptr_t kernel_st
     t.tss.rsp[0] = kernel_stack_top;
     if (io_bitmap) return load_io_bitmap(t, io_bitmap, io_owner);
     t.tss.iomap_base = x86::kNoIoBitmap;
+}
+}  // namespace
+
+void arch::enter_process(Cpu& cpu, const PageTables& tables, uintptr_t kernel_stack_top,
+                         const uint8_t* io_bitmap, uint64_t io_owner) {
+    enter(cpu, tables, kernel_stack_top, io_bitmap, io_owner);
+}
+
+// enter_process and the switch in one (arch.h).
+void arch::switch_direct(Cpu& cpu, const PageTables& tables, uintptr_t kernel_stack_top, const uint8_t* io_bitmap,
+                         uint64_t io_owner, Context& from, Context& to) {
+    enter(cpu, tables, kernel_stack_top, io_bitmap, io_owner);
+    asm volatile("fxsave64 %0" : "=m"(from.fpu));
+    from.rsp = reinterpret_cast<uint64_t>(from.resume);
+    if (to.fs_base != from.fs_base) x86::wrmsr(x86::kMsrFsBase, to.fs_base);
+    if (resumes_in_user(to)) {
+        asm volatile("fxrstor64 %0" ::"m"(to.fpu));
+        syscall_return(user_frame(kernel_stack_top));
+    }
+    uint64_t unused;  // `from` is never resumed from here
+    switch_context(&unused, to.rsp);
+    __builtin_unreachable();
 }
 
 bool arch::refresh_io_permissions(const uint8_t* bitmap, uint64_t owner) {

@@ -33,4 +33,17 @@ user_thread_entry:
         call    user_thread_first_run
         jmp     trap_return
 
+/*
+ * A thread that waits as arch::switch_direct left it, resumed by a switch:
+ * r15 = its user state (TrapFrame), r14 = its FPU image. The IPC engine
+ * puts what woke it in its registers, as the general path would.
+ */
+        .globl ipc_resume_entry
+ipc_resume_entry:
+        mov     %r15, %rsp
+        fxrstor64 (%r14)
+        call    ipc_fast_resumed
+        call    user_thread_first_run
+        jmp     trap_return
+
         .section .note.GNU-stack, "", @progbits

@@ -108,8 +108,7 @@ extern "C" void foreign_syscall_handler(x86::TrapFrame* frame) {
 }
 
 extern "C" void syscall_handler(x86::TrapFrame* frame) {
-    const uint64_t args[6] = {frame->rdi, frame->rsi, frame->rdx, frame->r10, frame->r8, frame->r9};
-    frame->rax = static_cast<uint64_t>(syscall_dispatch(frame->rax, args));
+    frame->rax = static_cast<uint64_t>(syscall_dispatch(frame->rax, reinterpret_cast<const uint64_t*>(frame)));
     // A return address SYSRET cannot take (only a syscall in the last bytes
     // of user space could make one, and that page is never mapped): the
     // program faults, as a jump there would.

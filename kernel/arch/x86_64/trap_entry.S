@@ -9,6 +9,8 @@
 #define GS_KERNEL_STACK 8       /* Cpu::kernel_stack_top */
 #define GS_USER_RSP 16          /* Cpu::user_rsp */
 #define GS_FOREIGN 57           /* Cpu::foreign */
+#define SYS_IPC_CALL 28         /* mica::kSysIpcCall */
+#define SYS_IPC_REPLY_RECV 31   /* mica::kSysIpcReplyRecv */
 
         .text
 
@@ -99,7 +101,7 @@ trap_return:
  * Two copies: syscall_entry with one CPU, syscall_entry_smp (the handler
  * takes the kernel lock) once several run, so one CPU pays nothing for it.
  */
-.macro SYSCALL_ENTRY name, handler
+.macro SYSCALL_ENTRY name, handler, fast_call, fast_reply_recv
         .globl \name
 \name:
         swapgs
@@ -114,13 +116,39 @@ trap_return:
         pushq   $SYSCALL_VECTOR
         SAVE_REGS
         cld
-        mov     %rsp, %rdi
         cmpb    $0, %gs:GS_FOREIGN
         jne     foreign_syscall
+        /* The IPC fast path (ipc_fastpath.h), with the call's registers as
+         * arguments, for a call with no IpcBuffer from a canonical RIP (SYSRET
+         * could not return it to another); it returns only to leave the call
+         * to the general path. */
+        cmp     $SYS_IPC_CALL, %eax
+        je      2f
+        cmp     $SYS_IPC_REPLY_RECV, %eax
+        je      3f
+1:      mov     %rsp, %rdi
         call    \handler
+        SYSCALL_EXIT
+2:      test    %r9, %r9                /* an IpcBuffer: not the fast path's case */
+        jnz     1b
+        bt      $47, %rcx
+        jc      1b
+        mov     %r10, %rcx
+        call    \fast_call
+        jmp     1b
+3:      test    %r9, %r9
+        jnz     1b
+        bt      $47, %rcx
+        jc      1b
+        mov     %r10, %rcx
+        call    \fast_reply_recv
+        jmp     1b
+.endm
+
+/* RIP is canonical here (syscall_handler sees to it): SYSRET would fault in ring 0 otherwise. */
+.macro SYSCALL_EXIT
         RESTORE_REGS
         addq    $16, %rsp
-        /* RIP is canonical here (syscall_handler sees to it): SYSRET would fault in ring 0 otherwise. */
         popq    %rcx                    /* RIP */
         addq    $8, %rsp                /* CS */
         popq    %r11                    /* RFLAGS */
@@ -128,11 +156,26 @@ trap_return:
         swapgs
         sysretq
 .endm
-        SYSCALL_ENTRY syscall_entry, syscall_handler
-        SYSCALL_ENTRY syscall_entry_smp, syscall_handler_smp
+        SYSCALL_ENTRY syscall_entry, syscall_handler, ipc_direct_call, ipc_direct_reply_recv
+        SYSCALL_ENTRY syscall_entry_smp, syscall_handler_smp, ipc_direct_call_smp, ipc_direct_reply_recv_smp
+
+/*
+ * syscall_return(frame): the IPC fast path's way out (arch::switch_direct),
+ * to another thread that made a system call: onto its kernel stack, then
+ * the kernel lock (if taken) is let go, no longer on the stack of the
+ * thread that came in.
+ */
+        .globl syscall_return
+syscall_return:
+        mov     %rdi, %rsp
+        cmpb    $0, g_kernel_locking(%rip)
+        je      1f
+        call    kernel_unlock_now
+1:      SYSCALL_EXIT
 
 /* A foreign process's syscall: its fault handler serves it, and may set any register. */
 foreign_syscall:
+        mov     %rsp, %rdi
         call    foreign_syscall_handler
         jmp     trap_return
 

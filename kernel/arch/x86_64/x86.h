@@ -61,6 +61,7 @@ uint32_t boot_apic_id();  // smp.cpp: where device interrupts go
 void enable_protections();
 
 constexpr uint32_t kMsrEfer = 0xc0000080;
+constexpr uint32_t kMsrFsBase = 0xc0000100;
 constexpr uint64_t kEferNxe = 1u << 11;
 
 }  // namespace x86
