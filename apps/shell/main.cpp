@@ -515,6 +515,19 @@ int main() {
     if (g_console == kNoHandle) return 1;
     char motd[] = "cat initfs:/etc/motd";
     execute(motd);
+    // boot_ticks=yes (the kernel command line's `-- shell.boot_ticks=yes`,
+    // passed on by init): the cycle counter and the ticks the CPU spent
+    // halted, as the first prompt is printed, for ./mica bench's
+    // boot.kernel_to_shell (under -icount: instructions since machine reset).
+    char boot_ticks[8];
+    if (cmdline_value("boot_ticks", boot_ticks, sizeof boot_ticks) && !strcmp(boot_ticks, "yes")) {
+        uint32_t lo, hi;
+        asm volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi)::"memory");
+        SystemInfo info{};
+        sys::system_info(&info);
+        shell::print("shell: first prompt at counter %lu, %lu ticks halted\n",
+                     static_cast<uint64_t>(hi) << 32 | lo, info.idle_ticks);
+    }
     static proto::console::ReadLine::Reply r;
     for (;;) {
         reap_jobs(false);

@@ -80,6 +80,20 @@ void clients_of(const Service& s, char* out, size_t size) {
             n += format_to(out + n, size - n, "%s%u", out[n - 1] == '=' ? "" : ",", i + 1);
 }
 
+// Options for a service from init's own command line (what follows `--` on
+// the kernel's): each `NAME.KEY=VALUE` word reaches service NAME as
+// KEY=VALUE, e.g. `shell.boot_ticks=yes` (./mica bench's boot figure).
+void options_of(const Service& s, char* out, size_t size) {
+    size_t name = strlen(s.name()), n = 0;
+    for (const char* p = startup().cmdline; *p && n < size;) {
+        const char* end = p;
+        while (*end && *end != ' ') ++end;
+        if (static_cast<size_t>(end - p) > name + 1 && !strncmp(p, s.name(), name) && p[name] == '.')
+            n += format_to(out + n, size - n, " %.*s", static_cast<int>(end - p - name - 1), p + name + 1);
+        p = *end ? end + 1 : end;
+    }
+}
+
 // Before the service's first instruction: it may use its ports at once.
 void grant_ports(Handle process, void* service) {
     Service& s = *static_cast<Service*>(service);
@@ -144,6 +158,8 @@ void launch(Service& s) {
     char cmdline[192];
     size_t n = format_to(cmdline, sizeof cmdline, "size=%lu dma=%#lx", g_system.archive_size, s.held.dma_phys);
     clients_of(s, cmdline + n, sizeof cmdline - n);
+    n += strnlen(cmdline + n, sizeof cmdline - n);
+    options_of(s, cmdline + n, sizeof cmdline - n);
     SpawnOptions o{.name = s.name(), .cmdline = cmdline, .quota = 0, .priority = 16,
                    .handles = slots, .handle_count = kMaxStartupHandles, .fault_handler = fault,
                    .before_start = grant_ports, .before_start_arg = &s};
