@@ -11,10 +11,6 @@
 #include "panic.h"
 #include "arch.h"
 
-#ifndef MICA_VERSION
-#error "the build defines MICA_VERSION"
-#endif
-
 namespace {
 
 void log_boot_info(const BootInfo& info) {

@@ -21,11 +21,6 @@ void write_reg(uint32_t reg, uint32_t value) {
     g_ioapic[4] = value;
 }
 
-uint32_t read_reg(uint32_t reg) {
-    g_ioapic[0] = reg;
-    return g_ioapic[4];
-}
-
 void set_entry(unsigned irq, bool masked) {
     const AcpiInfo& acpi = x86::acpi();
     const AcpiInfo::IsaIrq& line = acpi.isa[irq];
@@ -51,7 +46,8 @@ bool arch::irq_route(unsigned irq, bool level) {
                                       kernel_table_frames()))
             return false;
         g_ioapic = reinterpret_cast<volatile uint32_t*>(kIoApicWindow);
-        g_entries = (read_reg(1) >> 16 & 0xff) + 1;
+        g_ioapic[0] = 1;  // the version register: the last entry's index in bits 16-23
+        g_entries = (g_ioapic[4] >> 16 & 0xff) + 1;
     }
     if (acpi.isa[irq].gsi - acpi.ioapic_gsi_base >= g_entries) return false;
     // The table's trigger mode where it gives one, else the driver's.
