@@ -7,6 +7,8 @@
 #include <stdint.h>
 
 #include "arch/context.h"  // from arch/<name>/include: this arch's Context
+#include "mica/errors.h"
+#include "mica/syscall_numbers.h"
 
 struct Cpu;
 namespace mica {
@@ -189,8 +191,14 @@ void init_kernel_address_space(uint64_t memory_top, TableFrames& frames);
 [[noreturn]] void cpu_main();  // a CPU start_cpus started, set up, on its own stack
 void timer_tick();
 void irq_fired(unsigned irq);  // a routed legacy interrupt arrived (and is now masked)
-// `regs`: the caller's saved user state, argument i at arch::kSyscallArgs[i].
-int64_t syscall_dispatch(uint64_t number, const uint64_t* regs);
+// The system calls (syscall.cpp, generated from abi/mica/syscalls.def), each
+// reading its arguments from the caller's saved user state `regs`, argument
+// i at arch::kSyscallArgs[i].
+using SyscallHandler = int64_t (*)(const uint64_t* regs);
+extern const SyscallHandler kSyscallTable[mica::kSyscallCount];
+inline int64_t syscall_dispatch(uint64_t number, const uint64_t* regs) {
+    return number < mica::kSyscallCount ? kSyscallTable[number](regs) : mica::kErrNoSyscall;
+}
 // A user thread caused CPU exception `vector` (for a page fault, `address`
 // is the faulting address). True if its fault handler repaired it and it may
 // continue; false if its process was ended.

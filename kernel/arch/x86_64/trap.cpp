@@ -11,6 +11,8 @@
 #include "smp.h"
 #include "symbols.h"
 #include "arch.h"
+#include "cpu.h"
+#include "thread.h"
 
 namespace {
 
@@ -109,12 +111,14 @@ extern "C" void foreign_syscall_handler(x86::TrapFrame* frame) {
 
 extern "C" void syscall_handler(x86::TrapFrame* frame) {
     frame->rax = static_cast<uint64_t>(syscall_dispatch(frame->rax, reinterpret_cast<const uint64_t*>(frame)));
-    // A return address SYSRET cannot take (only a syscall in the last bytes
-    // of user space could make one, and that page is never mapped): the
-    // program faults, as a jump there would.
-    while (static_cast<uint64_t>(static_cast<int64_t>(frame->rip << 16) >> 16) != frame->rip)
+    // A return address outside the user half, which SYSRET must not take if
+    // it is not canonical (only a syscall in the last bytes of user space
+    // could make one, and that page is never mapped): the program faults, as
+    // a jump there would.
+    while (frame->rip >> 47)
         if (!user_exception(13, 0, 0, frame->rip)) break;  // ended: it never returns to user mode
-    before_user_return();
+    const Cpu& cpu = this_cpu();  // before_user_return's cases, seen without a call
+    if (cpu.current->kill_pending || cpu.need_resched) before_user_return();
 }
 
 // The entry once several CPUs run (arch::enter_smp points SYSCALL here).
