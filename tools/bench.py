@@ -48,8 +48,8 @@ lets it run. The figure is the difference less the halted ticks. The counter
 at kernel_main is read in the same run because what comes before it (the
 firmware and GRUB, about 160 million instructions) varies from boot to boot
 under icount; what follows does not (every boot gives the same figure). It
-includes the timer's calibration, 50 ms of busy polling of the PIT, which
-under icount is 50 million instructions.
+includes the timer's calibration, 10 ms of busy polling of the PIT, which
+under icount is 10 million instructions.
 """
 import argparse
 import os
