@@ -183,11 +183,15 @@ void bench_fault() {
     auto process = static_cast<Handle>(child);
     sys::process_set_fault_handler(process, ep, 0);
     Message m;
-    // Each fault: map the page the child touched and resume it. The child
-    // unmaps it again itself (it holds its own process handle).
-    for (int i = 0; i < kIterations && sys::ipc_recv(ep, m) == kOk && m.label == kFaultLabel; ++i) {
+    // Each fault: map the page the child touched and resume it, as a pager's
+    // loop does (the answer and the wait for the next fault in one call; the
+    // last fault's answer alone). The child unmaps the page again itself (it
+    // holds its own process handle).
+    int64_t r = sys::ipc_recv(ep, m);
+    for (int i = 0; i < kIterations && r == kOk && m.label == kFaultLabel; ++i) {
         sys::vm_map(process, kFaultPage, fault_page, 0, kPageSize, kVmRead | kVmWrite);
-        sys::ipc_reply(Message{0, 0, 0, 0});
+        m = Message{0, 0, 0, 0};
+        r = i + 1 < kIterations ? sys::ipc_reply_recv(ep, m) : sys::ipc_reply(m);
     }
     finish(child);
     for (int i = 0; i < kIterations; ++i) g_samples[i] = shared()->samples[i];
