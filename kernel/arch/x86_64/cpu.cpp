@@ -30,7 +30,7 @@ constexpr uint64_t kRflagsIf = 1 << 9;
 // The FPU state every thread starts with: FXSAVE layout with the x87
 // control word and MXCSR at their reset values, everything else zero.
 void init_fpu_image(uint8_t* image) {
-    for (int i = 0; i < 512; ++i) image[i] = 0;
+    memset(image, 0, 512);
     image[0] = 0x7f;  // FCW = 0x037f
     image[1] = 0x03;
     image[24] = 0x80;  // MXCSR = 0x1f80

@@ -55,11 +55,13 @@ void flush(uintptr_t virt) { asm volatile("invlpg (%0)" ::"r"(virt) : "memory");
 bool is_current(uint64_t root) { return this_cpu().active_root == root; }
 
 void free_tables(uint64_t table_phys, int level, arch::TableFrames& frames) {
-    if (level > 1) {
-        uint64_t* table = table_at(table_phys);
-        for (int i = 0; i < 512; ++i)
-            if ((table[i] & kPresent) && !(table[i] & kLarge))
-                free_tables(table[i] & kAddressMask, level - 1, frames);
+    uint64_t* table = table_at(table_phys);
+    for (int i = 0; level > 1 && i < 512; i += 8) {  // eight at a time: most are empty
+        if (!(table[i] | table[i + 1] | table[i + 2] | table[i + 3] | table[i + 4] | table[i + 5] | table[i + 6] |
+              table[i + 7]))
+            continue;
+        for (int j = i; j < i + 8; ++j)
+            if ((table[j] & kPresent) && !(table[j] & kLarge)) free_tables(table[j] & kAddressMask, level - 1, frames);
     }
     frames.give_back(table_phys);
 }
