@@ -30,7 +30,7 @@ uint64_t kernel_reserve(uint64_t available) {
     return r < (2ULL << 20) ? 2ULL << 20 : r > (16ULL << 20) ? 16ULL << 20 : r;
 }
 constexpr int kInitPriority = 16;
-constexpr uint32_t kModuleRights = kRightRead | kRightMap | kRightTransfer | kRightDuplicate;
+constexpr uint32_t kModuleRights = kRightRead | kRightExecute | kRightMap | kRightTransfer | kRightDuplicate;
 
 void copy_name(char* dst, size_t size, const char* src) {
     size_t i = 0;

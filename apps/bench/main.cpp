@@ -55,11 +55,12 @@ bool is(const char* a, const char* b) { return strlen(a) == strlen(b) && memcmp(
 int64_t spawn_role(const char* role, const Handle* handles, uint32_t count, uint32_t priority = 16) {
     static const void* elf = nullptr;
     static size_t size = 0;
-    if (!elf && !map_boot_module("bench", &elf, &size)) return kErrNotFound;
+    static Handle image = kNoHandle;
+    if (!elf && !map_boot_module("bench", &elf, &size, &image)) return kErrNotFound;
     char cmdline[48];
     format_to(cmdline, sizeof cmdline, "role=%s", role);
     SpawnOptions o{.name = role, .cmdline = cmdline, .priority = priority, .handles = handles,
-                   .handle_count = count};
+                   .handle_count = count, .image = image};
     return spawn(elf, size, o);
 }
 

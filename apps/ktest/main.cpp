@@ -26,11 +26,12 @@ mica::Handle made(const mica::HandleResult& r, const char* file, int line, const
 int64_t spawn_child(const char* mode, const mica::Handle* handles, uint32_t count, uint64_t quota) {
     static const void* elf = nullptr;
     static size_t size = 0;
-    if (!elf && !mica::map_boot_module("ktest_child", &elf, &size)) return mica::kErrNotFound;
+    static mica::Handle image = mica::kNoHandle;  // read-only segments mapped from the module
+    if (!elf && !mica::map_boot_module("ktest_child", &elf, &size, &image)) return mica::kErrNotFound;
     char cmdline[64];
     format_to(cmdline, sizeof cmdline, "mode=%s", mode);
     mica::SpawnOptions options{.name = "ktest_child", .cmdline = cmdline, .quota = quota,
-                               .handles = handles, .handle_count = count};
+                               .handles = handles, .handle_count = count, .image = image};
     return mica::spawn(elf, size, options);
 }
 

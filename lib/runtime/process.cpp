@@ -13,9 +13,16 @@ constexpr uintptr_t kChildStackTop = 0x0000'7fff'ffff'0000;
 constexpr uintptr_t kLowest = 0x10000;
 uintptr_t g_next_free = 0x0000'2000'0000'0000;  // this process's own mappings grow from here
 
-int64_t load_segment(Handle process, const uint8_t* file, const ElfSegment& s) {
+int64_t load_segment(Handle process, const uint8_t* file, const ElfSegment& s, Handle image) {
     uintptr_t start = s.vaddr & ~(kPageSize - 1);
     size_t size = (s.vaddr + s.memsz - start + kPageSize - 1) & ~(kPageSize - 1);
+    // A read-only segment laid out in the file as in memory: the image's own
+    // pages (no zeroing, no copy; the child sees nothing it could not read in
+    // its own file).
+    if (image != kNoHandle && !(s.perms & kVmWrite) && s.filesz == s.memsz &&
+        s.offset % kPageSize == s.vaddr % kPageSize &&
+        sys::vm_map(process, start, image, s.offset - (s.vaddr - start), size, s.perms) == kOk)
+        return kOk;
     auto memory = sys::memory_create(size);
     if (!memory.ok()) return memory.error();
     Handle m = memory.value();
@@ -27,7 +34,7 @@ int64_t load_segment(Handle process, const uint8_t* file, const ElfSegment& s) {
 
 int64_t build(Handle process, const uint8_t* file, const ElfImage& image, const SpawnOptions& o) {
     for (size_t i = 0; i < image.segment_count; ++i)
-        if (int64_t e = load_segment(process, file, image.segments[i])) return e;
+        if (int64_t e = load_segment(process, file, image.segments[i], o.image)) return e;
 
     size_t stack_size = (o.stack_size + kPageSize - 1) & ~(kPageSize - 1);
     auto stack = sys::memory_create(stack_size);
@@ -110,7 +117,7 @@ uintptr_t reserve_address_range(size_t size) {
     return __atomic_fetch_add(&g_next_free, step, __ATOMIC_RELAXED);
 }
 
-bool map_boot_module(const char* name, const void** data, size_t* size) {
+bool map_boot_module(const char* name, const void** data, size_t* size, Handle* memory) {
     const StartupInfo& info = startup();
     for (uint32_t i = 0; i < info.module_count; ++i) {
         const BootModuleInfo& m = info.modules[i];
@@ -120,6 +127,7 @@ bool map_boot_module(const char* name, const void** data, size_t* size) {
         if (sys::vm_map(info.self_process, at, m.memory, 0, mapped, kVmRead) != kOk) return false;
         *data = reinterpret_cast<const void*>(at);
         *size = m.size;
+        if (memory) *memory = m.memory;
         return true;
     }
     return false;

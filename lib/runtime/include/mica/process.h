@@ -28,6 +28,10 @@ struct SpawnOptions {
     // several CPUs it may run at once).
     void (*before_start)(Handle process, void* arg) = nullptr;
     void* before_start_arg = nullptr;
+    // A memory object holding the image from its offset 0 (a boot module),
+    // mappable to execute: its read-only segments are mapped from it, not
+    // copied. Without it, or where that fails, every segment is copied.
+    Handle image = kNoHandle;
 };
 
 // Loads the ELF image at [elf, elf + size) into a new process and starts it.
@@ -39,8 +43,9 @@ int64_t spawn(const void* elf, size_t size, const SpawnOptions& options);
 // the child's quota.
 uint64_t spawn_cost(const void* elf, size_t size, const SpawnOptions& options);
 
-// Finds boot module `name` and maps it read-only into this process.
-bool map_boot_module(const char* name, const void** data, size_t* size);
+// Finds boot module `name` and maps it read-only into this process; its
+// memory object in *memory if asked (for SpawnOptions::image).
+bool map_boot_module(const char* name, const void** data, size_t* size, Handle* memory = nullptr);
 
 // Reserves `size` bytes of this process's address space (no memory behind it).
 uintptr_t reserve_address_range(size_t size);
