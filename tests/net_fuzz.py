@@ -13,8 +13,10 @@ the only other machine on Mica's wire: it answers Mica's DHCP, then sends
   * on a real connection: segments that overlap, segments outside the
     window, a zero window, then a reset;
 and afterwards checks that the stack still answers: an ICMP echo, a new
-TCP connection to port 80 (SYN answered by SYN-ACK), and `ps` inside Mica
-shows net never restarted. Exit status 0 when it held.
+TCP connection to port 80 (SYN answered by SYN-ACK), a connection Mica
+closed first and holds in TIME-WAIT opened again by a new SYN (an old one
+only acknowledged), and `ps` inside Mica shows net never restarted. Exit
+status 0 when it held.
 """
 import argparse
 import os
@@ -157,6 +159,89 @@ def answers_syn(wire, sport):
     return f is not None and f[47] & 0x12 == 0x12, f
 
 
+def tcp_fields(f):
+    """A TCP frame's sequence number, acknowledgement, flags and data."""
+    t = 14 + (f[14] & 15) * 4
+    seq, ack = struct.unpack("!II", f[t + 4:t + 12])
+    return seq, ack, f[t + 13], f[t + (f[t + 12] >> 4) * 4:14 + struct.unpack("!H", f[16:18])[0]]
+
+
+def reopens_time_wait(wire, sport):
+    """httpd answers and closes first, so Mica keeps the connection in
+    TIME-WAIT (two minutes in lwIP). A SYN on the same addresses whose
+    sequence number lies before what the old connection received may be one
+    of its own, late: Mica answers it with an ACK, as lwIP does. One past it
+    opens a new connection at once (RFC 1122 4.2.2.13, RFC 6191), with an
+    initial sequence number past what the old one sent, and it serves a
+    request. The first half-open connections of the flood may still fill
+    httpd's backlog: the first SYN is repeated until answered."""
+    ours = lambda f: f[12:14] == b"\x08\x00" and f[23] == 6 and struct.unpack("!H", f[36:38])[0] == sport  # noqa: E731
+    send = lambda seq, ack, flags, data=b"": wire.send(  # noqa: E731
+        ethernet(wire.mica_mac, 0x0800, ip_packet(6, tcp_segment(sport, 80, seq, ack, flags, data=data))))
+    request = b"GET /README HTTP/1.0\r\n\r\n"  # no disk here: a 404, which httpd also closes first
+
+    def connect(seq, tries):
+        for _ in range(tries):
+            wire.drain()
+            send(seq, 0, 0x02)
+            f = wire.wait(lambda f: ours(f) and tcp_fields(f)[2] & 0x12 == 0x12, 2)
+            if f:
+                their = tcp_fields(f)[0]
+                send(seq + 1, their + 1, 0x10)
+                send(seq + 1, their + 1, 0x18, request)
+                return their
+        raise AssertionError(f"no SYN-ACK from port 80 to port {sport} (sequence number {seq})")
+
+    def answer(seq, their):
+        """The answer up to Mica's FIN, acknowledged: its first bytes, and the
+        sequence number after the FIN."""
+        data, expected = b"", their + 1
+        while True:
+            f = wire.wait(ours, 10)
+            if not f:
+                raise AssertionError(f"the answer on port {sport} stopped after {len(data)} bytes")
+            s, _, flags, payload = tcp_fields(f)
+            if s == expected:
+                data += payload
+                expected += len(payload)
+                if flags & 0x01:
+                    return data, expected + 1
+                send(seq, expected, 0x10)
+
+    seq = 7000
+    their = connect(seq, 30)
+    ours_next = seq + 1 + len(request)
+    data, their_next = answer(ours_next, their)
+    if not data.startswith(b"HTTP/1.0 "):  # 404: this machine has no disk
+        raise AssertionError(f"httpd's answer: {data[:40]!r}")
+    send(ours_next, their_next, 0x10)  # its FIN acknowledged: FIN-WAIT-2
+    send(ours_next, their_next, 0x11)  # ours: TIME-WAIT
+    if not wire.wait(lambda f: ours(f) and tcp_fields(f)[1] == (ours_next + 1) & 0xffffffff, 5):
+        raise AssertionError("Mica did not acknowledge our FIN")
+
+    wire.drain()
+    send(ours_next - 100, 0, 0x02)
+    f = wire.wait(ours, 5)
+    if not f or tcp_fields(f)[2] & 0x17 != 0x10:
+        raise AssertionError(f"a SYN before the old connection's end got {f and hex(tcp_fields(f)[2])}, not an ACK")
+
+    seq = ours_next + 1_000_000
+    wire.drain()
+    send(seq, 0, 0x02)
+    f = wire.wait(lambda f: ours(f), 5)
+    if not f or tcp_fields(f)[2] & 0x17 != 0x12:
+        raise AssertionError(f"a SYN past the old connection's end got {f and hex(tcp_fields(f)[2])}, not a SYN-ACK")
+    isn = tcp_fields(f)[0]
+    if not 0 < (isn - their_next) % (1 << 32) < 1 << 31:
+        raise AssertionError(f"the new connection starts at {isn}, not past the old one's {their_next}")
+    send(seq + 1, isn + 1, 0x10)
+    send(seq + 1, isn + 1, 0x18, request)
+    data, _ = answer(seq + 1 + len(request), isn)
+    if not data.startswith(b"HTTP/1.0 "):
+        raise AssertionError(f"httpd's answer on the reopened connection: {data[:40]!r}")
+    send(seq + 1 + len(request), 0, 0x04)
+
+
 def mutate(rng, frame):
     f = bytearray(frame)
     how = rng.randrange(5)
@@ -257,6 +342,8 @@ def main():
         if not ok:
             raise AssertionError("no SYN-ACK after the fuzzing")
         print(f"net_fuzz: the stack still answers echo and connections ({attempt + 1} SYNs to get through)")
+        reopens_time_wait(wire, 44000)
+        print("net_fuzz: a connection in TIME-WAIT: an old SYN acknowledged, a new one opens it again")
         after = memory()
         print(f"net_fuzz: net's memory {before} KiB before, {after} KiB after")
         if after > before + 64:

@@ -3,7 +3,7 @@
 QEMU's user networking (restricted to the host), its shell driven over the
 serial console, and the host talking to it at the same time.
 
-    net_test.py --iso build/mica.iso --disk build/disk.img [--kills N] [--size MIB]
+    net_test.py --iso build/mica.iso --disk build/disk.img [--kills N] [--size MIB] [--smp N]
 
 In one boot:
   * Mica's httpd serves file:/ through hostfwd (a free port of the host's
@@ -15,8 +15,11 @@ In one boot:
   * Mica's fetch gets a file from a Python HTTP server on the host's
     127.0.0.1, reached through a guestfwd rule (10.0.2.100:80 in Mica's
     network), CRC-32 compared.
-Only the host's loopback is used; every port is picked free at run time.
-Exit status 0 when all of it held, 1 otherwise.
+With --smp N the machine has N CPUs (the driver, the stack, httpd and the
+file server then run side by side). Only the host's loopback is used; every
+port is picked free at run time. Exit status 0 when all of it held, 1
+otherwise; on failure the end of Mica's output is printed, with QEMU's own
+word if it was ended from outside (a signal).
 """
 import argparse
 import concurrent.futures
@@ -81,12 +84,12 @@ class Console:
         return m
 
 
-def machine(iso, disk, network):
+def machine(iso, disk, network, smp=1):
     """QEMU's command line for one Mica machine with its serial console on
-    stdio: the boot image, a disk image (used in place) or none, and the
-    -netdev/-device arguments of its network card."""
-    cmd = ["qemu-system-x86_64", "-machine", "pc", "-m", "256M", "-accel", "tcg", "-cpu", "max", "-no-reboot",
-           "-display", "none", "-serial", "stdio", "-monitor", "none",
+    stdio: the boot image, a disk image (used in place) or none, the
+    -netdev/-device arguments of its network card, and its CPUs."""
+    cmd = ["qemu-system-x86_64", "-machine", "pc", "-m", "256M", "-smp", str(smp), "-accel", "tcg", "-cpu", "max",
+           "-no-reboot", "-display", "none", "-serial", "stdio", "-monitor", "none",
            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-cdrom", iso, "-boot", "d"]
     if disk:
         cmd += ["-drive", f"file={disk},if=none,id=disk0,format=raw",
@@ -101,11 +104,35 @@ def fetch(url, timeout=120):
 
 def host_server(directory):
     """A Python HTTP server on a free port of the host's loopback."""
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=directory)
-    handler.log_message = lambda *args: None
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=directory)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
+
+
+def qemu_died(proc, console, timer):
+    """QEMU ended of a signal that was not our timeout's: a crash of QEMU
+    itself (tests/README.md), or a kill from outside, which QEMU answers by
+    saying so and exiting with status 0. No verdict on Mica."""
+    if proc.poll() is None or not timer.is_alive():
+        return False
+    time.sleep(0.5)  # QEMU's last words, still on their way through the pipe
+    return proc.returncode < 0 or "qemu-system-x86_64: terminating on signal" in console.output
+
+
+def twice_if_qemu_dies(run, args, who):
+    """run(args) once more if QEMU died under it (QEMU_CRASHED), as
+    tools/qemu.py does; a second such death fails."""
+    result = run(args)
+    if result == qemu.QEMU_CRASHED:
+        print(f"{who}: QEMU ended of a signal (its own crash, or a kill from outside), not a verdict on Mica: "
+              "running the test again")
+        result = run(args)
+    return 1 if result == qemu.QEMU_CRASHED else result
 
 
 def main():
@@ -115,8 +142,11 @@ def main():
     parser.add_argument("--kills", type=int, default=3, help="network driver kills during one download")
     parser.add_argument("--size", type=int, default=8, help="MiB of the large file")
     parser.add_argument("--timeout", type=int, default=600)
-    args = parser.parse_args()
+    parser.add_argument("--smp", type=int, default=1, help="CPUs")
+    return twice_if_qemu_dies(run, parser.parse_args(), "net_test")
 
+
+def run(args):
     work = tempfile.mkdtemp(prefix="mica-net-")
     served = os.path.join(work, "served")
     os.makedirs(served)
@@ -128,7 +158,7 @@ def main():
     disk = os.path.join(work, "disk.img")
     subprocess.run(["cp", "--sparse=always", args.disk, disk], check=True)
     cmd = machine(args.iso, disk, qemu.network_args(
-        "user", port, f"tcp:10.0.2.100:80-tcp:127.0.0.1:{server.server_address[1]}"))
+        "user", port, f"tcp:10.0.2.100:80-tcp:127.0.0.1:{server.server_address[1]}"), args.smp)
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             preexec_fn=qemu.die_with_parent)
     mica = Console(proc)
@@ -138,6 +168,8 @@ def main():
     timer.start()
     try:
         mica.expect("mica> ")
+        if not re.search(rf"smp: {args.smp} CPUs? running", mica.output):
+            raise AssertionError(f"Mica did not say it runs {args.smp} CPU(s)")
         for attempt in range(60):  # DHCP takes a moment after boot
             if "inet 10.0.2.15 " in mica.command("ifconfig", r"eth0[^\n]*\n[^\n]*inet [0-9.]+ ", 60).group(0):
                 break
@@ -207,9 +239,12 @@ def main():
 
         mica.send("poweroff\n")
         proc.wait(60)
-    except AssertionError as e:
-        failed = str(e)
+    except Exception as e:  # noqa: BLE001 - an error from urllib too: Mica's output says more
+        failed = str(e) if isinstance(e, AssertionError) else f"{type(e).__name__}: {e}"
+        if proc.poll() is not None:
+            failed += f" (QEMU had ended, status {proc.returncode})"
     finally:
+        died = qemu_died(proc, mica, timer)
         timer.cancel()
         if proc.poll() is None:
             proc.kill()
@@ -219,7 +254,7 @@ def main():
     if failed or "PANIC" in mica.output or "lwip assertion" in mica.output:
         print(mica.output[-6000:])
         print(f"net_test: FAILED: {failed or 'a panic or an lwIP assertion in the output'}")
-        return 1
+        return qemu.QEMU_CRASHED if failed and died else 1
     print("net_test: passed")
     return 0
 

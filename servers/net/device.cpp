@@ -200,9 +200,24 @@ void flush() {
     }
 }
 
+// The link as the driver last said (Attach or Info). Down, lwIP routes
+// nothing through eth0: a connect fails at once (unreachable), and what
+// established connections send waits in TCP's retransmission until the link
+// is back; up again, DHCP confirms the address (lwIP's dhcp_network_changed).
+namespace {
+void set_link(bool up) {
+    if (up == netif_is_link_up(&g_netif)) return;
+    if (up) netif_set_link_up(&g_netif);
+    else netif_set_link_down(&g_netif);
+    logf("net: eth0 link %s", up ? "up" : "down");
+}
+}  // namespace
+
 // A new incarnation of the driver knows no stack: transmitting finds
 // that out (Kick), but a stack that only waits to receive would not, so
-// every kCheckNs the driver is asked whether we are still attached.
+// every kCheckNs the driver is asked whether we are still attached. The
+// same answer brings the link's state (the driver learns a change from the
+// device's configuration-change interrupt).
 constexpr uint64_t kCheckNs = 200'000'000;
 
 void check() {
@@ -213,8 +228,10 @@ void check() {
         next_check = now + kCheckNs;
         nd::Info::Request q{};
         nd::Info::Reply r;
-        if (rpc::call<nd::Info>(g_driver, q, &r, rpc::Extras{.timeout_ns = 50'000'000}) == kOk && !r.attached)
-            g_attached = false;
+        if (rpc::call<nd::Info>(g_driver, q, &r, rpc::Extras{.timeout_ns = 50'000'000}) == kOk) {
+            if (!r.attached) g_attached = false;
+            else set_link(r.link_up != 0);
+        }
     }
     if (!g_attached && attach() == kOk) logf("net: attached to the network driver again");
 }

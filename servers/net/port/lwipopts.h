@@ -54,6 +54,17 @@
 #define TCP_DEFAULT_LISTEN_BACKLOG 64
 #define LWIP_TCP_KEEPALIVE 1
 
+/* Hooks (port/mica_hooks.h, timewait.cpp): a SYN with a sequence number
+   past what a connection in TIME-WAIT last received opens a new connection
+   (RFC 1122 4.2.2.13, RFC 6191), where lwIP alone would answer it with an
+   ACK or a reset for the 2 * TCP_MSL (two minutes) the old one waits; and
+   initial sequence numbers from a clock and the connection's addresses
+   (RFC 6528), kept past the old connection's when it reopens. */
+#define LWIP_HOOK_FILENAME "mica_hooks.h"
+#define LWIP_HOOK_IP4_INPUT(p, in) mica_lwip_ip4_input(p, in)
+#define LWIP_HOOK_TCP_ISN(local_ip, local_port, remote_ip, remote_port) \
+    mica_lwip_tcp_isn(local_ip, local_port, remote_ip, remote_port)
+
 /* Memory: every limit is a number here. */
 #define MEM_ALIGNMENT 8
 #define MEM_SIZE (384 * 1024)
