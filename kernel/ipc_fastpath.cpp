@@ -44,11 +44,12 @@ namespace {
     return c;
 }
 
-// The message reaches `t`: in its user registers if it waits as the direct
-// switch left it (which then returns it straight to user mode), else in its
-// IPC state for its own way back.
-[[gnu::always_inline]] inline void deliver(Thread* t, const MessageRegs& m, uint64_t badge) {
-    if (resumes_in_user(t->context)) {
+// The message reaches `t`: on the direct path (`direct`), in its user
+// registers if it waits as the direct switch left it (which then returns it
+// straight to user mode); else in its IPC state for its own way back (a
+// thread resumed through ipc_resume_entry takes it from there too).
+[[gnu::always_inline]] inline void deliver(Thread* t, const MessageRegs& m, uint64_t badge, bool direct) {
+    if (direct && resumes_in_user(t->context)) {
         arch::set_message_registers(t->stack_top(), m.label, m.w0, m.w1, m.w2, badge);
         arch::set_syscall_result(t->stack_top(), kOk);
     } else {
@@ -59,11 +60,11 @@ namespace {
 
 // The call reaches receiver `r`, which now holds its reply.
 [[gnu::always_inline]] inline void give_call(Endpoint& ep, Thread* r, Thread* self, uint64_t badge,
-                                             const MessageRegs& m) {
+                                             const MessageRegs& m, bool direct) {
     ep.receivers.remove(r);
     r->queue = nullptr;
     sched_forget_deadline(r);
-    deliver(r, m, badge);
+    deliver(r, m, badge, direct);
     reply_link(*r, *self);
     self->ipc.recv_capacity = 0;
 }
@@ -71,8 +72,8 @@ namespace {
 // The reply reaches caller `c`; the server will wait to receive, into `area`
 // (0: none).
 [[gnu::always_inline]] inline void give_reply(Thread* c, Thread* self, const MessageRegs& m, uintptr_t area,
-                                              uint32_t capacity) {
-    deliver(c, m, 0);
+                                              uint32_t capacity, bool direct) {
+    deliver(c, m, 0, direct);
     self->ipc.reply_to = nullptr;
     c->unref();  // still referenced by the scheduler while it exists
     self->ipc.state = ThreadIpc::State::receiving;
@@ -94,8 +95,8 @@ template <bool kCall, bool kSmp>
         goto general;
     next = kCall ? fast_receiver(*ep, self) : fast_caller(*ep, self);
     if (unlikely(!next)) goto general;
-    if (kCall) give_call(*ep, next, self, cap.badge, m);
-    else give_reply(next, self, m, 0, 0);
+    if (kCall) give_call(*ep, next, self, cap.badge, m, true);
+    else give_reply(next, self, m, 0, 0, true);
     sched_handoff_direct(kCall ? nullptr : &ep->receivers, next);
 general:
     if (kSmp) kernel_unlock();
@@ -126,7 +127,7 @@ bool ipc_fastpath_call(Endpoint& ep, uint64_t badge, int64_t* result) {
     Thread* self = current_thread();
     Thread* receiver = fast_receiver(ep, self);
     if (!receiver) return false;
-    give_call(ep, receiver, self, badge, self->ipc.msg);
+    give_call(ep, receiver, self, badge, self->ipc.msg, false);
     *result = sched_handoff(nullptr, receiver);
     self->ipc.stop_waiting();
     return true;
@@ -137,7 +138,7 @@ bool ipc_fastpath_reply_recv(Endpoint& ep, const IpcRequest& req, int64_t* resul
     const mica::IpcBuffer& b = req.buffer;
     Thread* caller = b.send_size || b.send_handle_count || !b.timeout_ns ? nullptr : fast_caller(ep, self);
     if (!caller) return false;
-    give_reply(caller, self, self->ipc.msg, reinterpret_cast<uintptr_t>(b.recv_data), b.recv_capacity);
+    give_reply(caller, self, self->ipc.msg, reinterpret_cast<uintptr_t>(b.recv_data), b.recv_capacity, false);
     ep.ref();  // while we wait in its queue, as the general path's Ref does
     *result = sched_handoff(&ep.receivers, caller, sched_deadline(b.timeout_ns));
     self->ipc.state = ThreadIpc::State::none;

@@ -147,6 +147,45 @@ KTEST(ipc, direct_switch_keeps_registers) {
     sys::handle_close(static_cast<Handle>(server));
 }
 
+// A server loop with a receive area (as rpc::Server's) answering callers
+// that send registers only: the caller waits as the direct switch leaves it,
+// the server replies through the fast path's buffered reply_recv, and the
+// caller must find exactly that reply in its registers.
+volatile int g_area_server_end = 0;
+void area_server(void*) {
+    static uint8_t area[256];
+    IpcBuffer b;
+    b.recv_data = area, b.recv_capacity = sizeof area;
+    Message m;
+    int64_t r = sys::ipc_recv(g_endpoint, m, &b);
+    while (r == kOk && m.label != 0) {
+        m = Message{m.label * 2, m.w0 + 1, m.w1 ^ 0xff, m.label};
+        r = sys::ipc_reply_recv(g_endpoint, m, &b);
+    }
+    if (r == kOk) sys::ipc_reply(Message{});
+    g_area_server_end = 1;
+}
+
+KTEST(ipc, register_callers_of_a_buffered_server) {
+    g_endpoint = EXPECT_HANDLE(sys::endpoint_create());
+    g_area_server_end = 0;
+    int64_t server = start_thread(area_server, nullptr, 16);
+    sys::thread_sleep(5'000'000);
+    int bad = 0;
+    for (uint64_t i = 1; i <= 300; ++i) {
+        Message m{i, i * 7, i << 3, 0};
+        if (sys::ipc_call(g_endpoint, m) != kOk || m.label != i * 2 || m.w0 != i * 7 + 1 || m.w1 != ((i << 3) ^ 0xff) ||
+            m.w2 != i)
+            ++bad;
+    }
+    EXPECT_EQ(bad, 0);
+    Message stop{};
+    EXPECT_EQ(sys::ipc_call(g_endpoint, stop), kOk);
+    while (!g_area_server_end) sys::thread_yield();
+    sys::handle_close(static_cast<Handle>(server));
+    sys::handle_close(g_endpoint);
+}
+
 KTEST(ipc, badges) {
     Handle ep = EXPECT_HANDLE(sys::endpoint_create());
     Handle a = EXPECT_HANDLE(sys::handle_mint(ep, kRightWrite | kRightDuplicate, 0xa1));
