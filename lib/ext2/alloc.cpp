@@ -64,7 +64,6 @@ int64_t Fs::alloc_block(uint32_t goal, uint32_t* out) {
 
 int64_t Fs::free_block(uint32_t block) {
     if (!block_valid(block)) return kErrCorrupt;
-    data_forget(block);
     uint32_t g = (block - first_data_block) / blocks_per_group;
     uint32_t bit = (block - first_data_block) % blocks_per_group;
     uint8_t* d = group(g);

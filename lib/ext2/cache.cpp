@@ -1,6 +1,6 @@
 // The metadata block cache: a fixed pool of buffers, a hash for lookup and an
 // LRU list for eviction. Data blocks of files bypass it (they are moved in
-// large runs straight between the device and the caller).
+// large runs between the device and the file-data cache, Fs::data_*).
 #include "internal.h"
 
 namespace ext2::detail {

@@ -135,7 +135,7 @@ int64_t Fs::add_entry(uint32_t dir_ino, DiskInode& dir, const char* name, uint32
         Cache::Buf* buf;
         r = cache.get(b, false, &buf);
         if (r < 0) {
-            trim(dir, lb);
+            trim(dir_ino, dir, lb);
             write_inode(dir_ino, dir);
             return r;
         }

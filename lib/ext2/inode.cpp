@@ -24,6 +24,10 @@ static int64_t place_of(Fs& fs, uint32_t ino, Place* out) {
 }
 
 int64_t Fs::read_inode(uint32_t ino, DiskInode* out) {
+    if (ino == last_ino && ino) {
+        *out = last_inode;
+        return kOk;
+    }
     Place p;
     int64_t r = place_of(*this, ino, &p);
     if (r < 0) return r;
@@ -32,10 +36,12 @@ int64_t Fs::read_inode(uint32_t ino, DiskInode* out) {
     if (r < 0) return r;
     memcpy(out, b->data + p.offset, sizeof(DiskInode));
     cache.put(b);
+    last_ino = ino, last_inode = *out;
     return kOk;
 }
 
 int64_t Fs::write_inode(uint32_t ino, const DiskInode& in) {
+    if (ino == last_ino) last_ino = 0;
     Place p;
     int64_t r = place_of(*this, ino, &p);
     if (r < 0) return r;
@@ -45,10 +51,12 @@ int64_t Fs::write_inode(uint32_t ino, const DiskInode& in) {
     memcpy(b->data + p.offset, &in, sizeof(DiskInode));
     cache.mark(b, Cache::kInodeTable);
     cache.put(b);
+    last_ino = ino, last_inode = in;
     return kOk;
 }
 
 int64_t Fs::init_inode(uint32_t ino, DiskInode* out, uint16_t mode) {
+    if (ino == last_ino) last_ino = 0;
     Place p;
     int64_t r = place_of(*this, ino, &p);
     if (r < 0) return r;
@@ -196,7 +204,8 @@ static int64_t trim_tree(Fs& fs, DiskInode& in, uint32_t* slot, int level, uint6
     return kOk;
 }
 
-int64_t Fs::trim(DiskInode& in, uint64_t from) {
+int64_t Fs::trim(uint32_t ino, DiskInode& in, uint64_t from) {
+    data_forget(ino, from);  // first: whatever happens next, the map may change from there
     for (uint32_t i = 0; i < 12; ++i) {
         int64_t r = trim_tree(*this, in, &in.block[i], 0, i, from);
         if (r < 0) return r;
@@ -220,7 +229,7 @@ int64_t Fs::release(uint32_t ino, DiskInode& in) {
     // Fast symlinks keep their target in the block array, not block numbers.
     bool fast_symlink = is_symlink(in) && in.size < 60 &&
                         in.blocks512 == (in.file_acl ? sectors_per_block : 0);
-    int64_t r = fast_symlink ? kOk : trim(in, 0);
+    int64_t r = fast_symlink ? kOk : trim(ino, in, 0);
     if (r >= 0 && in.file_acl) {
         // Shared extended-attribute block: drop our reference.
         uint32_t x = in.file_acl;
@@ -254,7 +263,17 @@ int64_t Fs::release(uint32_t ino, DiskInode& in) {
     return free_inode(ino, dir);
 }
 
-int64_t Fs::read_data(DiskInode& in, uint64_t offset, uint8_t* buffer, uint32_t length) {
+const uint8_t* Fs::data_view(uint32_t ino, uint64_t offset, uint32_t length) const {
+    if (!data_slots || length == 0) return nullptr;
+    uint64_t lb = offset / block_size, last = (offset + length - 1) / block_size;
+    uint32_t first = data_index(ino, lb);
+    if (last - lb >= data_room(first)) return nullptr;  // it would wrap around
+    for (uint64_t b = lb; b <= last; ++b)
+        if (!data_has(static_cast<uint32_t>(first + (b - lb)), ino, b)) return nullptr;
+    return data_at(first) + offset % block_size;
+}
+
+int64_t Fs::read_data(uint32_t ino, DiskInode& in, uint64_t offset, uint8_t* buffer, uint32_t length) {
     uint64_t size = file_size(in);
     if (is_symlink(in) && size < 60 && in.blocks512 == (in.file_acl ? sectors_per_block : 0)) {
         if (offset >= size) return 0;
@@ -264,42 +283,57 @@ int64_t Fs::read_data(DiskInode& in, uint64_t offset, uint8_t* buffer, uint32_t 
     }
     if (offset >= size) return 0;
     if (size - offset < length) length = static_cast<uint32_t>(size - offset);
+    bool caching = data_ready();
     uint32_t done = 0;
     uint32_t run_blocks = kMaxRunBytes / block_size;
     while (done < length) {
-        // Collect a run of contiguous blocks (or of holes) from here.
         uint64_t pos = offset + done;
         uint64_t lb = pos / block_size;
-        uint32_t first, n = 0, b;
-        int64_t r = map(in, lb, false, nullptr, &first, nullptr);
-        if (r < 0) return done ? done : r;
         uint64_t end = pos + (length - done);
-        if (const uint8_t* cached = first ? data_find(first) : nullptr) {  // seen before: from memory
-            uint64_t block_end = (lb + 1) * block_size;
-            uint32_t take = static_cast<uint32_t>((block_end < end ? block_end : end) - pos);
-            memcpy(buffer + done, cached + (pos - lb * block_size), take);
+        uint64_t last_lb = (end - 1) / block_size;
+        uint32_t slot = caching ? data_index(ino, lb) : 0;
+        uint32_t room = caching ? data_room(slot) : run_blocks;
+        uint32_t limit = room < run_blocks ? room : run_blocks;
+        if (caching && data_has(slot, ino, lb)) {
+            // Seen before: from memory, as many blocks as lie together there.
+            uint32_t n = 1;
+            while (n < limit && lb + n <= last_lb && data_has(slot + n, ino, lb + n)) ++n;
+            uint64_t run_end = (lb + n) * block_size;
+            uint32_t take = static_cast<uint32_t>((run_end < end ? run_end : end) - pos);
+            if (buffer) memcpy(buffer + done, data_at(slot) + (pos - lb * block_size), take);
             done += take;
             continue;
         }
-        uint64_t last_lb = (end - 1) / block_size;
-        n = 1;
-        while (n < run_blocks && lb + n <= last_lb) {
+        // Collect a run of contiguous blocks (or of holes) from here.
+        uint32_t first, b;
+        int64_t r = map(in, lb, false, nullptr, &first, nullptr);
+        if (r < 0) return done ? done : r;
+        uint32_t n = 1;
+        while (n < limit && lb + n <= last_lb) {
             r = map(in, lb + n, false, nullptr, &b, nullptr);
             if (r < 0) break;
             if (first == 0 ? b != 0 : b != first + n) break;
             ++n;
         }
-        if (first == 0) {
-            memset(run, 0, size_t{n} * block_size);
-        } else {
-            r = device->read(sector_of(first), n * sectors_per_block, run);
-            if (r < 0) return done ? done : r;
-            for (uint32_t i = 0; i < n; ++i) data_put(first + i, run + size_t{i} * block_size);
-        }
         uint64_t run_start = lb * block_size;
         uint64_t run_end = run_start + uint64_t{n} * block_size;
         uint32_t take = static_cast<uint32_t>((run_end < end ? run_end : end) - pos);
-        memcpy(buffer + done, run + (pos - run_start), take);
+        if (first == 0) {  // a hole reads as zeros
+            if (buffer) memset(buffer + done, 0, take);
+            done += take;
+            continue;
+        }
+        // Straight into the blocks' slots (forgotten until the read is done).
+        uint8_t* into = run;
+        if (caching) {
+            data_clear(slot, n);
+            into = data_at(slot);
+        }
+        r = device->read_in_place(sector_of(first), n * sectors_per_block, into);
+        if (r < 0) return done ? done : r;
+        if (caching)
+            for (uint32_t i = 0; i < n; ++i) data_tag(slot + i, ino, lb + i);
+        if (buffer) memcpy(buffer + done, into + (pos - run_start), take);
         done += take;
     }
     return done;
@@ -307,29 +341,33 @@ int64_t Fs::read_data(DiskInode& in, uint64_t offset, uint8_t* buffer, uint32_t 
 
 // Before the file grows past `old_size`, zero the rest of its last block so
 // whatever was left there by an earlier shrink does not reappear.
-static int64_t zero_tail(Fs& fs, DiskInode& in, uint64_t old_size) {
+static int64_t zero_tail(Fs& fs, uint32_t ino, DiskInode& in, uint64_t old_size) {
     uint32_t within = static_cast<uint32_t>(old_size % fs.block_size);
     if (within == 0) return kOk;
+    uint64_t lb = old_size / fs.block_size;
     uint32_t b;
-    int64_t r = fs.map(in, old_size / fs.block_size, false, nullptr, &b, nullptr);
+    int64_t r = fs.map(in, lb, false, nullptr, &b, nullptr);
     if (r < 0 || b == 0) return r;
-    r = fs.device->read(fs.sector_of(b), fs.sectors_per_block, fs.run);
-    if (r < 0) return r;
-    memset(fs.run + within, 0, fs.block_size - within);
-    fs.data_forget(b);
-    r = fs.device->write(fs.sector_of(b), fs.sectors_per_block, fs.run);
-    if (r >= 0) fs.data_put(b, fs.run);
+    bool caching = fs.data_ready();
+    uint32_t slot = caching ? fs.data_index(ino, lb) : 0;
+    uint8_t* buf = caching ? fs.data_at(slot) : fs.run;
+    bool have = caching && fs.data_has(slot, ino, lb);
+    if (caching) fs.data_clear(slot, 1);  // until the device holds what it will
+    if (!have && (r = fs.device->read_in_place(fs.sector_of(b), fs.sectors_per_block, buf)) < 0) return r;
+    memset(buf + within, 0, fs.block_size - within);
+    r = fs.device->write_in_place(fs.sector_of(b), fs.sectors_per_block, buf);
+    if (r >= 0 && caching) fs.data_tag(slot, ino, lb);
     return r;
 }
 
-int64_t Fs::resize(DiskInode& in, uint64_t size) {
+int64_t Fs::resize(uint32_t ino, DiskInode& in, uint64_t size) {
     uint64_t old = file_size(in);
     if (size > max_file_size()) return kErrOutOfRange;
     if (size < old) {
-        int64_t r = trim(in, (size + block_size - 1) / block_size);
+        int64_t r = trim(ino, in, (size + block_size - 1) / block_size);
         if (r < 0) return r;
     } else if (size > old) {
-        int64_t r = zero_tail(*this, in, old);
+        int64_t r = zero_tail(*this, ino, in, old);
         if (r < 0) return r;
     }
     return set_size(in, size);
@@ -345,7 +383,7 @@ int64_t Fs::write_data(uint32_t ino, DiskInode& in, uint64_t offset, const uint8
         if (r < 0) return r;
     }
     if (offset > size) {
-        int64_t r = zero_tail(*this, in, size);
+        int64_t r = zero_tail(*this, ino, in, size);
         if (r < 0) return r;
     }
     uint32_t goal = first_goal(ino);
@@ -356,17 +394,23 @@ int64_t Fs::write_data(uint32_t ino, DiskInode& in, uint64_t offset, const uint8
     }
 
     uint32_t run_blocks = kMaxRunBytes / block_size;
+    bool caching = data_ready();
     uint32_t done = 0;
     int64_t error = kOk;
     uint32_t deferred_fresh = 0;  // allocated for the next run, still garbage
     while (done < length && error == kOk) {
-        // Map (allocating) a run of contiguous blocks, fill it, write it.
+        // Map (allocating) a run of contiguous blocks, fill it, write it. It
+        // is filled in the blocks' own slots of the data cache (what a block
+        // there already holds of the file is what the device holds).
         uint64_t pos = offset + done;
         uint64_t lb = pos / block_size;
         uint64_t run_start = lb * block_size;
         uint64_t end = offset + length;
+        uint32_t slot = caching ? data_index(ino, lb) : 0;
+        uint8_t* stage = caching ? data_at(slot) : run;
+        uint32_t limit = caching && data_room(slot) < run_blocks ? data_room(slot) : run_blocks;
         uint32_t first = 0, n = 0;
-        while (n < run_blocks && run_start + uint64_t{n} * block_size < end) {
+        while (n < limit && run_start + uint64_t{n} * block_size < end) {
             uint32_t b;
             bool fresh;
             int64_t r = map(in, lb + n, true, &goal, &b, &fresh);
@@ -385,12 +429,13 @@ int64_t Fs::write_data(uint32_t ino, DiskInode& in, uint64_t offset, const uint8
             if (n == 0) first = b;
             // Partially covered blocks keep the bytes around the new data.
             uint64_t bs = run_start + uint64_t{n} * block_size, be = bs + block_size;
-            uint8_t* slot = run + size_t{n} * block_size;
-            if (bs < pos || be > end) {
+            uint8_t* block = stage + size_t{n} * block_size;
+            if ((bs < pos || be > end) && !(caching && data_has(slot + n, ino, lb + n))) {
+                if (caching) data_clear(slot + n, 1);
                 if (fresh) {
-                    memset(slot, 0, block_size);
+                    memset(block, 0, block_size);
                 } else {
-                    r = device->read(sector_of(b), sectors_per_block, slot);
+                    r = device->read_in_place(sector_of(b), sectors_per_block, block);
                     if (r < 0) {
                         error = r;
                         break;
@@ -402,21 +447,22 @@ int64_t Fs::write_data(uint32_t ino, DiskInode& in, uint64_t offset, const uint8
         if (n == 0) break;
         uint64_t run_end = run_start + uint64_t{n} * block_size;
         uint32_t take = static_cast<uint32_t>((run_end < end ? run_end : end) - pos);
-        memcpy(run + (pos - run_start), buffer + done, take);
-        for (uint32_t i = 0; i < n; ++i) data_forget(first + i);  // the device's copy may change
-        int64_t r = device->write(sector_of(first), n * sectors_per_block, run);
+        if (caching) data_clear(slot, n);  // until the device holds the new bytes
+        memcpy(stage + (pos - run_start), buffer + done, take);
+        int64_t r = device->write_in_place(sector_of(first), n * sectors_per_block, stage);
         if (r < 0) {
             error = r;
             break;
         }
-        for (uint32_t i = 0; i < n; ++i) data_put(first + i, run + size_t{i} * block_size);
+        if (caching)
+            for (uint32_t i = 0; i < n; ++i) data_tag(slot + i, ino, lb + i);
         done += take;
     }
     uint64_t new_size = offset + done > size ? offset + done : size;
     int64_t r = set_size(in, new_size);
     // Blocks mapped but not written (a failed run) past the end would be
     // beyond i_size; give them back.
-    if (error != kOk) trim(in, (new_size + block_size - 1) / block_size);
+    if (error != kOk) trim(ino, in, (new_size + block_size - 1) / block_size);
     if (r < 0 && error == kOk) error = r;
     if (done > 0) {
         in.mtime = in.ctime = now();

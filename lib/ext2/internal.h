@@ -163,17 +163,40 @@ struct NameCache {
     };
     Slot* slots = nullptr;  // allocated at the first keep; without memory, none
     uint64_t generation = 1;
+    // The hash of a name in `dir`, a byte at a time (a path walk hashes a
+    // component as it finds its end).
+    static uint32_t hash_start(uint32_t dir) { return dir * 0x9e3779b1u; }
+    static uint32_t hash_step(uint32_t h, char c) { return (h ^ static_cast<uint8_t>(c)) * 0x01000193u; }
+    static uint32_t hash(uint32_t dir, const char* name, uint32_t len) {
+        uint32_t h = hash_start(dir);
+        for (uint32_t i = 0; i < len; ++i) h = hash_step(h, name[i]);
+        return h;
+    }
     Slot* slot(uint32_t dir, const char* name, uint32_t len) const {
-        uint32_t h = dir * 0x9e3779b1u;
-        for (uint32_t i = 0; i < len; ++i) h = (h ^ static_cast<uint8_t>(name[i])) * 0x01000193u;
-        return slots ? &slots[h % kSlots] : nullptr;
+        return slots ? &slots[hash(dir, name, len) % kSlots] : nullptr;
+    }
+    static bool same(const char* a, const char* b, uint32_t len) {
+        uint32_t i = 0;
+        for (; i + 8 <= len; i += 8) {  // a word at a time
+            uint64_t x, y;
+            memcpy(&x, a + i, 8), memcpy(&y, b + i, 8);
+            if (x != y) return false;
+        }
+        for (; i < len; ++i)
+            if (a[i] != b[i]) return false;
+        return true;
     }
     // True if known: *ino is the entry's inode, or 0 for a name not there.
-    bool find(uint32_t dir, const char* name, uint32_t len, uint32_t* ino) const {
-        const Slot* s = slot(dir, name, len);
-        if (!s || s->generation != generation || s->dir != dir || s->len != len || memcmp(s->name, name, len)) return false;
+    // `h` is hash(dir, name, len).
+    bool find_hashed(uint32_t dir, const char* name, uint32_t len, uint32_t h, uint32_t* ino) const {
+        if (!slots) return false;
+        const Slot* s = &slots[h % kSlots];
+        if (s->generation != generation || s->dir != dir || s->len != len || !same(s->name, name, len)) return false;
         *ino = s->ino;
         return true;
+    }
+    bool find(uint32_t dir, const char* name, uint32_t len, uint32_t* ino) const {
+        return find_hashed(dir, name, len, hash(dir, name, len), ino);
     }
     void keep(uint32_t dir, const char* name, uint32_t len, uint32_t ino) {
         if (len > kLongest) return;
@@ -199,32 +222,66 @@ struct Fs {
     uint8_t* gdt = nullptr;           // the group descriptor table, in memory
     uint32_t gdt_blocks = 0;
     bool* gdt_dirty = nullptr;        // per table block
-    uint8_t* run = nullptr;           // kMaxRunBytes of staging for data transfers
-    // File data recently read or written, kDataCacheBytes, direct-mapped by
-    // block number (tag 0: empty; block 0 never holds file data). Every
-    // write of a data block goes through data_put and a freed block is
-    // forgotten, so what it holds is what the device holds: reads of data
-    // seen before do not go to the device. Without memory for it, none.
-    // It is allocated at the first block put in it, not at mount: a server
-    // restarting after a crash answers sooner without it.
+    uint8_t* run_memory = nullptr;
+    uint8_t* run = nullptr;           // kMaxRunBytes of staging for data transfers (BlockDevice::kRoom before)
+    // File data recently read or written: kDataCacheBytes in slots of a
+    // block, each tagged with the file's inode and the logical block it holds
+    // there (inode 0: empty), direct-mapped by the two so that a file's
+    // consecutive blocks take consecutive slots. A file as large as the cache
+    // therefore fits in it whole (by physical block number its indirect block
+    // would have pushed the file's first and last data blocks into one slot),
+    // a read of cached data needs no look at the block map, and runs of
+    // blocks move straight between the device and their slots. Write-through:
+    // a block's slot is written only with what the device then holds (a
+    // failed device write leaves the slot empty), and every change of a
+    // file's block map that is not a write through here (a truncate, a
+    // file freed) forgets the file's blocks from there on, so reads of data
+    // seen before do not go to the device. Allocated at the first use, not at
+    // mount (a server restarting after a crash answers sooner without it);
+    // without memory for it, none.
     static constexpr uint32_t kDataCacheBytes = 1 << 20;
-    uint8_t* data = nullptr;
-    uint32_t* data_tags = nullptr;
-    uint32_t data_slots = 0;
+    struct DataTag {
+        uint32_t ino, lblock;
+    };
+    uint8_t* data_memory = nullptr;   // data, unaligned
+    uint8_t* data = nullptr;          // the slots, aligned to a block (whole pages for IPC), kRoom after data_memory or more
+    DataTag* data_tags = nullptr;
+    uint32_t data_slots = 0;          // a power of two, or 0
     bool data_tried = false;
     bool data_allocate();
-    const uint8_t* data_find(uint32_t block) const {
-        if (!data_slots || data_tags[block % data_slots] != block) return nullptr;
-        return data + size_t{block % data_slots} * block_size;
+    bool data_ready() { return data_slots || data_allocate(); }
+    uint32_t data_index(uint32_t ino, uint64_t lblock) const {
+        return (ino * 0x9E3779B1u + static_cast<uint32_t>(lblock)) & (data_slots - 1);
     }
-    void data_put(uint32_t block, const uint8_t* in) {
-        if (!data_slots && !data_allocate()) return;
-        data_tags[block % data_slots] = block;
-        memcpy(data + size_t{block % data_slots} * block_size, in, block_size);
+    uint8_t* data_at(uint32_t index) const { return data + size_t{index} * block_size; }
+    bool data_has(uint32_t index, uint32_t ino, uint64_t lblock) const {
+        return data_tags[index].ino == ino && data_tags[index].lblock == lblock;
     }
-    void data_forget(uint32_t block) {
-        if (data_slots && data_tags[block % data_slots] == block) data_tags[block % data_slots] = 0;
+    const uint8_t* data_find(uint32_t ino, uint64_t lblock) const {
+        if (!data_slots) return nullptr;
+        uint32_t i = data_index(ino, lblock);
+        return data_has(i, ino, lblock) ? data_at(i) : nullptr;
     }
+    // Slots from `index` on that do not wrap around: how long a run through
+    // the cache may be.
+    uint32_t data_room(uint32_t index) const { return data_slots - index; }
+    void data_tag(uint32_t index, uint32_t ino, uint64_t lblock) {
+        data_tags[index] = DataTag{ino, static_cast<uint32_t>(lblock)};
+    }
+    void data_clear(uint32_t index, uint32_t count) {
+        for (uint32_t i = 0; i < count; ++i) data_tags[index + i] = DataTag{0, 0};
+    }
+    // File `ino`'s blocks at and after logical block `from` are no longer
+    // what the cache holds (its map changed there).
+    void data_forget(uint32_t ino, uint64_t from) {
+        for (uint32_t i = 0; i < data_slots; ++i)
+            if (data_tags[i].ino == ino && data_tags[i].lblock >= from) data_tags[i] = DataTag{0, 0};
+    }
+    // The inode read or written last, as the inode table holds it (only
+    // read_inode, write_inode and init_inode touch inodes there): requests
+    // on one open file read the same inode again and again.
+    uint32_t last_ino = 0;  // 0: none
+    DiskInode last_inode;
     uint8_t* head = nullptr;          // while loading: the device's first kHeadBytes
     Cache cache;
     uint32_t (*clock)() = nullptr;
@@ -273,15 +330,20 @@ struct Fs {
     int64_t map(DiskInode& in, uint64_t lblock, bool create, uint32_t* goal, uint32_t* out,
                 bool* fresh);
     uint32_t first_goal(uint32_t ino);
-    // Frees every block at or after logical block `from`.
-    int64_t trim(DiskInode& in, uint64_t from);
+    // Frees every block of inode `ino` at or after logical block `from`.
+    int64_t trim(uint32_t ino, DiskInode& in, uint64_t from);
     // Frees the inode and everything it owns (links already 0).
     int64_t release(uint32_t ino, DiskInode& in);
-    int64_t read_data(DiskInode& in, uint64_t offset, uint8_t* buffer, uint32_t length);
+    // With `buffer` null (and the data cache there), the bytes are only
+    // brought into the cache.
+    int64_t read_data(uint32_t ino, DiskInode& in, uint64_t offset, uint8_t* buffer, uint32_t length);
+    // Where the cache holds `length` bytes of `ino` at `offset` in one piece
+    // (a file's consecutive blocks in consecutive slots), or null.
+    const uint8_t* data_view(uint32_t ino, uint64_t offset, uint32_t length) const;
     int64_t write_data(uint32_t ino, DiskInode& in, uint64_t offset, const uint8_t* buffer,
                        uint32_t length);
     int64_t set_size(DiskInode& in, uint64_t size);
-    int64_t resize(DiskInode& in, uint64_t size);
+    int64_t resize(uint32_t ino, DiskInode& in, uint64_t size);
 
     // dir.cpp
     // `dir` is inode dir_ino, a directory.

@@ -41,8 +41,8 @@ Fs::~Fs() {
     journal_free(journal);
     delete[] gdt;
     delete[] gdt_dirty;
-    delete[] run;
-    delete[] data;
+    delete[] run_memory;
+    delete[] data_memory;
     delete[] data_tags;
 }
 
@@ -51,11 +51,18 @@ Fs::~Fs() {
 bool Fs::data_allocate() {
     if (data_tried) return false;
     data_tried = true;
-    data = new (std::nothrow) uint8_t[kDataCacheBytes];
-    data_tags = new (std::nothrow) uint32_t[kDataCacheBytes / block_size];
-    if (!data || !data_tags) return false;
-    data_slots = kDataCacheBytes / block_size;
-    for (uint32_t i = 0; i < data_slots; ++i) data_tags[i] = 0;
+    uint32_t slots = kDataCacheBytes / block_size;
+    // Aligned to a block: a block-aligned read answered from the cache
+    // starts on a page, so the kernel copies it whole pages at a time. The
+    // first slot has the device's room before it too (the others have the
+    // slot before theirs).
+    data_memory = new (std::nothrow) uint8_t[kDataCacheBytes + block_size + BlockDevice::kRoom];
+    data_tags = new (std::nothrow) DataTag[slots];
+    if (!data_memory || !data_tags) return false;
+    uintptr_t at = reinterpret_cast<uintptr_t>(data_memory) + BlockDevice::kRoom;
+    data = data_memory + BlockDevice::kRoom + (block_size - at % block_size) % block_size;
+    data_slots = slots;
+    data_clear(0, slots);
     return true;
 }
 
@@ -148,6 +155,7 @@ int64_t unsupported_feature(const char* what, const char* name) {
 int64_t Fs::load(BlockDevice* dev) {
     device = dev;
     names.changed();  // loaded again after a replay: what was looked up before counts no more
+    last_ino = 0;
     uint64_t sectors = dev->sector_count();
     if (sectors < kHeadBytes / kSectorSize) return kErrCorrupt;
     // One read for the superblock, the block that holds it and the first
@@ -207,9 +215,10 @@ int64_t Fs::load(BlockDevice* dev) {
     if (uint64_t{first_data_block} + 1 + gdt_blocks > blocks_count) return kErrCorrupt;
     gdt = new (std::nothrow) uint8_t[size_t{gdt_blocks} * block_size];
     gdt_dirty = new (std::nothrow) bool[gdt_blocks];
-    run = new (std::nothrow) uint8_t[kMaxRunBytes];
-    if (!gdt || !gdt_dirty || !run) return kErrNoMemory;
-    for (uint32_t i = 0; i < data_slots; ++i) data_tags[i] = 0;
+    run_memory = new (std::nothrow) uint8_t[kMaxRunBytes + BlockDevice::kRoom];
+    if (!gdt || !gdt_dirty || !run_memory) return kErrNoMemory;
+    run = run_memory + BlockDevice::kRoom;
+    if (data_slots) data_clear(0, data_slots);
     for (uint32_t i = 0; i < gdt_blocks; ++i) {
         gdt_dirty[i] = false;
         uint8_t* to = gdt + size_t{i} * block_size;

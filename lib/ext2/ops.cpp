@@ -105,10 +105,10 @@ Stat stat_of(uint32_t ino, const DiskInode& in) {
 }
 
 // What the path and node forms of read, write and truncate share.
-int64_t read_from(Fs* fs, DiskInode& in, uint64_t offset, void* buffer, uint32_t length) {
+int64_t read_from(Fs* fs, uint32_t ino, DiskInode& in, uint64_t offset, void* buffer, uint32_t length) {
     if (is_dir(in)) return kErrIsDirectory;
     if (!is_file(in) && !is_symlink(in)) return kErrInvalidArgument;
-    return fs->read_data(in, offset, static_cast<uint8_t*>(buffer), length);
+    return fs->read_data(ino, in, offset, static_cast<uint8_t*>(buffer), length);
 }
 
 int64_t write_to(Fs* fs, uint32_t ino, DiskInode& in, uint64_t offset, const void* buffer, uint32_t length) {
@@ -122,7 +122,7 @@ int64_t write_to(Fs* fs, uint32_t ino, DiskInode& in, uint64_t offset, const voi
 int64_t resize_to(Fs* fs, uint32_t ino, DiskInode& in, uint64_t size) {
     if (is_dir(in)) return kErrIsDirectory;
     if (!is_file(in)) return kErrInvalidArgument;
-    int64_t r = fs->resize(in, size);
+    int64_t r = fs->resize(ino, in, size);
     in.mtime = in.ctime = fs->now();
     int64_t w = fs->write_inode(ino, in);
     return finish(fs, r < 0 ? r : w);
@@ -151,7 +151,7 @@ int64_t Volume::read(const char* path, uint64_t offset, void* buffer, uint32_t l
     uint32_t ino;
     DiskInode in;
     int64_t r = inode_at(fs_, path, &ino, &in);
-    return r < 0 ? r : read_from(fs_, in, offset, buffer, length);
+    return r < 0 ? r : read_from(fs_, ino, in, offset, buffer, length);
 }
 
 int64_t Volume::write(const char* path, uint64_t offset, const void* buffer, uint32_t length) {
@@ -192,7 +192,25 @@ int64_t Volume::stat(Node n, Stat* out) {
 int64_t Volume::read(Node n, uint64_t offset, void* buffer, uint32_t length) {
     DiskInode in;
     int64_t r = node_at(fs_, n, &in);
-    return r < 0 ? r : read_from(fs_, in, offset, buffer, length);
+    return r < 0 ? r : read_from(fs_, n.inode, in, offset, buffer, length);
+}
+
+int64_t Volume::view(Node n, uint64_t offset, uint32_t length, const void** data) {
+    *data = nullptr;
+    DiskInode in;
+    int64_t r = node_at(fs_, n, &in);
+    if (r < 0) return r;
+    if (!is_file(in)) return kOk;
+    uint64_t size = file_size(in);
+    if (offset >= size) return kOk;
+    if (size - offset < length) length = static_cast<uint32_t>(size - offset);
+    if ((*data = fs_->data_view(n.inode, offset, length))) return length;
+    if (!fs_->data_ready()) return kOk;
+    // Into the cache first (a device error part-way leaves what came before it).
+    int64_t got = fs_->read_data(n.inode, in, offset, nullptr, length);
+    if (got <= 0) return got;
+    *data = fs_->data_view(n.inode, offset, static_cast<uint32_t>(got));
+    return *data ? got : 0;
 }
 
 int64_t Volume::write(Node n, uint64_t offset, const void* buffer, uint32_t length) {

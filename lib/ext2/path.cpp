@@ -45,11 +45,48 @@ int64_t walk_components(Fs& fs, const char* path, size_t n, uint32_t* out) {
 
 }  // namespace
 
+// walk_components on the whole path in one pass: each component is found,
+// measured and hashed for the name cache by one look at its bytes (a path
+// opened again and again is all names the cache knows). As before, a path
+// longer than kMaxPath is kErrNameTooLong whatever else is wrong with it.
 int64_t Fs::resolve(const char* path, uint32_t* ino) {
     if (!path) return kErrInvalidArgument;
-    size_t n = bounded_length(path, Volume::kMaxPath);
-    if (n > Volume::kMaxPath) return kErrNameTooLong;
-    return walk_components(*this, path, n, ino);
+    uint32_t cur = kRootIno;
+    size_t i = 0;
+    int64_t r = kOk;
+    for (;;) {
+        while (i <= Volume::kMaxPath && path[i] == '/') ++i;
+        if (i > Volume::kMaxPath || !path[i]) break;
+        size_t start = i;
+        uint32_t h = NameCache::hash_start(cur);
+        while (i <= Volume::kMaxPath && path[i] && path[i] != '/') h = NameCache::hash_step(h, path[i++]);
+        if (i > Volume::kMaxPath) break;
+        if (i - start > kNameMax) {
+            r = kErrNameTooLong;
+            break;
+        }
+        uint32_t len = static_cast<uint32_t>(i - start), next;
+        if (names.find_hashed(cur, path + start, len, h, &next)) {
+            if (!next) {
+                r = kErrNotFound;
+                break;
+            }
+            cur = next;
+            continue;
+        }
+        DiskInode dir;
+        if ((r = read_inode(cur, &dir)) < 0) break;
+        if (!is_dir(dir)) {
+            r = kErrNotDirectory;
+            break;
+        }
+        if ((r = lookup(cur, dir, path + start, len, &cur)) < 0) break;
+    }
+    if (i > Volume::kMaxPath || (r < 0 && bounded_length(path, Volume::kMaxPath) > Volume::kMaxPath))
+        return kErrNameTooLong;
+    if (r < 0) return r;
+    *ino = cur;
+    return kOk;
 }
 
 int64_t Fs::resolve_parent(const char* path, uint32_t* parent, const char** name,

@@ -9,9 +9,17 @@ namespace mica::files {
 namespace {
 
 // Large requests live here, not on a thread's stack; one caller at a time.
-proto::fs::Read::Reply g_read_reply;
 proto::fs::Write::Request g_write_request;
 proto::fs::NodeWrite::Request g_node_write;
+// read_view's replies: by path a Read reply, by node the data alone (NodeRead).
+// Page-aligned: the kernel copies a reply in pieces that end at page
+// boundaries of either side, so a block-aligned reply from the file server's
+// cache (page-aligned too) comes in whole pages.
+union ReadReply {
+    proto::fs::Read::Reply by_path;
+    char by_node[proto::fs::kChunk];
+};
+alignas(4096) ReadReply g_read;
 
 // A request by node; if the server restarted since the node was handed out
 // (kErrStale), the file is held again and the request made once more.
@@ -24,6 +32,28 @@ int64_t by_node(const Name& n, F request) {
     if (int64_t re = rpc::call<proto::fs::Reopen>(n.endpoint, q, &r); re < 0) return re;
     n.node = r.node;
     return request();
+}
+
+// NodeRead, its bytes received straight into `into` (room for `length`):
+// the reply is the data alone (proto/fs.h). Made again as rpc::call makes
+// an idempotent operation again.
+int64_t node_read(const Name& n, uint64_t offset, void* into, uint32_t length) {
+    proto::fs::NodeRead::Request q{n.node, offset, length, 0};
+    int64_t e = kErrProtocol;
+    for (int i = 0; i < rpc::kRetries; ++i) {
+        IpcBuffer b;
+        b.send_data = &q, b.send_size = sizeof q;
+        b.recv_data = into, b.recv_capacity = length;
+        Message m{proto::fs::NodeRead::kLabel, 0, 0, 0};
+        e = sys::ipc_call(n.endpoint, m, &b);
+        if (e >= 0) {
+            for (uint32_t h = 0; h < b.recv_handle_count; ++h) sys::handle_close(b.recv_handles[h]);
+            e = static_cast<int64_t>(m.label);
+            if (!proto::fs::NodeRead::reply_ok(e, b.recv_size, length)) e = kErrProtocol;
+        }
+        if (e != kErrPeerClosed && e != kErrProtocol) break;
+    }
+    return e;
 }
 
 }  // namespace
@@ -57,6 +87,8 @@ int64_t resolve(const char* name, const char* cwd, Name* out) {
 }
 
 int64_t read(const Name& n, uint64_t offset, void* buffer, uint32_t length) {
+    length = length < proto::fs::kChunk ? length : proto::fs::kChunk;
+    if (n.node.inode) return by_node(n, [&] { return node_read(n, offset, buffer, length); });
     const void* data;
     int64_t got = read_view(n, offset, length, &data);
     if (got > 0) memcpy(buffer, data, static_cast<size_t>(got));
@@ -65,21 +97,17 @@ int64_t read(const Name& n, uint64_t offset, void* buffer, uint32_t length) {
 
 int64_t read_view(const Name& n, uint64_t offset, uint32_t length, const void** data) {
     length = length < proto::fs::kChunk ? length : proto::fs::kChunk;
-    int64_t e;
     if (n.node.inode) {
-        e = by_node(n, [&] {
-            proto::fs::NodeRead::Request q{n.node, offset, length, 0};
-            return rpc::call<proto::fs::NodeRead>(n.endpoint, q, &g_read_reply);
-        });
-    } else {
-        static proto::fs::Read::Request q;
-        copy_string(q.path, sizeof q.path, n.path);
-        q.offset = offset, q.length = length;
-        e = rpc::call<proto::fs::Read>(n.endpoint, q, &g_read_reply);
+        *data = g_read.by_node;
+        return by_node(n, [&] { return node_read(n, offset, g_read.by_node, length); });
     }
+    static proto::fs::Read::Request q;
+    copy_string(q.path, sizeof q.path, n.path);
+    q.offset = offset, q.length = length;
+    int64_t e = rpc::call<proto::fs::Read>(n.endpoint, q, &g_read.by_path);
     if (e < 0) return e;
-    *data = g_read_reply.data;
-    return g_read_reply.size <= length ? g_read_reply.size : length;
+    *data = g_read.by_path.data;
+    return g_read.by_path.size <= length ? g_read.by_path.size : length;
 }
 
 int64_t write(const Name& n, uint64_t offset, const void* buffer, uint32_t length) {

@@ -15,8 +15,9 @@ namespace mica::files {
 
 namespace {
 
-// Folds "a/./b", "a/../b" and repeated slashes into a '/'-rooted path.
-bool normalize(const char* in, char* out, size_t size) {
+// Folds "a/./b", "a/../b" and repeated slashes into a '/'-rooted path; its
+// length, or -1 if it does not fit in `size` bytes.
+int64_t normalize(const char* in, char* out, size_t size) {
     size_t n = 0;
     out[n++] = '/';
     for (const char* p = in; *p;) {
@@ -29,29 +30,30 @@ bool normalize(const char* in, char* out, size_t size) {
             if (n > 1) --n;  // the slash before the removed part
         } else if (len > 0 && !(len == 1 && p[0] == '.')) {
             if (n > 1) out[n++] = '/';
-            if (n + len + 1 > size) return false;
+            if (n + len + 1 > size) return -1;
             memcpy(out + n, p, len);
             n += len;
         }
         p = end;
     }
     out[n] = '\0';
-    return true;
+    return static_cast<int64_t>(n);
 }
 
 }  // namespace
 
 int64_t fold_name(const char* name, const char* cwd, Name* out) {
     out->node = {};  // by path
-    const char* colon = strchr(name, ':');
-    const char* slash = strchr(name, '/');
+    // A scheme is what comes before a ':' that comes before any '/'.
+    const char* stop = name;
+    while (*stop && *stop != ':' && *stop != '/') ++stop;
     char joined[2 * proto::fs::kPathMax];
     const char* path;
     const char* scheme_end;
     const char* scheme = name;
-    if (colon && (!slash || colon < slash)) {
-        scheme_end = colon;
-        path = colon + 1;
+    if (*stop == ':') {
+        scheme_end = stop;
+        path = stop + 1;
     } else {
         scheme = cwd;
         scheme_end = strchr(cwd, ':');
@@ -70,8 +72,13 @@ int64_t fold_name(const char* name, const char* cwd, Name* out) {
     if (n == 0 || n >= sizeof out->scheme) return kErrInvalidArgument;
     memcpy(out->scheme, scheme, n);
     out->scheme[n] = '\0';
-    if (!normalize(path, out->path, sizeof out->path)) return kErrNameTooLong;
-    join(out->text, sizeof out->text, out->scheme, ":", out->path);
+    int64_t length = normalize(path, out->path, sizeof out->path);
+    if (length < 0) return kErrNameTooLong;
+    // scheme:path, which always fits (sizeof text is sizeof path plus a scheme's room).
+    static_assert(sizeof out->text >= sizeof out->scheme + sizeof out->path);
+    memcpy(out->text, out->scheme, n);
+    out->text[n] = ':';
+    memcpy(out->text + n + 1, out->path, static_cast<size_t>(length) + 1);
     return kOk;
 }
 

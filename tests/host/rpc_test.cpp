@@ -150,3 +150,21 @@ TEST(Rpc, EveryOperationRefusesTheInjectedCorruptReply) {
     };
     EXPECT_EQ(accepting_corrupt_reply<Three>(), 1);
 }
+
+TEST(Rpc, ANodeReadReplyIsItsDataAloneAndItsStatusItsSize) {
+    // NodeRead's reply has no header: the runtime receives the bytes into
+    // the reader's buffer and takes the status for their count, only if
+    // the reply brought exactly that many and no more than asked.
+    using proto::fs::NodeRead;
+    EXPECT_EQ(min_reply<NodeRead>(), 0u);
+    EXPECT_TRUE(idempotent<NodeRead>());
+    EXPECT_TRUE(NodeRead::reply_ok(4096, 4096, 4096));
+    EXPECT_TRUE(NodeRead::reply_ok(100, 100, 4096));  // a short read, at the end
+    EXPECT_TRUE(NodeRead::reply_ok(0, 0, 4096));      // past the end
+    EXPECT_TRUE(NodeRead::reply_ok(kErrNotFound, 0, 4096));
+    EXPECT_FALSE(NodeRead::reply_ok(4096, 100, 4096));   // says more than it brings
+    EXPECT_FALSE(NodeRead::reply_ok(100, 4096, 4096));   // brings more than it says
+    EXPECT_FALSE(NodeRead::reply_ok(8192, 8192, 4096));  // more than asked
+    // Fault injection's garbled answer (a "success" of three bytes) is refused.
+    EXPECT_FALSE(NodeRead::reply_ok(0x1234, kCorruptReplySize, 4096));
+}

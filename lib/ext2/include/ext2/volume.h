@@ -22,6 +22,17 @@ public:
     virtual int64_t write(uint64_t sector, uint32_t count, const void* buffer) = 0;
     virtual int64_t flush() = 0;
     virtual uint64_t sector_count() const = 0;
+    // As read and write, for a buffer with kRoom bytes before it that the
+    // device may use meanwhile (they hold what they held when it returns):
+    // a device whose transport puts a header before the data moves the data
+    // in place, with no copy. The library moves file data through these.
+    static constexpr uint32_t kRoom = 16;
+    virtual int64_t read_in_place(uint64_t sector, uint32_t count, void* buffer) {
+        return read(sector, count, buffer);
+    }
+    virtual int64_t write_in_place(uint64_t sector, uint32_t count, void* buffer) {
+        return write(sector, count, buffer);
+    }
 };
 
 enum Type : uint32_t { kFile = 1, kDirectory = 2, kSymlink = 3, kOther = 4 };
@@ -119,6 +130,12 @@ public:
     int64_t node(const char* path, Node* out);
     int64_t stat(Node n, Stat* out);
     int64_t read(Node n, uint64_t offset, void* buffer, uint32_t length);
+    // What read(n, ...) would give, read into the data cache (if not there
+    // yet) and pointed at there: the bytes read, *data pointing at them,
+    // good until the next call, with no copy made. *data null: it does not
+    // lie in the cache in one piece (a hole, no cache, no bytes); read()
+    // gives it then.
+    int64_t view(Node n, uint64_t offset, uint32_t length, const void** data);
     int64_t write(Node n, uint64_t offset, const void* buffer, uint32_t length);
     int64_t truncate(Node n, uint64_t size);
     int64_t set_times(Node n, uint32_t atime, uint32_t mtime);

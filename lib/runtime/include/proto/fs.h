@@ -252,15 +252,23 @@ struct NodeStat {
     using Reply = Stat::Reply;
 };
 
-// As Read and Write, by node.
+// As Read, by node; the reply is the data alone, and its status (>= 0) says
+// how many bytes it brings, so that the bytes land where the reader wants
+// them with nothing in front (the runtime receives them into the caller's
+// buffer: no copy on the way). A success must bring exactly that many bytes,
+// and no more than asked (reply_ok): else the reply is not this protocol's.
 struct NodeRead {
     static constexpr uint64_t kLabel = 0x215;
     static constexpr bool kIdempotent = true;
     struct Request { Node node; uint64_t offset; uint32_t length; uint32_t reserved; };
-    using Reply = Read::Reply;
-    static constexpr uint32_t kMinReply = Read::kMinReply;
+    struct Reply { char data[kChunk]; };
+    static constexpr uint32_t kMinReply = 0;
+    static constexpr bool reply_ok(int64_t status, uint32_t size, uint32_t length) {
+        return status < 0 || (static_cast<uint64_t>(status) == size && size <= length);
+    }
 };
 
+// As Write, by node.
 struct NodeWrite {
     static constexpr uint64_t kLabel = 0x216;
     static constexpr bool kIdempotent = true;
