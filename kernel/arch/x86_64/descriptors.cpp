@@ -88,9 +88,8 @@ void arch::set_io_permissions(const uint8_t* bitmap, uint64_t owner) {
     t.tss.iomap_base = x86::kNoIoBitmap;  // the usual case: no ports
 }
 
-namespace {
-[[gnu::always_inline]] inline void enter(Cpu& cpu, const arch::PageTables& tables, uintptr_t kernel_stack_top,
-                                         const uint8_t* io_bitmap, uint64_t io_owner) {
+void arch::enter_process(Cpu& cpu, const PageTables& tables, uintptr_t kernel_stack_top,
+                         const uint8_t* io_bitmap, uint64_t io_owner) {
     if (cpu.active_root != tables.root()) {
         cpu.active_root = tables.root();
         asm volatile("mov %0, %%cr3" ::"r"(tables.root()) : "memory");
@@ -101,17 +100,11 @@ namespace {
     if (io_bitmap) return load_io_bitmap(t, io_bitmap, io_owner);
     t.tss.iomap_base = x86::kNoIoBitmap;
 }
-}  // namespace
 
-void arch::enter_process(Cpu& cpu, const PageTables& tables, uintptr_t kernel_stack_top,
-                         const uint8_t* io_bitmap, uint64_t io_owner) {
-    enter(cpu, tables, kernel_stack_top, io_bitmap, io_owner);
-}
-
-// enter_process and the switch in one (arch.h).
-void arch::switch_direct(Cpu& cpu, const PageTables& tables, uintptr_t kernel_stack_top, const uint8_t* io_bitmap,
-                         uint64_t io_owner, Context& from, Context& to) {
-    enter(cpu, tables, kernel_stack_top, io_bitmap, io_owner);
+// enter_process (inlined: flatten) and the switch in one (arch.h).
+[[gnu::flatten]] void arch::switch_direct(Cpu& cpu, const PageTables& tables, uintptr_t kernel_stack_top,
+                                          const uint8_t* io_bitmap, uint64_t io_owner, Context& from, Context& to) {
+    enter_process(cpu, tables, kernel_stack_top, io_bitmap, io_owner);
     asm volatile("fxsave64 %0" : "=m"(from.fpu));
     from.rsp = reinterpret_cast<uint64_t>(from.resume);
     if (to.fs_base != from.fs_base) x86::wrmsr(x86::kMsrFsBase, to.fs_base);
