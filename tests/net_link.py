@@ -27,9 +27,7 @@ import os
 import re
 import shutil
 import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import zlib
@@ -37,7 +35,7 @@ import zlib
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tools"))
 import qemu  # noqa: E402
-from net_test import Console, fetch, host_server, machine, qemu_died, twice_if_qemu_dies  # noqa: E402
+from net_test import boot_with_host_server, fetch, qemu_died, twice_if_qemu_dies  # noqa: E402
 
 
 class Qmp:
@@ -153,23 +151,11 @@ def main():
 
 
 def run(args):
-    work = tempfile.mkdtemp(prefix="mica-link-")
-    served = os.path.join(work, "served")
-    os.makedirs(served)
-    blob = os.urandom(1 << 20)
-    with open(os.path.join(served, "blob"), "wb") as f:
-        f.write(blob)
-    server = host_server(served)
-    port = qemu.free_port()
-    disk = os.path.join(work, "disk.img")
-    subprocess.run(["cp", "--sparse=always", args.disk, disk], check=True)
+    def qmp_option(work):  # QEMU's QMP socket in the work directory: set_link comes through it
+        return ["-qmp", f"unix:{os.path.join(work, 'qmp.sock')},server=on,wait=off"]
+
+    work, blob, server, port, proc, mica = boot_with_host_server(args, "mica-link-", 1 << 20, qmp_option)
     qmp_path = os.path.join(work, "qmp.sock")
-    cmd = machine(args.iso, disk, qemu.network_args(
-        "user", port, f"tcp:10.0.2.100:80-tcp:127.0.0.1:{server.server_address[1]}"), args.smp)
-    cmd += ["-qmp", f"unix:{qmp_path},server=on,wait=off"]
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            preexec_fn=qemu.die_with_parent)
-    mica = Console(proc)
     base = f"http://127.0.0.1:{port}"
     failed = None
     log = ""

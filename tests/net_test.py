@@ -146,11 +146,16 @@ def main():
     return twice_if_qemu_dies(run, parser.parse_args(), "net_test")
 
 
-def run(args):
-    work = tempfile.mkdtemp(prefix="mica-net-")
+def boot_with_host_server(args, prefix, blob_bytes, extra=lambda work: []):
+    """A work directory with `blob_bytes` of random bytes that a host HTTP
+    server serves (Mica reaches it as 10.0.2.100:80), and Mica booted on a
+    private copy of the disk with a free host port forwarded to its port 80
+    (`extra(work)`: more QEMU options). Returns work, blob, server, port,
+    proc and the Console."""
+    work = tempfile.mkdtemp(prefix=prefix)
     served = os.path.join(work, "served")
     os.makedirs(served)
-    blob = os.urandom(4 << 20)
+    blob = os.urandom(blob_bytes)
     with open(os.path.join(served, "blob"), "wb") as f:
         f.write(blob)
     server = host_server(served)
@@ -158,10 +163,14 @@ def run(args):
     disk = os.path.join(work, "disk.img")
     subprocess.run(["cp", "--sparse=always", args.disk, disk], check=True)
     cmd = machine(args.iso, disk, qemu.network_args(
-        "user", port, f"tcp:10.0.2.100:80-tcp:127.0.0.1:{server.server_address[1]}"), args.smp)
+        "user", port, f"tcp:10.0.2.100:80-tcp:127.0.0.1:{server.server_address[1]}"), args.smp) + extra(work)
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             preexec_fn=qemu.die_with_parent)
-    mica = Console(proc)
+    return work, blob, server, port, proc, Console(proc)
+
+
+def run(args):
+    work, blob, server, port, proc, mica = boot_with_host_server(args, "mica-net-", 4 << 20)
     base = f"http://127.0.0.1:{port}"
     failed = None
     timer = threading.Timer(args.timeout, proc.kill)
