@@ -5,7 +5,7 @@ set(MICA_VERSION ${PROJECT_VERSION})
 # Freestanding C++ for the kernel (see shared/TOOLCHAIN.md for why each flag).
 add_library(mica_kernel_flags INTERFACE)
 target_compile_options(mica_kernel_flags INTERFACE
-    -O2 -g -ffreestanding -fno-pic -fno-pie -mcmodel=kernel -mno-red-zone -ffunction-sections -fdata-sections
+    -O2 -g -flto=auto -ffreestanding -fno-pic -fno-pie -mcmodel=kernel -mno-red-zone -ffunction-sections -fdata-sections
     -mgeneral-regs-only -fno-stack-protector -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-optimize-sibling-calls
     -fno-asynchronous-unwind-tables -fno-tree-loop-distribute-patterns
     -Wall -Wextra -Werror=return-type

@@ -104,10 +104,11 @@ general:
 
 }  // namespace
 
-// Called by trap_entry.S with the registers of the system call.
-#define DIRECT(name, call, smp)                                                                 \
-    extern "C" void name(Handle h, uint64_t label, uint64_t w0, uint64_t w1, uint64_t w2) { \
-        direct<call, smp>(h, MessageRegs{label, w0, w1, w2});                                  \
+// Called by trap_entry.S with the registers of the system call. Flattened
+// (with LTO, across files): the scheduler's and the arch switch are inlined.
+#define DIRECT(name, call, smp)                                                                          \
+    extern "C" [[gnu::flatten]] void name(Handle h, uint64_t label, uint64_t w0, uint64_t w1, uint64_t w2) { \
+        direct<call, smp>(h, MessageRegs{label, w0, w1, w2});                                           \
     }
 DIRECT(ipc_direct_call, true, false)
 DIRECT(ipc_direct_reply_recv, false, false)
