@@ -9,7 +9,7 @@
 namespace mica::sys {
 
 namespace detail_ipc {
-inline int64_t exchange(uint64_t number, uint64_t handle, Message& msg, IpcBuffer* buffer,
+[[gnu::always_inline]] inline int64_t exchange(uint64_t number, uint64_t handle, Message& msg, IpcBuffer* buffer,
                         uint64_t* badge) {
     register uint64_t rsi asm("rsi") = msg.label;
     register uint64_t rdx asm("rdx") = msg.w0;
@@ -30,25 +30,25 @@ inline int64_t exchange(uint64_t number, uint64_t handle, Message& msg, IpcBuffe
 }  // namespace detail_ipc
 
 // Sends `msg` and waits for the reply, which replaces `msg`.
-inline int64_t ipc_call(Handle endpoint, Message& msg, IpcBuffer* buffer = nullptr) {
+[[gnu::always_inline]] inline int64_t ipc_call(Handle endpoint, Message& msg, IpcBuffer* buffer = nullptr) {
     return detail_ipc::exchange(kSysIpcCall, endpoint, msg, buffer, nullptr);
 }
 // Waits for a message; returns kOk (a message) or kIpcNotified.
-inline int64_t ipc_recv(Handle endpoint, Message& msg, IpcBuffer* buffer = nullptr, uint64_t* badge = nullptr) {
+[[gnu::always_inline]] inline int64_t ipc_recv(Handle endpoint, Message& msg, IpcBuffer* buffer = nullptr, uint64_t* badge = nullptr) {
     return detail_ipc::exchange(kSysIpcRecv, endpoint, msg, buffer, badge);
 }
-inline int64_t ipc_reply(const Message& msg, IpcBuffer* buffer = nullptr) {
+[[gnu::always_inline]] inline int64_t ipc_reply(const Message& msg, IpcBuffer* buffer = nullptr) {
     Message copy = msg;
     return detail_ipc::exchange(kSysIpcReply, 0, copy, buffer, nullptr);
 }
 // Answers the caller whose reply was saved as `reply` (ipc_reply_save); the
 // handle is used up.
-inline int64_t ipc_reply_to(Handle reply, const Message& msg, IpcBuffer* buffer = nullptr) {
+[[gnu::always_inline]] inline int64_t ipc_reply_to(Handle reply, const Message& msg, IpcBuffer* buffer = nullptr) {
     Message copy = msg;
     return detail_ipc::exchange(kSysIpcReplyTo, reply, copy, buffer, nullptr);
 }
 // Replies with `msg`, then waits for the next message, which replaces `msg`.
-inline int64_t ipc_reply_recv(Handle endpoint, Message& msg, IpcBuffer* buffer = nullptr,
+[[gnu::always_inline]] inline int64_t ipc_reply_recv(Handle endpoint, Message& msg, IpcBuffer* buffer = nullptr,
                               uint64_t* badge = nullptr) {
     return detail_ipc::exchange(kSysIpcReplyRecv, endpoint, msg, buffer, badge);
 }
