@@ -1,7 +1,8 @@
 // The pieces of the C++ runtime a freestanding kernel has to supply itself:
 // global constructors, operator new/delete on the kernel heap, and the ABI
-// hooks the compiler references. The kernel never exits, so global
-// destructors are never registered to run.
+// hook the compiler references. The kernel never exits, and no global has a
+// destructor to register (no __cxa_atexit or __dso_handle: a global that
+// needed one would fail to link).
 #include <new>
 
 #include "fail_alloc.h"
@@ -13,8 +14,6 @@ using Constructor = void (*)();
 extern Constructor __init_array_start[];
 extern Constructor __init_array_end[];
 
-void* __dso_handle = nullptr;
-int __cxa_atexit(void (*)(void*), void*, void*) { return 0; }
 void __cxa_pure_virtual() { panic("pure virtual function called"); }
 }
 

@@ -13,17 +13,6 @@
 
 using namespace mica;
 
-namespace {
-
-int64_t get_endpoint(Handle handle, uint32_t rights, Ref<Endpoint>* ep, uint64_t* badge = nullptr) {
-    Capability cap;
-    if (int64_t e = current_process().get(handle, rights, ep, &cap)) return e;
-    if (badge) *badge = cap.badge;
-    return kOk;
-}
-
-}  // namespace
-
 int64_t sys_endpoint_create() { return current_process().create_object<Endpoint>(); }
 
 int64_t sys_handle_mint(Handle handle, uint32_t rights, uint64_t badge) {
@@ -40,18 +29,18 @@ int64_t sys_ipc_call(Handle endpoint, uint64_t label, uint64_t w0, uint64_t w1, 
                      UserPtr<IpcBuffer> buffer) {
     Thread* self = current_thread();
     self->ipc.msg = MessageRegs{label, w0, w1, w2};
-    uint64_t badge = 0;
     Ref<Endpoint> ep;
-    if (int64_t e = get_endpoint(endpoint, kRightWrite, &ep, &badge)) return e;
+    Capability cap;
+    if (int64_t e = current_process().get(endpoint, kRightWrite, &ep, &cap)) return e;
     IpcRequest req;
     if (int64_t e = ipc_read_request(buffer.address(), req)) return e;
     ipc_take_payload(req, self->ipc.payload);
-    return ipc_complete_receive(*self, buffer.address(), endpoint_call(*ep, badge, req));
+    return ipc_complete_receive(*self, buffer.address(), endpoint_call(*ep, cap.badge, req));
 }
 
 int64_t sys_ipc_recv(Handle endpoint, uint64_t, uint64_t, uint64_t, uint64_t, UserPtr<IpcBuffer> buffer) {
     Ref<Endpoint> ep;
-    if (int64_t e = get_endpoint(endpoint, kRightRead, &ep)) return e;
+    if (int64_t e = current_process().get(endpoint, kRightRead, &ep)) return e;
     IpcRequest req;
     if (int64_t e = ipc_read_request(buffer.address(), req)) return e;
     return ipc_complete_receive(*current_thread(), buffer.address(), endpoint_receive(*ep, req));
@@ -71,7 +60,7 @@ int64_t sys_ipc_reply_recv(Handle endpoint, uint64_t label, uint64_t w0, uint64_
     Thread* self = current_thread();
     self->ipc.msg = MessageRegs{label, w0, w1, w2};
     Ref<Endpoint> ep;
-    if (int64_t e = get_endpoint(endpoint, kRightRead, &ep)) return e;
+    if (int64_t e = current_process().get(endpoint, kRightRead, &ep)) return e;
     IpcRequest req;
     if (int64_t e = ipc_read_request(buffer.address(), req)) return e;
     int64_t result;
@@ -120,7 +109,7 @@ int64_t sys_notification_wait(Handle notification, uint64_t timeout_ns) {
 
 int64_t sys_endpoint_bind_notification(Handle endpoint, Handle notification) {
     Ref<Endpoint> ep;
-    if (int64_t e = get_endpoint(endpoint, kRightRead | kRightManage, &ep)) return e;
+    if (int64_t e = current_process().get(endpoint, kRightRead | kRightManage, &ep)) return e;
     Ref<Notification> n;
     if (int64_t e = current_process().get(notification, kRightWait, &n)) return e;
     if (ep->bound || n->bound_to) return kErrAlreadyExists;
@@ -133,12 +122,12 @@ int64_t sys_process_set_fault_handler(Handle process, Handle endpoint, uint32_t 
     Ref<Process> target;
     if (int64_t e = current_process().get(process, kRightManage, &target)) return e;
     Ref<Endpoint> ep;
-    uint64_t badge = 0;
-    if (int64_t e = get_endpoint(endpoint, kRightWrite, &ep, &badge)) return e;
+    Capability cap;
+    if (int64_t e = current_process().get(endpoint, kRightWrite, &ep, &cap)) return e;
     if (flags & ~kFaultForeign) return kErrInvalidArgument;
     if (!target->alive() || ((flags & kFaultForeign) && target->state() != Process::State::created))
         return kErrBadState;
-    target->set_fault_handler(ep.get(), badge);
+    target->set_fault_handler(ep.get(), cap.badge);
     if (flags & kFaultForeign) target->make_foreign();
     return kOk;
 }
@@ -147,9 +136,9 @@ int64_t sys_thread_set_fault_handler(Handle thread, Handle endpoint) {
     Ref<Thread> target;
     if (int64_t e = current_process().get(thread, kRightManage, &target)) return e;
     Ref<Endpoint> ep;
-    uint64_t badge = 0;
-    if (int64_t e = get_endpoint(endpoint, kRightWrite, &ep, &badge)) return e;
+    Capability cap;
+    if (int64_t e = current_process().get(endpoint, kRightWrite, &ep, &cap)) return e;
     if (target->state == Thread::State::dead || target->kill_pending) return kErrBadState;
-    target->set_fault_handler(ep.get(), badge);
+    target->set_fault_handler(ep.get(), cap.badge);
     return kOk;
 }

@@ -9,7 +9,7 @@ int64_t sys_process_create(UserPtr<const char> name, size_t name_length, uint64_
     Process& self = current_process();
     char buffer[Process::kNameBytes];
     if (name_length >= sizeof buffer) return kErrInvalidArgument;
-    if (int64_t e = name.read_bytes(buffer, name_length)) return e;
+    if (int64_t e = copy_from_user(buffer, name.address(), name_length)) return e;
     Ref<Process> child;
     if (int64_t e = Process::create(buffer, name_length, &self.quota(), quota_bytes, &child, &self)) return e;
     int64_t handle = self.handles().add(child.get(), kRightsAll, self.quota());

@@ -16,12 +16,8 @@ uint64_t g_next_tid = 1;
 constexpr size_t kStackBytes = Thread::kStackPages * arch::kPageSize;
 }  // namespace
 
-Thread::Thread(const char* name, int priority)
-    : KObject(kType), priority(static_cast<uint8_t>(priority)), tid(g_next_tid++) {
-    size_t i = 0;
-    for (; name[i] && i + 1 < sizeof name_; ++i) name_[i] = name[i];
-    name_[i] = '\0';
-}
+Thread::Thread(int priority)
+    : KObject(kType), priority(static_cast<uint8_t>(priority)), tid(g_next_tid++) {}
 
 Thread::~Thread() {
     release_stack();
@@ -31,8 +27,8 @@ Thread::~Thread() {
     }
 }
 
-Thread* Thread::adopt_boot_context(const char* name) {
-    auto* t = new (std::nothrow) Thread(name, 0);
+Thread* Thread::adopt_boot_context(const char*) {
+    auto* t = new (std::nothrow) Thread(0);
     if (t) t->state = State::running;
     return t;
 }
@@ -41,7 +37,7 @@ int64_t Thread::create_user(Process& process, uintptr_t entry, uintptr_t user_st
                             int priority, Ref<Thread>* out) {
     Charge charge(process.quota(), sizeof(Thread) + kStackBytes);
     if (!charge) return kErrQuotaExceeded;
-    Ref<Thread> t(new (std::nothrow) Thread(process.name(), priority));
+    Ref<Thread> t(new (std::nothrow) Thread(priority));
     if (!t) return kErrNoMemory;
     uint64_t stack = allocate_frames(kStackPages);
     if (stack == FrameAllocator::kNone) return kErrNoMemory;

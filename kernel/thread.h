@@ -23,6 +23,7 @@ public:
     enum class State : uint8_t { created, ready, running, blocked, dead };
 
     // The thread already running on the boot stack (becomes the boot CPU's idle thread).
+    // Threads keep no name: `name` is only for the caller to say which this is.
     static Thread* adopt_boot_context(const char* name);
     // A user thread of `process`, created but not started.
     static int64_t create_user(Process& process, uintptr_t entry, uintptr_t user_stack,
@@ -36,7 +37,6 @@ public:
         return arch::kDirectMapBase + stack_phys_ + kStackPages * arch::kPageSize;
     }
 
-    const char* name() const { return name_; }
     Process* process() const { return process_; }
     // Where its faults go: its own handler if it has one, else its process's.
     Endpoint* fault_handler(uint64_t* badge) const;
@@ -63,13 +63,12 @@ public:
     ThreadIpc ipc;
 
 private:
-    Thread(const char* name, int priority);
+    explicit Thread(int priority);
 
     Process* process_ = nullptr;  // holds a reference (taken in create_user)
     Ref<Endpoint> fault_handler_;
     uint64_t fault_badge_ = 0;
     uint64_t stack_phys_ = 0;     // 0 for the boot thread, whose stack is the image's
-    char name_[24];
 };
 
 using WaitQueue = List<Thread, &Thread::queue_node>;

@@ -30,7 +30,7 @@ public:
     uintptr_t address() const { return address_; }
     bool null() const { return address_ == 0; }
 
-    // One T (for T = void: use the byte-count form below).
+    // One T (for T = void: copy_from_user and copy_to_user with address()).
     template <typename U = T>
     int64_t read(U* out) const {
         return copy_from_user(out, address_, sizeof(U));
@@ -39,7 +39,6 @@ public:
     int64_t write(const U& value) const {
         return copy_to_user(address_, &value, sizeof(U));
     }
-    int64_t read_bytes(void* out, size_t length) const { return copy_from_user(out, address_, length); }
 
 private:
     uintptr_t address_;

@@ -25,7 +25,6 @@ public:
     }
 
     void push_back(T* item) { link_before(&head_, item); }
-    void push_front(T* item) { link_before(head_.next, item); }
     // Inserts `item` before `pos` (null: at the end).
     void insert_before(T* pos, T* item) { link_before(pos ? &(pos->*Node) : &head_, item); }
 
@@ -37,7 +36,6 @@ public:
     }
 
     T* front() const { return empty() ? nullptr : owner(head_.next); }
-    T* back() const { return empty() ? nullptr : owner(head_.prev); }
     T* pop_front() {
         T* item = front();
         if (item) remove(item);

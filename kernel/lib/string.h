@@ -3,6 +3,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdint.h>
 
 extern "C" {
 void* memcpy(void* dst, const void* src, size_t n);
@@ -17,4 +18,12 @@ inline bool str_equal(const char* a, size_t n, const char* b) {
     for (size_t i = 0; i < n; ++i)
         if (b[i] != a[i] || b[i] == '\0') return false;
     return b[n] == '\0';
+}
+
+// A T stored at `p` with no alignment (boot information, firmware tables).
+template <typename T>
+inline T load(const uint8_t* p) {
+    T v;
+    memcpy(&v, p, sizeof v);
+    return v;
 }

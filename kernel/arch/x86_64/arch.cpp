@@ -9,7 +9,6 @@
 #include "heap_instance.h"
 #include "lib/string.h"
 #include "multiboot2.h"
-#include "serial.h"
 
 namespace {
 constexpr uint64_t kDirectMapBase = 0xffff800000000000;
@@ -48,7 +47,7 @@ void enable_cpu_features() {
 // boot.S has checked the Multiboot2 magic.
 extern "C" [[noreturn]] void arch_boot(uint32_t info_phys) {
     run_global_constructors();  // before anything touches a global with one
-    serial_init();
+    x86::serial_init();
     x86::descriptors_init();
     enable_cpu_features();
     const auto* info = reinterpret_cast<const uint8_t*>(kDirectMapBase + info_phys);

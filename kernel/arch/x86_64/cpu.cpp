@@ -8,7 +8,6 @@
 #include "mica/types.h"
 #include "cpu.h"  // the generic per-CPU struct (kernel/cpu.h)
 #include "descriptors.h"
-#include "trap.h"
 #include "x86.h"
 
 static_assert(offsetof(Cpu, self) == 0);

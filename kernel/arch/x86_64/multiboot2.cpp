@@ -14,17 +14,6 @@ enum TagType : uint32_t {
     kAcpiNew = 15,  // a copy of the ACPI 2.0+ RSDP (preferred)
 };
 
-uint32_t load32(const uint8_t* p) {
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-uint64_t load64(const uint8_t* p) {
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
-
 // A string field of a tag, accepted only if it ends inside the tag.
 const char* tag_string(const uint8_t* start, const uint8_t* tag_end) {
     for (const uint8_t* p = start; p < tag_end; ++p)
@@ -40,7 +29,7 @@ MemoryRegion::Kind region_kind(uint32_t type) {
 
 const char* read_memory_map(const uint8_t* tag, uint32_t size, BootInfo& out) {
     if (size < 16) return "memory map tag too short";
-    uint32_t entry_size = load32(tag + 8);
+    uint32_t entry_size = load<uint32_t>(tag + 8);
     if (entry_size < 24 || entry_size % 8 != 0) return "memory map entry size invalid";
     for (uint32_t off = 16; off + entry_size <= size; off += entry_size) {
         if (out.region_count == BootInfo::kMaxRegions) {
@@ -48,9 +37,9 @@ const char* read_memory_map(const uint8_t* tag, uint32_t size, BootInfo& out) {
             break;
         }
         const uint8_t* e = tag + off;
-        uint64_t base = load64(e), length = load64(e + 8);
+        uint64_t base = load<uint64_t>(e), length = load<uint64_t>(e + 8);
         if (length == 0 || base + length < base) continue;
-        out.regions[out.region_count++] = {base, length, region_kind(load32(e + 16))};
+        out.regions[out.region_count++] = {base, length, region_kind(load<uint32_t>(e + 16))};
     }
     return nullptr;
 }
@@ -59,13 +48,13 @@ const char* read_memory_map(const uint8_t* tag, uint32_t size, BootInfo& out) {
 
 const char* parse_multiboot2(const uint8_t* info, size_t available, BootInfo& out) {
     if (available < 16) return "boot information too short";
-    uint32_t total = load32(info);
+    uint32_t total = load<uint32_t>(info);
     if (total < 16 || total > available) return "boot information size invalid";
     out.boot_info_size = total;
     bool ended = false;
     for (uint32_t off = 8; off + 8 <= total;) {
         const uint8_t* tag = info + off;
-        uint32_t type = load32(tag), size = load32(tag + 4);
+        uint32_t type = load<uint32_t>(tag), size = load<uint32_t>(tag + 4);
         if (size < 8 || size > total - off) return "boot information tag size invalid";
         const uint8_t* end = tag + size;
         switch (type) {
@@ -82,7 +71,7 @@ const char* parse_multiboot2(const uint8_t* info, size_t available, BootInfo& ou
                     out.modules_truncated = true;
                     break;
                 }
-                uint32_t start = load32(tag + 8), stop = load32(tag + 12);
+                uint32_t start = load<uint32_t>(tag + 8), stop = load<uint32_t>(tag + 12);
                 const char* name = tag_string(tag + 16, end);
                 if (!name || stop < start) return "module tag invalid";
                 out.modules[out.module_count++] = {name, start, stop};

@@ -2,7 +2,6 @@
 // console belong to the user-space UART driver.
 #include "arch.h"
 #include "x86.h"
-#include "serial.h"
 
 namespace {
 constexpr uint16_t kCom1 = 0x3f8;
@@ -14,7 +13,7 @@ void put_raw(char c) {
 }
 }  // namespace
 
-void serial_init() {
+void x86::serial_init() {
     x86::outb(kCom1 + 1, 0x00);  // no interrupts
     x86::outb(kCom1 + 3, 0x80);  // divisor latch
     x86::outb(kCom1 + 0, 0x01);  // 115200 baud

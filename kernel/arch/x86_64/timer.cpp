@@ -64,7 +64,6 @@ void x86::pit_wait(unsigned ms) {
 }
 
 void arch::timer_init(unsigned hz) {
-    using namespace x86;
     mask_legacy_pic();
     uint64_t lapic_phys = x86::rdmsr(0x1b) & 0x000f'ffff'ffff'f000;
     if (!kernel_page_tables().map(kLapicWindow, lapic_phys, kMapWrite | kMapUncached,
@@ -109,7 +108,6 @@ bool x86_legacy_irq(unsigned vector);  // ioapic.cpp
 
 // Called by trap dispatch for interrupt vectors.
 void x86_interrupt(unsigned vector) {
-    using x86::lapic_write;
     if (vector == kTimerVector) {
         lapic_write(kEoi, 0);
         timer_tick();

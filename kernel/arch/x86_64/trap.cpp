@@ -2,7 +2,6 @@
 // trap_entry.S. A fault in the kernel is a kernel bug (print everything and
 // stop) unless it is the user-copy routine meeting a bad user pointer; a fault
 // in a user thread goes to the generic kernel, which decides its fate.
-#include "trap.h"
 
 #include "x86.h"
 #include "klog.h"

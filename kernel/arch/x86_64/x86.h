@@ -60,6 +60,9 @@ uint32_t boot_apic_id();  // smp.cpp: where device interrupts go
 // CR4's and CR0's protections (SMEP, SMAP, UMIP, WP, global pages) on this CPU.
 void enable_protections();
 
+// COM1 as the kernel's debug console (serial.cpp), set up first thing at boot.
+void serial_init();
+
 constexpr uint32_t kMsrEfer = 0xc0000080;
 constexpr uint32_t kMsrFsBase = 0xc0000100;
 constexpr uint64_t kEferNxe = 1u << 11;

@@ -1,2 +1,0 @@
-#pragma once
-void serial_init();
