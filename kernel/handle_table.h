@@ -67,8 +67,9 @@ private:
     // The live entry `handle` names, or null.
     const Entry* find(mica::Handle handle) const {
         uint32_t index = (handle & 0xffff) - 1;  // 0 wraps to a huge index
+        // Generations stay below 0x8000: a value with bit 31 set matches none.
         uint16_t generation = static_cast<uint16_t>(handle >> kIndexBits);
-        if (index >= capacity_ || (handle >> 31)) return nullptr;
+        if (index >= capacity_) return nullptr;
         const Entry& e = entries_[index];
         if (!e.object || e.generation != generation) return nullptr;
         return &e;
