@@ -140,11 +140,13 @@ void init_user_context(Context& c, uintptr_t stack_top, uintptr_t entry, uintptr
 void switch_to(Context& from, Context& to);
 // The IPC fast path's switch, from a system call: enter_process for `to`,
 // then `from` keeps nothing on its kernel stack but its user state
-// (resumes_in_user), and `to` resumes; one that waits the same way goes
-// straight back to user mode (the kernel lock, if taken, let go once off
-// `from`'s stack).
+// (resumes_in_user), and `to` resumes; one that waits the same way
+// (`to_in_user`) goes straight back to user mode (the kernel lock, if taken,
+// let go once off `from`'s stack; `smp`: it may be), its IPC call returning
+// kOk with the message registers of `from`'s system call and `badge`.
 [[noreturn]] void switch_direct(Cpu& cpu, const PageTables& tables, uintptr_t to_stack_top, const uint8_t* io_bitmap,
-                               uint64_t io_owner, Context& from, Context& to);
+                               uint64_t io_owner, Context& from, Context& to, bool to_in_user, uint64_t badge,
+                               bool smp);
 // A stopped user thread's registers (its saved user state and its context).
 // write_user_regs refuses (false) a non-canonical RIP, RSP or FS base and an
 // invalid MXCSR, and keeps RFLAGS to the bits ring 3 may set.

@@ -13,11 +13,11 @@ struct IpcRequest;
 //
 // The direct path serves ipc_call and ipc_reply_recv with no IpcBuffer
 // straight from the system-call entry: trap_entry.S calls ipc_direct_call
-// and ipc_direct_reply_recv (or their _smp forms) with the call's registers.
-// The thread that waits keeps nothing on its kernel stack (its registers and
-// FPU state are saved), and one that waited so goes back to user mode at
-// once (arch::switch_direct); anything else resumes it through
-// ipc_resume_entry (switch.S).
+// and ipc_direct_reply_recv (or their _smp forms) with the handle and the
+// TrapFrame. The thread that waits keeps nothing on its kernel stack (its
+// registers and FPU state are saved), and one that waited so goes back to
+// user mode at once with the message in its registers (arch::switch_direct);
+// anything else resumes it through ipc_resume_entry (switch.S).
 //
 // The kernel's own calls (fault messages): registers only.
 bool ipc_fastpath_call(Endpoint& ep, uint64_t badge, int64_t* result);

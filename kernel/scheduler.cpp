@@ -184,7 +184,7 @@ namespace {
 // context the CPU starts in.
 Cpu* prepare_cpu(unsigned index) {
     Cpu& cpu = g_cpus[index];
-    Thread* idle = Thread::adopt_boot_context("idle");
+    Thread* idle = Thread::adopt_boot_context();
     if (!idle) return nullptr;
     idle->ref();
     cpu.id = index;
@@ -234,17 +234,19 @@ void sched_make_ready(Thread* t) {
 }
 
 namespace {
-// kDirect: arch::switch_direct's switch (the IPC fast path), which does not return.
-template <bool kDirect = false>
-[[gnu::always_inline]] inline void switch_now(Cpu& cpu, Thread* prev, Thread* next) {
+// kDirect: arch::switch_direct's switch (the IPC fast path), which does not
+// return; `in_user`, `badge`, kSmp: as for sched_handoff_direct.
+template <bool kDirect = false, bool kSmp = true>
+[[gnu::always_inline]] inline void switch_now(Cpu& cpu, Thread* prev, Thread* next, bool in_user = false,
+                                              uint64_t badge = 0) {
     next->state = Thread::State::running;
-    next->cpu = static_cast<uint8_t>(cpu.id);
+    if (kSmp) next->cpu = static_cast<uint8_t>(cpu.id);  // with one CPU, all are on it
     cpu.current = next;
     if (Process* p = next->process()) {
         cpu.foreign = p->foreign();
         if constexpr (kDirect)
             arch::switch_direct(cpu, p->address_space().tables(), next->stack_top(), p->io_bitmap(),
-                                p->io_owner_id(), prev->context, next->context);
+                                p->io_owner_id(), prev->context, next->context, in_user, badge, kSmp);
         arch::enter_process(cpu, p->address_space().tables(), next->stack_top(), p->io_bitmap(),
                             p->io_owner_id());
     } else if (g_cpus_running > 1) {
@@ -301,13 +303,15 @@ HOT int64_t handoff(WaitQueue* queue, Thread* next, uint64_t deadline) {
 }
 }  // namespace
 
-void sched_handoff_direct(WaitQueue* queue, Thread* next) {
-    Cpu& cpu = this_cpu();
-    block(cpu.current, queue, kNoDeadline);
+template <bool kSmp>
+void sched_handoff_direct(Cpu& cpu, Thread* self, WaitQueue* queue, Thread* next, bool in_user, uint64_t badge) {
+    block(self, queue, kNoDeadline);
     next->wake_result = kOk;
-    switch_now<true>(cpu, cpu.current, next);
+    switch_now<true, kSmp>(cpu, self, next, in_user, badge);
     __builtin_unreachable();
 }
+template void sched_handoff_direct<false>(Cpu&, Thread*, WaitQueue*, Thread*, bool, uint64_t);
+template void sched_handoff_direct<true>(Cpu&, Thread*, WaitQueue*, Thread*, bool, uint64_t);
 
 int64_t sched_handoff(WaitQueue* queue, Thread* next, uint64_t deadline) { return handoff(queue, next, deadline); }
 int64_t sched_handoff(WaitQueue* queue, Thread* next) { return handoff(queue, next, kNoDeadline); }

@@ -57,10 +57,14 @@ inline void sched_forget_deadline(Thread* t) {
     if (t->timer_node.linked()) sched_remove_sleeper(t);
 }
 int64_t sched_handoff(WaitQueue* queue, Thread* next);  // with no deadline
-// The same from a system call, with no deadline, through arch::switch_direct:
-// the current thread resumes in user mode, through ipc_fast_resumed unless
-// the fast path itself resumes it.
-[[noreturn]] void sched_handoff_direct(WaitQueue* queue, Thread* next);
+// The same from a system call (`self` is cpu.current), with no deadline,
+// through arch::switch_direct (`in_user`: resumes_in_user(next), which then
+// receives self's message registers with `badge`): `self` resumes in user
+// mode, through ipc_fast_resumed unless the fast path itself resumes it.
+// kSmp: from the entry for several CPUs (with one, less to do).
+template <bool kSmp>
+[[noreturn]] void sched_handoff_direct(Cpu& cpu, Thread* self, WaitQueue* queue, Thread* next, bool in_user,
+                                       uint64_t badge);
 
 // The highest priority among ready threads, or -1 if none is ready.
 inline int sched_highest_ready() {

@@ -27,7 +27,7 @@ Thread::~Thread() {
     }
 }
 
-Thread* Thread::adopt_boot_context(const char*) {
+Thread* Thread::adopt_boot_context() {
     auto* t = new (std::nothrow) Thread(0);
     if (t) t->state = State::running;
     return t;

@@ -23,8 +23,7 @@ public:
     enum class State : uint8_t { created, ready, running, blocked, dead };
 
     // The thread already running on the boot stack (becomes the boot CPU's idle thread).
-    // Threads keep no name: `name` is only for the caller to say which this is.
-    static Thread* adopt_boot_context(const char* name);
+    static Thread* adopt_boot_context();
     // A user thread of `process`, created but not started.
     static int64_t create_user(Process& process, uintptr_t entry, uintptr_t user_stack,
                                uintptr_t arg, int priority, Ref<Thread>* out);

@@ -6,6 +6,7 @@
 #include <new>
 
 #include "cpu.h"
+#include "smp.h"
 #include "lib/string.h"
 #include "x86.h"
 
@@ -70,6 +71,7 @@ ArchCpu g_boot_tables;
 
 extern "C" uintptr_t trap_stubs[256];  // trap_entry.S
 extern "C" [[noreturn]] void syscall_return(x86::TrapFrame* frame);  // trap_entry.S
+extern "C" [[noreturn]] void syscall_return_message(x86::TrapFrame* frame, const x86::TrapFrame* sent, uint64_t badge);
 extern "C" void switch_context(uint64_t* save_rsp, uint64_t load_rsp);  // switch.S
 
 namespace {
@@ -103,14 +105,19 @@ void arch::enter_process(Cpu& cpu, const PageTables& tables, uintptr_t kernel_st
 
 // enter_process (inlined: flatten) and the switch in one (arch.h).
 [[gnu::flatten]] void arch::switch_direct(Cpu& cpu, const PageTables& tables, uintptr_t kernel_stack_top,
-                                          const uint8_t* io_bitmap, uint64_t io_owner, Context& from, Context& to) {
+                                          const uint8_t* io_bitmap, uint64_t io_owner, Context& from, Context& to,
+                                          bool to_in_user, uint64_t badge, bool smp) {
+    const x86::TrapFrame* sent = user_frame(cpu.kernel_stack_top);  // `from`'s, until enter_process
     enter_process(cpu, tables, kernel_stack_top, io_bitmap, io_owner);
     asm volatile("fxsave64 %0" : "=m"(from.fpu));
     from.rsp = reinterpret_cast<uint64_t>(from.resume);
     if (to.fs_base != from.fs_base) x86::wrmsr(x86::kMsrFsBase, to.fs_base);
-    if (resumes_in_user(to)) {
+    if (to_in_user) {
         asm volatile("fxrstor64 %0" ::"m"(to.fpu));
-        syscall_return(user_frame(kernel_stack_top));
+        if (!smp || !g_kernel_locking) syscall_return_message(user_frame(kernel_stack_top), sent, badge);
+        set_message_registers(kernel_stack_top, sent->rsi, sent->rdx, sent->r10, sent->r8, badge);
+        set_syscall_result(kernel_stack_top, 0);
+        syscall_return(user_frame(kernel_stack_top));  // lets go of the kernel lock
     }
     uint64_t unused;  // `from` is never resumed from here
     switch_context(&unused, to.rsp);

@@ -1,6 +1,6 @@
 /*
  * Kernel entry from exceptions, interrupts and SYSCALL. All three leave the
- * same TrapFrame (trap.h) on the kernel stack, so a thread's user state is
+ * same TrapFrame (arch/context.h) on the kernel stack, so a thread's user state is
  * always found in one place, whichever way it entered.
  */
 #define USER_CS (0x20 | 3)
@@ -114,8 +114,7 @@ trap_return:
         pushq   %rcx
         pushq   $0
         pushq   $SYSCALL_VECTOR
-        SAVE_REGS
-        cld
+        SAVE_REGS                       /* DF: cleared by SYSCALL (FMASK) */
         cmpb    $0, %gs:GS_FOREIGN
         jne     foreign_syscall
         /* The IPC fast path (ipc_fastpath.h), with the call's registers as
@@ -133,14 +132,14 @@ trap_return:
         jnz     1b
         bt      $47, %rcx
         jc      1b
-        mov     %r10, %rcx
+        mov     %rsp, %rsi              /* (handle, frame) */
         call    \fast_call
         jmp     1b
 3:      test    %r9, %r9
         jnz     1b
         bt      $47, %rcx
         jc      1b
-        mov     %r10, %rcx
+        mov     %rsp, %rsi
         call    \fast_reply_recv
         jmp     1b
 .endm
@@ -149,6 +148,9 @@ trap_return:
 .macro SYSCALL_EXIT
         RESTORE_REGS
         addq    $16, %rsp
+        SYSRET_TAIL
+.endm
+.macro SYSRET_TAIL
         popq    %rcx                    /* RIP */
         addq    $8, %rsp                /* CS */
         popq    %r11                    /* RFLAGS */
@@ -172,6 +174,32 @@ syscall_return:
         je      1f
         call    kernel_unlock_now
 1:      SYSCALL_EXIT
+
+/*
+ * syscall_return_message(frame, sent, badge): the same with one CPU, for a
+ * thread that receives an IPC message: kOk, the message words straight from
+ * the sender's TrapFrame `sent` into the registers, and the badge.
+ */
+        .globl syscall_return_message
+syscall_return_message:
+        mov     %rdi, %rsp
+        mov     %rdx, %r9
+        mov     40(%rsi), %r10
+        mov     56(%rsi), %r8
+        mov     88(%rsi), %rdx
+        mov     80(%rsi), %rsi
+        popq    %r15
+        popq    %r14
+        popq    %r13
+        popq    %r12
+        addq    $32, %rsp               /* r11 (RFLAGS below), r10, r9, r8 */
+        popq    %rbp
+        popq    %rdi
+        addq    $24, %rsp               /* rsi, rdx, rcx (RIP below) */
+        popq    %rbx
+        xor     %eax, %eax
+        addq    $24, %rsp               /* rax, vector, error */
+        SYSRET_TAIL
 
 /* A foreign process's syscall: its fault handler serves it, and may set any register. */
 foreign_syscall:
