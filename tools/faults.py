@@ -43,6 +43,8 @@ def main():
     p.add_argument("--target", default="disk,file")
     p.add_argument("--size", default="1024", help="KiB per workload file")
     p.add_argument("--smp", type=int, default=1, help="CPUs")
+    p.add_argument("--qemu-arg", action="append", default=[],
+                   help="pass ARG to QEMU as it is (repeatable; e.g. --qemu-arg=-icount --qemu-arg=shift=0)")
     args = p.parse_args()
     seed = args.seed if args.seed is not None else random.randrange(1, 1 << 31)
     command = (f"faults count={args.count} target={args.target} how={args.how} size={args.size} seed={seed}\n")
@@ -55,7 +57,7 @@ def main():
                    "-no-reboot", "-monitor", "none", "-serial", "stdio", "-nic", "none",
                    "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-cdrom", args.iso, "-boot", "d",
                    "-drive", f"file={disk},if=none,id=disk0,format=raw",
-                   "-device", "virtio-blk-pci,drive=disk0,disable-legacy=on", "-smp", str(args.smp)] + coverage_args()
+                   "-device", "virtio-blk-pci,drive=disk0,disable-legacy=on", "-smp", str(args.smp)] + args.qemu_arg + coverage_args()
             proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                     preexec_fn=die_with_parent)
             out, sent, powered, start = b"", False, False, time.monotonic()
