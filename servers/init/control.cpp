@@ -62,6 +62,7 @@ int64_t kill(const proto::init::Kill::Request& q, proto::init::Kill::Reply& r, r
         }
         return kOk;
     }
+    RestartLog quiet;  // these lines reach the log server once it answers again
     logf("init: killing %s (pid %lu) as asked", s->name(), s->run.pid);
     sys::process_kill(s->run.process, -9);
     ended(*s, "was killed");  // known now: no need to wait for the next supervision tick

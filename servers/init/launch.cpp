@@ -137,9 +137,31 @@ uint64_t quota_for(Service& s, uint64_t cost) {
     return 0;
 }
 
+// The service's program in memory of ours, made at its first start and
+// kept: the read-only segments of every incarnation are mapped from it
+// (SpawnOptions::image) rather than copied again, so a restart runs on the
+// code pages the last incarnation ran on, with no copy (and under QEMU's
+// emulator, with the code it translated from them still valid: a fresh copy
+// costs a new incarnation of the file server several milliseconds of
+// translation). None if init cannot spare the memory (its own reserve
+// kept): then copied, as before.
+Handle image_of(Service& s, const uint8_t* elf, uint64_t size) {
+    if (s.held.image != kNoHandle) return s.held.image;
+    uint64_t bytes = (size + kPageSize - 1) & ~(kPageSize - 1);
+    if (quota_left() < bytes + bytes / 8) return kNoHandle;
+    auto memory = sys::memory_create(bytes);
+    if (!memory.ok()) return kNoHandle;
+    if (sys::memory_write(memory.value(), 0, elf, size) != kOk) {
+        sys::handle_close(memory.value());
+        return kNoHandle;
+    }
+    return s.held.image = memory.value();
+}
+
 }  // namespace
 
 void launch(Service& s) {
+    RestartLog quiet;
     const uint8_t* elf;
     uint64_t size;
     if (!find_file(s.spec->program, &elf, &size)) {
@@ -162,7 +184,7 @@ void launch(Service& s) {
     options_of(s, cmdline + n, sizeof cmdline - n);
     SpawnOptions o{.name = s.name(), .cmdline = cmdline, .quota = 0, .priority = 16,
                    .handles = slots, .handle_count = kMaxStartupHandles, .fault_handler = fault,
-                   .before_start = grant_ports, .before_start_arg = &s};
+                   .before_start = grant_ports, .before_start_arg = &s, .image = image_of(s, elf, size)};
     uint64_t quota = o.quota = quota_for(s, spawn_cost(elf, size, o));
     int64_t p = t.error != kOk ? t.error : !quota ? kErrQuotaExceeded : spawn(elf, size, o);  // never without a slot
     if (p < 0 && p == kErrQuotaExceeded && s.policy.said_no_room) {  // said once; tried again quietly

@@ -42,6 +42,7 @@ struct Held {
     Handle config = kNoHandle;  // device=: its configuration space
     Handle resources[kMaxGrants] = {};
     uint64_t dma_phys = 0;  // dma=: where its DMA memory is
+    Handle image = kNoHandle;  // a copy of its program: every incarnation runs on these pages
 };
 
 // The process running now, if any.
@@ -105,6 +106,15 @@ extern System g_system;
 
 // log.cpp
 void logf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+// While one lives, init's lines go to the console only, and reach the log
+// server when the last one ends: around a restart, from the end of the old
+// incarnation to the new one's first answer.
+struct RestartLog {
+    RestartLog();
+    ~RestartLog();
+    RestartLog(const RestartLog&) = delete;
+    RestartLog& operator=(const RestartLog&) = delete;
+};
 
 // acquire.cpp
 bool make_endpoint(Service& s);

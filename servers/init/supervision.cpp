@@ -50,6 +50,7 @@ int64_t probe(const Service& s) {
 
 // The service's process is gone (or must go): plan the next incarnation.
 void ended(Service& s, const char* why) {
+    RestartLog quiet;
     if (s.run.process != kNoHandle) {
         sys::process_kill(s.run.process, -1);
         sys::handle_close(s.run.process);
