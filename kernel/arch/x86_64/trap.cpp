@@ -108,7 +108,7 @@ extern "C" void foreign_syscall_handler(x86::TrapFrame* frame) {
     kernel_unlock();
 }
 
-extern "C" void syscall_handler(x86::TrapFrame* frame) {
+extern "C" [[gnu::optimize("omit-frame-pointer")]] void syscall_handler(x86::TrapFrame* frame) {
     frame->rax = static_cast<uint64_t>(syscall_dispatch(frame->rax, reinterpret_cast<const uint64_t*>(frame)));
     // A return address outside the user half, which SYSRET must not take if
     // it is not canonical (only a syscall in the last bytes of user space
