@@ -18,6 +18,7 @@ namespace {
 constexpr int kIterations = 2000;
 constexpr uintptr_t kShared = 0x0000'4000'0000'0000;  // shared page, same address in both
 constexpr uintptr_t kFaultPage = 0x0000'4100'0000'0000;
+constexpr uintptr_t kDataPage = 0x0000'4200'0000'0000;  // a 4 KiB message's buffer
 
 inline uint64_t ticks() {
     uint32_t lo, hi;
@@ -91,10 +92,23 @@ void bench_null_syscall() {
     report("syscall.null", g_samples, kIterations);
 }
 
+// A page of memory of its own for a 4 KiB message, at kDataPage: page-aligned,
+// as a program that moves 4 KiB at a time keeps its buffers (unaligned, each
+// side's data spans two pages and the kernel copies it in three pieces).
+uint8_t* data_page() {
+    static bool mapped;
+    if (!mapped) {
+        Handle page = made(sys::memory_create(kPageSize), "a data page");
+        sys::vm_map(startup().self_process, kDataPage, page, 0, kPageSize, kVmRead | kVmWrite);
+        mapped = true;
+    }
+    return reinterpret_cast<uint8_t*>(kDataPage);
+}
+
 void bench_ipc(const char* metric, uint32_t bytes) {
     Handle ep = made(sys::endpoint_create(), "an endpoint");
     int64_t server = spawn_role(bytes ? "echo_data" : "echo", &ep, 1);
-    static uint8_t data[4096];
+    uint8_t* data = data_page();
     IpcBuffer b;
     b.send_data = data, b.send_size = bytes;
     Message m{1, 0, 0, 0};
@@ -366,9 +380,8 @@ int role(const char* name) {
         return 0;
     }
     if (is(name, "echo") || is(name, "echo_data")) {
-        static uint8_t buffer[4096];
         IpcBuffer b;
-        b.recv_data = buffer, b.recv_capacity = sizeof buffer;
+        b.recv_data = data_page(), b.recv_capacity = kPageSize;
         Message m;
         IpcBuffer* bp = is(name, "echo_data") ? &b : nullptr;  // registers only: the fast path
         int64_t r = sys::ipc_recv(info.handles[0], m, bp);
