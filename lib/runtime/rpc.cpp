@@ -124,7 +124,7 @@ bool Dispatcher::serve_postponed(uint8_t* reply) {
         free(kept.data);
         if (call.deferred) continue;  // the handler took the saved reply
         IpcBuffer b;
-        b.send_data = reply, b.send_size = status >= 0 ? reply_size : 0;
+        b.send_data = call.reply_data ? call.reply_data : reply, b.send_size = status >= 0 ? reply_size : 0;
         if (call.reply_handle != kNoHandle) {
             b.send_handle_count = 1;
             b.send_handles[0] = call.reply_handle;
@@ -166,6 +166,19 @@ void Dispatcher::run() {
     exchange.recv_data = g_request, exchange.recv_capacity = request_capacity;
     uint32_t reply_bytes = 0;
     Handle reply_handle = kNoHandle;
+    const void* reply_from = g_reply;  // the answer's bytes: the reply buffer, or a handler's (Call::reply_data)
+    // The answer now, on its own (ipc_reply), when work must run before the
+    // next receive: a handler's bytes need not outlive that work.
+    auto answer_now = [&] {
+        IpcBuffer b;
+        b.send_data = reply_from, b.send_size = reply_bytes;
+        b.send_handle_count = reply_handle != kNoHandle;
+        b.send_handles[0] = reply_handle;
+        b.send_rights[0] = kRightsSame;
+        sys::ipc_reply(m, &b);
+        have_reply = false;
+        reply_from = g_reply;
+    };
     // The periodic work's clock is the cycle counter, read without a system
     // call (one per request would cost as much as a short request itself).
     // Without the counter's rate, the kernel's clock.
@@ -184,18 +197,25 @@ void Dispatcher::run() {
     for (;;) {
         // Periodic work runs on time even when messages never stop coming.
         if (idle_ && next_idle && now() >= next_idle) {
+            if (have_reply && reply_from != g_reply) answer_now();
             next_idle += period;
             idle_();
         }
         exchange.timeout_ns = busy || quiet_due_ ? 0 : period_ns_ ? period_ns_ : kWaitForever;
-        exchange.send_data = g_reply;
+        exchange.send_data = reply_from;
         exchange.send_size = have_reply ? reply_bytes : 0;
         exchange.send_handle_count = have_reply && reply_handle != kNoHandle;
         exchange.send_handles[0] = reply_handle;
         exchange.send_rights[0] = kRightsSame;
         int64_t r = have_reply ? sys::ipc_reply_recv(endpoint_, m, &exchange, &badge)
                                : sys::ipc_recv(endpoint_, m, &exchange, &badge);
+        if (have_reply && (r == kErrInvalidArgument || r == kErrBadAddress)) {
+            // Refused before the answer went (only a handler's bad bytes
+            // would do that): the caller is not left waiting.
+            sys::ipc_reply(Message{static_cast<uint64_t>(kErrIo), 0, 0, 0});
+        }
         have_reply = false;
+        reply_from = g_reply;
         if (r == kIpcNotified) {
             if (notified_) notified_(m.w0);
             continue;
@@ -254,20 +274,28 @@ void Dispatcher::run() {
         // take (Call::take_handle) is closed, whatever the outcome: a server
         // never keeps what a client chose to send it.
         if (call.received_handle != kNoHandle) sys::handle_close(call.received_handle);
-        if (busy) step();  // a flood of requests does not starve the long work
-        if (call.deferred || call.postponed) continue;
-        reply_bytes = status >= 0 ? reply_size : 0;
-        if (detail::g_corrupt_next_reply && m.label != kCorruptReplyLabel) {
-            // As asked: a "success" with three bytes of noise, a shape no
-            // operation declares.
-            detail::g_corrupt_next_reply = false;
-            status = static_cast<int64_t>(sys::clock_monotonic() & 0x7fff'ffff);
-            reply_bytes = 3;
+        if (!call.deferred && !call.postponed) {
+            reply_bytes = status >= 0 ? reply_size : 0;
+            reply_from = call.reply_data && reply_bytes ? call.reply_data : g_reply;
+            if (detail::g_corrupt_next_reply && m.label != kCorruptReplyLabel) {
+                // As asked: a "success" with three bytes of noise, a shape no
+                // operation declares.
+                detail::g_corrupt_next_reply = false;
+                status = static_cast<int64_t>(sys::clock_monotonic() & 0x7fff'ffff);
+                reply_bytes = 3;
+                reply_from = g_reply;
+            }
+            reply_handle = call.reply_handle;
+            m = Message{static_cast<uint64_t>(status), 0, 0, 0};
+            if (whole_answer) m = answer, reply_bytes = 0;
+            have_reply = true;
         }
-        reply_handle = call.reply_handle;
-        m = Message{static_cast<uint64_t>(status), 0, 0, 0};
-        if (whole_answer) m = answer, reply_bytes = 0;
-        have_reply = true;
+        if (busy) {  // a flood of requests does not starve the long work
+            // Answered first: the step may change a handler's bytes, and
+            // serves what it postponed into the reply buffer.
+            if (have_reply) answer_now();
+            step();
+        }
     }
 }
 

@@ -814,23 +814,18 @@ int64_t node_read(const proto::fs::NodeRead::Request& q, proto::fs::NodeRead::Re
     if (int64_t e = node_for(q.node, &v, &node); e < 0) return e;
     uint32_t length = readable(node.inode, q.offset, q.length < sizeof r.data ? q.length : sizeof r.data);
     // The data goes out from the file-data cache (read into it first if it
-    // was not there), answered here: the kernel copies it to the client, and
-    // nothing copies it into the reply buffer first (the dispatcher then
-    // sends nothing: the call counts as kept). What does not lie there in
-    // one piece (holes) is read into the reply as any other read.
+    // was not there): the kernel copies it to the client, in the call that
+    // waits for the next request, and nothing copies it into the reply
+    // buffer first (Call::reply_data; the cache is not touched before that
+    // call). What does not lie there in one piece (holes) is read into the
+    // reply as any other read.
     const void* data;
     int64_t n = v->view(node, q.offset, length, &data);
     if (n < 0) return n;
-    if (data && !rpc::detail::g_corrupt_next_reply) {
-        IpcBuffer b;
-        b.send_data = data, b.send_size = static_cast<uint32_t>(n);
-        int64_t e = sys::ipc_reply(Message{static_cast<uint64_t>(n), 0, 0, 0}, &b);
-        // Not taken (only a bad buffer of ours would do that): answered below,
-        // as any other read (a second answer to an answered call goes nowhere).
-        if (e != kErrInvalidArgument && e != kErrBadAddress) {
-            c.deferred = true;
-            return n;
-        }
+    if (data) {
+        c.reply_data = data;
+        c.reply_size = static_cast<uint32_t>(n);  // the data alone: its size is the status
+        return n;
     }
     n = v->read(node, q.offset, r.data, length);
     if (n < 0) return n;

@@ -110,6 +110,12 @@ struct Call {
     uint32_t reply_size = 0;             // set to shorten a variable reply
     Handle received_handle = kNoHandle;  // a handle that came with the request (closed after the handler)
     Handle reply_handle = kNoHandle;     // set to send one back with the reply
+    // Set (with reply_size) to answer with these bytes rather than the
+    // reply's: data the server already holds goes out without a copy into
+    // the reply, in the same system call that waits for the next request.
+    // They must stay as they are until the server takes its next request
+    // (the loop sends them at once instead when it has other work first).
+    const void* reply_data = nullptr;
     bool deferred = false;
     bool postponed = false;
     bool background = false;
