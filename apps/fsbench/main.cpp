@@ -42,7 +42,11 @@ void throughput(const char* metric, uint64_t bytes, uint64_t ns) {
     print("bench %s %lu.%02lu MiB/s\n", metric, centi / 100, centi % 100);
 }
 
-uint8_t g_chunk[proto::fs::kChunk];
+// The program's buffer for reads, page-aligned as a program that reads in
+// bulk keeps it (the runtime's own read buffer is too): the kernel copies a
+// reply in pieces that end at page boundaries of either side, so a cached
+// block (page-aligned in the file server) arrives in whole pages.
+alignas(4096) uint8_t g_chunk[proto::fs::kChunk];
 uint64_t g_samples[1024];
 
 // Writers at the same time, each its own file: what group commit shares.
