@@ -69,19 +69,27 @@ struct Slot {
 };
 Slot g_slots[kSlots];
 
-// Layout: page 0 the queue; page 1 the slots' headers and status bytes;
-// then a data buffer per slot.
-constexpr size_t kDmaBytes = 2 * kPageSize + kSlots * kDataBytes;
+// Layout: page 0 the queue; then per slot a page that starts with its
+// header and status byte, and its data buffer. A read is answered from the
+// buffer itself: the reply's fixed part is written in the last bytes of the
+// page before it, so the data is not copied into a reply first, and goes
+// out page-aligned (the kernel copies it to the file server in whole pages).
+constexpr size_t kSlotBytes = kPageSize + kDataBytes;
+constexpr size_t kDmaBytes = kPageSize + kSlots * kSlotBytes;  // dma=292 in the manifest
+constexpr uint32_t kReadHead = proto::disk::Read::kMinReply;
+static_assert(kReadHead == offsetof(proto::disk::Read::Reply, data) && kReadHead <= kPageSize - 32 &&
+              sizeof(proto::disk::Read::Reply::data) == kDataBytes);
 
 void lay_out_slots(const virtio::DmaMemory& dma) {
     for (uint32_t i = 0; i < kSlots; ++i) {
         Slot& s = g_slots[i];
-        s.header = reinterpret_cast<RequestHeader*>(dma.at + kPageSize + 32 * i);
-        s.status = dma.at + kPageSize + 32 * i + 16;
-        s.data = dma.at + 2 * kPageSize + i * kDataBytes;
-        s.header_phys = dma.phys + kPageSize + 32 * i;
+        size_t at = kPageSize + i * kSlotBytes;
+        s.header = reinterpret_cast<RequestHeader*>(dma.at + at);
+        s.status = dma.at + at + 16;
+        s.data = dma.at + at + kPageSize;
+        s.header_phys = dma.phys + at;
         s.status_phys = s.header_phys + 16;
-        s.data_phys = dma.phys + 2 * kPageSize + i * kDataBytes;
+        s.data_phys = dma.phys + at + kPageSize;
     }
 }
 
@@ -138,12 +146,13 @@ void complete(Slot& s) {
     s.busy = false;
     int64_t status = *s.status == 0 ? kOk : kErrIo;
     if (s.type == kIn) {
-        // The data goes back from the DMA buffer; the reply is as long as it is.
-        static proto::disk::Read::Reply r;
-        r.count = status == kOk ? s.count : 0;
-        if (status == kOk) memcpy(r.data, s.data, s.count * proto::disk::kSectorSize);
-        rpc::reply_later<proto::disk::Read>(s.reply, status, r,
-                                            proto::disk::Read::kMinReply + r.count * proto::disk::kSectorSize);
+        // The data goes back from the DMA buffer, the reply's fixed part
+        // before it (see lay_out_slots); the reply is as long as the data.
+        proto::disk::Read::Reply head;  // its fixed part only
+        head.count = status == kOk ? s.count : 0, head.reserved = 0;
+        memcpy(s.data - kReadHead, &head, kReadHead);
+        const auto& r = *reinterpret_cast<const proto::disk::Read::Reply*>(s.data - kReadHead);
+        rpc::reply_later<proto::disk::Read>(s.reply, status, r, kReadHead + head.count * proto::disk::kSectorSize);
     } else if (s.type == kOut) {
         rpc::crash_point();  // done on the device, not yet answered
         proto::disk::Write::Reply r{status == kOk ? s.count : 0};
