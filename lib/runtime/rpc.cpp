@@ -37,6 +37,20 @@ int64_t call_sized(Handle endpoint, uint64_t label, const void* request, uint32_
     return status;
 }
 
+int64_t call_words(Handle endpoint, uint64_t label, const void* request, uint32_t request_size, bool idempotent) {
+    uint64_t words[3] = {};
+    memcpy(words, request, request_size);
+    int64_t e = kErrProtocol;
+    for (int i = 0; i < kRetries; ++i) {
+        Message m{label, words[0], words[1], words[2]};
+        e = sys::ipc_call(endpoint, m);
+        if (e == kErrOutOfRange) e = kErrProtocol;  // an answer with data: not this operation's shape
+        else if (e >= 0) e = static_cast<int64_t>(m.label);
+        if (!idempotent || (e != kErrPeerClosed && e != kErrProtocol)) break;
+    }
+    return e;
+}
+
 HandleResult Call::defer() {
     if (kept_reply != kNoHandle) {  // a postponed request: its reply is saved already
         deferred = true;
@@ -50,17 +64,23 @@ HandleResult Call::defer() {
 }
 
 void Dispatcher::add(uint64_t label, uint32_t min_request, uint32_t request_size, uint32_t min_reply,
-                     uint32_t reply_size, Erased handler, Invoke invoke) {
+                     uint32_t reply_size, Erased handler, Invoke invoke, bool registers) {
     if (count_ == capacity_) {
         print("rpc: more operations than the server's table holds (%d): give Server a larger size\n", capacity_);
         exit(2);
     }
-    entries_[count_++] = Entry{label, min_request, request_size, min_reply, reply_size, handler, invoke};
+    uint8_t& slot = lookup_[label % kLookup];
+    if ((slot && entries_[slot - 1].label != label) || count_ >= 255) shared_ = true;
+    if (count_ < 255) slot = static_cast<uint8_t>(count_ + 1);
+    entries_[count_++] = Entry{label, min_request, request_size, min_reply, reply_size, handler, invoke, registers};
 }
 
 const Dispatcher::Entry* Dispatcher::find(uint64_t label) const {
-    for (int i = count_ - 1; i >= 0; --i)  // the last one added wins
-        if (entries_[i].label == label) return &entries_[i];
+    uint8_t i = lookup_[label % kLookup];
+    if (i && entries_[i - 1].label == label) return &entries_[i - 1];
+    if (!shared_) return nullptr;  // no two labels share their low bits: not there
+    for (int j = count_ - 1; j >= 0; --j)  // the last one added wins
+        if (entries_[j].label == label) return &entries_[j];
     return nullptr;
 }
 
@@ -261,7 +281,13 @@ void Dispatcher::run() {
             status = kOk;
         } else {
             const Entry* known = find(m.label);
-            if (known) status = dispatch(known, g_request, exchange.recv_size, call, g_reply, &reply_size);
+            uint32_t size = exchange.recv_size;
+            if (known && known->registers && size == 0) {  // the request in the message's words
+                uint64_t words[3] = {m.w0, m.w1, m.w2};
+                memcpy(g_request, words, known->request_size);
+                size = known->request_size;
+            }
+            if (known) status = dispatch(known, g_request, size, call, g_reply, &reply_size);
             else if (other_) {
                 whole_answer = true;
                 if (!other_(m, badge, answer)) call.deferred = true;

@@ -357,6 +357,7 @@ struct Pending {
     Handle reply;
     int64_t status;
     uint32_t value;  // the reply's one word (Write: bytes written)
+    uint32_t bytes;  // of it sent: 0 for an operation whose reply has no data (Close)
 };
 Pending g_group[kMaxGroup];
 uint32_t g_group_size = 0;
@@ -375,7 +376,7 @@ void commit_group() {
     for (uint32_t i = 0; i < g_group_size; ++i) {
         Pending& p = g_group[i];
         int64_t status = p.status < 0 ? p.status : e < 0 ? e : p.status;
-        if (rpc::reply_later<proto::fs::Write>(p.reply, status, proto::fs::Write::Reply{p.value}) < 0)
+        if (rpc::reply_later<proto::fs::Write>(p.reply, status, proto::fs::Write::Reply{p.value}, p.bytes) < 0)
             sys::handle_close(p.reply);  // (an answer given uses the saved reply up)
     }
     g_group_size = 0;
@@ -383,9 +384,10 @@ void commit_group() {
 
 // Makes a change (`change` returns its status, and may set *value, the
 // reply's word) in the current group; its reply goes out with the group's
-// commit, or, if it cannot wait, now (*word then holds the value).
+// commit, or, if it cannot wait, now (*word then holds the value). `bytes`:
+// how much of the word the reply carries (0 for one that carries no data).
 template <class F>
-int64_t in_group(ext2::Volume* v, rpc::Call& c, F change, uint32_t* word = nullptr) {
+int64_t in_group(ext2::Volume* v, rpc::Call& c, F change, uint32_t* word = nullptr, uint32_t bytes = 4) {
     if (g_group_size == kMaxGroup) commit_group();
     v->set_deferred(true);
     uint32_t value = 0;
@@ -397,7 +399,7 @@ int64_t in_group(ext2::Volume* v, rpc::Call& c, F change, uint32_t* word = nullp
         int64_t e = v->commit();
         return status < 0 ? status : e < 0 ? e : status;
     }
-    g_group[g_group_size++] = Pending{saved.value(), status, value};
+    g_group[g_group_size++] = Pending{saved.value(), status, value, bytes};
     c.after_quiet();
     return kOk;
 }
@@ -758,7 +760,7 @@ int64_t close(const proto::fs::Close::Request& q, proto::fs::Close::Reply&, rpc:
     if (!h) return kErrNotFound;
     if (!drop_unless_orphan(*h)) return kOk;
     if (must_wait()) return c.postpone();
-    return in_group(g_volume, c, [&](uint32_t*) { return drop(*h), int64_t{kOk}; });
+    return in_group(g_volume, c, [&](uint32_t*) { return drop(*h), int64_t{kOk}; }, nullptr, 0);
 }
 
 int64_t close_many(const proto::fs::CloseMany::Request& q, proto::fs::CloseMany::Reply& r, rpc::Call& c) {

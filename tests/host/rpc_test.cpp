@@ -151,6 +151,24 @@ TEST(Rpc, EveryOperationRefusesTheInjectedCorruptReply) {
     EXPECT_EQ(accepting_corrupt_reply<Three>(), 1);
 }
 
+TEST(Rpc, CloseGoesInRegisters) {
+    // Close: the node in the message's three words and a reply of no data,
+    // so the kernel's fast path carries it both ways (rpc::call_words; an
+    // answer with data does not fit a caller with no buffer, and comes back
+    // as kErrProtocol, made again as Close is idempotent). Operations with
+    // more to say go as data.
+    using namespace proto;
+    using mica::rpc::in_registers;
+    EXPECT_TRUE(in_registers<fs::Close>());
+    EXPECT_LE(sizeof(fs::Close::Request), 3 * sizeof(uint64_t));
+    EXPECT_EQ(min_reply<fs::Close>(), 0u);
+    EXPECT_TRUE(idempotent<fs::Close>());
+    EXPECT_FALSE(in_registers<fs::Open>());
+    EXPECT_FALSE(in_registers<fs::NodeRead>());
+    EXPECT_FALSE(in_registers<fs::CloseMany>());
+    EXPECT_FALSE(in_registers<Fixed>());
+}
+
 TEST(Rpc, ANodeReadReplyIsItsDataAloneAndItsStatusItsSize) {
     // NodeRead's reply has no header: the runtime receives the bytes into
     // the reader's buffer and takes the status for their count, only if

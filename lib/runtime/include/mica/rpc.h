@@ -27,6 +27,12 @@
 // handler must check a request's lengths against Call::request_size (the
 // tail past it is not cleared) and set Call::reply_size for a variable
 // reply (else only its fixed part is sent).
+//
+// An operation whose request fits the message's three words and whose
+// reply carries no data (`static constexpr bool kInRegisters = true`, with
+// `kMinReply = 0`) goes in registers, with no IpcBuffer: the kernel's fast
+// path both ways. The server takes such a request from the words when it
+// brings no data (one that brings its bytes as data is served as ever).
 #pragma once
 
 #include "mica/runtime.h"
@@ -93,9 +99,32 @@ constexpr bool idempotent() {
 constexpr int kRetries = 5;
 
 template <class Op>
+constexpr bool in_registers() {
+    if constexpr (requires { Op::kInRegisters; }) {
+        static_assert(sizeof(typename Op::Request) <= 3 * sizeof(uint64_t) && min_reply<Op>() == 0,
+                      "an operation in registers: a request of at most three words, a reply of no data");
+        return Op::kInRegisters;
+    } else {
+        return false;
+    }
+}
+
+// A call with the request in the message's words and no IpcBuffer; a reply
+// with data (it does not fit: the kernel says kErrOutOfRange) is kErrProtocol.
+int64_t call_words(Handle endpoint, uint64_t label, const void* request, uint32_t request_size, bool idempotent);
+
+template <class Op>
 int64_t call(Handle endpoint, const typename Op::Request& request, typename Op::Reply* reply,
              const Extras& extras = {}, uint32_t request_size = sizeof(typename Op::Request)) {
     int64_t e;
+    if constexpr (in_registers<Op>()) {
+        if (extras.send_handle == kNoHandle && !extras.received_handle && extras.timeout_ns == kWaitForever &&
+            request_size == sizeof request) {
+            e = call_words(endpoint, Op::kLabel, &request, request_size, idempotent<Op>());
+            if (e >= 0) *reply = {};
+            return e;
+        }
+    }
     for (int i = 0; i < kRetries; ++i) {
         e = call_sized(endpoint, Op::kLabel, &request, request_size, reply, min_reply<Op>(), sizeof *reply, extras);
         if (!idempotent<Op>() || (e != kErrPeerClosed && e != kErrProtocol)) break;
@@ -179,7 +208,7 @@ public:
         static_assert(sizeof(typename Op::Request) <= kMaxMessageBytes && sizeof(typename Op::Reply) <= kMaxMessageBytes,
                       "a message IPC cannot carry");
         add(Op::kLabel, min_request<Op>(), sizeof(typename Op::Request), min_reply<Op>(),
-            sizeof(typename Op::Reply), reinterpret_cast<Erased>(handler), invoke<Op>);
+            sizeof(typename Op::Reply), reinterpret_cast<Erased>(handler), invoke<Op>, in_registers<Op>());
     }
     // Called when the bound notification wakes the server.
     void on_notification(void (*handler)(uint64_t bits)) { notified_ = handler; }
@@ -214,6 +243,7 @@ protected:
         uint32_t min_request, request_size, min_reply, reply_size;
         Erased handler;
         Invoke invoke;
+        bool registers;  // its request may come in the message's words (kInRegisters)
     };
     Dispatcher(Handle endpoint, Entry* table, int capacity) : endpoint_(endpoint), entries_(table), capacity_(capacity) {}
 
@@ -224,7 +254,7 @@ private:
         return typed(*static_cast<const typename Op::Request*>(request), *static_cast<typename Op::Reply*>(reply), call);
     }
     void add(uint64_t label, uint32_t min_request, uint32_t request_size, uint32_t min_reply, uint32_t reply_size,
-             Erased handler, Invoke invoke);
+             Erased handler, Invoke invoke, bool registers);
     // The operation of `label` (the last added, if twice), or null.
     const Entry* find(uint64_t label) const;
     // Runs e's handler on `request` (kErrUnsupported without one); the reply's size in *reply_size.
@@ -246,6 +276,11 @@ private:
     Entry* entries_;
     int capacity_;
     int count_ = 0;
+    // By the label's low bits, 1 + the index of the last operation added
+    // with them (0: none): find's first look, a scan only when two collide.
+    static constexpr uint32_t kLookup = 64;
+    uint8_t lookup_[kLookup] = {};
+    bool shared_ = false;  // two labels share their low bits (or the table outgrew lookup_): scan on a miss
     void (*notified_)(uint64_t) = nullptr;
     void (*idle_)() = nullptr;
     bool (*other_)(const Message&, uint64_t, Message&) = nullptr;

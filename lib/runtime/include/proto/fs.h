@@ -218,11 +218,14 @@ struct Reopen {
 };
 
 // Lets go of one Open or Reopen of `node`; the last one frees an orphan.
+// In registers (the node in the message's words, a reply of no data).
 struct Close {
     static constexpr uint64_t kLabel = 0x212;
     static constexpr bool kIdempotent = true;
+    static constexpr bool kInRegisters = true;
     struct Request { Node node; };
     struct Reply { uint32_t unused; };
+    static constexpr uint32_t kMinReply = 0;
 };
 
 // Close for up to kMax nodes at once (a client that lets go of files in
