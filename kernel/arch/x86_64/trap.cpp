@@ -113,9 +113,10 @@ extern "C" [[gnu::optimize("omit-frame-pointer")]] void syscall_handler(x86::Tra
     // A return address outside the user half, which SYSRET must not take if
     // it is not canonical (only a syscall in the last bytes of user space
     // could make one, and that page is never mapped): the program faults, as
-    // a jump there would.
-    while (frame->rip >> 47)
-        if (!user_exception(13, 0, 0, frame->rip)) break;  // ended: it never returns to user mode
+    // a jump there would (until its handler mends it, or it has ended: then
+    // user_exception says false, and it never returns to user mode).
+    if (frame->rip >> 47) [[unlikely]]
+        while (frame->rip >> 47 && user_exception(13, 0, 0, frame->rip)) {}
     const Cpu& cpu = this_cpu();  // before_user_return's cases, seen without a call
     if (cpu.current->kill_pending || cpu.need_resched) before_user_return();
 }
