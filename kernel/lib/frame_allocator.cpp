@@ -8,7 +8,20 @@ void FrameAllocator::init(uint64_t* bitmap, size_t frame_count) {
     for (size_t i = 0; i < bitmap_words(frame_count); ++i) bitmap_[i] = ~0ULL;
 }
 
-void FrameAllocator::release_range(uint64_t base, uint64_t length) {
+void FrameAllocator::set(size_t frame, bool in_use) {
+    uint64_t bit = 1ULL << (frame % 64);
+    if (in_use) {
+        if (!(bitmap_[frame / 64] & bit)) --free_;
+        bitmap_[frame / 64] |= bit;
+    } else {
+        if (bitmap_[frame / 64] & bit) ++free_;
+        bitmap_[frame / 64] &= ~bit;
+    }
+}
+
+// Flattened: set() inlined into the loop over every frame of RAM at boot
+// (with LTO it was called out of line, 9 instructions more a frame).
+[[gnu::flatten]] void FrameAllocator::release_range(uint64_t base, uint64_t length) {
     if (base + length < base) length = ~0ULL - base;
     uint64_t first = (base + kFrameSize - 1) / kFrameSize;
     uint64_t end = (base + length) / kFrameSize;

@@ -35,18 +35,7 @@ public:
 
 private:
     bool used(size_t frame) const { return bitmap_[frame / 64] >> (frame % 64) & 1; }
-    // In the class (inline): with LTO an out-of-line set() was called once
-    // per frame of RAM at boot (release_range) and on every allocation.
-    void set(size_t frame, bool in_use) {
-        uint64_t bit = 1ULL << (frame % 64);
-        if (in_use) {
-            if (!(bitmap_[frame / 64] & bit)) --free_;
-            bitmap_[frame / 64] |= bit;
-        } else {
-            if (bitmap_[frame / 64] & bit) ++free_;
-            bitmap_[frame / 64] &= ~bit;
-        }
-    }
+    void set(size_t frame, bool in_use);
 
     uint64_t* bitmap_ = nullptr;
     size_t frames_ = 0;
