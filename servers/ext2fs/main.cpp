@@ -53,32 +53,28 @@ public:
 
     int64_t read(uint64_t sector, uint32_t count, void* buffer) override {
         auto* out = static_cast<uint8_t*>(buffer);
-        while (count > 0) {
-            uint32_t n = count < proto::disk::kMaxSectors ? count : proto::disk::kMaxSectors;
-            proto::disk::Read::Request q{sector, n};
+        return in_pieces(sector, count, [&](uint64_t at, uint32_t n, uint64_t offset) -> int64_t {
+            proto::disk::Read::Request q{at, n};
             int64_t e = persist([&] { return rpc::call<proto::disk::Read>(endpoint_, q, &reply_, extras()); });
             if (e < 0) return e;
             if (reply_.count != n) return kErrIo;
-            memcpy(out, reply_.data, n * proto::disk::kSectorSize);
-            out += n * proto::disk::kSectorSize, sector += n, count -= n;
-        }
-        return kOk;
+            memcpy(out + offset, reply_.data, n * proto::disk::kSectorSize);
+            return kOk;
+        });
     }
 
     int64_t write(uint64_t sector, uint32_t count, const void* buffer) override {
         auto* in = static_cast<const uint8_t*>(buffer);
-        while (count > 0) {
-            uint32_t n = count < proto::disk::kMaxSectors ? count : proto::disk::kMaxSectors;
-            write_.sector = sector, write_.count = n;
-            memcpy(write_.data, in, n * proto::disk::kSectorSize);
+        return in_pieces(sector, count, [&](uint64_t at, uint32_t n, uint64_t offset) -> int64_t {
+            write_.sector = at, write_.count = n;
+            memcpy(write_.data, in + offset, n * proto::disk::kSectorSize);
             proto::disk::Write::Reply r;
             uint32_t size = proto::disk::Write::kMinRequest + n * proto::disk::kSectorSize;
             int64_t e = persist([&] { return rpc::call<proto::disk::Write>(endpoint_, write_, &r, extras(), size); });
             if (e < 0) return e;
             rpc::crash_point();
-            in += n * proto::disk::kSectorSize, sector += n, count -= n;
-        }
-        return kOk;
+            return kOk;
+        });
     }
 
     // File data, in place: a read's reply is received with its header in
@@ -87,50 +83,40 @@ public:
     // room held is put back).
     int64_t read_in_place(uint64_t sector, uint32_t count, void* buffer) override {
         constexpr uint32_t kHead = proto::disk::Read::kMinReply;
-        static_assert(kHead <= kRoom);
         auto* out = static_cast<uint8_t*>(buffer);
-        while (count > 0) {
-            uint32_t n = count < proto::disk::kMaxSectors ? count : proto::disk::kMaxSectors;
-            uint8_t* at = out - kHead;
-            uint8_t saved[kHead];
-            memcpy(saved, at, kHead);
-            proto::disk::Read::Request q{sector, n};
-            int64_t e = persist([&] {
-                return sized_call(proto::disk::Read::kLabel, &q, sizeof q, at, kHead, kHead + n * proto::disk::kSectorSize);
+        return in_pieces(sector, count, [&](uint64_t at, uint32_t n, uint64_t offset) -> int64_t {
+            uint32_t got = 0;
+            int64_t e = in_room<kHead>(out + offset, [&](uint8_t* head) {
+                proto::disk::Read::Request q{at, n};
+                int64_t e = persist([&] {
+                    return sized_call(proto::disk::Read::kLabel, &q, sizeof q, head, kHead,
+                                      kHead + n * proto::disk::kSectorSize);
+                });
+                memcpy(&got, head + offsetof(proto::disk::Read::Reply, count), sizeof got);
+                return e;
             });
-            uint32_t got;
-            memcpy(&got, at + offsetof(proto::disk::Read::Reply, count), sizeof got);
-            memcpy(at, saved, kHead);
-            if (e < 0) return e;
-            if (got != n) return kErrIo;
-            out += n * proto::disk::kSectorSize, sector += n, count -= n;
-        }
-        return kOk;
+            return e < 0 ? e : got != n ? kErrIo : kOk;
+        });
     }
 
     int64_t write_in_place(uint64_t sector, uint32_t count, void* buffer) override {
         constexpr uint32_t kHead = proto::disk::Write::kMinRequest;
-        static_assert(kHead <= kRoom);
         auto* in = static_cast<uint8_t*>(buffer);
-        while (count > 0) {
-            uint32_t n = count < proto::disk::kMaxSectors ? count : proto::disk::kMaxSectors;
-            uint8_t* at = in - kHead;
-            uint8_t saved[kHead];
-            memcpy(saved, at, kHead);
-            proto::disk::Write::Request head;  // its fixed part only
-            head.sector = sector, head.count = n, head.reserved = 0;
-            memcpy(at, &head, kHead);
-            proto::disk::Write::Reply r;
-            int64_t e = persist([&] {
-                return sized_call(proto::disk::Write::kLabel, at, kHead + n * proto::disk::kSectorSize, &r, sizeof r,
-                                  sizeof r);
+        return in_pieces(sector, count, [&](uint64_t at, uint32_t n, uint64_t offset) -> int64_t {
+            int64_t e = in_room<kHead>(in + offset, [&](uint8_t* head) {
+                proto::disk::Write::Request fixed;  // its fixed part only
+                fixed.sector = at, fixed.count = n, fixed.reserved = 0;
+                memcpy(head, &fixed, kHead);
+                proto::disk::Write::Reply r;
+                return persist([&] {
+                    return sized_call(proto::disk::Write::kLabel, head, kHead + n * proto::disk::kSectorSize, &r,
+                                      sizeof r, sizeof r);
+                });
             });
-            memcpy(at, saved, kHead);
             if (e < 0) return e;
             rpc::crash_point();
-            in += n * proto::disk::kSectorSize, sector += n, count -= n;
-        }
-        return kOk;
+            return kOk;
+        });
     }
 
     int64_t flush() override {
@@ -145,6 +131,31 @@ public:
 
 private:
     static rpc::Extras extras() { return rpc::Extras{.timeout_ns = kDiskTimeout}; }
+
+    // Runs `piece(sector, n, byte offset)` over the `count` sectors from
+    // `sector`, in pieces of at most what one request carries; the first
+    // error ends it.
+    template <class F>
+    static int64_t in_pieces(uint64_t sector, uint32_t count, F piece) {
+        for (uint32_t done = 0; done < count;) {
+            uint32_t n = count - done < proto::disk::kMaxSectors ? count - done : proto::disk::kMaxSectors;
+            if (int64_t e = piece(sector + done, n, uint64_t{done} * proto::disk::kSectorSize); e < 0) return e;
+            done += n;
+        }
+        return kOk;
+    }
+
+    // Runs `use(head)` with the kHead bytes before `data` lent to a request's
+    // or reply's header, then puts back what they held.
+    template <uint32_t kHead, class F>
+    static int64_t in_room(uint8_t* data, F use) {
+        static_assert(kHead <= kRoom);
+        uint8_t saved[kHead];
+        memcpy(saved, data - kHead, kHead);
+        int64_t e = use(data - kHead);
+        memcpy(data - kHead, saved, kHead);
+        return e;
+    }
 
     // rpc::call for buffers of our own making: made again as an idempotent
     // operation is (all of the disk protocol is).
