@@ -184,7 +184,7 @@ syscall_return:
 syscall_return_message:
         mov     %rdi, %rsp
         mov     %rdx, %r9
-        mov     40(%rsi), %r10
+        mov     40(%rsi), %r10          /* TrapFrame offsets: arch/context.h checks them */
         mov     56(%rsi), %r8
         mov     88(%rsi), %rdx
         mov     80(%rsi), %rsi

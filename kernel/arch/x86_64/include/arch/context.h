@@ -18,9 +18,11 @@ static_assert(sizeof(TrapFrame) == 22 * 8);
 
 namespace arch {
 // Where argument i of a system call (RDI, RSI, RDX, R10, R8, R9) sits in the
-// saved user state, in words: syscall_dispatch reads them there.
+// saved user state, in words: syscall_dispatch reads them there (and
+// trap_entry.S's syscall_return_message, at these offsets).
 constexpr unsigned kSyscallArgs[6] = {9, 10, 11, 5, 7, 6};
-static_assert(__builtin_offsetof(x86::TrapFrame, rdi) == 9 * 8 && __builtin_offsetof(x86::TrapFrame, r10) == 5 * 8 &&
+static_assert(__builtin_offsetof(x86::TrapFrame, rdi) == 9 * 8 && __builtin_offsetof(x86::TrapFrame, rsi) == 10 * 8 &&
+              __builtin_offsetof(x86::TrapFrame, rdx) == 11 * 8 && __builtin_offsetof(x86::TrapFrame, r10) == 5 * 8 &&
               __builtin_offsetof(x86::TrapFrame, r8) == 7 * 8 && __builtin_offsetof(x86::TrapFrame, r9) == 6 * 8);
 }  // namespace arch
 
