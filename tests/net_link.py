@@ -25,7 +25,6 @@ import http.client
 import json
 import os
 import re
-import shutil
 import socket
 import sys
 import threading
@@ -35,7 +34,7 @@ import zlib
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tools"))
 import qemu  # noqa: E402
-from net_test import boot_with_host_server, fetch, qemu_died, twice_if_qemu_dies  # noqa: E402
+from net_test import boot_with_host_server, failure, fetch, shut_down, twice_if_qemu_dies  # noqa: E402
 
 
 class Qmp:
@@ -255,18 +254,10 @@ def run(args):
                 raise AssertionError(f"no {line!r} in the system log")
         mica.send("poweroff\n")
         proc.wait(60)
-    except Exception as e:  # noqa: BLE001 - an error from the host's side too: Mica's output says more
-        failed = str(e) if isinstance(e, AssertionError) else f"{type(e).__name__}: {e}"
-        if proc.poll() is not None:
-            failed += f" (QEMU had ended, status {proc.returncode})"
+    except Exception as e:  # noqa: BLE001 - an error from the host's side too
+        failed = failure(e, proc)
     finally:
-        died = qemu_died(proc, mica, timer)
-        timer.cancel()
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-        server.shutdown()
-        shutil.rmtree(work, ignore_errors=True)
+        died = shut_down(proc, mica, timer, server, work)
     restarted = re.findall(r"init: (?:net|netdev) [^\n]*(?:restart|not restarted)[^\n]*", mica.output + log)
     if not failed and restarted:
         failed = f"a network service went down: {restarted[0]}"

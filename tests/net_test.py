@@ -146,6 +146,28 @@ def main():
     return twice_if_qemu_dies(run, parser.parse_args(), "net_test")
 
 
+def failure(e, proc):
+    """What went wrong, from an exception of the test or of the host's side
+    (an AssertionError says it itself; Mica's output says more)."""
+    failed = str(e) if isinstance(e, AssertionError) else f"{type(e).__name__}: {e}"
+    if proc.poll() is not None:
+        failed += f" (QEMU had ended, status {proc.returncode})"
+    return failed
+
+
+def shut_down(proc, mica, timer, server, work):
+    """The end of a run, however it went: QEMU stopped, the host's server and
+    work directory gone. Whether QEMU itself died (qemu_died)."""
+    died = qemu_died(proc, mica, timer)
+    timer.cancel()
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+    server.shutdown()
+    shutil.rmtree(work, ignore_errors=True)
+    return died
+
+
 def boot_with_host_server(args, prefix, blob_bytes, extra=lambda work: []):
     """A work directory with `blob_bytes` of random bytes that a host HTTP
     server serves (Mica reaches it as 10.0.2.100:80), and Mica booted on a
@@ -248,18 +270,10 @@ def run(args):
 
         mica.send("poweroff\n")
         proc.wait(60)
-    except Exception as e:  # noqa: BLE001 - an error from urllib too: Mica's output says more
-        failed = str(e) if isinstance(e, AssertionError) else f"{type(e).__name__}: {e}"
-        if proc.poll() is not None:
-            failed += f" (QEMU had ended, status {proc.returncode})"
+    except Exception as e:  # noqa: BLE001 - an error from urllib too
+        failed = failure(e, proc)
     finally:
-        died = qemu_died(proc, mica, timer)
-        timer.cancel()
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-        server.shutdown()
-        shutil.rmtree(work, ignore_errors=True)
+        died = shut_down(proc, mica, timer, server, work)
     if failed or "PANIC" in mica.output or "lwip assertion" in mica.output:
         print(mica.output[-6000:])
         print(f"net_test: FAILED: {failed or 'a panic or an lwIP assertion in the output'}")
